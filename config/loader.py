@@ -1,0 +1,170 @@
+"""Load and validate the TOML config; report every problem at once with file and line."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from config.schema import SECTIONS, Config
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    key: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        shown = "" if self.value is _MISSING else f" = {_show(self.value)}"
+        return f"{where}: {self.key}{shown}: {self.allowed}"
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+_MISSING = object()
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(
+        value, bool) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read `path` (None = all defaults) and return a validated Config."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(str(p), None, "(file)", _MISSING, "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(str(p), None, "(file)", _MISSING,
+                                   f"cannot be read: {exc}")]) from None
+    return parse_config(text, str(p))
+
+
+def parse_config(text: str, filename: str = "<config>") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"at line (\d+)", msg)
+        raise ConfigError([Problem(filename, int(m.group(1)) if m else None, "(syntax)",
+                                   _MISSING, f"not valid TOML: {msg}")]) from None
+    lines = _KeyLines(text)
+    problems: list[Problem] = []
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in SECTIONS:
+            problems.append(Problem(filename, lines.find(name, None), name, _MISSING,
+                                    f"unknown section; known: {', '.join(SECTIONS)}"))
+        elif not isinstance(value, dict):
+            problems.append(Problem(filename, lines.find(None, name), name, value,
+                                    "must be a table, e.g. [" + name + "]"))
+        else:
+            sections[name] = _section(SECTIONS[name], name, value, filename, lines, problems)
+    if problems:
+        raise ConfigError(problems)
+    cfg = Config(**sections)
+    problems.extend(_cross_checks(cfg, filename, lines))
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def _section(cls: type, name: str, raw: dict[str, Any], filename: str,
+             lines: _KeyLines, problems: list[Problem]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        full = f"{name}.{key}"
+        f = fields.get(key)
+        if f is None:
+            problems.append(Problem(filename, lines.find(name, key), full, value,
+                                    f"unknown key; known in [{name}]: {', '.join(fields)}"))
+            continue
+        why = _check(f, value)
+        if why:
+            problems.append(Problem(filename, lines.find(name, key), full, value, why))
+        else:
+            values[key] = float(value) if f.type == "float" else value
+    return cls(**values)
+
+
+def _check(f: dataclasses.Field[Any], value: Any) -> str | None:
+    meta = f.metadata
+    kind = f.type
+    if kind == "bool" and not isinstance(value, bool):
+        return "must be true or false"
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        return "must be a whole number"
+    if kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return "must be a number"
+    if kind == "str" and not isinstance(value, str):
+        return "must be a string"
+    if meta.get("choices") and value not in meta["choices"]:
+        return "must be one of " + ", ".join(repr(c) for c in meta["choices"])
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and hi is not None and not lo <= value <= hi:
+        return f"must be between {lo:g} and {hi:g}"
+    if meta.get("check"):
+        return meta["check"](value)  # type: ignore[no-any-return]
+    return None
+
+
+def _cross_checks(cfg: Config, filename: str, lines: _KeyLines) -> list[Problem]:
+    out = []
+    m, r = cfg.motion, cfg.recording
+    if m.persistence > m.persistence_window:
+        out.append(Problem(filename, lines.find("motion", "persistence"), "motion.persistence",
+                           m.persistence, f"must not exceed motion.persistence_window "
+                           f"({m.persistence_window})"))
+    if r.keyframe_interval_seconds > r.pre_roll_seconds:
+        out.append(Problem(
+            filename, lines.find("recording", "keyframe_interval_seconds"),
+            "recording.keyframe_interval_seconds", r.keyframe_interval_seconds,
+            f"longer than the pre-roll can hold (recording.pre_roll_seconds = "
+            f"{r.pre_roll_seconds:g}); a clip could not start on a keyframe: make it "
+            f"<= {r.pre_roll_seconds:g}"))
+    return out
+
+
+class _KeyLines:
+    """Best-effort map of (table, key) to the 1-based line that sets it."""
+
+    _header = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
+    _key = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self._lines: dict[tuple[str | None, str | None], int] = {}
+        table: str | None = None
+        for no, line in enumerate(text.splitlines(), 1):
+            h = self._header.match(line)
+            if h:
+                table = h.group(1)
+                self._lines.setdefault((table, None), no)
+                continue
+            k = self._key.match(line)
+            if k:
+                key = k.group(1)
+                if table is None and "." in key:
+                    t, _, key = key.partition(".")
+                    self._lines.setdefault((t, key), no)
+                self._lines.setdefault((table, key), no)
+
+    def find(self, table: str | None, key: str | None) -> int | None:
+        return self._lines.get((table, key))

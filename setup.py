@@ -1,0 +1,41 @@
+"""doorcam: a doorbell camera that shares footage only with its owner's consent."""
+
+from setuptools import setup
+
+PACKAGES = ["config", "capture", "motion", "uplink", "device"]
+
+setup(
+    name="doorcam",
+    version="0.1.0",
+    description="Doorbell camera firmware and uploader daemon that respects its owner",
+    python_requires=">=3.11",
+    packages=[
+        p
+        for top in PACKAGES
+        for p in [top]
+        + [
+            f"{top}.{sub}"
+            for sub in {
+                "capture": ["sources", "recording", "media"],
+                "device": ["store"],
+            }.get(top, [])
+        ]
+    ],
+    install_requires=[
+        "numpy>=1.24",
+        "opencv-python-headless>=4.8",
+        "av>=12",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "hypothesis>=6.100",
+            "ruff>=0.6",
+            "mypy>=1.10",
+            "import-linter>=2.0",
+            "psutil>=5.9",
+        ],
+    },
+    entry_points={"console_scripts": ["doorcam = device.cli:main"]},
+)

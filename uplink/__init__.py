@@ -1,0 +1,1 @@
+"""Agency requests and consent-gated upload (issue 3)."""
