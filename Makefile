@@ -1,0 +1,50 @@
+# doorcam: `make demo` runs the simulation, `make test` runs the checks and tests.
+# Everything installs into ./.venv; system packages come from apt when missing.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.doorcam-installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export DOORCAM_TEST_DATA ?= $(abspath ../shared/data)
+
+.PHONY: demo test lint unit bench system-deps venv clean
+
+demo: $(STAMP)
+	$(BIN)/doorcam simulate synthetic:porch --speed 4 --store .demo-store \
+	    --events-jsonl .demo-store/events.jsonl
+
+test: $(STAMP) system-deps lint unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	@mkdir -p bench-results
+	$(BIN)/python bench/run_all.py --out bench-results
+
+venv: $(STAMP)
+
+# python3-venv is separate on Debian/Ubuntu/Raspberry Pi OS; install it if venv fails.
+$(STAMP): setup.py
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	    echo "installing python3-venv (apt)"; \
+	    $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q python3-venv && \
+	    rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+# Services the tests start themselves (a private mosquitto per test).
+system-deps:
+	@command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || { \
+	    echo "installing mosquitto (apt)"; \
+	    $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q mosquitto; }
+
+clean:
+	rm -rf $(VENV) .demo-store bench-results build *.egg-info

@@ -1,0 +1,64 @@
+"""Render the commented example config from the schema, so the two cannot drift."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from typing import Any
+
+from config.schema import SECTIONS
+
+HEADER = """\
+# doorcam configuration (TOML). Every setting is optional; the value shown is the default.
+# Check a file with `doorcam config check FILE`; see the effective values with
+# `doorcam config show --config FILE`. Generated from config/schema.py by
+# `doorcam config example`; tests fail when this file and the schema disagree."""
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def render_example() -> str:
+    out = [HEADER]
+    for name, cls in SECTIONS.items():
+        out.append("")
+        out.append(f"# {cls.__doc__.strip() if cls.__doc__ else name}")
+        out.append(f"[{name}]")
+        instance = cls()
+        for f in dataclasses.fields(cls):
+            meta = f.metadata
+            doc = meta["doc"]
+            extra = []
+            if meta.get("min") is not None:
+                extra.append(f"{meta['min']:g}..{meta['max']:g}")
+            if meta.get("choices"):
+                extra.append("one of " + ", ".join(meta["choices"]))
+            if meta.get("restart"):
+                extra.append("needs a restart")
+            if extra:
+                doc += " [" + "; ".join(extra) + "]"
+            for line in textwrap.wrap(doc, 94):
+                out.append(f"# {line}")
+            out.append(f"{f.name} = {toml_value(getattr(instance, f.name))}")
+    return "\n".join(out) + "\n"
+
+
+def render_effective(cfg: Any) -> str:
+    """The effective config (defaults filled in) as TOML."""
+    out = []
+    for name in SECTIONS:
+        section = getattr(cfg, name)
+        out.append(f"[{name}]")
+        for f in dataclasses.fields(section):
+            out.append(f"{f.name} = {toml_value(getattr(section, f.name))}")
+        out.append("")
+    return "\n".join(out)

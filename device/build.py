@@ -1,0 +1,59 @@
+"""Build components from their config sections; the only place that knows every package."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from capture.media.encode import Encoder, H264Encoder, PassthroughEncoder
+
+from capture.frame import FrameSource, StreamInfo
+from capture.recording import Recorder
+from capture.sources import open_source
+from config import Config
+from device.store import ClipStore
+from motion import MotionDetector
+
+
+def parse_speed(text: str) -> float | None:
+    """`realtime` → 1.0, `max` → None (as fast as possible), `N` → N× real time."""
+    if text == "max":
+        return None
+    if text == "realtime":
+        return 1.0
+    try:
+        value = float(text.rstrip("x"))
+    except ValueError:
+        value = -1.0
+    if not 0.01 <= value <= 1000:
+        raise ValueError(f"--speed must be realtime, max or a number 0.01..1000, not {text!r}")
+    return value
+
+
+def with_store_path(cfg: Config, store: str | None) -> Config:
+    if store is None:
+        return cfg
+    return dataclasses.replace(cfg, store=dataclasses.replace(cfg.store, path=store))
+
+
+def open_frames(cfg: Config, spec: str | None, pace: float | None) -> FrameSource:
+    return open_source(spec or cfg.capture.source, cfg.capture, pace=pace)
+
+
+def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDetector:
+    return MotionDetector(cfg.motion, lores_width, lores_height)
+
+
+def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore) -> Recorder:
+    encoder: Encoder = (
+        PassthroughEncoder() if info.codec == "h264" else H264Encoder(cfg.recording)
+    )
+    return Recorder(cfg.recording, info, store, encoder)
+
+
+def open_store(cfg: Config) -> ClipStore:
+    return ClipStore(cfg.store)
+
+
+def store_dir(cfg: Config) -> Path:
+    return Path(cfg.store.path).expanduser()

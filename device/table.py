@@ -1,0 +1,47 @@
+"""Human-readable tables of clips."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def utc(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
+
+
+def render_rows(records: Iterable[Any], paths: dict[str, str] | None = None) -> str:
+    header = ("ID", "START (UTC)", "LENGTH", "SIZE", "PEAK", "HELD")
+    rows = [header]
+    for r in records:
+        rows.append((r.id, utc(r.start_wall), f"{r.duration:.1f} s", human_size(r.size),
+                     f"{r.peak_score:.1%}", "yes" if r.held else ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    if paths:
+        lines.append("")
+        lines.extend(f"{cid}: {path}" for cid, path in paths.items())
+    return "\n".join(lines)
+
+
+def clip_table(store: Any, ids: list[str], events: int) -> str:
+    """The end-of-simulation summary: the clips this run stored and where."""
+    if not ids:
+        return f"\n{events} motion event(s); no clips stored (store: {store.root})"
+    records = [store.get(cid) for cid in ids if store.exists(cid)]
+    paths = {r.id: str(store.clip_path(r.id)) for r in records}
+    gone = len(ids) - len(records)
+    note = f" ({gone} already removed by retention)" if gone else ""
+    return (f"\n{events} motion event(s); {len(records)} clip(s) stored in "
+            f"{store.root}{note}:\n" + render_rows(records, paths))
