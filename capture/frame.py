@@ -17,6 +17,9 @@ class Packet:
     pts: float  # media seconds from the start of the stream
     duration: float  # seconds
     keyframe: bool
+    # Decode timestamp (s). Streams with B-frames have dts < pts and need it to be remuxed;
+    # None means "same as pts" (no reordering, e.g. the Pi's encoder).
+    dts: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""The PyAV wrapper: the only package that imports av."""

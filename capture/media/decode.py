@@ -1,0 +1,191 @@
+"""Decoding video files with PyAV: pictures with the packets that made them, and probes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+
+from capture.frame import Packet, SourceError, StreamInfo
+
+# Pixel formats whose first plane is 8-bit luma, so grayscale is a view, not a conversion.
+_LUMA_FIRST = frozenset({
+    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p",
+    "yuvj440p", "yuv411p", "yuv410p", "nv12", "nv21", "gray",
+})
+_AV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
+
+
+class AvMainImage:
+    """A decoded picture, converted to BGR on first request.
+
+    `av_frame` is the decoder's av.VideoFrame (usually yuv420p); an encoder in this package
+    can feed it to libx264 directly and skip the BGR round trip.
+    """
+
+    __slots__ = ("_bgr", "av_frame")
+
+    def __init__(self, av_frame: av.VideoFrame) -> None:
+        self.av_frame = av_frame
+        self._bgr: np.ndarray | None = None
+
+    def to_bgr(self) -> np.ndarray:
+        if self._bgr is None:
+            self._bgr = self.av_frame.to_ndarray(format="bgr24")
+        return self._bgr
+
+
+@dataclass(slots=True)
+class DecodedFrame:
+    pts: float  # seconds from the stream start, plus the reader's pts_offset
+    gray: np.ndarray  # full-resolution luma; may be a strided view into the picture
+    main: AvMainImage
+    packets: list[Packet]  # H.264 packets fed to the decoder since the previous frame
+
+
+@dataclass(frozen=True)
+class ClipProbe:
+    frames: int
+    duration: float  # seconds, from first frame pts to end of last frame
+    width: int
+    height: int
+    codec: str
+
+
+def check_file(path: str | Path) -> Path:
+    """The path if it is a non-empty regular file; SourceError otherwise."""
+    p = Path(path)
+    if not p.exists():
+        raise SourceError(f"video file not found: {p}")
+    if not p.is_file():
+        raise SourceError(f"{p}: not a regular file")
+    if p.stat().st_size == 0:
+        raise SourceError(f"{p}: empty file")
+    return p
+
+
+def luma(frame: av.VideoFrame) -> np.ndarray:
+    """The frame's 8-bit luma: a view of plane 0 when possible (mind the line stride)."""
+    if frame.format.name in _LUMA_FIRST:
+        plane = frame.planes[0]
+        stride = plane.line_size
+        buf = np.frombuffer(memoryview(plane), np.uint8, count=stride * frame.height)
+        return buf.reshape(frame.height, stride)[:, : frame.width]
+    return frame.to_ndarray(format="gray")
+
+
+class VideoFileReader:
+    """Decodes one video file; iterate for DecodedFrames in presentation order.
+
+    Packets the decoder rejects are skipped and counted in `skipped`; an unreadable tail
+    (truncated file) ends iteration early with the reason in `error`.
+    """
+
+    def __init__(self, path: str | Path, *, pts_offset: float = 0.0) -> None:
+        self.path = check_file(path)
+        self.skipped = 0
+        self.error: str | None = None
+        self._offset = pts_offset
+        try:
+            self._container = av.open(str(self.path), mode="r")
+        except _AV_ERRORS as e:
+            raise SourceError(f"{self.path}: not a video FFmpeg can decode ({_reason(e)})") from e
+        if not self._container.streams.video:
+            self._container.close()
+            raise SourceError(f"{self.path}: no video stream")
+        stream = self._container.streams.video[0]
+        stream.thread_type = "AUTO"
+        self._stream = stream
+        self._ctx = stream.codec_context
+        self._tb = float(stream.time_base or 0) or 1.0 / 90000
+        self._start = stream.start_time or 0
+        rate = stream.average_rate or stream.guessed_rate
+        fps = float(rate) if rate else 25.0
+        self._frame_time = 1.0 / fps
+        self._remux = self._ctx.name == "h264"
+        if self._ctx.width <= 0 or self._ctx.height <= 0:
+            self.close()
+            raise SourceError(f"{self.path}: video stream has no picture size")
+        self.info = StreamInfo(
+            width=self._ctx.width, height=self._ctx.height, fps=fps,
+            codec="h264" if self._remux else self._ctx.name,
+            extradata=bytes(self._ctx.extradata or b"") if self._remux else b"",
+            frames=stream.frames or None, name=self.path.name,
+        )
+        self._last_pts = pts_offset - self._frame_time
+
+    def __iter__(self) -> Iterator[DecodedFrame]:
+        pending: list[Packet] = []
+        demux = self._container.demux(self._stream)
+        while True:
+            try:
+                pkt = next(demux)
+            except StopIteration:
+                break
+            except _AV_ERRORS as e:
+                self.error = f"reading stopped: {_reason(e)}"
+                break
+            if pkt.size == 0:
+                continue  # the demuxer's end marker; we flush below
+            if self._remux:
+                pending.append(self._packet(pkt))
+            for f in self._decode(pkt):
+                yield self._frame(f, pending)
+                pending = []
+        for f in self._decode(None):
+            yield self._frame(f, pending)
+            pending = []
+
+    def close(self) -> None:
+        self._container.close()
+
+    def _decode(self, pkt: av.Packet | None) -> list[av.VideoFrame]:
+        try:
+            return self._ctx.decode(pkt)
+        except _AV_ERRORS:
+            self.skipped += 1
+            return []
+
+    def _secs(self, ticks: int | None, fallback: float) -> float:
+        return fallback if ticks is None else (ticks - self._start) * self._tb + self._offset
+
+    def _packet(self, pkt: av.Packet) -> Packet:
+        pts = self._secs(pkt.pts, self._last_pts + self._frame_time)
+        dur = pkt.duration * self._tb if pkt.duration else self._frame_time
+        return Packet(bytes(pkt), pts, dur, bool(pkt.is_keyframe), self._secs(pkt.dts, pts))
+
+    def _frame(self, f: av.VideoFrame, packets: list[Packet]) -> DecodedFrame:
+        pts = self._secs(f.pts, self._last_pts + self._frame_time)
+        self._last_pts = pts
+        return DecodedFrame(pts, luma(f), AvMainImage(f), packets)
+
+
+def probe_clip(path: str | Path) -> ClipProbe:
+    """Decode a whole file to prove it plays; SourceError on any decoding problem."""
+    reader = VideoFileReader(path)
+    try:
+        count, first, last = 0, 0.0, 0.0
+        for d in reader:
+            if count == 0:
+                first = d.pts
+            last = d.pts
+            count += 1
+        if reader.error or reader.skipped:
+            why = reader.error or f"{reader.skipped} undecodable packets"
+            raise SourceError(f"{reader.path}: broken after {count} frames ({why})")
+        if count == 0:
+            raise SourceError(f"{reader.path}: no decodable video frames")
+        info = reader.info
+        return ClipProbe(count, last - first + 1.0 / info.fps, info.width, info.height,
+                         info.codec)
+    finally:
+        reader.close()
+
+
+def _reason(e: BaseException) -> str:
+    text = getattr(e, "strerror", None) or str(e)
+    return " ".join(str(text).split()) or type(e).__name__
