@@ -1,0 +1,213 @@
+"""The motion detector: background subtraction on the lores image with real-camera guards."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from config.schema import MotionConfig
+from motion.events import EventTracker, FrameResult, MotionError
+from motion.lighting import Relighter
+from motion.regions import analysis_mask, find_boxes
+
+HALVE_FROM = 256  # lores images this wide or wider are analysed at half size
+WARMUP_SECONDS = 1.0  # after the first frame: learn background and flicker, report nothing
+WARMUP_FRAMES = 8
+FLICKER_RATE = 0.03  # per-frame learning rate of the per-pixel toggle rate
+FLICKER_GAIN = 1.2  # threshold increase per unit of toggle rate (0..255 scale)
+GAIN_EPS = 0.003  # smaller scene-wide gain changes are left to the running average
+GAIN_STEP = 0.05  # a gain step this large in one frame is reported as a lighting change
+DARK = 8.0  # below this mean brightness a gain is meaningless
+ABSORB_DECAY = 2.0  # e-folds of the difference learned in absorb_seconds
+RELIGHT_ALPHA = 0.5  # background learning rate on a frame judged a lighting change
+_NO_BOXES: tuple[tuple[float, float, float, float], ...] = ()
+
+
+class MotionDetector:
+    """Feed lores frames in order; get motion, score, boxes and event transitions."""
+
+    def __init__(self, cfg: MotionConfig, width: int, height: int) -> None:
+        if not (isinstance(width, int) and isinstance(height, int)) or width < 8 or height < 8:
+            raise MotionError(f"lores size must be at least 8x8 pixels, got {width}x{height}")
+        self.cfg = cfg
+        self.width, self.height = width, height
+        self._scale = 2 if width >= HALVE_FROM else 1
+        aw, ah = width // self._scale, height // self._scale
+        self.analysis_size = (aw, ah)
+        kernel = round(cfg.blur / self._scale) if cfg.blur else 0
+        self._blur = kernel + 1 - kernel % 2 if kernel > 1 else 0
+        self._area = analysis_mask(cfg.mask, cfg.zones, aw, ah)
+        self._masked = cv2.countNonZero(self._area) < aw * ah
+        self._area_px = cv2.countNonZero(self._area)
+        self._min_px = max(1.0, cfg.min_area * self._area_px)
+        self._global_px = cfg.global_change * self._area_px
+        self._tracker = EventTracker(cfg.persistence, cfg.persistence_window, cfg.quiet_seconds)
+        self._relighter = Relighter(aw, ah)
+        self._kernel = np.ones((3, 3), np.uint8)
+        shape = (ah, aw)
+        self._src = np.empty((height, width), np.uint8)
+        self._small = np.empty(shape, np.uint8)
+        self._frame = np.empty(shape, np.uint8)  # blurred analysis image
+        self._bg = np.zeros(shape, np.float32)
+        self._bg8 = np.empty(shape, np.uint8)
+        self._diff = np.empty(shape, np.uint8)
+        self._fg = np.zeros(shape, np.uint8)
+        self._prev_fg = np.zeros(shape, np.uint8)
+        # Changed pixels before the mask; the same buffer as _fg when nothing is masked.
+        self._raw = np.zeros(shape, np.uint8) if self._masked else self._fg
+        self._toggle = np.empty(shape, np.uint8)
+        self._flicker = np.zeros(shape, np.float32)
+        self._thresh = np.full(shape, cfg.threshold, np.uint8)
+        self._joined = np.empty(shape, np.uint8)
+        self._blobs = np.empty(shape, np.uint8)
+        self._tiny_size = (max(1, aw // 4), max(1, ah // 4))
+        tiny = self._tiny_size[::-1]
+        self._tiny_f = np.empty(tiny, np.uint8)
+        self._tiny_bg = np.empty(tiny, np.float32)
+        self._tiny_m = np.empty(tiny, np.uint8)
+        self._still = np.empty(shape, np.uint8)
+        self._moving = False
+        self._frames = 0
+        self._t0 = self._last_t = 0.0
+        self._dt = 0.04
+
+    @property
+    def foreground(self) -> np.ndarray:
+        """This frame's moving-pixel mask (uint8 0/255, `analysis_size`), read-only."""
+        view = self._fg.view()
+        view.flags.writeable = False
+        return view
+
+    def process(self, lores: np.ndarray, t: float, exposure_changed: bool = False) -> FrameResult:
+        src = self._check(lores, t)
+        if self._scale == 2:
+            cv2.resize(src, self.analysis_size, dst=self._small, interpolation=cv2.INTER_AREA)
+            src = self._small
+        if self._blur:
+            cv2.GaussianBlur(src, (self._blur, self._blur), 0, dst=self._frame)
+        else:
+            np.copyto(self._frame, src)
+        self._frames += 1
+        if self._frames == 1:
+            self._t0 = self._last_t = t
+            np.copyto(self._bg, self._frame, casting="unsafe")
+            return FrameResult(False, False, 0.0, _NO_BOXES, None, False)
+        if t > self._last_t:
+            self._dt += 0.1 * (t - self._last_t - self._dt)
+        self._last_t = t
+        warm = self._frames <= WARMUP_FRAMES or t - self._t0 < WARMUP_SECONDS
+
+        step = self._global_gain()
+        count = self._difference()
+        lighting = step > GAIN_STEP
+        if count > self._global_px or exposure_changed:
+            self._relighter.estimate(self._frame, self._bg)
+            self._relighter.apply(self._bg)
+            count = self._difference()
+            # Whatever the gain field left is an object only if it forms real blobs.
+            lighting = lighting or count <= self._global_px or exposure_changed
+        boxes, moving = _NO_BOXES, 0
+        if count >= self._min_px:
+            # Opening first: swaying leaves leave thin scattered fragments, objects are solid.
+            # The whole frame is opened so that a blob cut by a zone edge keeps its core.
+            cv2.erode(self._raw, self._kernel, dst=self._joined)
+            cv2.dilate(self._joined, self._kernel, dst=self._joined,
+                       iterations=self.cfg.dilate + 1)
+            blobs = self._joined
+            if self._masked:
+                cv2.bitwise_and(self._joined, self._area, dst=self._blobs)
+                blobs = self._blobs
+            boxes, moving = find_boxes(blobs, self._fg, self._min_px)
+        if lighting and not boxes:
+            self._fg.fill(0)
+            self._moving = False
+            cv2.accumulateWeighted(self._frame, self._bg, RELIGHT_ALPHA)
+            self._tracker.reset_history()
+        else:
+            self._learn(count, warm)
+        motion = bool(boxes) and not warm
+        score = moving / self._area_px if motion else 0.0
+        transition = self._tracker.step(t, motion, score, boxes if motion else _NO_BOXES)
+        return FrameResult(
+            motion, self._tracker.active, score, boxes if motion else _NO_BOXES, transition,
+            lighting and not boxes,
+        )
+
+    def _check(self, lores: np.ndarray, t: float) -> np.ndarray:
+        if not isinstance(lores, np.ndarray):
+            raise MotionError(f"lores frame must be a numpy array, got {type(lores).__name__}")
+        if lores.dtype != np.uint8:
+            raise MotionError(f"lores frame must be uint8 grayscale, got dtype {lores.dtype}")
+        if lores.ndim != 2:
+            raise MotionError(
+                f"lores frame must be 2-D grayscale (HxW), got shape {lores.shape}")
+        if lores.shape != (self.height, self.width):
+            raise MotionError(
+                f"lores frame is {lores.shape[1]}x{lores.shape[0]}, "
+                f"detector was built for {self.width}x{self.height}")
+        if not math.isfinite(t) or (self._frames and t < self._last_t):
+            raise MotionError(f"frame time {t} is not finite or goes backwards "
+                              f"(previous {self._last_t})")
+        if lores.strides[1] != 1:
+            np.copyto(self._src, lores)
+            return self._src
+        return lores
+
+    def _global_gain(self) -> float:
+        """Follow a scene-wide brightness change at once (auto-exposure); return its size.
+
+        Lighting is a property of the whole frame, not of a zone; it is measured on
+        pixels that were still in the previous frame, so a person entering does not
+        darken the background around them.
+        """
+        # Means over a 4x smaller copy: a masked mean at full size costs more than the rest.
+        size = self._tiny_size
+        cv2.resize(self._frame, size, dst=self._tiny_f, interpolation=cv2.INTER_AREA)
+        cv2.resize(self._bg, size, dst=self._tiny_bg, interpolation=cv2.INTER_AREA)
+        mask = None
+        if self._moving:
+            cv2.resize(self._still, size, dst=self._tiny_m, interpolation=cv2.INTER_NEAREST)
+            mask = self._tiny_m
+        now = cv2.mean(self._tiny_f, mask=mask)[0]
+        before = cv2.mean(self._tiny_bg, mask=mask)[0]
+        if before < DARK:
+            return 0.0
+        gain = now / before
+        if abs(gain - 1.0) > GAIN_EPS:
+            np.multiply(self._bg, np.float32(gain), out=self._bg)
+        return abs(gain - 1.0)
+
+    def _difference(self) -> int:
+        """Threshold |frame - background| against the per-pixel threshold; changed count."""
+        cv2.convertScaleAbs(self._bg, dst=self._bg8)
+        cv2.absdiff(self._frame, self._bg8, dst=self._diff)
+        if self._masked:
+            cv2.compare(self._diff, self._thresh, cv2.CMP_GT, dst=self._raw)
+            cv2.bitwise_and(self._raw, self._area, dst=self._fg)
+        else:
+            cv2.compare(self._diff, self._thresh, cv2.CMP_GT, dst=self._fg)
+        return int(cv2.countNonZero(self._fg))
+
+    def _learn(self, count: int, warm: bool) -> None:
+        """Update flicker statistics and the background (moving pixels learn slowly)."""
+        cv2.bitwise_xor(self._fg, self._prev_fg, dst=self._toggle)
+        cv2.accumulateWeighted(self._toggle, self._flicker, FLICKER_RATE)
+        cv2.convertScaleAbs(self._flicker, dst=self._thresh, alpha=FLICKER_GAIN,
+                            beta=self.cfg.threshold)
+        np.copyto(self._prev_fg, self._fg)
+        alpha = self.cfg.background_alpha
+        if warm:
+            cv2.accumulateWeighted(self._frame, self._bg, max(alpha, 1.0 / self._frames))
+            return
+        self._moving = count > 0
+        if count == 0:
+            cv2.accumulateWeighted(self._frame, self._bg, alpha)
+            return
+        slow = 1.0 - math.exp(-ABSORB_DECAY * self._dt / self.cfg.absorb_seconds)
+        if count < self._min_px:
+            cv2.dilate(self._raw, self._kernel, dst=self._joined, iterations=self.cfg.dilate)
+        cv2.bitwise_not(self._joined, dst=self._still)
+        cv2.accumulateWeighted(self._frame, self._bg, alpha, mask=self._still)
+        cv2.accumulateWeighted(self._frame, self._bg, slow, mask=self._joined)

@@ -1,0 +1,70 @@
+"""Where to look (mask and zone polygons) and what was seen (blobs to boxes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from motion.events import Box, MotionError
+
+Polygon = Sequence[Sequence[float]]
+
+
+def _points(polys: Sequence[Polygon], width: int, height: int, what: str) -> list[np.ndarray]:
+    out = []
+    for i, poly in enumerate(polys):
+        try:
+            pts = np.asarray(poly, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise MotionError(f"{what} polygon {i + 1} is not a list of [x, y] points") from None
+        if pts.ndim != 2 or pts.shape[0] < 3 or pts.shape[1] != 2:
+            raise MotionError(f"{what} polygon {i + 1} needs at least 3 [x, y] points")
+        if not np.all(np.isfinite(pts)) or pts.min() < 0.0 or pts.max() > 1.0:
+            raise MotionError(f"{what} polygon {i + 1} has points outside 0..1 frame fractions")
+        # Fractions map to the pixel edges, so [0, 0]..[1, 1] covers every pixel.
+        px = np.rint(pts * (width - 1, height - 1)).astype(np.int32)
+        out.append(px.reshape(-1, 1, 2))
+    return out
+
+
+def analysis_mask(
+    mask: Sequence[Polygon], zones: Sequence[Polygon], width: int, height: int
+) -> np.ndarray:
+    """The analysed area as a uint8 0/255 image: inside any zone (or all), outside any mask."""
+    area = np.zeros((height, width), np.uint8)
+    zone_pts = _points(zones, width, height, "zone")
+    if zone_pts:
+        cv2.fillPoly(area, zone_pts, 255)
+    else:
+        area.fill(255)
+    mask_pts = _points(mask, width, height, "mask")
+    if mask_pts:
+        cv2.fillPoly(area, mask_pts, 0)
+    if cv2.countNonZero(area) == 0:
+        raise MotionError("the mask and zones leave nothing of the frame to analyse")
+    return area
+
+
+def find_boxes(
+    joined: np.ndarray, fg: np.ndarray, min_pixels: float
+) -> tuple[tuple[Box, ...], int]:
+    """Boxes of the blobs in `joined` holding >= min_pixels changed pixels of `fg`.
+
+    Returns the boxes (0..1 fractions) and the changed-pixel count inside them.
+    """
+    height, width = joined.shape
+    contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes: list[Box] = []
+    moving = 0
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if w * h < min_pixels:
+            continue
+        n = cv2.countNonZero(fg[y : y + h, x : x + w])
+        if n >= min_pixels:
+            moving += n
+            boxes.append((x / width, y / height, w / width, h / height))
+    boxes.sort(key=lambda b: -b[2] * b[3])
+    return tuple(boxes), moving
