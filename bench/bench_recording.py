@@ -1,0 +1,110 @@
+"""Recording throughput, one run: libx264 fps at 720p/1080p (configured preset), remux speed.
+
+Usage: .venv/bin/python bench/bench_recording.py [--frames N] [--out results.json]
+Figures are ratios to real time (the stream's fps) measured on this machine in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+from capture.frame import Frame, Packet, StreamInfo
+from capture.media.h264 import H264Encoder
+from capture.media.mux import Mp4Writer
+from config.schema import RecordingConfig
+
+DATA = Path(os.environ.get("DOORCAM_TEST_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data"))
+FPS = 25.0
+
+
+class _Image:
+    def __init__(self, bgr: np.ndarray) -> None:
+        self.bgr = bgr
+
+    def to_bgr(self) -> np.ndarray:
+        return self.bgr
+
+
+def _frames(w: int, h: int, n: int) -> list[Frame]:
+    """A textured background with a moving block: some motion for the encoder to code."""
+    rng = np.random.default_rng(0)
+    base = rng.integers(40, 200, (h // 8, w // 8, 3), np.uint8).repeat(8, 0).repeat(8, 1)
+    out = []
+    for i in range(n):
+        img = base.copy()
+        x = (i * 12) % (w - 160)
+        img[h // 3 : h // 3 + 160, x : x + 160] = 255
+        out.append(Frame(i, i / FPS, 0.0, 0.0, img[:, :, 0], _Image(img)))
+    return out
+
+
+def encode_fps(cfg: RecordingConfig, w: int, h: int, n: int) -> dict[str, float]:
+    frames = _frames(w, h, n)
+    enc = H264Encoder(cfg)
+    enc.start(StreamInfo(w, h, FPS, "rawvideo"))
+    t = time.perf_counter()
+    size = sum(len(p.data) for f in frames for p in enc.encode(f))
+    size += sum(len(p.data) for p in enc.stop())
+    fps = n / (time.perf_counter() - t)
+    return {"fps": fps, "realtime_ratio": fps / FPS, "kbit_s": size * 8 / (n / FPS) / 1000}
+
+
+def remux_rate(path: Path, repeats: int) -> dict[str, float]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        tb = s.time_base
+        assert tb is not None
+        packets = [Packet(bytes(p), float(p.pts * tb), float(p.duration * tb),
+                          bool(p.is_keyframe), float(p.dts * tb))
+                   for p in c.demux(s) if p.size and p.pts is not None and p.dts is not None]
+        info = StreamInfo(s.width, s.height, float(s.average_rate or FPS), "h264",
+                          bytes(s.codec_context.extradata or b""))
+    best = float("inf")
+    with tempfile.TemporaryDirectory() as d:
+        for _ in range(repeats):
+            t = time.perf_counter()
+            w = Mp4Writer(Path(d) / "clip.mp4", info)
+            for p in packets:
+                w.write(p)
+            w.close()
+            best = min(best, time.perf_counter() - t)
+    fps = len(packets) / best
+    return {"frames": len(packets), "fps": fps, "realtime_ratio": fps / info.fps,
+            "mb_s": sum(len(p.data) for p in packets) / best / 1e6}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    cfg = RecordingConfig()
+    results: dict[str, object] = {"preset": cfg.preset, "crf": cfg.crf}
+    for name, (w, h) in {"720p": (1280, 720), "1080p": (1920, 1080)}.items():
+        r = encode_fps(cfg, w, h, args.frames)
+        results[f"encode_{name}"] = r
+        print(f"libx264 {cfg.preset:9s} {name:5s}  {r['fps']:7.1f} fps  "
+              f"{r['realtime_ratio']:5.2f}x real time at {FPS:.0f} fps  {r['kbit_s']:.0f} kbit/s")
+    clip = DATA / "dvrscan" / "traffic_camera.mp4"
+    if clip.exists():
+        r = remux_rate(clip, repeats=5)
+        results["remux_traffic_720p"] = r
+        print(f"remux traffic 720p       {r['fps']:7.0f} fps  {r['realtime_ratio']:5.0f}x real "
+              f"time  {r['mb_s']:.0f} MB/s (incl. faststart rewrite, best of 5)")
+    else:
+        print(f"remux skipped: {clip} not found (set DOORCAM_TEST_DATA)")
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""One clip being written: its MP4, where it starts, and its best thumbnail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from capture.frame import Frame, StreamInfo
+from capture.media.mux import Mp4Writer
+from capture.recording.prebuffer import Entry
+from capture.recording.sink import ClipHandle, ClipMeta
+
+
+class RecordingError(Exception):
+    """A clip could not be written and was aborted; the message is one line for the user.
+
+    `committed` lists clips finished in the same call before the failure (they are safe).
+    """
+
+    def __init__(self, message: str, committed: list[CommittedClip] | None = None) -> None:
+        super().__init__(message)
+        self.committed = committed or []
+
+
+@dataclass(frozen=True)
+class CommittedClip:
+    id: str
+    meta: ClipMeta = field(repr=False)
+
+
+class OpenClip:
+    """Writes entries to the MP4 at `handle.tmp_path` and gathers its ClipMeta."""
+
+    def __init__(self, handle: ClipHandle, info: StreamInfo, thumbnail_width: int) -> None:
+        self.handle = handle
+        self.writer = Mp4Writer(handle.tmp_path, info)
+        self._info = info
+        self._thumb_width = thumbnail_width
+        self._first: Entry | None = None  # first entry actually written (a keyframe)
+        self._last: Entry | None = None
+        self.peak = float("-inf")
+        self._thumb: np.ndarray | None = None
+
+    def write(self, entry: Entry) -> None:
+        self.writer.write(entry.packet)
+        if self._first is None and self.writer.frames:
+            self._first = entry
+        self._last = entry
+
+    @property
+    def last(self) -> Entry | None:
+        return self._last
+
+    @property
+    def length(self) -> float:
+        """Seconds of media from the clip's first packet to the latest one."""
+        if self._first is None or self._last is None:
+            return 0.0
+        return self._last.packet.pts - self._first.packet.pts
+
+    def offer(self, frame: Frame, score: float) -> None:
+        """Keep a small copy of the picture if this frame has the highest score so far."""
+        if score <= self.peak and self._thumb is not None:
+            return
+        self.peak = max(score, self.peak)
+        # Converted and shrunk now: a camera may reuse the full-size buffer after this call.
+        bgr = frame.main.to_bgr()
+        h, w = bgr.shape[:2]
+        tw = min(self._thumb_width, w)
+        th = max(1, round(h * tw / w))
+        self._thumb = bgr if tw == w else cv2.resize(bgr, (tw, th), interpolation=cv2.INTER_AREA)
+
+    def finish(self) -> ClipMeta:
+        """Close the MP4 (MuxError on failure) and describe it."""
+        frames, duration = self.writer.close()
+        first, last = self._first, self._last
+        assert first is not None and last is not None  # close() raised if nothing was written
+        start_pts = first.packet.pts
+        # Each entry carries its delivering frame's (pts, wall): map media time to wall time.
+        start_wall = first.wall + (start_pts - first.pts)
+        end_wall = last.wall + (start_pts + duration - last.pts)
+        first_seq = first.seq + round((start_pts - first.pts) * self._info.fps)
+        jpeg = b""
+        if self._thumb is not None:
+            ok, buf = cv2.imencode(".jpg", self._thumb, [cv2.IMWRITE_JPEG_QUALITY, 85])
+            jpeg = buf.tobytes() if ok else b""
+        return ClipMeta(
+            start_wall=start_wall, end_wall=end_wall, duration=duration, start_pts=start_pts,
+            first_seq=first_seq, last_seq=first_seq + frames - 1,
+            peak_score=self.peak if self._thumb is not None else 0.0,
+            thumbnail_jpeg=jpeg, width=self._info.width, height=self._info.height,
+            frames=frames,
+        )
+
+    def discard(self) -> None:
+        self.writer.discard()

@@ -1,0 +1,141 @@
+"""The recorder: pre-roll, post-roll, merging and splitting of motion clips."""
+
+from __future__ import annotations
+
+import logging
+
+from capture.frame import Frame, Packet, StreamInfo
+from capture.media.encode import EncodeError, Encoder
+from capture.media.mux import MuxError
+from capture.recording.clip import CommittedClip, OpenClip, RecordingError
+from capture.recording.prebuffer import Entry, PreBuffer
+from capture.recording.sink import ClipSink
+from config.schema import RecordingConfig
+
+log = logging.getLogger(__name__)
+_FAILURES = (EncodeError, MuxError, OSError)
+
+
+class Recorder:
+    """Turns frames plus the motion state into committed clips.
+
+    Every frame's packets enter the pre-roll. Motion opens a clip that starts with the
+    pre-roll (on a keyframe); it closes `post_roll_seconds` after the last motion frame,
+    and motion resuming before then extends it. A clip reaching `max_clip_seconds` is cut
+    at the next keyframe and, while still recording, the next clip starts on that very
+    keyframe. A failure aborts only the open clip; the recorder carries on.
+    """
+
+    def __init__(self, cfg: RecordingConfig, info: StreamInfo, sink: ClipSink,
+                 encoder: Encoder) -> None:
+        self._cfg = cfg
+        self._sink = sink
+        self._encoder = encoder
+        try:
+            self._info = encoder.output_info if encoder.running else encoder.start(info)
+        except EncodeError as e:
+            raise RecordingError(f"cannot start recording: {e}") from e
+        self._pre = PreBuffer(cfg.pre_roll_seconds, cfg.preroll_max_mb * 1024 * 1024)
+        self._clip: OpenClip | None = None
+        self._last_motion = float("-inf")
+        self._split_due = False
+        # Frame times are sums of floats; a hair of slack keeps the exact post-roll frame.
+        self._post_roll = cfg.post_roll_seconds + 1e-6
+
+    @property
+    def current_clip_id(self) -> str | None:
+        """The id of the clip being written now (it holds the current frame), else None."""
+        return self._clip.handle.id if self._clip else None
+
+    @property
+    def prebuffer(self) -> PreBuffer:
+        return self._pre
+
+    def push(self, frame: Frame, motion: bool, score: float) -> list[CommittedClip]:
+        """Feed one frame; returns the clips finished by it. RecordingError on failure."""
+        done: list[CommittedClip] = []
+        try:
+            packets = self._encoder.encode(frame)
+            if motion:
+                self._last_motion = frame.pts
+            elif self._clip and frame.pts - self._last_motion > self._post_roll:
+                self._finish(done)
+            entries = [Entry(p, frame.seq, frame.pts, frame.wall) for p in packets]
+            for e in entries:
+                self._pre.add(e)
+            if self._clip is None:
+                if motion:
+                    self._open(list(self._pre))
+            else:
+                self._extend(entries, done)
+            if self._clip:
+                self._clip.offer(frame, score)
+        except _FAILURES as e:
+            self._fail(e, done)
+        return done
+
+    def close(self) -> list[CommittedClip]:
+        """Flush the encoder and finish any open clip (shutdown path)."""
+        done: list[CommittedClip] = []
+        try:
+            tail: list[Packet] = self._encoder.stop()
+            clip = self._clip
+            if clip:
+                last = clip.last
+                for p in tail:
+                    seq, pts, wall = (last.seq, last.pts, last.wall) if last else (0, p.pts, 0.0)
+                    clip.write(Entry(p, seq, pts, wall))
+                self._finish(done)
+        except _FAILURES as e:
+            self._fail(e, done)
+        return done
+
+    def _open(self, entries: list[Entry]) -> None:
+        handle = self._sink.begin()
+        try:
+            self._clip = OpenClip(handle, self._info, self._cfg.thumbnail_width)
+        except MuxError:
+            self._sink.abort(handle)
+            raise
+        for e in entries:
+            self._clip.write(e)
+
+    def _extend(self, entries: list[Entry], done: list[CommittedClip]) -> None:
+        for e in entries:
+            assert self._clip is not None
+            if self._split_due and e.packet.keyframe:
+                self._finish(done)
+                self._open([])  # no gap, no overlap: the next clip starts on this keyframe
+            assert self._clip is not None
+            self._clip.write(e)
+            if self._clip.length >= self._cfg.max_clip_seconds:
+                self._split_due = True
+
+    def _finish(self, done: list[CommittedClip]) -> None:
+        clip = self._clip
+        assert clip is not None
+        if clip.writer.frames == 0:  # motion ended before any keyframe: nothing to keep
+            log.warning("clip %s had no keyframe; discarded", clip.handle.id)
+            self._drop()
+            return
+        meta = clip.finish()
+        self._sink.commit(clip.handle, meta)
+        self._clip, self._split_due = None, False
+        done.append(CommittedClip(clip.handle.id, meta))
+
+    def _drop(self) -> None:
+        clip, self._clip, self._split_due = self._clip, None, False
+        if clip is None:
+            return
+        clip.discard()
+        try:
+            self._sink.abort(clip.handle)
+        except OSError as e:
+            log.error("clip %s: abort failed: %s", clip.handle.id, e)
+
+    def _fail(self, exc: Exception, done: list[CommittedClip]) -> None:
+        clip_id = self.current_clip_id
+        self._drop()
+        what = f"clip {clip_id} aborted" if clip_id else "recording failed"
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise RecordingError(f"{what}: {reason}", done) from exc
