@@ -1,6 +1,6 @@
 """doorcam: a doorbell camera that shares footage only with its owner's consent."""
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 PACKAGES = ["config", "capture", "motion", "uplink", "device"]
 
@@ -9,22 +9,13 @@ setup(
     version="0.1.0",
     description="Doorbell camera firmware and uploader daemon that respects its owner",
     python_requires=">=3.11",
-    packages=[
-        p
-        for top in PACKAGES
-        for p in [top]
-        + [
-            f"{top}.{sub}"
-            for sub in {
-                "capture": ["sources", "recording", "media"],
-                "device": ["store"],
-            }.get(top, [])
-        ]
-    ],
+    packages=find_packages(include=[f"{top}{sub}" for top in PACKAGES for sub in ("", ".*")]),
     install_requires=[
         "numpy>=1.24",
         "opencv-python-headless>=4.8",
         "av>=12",
+        "paho-mqtt>=2.1",
+        "cryptography>=42",
     ],
     extras_require={
         "test": [
@@ -35,6 +26,9 @@ setup(
             "mypy>=1.10",
             "import-linter>=2.0",
             "psutil>=5.9",
+            "trustme>=1.1",
+            "tuspyserver>=4.4",
+            "uvicorn>=0.30",
         ],
     },
     entry_points={"console_scripts": ["doorcam = device.cli:main"]},

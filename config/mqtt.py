@@ -1,0 +1,90 @@
+"""The [mqtt] config section: how the device reaches the broker that carries agency requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from config.fields import setting
+
+SEVEN_DAYS_S = 7 * 24 * 3600
+
+
+def _no_wildcards(value: Any) -> str | None:
+    """Topics we build from this must not contain MQTT wildcards or empty levels."""
+    if not isinstance(value, str) or any(c in value for c in "+#\0") or "//" in value:
+        return "a topic without '+', '#', NUL or empty levels"
+    if value.startswith("/") or value.endswith("/"):
+        return "a topic that neither starts nor ends with '/'"
+    return None
+
+
+def _optional_topic(value: Any) -> str | None:
+    return None if value == "" else _no_wildcards(value)
+
+
+def _secret(field: Any) -> Any:
+    """Keep the value out of repr(), so logging a config never prints it."""
+    field.repr = False
+    return field
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """The MQTT link: broker address, credentials, session and topic layout."""
+
+    host: str = setting("127.0.0.1", "Broker host name or address.", restart=True)
+    port: int = setting(1883, "Broker TCP port (8883 is usual with TLS).",
+                        min=1, max=65535, restart=True)
+    client_id: str = setting(
+        "", "MQTT client id; empty = 'doorcam-<device id>'. It names the persistent "
+        "session on the broker, so it must stay the same across restarts.", restart=True)
+    username: str = setting("", "Broker user name; empty = connect anonymously.", restart=True)
+    password: str = _secret(setting("", "Broker password (used only with a user name).",
+                                    restart=True))
+    tls: bool = setting(False, "Connect with TLS.", restart=True)
+    ca_file: str = setting("", "CA certificate file for TLS; empty = the system's CAs.",
+                           restart=True)
+    cert_file: str = setting("", "Client certificate file for TLS; empty = none.",
+                             restart=True)
+    key_file: str = setting("", "Private key file of the client certificate.", restart=True)
+    keepalive_s: int = setting(30, "Seconds between keep-alive pings when idle.",
+                               min=5, max=3600, restart=True)
+    reconnect_min_s: int = setting(1, "First wait before reconnecting; it doubles each "
+                                   "failed attempt.", min=1, max=600, restart=True)
+    reconnect_max_s: int = setting(60, "Longest wait between reconnect attempts.",
+                                   min=1, max=3600, restart=True)
+    max_packet_kb: int = setting(
+        64, "Largest MQTT packet the device accepts, announced to the broker in CONNECT "
+        "(MQTT v5 Maximum Packet Size); larger messages are dropped and counted.",
+        min=1, max=256 * 1024, restart=True)
+    session_expiry_s: int = setting(
+        SEVEN_DAYS_S, "How long the broker keeps the device's session (subscriptions and "
+        "unacknowledged QoS 1 messages) while it is offline.",
+        min=0, max=0xFFFFFFFF, restart=True)
+    topic_prefix: str = setting("doorcam/v1", "First levels of every topic the device uses.",
+                                check=_no_wildcards, restart=True)
+    owner_topic: str = setting(
+        "", "Topic of the owner's decisions; empty = '<topic_prefix>/owner/<device id>'.",
+        check=_optional_topic, restart=True)
+    queue_size: int = setting(
+        256, "Incoming messages held for the consumer, and outgoing ones held while "
+        "offline; beyond this they are dropped and counted.", min=1, max=100_000)
+
+    def effective_client_id(self, device_id: str) -> str:
+        return self.client_id or f"doorcam-{device_id}"
+
+    def status_topic(self, device_id: str) -> str:
+        """Availability topic: retained 'online', 'offline' (last will) or 'stopped'."""
+        return f"{self.topic_prefix}/device/{device_id}/status"
+
+    def effective_owner_topic(self, device_id: str) -> str:
+        return self.owner_topic or f"{self.topic_prefix}/owner/{device_id}"
+
+
+def check_device_id(device_id: str) -> None:
+    """Raise ValueError unless `device_id` is usable as one topic level."""
+    if not device_id or any(c in device_id for c in "/+#\0") or len(device_id) > 64:
+        raise ValueError(f"device id {device_id[:80]!r} must be 1-64 characters "
+                         "without '/', '+', '#' or NUL")
+

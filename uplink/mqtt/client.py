@@ -1,0 +1,286 @@
+"""MqttLink: the one wrapper around paho-mqtt (the only module that imports it).
+
+Threads: paho's network thread (`loop_start`) owns the socket and runs the callbacks below;
+other threads use only `subscribe`, `publish`, `get`, `ack`, `status` and `close`, which never
+block on the network. Incoming messages wait in a bounded queue; when it is full they are
+dropped and counted, never queued without bound and never blocking paho's thread.
+
+Delivery is at-least-once and ends in the consumer: messages are not acknowledged to the
+broker on arrival (paho `manual_ack=True`). The consumer calls `ack(incoming)` after it has
+stored the message durably; until then the broker keeps it in the device's persistent session
+(clean_start=False, Session Expiry Interval) and resends it after the next reconnect, so a
+crash before storing loses nothing. Consumers must therefore accept duplicates. Messages
+dropped because the queue was full are likewise not acknowledged and come back after the
+next reconnect; oversized or unreadable ones are acknowledged, since a resend would fail the
+same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from config.mqtt import MqttConfig, check_device_id
+from uplink.mqtt.messages import Incoming, LinkStatus
+
+log = logging.getLogger(__name__)
+
+ONLINE, OFFLINE, STOPPED = b"online", b"offline", b"stopped"
+_TOPIC_LOG_CHARS = 80
+
+
+class MqttLink:
+    """A persistent, self-reconnecting MQTT v5 session for one device."""
+
+    def __init__(self, config: MqttConfig, device_id: str) -> None:
+        check_device_id(device_id)
+        self._config = config
+        self.max_payload = config.max_packet_kb * 1024
+        self.status_topic = config.status_topic(device_id)
+        self._inbox: queue.Queue[Incoming] = queue.Queue(maxsize=config.queue_size)
+        self._lock = threading.Lock()
+        self._published = threading.Condition(self._lock)
+        self._topics: dict[str, int] = {}
+        self._pending: set[int] = set()  # QoS>0 mids sent but not yet acknowledged by the broker
+        self._sent_qos0: set[int] = set()  # QoS 0 mids not yet written to the socket
+        self._early: set[int] = set()  # mids whose on_publish ran before publish() returned
+        self._connected = False
+        self._session = 0  # bumped on every connect, so acks never cross connections
+        self._counts = dict.fromkeys(
+            ("received", "dropped_full", "dropped_oversized", "dropped_invalid",
+             "dropped_publish", "connects"), 0)
+        self._last_error = ""
+        self._started = self._closed = False
+        self._client = self._make_client(config.effective_client_id(device_id))
+
+    def _make_client(self, client_id: str) -> mqtt.Client:
+        cfg = self._config
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                             protocol=mqtt.MQTTv5, manual_ack=True)
+        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.suppress_exceptions = True  # a bug in a callback must not end the network thread
+        client.reconnect_delay_set(cfg.reconnect_min_s, max(cfg.reconnect_min_s,
+                                                            cfg.reconnect_max_s))
+        # publish() bounds the caller's messages; the margin keeps room for status messages.
+        client.max_queued_messages_set(cfg.queue_size + 8)
+        client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
+        if cfg.username:
+            client.username_pw_set(cfg.username, cfg.password or None)
+        if cfg.tls:
+            client.tls_set(ca_certs=cfg.ca_file or None, certfile=cfg.cert_file or None,
+                           keyfile=cfg.key_file or None)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        return client
+
+    def _connect_properties(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._config.session_expiry_s
+        props.MaximumPacketSize = self.max_payload
+        return props
+
+    # -- lifecycle (any thread) -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin connecting in the background; paho reconnects with backoff from then on."""
+        if self._started:
+            return
+        self._started = True
+        cfg = self._config
+        self._client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s,
+                                   clean_start=False, properties=self._connect_properties())
+        self._client.loop_start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Publish `stopped`, disconnect cleanly (no last will) and stop the network thread."""
+        if not self._started or self._closed:
+            return
+        self._closed = True
+        if self.connected:
+            self._send(self.status_topic, STOPPED, 1, True)
+            self.wait_published(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+        with self._lock:
+            self._connected = False
+
+    def __enter__(self) -> MqttLink:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- consumer and producer API (any thread) -----------------------------------------------
+
+    def subscribe(self, topics: list[str], qos: int = 1) -> None:
+        """Subscribe now if connected, and again on every reconnect."""
+        if qos not in (0, 1):
+            raise ValueError("qos must be 0 or 1")
+        with self._lock:
+            self._topics.update(dict.fromkeys(topics, qos))
+            connected = self._connected
+        if connected and topics:
+            self._client.subscribe([(t, qos) for t in topics])
+
+    def get(self, timeout: float | None = None) -> Incoming | None:
+        """The next message, or None after `timeout` seconds."""
+        try:
+            return self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def ack(self, incoming: Incoming) -> bool:
+        """Acknowledge a message once it is durably handled (stored, or rejected and logged).
+
+        Returns False when the ack was not sent and the broker will redeliver the message:
+        an ack from an earlier connection is never sent, since its packet id may now name
+        another message. Every QoS 1 message from `get()` needs an ack, or it comes back
+        after each reconnect.
+        """
+        if incoming.qos == 0:
+            return True
+        with self._lock:
+            if not self._connected or incoming.session != self._session:
+                return False
+            return self._client.ack(incoming.mid, incoming.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        """Queue a message for sending; dropped and counted when `queue_size` are waiting."""
+        with self._lock:
+            full = qos > 0 and len(self._pending) >= self._config.queue_size
+            if full:
+                self._counts["dropped_publish"] += 1
+        if full:
+            log.warning("outgoing queue full: dropped publish to %s", topic[:_TOPIC_LOG_CHARS])
+            return
+        self._send(topic, payload, qos, retain)
+
+    def _send(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        # paho keeps QoS>0 messages published while offline and sends them after reconnecting.
+        queued = info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS or (
+            qos > 0 and info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN)
+        with self._lock:
+            if not queued:
+                self._counts["dropped_publish"] += 1
+            elif info.mid in self._early:
+                self._early.discard(info.mid)
+            else:
+                (self._pending if qos > 0 else self._sent_qos0).add(info.mid)
+        if not queued:
+            log.warning("publish to %s dropped (%s)", topic[:_TOPIC_LOG_CHARS],
+                        mqtt.error_string(info.rc))
+
+    def wait_published(self, timeout: float) -> bool:
+        """Wait until every QoS>0 message published so far is acknowledged by the broker."""
+        with self._published:
+            return self._published.wait_for(lambda: not self._pending, timeout)
+
+    @property
+    def connected(self) -> bool:
+        with self._lock:
+            return self._connected
+
+    def status(self) -> LinkStatus:
+        with self._lock:
+            c = self._counts
+            return LinkStatus(
+                connected=self._connected, received=c["received"],
+                dropped_full=c["dropped_full"], dropped_oversized=c["dropped_oversized"],
+                dropped_invalid=c["dropped_invalid"], dropped_publish=c["dropped_publish"],
+                reconnects=max(0, c["connects"] - 1), last_error=self._last_error)
+
+    # -- paho callbacks (paho's network thread only) --------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any,
+                    reason_code: Any, properties: Any) -> None:
+        if reason_code.is_failure:
+            with self._lock:
+                self._last_error = f"connect refused: {reason_code}"
+            log.warning("broker refused connection: %s", reason_code)
+            return
+        with self._lock:
+            self._connected = True
+            self._session += 1
+            self._counts["connects"] += 1
+            topics = list(self._topics.items())
+        log.info("connected to %s:%d (session present: %s)", self._config.host,
+                 self._config.port, flags.session_present)
+        self._send(self.status_topic, ONLINE, 1, True)
+        # Always re-subscribe: harmless when the session survived, essential when it did not.
+        if topics:
+            client.subscribe(topics)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        with self._lock:
+            self._last_error = f"cannot connect to {self._config.host}:{self._config.port}"
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
+                       reason_code: Any, properties: Any) -> None:
+        with self._lock:
+            self._connected = False
+            # Pending QoS 1 messages stay pending: paho resends them after reconnecting.
+            self._sent_qos0.clear()
+            if reason_code.is_failure:
+                self._last_error = f"disconnected: {reason_code}"
+        if not self._closed:
+            log.warning("disconnected from broker: %s", reason_code)
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
+                    reason_code: Any, properties: Any) -> None:
+        with self._published:
+            if mid in self._pending:
+                self._pending.discard(mid)
+                self._published.notify_all()
+            elif mid in self._sent_qos0:
+                self._sent_qos0.discard(mid)
+            else:
+                self._early.add(mid)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        size = len(msg.payload)
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            self._drop_and_ack(msg, "dropped_invalid")
+            log.warning("dropped %d-byte message with a non-UTF-8 topic", size)
+            return
+        if size > self.max_payload:
+            self._drop_and_ack(msg, "dropped_oversized")
+            log.warning("dropped oversized message on %s: %d bytes > limit %d",
+                        topic[:_TOPIC_LOG_CHARS], size, self.max_payload)
+            return
+        with self._lock:
+            session = self._session
+        item = Incoming(topic=topic, payload=bytes(msg.payload), retained=bool(msg.retain),
+                        received_at=time.time(), qos=msg.qos, mid=msg.mid, session=session)
+        try:
+            self._inbox.put_nowait(item)
+        except queue.Full:
+            with self._lock:
+                self._counts["dropped_full"] += 1
+                dropped = self._counts["dropped_full"]
+            if dropped & (dropped - 1) == 0:  # log the 1st, 2nd, 4th, 8th... drop
+                log.warning("incoming queue full: dropped message on %s (%d dropped so far)",
+                            topic[:_TOPIC_LOG_CHARS], dropped)
+            return
+        with self._lock:
+            self._counts["received"] += 1
+
+    def _drop_and_ack(self, msg: mqtt.MQTTMessage, counter: str) -> None:
+        with self._lock:
+            self._counts[counter] += 1
+        if msg.qos > 0:
+            self._client.ack(msg.mid, msg.qos)
