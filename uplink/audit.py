@@ -1,0 +1,238 @@
+"""Append-only, hash-chained audit log of everything that happens to agency requests.
+
+Each row's hash covers its own fields and the previous row's hash, so changing, removing or
+reordering a row breaks the chain at that row. Removing rows from the end leaves a valid
+shorter chain, so the head (seq, hash) is also kept in a small file beside the database,
+replaced atomically after each append. Threat model: docs/protocol.md, "Audit log".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import struct
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+from uplink.errors import AuditError
+
+GENESIS: Final = "0" * 64
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL, request_id TEXT,
+    detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"""
+
+
+class AuditKind(StrEnum):
+    """What happened to a request."""
+
+    RECEIVED = "received"
+    REJECTED = "rejected"
+    SHOWN = "shown"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    UPLOADED = "uploaded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the log; `detail` is the stored JSON text."""
+
+    seq: int
+    at: float
+    kind: str
+    request_id: str | None
+    detail: str
+    prev: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """Where the chain breaks: `what` is changed, missing, reordered or head."""
+
+    seq: int
+    what: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Result of `AuditLog.verify`; `ok` only if there are no problems."""
+
+    entries: int
+    problems: list[AuditProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_bad_seq(self) -> int | None:
+        return min((p.seq for p in self.problems), default=None)
+
+
+def entry_hash(seq: int, at: float, kind: str, request_id: str | None, detail: str,
+               prev: str) -> str:
+    """SHA-256 over the canonical JSON array of the fields (`at` as its IEEE-754 bits)."""
+    at_bits = struct.pack(">d", at).hex()
+    text = json.dumps([seq, at_bits, kind, request_id, detail, prev],
+                      separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def format_entry(entry: AuditEntry) -> str:
+    """One readable line, for `doorcam audit show`."""
+    when = datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        detail = json.loads(entry.detail)
+        extra = " ".join(f"{k}={v}" for k, v in detail.items()) if isinstance(detail, dict) \
+            else entry.detail
+    except ValueError:
+        extra = entry.detail
+    req = entry.request_id or "-"
+    return f"#{entry.seq:<6} {when} {entry.kind:<9} {req} {extra}".rstrip()
+
+
+class AuditLog:
+    """The log in SQLite at `db_path`, its head in `db_path` + ".head"."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = Path(db_path)
+        self.head_path = self.db_path.with_name(self.db_path.name + ".head")
+        try:
+            self._db = sqlite3.connect(self.db_path, isolation_level=None, timeout=10.0)
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot open audit log {self.db_path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(self, kind: AuditKind | str, request_id: str | None = None,
+               detail: Mapping[str, Any] | None = None, *, at: float | None = None) -> AuditEntry:
+        """Add one entry (a new seq, chained to the last) and move the head file forward."""
+        kind = AuditKind(kind).value
+        now = datetime.now(UTC).timestamp() if at is None else float(at)
+        try:
+            text = json.dumps(dict(detail or {}), sort_keys=True, ensure_ascii=False,
+                              allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise AuditError(f"audit detail is not plain JSON: {exc}") from None
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                last = self._db.execute(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+                digest = entry_hash(seq, now, kind, request_id, text, prev)
+                self._db.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 (seq, now, kind, request_id, text, prev, digest))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._write_head(seq, digest)
+        except (sqlite3.Error, OSError) as exc:
+            raise AuditError(f"cannot append to audit log: {exc}") from exc
+        return AuditEntry(seq, now, kind, request_id, text, prev, digest)
+
+    def entries(self, since_seq: int = 0) -> Iterator[AuditEntry]:
+        """Entries with seq > since_seq, in order."""
+        rows = self._db.execute(
+            "SELECT seq, at, kind, request_id, detail, prev, hash FROM audit WHERE seq > ? "
+            "ORDER BY seq", (since_seq,))
+        for row in rows:
+            yield AuditEntry(*row)
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the last entry, (0, GENESIS) if empty: what to anchor off-device."""
+        row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.head_path.parent, prefix=".audit-head.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"seq": seq, "hash": digest}, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.head_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _read_head(self) -> tuple[int, str] | None:
+        try:
+            head = json.loads(self.head_path.read_text("utf-8"))
+            return int(head["seq"]), str(head["hash"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return (-1, "")
+
+    def verify(self, anchor: tuple[int, str] | None = None) -> AuditReport:
+        """Check the chain, the head file and optionally an off-device `anchor` (seq, hash)."""
+        problems: list[AuditProblem] = []
+        hashes: dict[int, str] = {}
+        expected_seq, prev = 1, GENESIS
+        count, prev_changed = 0, False
+        try:
+            rows = list(self.entries())
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot read audit log: {exc}") from exc
+        for e in rows:
+            count += 1
+            if e.seq != expected_seq:
+                problems.append(AuditProblem(expected_seq, "missing",
+                                             f"entries {expected_seq}..{e.seq - 1} are gone"))
+            changed = entry_hash(e.seq, e.at, e.kind, e.request_id, e.detail, e.prev) != e.hash
+            if changed:
+                problems.append(AuditProblem(e.seq, "changed", "content does not match its hash"))
+            # A link broken only because the row before was already flagged is not news.
+            elif e.prev != prev and e.seq == expected_seq and not prev_changed:
+                problems.append(AuditProblem(
+                    e.seq, "reordered", f"does not follow entry {e.seq - 1} (one was altered)"))
+            prev_changed = changed
+            hashes[e.seq] = e.hash
+            expected_seq, prev = e.seq + 1, e.hash
+        last = expected_seq - 1
+        for label, mark in (("head file", self._read_head()), ("anchor", anchor)):
+            if mark is None:
+                continue
+            seq, digest = mark
+            if seq < 0:
+                problems.append(AuditProblem(max(last, 1), "head", f"{label} is unreadable"))
+            # The head is written after the commit, so a crash can leave it one entry behind.
+            elif seq > last:
+                problems.append(AuditProblem(max(last + 1, 1), "missing",
+                                             f"{label} says the log reached entry {seq}"))
+            elif (seq > 0 and hashes.get(seq) != digest) or (
+                    label == "head file" and seq < last - 1):
+                problems.append(AuditProblem(seq, "head", f"{label} does not match entry {seq}"))
+        if self._read_head() is None and last > 0:
+            problems.append(AuditProblem(last, "head", "head file is missing"))
+        return AuditReport(count, problems)
