@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from capture.media.encode import Encoder, H264Encoder, PassthroughEncoder
+from capture.media.encode import encoder_for
 
 from capture.frame import FrameSource, StreamInfo
 from capture.recording import Recorder
@@ -45,10 +45,7 @@ def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDet
 
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore) -> Recorder:
-    encoder: Encoder = (
-        PassthroughEncoder() if info.codec == "h264" else H264Encoder(cfg.recording)
-    )
-    return Recorder(cfg.recording, info, store, encoder)
+    return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording))
 
 
 def open_store(cfg: Config) -> ClipStore:

@@ -16,6 +16,7 @@ from typing import Any
 
 from capture.frame import SourceError
 from config import load_config
+from device.errors import input_damage
 
 COLUMNS = ("frame", "motion", "event", "score", "boxes")
 
@@ -65,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
             out.close()
     if frames == 0:
         raise SourceError(f"{args.source}: no frames")
+    damage = input_damage(source, args.source)
     wall = time.perf_counter() - start
     print(f"{frames} frames, {events} event(s) in {wall:.2f} s: {frames / wall:.0f} frames/s "
           f"overall, {frames / max(busy, 1e-9):.0f} frames/s in the detector", file=sys.stderr)
+    if damage:
+        raise damage
     return 0

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from capture.frame import SourceError
 from config import load_config
-from device.errors import EXIT_FAILURE, UserError
+from device.errors import EXIT_FAILURE, UserError, input_damage
 from device.pipeline import LocalLoop, MotionEventRecord
 from device.progress import Progress
 from device.table import clip_table
@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(clip_table(store, report.clips, report.events))
     store.close()
+    damage = input_damage(source, args.source or cfg.capture.source)
+    if damage:
+        raise damage
     return EXIT_FAILURE if failures else 0
 
 

@@ -41,3 +41,17 @@ def user_error(exc: BaseException) -> UserError | None:
         return UserError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
                          EXIT_FAILURE)
     return None
+
+
+def input_damage(source: object, name: str) -> UserError | None:
+    """A one-line error when the source had to skip or stop early on damaged input."""
+    error = getattr(source, "error", None)
+    skipped = int(getattr(source, "skipped", 0) or 0)
+    if not error and not skipped:
+        return None
+    parts = []
+    if skipped:
+        parts.append(f"{skipped} damaged frame(s) skipped or concealed")
+    if error:
+        parts.append(f"input ended early: {error}")
+    return UserError(f"{name}: {'; '.join(parts)} (everything decodable was processed)")

@@ -81,8 +81,8 @@ def luma(frame: av.VideoFrame) -> np.ndarray:
 class VideoFileReader:
     """Decodes one video file; iterate for DecodedFrames in presentation order.
 
-    Packets the decoder rejects are skipped and counted in `skipped`; an unreadable tail
-    (truncated file) ends iteration early with the reason in `error`.
+    Packets the decoder rejects, and frames it could only conceal, are counted in `skipped`;
+    an unreadable or missing tail (truncated file) ends iteration with the reason in `error`.
     """
 
     def __init__(self, path: str | Path, *, pts_offset: float = 0.0) -> None:
@@ -119,6 +119,26 @@ class VideoFileReader:
         self._last_pts = pts_offset - self._frame_time
 
     def __iter__(self) -> Iterator[DecodedFrame]:
+        count = 0
+        for decoded in self._frames():
+            count += 1
+            yield decoded
+        self._check_complete(count)
+
+    def _check_complete(self, count: int) -> None:
+        """Notice a file that ends before its header says it should (cut short)."""
+        if self.error or count == 0:
+            return
+        expected = self._stream.frames
+        if expected and count < expected:
+            self.error = f"only {count} of {expected} frames could be decoded"
+            return
+        container_s = (self._container.duration or 0) / 1_000_000
+        reached = self._last_pts - self._offset + self._frame_time
+        if container_s and reached < container_s - 2 * self._frame_time - 0.05:
+            self.error = f"video stops at {reached:.2f} s of {container_s:.2f} s (truncated)"
+
+    def _frames(self) -> Iterator[DecodedFrame]:
         pending: list[Packet] = []
         demux = self._container.demux(self._stream)
         while True:
@@ -145,10 +165,12 @@ class VideoFileReader:
 
     def _decode(self, pkt: av.Packet | None) -> list[av.VideoFrame]:
         try:
-            return self._ctx.decode(pkt)
+            frames = self._ctx.decode(pkt)
         except _AV_ERRORS:
             self.skipped += 1
             return []
+        self.skipped += sum(1 for f in frames if f.is_corrupt)
+        return frames
 
     def _secs(self, ticks: int | None, fallback: float) -> float:
         return fallback if ticks is None else (ticks - self._start) * self._tb + self._offset

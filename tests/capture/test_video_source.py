@@ -101,6 +101,7 @@ def test_truncated_file_yields_what_it_can(make_video) -> None:
     src.close()
     assert 10 <= len(frames) < 60
     assert np.all(np.diff([f.pts for f in frames]) > 0)
+    assert src.error and "truncated" in src.error
 
 
 @pytest.mark.parametrize(("name", "codec"), [("bad.avi", "mpeg4"), ("bad.mp4", "libx264")])
@@ -114,7 +115,10 @@ def test_corrupt_bytes_mid_stream_do_not_stop_reading(make_video, name, codec) -
     assert isinstance(src, VideoFileSource)
     frames = list(src.frames())
     src.close()
-    assert len(frames) >= 40 and src.error is None
+    assert len(frames) >= 40
+    # Reading goes on past the damage, and the damage is reported, not silently concealed.
+    assert src.error is None or "could be decoded" in src.error
+    assert src.skipped > 0 or src.error
     assert [f.seq for f in frames] == list(range(len(frames)))
     if codec == "libx264":
         assert src.skipped > 0, "the damaged H.264 packets are counted"

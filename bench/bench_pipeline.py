@@ -1,0 +1,126 @@
+"""Whole-pipeline benchmarks: simulate throughput vs decode-only, and peak RSS at 1080p.
+
+Figures are ratios measured in one run on a shared machine; absolute numbers are context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from device.cli import main as doorcam  # noqa: E402
+
+
+def decode_only(path: Path) -> tuple[int, float]:
+    """Decode every frame as fast as PyAV can (threaded), touching nothing else."""
+    start = time.perf_counter()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        n = sum(1 for _ in container.decode(stream))
+    return n, time.perf_counter() - start
+
+
+def simulate_max(path: Path, store: Path) -> float:
+    start = time.perf_counter()
+    code = doorcam(["simulate", str(path), "--speed", "max", "--quiet", "--store", str(store)])
+    elapsed = time.perf_counter() - start
+    if code != 0:
+        raise SystemExit(f"simulate failed with exit code {code}")
+    return elapsed
+
+
+def throughput(path: Path, repeats: int) -> dict[str, float]:
+    best_decode = best_sim = float("inf")
+    frames = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            frames, t = decode_only(path)
+            best_decode = min(best_decode, t)
+            best_sim = min(best_sim, simulate_max(path, Path(tmp) / f"s{i}"))
+    return {
+        "frames": frames,
+        "decode_fps": frames / best_decode,
+        "simulate_fps": frames / best_sim,
+        "simulate_over_decode": best_decode / best_sim,
+    }
+
+
+def make_1080p_h264(dest: Path, seconds: int) -> Path:
+    """A 1080p H.264 file of the synthetic porch scene (a realistic camera stream)."""
+    code = subprocess.run(
+        [sys.executable, "-c", (
+            "import sys; from bench.make_video import write_synthetic; "
+            f"write_synthetic({str(dest)!r}, 'synthetic:porch?seconds={seconds}&size=1920x1080')"
+        )], cwd=REPO, check=False).returncode
+    if code != 0:
+        raise SystemExit("could not make the 1080p test video")
+    return dest
+
+
+def peak_rss_mb(args: list[str]) -> float:
+    """Peak RSS of a child `doorcam` process (kernel's own maximum, not sampled)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = subprocess.run([sys.executable, "-m", "device.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"doorcam {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if after <= before:
+        raise SystemExit("RSS measurement needs a fresh process: run this script alone")
+    return after / 1024.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default=os.environ.get(
+        "DOORCAM_TEST_DATA", str(REPO.parent / "shared" / "data")))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", help="write the figures as JSON here")
+    args = parser.parse_args()
+    traffic = Path(args.data) / "dvrscan" / "traffic_camera.mp4"
+    if not traffic.exists():
+        raise SystemExit(f"missing {traffic}: set --data or DOORCAM_TEST_DATA")
+    result: dict[str, object] = {"traffic_720p_h264": throughput(traffic, args.repeats)}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "preroll5.toml"
+        cfg.write_text("[recording]\npre_roll_seconds = 5.0\n", encoding="utf-8")
+        video = make_1080p_h264(Path(tmp) / "porch1080.mp4", 30)
+        rss = {
+            "h264_file_1080p_5s_preroll": peak_rss_mb(
+                ["simulate", str(video), "--quiet", "--config", str(cfg),
+                 "--store", str(Path(tmp) / "a")]),
+            "synthetic_1080p_5s_preroll_reencode": peak_rss_mb(
+                ["simulate", "synthetic:porch?seconds=30&size=1920x1080", "--quiet",
+                 "--config", str(cfg), "--store", str(Path(tmp) / "b")]),
+        }
+    result["peak_rss_mb"] = rss
+    t = result["traffic_720p_h264"]
+    assert isinstance(t, dict)
+    print("\n## Pipeline (720p H.264 traffic clip, best of "
+          f"{args.repeats})\n")
+    print(f"decode only        : {t['decode_fps']:8.0f} frames/s")
+    print(f"simulate --speed max: {t['simulate_fps']:8.0f} frames/s "
+          f"({t['simulate_over_decode']:.0%} of decode; target >= 70%)")
+    print("\n## Peak RSS, 1080p, 5 s pre-roll (target <= 150 MB)\n")
+    for name, mb in rss.items():
+        print(f"{name:40s}: {mb:6.1f} MB")
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The store's directory layout and the file operations that make writes durable.
+
+<root>/clips/<id>.mp4      committed clips
+<root>/thumbs/<id>.jpg     their peak-frame thumbnails
+<root>/tmp/                in-progress files; everything here is disposable at start-up
+<root>/orphans/            clips found without an index row, kept for the owner to inspect
+<root>/index.sqlite3       the index (WAL mode)
+<root>/lock                flock: shared while a store is open, exclusive to reconcile
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from device.store.ids import validate_clip_id
+
+CHUNK = 1 << 20
+DIR_MODE = 0o700
+PART = ".part"  # an in-progress clip or thumbnail
+JOURNAL = ".meta.json"  # a commit's index row, written before the clip is renamed into clips/
+DELETING = ".deleted"  # a clip moved out of clips/ whose row is about to be removed
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths inside one store; every per-clip path validates its id first."""
+
+    root: Path
+
+    @property
+    def clips(self) -> Path:
+        return self.root / "clips"
+
+    @property
+    def thumbs(self) -> Path:
+        return self.root / "thumbs"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def orphans(self) -> Path:
+        return self.root / "orphans"
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index.sqlite3"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "lock"
+
+    def clip(self, clip_id: str) -> Path:
+        return self.clips / f"{validate_clip_id(clip_id)}.mp4"
+
+    def thumb(self, clip_id: str) -> Path:
+        return self.thumbs / f"{validate_clip_id(clip_id)}.jpg"
+
+    def tmp_clip(self, clip_id: str) -> Path:
+        return self.tmp / f"{validate_clip_id(clip_id)}.mp4{PART}"
+
+    def tmp_thumb(self, clip_id: str) -> Path:
+        return self.tmp / f"{validate_clip_id(clip_id)}.jpg{PART}"
+
+    def journal(self, clip_id: str) -> Path:
+        return self.tmp / f"{validate_clip_id(clip_id)}{JOURNAL}"
+
+    def deleting(self, clip_id: str) -> Path:
+        return self.tmp / f"{validate_clip_id(clip_id)}.mp4{DELETING}"
+
+    def create(self) -> None:
+        """Make the directories (mode 0700: footage of the owner's door is private)."""
+        self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        for d in (self.clips, self.thumbs, self.tmp):
+            d.mkdir(mode=DIR_MODE, exist_ok=True)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def hash_and_sync(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a file, read in chunks; the file is fsynced on the way."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+        os.fsync(f.fileno())
+    return digest.hexdigest(), size
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    """Write a new file and fsync it (the caller renames it into place)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def unlink_quiet(path: Path) -> bool:
+    """Remove a file if it is there; True if something was removed."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def copy_synced(src: Path, dest: Path, overwrite: bool) -> str:
+    """Copy `src` to `dest` (exclusive create unless `overwrite`), fsync; SHA-256 of the copy."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+    fd = os.open(dest, flags, 0o600)
+    try:
+        with open(src, "rb") as f:
+            while chunk := f.read(CHUNK):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return sha256_of(dest)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def remove_all(*paths: Path) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink()

@@ -1,0 +1,172 @@
+"""The SQLite index: schema versions, the clip record and the queries the store runs.
+
+The connection belongs to the thread that opened it (sqlite3's default `check_same_thread`
+enforces that); other processes use their own connections, and WAL lets them read while
+one writes. Each statement here runs in autocommit mode unless the caller opens a
+transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from device.store.errors import SchemaTooNew
+
+BUSY_TIMEOUT_S = 10.0
+
+COLUMNS = ("id", "start_wall", "end_wall", "duration", "start_pts", "first_seq", "last_seq",
+           "frames", "width", "height", "size", "sha256", "peak_score", "held", "created")
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    """One row of the `clips` table."""
+
+    id: str
+    start_wall: float
+    end_wall: float
+    duration: float
+    start_pts: float
+    first_seq: int
+    last_seq: int
+    frames: int
+    width: int
+    height: int
+    size: int
+    sha256: str
+    peak_score: float
+    held: bool
+    created: float
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClipRecord:
+        return cls(**{name: data[name] for name in COLUMNS})
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> ClipRecord:
+        values = dict(zip(COLUMNS, row, strict=True))
+        values["held"] = bool(values["held"])
+        return cls(**values)
+
+
+def _v1_clips(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE clips (id TEXT PRIMARY KEY, start_wall REAL, end_wall REAL, "
+        "duration REAL, start_pts REAL, first_seq INT, last_seq INT, frames INT, width INT, "
+        "height INT, size INT, sha256 TEXT, peak_score REAL, held INT DEFAULT 0, created REAL)")
+    conn.execute("CREATE INDEX clips_start_wall ON clips (start_wall)")
+
+
+# Schema version N is reached by running MIGRATIONS[:N] in order; to change the schema,
+# append a function (never edit a shipped one).
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_clips,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the index, switch it to WAL with full syncs, and bring the schema up to date."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: tuple[Callable[..., None], ...] = MIGRATIONS
+            ) -> int:
+    """Run the migrations this index lacks, each in its own transaction; the new version."""
+    version = _version(conn)
+    if version > len(migrations):
+        raise SchemaTooNew(f"index schema version {version} is newer than this doorcam "
+                           f"understands ({len(migrations)}); upgrade doorcam")
+    while version < len(migrations):
+        with transaction(conn):
+            version = _version(conn)  # another process may have migrated meanwhile
+            if version < len(migrations):
+                migrations[version](conn)
+                version += 1
+                conn.execute(f"PRAGMA user_version = {version:d}")
+    return version
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM clips"
+
+
+def insert(conn: sqlite3.Connection, rec: ClipRecord) -> None:
+    marks = ", ".join("?" for _ in COLUMNS)
+    values = [getattr(rec, name) for name in COLUMNS]
+    values[COLUMNS.index("held")] = int(rec.held)
+    conn.execute(f"INSERT INTO clips ({', '.join(COLUMNS)}) VALUES ({marks})", values)
+
+
+def get(conn: sqlite3.Connection, clip_id: str) -> ClipRecord | None:
+    row = conn.execute(f"{_SELECT} WHERE id = ?", (clip_id,)).fetchone()
+    return ClipRecord.from_row(row) if row else None
+
+
+def newest_first(conn: sqlite3.Connection, limit: int | None, since: float | None
+                 ) -> list[ClipRecord]:
+    sql, args = _SELECT, []
+    if since is not None:
+        sql += " WHERE start_wall >= ?"
+        args.append(since)
+    sql += " ORDER BY start_wall DESC, id DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(max(0, limit))
+    return [ClipRecord.from_row(r) for r in conn.execute(sql, args)]
+
+
+def prunable_oldest_first(conn: sqlite3.Connection) -> Iterator[tuple[str, float, int]]:
+    """(id, start_wall, size) of every clip that is not held, oldest first."""
+    rows = conn.execute("SELECT id, start_wall, size FROM clips WHERE held = 0 "
+                        "ORDER BY start_wall ASC, id ASC").fetchall()
+    for clip_id, start, size in rows:
+        yield str(clip_id), float(start or 0.0), int(size or 0)
+
+
+def all_ids(conn: sqlite3.Connection) -> set[str]:
+    return {str(r[0]) for r in conn.execute("SELECT id FROM clips")}
+
+
+def delete_row(conn: sqlite3.Connection, clip_id: str) -> bool:
+    return conn.execute("DELETE FROM clips WHERE id = ?", (clip_id,)).rowcount > 0
+
+
+def set_held(conn: sqlite3.Connection, clip_id: str, held: bool) -> bool:
+    cur = conn.execute("UPDATE clips SET held = ? WHERE id = ?", (int(held), clip_id))
+    return cur.rowcount > 0
+
+
+def totals(conn: sqlite3.Connection) -> tuple[int, int]:
+    count, size = conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM clips").fetchone()
+    return int(count), int(size)

@@ -1,0 +1,227 @@
+"""The clip store with real files and real SQLite: commit, queries, export, schema."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from capture.recording.sink import ClipHandle, ClipSink
+from device.store import (
+    ClipNotFound,
+    ClipStore,
+    ExportExists,
+    IntegrityError,
+    SchemaTooNew,
+    StoreError,
+    StoreIOError,
+)
+from device.store import index as store_index
+from tests.store.helpers import commit_bytes, meta, store_config
+
+
+def test_commit_moves_the_clip_into_place_and_indexes_it(store: ClipStore, root: Path) -> None:
+    sink: ClipSink = store
+    data = os.urandom(300_000)
+    handle = sink.begin()
+    assert handle.tmp_path.parent == root / "tmp" and handle.tmp_path.name.endswith(".mp4.part")
+    handle.tmp_path.write_bytes(data)
+    m = meta(start_wall=1_700_000_123.5, duration=7.25, frames=181, thumb=b"\xff\xd8JPEG")
+    sink.commit(handle, m)
+    rec = store.get(handle.id)
+    assert store.clip_path(rec.id) == root / "clips" / f"{rec.id}.mp4"
+    assert store.clip_path(rec.id).read_bytes() == data
+    assert store.thumbnail_path(rec.id).read_bytes() == m.thumbnail_jpeg
+    assert rec.sha256 == hashlib.sha256(data).hexdigest() and rec.size == len(data)
+    assert (rec.start_wall, rec.end_wall, rec.duration, rec.frames) == (
+        m.start_wall, m.end_wall, m.duration, m.frames)
+    assert (rec.first_seq, rec.last_seq, rec.width, rec.height, rec.held) == (
+        m.first_seq, m.last_seq, m.width, m.height, False)
+    assert list((root / "tmp").iterdir()) == []
+    assert json.loads(json.dumps(rec.to_json()))["sha256"] == rec.sha256
+
+
+def test_store_directories_are_private_and_tilde_expands(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with ClipStore(store_config(Path("~/doorcam-store"))) as s:
+        assert s.root == tmp_path / "doorcam-store"
+        for d in (s.root, s.root / "clips", s.root / "thumbs", s.root / "tmp"):
+            assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
+
+
+def test_abort_removes_the_temp_file(store: ClipStore) -> None:
+    handle = store.begin()
+    handle.tmp_path.write_bytes(b"partial")
+    store.abort(handle)
+    assert not handle.tmp_path.exists() and store.list() == []
+
+
+def test_abort_after_commit_or_failed_commit_touches_nothing(store: ClipStore) -> None:
+    committed = store.begin()
+    committed.tmp_path.write_bytes(b"kept")
+    store.commit(committed, meta())
+    store.abort(committed)
+    assert store.verify(committed.id) and store.thumbnail_path(committed.id).exists()
+    failed = store.begin()
+    with pytest.raises(StoreIOError) as err:
+        store.commit(failed, meta())
+    assert isinstance(err.value, OSError), "the recorder handles commit failures as OSError"
+    store.abort(failed)
+    assert [r.id for r in store.list()] == [committed.id]
+
+
+def test_a_handle_commits_once_and_foreign_handles_are_refused(store: ClipStore) -> None:
+    handle = store.begin()
+    handle.tmp_path.write_bytes(b"clip")
+    store.commit(handle, meta())
+    with pytest.raises(StoreError, match="not in progress"):
+        store.commit(handle, meta())
+    forged = ClipHandle("20240301T120000Z-0123abcd", store.root / "tmp" / "x.mp4.part")
+    with pytest.raises(StoreError, match="not in progress"):
+        store.commit(forged, meta())
+    assert [r.id for r in store.list()] == [handle.id]
+
+
+def test_commit_without_a_file_fails_cleanly(store: ClipStore) -> None:
+    handle = store.begin()
+    with pytest.raises(StoreError, match="wrote no file"):
+        store.commit(handle, meta())
+    assert store.list() == [] and list((store.root / "thumbs").iterdir()) == []
+
+
+def test_list_is_newest_first_with_limit_and_since(store: ClipStore) -> None:
+    starts = [1_700_000_300.0, 1_700_000_100.0, 1_700_000_200.0]
+    ids = {start: commit_bytes(store, start_wall=start) for start in starts}
+    listed = store.list()
+    assert [r.start_wall for r in listed] == sorted(starts, reverse=True)
+    assert [r.id for r in store.list(limit=2)] == [ids[1_700_000_300.0], ids[1_700_000_200.0]]
+    assert {r.id for r in store.list(since=1_700_000_150.0)} == {
+        ids[1_700_000_300.0], ids[1_700_000_200.0]}
+    assert store.totals() == (3, sum(r.size for r in listed))
+
+
+def test_missing_clips_raise_clip_not_found(store: ClipStore, tmp_path: Path) -> None:
+    absent = "20240301T120000Z-0123abcd"
+    for call in (store.get, store.delete, store.verify,
+                 lambda i: store.set_held(i, True), lambda i: store.export(i, tmp_path / "o")):
+        with pytest.raises(ClipNotFound, match=absent):
+            call(absent)
+    assert not store.exists(absent)
+
+
+def test_delete_removes_file_thumbnail_and_row(store: ClipStore) -> None:
+    keep, gone = commit_bytes(store), commit_bytes(store)
+    store.delete(gone)
+    assert not store.clip_path(gone).exists() and not store.thumbnail_path(gone).exists()
+    assert [r.id for r in store.list()] == [keep]
+    assert list((store.root / "tmp").iterdir()) == []
+
+
+def test_set_held_round_trips(store: ClipStore) -> None:
+    clip_id = commit_bytes(store)
+    store.set_held(clip_id, True)
+    assert store.get(clip_id).held is True
+    store.set_held(clip_id, False)
+    assert store.get(clip_id).held is False
+
+
+def test_verify_detects_a_changed_or_missing_file(store: ClipStore) -> None:
+    clip_id = commit_bytes(store, b"A" * 10_000)
+    assert store.verify(clip_id)
+    with open(store.clip_path(clip_id), "r+b") as f:
+        f.seek(5_000)
+        f.write(b"B")
+    assert not store.verify(clip_id)
+    store.clip_path(clip_id).unlink()
+    assert not store.verify(clip_id)
+
+
+def test_export_copies_and_verifies(store: ClipStore, tmp_path: Path) -> None:
+    data = os.urandom(50_000)
+    clip_id = commit_bytes(store, data)
+    dest = tmp_path / "out.mp4"
+    assert store.export(clip_id, dest) == dest
+    assert dest.read_bytes() == data
+    with pytest.raises(ExportExists, match="already exists"):
+        store.export(clip_id, dest)
+    dest.write_bytes(b"old")
+    store.export(clip_id, dest, overwrite=True)
+    assert dest.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "store") == ["out.mp4"]
+
+
+def test_export_of_a_damaged_clip_leaves_nothing(store: ClipStore, tmp_path: Path) -> None:
+    clip_id = commit_bytes(store, b"x" * 1000)
+    store.clip_path(clip_id).write_bytes(b"y" * 1000)
+    with pytest.raises(IntegrityError, match="SHA-256"):
+        store.export(clip_id, tmp_path / "out.mp4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_export_into_a_missing_directory_is_a_one_line_error(
+        store: ClipStore, tmp_path: Path) -> None:
+    clip_id = commit_bytes(store)
+    with pytest.raises(StoreError, match="No such file or directory") as err:
+        store.export(clip_id, tmp_path / "nowhere" / "out.mp4")
+    assert "\n" not in str(err.value)
+
+
+def test_index_is_wal_with_a_schema_version(store: ClipStore, root: Path) -> None:
+    conn = sqlite3.connect(root / "index.sqlite3")
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == store_index.SCHEMA_VERSION
+    finally:
+        conn.close()
+
+
+def test_a_newer_schema_is_refused(root: Path) -> None:
+    ClipStore(store_config(root)).close()
+    conn = sqlite3.connect(root / "index.sqlite3")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(SchemaTooNew, match="version 99"):
+        ClipStore(store_config(root))
+
+
+def test_migrations_append_and_run_once(tmp_path: Path) -> None:
+    calls = []
+
+    def v2(conn: sqlite3.Connection) -> None:
+        calls.append(2)
+        conn.execute("CREATE TABLE requests (id TEXT PRIMARY KEY)")
+
+    conn = store_index.connect(tmp_path / "i.sqlite3")
+    try:
+        assert store_index.migrate(conn, (*store_index.MIGRATIONS, v2)) == 2
+        assert store_index.migrate(conn, (*store_index.MIGRATIONS, v2)) == 2
+        assert calls == [2]
+        conn.execute("INSERT INTO requests VALUES ('r1')")
+    finally:
+        conn.close()
+
+
+def test_a_second_instance_reads_while_the_first_records(store: ClipStore, root: Path) -> None:
+    first = commit_bytes(store)
+    handle = store.begin()
+    handle.tmp_path.write_bytes(b"being recorded")
+    with ClipStore(store_config(root)) as reader:
+        assert reader.recovery.skipped, "recovery must not run while the store is in use"
+        assert [r.id for r in reader.list()] == [first]
+    assert handle.tmp_path.exists()
+    store.commit(handle, meta())
+    with ClipStore(store_config(root)) as reader:
+        assert {r.id for r in reader.list()} == {first, handle.id}
+
+
+def test_unwritable_store_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError, match="opening the clip store"):
+        ClipStore(store_config(blocker / "store"))

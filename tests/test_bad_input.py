@@ -1,0 +1,127 @@
+"""Bad input to `doorcam simulate`: one line naming the problem, exit 2, store untouched."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL = "synthetic:porch?seconds=20&size=320x240"
+
+
+def doorcam(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "device.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=180)
+
+
+def write_video(path: Path, codec: str, frames: int = 60) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=15)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(frames):
+            img = np.full((240, 320, 3), 90, np.uint8)
+            cv2.rectangle(img, (10 + 4 * i, 60), (60 + 4 * i, 180), (20, 30, 200), -1)
+            for pkt in stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                out.mux(pkt)
+        for pkt in stream.encode(None):
+            out.mux(pkt)
+    return path
+
+
+def snapshot(store: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((store / "clips").glob("*.mp4"))}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bad") / "store"
+    done = doorcam("simulate", SMALL, "--quiet", "--store", str(root))
+    assert done.returncode == 0, done.stderr
+    assert snapshot(root), "the setup run stored no clip"
+    return root
+
+
+def _truncated(tmp: Path) -> Path:
+    path = write_video(tmp / "cut.mkv", "libx264", 90)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _corrupt_frame(tmp: Path) -> Path:
+    path = write_video(tmp / "corrupt.avi", "mpeg4", 90)
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid: mid + 2000] = bytes(2000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _empty(tmp: Path) -> Path:
+    path = tmp / "empty.mp4"
+    path.write_bytes(b"")
+    return path
+
+
+def _mixed_sizes(tmp: Path) -> Path:
+    folder = tmp / "frames"
+    folder.mkdir()
+    for i in range(12):
+        size = (240, 320) if i < 8 else (120, 160)
+        cv2.imwrite(str(folder / f"f{i:03d}.png"), np.full((*size, 3), 40 + i, np.uint8))
+    return folder
+
+
+def _bad_config(tmp: Path) -> Path:
+    path = tmp / "bad.toml"
+    path.write_text("[motion]\nthreshold = -3\n", encoding="utf-8")
+    return path
+
+
+CASES = {
+    "truncated video": (_truncated, "input ended early"),
+    "corrupt frame": (_corrupt_frame, "damaged frame"),
+    "empty file": (_empty, "empty"),
+    "missing file": (lambda tmp: tmp / "nope.mp4", "not found"),
+    "image folder with mixed sizes": (_mixed_sizes, "f008.png"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_source(case: str, store: Path, tmp_path: Path) -> None:
+    make, expected = CASES[case]
+    before = snapshot(store)
+    source = make(tmp_path)
+    done = doorcam("simulate", str(source), "--quiet", "--store", str(store))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("doorcam: "), done.stderr
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in done.stderr
+    after = snapshot(store)
+    assert {k: v for k, v in after.items() if k in before} == before, "stored clips changed"
+
+
+def test_bad_config(store: Path, tmp_path: Path) -> None:
+    before = snapshot(store)
+    cfg = _bad_config(tmp_path)
+    done = doorcam("simulate", SMALL, "--quiet", "--store", str(store), "--config", str(cfg))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"doorcam: config error: {cfg}:2: motion.threshold = -3: "
+                                   "must be between 1 and 254")
+    assert snapshot(store) == before
+
+
+def test_bad_speed_and_clip_id(store: Path) -> None:
+    done = doorcam("simulate", SMALL, "--speed", "fast", "--store", str(store))
+    assert done.returncode == 2 and "--speed" in done.stderr
+    for bad in ("../../etc/passwd", "x" * 300, "20261128T000000Z-zzzzzzzz"):
+        shown = doorcam("clips", "show", bad, "--store", str(store))
+        assert shown.returncode == 2, shown.stderr
+        assert len(shown.stderr.strip().splitlines()) == 1 and "Traceback" not in shown.stderr
