@@ -1,0 +1,1 @@
+"""Sending accepted clips to an agency: a tus 1.0 client over a deadline-enforcing transport."""

@@ -1,0 +1,111 @@
+"""A reference tus 1.0 receiver (core, creation, checksum sha256) for tests and agencies.
+
+It stores each upload as a file in one directory and records every connection and request,
+so tests can assert that no connection was made where none may be.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+import threading
+import uuid
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from uplink.upload.receiver_http import BASE, LoggedRequest, Upload, _Handler, parse_metadata
+
+__all__ = ["LoggedRequest", "TusReceiver", "Upload", "parse_metadata"]
+
+
+class TusReceiver:
+    """A threaded tus server on `host`:`port` (0 = any free port), TLS if given a context."""
+
+    def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 0, *,
+                 checksum: bool = True, max_size: int = 1 << 34,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.checksum = checksum
+        self.max_size = max_size
+        self.ssl_context = ssl_context
+        self.uploads: dict[str, Upload] = {}
+        self.log: list[LoggedRequest] = []
+        self.connections = 0
+        self.errors = 0
+        self.patch_bytes = 0  # body bytes received by PATCH, partial ones included
+        self._lock = threading.Lock()
+        self._server = _Server((host, port), _Handler)
+        self._server.receiver = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The creation endpoint, e.g. http://127.0.0.1:PORT/files/."""
+        host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://{host}:{port}{BASE}"
+
+    def start(self) -> TusReceiver:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        kwargs={"poll_interval": 0.05})
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def expire(self, upload_id: str) -> None:
+        """Forget an upload, as a server does when it expires one (HEAD then says 404)."""
+        with self._lock:
+            self.uploads.pop(upload_id, None)
+
+    def completed(self) -> dict[str, Upload]:
+        """Uploads whose every byte has arrived."""
+        with self._lock:
+            return {k: u for k, u in self.uploads.items() if u.offset == u.length}
+
+    def record(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self.log.append(entry)
+
+    def count_patch_bytes(self, n: int) -> None:
+        with self._lock:
+            self.patch_bytes += n
+
+    def create(self, length: int, metadata: dict[str, str]) -> str:
+        upload_id = uuid.uuid4().hex
+        path = self.directory / upload_id
+        path.write_bytes(b"")
+        upload = Upload(length, metadata, path)
+        if length == 0:
+            self.finish(upload)
+        with self._lock:
+            self.uploads[upload_id] = upload
+        return upload_id
+
+    def finish(self, upload: Upload) -> None:
+        digest = hashlib.sha256(upload.path.read_bytes()).hexdigest()
+        upload.verified = digest == upload.metadata.get("sha256", "").lower()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    receiver: TusReceiver
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.receiver._lock:
+            self.receiver.connections += 1
+        super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A failed TLS handshake or a client that vanished: counted, not printed.
+        with self.receiver._lock:
+            self.receiver.errors += 1
+
+

@@ -1,0 +1,238 @@
+"""The HTTP seam: one `request` call with a hard total deadline, and the requests-backed one.
+
+This is the only module that imports `requests`. Every other part of the uploader speaks to
+the network through `Transport`, so what can leave the device is decided here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util import parse_url
+
+from config.upload import UploadConfig
+from uplink.errors import DeadlineExceeded, DestinationRefused, TransientUploadError
+from uplink.upload.urls import check_scheme
+
+BODY_CAP = 64 * 1024
+_READ_SIZE = 4096
+
+
+class Headers(Mapping[str, str]):
+    """Read-only response headers with case-insensitive lookup."""
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        self._items = {k.lower(): (k, v) for k, v in (items or {}).items()}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+@dataclass(frozen=True)
+class Response:
+    """Status, headers and at most `BODY_CAP` bytes of body of one HTTP exchange."""
+
+    status: int
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+
+class Transport(Protocol):
+    """Sends one request; `deadline` is an absolute `time.monotonic()` value."""
+
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
+        deadline: float,
+    ) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+class _Watch:
+    """The sockets one call uses, shut down from a timer thread when its deadline passes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self.expired = False
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._socks:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # shutdown() from another thread wakes a recv()/send() blocked in the caller's thread;
+    # close() would not, and could hand the fd number to someone else meanwhile. The plain
+    # socket method, because SSLSocket.shutdown also drops the TLS object under the reader.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_current = threading.local()
+
+
+def _register(sock: socket.socket | None) -> None:
+    watch: _Watch | None = getattr(_current, "watch", None)
+    if watch is not None and sock is not None:
+        watch.add(sock)
+
+
+class _WatchedHTTP(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _register(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _register(self.sock)  # a kept-alive connection made by an earlier call
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPS(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _register(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _register(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTP
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPS
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """An adapter whose connections report their sockets to the calling thread's watch."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class RequestsTransport:
+    """`Transport` over a `requests.Session`: no redirects, no environment, TLS verified."""
+
+    def __init__(self, cfg: UploadConfig, *, ca_bundle: str | None = None) -> None:
+        self._cfg = cfg
+        self._verify: bool | str = ca_bundle if ca_bundle else True
+        self._session = requests.Session()
+        self._session.trust_env = False  # no *_PROXY, no .netrc, no REQUESTS_CA_BUNDLE
+        self._session.headers.update(
+            {"User-Agent": "doorcam-uplink/1", "Accept-Encoding": "identity"})
+        self._session.mount("https://", _WatchedAdapter(max_retries=0))
+        self._session.mount("http://", _WatchedAdapter(max_retries=0))
+
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
+        deadline: float,
+    ) -> Response:
+        """One exchange; raises DestinationRefused, TransientUploadError or DeadlineExceeded."""
+        where = check_scheme(url, allow_insecure_loopback=self._cfg.allow_insecure_loopback)
+        parsed = parse_url(url)  # the parser requests will use must agree with ours
+        if (parsed.scheme, (parsed.host or "").strip("[]").lower()) != (where.scheme, where.host):
+            raise DestinationRefused(f"URL parsers disagree about {url!r}")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceeded(f"{method} {url}: deadline passed before the call")
+        watch = _Watch()
+        timer = threading.Timer(remaining, watch.fire)
+        timer.daemon = True
+        _current.watch = watch
+        timer.start()
+        try:
+            response = self._exchange(method, url, headers, body, deadline, remaining)
+        except (requests.RequestException, OSError) as exc:
+            if watch.expired or time.monotonic() >= deadline:
+                raise DeadlineExceeded(f"{method} {url}: deadline passed") from exc
+            if _cert_failed(exc):
+                raise DestinationRefused(f"{method} {url}: TLS certificate not trusted") from exc
+            raise TransientUploadError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            timer.cancel()
+            _current.watch = None
+        if watch.expired:  # a cut socket can look like a body that ended early
+            raise DeadlineExceeded(f"{method} {url}: deadline passed")
+        return response
+
+    def _exchange(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
+        deadline: float, remaining: float,
+    ) -> Response:
+        cfg = self._cfg
+        with self._session.request(
+            method, url, headers=dict(headers), data=body, stream=True,
+            allow_redirects=False, proxies={}, verify=self._verify,
+            timeout=(min(cfg.connect_timeout_s, remaining), min(cfg.read_timeout_s, remaining)),
+        ) as resp:
+            if 300 <= resp.status_code < 400:
+                raise DestinationRefused(
+                    f"{method} {url}: refusing redirect {resp.status_code} "
+                    f"to {resp.headers.get('Location')!r}")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in resp.iter_content(_READ_SIZE):
+                if time.monotonic() >= deadline:
+                    raise DeadlineExceeded(f"{method} {url}: deadline passed reading the body")
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= BODY_CAP:
+                    break  # the rest is never read; closing drops the connection
+            return Response(resp.status_code, Headers(resp.headers), b"".join(chunks)[:BODY_CAP])
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _cert_failed(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__ or _first_arg_exc(seen)
+    return False
+
+
+def _first_arg_exc(exc: BaseException) -> BaseException | None:
+    # urllib3 wraps its reason in MaxRetryError.reason rather than in __cause__.
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    arg = exc.args[0] if exc.args else None
+    return arg if isinstance(arg, BaseException) else None
