@@ -140,6 +140,14 @@ def _cross_checks(cfg: Config, filename: str, lines: _KeyLines) -> list[Problem]
             f"longer than the pre-roll can hold (recording.pre_roll_seconds = "
             f"{r.pre_roll_seconds:g}); a clip could not start on a keyframe: make it "
             f"<= {r.pre_roll_seconds:g}"))
+    u, d = cfg.uplink, cfg.device
+    if u.enabled and not u.registry_key:
+        out.append(Problem(filename, lines.find("uplink", "enabled"), "uplink.enabled", True,
+                           "needs uplink.registry_key: the key of the registry you trust"))
+    if u.enabled and d.latitude == 0.0 and d.longitude == 0.0:
+        out.append(Problem(filename, lines.find("uplink", "enabled"), "uplink.enabled", True,
+                           "needs device.latitude and device.longitude: requests are "
+                           "matched against the camera's location"))
     return out
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.fields import odd_or_zero, polygons, setting
+from config.mqtt import MqttConfig
+from config.uplink import DeviceConfig, UplinkConfig
+from config.upload import UploadConfig
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,10 @@ class Config:
     motion: MotionConfig = MotionConfig()
     recording: RecordingConfig = RecordingConfig()
     store: StoreConfig = StoreConfig()
+    device: DeviceConfig = DeviceConfig()
+    uplink: UplinkConfig = UplinkConfig()
+    mqtt: MqttConfig = MqttConfig()
+    upload: UploadConfig = UploadConfig()
 
 
 SECTIONS: dict[str, type] = {
@@ -120,4 +127,8 @@ SECTIONS: dict[str, type] = {
     "motion": MotionConfig,
     "recording": RecordingConfig,
     "store": StoreConfig,
+    "device": DeviceConfig,
+    "uplink": UplinkConfig,
+    "mqtt": MqttConfig,
+    "upload": UploadConfig,
 }
