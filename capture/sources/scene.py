@@ -87,17 +87,30 @@ def make_background(w: int, h: int, seed: int) -> np.ndarray:
         green = (int(rng.integers(20, 60)), int(rng.integers(110, 170)), int(rng.integers(20, 70)))
         cv2.ellipse(img, (int(cx), int(cy)), (int(ln * 0.5), max(2, int(ln * 0.14))),
                     float(np.degrees(a)), 0, 360, green, -1)
-    img += _smooth_noise(rng, w, h, 24)[..., None] * 14
-    img += rng.normal(0, 5, (h, w, 1)).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    # In place and in float32: at 1080p a float64 temporary would dominate peak memory.
+    texture = _smooth_noise(rng, w, h, 24)
+    texture *= 14
+    texture += rng.standard_normal((h, w), dtype=np.float32) * 5
+    img += texture[..., None]
+    np.clip(img, 0, 255, out=img)
+    return img.astype(np.uint8)
 
 
 def make_noise_tile(w: int, h: int, channels: int, sigma: float, seed: int) -> np.ndarray:
     """Sensor noise around NOISE_MEAN, larger than the frame so random crops differ."""
     rng = np.random.default_rng(seed)
     shape = (h + 64, w + 64) if channels == 1 else (h + 64, w + 64, channels)
-    tile = rng.normal(NOISE_MEAN, sigma, shape)
-    return np.clip(tile, 0, 2 * NOISE_MEAN).astype(np.uint8)
+    tile = np.empty(shape, np.uint8)
+    for c in range(channels):  # one float32 plane at a time keeps the 1080p peak small
+        plane = rng.standard_normal((h + 64, w + 64), dtype=np.float32)
+        plane *= sigma
+        plane += NOISE_MEAN
+        np.clip(plane, 0, 2 * NOISE_MEAN, out=plane)
+        if channels == 1:
+            tile[:] = plane
+        else:
+            tile[..., c] = plane
+    return tile
 
 
 def shadow_band(w: int, h: int, channels: int, depth: float = 0.45) -> np.ndarray:
