@@ -13,7 +13,7 @@ def write_synthetic(dest: str, spec: str, gop: int = 30) -> int:
     info = source.info
     frames = 0
     with av.open(dest, "w") as out:
-        stream = out.add_stream("libx264", rate=int(round(info.fps)))
+        stream = out.add_stream("libx264", rate=round(info.fps))
         stream.width, stream.height, stream.pix_fmt = info.width, info.height, "yuv420p"
         stream.options = {"preset": "ultrafast", "g": str(gop), "tune": "zerolatency"}
         for frame in source.frames():

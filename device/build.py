@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from capture.media.encode import encoder_for
-
 from capture.frame import FrameSource, StreamInfo
+from capture.media.encode import encoder_for
 from capture.recording import Recorder
 from capture.sources import open_source
 from config import Config

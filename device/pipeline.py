@@ -30,7 +30,8 @@ class Committed(Protocol):
 
 
 class ClipRecorder(Protocol):
-    current_clip_id: str | None
+    @property
+    def current_clip_id(self) -> str | None: ...
 
     def push(self, frame: Frame, motion: bool, score: float) -> Sequence[Any]: ...
 
@@ -108,7 +109,7 @@ class LocalLoop:
                 ev.clips.append(clip_id)
             if result.score >= ev.peak_score and result.motion:
                 ev.peak_score = float(result.score)
-                ev.boxes = [tuple(b) for b in result.boxes]  # type: ignore[misc]
+                ev.boxes = [tuple(b) for b in result.boxes]
         return result
 
     def _end_event(self) -> None:
