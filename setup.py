@@ -16,6 +16,7 @@ setup(
         "av>=12",
         "paho-mqtt>=2.1",
         "cryptography>=42",
+        "requests>=2.31",
     ],
     extras_require={
         "test": [

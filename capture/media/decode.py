@@ -45,6 +45,7 @@ class DecodedFrame:
     gray: np.ndarray  # full-resolution luma; may be a strided view into the picture
     main: AvMainImage
     packets: list[Packet]  # H.264 packets fed to the decoder since the previous frame
+    limited: bool = False  # luma in video range (16-235), to be expanded to 0-255
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,11 @@ def luma(frame: av.VideoFrame) -> np.ndarray:
         buf = np.frombuffer(memoryview(plane), np.uint8, count=stride * frame.height)
         return buf.reshape(frame.height, stride)[:, : frame.width]
     return frame.to_ndarray(format="gray")
+
+
+def limited_range(frame: av.VideoFrame) -> bool:
+    """True when luma uses video range (16-235): yuvj* and JPEG-range frames do not."""
+    return not frame.format.name.startswith("yuvj") and frame.color_range != 2
 
 
 class VideoFileReader:
@@ -183,7 +189,7 @@ class VideoFileReader:
     def _frame(self, f: av.VideoFrame, packets: list[Packet]) -> DecodedFrame:
         pts = self._secs(f.pts, self._last_pts + self._frame_time)
         self._last_pts = pts
-        return DecodedFrame(pts, luma(f), AvMainImage(f), packets)
+        return DecodedFrame(pts, luma(f), AvMainImage(f), packets, limited_range(f))
 
 
 def probe_clip(path: str | Path) -> ClipProbe:

@@ -37,6 +37,10 @@ class ArrayImage:
         return self.bgr
 
 
+VIDEO_TO_FULL_RANGE = np.clip((np.arange(256) - 16) * 255.0 / 219.0 + 0.5, 0, 255).astype(
+    np.uint8)
+
+
 def lores_size(width: int, height: int, lores_width: int) -> tuple[int, int]:
     """(width, height) of the analysis image: the given width, even height by aspect ratio."""
     h = max(2, round(lores_width * height / width / 2) * 2)
@@ -105,8 +109,12 @@ def run_passes(
         last: float | None = None
         for raw in open_pass(offset):
             mono, wall = clock.stamp(raw.pts)
-            yield Frame(seq, raw.pts, mono, wall, to_lores(raw.gray, size), raw.main,
-                        raw.packets)
+            lores = to_lores(raw.gray, size)
+            if getattr(raw, "limited", False):
+                # Video-range luma would shrink every difference by 219/255: thresholds
+                # must mean the same for a camera, a file and an image sequence.
+                cv2.LUT(lores, VIDEO_TO_FULL_RANGE, dst=lores)
+            yield Frame(seq, raw.pts, mono, wall, lores, raw.main, raw.packets)
             seq += 1
             last = raw.pts
         if not loop or last is None:
