@@ -6,6 +6,7 @@ import dataclasses
 import textwrap
 from typing import Any
 
+from config.fields import num
 from config.schema import SECTIONS
 
 HEADER = """\
@@ -39,7 +40,7 @@ def render_example() -> str:
             doc = meta["doc"]
             extra = []
             if meta.get("min") is not None:
-                extra.append(f"{meta['min']:g}..{meta['max']:g}")
+                extra.append(f"{num(meta['min'])}..{num(meta['max'])}")
             if meta.get("choices"):
                 extra.append("one of " + ", ".join(meta["choices"]))
             if meta.get("restart"):

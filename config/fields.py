@@ -35,6 +35,11 @@ def setting(
     return dataclasses.field(default=default, metadata=meta)
 
 
+def num(value: float) -> str:
+    """A bound as people write it: 10000000, 0.5, 1e-06 only when it must."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def polygons(value: Any) -> str | None:
     """Polygons are lists of >= 3 [x, y] points in 0..1 frame fractions."""
     allowed = "a list of polygons, each a list of at least 3 [x, y] points with 0 <= x, y <= 1"

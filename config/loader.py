@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from config.fields import num
 from config.schema import SECTIONS, Config
 
 
@@ -120,7 +121,7 @@ def _check(f: dataclasses.Field[Any], value: Any) -> str | None:
         return "must be one of " + ", ".join(repr(c) for c in meta["choices"])
     lo, hi = meta.get("min"), meta.get("max")
     if lo is not None and hi is not None and not lo <= value <= hi:
-        return f"must be between {lo:g} and {hi:g}"
+        return f"must be between {num(lo)} and {num(hi)}"
     if meta.get("check"):
         return meta["check"](value)
     return None

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from config import ConfigError
-from device import cmd_clips, cmd_config, cmd_detect, cmd_simulate
+from device import cmd_clips, cmd_config, cmd_detect, cmd_run, cmd_simulate
 from device.errors import EXIT_USAGE, UserError, user_error
 
-COMMANDS = (cmd_simulate, cmd_detect, cmd_clips, cmd_config)
+COMMANDS = (cmd_simulate, cmd_detect, cmd_clips, cmd_config, cmd_run)
 
 
 def build_parser() -> argparse.ArgumentParser:

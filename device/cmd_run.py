@@ -1,0 +1,108 @@
+"""`doorcam run`: the long-running device daemon."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+from config import ConfigError, load_config
+from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE
+from device.notify import Notifier
+
+log = logging.getLogger("doorcam")
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="run the device: camera, motion, clips, agency requests, "
+                       "uploads (until SIGTERM)")
+    p.add_argument("--config", metavar="FILE", help="config file (TOML)")
+    p.add_argument("--no-capture", action="store_true",
+                   help="only the request feed and the uploader (no camera)")
+    p.add_argument("--speed", default="realtime",
+                   help="pacing of a recorded capture.source: realtime (default), max or N")
+    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(threadName)s: %(message)s")
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"doorcam: config error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG_DAEMON
+    from device import build
+    from device.daemon import CaptureSide
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    # Start order: uplink before the camera so no request waits on a busy pipeline; stop
+    # order: the camera first (finalizes the open clip), then uploads, then the feed.
+    sides: list[Any] = []
+    if cfg.uplink.enabled:
+        from device.daemon_uplink import UplinkSide
+
+        sides.append(UplinkSide(cfg))
+    if not args.no_capture:
+        sides.append(CaptureSide(cfg, build.parse_speed(args.speed)))
+    if not sides:
+        log.error("nothing to run: --no-capture and uplink.enabled = false")
+        return EXIT_FAILURE
+    for side in sides:
+        side.start()
+    notifier = Notifier()
+    notifier.ready(_status(sides))
+    log.info("doorcam running (device %s)", cfg.device.id)
+    failed = _supervise(sides, stop, notifier)
+    notifier.stopping()
+    for side in reversed(sides):
+        side.stop()
+    log.info("doorcam stopped")
+    return EXIT_FAILURE if failed else 0
+
+
+def _supervise(sides: list[Any], stop: threading.Event, notifier: Notifier) -> bool:
+    """Until told to stop: report status, and feed the watchdog only while every watched
+    worker is alive and recent, so a hung thread gets the service restarted."""
+    last_status = 0.0
+    was_stale: set[str] = set()
+    while not stop.wait(1.0):
+        workers = [w for side in sides for w in _workers(side)]
+        dead = [w for w in workers if w.error]
+        if dead:
+            log.error("stopping: %s", "; ".join(f"{w.name}: {w.error}" for w in dead))
+            return True
+        now = time.monotonic()
+        stale = {w.name for w in workers if w.stale(now)}
+        for name in stale - was_stale:
+            log.error("worker %s is not responding; withholding the watchdog", name)
+        was_stale = stale
+        if notifier.watchdog_interval is not None and not stale:
+            notifier.watchdog()
+        if now - last_status >= 5.0:
+            last_status = now
+            notifier.status(_status(sides))
+    return False
+
+
+def _status(sides: list[Any]) -> str:
+    return "; ".join(side.status() for side in sides)
+
+
+def _workers(side: Any) -> list[Any]:
+    return [getattr(side, n) for n in ("camera", "process", "feed", "uploads")
+            if hasattr(side, n)]

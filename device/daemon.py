@@ -1,0 +1,106 @@
+"""`doorcam run`: capture, motion and recording, the request feed and the uploader, each on
+its own thread. Start-up and shut-down follow one explicit order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from capture.frame import Frame
+from config import Config
+from device import build
+from device.pipeline import LocalLoop, MotionEventRecord
+from device.services import DropQueue, Worker
+
+log = logging.getLogger("doorcam")
+
+
+class _LogListener:
+    def __init__(self) -> None:
+        self.last_event: float | None = None
+
+    def event_started(self, ev: MotionEventRecord) -> None:
+        self.last_event = time.time()
+        log.info("motion event %d started (frame %d)", ev.id, ev.start_frame)
+
+    def event_ended(self, ev: MotionEventRecord) -> None:
+        log.info("motion event %d ended, peak %.1f%%, clips %s", ev.id, ev.peak_score * 100,
+                 ",".join(ev.clips) or "-")
+
+    def clip_stored(self, clip: Any) -> None:
+        log.info("clip stored: %s", clip.id)
+
+
+class CaptureSide:
+    """The camera thread (owns the source) and the processing thread (owns detector,
+    recorder and clip store), joined by a queue that drops rather than stalls the camera."""
+
+    def __init__(self, cfg: Config, pace: float | None) -> None:
+        self.cfg = cfg
+        self.pace = pace
+        self.frames: DropQueue[Frame | None] = DropQueue(8)
+        # A camera that delivers nothing for this long is stalled (frames come every <1 s).
+        self.camera = Worker("camera", self._capture_step, max_silence=5.0)
+        self.process = Worker("motion", self._process_step, on_stop=self._finish,
+                              max_silence=10.0)
+        self.listener = _LogListener()
+        self._started = time.monotonic()
+        self._source: Any = None
+        self._iter: Any = None
+        self._loop: LocalLoop | None = None
+        self._store: Any = None
+        self.source_ended = threading.Event()
+
+    def start(self) -> None:
+        self._store = None
+        self.process.start()
+        self.camera.start()
+
+    def _capture_step(self, stop: threading.Event) -> None:
+        if self._iter is None:
+            self._source = build.open_frames(self.cfg, None, self.pace)
+            self._iter = iter(self._source.frames())
+        frame = next(self._iter, None)
+        self.frames.put(frame)
+        if frame is None:
+            self._source.close()
+            self.source_ended.set()
+            stop.set()
+
+    def _process_step(self, stop: threading.Event) -> None:
+        frame = self.frames.get(timeout=0.5)
+        if frame is None:
+            if self.source_ended.is_set() and self._loop is not None:
+                stop.set()
+            return
+        if self._loop is None:
+            self._store = build.open_store(self.cfg)
+            h, w = frame.lores.shape[:2]
+            detector = build.make_detector(self.cfg, h, w)
+            assert self._source is not None
+            recorder = build.make_recorder(self.cfg, self._source.info, self._store)
+            self._loop = LocalLoop(detector, recorder, self.listener)
+        self._loop.feed(frame)
+
+    def _finish(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+            self._store.prune(time.time())
+        if self._store is not None:
+            self._store.close()
+
+    def status(self) -> str:
+        frames = self._loop.frames if self._loop else 0
+        fps = frames / max(time.monotonic() - self._started, 1e-6)
+        last = self.listener.last_event
+        ago = f"{time.time() - last:.0f} s ago" if last else "none yet"
+        return f"{fps:.1f} frames/s, last motion event {ago}"
+
+    def stop(self) -> None:
+        self.camera.stop()
+        self.process.stop(timeout=30.0)
+        if self.frames.dropped:
+            log.warning("camera frames dropped while processing lagged: %d",
+                        self.frames.dropped)
