@@ -30,7 +30,7 @@ def _systemd_sender() -> Callable[[str], None] | None:
     if not os.environ.get("NOTIFY_SOCKET"):
         return None
     try:
-        from systemd import daemon  # type: ignore[import-not-found]
+        from systemd import daemon
     except ImportError:
         return None
 
