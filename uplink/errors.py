@@ -92,3 +92,24 @@ class DeadlineExceeded(TransientUploadError):
 
 class DestinationRefused(PermanentUploadError):
     """The destination is not allowed: a redirect, plain http or a host not allowed."""
+
+
+# --- owner decisions --------------------------------------------------------------------
+
+class ConsentError(UplinkError):
+    """A request or decision the owner asked about cannot be acted on."""
+
+
+class UnknownRequest(ConsentError):
+    """No request with this id is on the device."""
+
+
+class DecisionRefused(ConsentError):
+    """A decision was refused whole (nothing recorded, nothing uploaded); `reason` says why:
+    not_pending, expired, clip_not_matched, clip_changed, wrong_destination, wrong_device,
+    unsigned, bad_signature, unknown_key, stale, replayed, bad_document."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,182 @@
+"""The request book: requests, matched clips and owner decisions in SQLite.
+
+The upload worker reads ONLY the `decisions` table (verdict 'accept'): the clip list and the
+destination it sends to are the ones the owner decided on, never the request's own fields.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY, status TEXT NOT NULL, received_at REAL NOT NULL,
+    expires_at REAL NOT NULL, body_sha256 TEXT NOT NULL, agency_id TEXT NOT NULL,
+    allowed_hosts TEXT NOT NULL, upload_url TEXT NOT NULL, public TEXT NOT NULL,
+    updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS matches (
+    request_id TEXT NOT NULL, clip_id TEXT NOT NULL, sha256 TEXT NOT NULL,
+    start_wall REAL NOT NULL, end_wall REAL NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (request_id, clip_id));
+CREATE TABLE IF NOT EXISTS decisions (
+    request_id TEXT PRIMARY KEY, verdict TEXT NOT NULL CHECK (verdict IN ('accept','decline')),
+    destination TEXT NOT NULL, clips TEXT NOT NULL, decided_at REAL NOT NULL,
+    channel TEXT NOT NULL, decision_id TEXT UNIQUE, uploaded TEXT NOT NULL DEFAULT '[]',
+    completed_at REAL, failure TEXT);
+CREATE INDEX IF NOT EXISTS matches_clip ON matches (clip_id);
+"""
+
+# Statuses a request can have; only `pending` is shown to the owner for a decision.
+PENDING, NO_CLIPS, NOT_HERE = "pending", "no_clips", "not_here"
+ACCEPTED, DECLINED, EXPIRED = "accepted", "declined", "expired"
+UPLOADED, FAILED = "uploaded", "failed"
+
+
+@dataclass(frozen=True)
+class MatchedClip:
+    clip_id: str
+    sha256: str
+    start_wall: float
+    end_wall: float
+    size: int
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    request_id: str
+    status: str
+    received_at: float
+    expires_at: float
+    body_sha256: str
+    agency_id: str
+    allowed_hosts: tuple[str, ...]
+    upload_url: str
+    public: dict[str, Any]
+    clips: tuple[MatchedClip, ...]
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    request_id: str
+    verdict: str
+    destination: str
+    clips: tuple[tuple[str, str], ...]  # (clip id, sha256) exactly as decided
+    decided_at: float
+    channel: str
+    uploaded: tuple[str, ...]
+    completed_at: float | None
+    failure: str | None
+
+
+class RequestBook:
+    """One connection; the thread that made it is the only one to use it."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def add_request(self, db: sqlite3.Connection, row: RequestRow, now: float) -> None:
+        db.execute("INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?)", (
+            row.request_id, row.status, row.received_at, row.expires_at, row.body_sha256,
+            row.agency_id, json.dumps(list(row.allowed_hosts)), row.upload_url,
+            json.dumps(row.public), now))
+        db.executemany("INSERT INTO matches VALUES (?,?,?,?,?,?)", [
+            (row.request_id, c.clip_id, c.sha256, c.start_wall, c.end_wall, c.size)
+            for c in row.clips])
+
+    def set_status(self, db: sqlite3.Connection, request_id: str, status: str,
+                   now: float) -> None:
+        db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE request_id = ?",
+                   (status, now, request_id))
+
+    def request(self, request_id: str) -> RequestRow | None:
+        row = self._db.execute("SELECT * FROM requests WHERE request_id = ?",
+                               (request_id,)).fetchone()
+        return None if row is None else self._request(row)
+
+    def requests(self, statuses: Sequence[str] | None = None) -> list[RequestRow]:
+        rows = self._db.execute("SELECT * FROM requests ORDER BY received_at").fetchall()
+        out = [self._request(r) for r in rows]
+        return [r for r in out if statuses is None or r.status in statuses]
+
+    def _request(self, r: tuple[Any, ...]) -> RequestRow:
+        clips = tuple(MatchedClip(*c) for c in self._db.execute(
+            "SELECT clip_id, sha256, start_wall, end_wall, size FROM matches "
+            "WHERE request_id = ? ORDER BY start_wall", (r[0],)).fetchall())
+        return RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7],
+                          json.loads(r[8]), clips)
+
+    def add_decision(self, db: sqlite3.Connection, d: DecisionRow,
+                     decision_id: str | None) -> None:
+        db.execute(
+            "INSERT INTO decisions (request_id, verdict, destination, clips, decided_at, "
+            "channel, decision_id) VALUES (?,?,?,?,?,?,?)",
+            (d.request_id, d.verdict, d.destination, json.dumps([list(c) for c in d.clips]),
+             d.decided_at, d.channel, decision_id))
+
+    def decision_id_seen(self, decision_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM decisions WHERE decision_id = ?",
+                                (decision_id,)).fetchone() is not None
+
+    def decision(self, request_id: str) -> DecisionRow | None:
+        row = self._db.execute(
+            "SELECT request_id, verdict, destination, clips, decided_at, channel, uploaded, "
+            "completed_at, failure FROM decisions WHERE request_id = ?",
+            (request_id,)).fetchone()
+        return None if row is None else self._decision(row)
+
+    def open_accepted(self) -> list[DecisionRow]:
+        """Accepted decisions whose upload has neither finished nor failed for good."""
+        rows = self._db.execute(
+            "SELECT request_id, verdict, destination, clips, decided_at, channel, uploaded, "
+            "completed_at, failure FROM decisions WHERE verdict = 'accept' "
+            "AND completed_at IS NULL AND failure IS NULL ORDER BY decided_at").fetchall()
+        return [self._decision(r) for r in rows]
+
+    @staticmethod
+    def _decision(r: tuple[Any, ...]) -> DecisionRow:
+        return DecisionRow(r[0], r[1], r[2], tuple((c[0], c[1]) for c in json.loads(r[3])),
+                           r[4], r[5], tuple(json.loads(r[6])), r[7], r[8])
+
+    def mark_uploaded(self, request_id: str, uploaded: Sequence[str]) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE decisions SET uploaded = ? WHERE request_id = ?",
+                       (json.dumps(list(uploaded)), request_id))
+
+    def finish(self, request_id: str, now: float, failure: str | None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE decisions SET completed_at = ?, failure = ? WHERE request_id = ?",
+                       (now, failure, request_id))
+            self.set_status(db, request_id, FAILED if failure else UPLOADED, now)
+
+    def clip_still_needed(self, clip_id: str) -> bool:
+        """Is the clip under a pending request or an accepted, unfinished upload?"""
+        row = self._db.execute(
+            "SELECT 1 FROM matches m JOIN requests r USING (request_id) WHERE m.clip_id = ? "
+            "AND (r.status = 'pending' OR (r.status = 'accepted' AND EXISTS ("
+            "SELECT 1 FROM decisions d, json_each(d.clips) j WHERE d.request_id = r.request_id "
+            "AND d.completed_at IS NULL AND d.failure IS NULL "
+            "AND json_extract(j.value, '$[0]') = m.clip_id))) LIMIT 1",
+            (clip_id,)).fetchone()
+        return row is not None

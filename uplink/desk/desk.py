@@ -1,0 +1,262 @@
+"""The request desk: agency requests in, owner decisions recorded. Deny by default.
+
+A request reaches the owner only when it is fully verified, the device lies inside its area
+and it matches clips; the clips are then held until the request is decided or expires.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from uplink.audit import AuditKind, AuditLog
+from uplink.desk.book import (
+    ACCEPTED,
+    DECLINED,
+    EXPIRED,
+    NO_CLIPS,
+    NOT_HERE,
+    PENDING,
+    DecisionRow,
+    MatchedClip,
+    RequestBook,
+    RequestRow,
+)
+from uplink.desk.catalog import ClipCatalog, DeviceIdentity
+from uplink.desk.owner import parse_owner_decision
+from uplink.errors import DecisionRefused, RequestRejected, UnknownRequest
+from uplink.protocol import RequestValidator, VerifiedRequest, location_in_area, window_overlaps
+from uplink.protocol.request import describe, parse_request
+
+log = logging.getLogger("doorcam.requests")
+
+
+@dataclass(frozen=True)
+class ReceiveOutcome:
+    kind: str  # pending | no_clips | not_here | duplicate | rejected
+    request_id: str | None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.request_id or ''} {self.reason}".strip()
+
+
+class _NoLedger:
+    """Used only to re-check a request whose ledger entry exists but whose row was lost."""
+
+    def record(self, request_id: str, body_sha256: str, now: float) -> None:
+        return None
+
+
+class RequestDesk:
+    """Owns one connection to the request book; use it from one thread."""
+
+    def __init__(self, db_path: Path, validator: RequestValidator, catalog: ClipCatalog,
+                 audit: AuditLog, identity: DeviceIdentity,
+                 owner_keys: Mapping[str, Ed25519PublicKey], *, skew_s: int = 300) -> None:
+        self.book = RequestBook(db_path)
+        self.validator = validator
+        self._recheck = RequestValidator(validator.directory, _NoLedger(),
+                                         allow_insecure_loopback=validator.allow_insecure_loopback,
+                                         skew_s=validator.skew_s)
+        self.ledger = validator.ledger
+        self.catalog = catalog
+        self.audit = audit
+        self.identity = identity
+        self.owner_keys = dict(owner_keys)
+        self.skew_s = skew_s
+
+    def close(self) -> None:
+        self.book.close()
+
+    # -- agency requests ------------------------------------------------------------------
+    def receive(self, payload: bytes, now: float) -> ReceiveOutcome:
+        """Validate, match and store a request; never raises for a bad payload."""
+        try:
+            verified = self.validator.validate(payload, now)
+        except RequestRejected as exc:
+            if exc.reason == "replayed":
+                return self._replayed(payload, now, exc)
+            self.audit.append(AuditKind.REJECTED, _safe_id(payload),
+                              {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
+            log.info("request rejected: %s", str(exc)[:200])
+            return ReceiveOutcome("rejected", None, exc.reason)
+        return self._accept_verified(verified, now)
+
+    def _replayed(self, payload: bytes, now: float, exc: RequestRejected) -> ReceiveOutcome:
+        req = parse_request(payload)
+        stored = self.book.request(req.request_id)
+        if stored is not None and stored.body_sha256 == req.body_sha256:
+            return ReceiveOutcome("duplicate", req.request_id)  # QoS 1 redelivery: quiet
+        seen = self.ledger.seen(req.request_id) if hasattr(self.ledger, "seen") else None
+        if stored is None and seen is not None and seen[1] == req.body_sha256:
+            # The ledger has it but the book does not: a crash between the two writes.
+            try:
+                return self._accept_verified(self._recheck.validate(payload, now), now)
+            except RequestRejected as again:
+                exc = again
+        self.audit.append(AuditKind.REJECTED, req.request_id,
+                          {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
+        return ReceiveOutcome("rejected", req.request_id, exc.reason)
+
+    def _accept_verified(self, v: VerifiedRequest, now: float) -> ReceiveOutcome:
+        req = v.request
+        self.audit.append(AuditKind.RECEIVED, req.request_id, describe(req), at=now)
+        here = location_in_area(self.identity.latitude, self.identity.longitude, req)
+        clips = [c for c in self.catalog.overlapping(req.window_start, req.window_end)
+                 if window_overlaps(c.start_wall, c.end_wall, req)] if here else []
+        status = PENDING if clips else (NO_CLIPS if here else NOT_HERE)
+        public = {**describe(req), "agency_id": req.agency_id,
+                  "description": req.description, "investigator": req.investigator_name,
+                  "contact": req.investigator_contact, "upload_url": req.upload_url}
+        # The uploader may reach exactly the host that was checked against the registry now.
+        row = RequestRow(req.request_id, status, now, float(req.expires_at), req.body_sha256,
+                         req.agency_id, (v.destination.host,), req.upload_url, public,
+                         tuple(MatchedClip(c.id, c.sha256, c.start_wall, c.end_wall, c.size)
+                               for c in clips))
+        with self.book.transaction() as db:
+            self.book.add_request(db, row, now)
+        for c in clips:
+            self.catalog.set_held(c.id, True)
+        if status == PENDING:
+            self.audit.append(AuditKind.SHOWN, req.request_id,
+                              {"clips": [c.id for c in clips]}, at=now)
+            log.info("new request %s from %s (case %s) matches %d clip(s): awaiting the owner",
+                     req.request_id, req.agency_name, req.case_number, len(clips))
+        else:
+            why = "no clip in its window" if here else "device is outside its area"
+            log.info("request %s not shown: %s", req.request_id, why)
+        return ReceiveOutcome(status, req.request_id)
+
+    # -- owner decisions ------------------------------------------------------------------
+    def get(self, request_id: str) -> RequestRow:
+        row = self.book.request(request_id)
+        if row is None:
+            raise UnknownRequest(f"no request {request_id!r} on this device")
+        return row
+
+    def pending(self, now: float) -> list[RequestRow]:
+        return [r for r in self.book.requests([PENDING]) if r.expires_at > now]
+
+    def all(self) -> list[RequestRow]:
+        return self.book.requests()
+
+    def decision(self, request_id: str) -> DecisionRow | None:
+        return self.book.decision(request_id)
+
+    def accept(self, request_id: str, clip_ids: Sequence[str] | None, now: float, *,
+               channel: str = "cli") -> DecisionRow:
+        row = self._decidable(request_id, now)
+        chosen = self._choose(row, clip_ids)
+        return self._record(row, "accept", row.upload_url, chosen, now, channel, None)
+
+    def _choose(self, row: RequestRow, clip_ids: Sequence[str] | None) -> list[tuple[str, str]]:
+        """(id, sha256) of the named clips; refused unless each is matched and unchanged."""
+        matched = {c.clip_id: c for c in row.clips}
+        wanted = list(matched) if clip_ids is None else list(dict.fromkeys(clip_ids))
+        chosen = []
+        for cid in wanted:
+            if cid not in matched:
+                raise DecisionRefused("clip_not_matched",
+                                      f"{cid} is not matched by {row.request_id}")
+            current = self.catalog.get(cid)
+            if current is None or current.sha256 != matched[cid].sha256:
+                raise DecisionRefused("clip_changed", f"{cid} changed or vanished since matching")
+            chosen.append((cid, matched[cid].sha256))
+        if not chosen:
+            raise DecisionRefused("clip_not_matched", "an acceptance must name at least one clip")
+        return chosen
+
+    def decline(self, request_id: str, now: float, *, channel: str = "cli") -> DecisionRow:
+        row = self._decidable(request_id, now)
+        return self._record(row, "decline", row.upload_url, [], now, channel, None)
+
+    def decide_signed(self, payload: bytes, now: float) -> DecisionRow:
+        """An owner decision from MQTT; refused whole unless signed by an enrolled key."""
+        try:
+            d = parse_owner_decision(payload, self.owner_keys, self.identity.device_id, now,
+                                     self.skew_s)
+            if self.book.decision_id_seen(d.decision_id):
+                raise DecisionRefused("replayed", f"decision {d.decision_id} was already used")
+            row = self._decidable(d.request_id, now)
+            if d.destination != row.upload_url:
+                raise DecisionRefused("wrong_destination", "destination is not the request's")
+            if d.verdict == "decline":
+                return self._record(row, "decline", row.upload_url, [], now, "mqtt",
+                                    d.decision_id)
+            matched = {c.clip_id: c.sha256 for c in row.clips}
+            for cid, digest in d.clips:
+                if matched.get(cid) != digest:
+                    raise DecisionRefused("clip_not_matched",
+                                          f"{cid} with that SHA-256 is not matched")
+            chosen = self._choose(row, [c for c, _ in d.clips])
+        except DecisionRefused as exc:
+            self.audit.append(AuditKind.REJECTED, _safe_id(payload, "request_id"),
+                              {"reason": f"decision_{exc.reason}", "detail": exc.detail[:200]},
+                              at=now)
+            raise
+        return self._record(row, "accept", row.upload_url, chosen, now, "mqtt", d.decision_id)
+
+    def _decidable(self, request_id: str, now: float) -> RequestRow:
+        row = self.get(request_id)
+        if row.status != PENDING:
+            raise DecisionRefused("not_pending", f"request {request_id} is {row.status}")
+        if row.expires_at <= now:
+            raise DecisionRefused("expired", f"request {request_id} has expired")
+        return row
+
+    def _record(self, row: RequestRow, verdict: str, destination: str,
+                clips: Sequence[tuple[str, str]], now: float, channel: str,
+                decision_id: str | None) -> DecisionRow:
+        d = DecisionRow(row.request_id, verdict, destination, tuple(clips), now, channel, (),
+                        None, None)
+        with self.book.transaction() as db:
+            self.book.add_decision(db, d, decision_id)
+            self.book.set_status(db, row.request_id, ACCEPTED if verdict == "accept"
+                                 else DECLINED, now)
+        kind = AuditKind.ACCEPTED if verdict == "accept" else AuditKind.DECLINED
+        self.audit.append(kind, row.request_id, {"channel": channel, "destination": destination,
+                                                 "clips": [list(c) for c in clips]}, at=now)
+        self._release(c.clip_id for c in row.clips)
+        return d
+
+    def _release(self, clip_ids: Iterable[str]) -> None:
+        for cid in clip_ids:
+            if not self.book.clip_still_needed(cid):
+                self.catalog.set_held(cid, False)
+
+    def expire(self, now: float) -> list[str]:
+        gone = [r for r in self.book.requests([PENDING]) if r.expires_at <= now]
+        for r in gone:
+            with self.book.transaction() as db:
+                self.book.set_status(db, r.request_id, EXPIRED, now)
+            self.audit.append(AuditKind.EXPIRED, r.request_id, {"clips": len(r.clips)}, at=now)
+            self._release(c.clip_id for c in r.clips)
+        return [r.request_id for r in gone]
+
+    def owner_summary(self, now: float) -> bytes:
+        """The retained owner-topic message: what awaits a decision. No footage."""
+        pending = [{**{k: r.public[k] for k in ("request_id", "agency", "case", "incident",
+                                                "description", "window", "expires_at")},
+                    "clips": [{"id": c.clip_id, "sha256": c.sha256, "start": c.start_wall,
+                               "end": c.end_wall} for c in r.clips]}
+                   for r in self.pending(now)]
+        return json.dumps({"device_id": self.identity.device_id, "pending": pending},
+                          sort_keys=True).encode()
+
+
+def _safe_id(payload: bytes, key: str = "request_id") -> str | None:
+    """The request id of a rejected payload, if it has a plausible one (for the audit)."""
+    try:
+        value = json.loads(payload[:65536]).get(key)
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return value if isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable() \
+        else None
+
+

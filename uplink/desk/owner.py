@@ -1,0 +1,74 @@
+"""Owner decisions received over MQTT (docs/protocol.md, "Owner decisions")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from uplink.errors import DecisionRefused, RequestRejected
+from uplink.protocol import parse_json, verify_document
+from uplink.protocol.fields import parse_time
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CLIP = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
+_SHA = re.compile(r"[0-9a-f]{64}")
+_FIELDS = {"type", "protocol", "decision_id", "request_id", "device_id", "verdict", "clips",
+           "destination", "issued_at", "kid", "sig"}
+
+
+@dataclass(frozen=True)
+class OwnerDecision:
+    decision_id: str
+    request_id: str
+    verdict: str
+    clips: tuple[tuple[str, str], ...]
+    destination: str
+    issued_at: int
+
+
+def parse_owner_decision(payload: bytes, owner_keys: Mapping[str, Ed25519PublicKey],
+                         device_id: str, now: float, skew_s: int) -> OwnerDecision:
+    """The verified decision, or DecisionRefused (never another exception)."""
+    try:
+        doc = parse_json(payload, max_bytes=16384, max_depth=4)
+    except RequestRejected as exc:
+        raise DecisionRefused("bad_document", exc.detail) from None
+    if set(doc) != _FIELDS or doc.get("type") != "decision" or doc.get("protocol") != 1:
+        raise DecisionRefused("bad_document", "not a protocol-1 decision document")
+    kid = doc.get("kid")
+    key = owner_keys.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise DecisionRefused("unknown_key", f"{kid!r} is not an enrolled owner key")
+    try:
+        verify_document(doc, key)
+    except RequestRejected as exc:
+        raise DecisionRefused(exc.reason, exc.detail) from None
+    try:
+        issued = parse_time(str(doc["issued_at"]))
+    except (ValueError, RequestRejected):
+        raise DecisionRefused("bad_document", "issued_at is not a UTC time") from None
+    if abs(issued - now) > skew_s:
+        raise DecisionRefused("stale", "issued_at is not within the clock skew of now")
+    if doc["device_id"] != device_id:
+        raise DecisionRefused("wrong_device", "the decision is for another device")
+    if doc["verdict"] not in ("accept", "decline"):
+        raise DecisionRefused("bad_document", "verdict must be accept or decline")
+    ids = (doc["decision_id"], doc["request_id"])
+    if not all(isinstance(x, str) and _UUID.fullmatch(x) for x in ids):
+        raise DecisionRefused("bad_document", "decision_id and request_id must be UUIDs")
+    clips = doc["clips"]
+    if not isinstance(clips, list) or len(clips) > 1000 or not all(
+            isinstance(c, dict) and set(c) == {"id", "sha256"}
+            and isinstance(c["id"], str) and _CLIP.fullmatch(c["id"])
+            and isinstance(c["sha256"], str) and _SHA.fullmatch(c["sha256"]) for c in clips):
+        raise DecisionRefused("bad_document", "clips must be a list of {id, sha256}")
+    if doc["verdict"] == "accept" and not clips:
+        raise DecisionRefused("bad_document", "an acceptance must name its clips")
+    if not isinstance(doc["destination"], str):
+        raise DecisionRefused("bad_document", "destination must be a URL string")
+    return OwnerDecision(doc["decision_id"], doc["request_id"], doc["verdict"],
+                         tuple((c["id"], c["sha256"]) for c in clips), doc["destination"],
+                         issued)

@@ -1,0 +1,148 @@
+"""The upload worker: sends exactly what the owner accepted, to exactly where, then the
+signed evidence manifest. Its only input is the `decisions` table."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from uplink.audit import AuditKind, AuditLog
+from uplink.desk.book import DecisionRow, RequestBook
+from uplink.desk.catalog import ClipCatalog, DeviceIdentity
+from uplink.errors import PermanentUploadError, TransientUploadError, UploadError
+from uplink.evidence import MANIFEST_NAME, EvidenceClip, build_manifest
+from uplink.upload.tus import TusClient, UploadMetadata
+
+log = logging.getLogger("doorcam.uploads")
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    request_id: str
+    done: bool
+    uploaded: tuple[str, ...]
+    error: str | None = None
+
+    def __str__(self) -> str:
+        state = "complete" if self.done else f"not finished ({self.error})"
+        return f"request {self.request_id}: {len(self.uploaded)} clip(s) sent, {state}"
+
+
+class UploadWorker:
+    """Owns its own request-book connection; run it on one thread."""
+
+    def __init__(self, db_path: Path, catalog: ClipCatalog,
+                 client_factory: Callable[[], TusClient], device_key: Ed25519PrivateKey,
+                 device_kid: str, identity: DeviceIdentity, audit: AuditLog, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.book = RequestBook(db_path)
+        self.db_path = Path(db_path)
+        self.catalog = catalog
+        self.client_factory = client_factory
+        self.key, self.kid = device_key, device_kid
+        self.identity = identity
+        self.audit = audit
+        self.clock = clock
+        self._failing: set[str] = set()  # requests whose current error streak is audited
+
+    def close(self) -> None:
+        self.book.close()
+
+    def run_once(self, cancel: threading.Event | None = None) -> list[UploadReport]:
+        reports = []
+        for decision in self.book.open_accepted():
+            if cancel is not None and cancel.is_set():
+                break
+            reports.append(self._upload(decision, cancel))
+        return reports
+
+    def _upload(self, d: DecisionRow, cancel: threading.Event | None) -> UploadReport:
+        request = self.book.request(d.request_id)
+        assert request is not None, "a decision always has its request"
+        hosts = frozenset(request.allowed_hosts)
+        client = self.client_factory()
+        uploaded = list(d.uploaded)
+        try:
+            for clip_id, sha in d.clips:
+                if clip_id in uploaded:
+                    continue
+                client.upload_file(
+                    self.catalog.path(clip_id), d.destination,
+                    UploadMetadata(f"{clip_id}.mp4", sha, d.request_id, clip_id),
+                    f"{d.request_id}/{clip_id}", allowed_hosts=hosts, cancel=cancel)
+                uploaded.append(clip_id)
+                self.book.mark_uploaded(d.request_id, uploaded)
+            manifest = self._manifest(d, request.public.get("case", ""), request.agency_id)
+            client.upload_file(
+                manifest, d.destination,
+                UploadMetadata(MANIFEST_NAME, _sha256(manifest), d.request_id, "manifest",
+                               "application/json"),
+                f"{d.request_id}/manifest", allowed_hosts=hosts, cancel=cancel)
+        except PermanentUploadError as exc:
+            return self._failed(d, uploaded, exc, permanent=True)
+        except (TransientUploadError, UploadError, OSError) as exc:
+            return self._failed(d, uploaded, exc, permanent=False)
+        finally:
+            client.transport.close()
+        now = self.clock()
+        self.book.finish(d.request_id, now, None)
+        self.audit.append(AuditKind.UPLOADED, d.request_id,
+                          {"destination": d.destination, "clips": [list(c) for c in d.clips],
+                           "manifest": True}, at=now)
+        self._failing.discard(d.request_id)
+        self._release(c for c, _ in d.clips)
+        log.info("evidence for request %s delivered: %d clip(s) and the signed manifest",
+                 d.request_id, len(d.clips))
+        return UploadReport(d.request_id, True, tuple(uploaded))
+
+    def _failed(self, d: DecisionRow, uploaded: list[str], exc: Exception, *,
+                permanent: bool) -> UploadReport:
+        now = self.clock()
+        message = f"{type(exc).__name__}: {exc}"[:300]
+        if permanent:
+            self.book.finish(d.request_id, now, message)
+            self._release(c for c, _ in d.clips)
+        if permanent or d.request_id not in self._failing:
+            self.audit.append(AuditKind.FAILED, d.request_id,
+                              {"error": message, "permanent": permanent,
+                               "uploaded": uploaded}, at=now)
+            self._failing.add(d.request_id)
+        log.warning("upload for request %s %s: %s", d.request_id,
+                    "failed for good" if permanent else "will be retried", message)
+        return UploadReport(d.request_id, False, tuple(uploaded), message)
+
+    def _manifest(self, d: DecisionRow, case_number: str, agency_id: str) -> Path:
+        """The manifest file, written once so a resumed upload sends the same bytes."""
+        path = self.db_path.parent / "manifests" / f"{d.request_id}.json"
+        if path.exists():
+            return path
+        clips = []
+        for clip_id, sha in d.clips:
+            info = self.catalog.get(clip_id)
+            if info is None or info.sha256 != sha:
+                raise PermanentUploadError(f"clip {clip_id} changed or vanished after consent")
+            clips.append(EvidenceClip(clip_id, info.start_wall, info.end_wall, info.size, sha))
+        data = build_manifest(request_id=d.request_id, case_number=case_number,
+                              agency_id=agency_id, device_id=self.identity.device_id,
+                              clips=clips, key=self.key, kid=self.kid, now=self.clock())
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        return path
+
+    def _release(self, clip_ids: Iterable[str]) -> None:
+        for cid in clip_ids:
+            if not self.book.clip_still_needed(cid):
+                self.catalog.set_held(cid, False)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
