@@ -7,10 +7,18 @@ import sys
 from collections.abc import Sequence
 
 from config import ConfigError
-from device import cmd_clips, cmd_config, cmd_detect, cmd_run, cmd_simulate
+from device import (
+    cmd_audit,
+    cmd_clips,
+    cmd_config,
+    cmd_detect,
+    cmd_requests,
+    cmd_run,
+    cmd_simulate,
+)
 from device.errors import EXIT_USAGE, UserError, user_error
 
-COMMANDS = (cmd_simulate, cmd_detect, cmd_clips, cmd_config, cmd_run)
+COMMANDS = (cmd_simulate, cmd_detect, cmd_clips, cmd_config, cmd_run, cmd_requests, cmd_audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

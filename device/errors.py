@@ -28,6 +28,7 @@ def user_error(exc: BaseException) -> UserError | None:
     from capture.recording import RecordingError
     from device.store import StoreError
     from motion import MotionError
+    from uplink.errors import UplinkError
 
     if isinstance(exc, SourceError):
         return UserError(str(exc), EXIT_USAGE)
@@ -37,6 +38,8 @@ def user_error(exc: BaseException) -> UserError | None:
         return UserError(f"recording: {exc}", EXIT_FAILURE)
     if isinstance(exc, MotionError):
         return UserError(f"motion: {exc}", EXIT_USAGE)
+    if isinstance(exc, UplinkError):
+        return UserError(str(exc), EXIT_USAGE)
     if isinstance(exc, OSError):
         return UserError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
                          EXIT_FAILURE)

@@ -1,0 +1,73 @@
+"""`doorcam audit verify|show`: the hash-chained log of every request and decision."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from config import load_config
+from device.errors import EXIT_FAILURE, UserError
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("audit", help="show or verify the audit log of requests and decisions")
+    asub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, run, text in (("show", _show, "print the log readably"),
+                            ("verify", _verify, "detect changed, removed or reordered entries")):
+        q = asub.add_parser(name, help=text)
+        q.add_argument("--store", metavar="DIR", help="store directory (default: store.path)")
+        q.add_argument("--config", metavar="FILE", help="config file (TOML)")
+        q.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "verify":
+            q.add_argument("--anchor", metavar="SEQ:HASH",
+                           help="a head recorded off the device earlier, to detect a rewrite")
+        q.set_defaults(run=run)
+
+
+def _log(args: argparse.Namespace) -> Any:
+    from device import build
+    from device.uplink_wiring import UplinkPaths
+    from uplink.audit import AuditLog
+
+    path = UplinkPaths.of(build.with_store_path(load_config(args.config), args.store)).audit
+    if not path.exists():
+        raise UserError(f"no audit log at {path}: no request has been received yet")
+    return AuditLog(path)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from uplink.audit import format_entry
+
+    with _log(args) as log:
+        for entry in log.entries():
+            if args.json:
+                print(json.dumps({"seq": entry.seq, "at": entry.at, "kind": entry.kind,
+                                  "request_id": entry.request_id,
+                                  "detail": json.loads(entry.detail), "hash": entry.hash}))
+            else:
+                print(format_entry(entry))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    anchor = None
+    if args.anchor:
+        seq, _, digest = args.anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise UserError("--anchor must be SEQ:HASH (the 64-hex head from an earlier run)")
+        anchor = (int(seq), digest)
+    with _log(args) as log:
+        report = log.verify(anchor=anchor)
+        head = log.head()
+    if args.json:
+        print(json.dumps({"ok": report.ok, "entries": report.entries,
+                          "head": f"{head[0]}:{head[1]}",
+                          "problems": [p.__dict__ for p in report.problems]}))
+    elif report.ok:
+        print(f"audit log intact: {report.entries} entries; head {head[0]}:{head[1]}")
+    else:
+        for p in report.problems:
+            print(f"entry #{p.seq}: {p.what}: {p.detail}")
+        print(f"audit log BROKEN at entry #{report.first_bad_seq}")
+    return 0 if report.ok else EXIT_FAILURE

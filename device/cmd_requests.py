@@ -1,0 +1,150 @@
+"""`doorcam requests list|show|accept|decline|upload|import`: the owner's side of consent."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from config import load_config
+from device.errors import EXIT_FAILURE, UserError
+from device.table import utc
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("requests", help="agency requests: list, show, accept, decline")
+    rsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def cmd(name: str, text: str, run: Any) -> argparse.ArgumentParser:
+        q = rsub.add_parser(name, help=text)
+        q.add_argument("--store", metavar="DIR", help="store directory (default: store.path)")
+        q.add_argument("--config", metavar="FILE", help="config file (TOML)")
+        q.add_argument("--json", action="store_true", help="machine-readable output")
+        q.set_defaults(run=run)
+        return q
+
+    cmd("list", "requests awaiting your decision (--all: every request)", _list).add_argument(
+        "--all", action="store_true")
+    cmd("show", "one request: who asks, why, which of your clips", _show).add_argument("id")
+    q = cmd("accept", "share matched clips with the requesting agency", _accept)
+    q.add_argument("id")
+    q.add_argument("--clip", action="append", metavar="CLIP_ID",
+                   help="share only this clip (repeat); default: every matched clip")
+    cmd("decline", "share nothing; the agency is not told", _decline).add_argument("id")
+    cmd("upload", "upload accepted evidence now (the daemon does this by itself)", _upload)
+    cmd("import", "take a request from a file instead of MQTT (same checks)",
+        _import).add_argument("file")
+
+
+def _cfg(args: argparse.Namespace) -> Any:
+    from device import build
+
+    return build.with_store_path(load_config(args.config), args.store)
+
+
+def _row_json(row: Any, decision: Any) -> dict[str, Any]:
+    return {"request_id": row.request_id, "status": row.status, **row.public,
+            "clips": [{"id": c.clip_id, "sha256": c.sha256, "start": c.start_wall,
+                       "end": c.end_wall, "size": c.size} for c in row.clips],
+            "decision": None if decision is None else {
+                "verdict": decision.verdict, "clips": [c for c, _ in decision.clips],
+                "destination": decision.destination, "channel": decision.channel,
+                "decided_at": decision.decided_at, "uploaded": list(decision.uploaded),
+                "completed_at": decision.completed_at, "failure": decision.failure}}
+
+
+def _list(args: argparse.Namespace) -> int:
+    from device.uplink_wiring import open_desk
+
+    now = time.time()
+    with open_desk(_cfg(args), now) as desk:
+        rows = desk.all() if args.all else desk.pending(now)
+        out = [_row_json(r, desk.decision(r.request_id)) for r in rows]
+    if args.json:
+        print(json.dumps(out, indent=2))
+    elif not out:
+        print("no requests awaiting a decision" if not args.all else "no requests received")
+    else:
+        for r in out:
+            print(f"{r['request_id']}  {r['status']:<9} {r['agency']}, case {r['case']} "
+                  f"({r['incident']}): {len(r['clips'])} matched clip(s), "
+                  f"expires {utc(r['expires_at'])} UTC")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from device.uplink_wiring import open_desk
+
+    with open_desk(_cfg(args), time.time()) as desk:
+        r = _row_json(desk.get(args.id), desk.decision(args.id))
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"request    {r['request_id']} ({r['status']})")
+    print(f"agency     {r['agency']} [{r['agency_id']}], case {r['case']}: {r['incident']}")
+    print(f"asks for   footage from {utc(r['window'][0])} to {utc(r['window'][1])} UTC, "
+          f"within {r['radius_m']} m of the incident")
+    print(f"contact    {r['investigator']} ({r['contact']})")
+    print(f"expires    {utc(r['expires_at'])} UTC; uploads would go to {r['upload_url']}")
+    print("why        " + r["description"].replace("\n", "\n           "))
+    for c in r["clips"]:
+        print(f"  clip {c['id']}  {utc(c['start'])}-{utc(c['end'])[11:]}  {c['size']} bytes  "
+              f"sha256 {c['sha256'][:16]}…")
+    if r["decision"]:
+        d = r["decision"]
+        print(f"decision   {d['verdict']} via {d['channel']}: {', '.join(d['clips']) or '-'}")
+    else:
+        print(f"decide     doorcam requests accept {r['request_id']} [--clip ID ...]  |  "
+              f"doorcam requests decline {r['request_id']}")
+    return 0
+
+
+def _accept(args: argparse.Namespace) -> int:
+    from device.uplink_wiring import open_desk
+
+    with open_desk(_cfg(args), time.time()) as desk:
+        d = desk.accept(args.id, args.clip, time.time(), channel="cli")
+    print(json.dumps({"accepted": args.id, "clips": [c for c, _ in d.clips],
+                      "destination": d.destination}) if args.json else
+          f"accepted: {len(d.clips)} clip(s) of request {args.id} will be uploaded to "
+          f"{d.destination} by the running daemon (or now with `doorcam requests upload`)")
+    return 0
+
+
+def _decline(args: argparse.Namespace) -> int:
+    from device.uplink_wiring import open_desk
+
+    with open_desk(_cfg(args), time.time()) as desk:
+        desk.decline(args.id, time.time(), channel="cli")
+    print(json.dumps({"declined": args.id}) if args.json else
+          f"declined request {args.id}: nothing will be shared")
+    return 0
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from device.uplink_wiring import open_worker
+
+    with open_worker(_cfg(args)) as worker:
+        reports = worker.run_once()
+    for r in reports:
+        print(json.dumps(r.__dict__) if args.json else str(r))
+    if not reports and not args.json:
+        print("nothing to upload")
+    return 0 if all(r.done for r in reports) else EXIT_FAILURE
+
+
+def _import(args: argparse.Namespace) -> int:
+    from device.uplink_wiring import open_desk
+
+    try:
+        payload = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise UserError(f"{args.file}: {exc.strerror or exc}") from None
+    with open_desk(_cfg(args), time.time()) as desk:
+        outcome = desk.receive(payload, time.time())
+    print(json.dumps(outcome.__dict__) if args.json else f"request {outcome}")
+    return 0 if outcome.kind != "rejected" else EXIT_FAILURE
+
+

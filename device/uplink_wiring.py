@@ -1,0 +1,158 @@
+"""Assemble the consent-gated uplink from config: desk, worker, catalog over the clip store.
+
+Files beside the clips (store.path): uplink.sqlite3 (requests, decisions, replay ledger),
+audit.sqlite3 (+ .head), registry.state, uploads.sqlite3 (tus resume), device_key.pem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from config import Config
+from device.errors import UserError
+from device.store import ClipNotFound, ClipRecord, ClipStore
+from uplink.audit import AuditLog
+from uplink.desk import (
+    ClipInfo,
+    DeviceIdentity,
+    RequestDesk,
+    UploadWorker,
+    load_or_create_device_key,
+)
+from uplink.errors import RegistryError
+from uplink.protocol import RegistryStore, RequestLedger, RequestValidator, public_key_from_text
+from uplink.upload.resume import SqliteResumeStore
+from uplink.upload.transport import RequestsTransport
+from uplink.upload.tus import TusClient
+
+
+class StoreCatalog:
+    """The clip store as the uplink sees it (uplink may not import device)."""
+
+    def __init__(self, store: ClipStore) -> None:
+        self.store = store
+
+    @staticmethod
+    def _info(rec: ClipRecord) -> ClipInfo:
+        return ClipInfo(id=rec.id, start_wall=rec.start_wall, end_wall=rec.end_wall,
+                        size=rec.size, sha256=rec.sha256)
+
+    def overlapping(self, start: float, end: float) -> list[ClipInfo]:
+        return [self._info(r) for r in self.store.list()
+                if r.start_wall <= end and r.end_wall >= start]
+
+    def get(self, clip_id: str) -> ClipInfo | None:
+        try:
+            return self._info(self.store.get(clip_id))
+        except ClipNotFound:
+            return None
+
+    def set_held(self, clip_id: str, held: bool) -> None:
+        with suppress(ClipNotFound):
+            self.store.set_held(clip_id, held)
+
+    def path(self, clip_id: str) -> Path:
+        return self.store.clip_path(clip_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class UplinkPaths:
+    root: Path
+    desk: Path
+    audit: Path
+    registry: Path
+    registry_state: Path
+    resume: Path
+    device_key: Path
+
+    @classmethod
+    def of(cls, cfg: Config) -> UplinkPaths:
+        root = Path(cfg.store.path).expanduser()
+        return cls(
+            root=root, desk=root / "uplink.sqlite3", audit=root / "audit.sqlite3",
+            registry=Path(cfg.uplink.registry_file).expanduser() if cfg.uplink.registry_file
+            else root / "registry.json",
+            registry_state=root / "registry.state", resume=root / "uploads.sqlite3",
+            device_key=Path(cfg.uplink.device_key_file).expanduser()
+            if cfg.uplink.device_key_file else root / "device_key.pem")
+
+
+def identity(cfg: Config) -> DeviceIdentity:
+    return DeviceIdentity(cfg.device.id, cfg.device.latitude, cfg.device.longitude)
+
+
+def owner_keys(cfg: Config) -> dict[str, Ed25519PublicKey]:
+    keys = {}
+    for entry in cfg.uplink.owner_keys:
+        kid, _, text = entry.partition(":")
+        keys[kid] = public_key_from_text(text)
+    return keys
+
+
+def _validator(cfg: Config, paths: UplinkPaths, ledger: RequestLedger,
+               now: float) -> RequestValidator:
+    if not cfg.uplink.registry_key:
+        raise UserError("uplink.registry_key is not set: the device trusts no agency registry")
+    try:
+        key = public_key_from_text(cfg.uplink.registry_key)
+    except ValueError as exc:
+        raise UserError(f"uplink.registry_key: {exc}") from None
+    try:
+        data = paths.registry.read_bytes()
+    except OSError as exc:
+        raise UserError(f"agency registry {paths.registry}: {exc.strerror or exc}") from None
+    try:
+        registry = RegistryStore(paths.registry_state, key).accept(data, now)
+    except RegistryError as exc:
+        raise UserError(f"agency registry {paths.registry}: {exc}") from None
+    return RequestValidator(registry, ledger,
+                            allow_insecure_loopback=cfg.upload.allow_insecure_loopback,
+                            skew_s=cfg.uplink.clock_skew_s)
+
+
+@contextmanager
+def open_desk(cfg: Config, now: float) -> Iterator[RequestDesk]:
+    """The request desk with everything it needs; closes them all on exit."""
+    paths = UplinkPaths.of(cfg)
+    store = ClipStore(cfg.store, recover=False)
+    audit = AuditLog(paths.audit)
+    ledger = RequestLedger(paths.desk)
+    desk = None
+    try:
+        desk = RequestDesk(paths.desk, _validator(cfg, paths, ledger, now), StoreCatalog(store),
+                           audit,
+                           identity(cfg), owner_keys(cfg),
+                           skew_s=cfg.uplink.clock_skew_s)
+        yield desk
+    finally:
+        if desk is not None:
+            desk.close()
+        ledger.close()
+        audit.close()
+        store.close()
+
+
+@contextmanager
+def open_worker(cfg: Config) -> Iterator[UploadWorker]:
+    """The upload worker with its own store, audit and resume connections."""
+    paths = UplinkPaths.of(cfg)
+    store = ClipStore(cfg.store, recover=False)
+    audit = AuditLog(paths.audit)
+    resume = SqliteResumeStore(paths.resume)
+    key, kid = load_or_create_device_key(paths.device_key)
+
+    def client() -> TusClient:
+        return TusClient(RequestsTransport(cfg.upload), cfg.upload, resume)
+
+    worker = UploadWorker(paths.desk, StoreCatalog(store), client, key, kid, identity(cfg), audit)
+    try:
+        yield worker
+    finally:
+        worker.close()
+        audit.close()
+        store.close()
