@@ -10,9 +10,10 @@ export DOORCAM_TEST_DATA ?= $(abspath ../shared/data)
 
 .PHONY: demo test lint unit bench system-deps venv clean
 
-demo: $(STAMP)
-	$(BIN)/doorcam simulate synthetic:porch --speed 4 --store .demo-store \
-	    --events-jsonl .demo-store/events.jsonl
+# The whole story: motion and clips, then an agency request, the owner's decision and the
+# verified upload, all on loopback (working files in ./.demo).
+demo: $(STAMP) system-deps
+	$(BIN)/doorcam demo --dir .demo
 
 test: $(STAMP) system-deps lint unit
 
@@ -47,4 +48,4 @@ system-deps:
 	    $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q mosquitto; }
 
 clean:
-	rm -rf $(VENV) .demo-store bench-results build *.egg-info
+	rm -rf $(VENV) .demo bench-results build *.egg-info

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 
 from config import ConfigError
 from device import (
+    cmd_agency,
     cmd_audit,
     cmd_clips,
     cmd_config,
+    cmd_demo,
     cmd_detect,
     cmd_requests,
     cmd_run,
@@ -18,7 +20,8 @@ from device import (
 )
 from device.errors import EXIT_USAGE, UserError, user_error
 
-COMMANDS = (cmd_simulate, cmd_detect, cmd_clips, cmd_config, cmd_run, cmd_requests, cmd_audit)
+COMMANDS = (cmd_simulate, cmd_detect, cmd_clips, cmd_config, cmd_run, cmd_requests, cmd_audit,
+            cmd_agency, cmd_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,7 +67,9 @@ class Clock:
     """Stamps frames with monotonic and wall time, sleeping first when paced.
 
     Unpaced, mono = start + pts; paced at N, a frame is delivered no earlier than
-    first-frame time + (pts - first pts) / N and mono is when it was delivered.
+    first-frame time + (pts - first pts) / N and mono is when it was delivered. Wall time
+    follows the recording's own timeline (open time + pts) at any speed, so clip times and
+    durations agree however fast a file is replayed.
     """
 
     def __init__(self, pace: float | None) -> None:
@@ -89,7 +91,7 @@ class Clock:
             if delay > 0:
                 time.sleep(delay)
             mono = time.monotonic()
-        return mono, mono + self._wall_minus_mono
+        return mono, self._mono0 + self._wall_minus_mono + pts
 
 
 def run_passes(

@@ -10,6 +10,7 @@ import hashlib
 import ssl
 import threading
 import uuid
+from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,10 @@ class TusReceiver:
 
     def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 0, *,
                  checksum: bool = True, max_size: int = 1 << 34,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None,
+                 on_complete: Callable[[Upload], None] | None = None) -> None:
         self.directory = Path(directory)
+        self.on_complete = on_complete  # called once per upload whose last byte arrived
         self.directory.mkdir(parents=True, exist_ok=True)
         self.checksum = checksum
         self.max_size = max_size
@@ -92,6 +95,8 @@ class TusReceiver:
     def finish(self, upload: Upload) -> None:
         digest = hashlib.sha256(upload.path.read_bytes()).hexdigest()
         upload.verified = digest == upload.metadata.get("sha256", "").lower()
+        if self.on_complete is not None:
+            self.on_complete(upload)
 
 
 class _Server(ThreadingHTTPServer):

@@ -31,8 +31,7 @@ def test_stop_start_kill_keep_the_port(broker: MosquittoBroker) -> None:
 
 
 def _no_mosquitto(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(broker_module.shutil, "which", lambda name: None)
-    monkeypatch.setattr(broker_module.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(broker_module, "mosquitto_path", lambda: None)
 
 
 def test_missing_mosquitto_skips_outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,197 @@
+"""`doorcam agency …`: the agency side, for tests, the demo and agencies trying doorcam."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from device.errors import EXIT_FAILURE, UserError
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("agency", help="agency tools: keys, registry, requests, receiver")
+    a = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = a.add_parser("keygen", help="make an Ed25519 key pair (registry, agency or owner)")
+    q.add_argument("--kid", required=True, help="key id, e.g. pd-1-2026")
+    q.add_argument("--out", required=True, metavar="DIR")
+    q.set_defaults(run=_keygen)
+    q = a.add_parser("registry", help="sign a registry of agencies (JSON list, see docs)")
+    q.add_argument("--key", required=True, help="registry private key (.key)")
+    q.add_argument("--kid", required=True)
+    q.add_argument("--agencies", required=True, metavar="FILE.json")
+    q.add_argument("--version", type=int, required=True)
+    q.add_argument("--out", required=True)
+    q.set_defaults(run=_registry)
+    q = a.add_parser("request", help="compose and sign a request for assistance")
+    for name in ("key", "kid", "agency-id", "agency-name", "case", "type", "description",
+                 "investigator", "contact", "upload-url", "out"):
+        q.add_argument(f"--{name}", required=True)
+    for name in ("lat", "lon"):
+        q.add_argument(f"--{name}", type=float, required=True)
+    q.add_argument("--radius-m", type=int, required=True)
+    q.add_argument("--start", required=True, help="UTC, 2026-11-28T13:00:00Z or now-2h")
+    q.add_argument("--end", required=True, help="UTC, or now / now-10m")
+    q.add_argument("--expires-days", type=int, default=7)
+    q.set_defaults(run=_request)
+    q = a.add_parser("publish", help="publish a signed request to every area cell it covers")
+    q.add_argument("file")
+    q.add_argument("--host", default="127.0.0.1")
+    q.add_argument("--port", type=int, default=1883)
+    q.set_defaults(run=_publish)
+    q = a.add_parser("receive", help="run the reference tus receiver; verifies evidence")
+    q.add_argument("--dir", required=True)
+    q.add_argument("--host", default="127.0.0.1")
+    q.add_argument("--port", type=int, default=8080)
+    q.set_defaults(run=_receive)
+    q = a.add_parser("verify", help="verify a received request folder offline")
+    q.add_argument("folder")
+    q.set_defaults(run=_verify)
+
+
+def parse_when(text: str, now: int) -> int:
+    """`2026-11-28T13:00:00Z`, `now`, or `now-90m` / `now-2h` / `now-1d`."""
+    from uplink.protocol.fields import parse_time
+
+    m = re.fullmatch(r"now(?:-(\d+)([smhd]))?", text)
+    if m:
+        n, unit = int(m.group(1) or 0), m.group(2) or "s"
+        return now - n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise UserError(f"{text!r}: use YYYY-MM-DDTHH:MM:SSZ or now-30m") from None
+
+
+def _load_key(path: str) -> Any:
+    from uplink.protocol import load_private_key
+
+    try:
+        return load_private_key(Path(path))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a usable private key ({exc})") from None
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from uplink.protocol import (
+        generate_keypair,
+        public_key_to_text,
+        save_private_key,
+        save_public_key,
+    )
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    private, public = generate_keypair()
+    save_private_key(private, out / f"{args.kid}.key")
+    save_public_key(public, args.kid, out / f"{args.kid}.pub.json")
+    print(public_key_to_text(public))
+    return 0
+
+
+def _registry(args: argparse.Namespace) -> int:
+    from uplink.agencykit import AgencySpec, sign_registry
+
+    try:
+        entries = json.loads(Path(args.agencies).read_text(encoding="utf-8"))
+        specs = [AgencySpec(e["id"], e["name"], [tuple(k.split(":", 1)) for k in e["keys"]],
+                            e["upload_hosts"], float(e["lat"]), float(e["lon"]),
+                            int(e["radius_m"])) for e in entries]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{args.agencies}: expected a JSON list of agencies with id, name, "
+                        f"keys [\"KID:KEY\"], upload_hosts, lat, lon, radius_m ({exc})") from None
+    doc = sign_registry(specs, _load_key(args.key), args.kid, version=args.version,
+                        now=int(time.time()))
+    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print(f"signed registry v{args.version} with {len(specs)} agency(ies): {args.out}")
+    return 0
+
+
+def _request(args: argparse.Namespace) -> int:
+    from uplink.agencykit import compose_request
+    from uplink.errors import RequestRejected
+
+    now = int(time.time())
+    try:
+        doc = compose_request(
+            key=_load_key(args.key), kid=args.kid, agency_id=args.agency_id,
+            agency_name=args.agency_name, case_number=args.case, incident_type=args.type,
+            description=args.description, investigator=args.investigator,
+            contact=args.contact, lat=args.lat, lon=args.lon, radius_m=args.radius_m,
+            start=parse_when(args.start, now), end=parse_when(args.end, now),
+            upload_url=args.upload_url, now=now, expires_in=args.expires_days * 86400)
+    except RequestRejected as exc:
+        raise UserError(f"devices would refuse this request: {exc}") from None
+    Path(args.out).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                              encoding="utf-8")
+    print(f"request {doc['request_id']} written to {args.out}")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from config.mqtt import MqttConfig
+    from uplink.mqtt import MqttLink
+    from uplink.protocol.geo import cells_covering, topic
+    from uplink.protocol.request import parse_request
+
+    try:
+        payload = Path(args.file).read_bytes()
+        req = parse_request(payload)
+    except OSError as exc:
+        raise UserError(f"{args.file}: {exc.strerror}") from None
+    topics = [topic(c) for c in cells_covering(req.lat, req.lon, req.radius_m)]
+    link = MqttLink(MqttConfig(host=args.host, port=args.port), f"agency-{req.agency_id}")
+    link.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not link.connected:
+            if time.monotonic() > deadline:
+                raise UserError(f"broker {args.host}:{args.port} unreachable")
+            time.sleep(0.05)
+        for t in topics:
+            link.publish(t, payload, qos=1)
+        if not link.wait_published(10):
+            raise UserError("the broker did not acknowledge the request within 10 s")
+    finally:
+        link.close()
+    print(f"published request {req.request_id} to {len(topics)} topic(s): {', '.join(topics)}")
+    return 0
+
+
+def _receive(args: argparse.Namespace) -> int:
+    import logging
+
+    from uplink.agencykit import EvidenceInbox
+    from uplink.upload.receiver import TusReceiver
+
+    logging.basicConfig(level="INFO", format="%(asctime)s %(message)s", stream=sys.stderr)
+    inbox = EvidenceInbox(Path(args.dir))
+    rx = TusReceiver(Path(args.dir) / ".uploads", args.host, args.port,
+                     on_complete=inbox.on_complete).start()
+    print(f"receiving tus uploads at {rx.url}; evidence in {args.dir}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    rx.stop()
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from uplink.agencykit import EvidenceInbox
+
+    folder = Path(args.folder)
+    report = EvidenceInbox(folder.parent).verify(folder)
+    if report.ok:
+        print(f"ok: {len(report.verified_clips)} clip(s) match the signed manifest")
+        return 0
+    for problem in report.problems:
+        print(problem)
+    return EXIT_FAILURE

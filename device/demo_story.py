@@ -1,0 +1,149 @@
+"""Part 2 of the demo: an agency, a broker, the daemon and the owner, all on loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from device.cmd_demo import say, show_json, stop_process, wait_for
+from device.localbroker import MosquittoBroker
+from uplink.agencykit import AgencySpec, EvidenceInbox, compose_request, sign_registry
+from uplink.protocol import generate_keypair, public_key_to_text, save_private_key
+
+LAT, LON = 40.6930, -73.9905  # the demo porch (Brooklyn); never leaves the device
+
+
+class Story:
+    def __init__(self, root: Path, store: Path) -> None:
+        self.root, self.store = root, store
+        self.broker = MosquittoBroker(work_dir=root / "broker")
+        self.inbox = EvidenceInbox(root / "agency" / "evidence")
+        self.daemon: subprocess.Popen[Any] | None = None
+        self.receiver: Any = None
+
+    def __enter__(self) -> Story:
+        from uplink.upload.receiver import TusReceiver
+
+        self.broker.start()
+        self.receiver = TusReceiver(self.root / "agency" / "incoming",
+                                    on_complete=self.inbox.on_complete).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.daemon is not None:
+            stop_process(self.daemon)
+        self.receiver.stop()
+        self.broker.stop()
+
+    def _setup(self) -> tuple[Path, Any]:
+        keys = self.root / "keys"
+        keys.mkdir()
+        registry, agency, owner = (generate_keypair()[0] for _ in range(3))
+        for name, key in (("registry", registry), ("agency", agency), ("owner", owner)):
+            save_private_key(key, keys / f"{name}.key")
+        host = self.receiver.url.split("/")[2]
+        spec = AgencySpec("demo-pd", "Demo Police Department",
+                          [("demo-pd-1", public_key_to_text(agency.public_key()))], [host],
+                          40.69, -73.99, 20000)
+        doc = sign_registry([spec], registry, "demo-registry", version=1, now=int(time.time()))
+        (self.store / "registry.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        config = self.root / "doorcam.toml"
+        config.write_text(f"""# written by doorcam demo
+[store]
+path = "{self.store}"
+[device]
+id = "demo-porch"
+latitude = {LAT}
+longitude = {LON}
+[uplink]
+enabled = true
+registry_key = "{public_key_to_text(registry.public_key())}"
+owner_keys = ["owner:{public_key_to_text(owner.public_key())}"]
+[mqtt]
+port = {self.broker.port}
+[upload]
+allow_insecure_loopback = true  # the demo's receiver is plain http on 127.0.0.1
+""", encoding="utf-8")
+        return config, agency
+
+    def tell(self, main: Callable[[list[str]], int]) -> int:
+        config, agency_key = self._setup()
+        say(f"Part 2: the device daemon listens for agency requests (broker on "
+            f"127.0.0.1:{self.broker.port})")
+        self.daemon = subprocess.Popen(
+            [sys.executable, "-m", "device.cli", "run", "--no-capture", "--config", str(config),
+             "--log-level", "WARNING"])
+        self._wait_online()
+        now = int(time.time())
+        request = compose_request(
+            key=agency_key, kid="demo-pd-1", agency_id="demo-pd",
+            agency_name="Demo Police Department", case_number="DEMO-2026-0042",
+            incident_type="package theft",
+            description="A parcel was taken from a porch on this street. Looking for a "
+                        "person carrying a brown box.",
+            investigator="Det. R. Alvarez", contact="+1 555 0142", lat=LAT + 0.001, lon=LON,
+            radius_m=300, start=now - 1800, end=now + 60, upload_url=self.receiver.url, now=now)
+        req_file = self.root / "agency" / "request.json"
+        req_file.write_text(json.dumps(request, indent=2), encoding="utf-8")
+        rid = request["request_id"]
+        say("The agency signs a request for assistance and publishes it")
+        main(["agency", "publish", str(req_file), "--port", str(self.broker.port)])
+        listed: list[Any] = []
+
+        def pending() -> bool:
+            listed[:] = self._pending(config)
+            return any(r["request_id"] == rid for r in listed)
+
+        wait_for(pending, 30, "the daemon to receive the request")
+        say("The owner is shown it (doorcam requests show); nothing has left the device")
+        main(["requests", "show", rid, "--config", str(config)])
+        clips = [c["id"] for c in next(r for r in listed if r["request_id"] == rid)["clips"]]
+        chosen = clips[:2]
+        accept = ["requests", "accept", rid, *[a for c in chosen for a in ("--clip", c)],
+                  "--config", str(config)]
+        say("The owner shares two of the clips with one command:")
+        print("  .venv/bin/doorcam " + " ".join(accept), flush=True)
+        assert self.receiver.connections == 0, "nothing may be sent before the decision"
+        main(accept)
+        folder = self.inbox.directory / rid
+        wait_for(lambda: (folder / "VERIFIED.json").exists(), 60, "the evidence upload")
+        say(f"The agency received exactly those clips and verified them: {folder}")
+        for path in sorted(folder.iterdir()):
+            print(f"  {path.name:40s} {path.stat().st_size:>9} bytes")
+        print(show_json(folder / "VERIFIED.json"))
+        say("Every step is in the device's hash-chained audit log (doorcam audit show)")
+        main(["audit", "show", "--config", str(config)])
+        return main(["audit", "verify", "--config", str(config)])
+
+    def _wait_online(self) -> None:
+        """Publish only once the daemon has subscribed: its status turns `online` after."""
+        from config.mqtt import MqttConfig
+        from uplink.mqtt import ONLINE, MqttLink
+
+        cfg = MqttConfig(port=self.broker.port)
+        watcher = MqttLink(cfg, "demo-watcher")
+        watcher.start()
+        try:
+            watcher.subscribe([cfg.status_topic("demo-porch")])
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                msg = watcher.get(timeout=0.5)
+                if msg is not None:
+                    watcher.ack(msg)
+                    if msg.payload == ONLINE:
+                        time.sleep(0.5)  # its subscriptions follow the online message
+                        return
+            raise TimeoutError("demo: the daemon did not come online")
+        finally:
+            watcher.close()
+
+    def _pending(self, config: Path) -> list[Any]:
+        done = subprocess.run([sys.executable, "-m", "device.cli", "requests", "list", "--json",
+                               "--config", str(config)], capture_output=True, text=True,
+                              timeout=60)
+        return json.loads(done.stdout) if done.returncode == 0 else []

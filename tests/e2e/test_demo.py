@@ -1,0 +1,39 @@
+"""`make demo`'s story runs start to finish and ends with verified evidence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.broker import require_mosquitto
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
+    require_mosquitto()
+    root = tmp_path / "demo"
+    done = subprocess.run([sys.executable, "-m", "device.cli", "demo", "--dir", str(root),
+                           "--speed", "max"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    verified = list((root / "agency" / "evidence").glob("*/VERIFIED.json"))
+    assert len(verified) == 1
+    report = json.loads(verified[0].read_text())
+    assert report["ok"] and len(report["verified_clips"]) == 2
+    assert "requests accept" in done.stdout and "audit log intact" in done.stdout
+    # A second run starts afresh in the same folder.
+    again = subprocess.run([sys.executable, "-m", "device.cli", "demo", "--dir", str(root),
+                            "--speed", "max"], cwd=REPO, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    done = subprocess.run([sys.executable, "-m", "device.cli", "demo", "--dir", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and (tmp_path / "precious.txt").exists()
