@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.fields import odd_or_zero, polygons, setting
+from config.homeassistant import HomeAssistantConfig
 from config.mqtt import MqttConfig
 from config.uplink import DeviceConfig, UplinkConfig
 from config.upload import UploadConfig
@@ -120,6 +121,7 @@ class Config:
     uplink: UplinkConfig = UplinkConfig()
     mqtt: MqttConfig = MqttConfig()
     upload: UploadConfig = UploadConfig()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
 
 
 SECTIONS: dict[str, type] = {
@@ -131,4 +133,5 @@ SECTIONS: dict[str, type] = {
     "uplink": UplinkConfig,
     "mqtt": MqttConfig,
     "upload": UploadConfig,
+    "homeassistant": HomeAssistantConfig,
 }

@@ -40,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"doorcam: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG_DAEMON
     from device import build
-    from device.daemon import CaptureSide
 
     stop = threading.Event()
 
@@ -52,16 +51,12 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     # Start order: uplink before the camera so no request waits on a busy pipeline; stop
     # order: the camera first (finalizes the open clip), then uploads, then the feed.
-    sides: list[Any] = []
-    if cfg.uplink.enabled:
-        from device.daemon_uplink import UplinkSide
-
-        sides.append(UplinkSide(cfg))
-    if not args.no_capture:
-        sides.append(CaptureSide(cfg, build.parse_speed(args.speed)))
+    sides, link = _sides(cfg, args, build.parse_speed(args.speed))
     if not sides:
         log.error("nothing to run: --no-capture and uplink.enabled = false")
         return EXIT_FAILURE
+    if link is not None:
+        link.start()
     for side in sides:
         side.start()
     notifier = Notifier()
@@ -71,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     notifier.stopping()
     for side in reversed(sides):
         side.stop()
+    if link is not None:
+        link.close()  # publishes `stopped` on the availability topic
     log.info("doorcam stopped")
     return EXIT_FAILURE if failed else 0
 
@@ -103,6 +100,37 @@ def _status(sides: list[Any]) -> str:
     return "; ".join(side.status() for side in sides)
 
 
+def _sides(cfg: Any, args: argparse.Namespace, pace: float | None) -> tuple[list[Any], Any]:
+    """The parts to run, in start order, and the one MQTT link they share (if any)."""
+    from device.daemon import CaptureSide
+
+    sides: list[Any] = []
+    link = None
+    if cfg.uplink.enabled or cfg.homeassistant.enabled:
+        from uplink.mqtt import MqttLink
+
+        link = MqttLink(cfg.mqtt, cfg.device.id)
+    status = None
+    if cfg.homeassistant.enabled:
+        from device.daemon_status import StatusSide
+
+        status = StatusSide(cfg, link, consume=not cfg.uplink.enabled)
+        sides.append(status)
+    if cfg.uplink.enabled:
+        from device.daemon_uplink import UplinkSide
+
+        assert link is not None
+        sides.append(UplinkSide(cfg, link, other=status.ha.handle if status else None))
+    if not args.no_capture:
+        capture = CaptureSide(cfg, pace)
+        if status is not None:
+            capture.listener.observers.append(status)
+        sides.append(capture)
+    if status is not None:
+        status.sources = [s for s in sides if s is not status]
+    return sides, link
+
+
 def _workers(side: Any) -> list[Any]:
-    return [getattr(side, n) for n in ("camera", "process", "feed", "uploads")
+    return [getattr(side, n) for n in ("camera", "process", "feed", "uploads", "worker")
             if hasattr(side, n)]

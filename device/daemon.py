@@ -18,19 +18,28 @@ log = logging.getLogger("doorcam")
 
 
 class _LogListener:
+    """Logs events and clips and passes them on to observers (the status side)."""
+
     def __init__(self) -> None:
         self.last_event: float | None = None
+        self.observers: list[Any] = []
 
     def event_started(self, ev: MotionEventRecord) -> None:
         self.last_event = time.time()
         log.info("motion event %d started (frame %d)", ev.id, ev.start_frame)
+        for o in self.observers:
+            o.event_started(ev)
 
     def event_ended(self, ev: MotionEventRecord) -> None:
         log.info("motion event %d ended, peak %.1f%%, clips %s", ev.id, ev.peak_score * 100,
                  ",".join(ev.clips) or "-")
+        for o in self.observers:
+            o.event_ended(ev)
 
     def clip_stored(self, clip: Any) -> None:
         log.info("clip stored: %s", clip.id)
+        for o in self.observers:
+            o.clip_stored(clip)
 
 
 class CaptureSide:
@@ -91,9 +100,12 @@ class CaptureSide:
         if self._store is not None:
             self._store.close()
 
-    def status(self) -> str:
+    def frames_per_second(self) -> float:
         frames = self._loop.frames if self._loop else 0
-        fps = frames / max(time.monotonic() - self._started, 1e-6)
+        return frames / max(time.monotonic() - self._started, 1e-6)
+
+    def status(self) -> str:
+        fps = self.frames_per_second()
         last = self.listener.last_event
         ago = f"{time.time() - last:.0f} s ago" if last else "none yet"
         return f"{fps:.1f} frames/s, last motion event {ago}"

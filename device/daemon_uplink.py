@@ -3,10 +3,10 @@ thread (accepted decisions → tus uploads). Each owns its own connections."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from config import Config
@@ -29,11 +29,14 @@ class UplinkSide:
 
     SWEEP_S = 5.0  # expiry sweep and owner-summary refresh
 
-    def __init__(self, cfg: Config, *, upload_poll_s: float = 2.0) -> None:
+    def __init__(self, cfg: Config, link: MqttLink, *, upload_poll_s: float = 2.0,
+                 other: Callable[[str, bytes], bool] | None = None) -> None:
         self.cfg = cfg
+        self.other = other  # messages on topics that are not ours (Home Assistant's status)
         self.poll = upload_poll_s
         self.decisions_topic, self.pending_topic = owner_topics(cfg)
-        self.link: MqttLink | None = None
+        self.link = link
+        self.request_topics = topics_for(cfg.device.latitude, cfg.device.longitude)
         self.feed = Worker("requests", self._feed_step, on_stop=self._close_feed,
                            max_silence=30.0)
         # Not watched: one upload call may legitimately take up to its own total deadline.
@@ -47,17 +50,13 @@ class UplinkSide:
         self.wake_uploads = threading.Event()
 
     def start(self) -> None:
-        self.link = MqttLink(self.cfg.mqtt, self.cfg.device.id)
-        self.link.start()
-        topics = topics_for(self.cfg.device.latitude, self.cfg.device.longitude)
-        self.link.subscribe([*topics, self.decisions_topic], qos=1)
-        log.info("listening for agency requests on %d area topics", len(topics))
+        self.link.subscribe([*self.request_topics, self.decisions_topic], qos=1)
+        log.info("listening for agency requests on %d area topics", len(self.request_topics))
         self.feed.start()
         self.uploads.start()
 
     # -- request feed thread ---------------------------------------------------------
     def _feed_step(self, stop: threading.Event) -> None:
-        assert self.link is not None
         if self._desk is None:
             self._desk_cm = open_desk(self.cfg, time.time())
             self._desk = self._desk_cm.__enter__()
@@ -76,6 +75,10 @@ class UplinkSide:
     def _handle(self, msg: Any, now: float) -> None:
         from uplink.errors import UplinkError
 
+        if msg.topic not in self.request_topics and msg.topic != self.decisions_topic:
+            if self.other is None or not self.other(msg.topic, msg.payload):
+                log.warning("message on unexpected topic %s ignored", msg.topic[:80])
+            return
         if msg.topic == self.decisions_topic:
             try:
                 decision = self._desk.decide_signed(msg.payload, now)
@@ -90,7 +93,6 @@ class UplinkSide:
         self._publish_summary()
 
     def _publish_summary(self, force: bool = False) -> None:
-        assert self.link is not None
         summary = self._desk.owner_summary(time.time())
         if force or summary != self._summary:
             self._summary = summary
@@ -114,17 +116,17 @@ class UplinkSide:
         if self._worker_cm is not None:
             self._worker_cm.__exit__(None, None, None)
 
-    def status(self) -> str:
+    def pending_count(self) -> int:
         import json
 
-        pending = len(json.loads(self._summary)["pending"]) if self._summary else 0
-        connected = "connected" if self.link and self.link.connected else "broker unreachable"
+        return len(json.loads(self._summary)["pending"]) if self._summary else 0
+
+    def status(self) -> str:
+        pending = self.pending_count()
+        connected = "connected" if self.link.connected else "broker unreachable"
         return f"{pending} pending request(s), MQTT {connected}"
 
     def stop(self) -> None:
         self.wake_uploads.set()
         self.uploads.stop(timeout=30.0)
         self.feed.stop()
-        if self.link is not None:
-            with contextlib.suppress(Exception):
-                self.link.close()

@@ -50,6 +50,8 @@ class MotionEventRecord:
     peak_score: float = 0.0
     boxes: list[Box] = field(default_factory=list)
     clips: list[str] = field(default_factory=list)
+    start_wall: float = 0.0
+    end_wall: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,7 +85,7 @@ class LocalLoop:
         self.frames = 0
         self.last_pts = 0.0
         self._event: MotionEventRecord | None = None
-        self._last_motion: tuple[int, float] = (0, 0.0)
+        self._last_motion: tuple[int, float, float] = (0, 0.0, 0.0)
 
     def feed(self, frame: Frame) -> Any:
         result = self.detector.process(frame.lores, frame.pts, frame.exposure_changed)
@@ -96,11 +98,12 @@ class LocalLoop:
         # persistence does not start a clip, and post-roll counts from the last real motion.
         motion = bool(result.motion and result.event_active)
         if motion:
-            self._last_motion = (frame.seq, frame.pts)
+            self._last_motion = (frame.seq, frame.pts, frame.wall)
         for clip in self.recorder.push(frame, motion, float(result.score)):
             self.listener.clip_stored(clip)
         if t is not None and t.kind == "start":
-            self._event = MotionEventRecord(t.event_id, frame.seq, frame.pts)
+            self._event = MotionEventRecord(t.event_id, frame.seq, frame.pts,
+                                            start_wall=frame.wall)
             self.listener.event_started(self._event)
         ev = self._event
         if ev is not None and result.event_active:
@@ -115,7 +118,7 @@ class LocalLoop:
     def _end_event(self) -> None:
         ev = self._event
         assert ev is not None
-        ev.end_frame, ev.end = self._last_motion
+        ev.end_frame, ev.end, ev.end_wall = self._last_motion
         self._event = None
         self.listener.event_ended(ev)
 

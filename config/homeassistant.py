@@ -1,0 +1,20 @@
+"""The [homeassistant] config section: status and discovery for Home Assistant over MQTT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.fields import setting
+
+
+@dataclass(frozen=True)
+class HomeAssistantConfig:
+    """Device status on the owner's broker, with Home Assistant MQTT discovery."""
+
+    enabled: bool = setting(False, "Publish motion, last event, stats and discovery config.",
+                            restart=True)
+    discovery_prefix: str = setting("homeassistant", "Home Assistant's discovery prefix.",
+                                    restart=True)
+    snapshots: bool = setting(False, "Also publish a small JPEG of each event's peak frame "
+                              "(it leaves the device to your broker; off by default).")
+    stats_interval_s: int = setting(60, "Seconds between stats messages.", min=5, max=3600)

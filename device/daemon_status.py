@@ -1,0 +1,86 @@
+"""The daemon's status side: motion, last event, stats and Home Assistant discovery on the
+owner's broker. Publishing is thread-safe; this thread only sends stats on a timer."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from config import Config
+from device.homeassistant import HomeAssistant
+from device.pipeline import MotionEventRecord
+from device.services import Worker
+
+
+class StatusSide:
+    def __init__(self, cfg: Config, link: Any, *, consume: bool) -> None:
+        self.cfg = cfg
+        self.link = link
+        self.ha = HomeAssistant(cfg.homeassistant, cfg.mqtt, cfg.device.id, link)
+        self.store = Path(cfg.store.path).expanduser()
+        self.consume = consume  # no uplink thread to pass us Home Assistant's birth message
+        self.sources: list[Any] = []  # sides with status numbers (capture, uplink)
+        self._next_stats = 0.0
+        self.worker = Worker("status", self._step, max_silence=30.0)
+
+    def start(self) -> None:
+        # Without an uplink, our thread consumes; with one, its feed thread hands us these.
+        self.link.subscribe([self.ha.ha_status_topic], qos=1)
+        self.ha.republish()
+        self.ha.motion(False)
+        self.worker.start()
+
+    def _step(self, stop: threading.Event) -> None:
+        if self.consume:
+            msg = self.link.get(timeout=1.0)
+            if msg is not None:
+                self.ha.handle(msg.topic, msg.payload)
+                self.link.ack(msg)
+        else:
+            stop.wait(1.0)
+        now = time.monotonic()
+        if now >= self._next_stats:
+            self._next_stats = now + self.cfg.homeassistant.stats_interval_s
+            self.ha.stats(self.stats())
+
+    def stats(self) -> dict[str, Any]:
+        try:
+            free_mb = shutil.disk_usage(self.store).free // 1_000_000
+        except OSError:
+            free_mb = None
+        out: dict[str, Any] = {"free_mb": free_mb, "pending": 0, "at": int(time.time())}
+        for side in self.sources:
+            if hasattr(side, "pending_count"):
+                out["pending"] = side.pending_count()
+            if hasattr(side, "frames_per_second"):
+                out["fps"] = round(side.frames_per_second(), 1)
+        return out
+
+    # Called from the motion thread (publish is thread-safe).
+    def event_started(self, ev: MotionEventRecord) -> None:
+        self.ha.motion(True)
+
+    def event_ended(self, ev: MotionEventRecord) -> None:
+        self.ha.motion(False)
+        self.ha.event({"event": ev.id, "start": _iso(ev.start_wall), "end": _iso(ev.end_wall),
+                       "peak_score": round(ev.peak_score, 4), "clips": ev.clips})
+
+    def clip_stored(self, clip: Any) -> None:
+        if self.cfg.homeassistant.snapshots:
+            thumb = self.store / "thumbs" / f"{clip.id}.jpg"
+            if thumb.exists():
+                self.ha.link.publish(self.ha.topics["snapshot"], thumb.read_bytes(),
+                                     retain=True)
+
+    def status(self) -> str:
+        return "status on MQTT " + ("connected" if self.link.connected else "unreachable")
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))

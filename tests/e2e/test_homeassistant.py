@@ -1,0 +1,82 @@
+"""Status over MQTT with Home Assistant discovery, against a real broker and the daemon."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.broker import MosquittoBroker
+from tests.uplink.mqtt.peer import Peer
+
+REPO = Path(__file__).resolve().parents[2]
+NODE = "doorcam_porch-9"
+
+
+def test_discovery_motion_events_stats_and_ha_restart(tmp_path: Path,
+                                                      broker: MosquittoBroker) -> None:
+    cfg = tmp_path / "doorcam.toml"
+    cfg.write_text(f"""
+[capture]
+source = "synthetic:porch?size=320x240"
+loop = true
+[store]
+path = "{tmp_path / 'store'}"
+[device]
+id = "porch-9"
+[mqtt]
+port = {broker.port}
+[homeassistant]
+enabled = true
+snapshots = true
+stats_interval_s = 5
+""", encoding="utf-8")
+    ha = Peer(broker.port)
+    ha.subscribe("homeassistant/#")
+    ha.subscribe("doorcam/v1/device/porch-9/#")
+    daemon = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
+                               "--speed", "3"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        motion = json.loads(ha.expect(
+            f"homeassistant/binary_sensor/{NODE}/motion/config", timeout=20).payload)
+        assert motion["state_topic"] == "doorcam/v1/device/porch-9/motion"
+        assert motion["device_class"] == "motion" and motion["unique_id"] == f"{NODE}_motion"
+        assert motion["availability_topic"] == "doorcam/v1/device/porch-9/status"
+        assert motion["payload_on"] == "ON" and motion["device"]["identifiers"] == [NODE]
+        for key in ("last_event", "pending_requests", "free_storage"):
+            ha.expect(f"homeassistant/sensor/{NODE}/{key}/config")
+        image = json.loads(ha.expect(f"homeassistant/image/{NODE}/snapshot/config").payload)
+        assert image["content_type"] == "image/jpeg"
+        stats = json.loads(ha.expect("doorcam/v1/device/porch-9/stats").payload)
+        assert stats["free_mb"] > 0 and "pending" in stats
+        states = [ha.expect("doorcam/v1/device/porch-9/motion", timeout=20).payload]
+        while states[-1] != b"ON":  # idle at start: OFF
+            states.append(ha.expect("doorcam/v1/device/porch-9/motion", timeout=20).payload)
+        event_msgs = []
+        while states[-1] != b"OFF":
+            msg = ha.messages.get(timeout=20)
+            if msg.topic.endswith("/motion"):
+                states.append(msg.payload)
+            elif msg.topic.endswith("/event"):
+                event_msgs.append(msg)
+        event_msgs = event_msgs or [ha.expect("doorcam/v1/device/porch-9/event")]
+        event = json.loads(event_msgs[0].payload)
+        assert event["start"].endswith("Z") and event["peak_score"] > 0
+        snap = ha.expect("doorcam/v1/device/porch-9/snapshot", timeout=20).payload
+        assert snap[:2] == b"\xff\xd8", "a JPEG"
+        # Home Assistant restarts: it announces itself and gets the discovery again.
+        ha.publish("homeassistant/status", b"online")
+        ha.expect(f"homeassistant/binary_sensor/{NODE}/motion/config", timeout=10)
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+        assert daemon.returncode == 0, err
+        last = ha.expect("doorcam/v1/device/porch-9/status", timeout=10).payload
+        while last == b"online":
+            last = ha.expect("doorcam/v1/device/porch-9/status", timeout=10).payload
+        assert last == b"stopped"
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        ha.close()
