@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     # Start order: uplink before the camera so no request waits on a busy pipeline; stop
     # order: the camera first (finalizes the open clip), then uploads, then the feed.
+    # Crash recovery of the clip store runs once, before any thread opens it.
+    build.open_store(cfg).close()
     sides, link = _sides(cfg, args, build.parse_speed(args.speed))
     if not sides:
         log.error("nothing to run: --no-capture and uplink.enabled = false")
@@ -79,7 +81,7 @@ def _supervise(sides: list[Any], stop: threading.Event, notifier: Notifier) -> b
     was_stale: set[str] = set()
     while not stop.wait(1.0):
         workers = [w for side in sides for w in _workers(side)]
-        dead = [w for w in workers if w.error]
+        dead = [w for w in workers if w.error and w.critical]
         if dead:
             log.error("stopping: %s", "; ".join(f"{w.name}: {w.error}" for w in dead))
             return True

@@ -24,7 +24,7 @@ class StatusSide:
         self.consume = consume  # no uplink thread to pass us Home Assistant's birth message
         self.sources: list[Any] = []  # sides with status numbers (capture, uplink)
         self._next_stats = 0.0
-        self.worker = Worker("status", self._step, max_silence=30.0)
+        self.worker = Worker("status", self._step, max_silence=30.0, critical=False)
 
     def start(self) -> None:
         # Without an uplink, our thread consumes; with one, its feed thread hands us these.

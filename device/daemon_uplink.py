@@ -38,9 +38,10 @@ class UplinkSide:
         self.link = link
         self.request_topics = topics_for(cfg.device.latitude, cfg.device.longitude)
         self.feed = Worker("requests", self._feed_step, on_stop=self._close_feed,
-                           max_silence=30.0)
+                           max_silence=30.0, critical=False)
         # Not watched: one upload call may legitimately take up to its own total deadline.
-        self.uploads = Worker("uploads", self._upload_step, on_stop=self._close_uploads)
+        self.uploads = Worker("uploads", self._upload_step, on_stop=self._close_uploads,
+                              critical=False)
         self._desk_cm: Any = None
         self._desk: Any = None
         self._worker_cm: Any = None
@@ -122,6 +123,9 @@ class UplinkSide:
         return len(json.loads(self._summary)["pending"]) if self._summary else 0
 
     def status(self) -> str:
+        broken = [f"{w.name} stopped ({w.error})" for w in (self.feed, self.uploads) if w.error]
+        if broken:
+            return "agency requests OFF: " + "; ".join(broken)
         pending = self.pending_count()
         connected = "connected" if self.link.connected else "broker unreachable"
         return f"{pending} pending request(s), MQTT {connected}"

@@ -44,8 +44,11 @@ class Worker:
 
     def __init__(self, name: str, step: Callable[[threading.Event], None],
                  *, on_stop: Callable[[], None] | None = None,
-                 max_silence: float | None = None) -> None:
+                 max_silence: float | None = None, critical: bool = True) -> None:
         self.name = name
+        # A critical worker's failure stops the daemon (systemd restarts it); others only
+        # degrade it: the camera keeps recording when, say, the agency registry is unusable.
+        self.critical = critical
         # Longest time between heartbeats before the worker counts as hung (None: unwatched).
         self.max_silence = max_silence
         self._step = step

@@ -68,3 +68,33 @@ def test_config_error_exits_78_for_systemd(tmp_path: Path) -> None:
     assert done.returncode == 78
     assert done.stderr.strip() == (f"doorcam: config error: {cfg}:2: store.max_size_mb = -1: "
                                    "must be between 0 and 10000000")
+
+
+def test_unusable_registry_degrades_the_uplink_but_the_camera_keeps_recording(
+        tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    cfg = tmp_path / "doorcam.toml"
+    cfg.write_text(
+        '[capture]\nsource = "synthetic:porch?size=320x240"\nloop = true\n'
+        f'[store]\npath = "{store}"\n[device]\nlatitude = 40.7\nlongitude = -73.9\n'
+        '[uplink]\nenabled = true\nregistry_key = "' + "A" * 43 + '"\n[mqtt]\nport = 1\n',
+        encoding="utf-8")
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    env = dict(os.environ, NOTIFY_SOCKET=str(sock_path))
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
+                             "--speed", "4"], cwd=REPO, env=env, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        msgs = _messages(sock, time.monotonic() + 12)
+        assert proc.poll() is None, "the daemon stopped over an uplink problem"
+        assert any("agency requests OFF" in m and "registry" in m for m in msgs), msgs
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sock.close()
+    assert proc.returncode == 0, err
+    assert list((store / "clips").glob("*.mp4")), "no clip recorded"
