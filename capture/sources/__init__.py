@@ -26,6 +26,10 @@ def open_source(spec: str, cfg: CaptureConfig, *, pace: float | None) -> FrameSo
 
     if not spec:
         raise SourceError("no source given")
+    if spec.startswith("picamera:"):
+        from capture.sources.picam import PiCameraSource
+
+        return PiCameraSource(spec, cfg)
     if spec.startswith("synthetic:"):
         return SyntheticSource(spec, cfg.lores_width, loop=cfg.loop, fps=cfg.fps, pace=pace)
     if _LIVE.match(spec):
