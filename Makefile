@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.doorcam-installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export DOORCAM_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo test lint unit bench system-deps venv clean
+.PHONY: demo test lint unit bench system-deps venv clean install uninstall
 
 # The whole story: motion and clips, then an agency request, the owner's decision and the
 # verified upload, all on loopback (working files in ./.demo).
@@ -46,6 +46,14 @@ system-deps:
 	@command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || { \
 	    echo "installing mosquitto (apt)"; \
 	    $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q mosquitto; }
+
+# On the Pi (as root): system packages, the `doorcam` user, /opt/doorcam/venv, the config
+# in /etc/doorcam (kept if present) and the systemd unit, enabled and started.
+install:
+	deploy/install.sh
+
+uninstall:
+	deploy/install.sh --uninstall
 
 clean:
 	rm -rf $(VENV) .demo bench-results build *.egg-info

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Install doorcam as a service on Raspberry Pi OS (Debian 13 "trixie" based) or Debian.
+# Idempotent: run it again to upgrade. `deploy/install.sh --uninstall` removes everything
+# except the clips and keys in /var/lib/doorcam.
+#
+#   --root DIR      install into DIR instead of / (for image builds and tests); implies
+#                   --no-apt --no-systemctl, and user creation is written to DIR's files
+#   --no-apt        do not install system packages
+#   --no-systemctl  do not enable/start the service
+#
+# Bookworm-based Pi OS: its apt picamera2 is built against numpy 1.x; keep the venv on
+# numpy<2 and opencv-python-headless<4.12 there (see README), or upgrade to trixie.
+set -euo pipefail
+
+ROOT=/ APT=1 SYSTEMCTL=1 UNINSTALL=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --root) ROOT=$(realpath -m "$2"); APT=0; SYSTEMCTL=0; shift 2 ;;
+        --no-apt) APT=0; shift ;;
+        --no-systemctl) SYSTEMCTL=0; shift ;;
+        --uninstall) UNINSTALL=1; shift ;;
+        *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+R=${ROOT%/}
+PREFIX=$R/opt/doorcam
+UNIT=$R/etc/systemd/system/doorcam.service
+CONF=$R/etc/doorcam/doorcam.toml
+
+if [ "$UNINSTALL" = 1 ]; then
+    [ "$SYSTEMCTL" = 1 ] && systemctl disable --now doorcam.service 2>/dev/null || true
+    rm -f "$UNIT"
+    rm -rf "$PREFIX"
+    [ "$SYSTEMCTL" = 1 ] && systemctl daemon-reload || true
+    echo "doorcam removed; clips and keys are kept in $R/var/lib/doorcam, config in $R/etc/doorcam"
+    exit 0
+fi
+
+if [ "$APT" = 1 ]; then
+    apt-get update -q
+    # picamera2 and libcamera come from Raspberry Pi OS; elsewhere they are skipped.
+    pkgs=(python3 python3-venv python3-systemd mosquitto-clients)
+    apt-cache show python3-picamera2 >/dev/null 2>&1 && pkgs+=(python3-picamera2)
+    apt-get install -y -q "${pkgs[@]}"
+fi
+
+# The service user: no login, in `video` for the camera.
+if [ "$ROOT" = / ]; then
+    getent group video >/dev/null || groupadd --system video
+    id doorcam >/dev/null 2>&1 || useradd --system --home /var/lib/doorcam \
+        --shell /usr/sbin/nologin --groups video doorcam
+else
+    mkdir -p "$R/etc"
+    touch "$R/etc/passwd" "$R/etc/group"
+    grep -q '^video:' "$R/etc/group" || echo 'video:x:44:doorcam' >> "$R/etc/group"
+    grep -q '^doorcam:' "$R/etc/group" || echo 'doorcam:x:996:' >> "$R/etc/group"
+    grep -q '^doorcam:' "$R/etc/passwd" || \
+        echo 'doorcam:x:996:996::/var/lib/doorcam:/usr/sbin/nologin' >> "$R/etc/passwd"
+fi
+
+# An application venv (system site packages: picamera2 and libcamera are apt-only).
+mkdir -p "$PREFIX"
+[ -x "$PREFIX/venv/bin/python" ] || python3 -m venv --system-site-packages "$PREFIX/venv"
+"$PREFIX/venv/bin/python" -m pip install -q ${DOORCAM_PIP_ARGS:-} "$SRC"
+
+mkdir -p "$(dirname "$CONF")" "$(dirname "$UNIT")"
+if [ ! -e "$CONF" ]; then
+    sed -e 's|^path = "~/.local/share/doorcam/store"|path = "/var/lib/doorcam"|' \
+        -e 's|^source = "synthetic:porch"|source = "picamera:0"|' \
+        "$SRC/config/doorcam.example.toml" > "$CONF"
+    chmod 0640 "$CONF"
+fi
+install -m 0644 "$SRC/deploy/doorcam.service" "$UNIT"
+if [ "$SYSTEMCTL" = 1 ]; then
+    chgrp doorcam "$CONF" || true
+    systemctl daemon-reload
+    systemctl enable --now doorcam.service
+fi
+echo "doorcam installed in $PREFIX; config $CONF; unit $UNIT"

@@ -1,0 +1,49 @@
+"""deploy/install.sh into a scratch root: venv, config, unit, user; idempotent; uninstall
+keeps clips and config."""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "deploy" / "install.sh"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_install_reinstall_uninstall(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    done = _run("--root", str(root))
+    assert done.returncode == 0, done.stderr[-2000:]
+    doorcam = root / "opt" / "doorcam" / "venv" / "bin" / "doorcam"
+    conf = root / "etc" / "doorcam" / "doorcam.toml"
+    unit = root / "etc" / "systemd" / "system" / "doorcam.service"
+    check = subprocess.run([str(doorcam), "config", "check", str(conf)], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr
+    cfg = tomllib.loads(conf.read_text())
+    assert cfg["store"]["path"] == "/var/lib/doorcam"
+    assert cfg["capture"]["source"] == "picamera:0"
+    assert conf.stat().st_mode & 0o007 == 0, "the config may hold broker passwords"
+    assert unit.read_text() == (REPO / "deploy" / "doorcam.service").read_text()
+    assert "doorcam:x:" in (root / "etc" / "passwd").read_text()
+    assert "video:x:44:doorcam" in (root / "etc" / "group").read_text()
+
+    conf.write_text(conf.read_text().replace("picamera:0", "picamera:1"))
+    (root / "var" / "lib" / "doorcam" / "clips").mkdir(parents=True)
+    clip = root / "var" / "lib" / "doorcam" / "clips" / "x.mp4"
+    clip.write_bytes(b"footage")
+    again = _run("--root", str(root))
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "picamera:1" in conf.read_text(), "a reinstall must keep the owner's config"
+    assert (root / "etc" / "passwd").read_text().count("doorcam:x:") == 1
+
+    gone = _run("--root", str(root), "--uninstall")
+    assert gone.returncode == 0, gone.stderr
+    assert not (root / "opt" / "doorcam").exists() and not unit.exists()
+    assert clip.read_bytes() == b"footage" and conf.exists()
