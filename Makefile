@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.doorcam-installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export DOORCAM_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo test lint unit bench system-deps venv clean install uninstall
+.PHONY: demo test lint unit bench system-deps venv clean install uninstall deb
 
 # The whole story: motion and clips, then an agency request, the owner's decision and the
 # verified upload, all on loopback (working files in ./.demo).
@@ -55,5 +55,9 @@ install:
 uninstall:
 	deploy/install.sh --uninstall
 
+# An architecture-independent Debian package using Debian's python3 packages.
+deb:
+	deploy/build-deb.sh dist
+
 clean:
-	rm -rf $(VENV) .demo bench-results build *.egg-info
+	rm -rf $(VENV) .demo bench-results build dist *.egg-info

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Build dist/doorcam_VERSION_all.deb: the application in /usr/lib/doorcam, run by the
+# system python3 with Debian's packages (see deploy/debian/control.in for the list).
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+VERSION=$(python3 -c "import re;print(re.search(r'version=\"([^\"]+)\"', open('$SRC/setup.py').read())[1])")
+OUT=${1:-$SRC/dist}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+PKG=$WORK/doorcam
+mkdir -p "$PKG/DEBIAN" "$PKG/usr/lib/doorcam" "$PKG/usr/bin" "$PKG/lib/systemd/system" \
+    "$PKG/usr/share/doorcam" "$PKG/usr/share/doc/doorcam"
+for top in config capture motion uplink device; do
+    (cd "$SRC" && find "$top" -name '*.py' -print0 | xargs -0 -I{} install -D -m 0644 {} "$PKG/usr/lib/doorcam/{}")
+done
+cat > "$PKG/usr/bin/doorcam" <<'SH'
+#!/bin/sh
+exec python3 -c 'import sys; sys.path.insert(0, "/usr/lib/doorcam"); from device.cli import main; sys.exit(main(sys.argv[1:]))' "$@"
+SH
+chmod 0755 "$PKG/usr/bin/doorcam"
+sed 's|^ExecStart=/opt/doorcam/venv/bin/doorcam|ExecStart=/usr/bin/doorcam|' \
+    "$SRC/deploy/doorcam.service" > "$PKG/lib/systemd/system/doorcam.service"
+install -m 0644 "$SRC/config/doorcam.example.toml" "$PKG/usr/share/doorcam/"
+install -m 0644 "$SRC/README.md" "$SRC/docs/protocol.md" "$PKG/usr/share/doc/doorcam/"
+sed "s/@VERSION@/$VERSION/" "$SRC/deploy/debian/control.in" > "$PKG/DEBIAN/control"
+install -m 0755 "$SRC/deploy/debian/postinst" "$SRC/deploy/debian/prerm" "$PKG/DEBIAN/"
+mkdir -p "$OUT"
+dpkg-deb --root-owner-group --build "$PKG" "$OUT/doorcam_${VERSION}_all.deb" >/dev/null
+echo "$OUT/doorcam_${VERSION}_all.deb"

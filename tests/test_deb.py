@@ -1,0 +1,51 @@
+"""`make deb`: an architecture-independent package that installs (into a scratch dpkg root,
+maintainer scripts run chroot-less with DPKG_ROOT) and removes cleanly, keeping the config."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _sh(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=300)
+
+
+def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("dpkg not available (not a Debian-family machine)")
+    built = _sh("bash", str(REPO / "deploy" / "build-deb.sh"), str(tmp_path / "dist"))
+    assert built.returncode == 0, built.stderr
+    deb = Path(built.stdout.strip().splitlines()[-1])
+    info = _sh("dpkg-deb", "-I", str(deb)).stdout
+    assert "Architecture: all" in info
+    for dep in ("python3-opencv", "python3-av", "python3-paho-mqtt", "python3-systemd"):
+        assert dep in info
+    root = tmp_path / "root"
+    (root / "var/lib/dpkg/info").mkdir(parents=True)
+    (root / "var/lib/dpkg/updates").mkdir()
+    (root / "etc").mkdir()
+    (root / "var/lib/dpkg/status").touch()
+    dpkg = ["dpkg", f"--root={root}", "--log=/dev/null", "--force-script-chrootless"]
+    done = _sh(*dpkg, "--force-depends", "-i", str(deb))
+    assert done.returncode == 0, done.stdout + done.stderr
+    conf = root / "etc/doorcam/doorcam.toml"
+    assert 'path = "/var/lib/doorcam"' in conf.read_text()
+    assert "doorcam:x:" in (root / "etc/passwd").read_text()
+    unit = (root / "lib/systemd/system/doorcam.service").read_text()
+    assert "ExecStart=/usr/bin/doorcam run --config /etc/doorcam/doorcam.toml" in unit
+    check = subprocess.run(
+        [sys.executable, "-c", "import sys; from device.cli import main; sys.exit(main())",
+         "config", "check", str(conf)], cwd=tmp_path, capture_output=True, text=True,
+        env={"PYTHONPATH": str(root / "usr/lib/doorcam"), "PATH": "/usr/bin:/bin"},
+        timeout=120)
+    assert check.returncode == 0, check.stderr
+    gone = _sh(*dpkg, "-r", "doorcam")
+    assert gone.returncode == 0, gone.stderr
+    assert not (root / "usr/lib/doorcam").exists() and conf.exists()
