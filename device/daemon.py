@@ -3,14 +3,18 @@ its own thread. Start-up and shut-down follow one explicit order."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import threading
 import time
 from typing import Any
 
-from capture.frame import Frame
+from capture.frame import Frame, SourceError
+from capture.sources import is_live
 from config import Config
 from device import build
+from device.camera_guard import CameraGuard
 from device.pipeline import LocalLoop, MotionEventRecord
 from device.services import DropQueue, Worker
 
@@ -61,6 +65,11 @@ class CaptureSide:
         self._loop: LocalLoop | None = None
         self._store: Any = None
         self.source_ended = threading.Event()
+        self.live = is_live(cfg.capture.source)
+        self.guard = CameraGuard()
+        self._delivered = False
+        self._offset: tuple[float, int] = (0.0, 0)
+        self._next_pts, self._next_seq = 0.0, 0
 
     def start(self) -> None:
         self._store = None
@@ -68,15 +77,59 @@ class CaptureSide:
         self.camera.start()
 
     def _capture_step(self, stop: threading.Event) -> None:
-        if self._iter is None:
-            self._source = build.open_frames(self.cfg, None, self.pace)
-            self._iter = iter(self._source.frames())
-        frame = next(self._iter, None)
+        now = time.monotonic()
+        if now < self.guard.retry_at:
+            stop.wait(min(0.5, self.guard.retry_at - now))  # short waits keep the heartbeat
+            return
+        try:
+            if self._iter is None:
+                self._source = self.open_source()
+                self._iter = iter(self._source.frames())
+            frame = next(self._iter, None)
+        except SourceError as exc:
+            if not self.live:
+                raise
+            self._fault(str(exc))
+            return
+        if frame is None and self.live:
+            self._fault("the camera stopped delivering frames")
+            return
+        if frame is not None and self.live and self.guard.frozen(frame.lores):
+            self._fault("frozen picture (identical frames)")
+            return
+        self.guard.good_frame()
+        if frame is not None:
+            self._rebase(frame)
         self.frames.put(frame)
         if frame is None:
             self._source.close()
             self.source_ended.set()
             stop.set()
+
+    def _rebase(self, frame: Frame) -> None:
+        """Keep seq and pts running on across camera reopenings (each starts again at 0)."""
+        if frame.seq == 0 and self._delivered:
+            self._offset = (self._next_pts, self._next_seq)
+        pts_off, seq_off = self._offset
+        if pts_off or seq_off:
+            frame.pts += pts_off
+            frame.seq += seq_off
+            frame.packets = [dataclasses.replace(p, pts=p.pts + pts_off,
+                                                 dts=None if p.dts is None else p.dts + pts_off)
+                             for p in frame.packets]
+        self._delivered = True
+        self._next_pts = frame.pts + 1.0 / max(self._source.info.fps, 1.0)
+        self._next_seq = frame.seq + 1
+
+    def open_source(self) -> Any:
+        return build.open_frames(self.cfg, None, self.pace)
+
+    def _fault(self, reason: str) -> None:
+        if self._source is not None:
+            with contextlib.suppress(Exception):
+                self._source.close()
+        self._source = self._iter = None
+        self.guard.failed(reason, time.monotonic())
 
     def _process_step(self, stop: threading.Event) -> None:
         frame = self.frames.get(timeout=0.5)
@@ -108,7 +161,8 @@ class CaptureSide:
         fps = self.frames_per_second()
         last = self.listener.last_event
         ago = f"{time.time() - last:.0f} s ago" if last else "none yet"
-        return f"{fps:.1f} frames/s, last motion event {ago}"
+        fault = self.guard.status()
+        return (fault + "; " if fault else "") + f"{fps:.1f} frames/s, last motion event {ago}"
 
     def stop(self) -> None:
         self.camera.stop()

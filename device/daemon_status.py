@@ -57,6 +57,7 @@ class StatusSide:
                 out["pending"] = side.pending_count()
             if hasattr(side, "frames_per_second"):
                 out["fps"] = round(side.frames_per_second(), 1)
+                out["camera"] = side.guard.fault or "ok"
         return out
 
     # Called from the motion thread (publish is thread-safe).

@@ -13,6 +13,11 @@ _LIVE_SCHEMES = ("camera:", "/dev/video", "rtsp://", "rtsps://", "http://", "htt
                  "udp://", "tcp://", "rtmp://")
 
 
+def is_live(spec: str) -> bool:
+    """A camera or stream (it can fail and come back), not a recording."""
+    return spec.startswith("picamera:") or bool(_LIVE.match(spec))
+
+
 def open_source(spec: str, cfg: CaptureConfig, *, pace: float | None) -> FrameSource:
     """Open a video file, image folder or printf pattern, live device/URL, or synthetic scene.
 
@@ -42,4 +47,4 @@ def open_source(spec: str, cfg: CaptureConfig, *, pace: float | None) -> FrameSo
     return VideoFileSource(spec, cfg, pace=pace)
 
 
-__all__ = ["open_source"]
+__all__ = ["is_live", "open_source"]

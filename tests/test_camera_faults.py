@@ -1,0 +1,106 @@
+"""Camera faults on a live source: errors, end of stream and a frozen picture are reported
+and the camera is reopened with a growing backoff, without stopping the daemon."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from capture.frame import Frame, SourceError, StreamInfo
+from config import CaptureConfig, Config, StoreConfig
+from device.camera_guard import CameraGuard
+from device.daemon import CaptureSide
+
+
+class _Image:
+    def __init__(self, bgr: np.ndarray) -> None:
+        self.bgr = bgr
+
+    def to_bgr(self) -> np.ndarray:
+        return self.bgr
+
+
+class FlakyCamera:
+    """Test double of a live camera: `script` says what each opening does."""
+
+    def __init__(self, mode: str, seed: int) -> None:
+        self.mode, self.rng = mode, np.random.default_rng(seed)
+        self.info = StreamInfo(320, 240, 25.0, "rawvideo", name="flaky")
+        self.closed = False
+
+    def frames(self) -> Iterator[Frame]:
+        frozen = self.rng.integers(0, 255, (240, 320), np.uint8)
+        for i in range(60 if self.mode != "good" else 2000):
+            if self.mode == "error" and i == 10:
+                raise SourceError("camera unplugged")
+            if self.mode == "ends" and i == 10:
+                return
+            lores = frozen if self.mode == "frozen" and i >= 5 else \
+                self.rng.integers(90, 110, (240, 320), np.uint8)
+            yield Frame(i, i / 25, time.monotonic(), time.time(), lores.copy(),
+                        _Image(np.full((240, 320, 3), 100, np.uint8)))
+            time.sleep(0.002)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_faults_are_reported_and_the_camera_is_reopened(tmp_path: Path) -> None:
+    cfg = Config(capture=CaptureConfig(source="camera:0"),
+                 store=StoreConfig(path=str(tmp_path / "store")))
+    script = iter(["error", "ends", "frozen", "good"])
+    opened: list[FlakyCamera] = []
+
+    class Side(CaptureSide):
+        def open_source(self) -> FlakyCamera:
+            cam = FlakyCamera(next(script, "good"), len(opened))
+            opened.append(cam)
+            return cam
+
+    side = Side(cfg, None)
+    assert side.live
+    side.guard = CameraGuard(backoff_min=0.05, backoff_max=0.2)
+    statuses = []
+    side.start()
+    deadline = time.monotonic() + 30
+    while len(opened) < 4 and time.monotonic() < deadline:
+        statuses.append(side.status())
+        time.sleep(0.01)
+    time.sleep(0.5)
+    side.stop()
+    assert len(opened) >= 4, statuses[-3:]
+    assert side.guard.restarts == 3
+    assert all(cam.closed for cam in opened[:3])
+    assert any("camera FAULT (camera unplugged)" in s for s in statuses)
+    assert any("frozen picture" in s for s in statuses)
+    assert side.guard.fault is None, "25 good frames end the fault"
+    assert side.camera.error is None and side.process.error is None
+
+
+def test_timestamps_run_on_across_reopenings(tmp_path: Path) -> None:
+    cfg = Config(capture=CaptureConfig(source="camera:0"),
+                 store=StoreConfig(path=str(tmp_path / "store")))
+    script = iter(["ends", "ends", "good"])
+    seen: list[tuple[int, float]] = []
+
+    class Side(CaptureSide):
+        def open_source(self) -> FlakyCamera:
+            return FlakyCamera(next(script, "good"), 1)
+
+    side = Side(cfg, None)
+    side.guard = CameraGuard(backoff_min=0.01, backoff_max=0.02)
+    real_put = side.frames.put
+    side.frames.put = lambda f: (seen.append((f.seq, f.pts)) if f else None, real_put(f))[1]
+    side.start()
+    deadline = time.monotonic() + 20
+    while len(seen) < 40 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    side.stop()
+    seqs, pts = [s for s, _ in seen], [p for _, p in seen]
+    assert seqs[:40] == list(range(40))
+    assert all(b > a for a, b in itertools.pairwise(pts))
+    assert side.process.error is None
