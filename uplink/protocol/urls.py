@@ -9,6 +9,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from uplink.errors import RequestRejected
+from uplink.upload.urls import is_loopback
 
 DEFAULT_PORTS: Final = {"https": 443, "http": 80}
 
@@ -59,16 +60,6 @@ def parse_host_entry(entry: str) -> tuple[str, int | None]:
             raise ValueError(f"bad port in {entry!r}")
         port = int(port_text)
     return normalise_host(host), port
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or `localhost` (no DNS lookup)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_upload_url(url: str, allowed_hosts: Iterable[str], *,
