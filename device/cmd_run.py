@@ -16,6 +16,7 @@ from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE
 from device.notify import Notifier
 
 log = logging.getLogger("doorcam")
+LIVE_SECTIONS = ("motion", "recording", "store")  # what SIGHUP applies without a restart
 
 
 def add_parser(sub: Any) -> None:
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG_DAEMON
     from device import build
 
-    stop = threading.Event()
+    stop, reload = threading.Event(), threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: shutting down", signum)
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, lambda *a: reload.set())
     # Start order: uplink before the camera so no request waits on a busy pipeline; stop
     # order: the camera first (finalizes the open clip), then uploads, then the feed.
     # Crash recovery of the clip store runs once, before any thread opens it.
@@ -64,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
     notifier = Notifier()
     notifier.ready(_status(sides))
     log.info("doorcam running (device %s)", cfg.device.id)
-    failed = _supervise(sides, stop, notifier)
+    running = [cfg]
+    failed = _supervise(sides, stop, notifier,
+                        lambda: _reload(args.config, running, sides, reload))
     notifier.stopping()
     for side in reversed(sides):
         side.stop()
@@ -74,12 +78,39 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failed else 0
 
 
-def _supervise(sides: list[Any], stop: threading.Event, notifier: Notifier) -> bool:
+def _reload(path: str | None, running: list[Any], sides: list[Any],
+            event: threading.Event) -> None:
+    """SIGHUP: motion, recording and retention settings apply live; the rest is reported."""
+    if not event.is_set():
+        return
+    event.clear()
+    from config.diff import changed_settings
+
+    try:
+        new = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            log.error("reload refused, keeping the running config: %s", problem)
+        return
+    changed = changed_settings(running[0], new)
+    running[0] = new
+    live = [k for k, restart in changed if not restart and k.split(".")[0] in LIVE_SECTIONS]
+    later = [k for k, _ in changed if k not in live]
+    for side in sides:
+        if hasattr(side, "reload"):
+            side.reload(new)
+    log.info("reload: %s applied; %s", ", ".join(live) or "nothing",
+             f"needs a restart: {', '.join(later)}" if later else "nothing needs a restart")
+
+
+def _supervise(sides: list[Any], stop: threading.Event, notifier: Notifier,
+               on_tick: Any) -> bool:
     """Until told to stop: report status, and feed the watchdog only while every watched
     worker is alive and recent, so a hung thread gets the service restarted."""
     last_status = 0.0
     was_stale: set[str] = set()
     while not stop.wait(1.0):
+        on_tick()
         workers = [w for side in sides for w in _workers(side)]
         dead = [w for w in workers if w.error and w.critical]
         if dead:

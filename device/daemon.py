@@ -11,14 +11,17 @@ import time
 from typing import Any
 
 from capture.frame import Frame, SourceError
+from capture.recording import RecordingError
 from capture.sources import is_live
 from config import Config
 from device import build
 from device.camera_guard import CameraGuard
 from device.pipeline import LocalLoop, MotionEventRecord
 from device.services import DropQueue, Worker
+from device.store import StoreError, retention
 
 log = logging.getLogger("doorcam")
+PRUNE_EVERY_S = 60.0
 
 
 class _LogListener:
@@ -27,6 +30,7 @@ class _LogListener:
     def __init__(self) -> None:
         self.last_event: float | None = None
         self.observers: list[Any] = []
+        self.clips = 0
 
     def event_started(self, ev: MotionEventRecord) -> None:
         self.last_event = time.time()
@@ -41,6 +45,7 @@ class _LogListener:
             o.event_ended(ev)
 
     def clip_stored(self, clip: Any) -> None:
+        self.clips += 1
         log.info("clip stored: %s", clip.id)
         for o in self.observers:
             o.clip_stored(clip)
@@ -70,6 +75,10 @@ class CaptureSide:
         self._delivered = False
         self._offset: tuple[float, int] = (0.0, 0)
         self._next_pts, self._next_seq = 0.0, 0
+        self.recording_errors = 0
+        self._pruned_after, self._last_prune = 0, time.monotonic()
+        self._reloaded: Config | None = None
+        self.frames_shape = (0, 0)
 
     def start(self) -> None:
         self._store = None
@@ -139,12 +148,53 @@ class CaptureSide:
             return
         if self._loop is None:
             self._store = build.open_store(self.cfg)
-            h, w = frame.lores.shape[:2]
+            h, w = self.frames_shape = frame.lores.shape[:2]
             detector = build.make_detector(self.cfg, h, w)
             assert self._source is not None
             recorder = build.make_recorder(self.cfg, self._source.info, self._store)
             self._loop = LocalLoop(detector, recorder, self.listener)
-        self._loop.feed(frame)
+        self._apply_reload()
+        try:
+            self._loop.feed(frame)
+        except RecordingError as exc:
+            # This clip is lost (aborted, nothing half-written); the camera keeps watching.
+            self.recording_errors += 1
+            log.error("recording failed: %s", exc)
+            self._prune()
+        if self.listener.clips != self._pruned_after or \
+                time.monotonic() - self._last_prune > PRUNE_EVERY_S:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Retention runs after every clip and every minute; a full disk frees space."""
+        self._pruned_after, self._last_prune = self.listener.clips, time.monotonic()
+        try:
+            for clip_id in self._store.prune(time.time()):
+                log.info("retention: deleted clip %s", clip_id)
+        except StoreError as exc:
+            log.error("retention failed: %s", exc)
+
+    def reload(self, cfg: Config) -> None:
+        """Take new motion, recording and retention settings (from SIGHUP) at the next frame."""
+        self._reloaded = cfg
+
+    def _apply_reload(self) -> None:
+        new = self._reloaded
+        if new is None or self._loop is None:
+            return
+        if new.recording != self.cfg.recording and self._loop.recorder.current_clip_id:
+            return  # a clip is being written with the old settings: after it
+        self._reloaded = None
+        if new.motion != self.cfg.motion:
+            h, w = self.frames_shape
+            self._loop.detector = build.make_detector(new, h, w)
+        if new.recording != self.cfg.recording:
+            for clip in self._loop.recorder.close():
+                self.listener.clip_stored(clip)
+            self._loop.recorder = build.make_recorder(new, self._source.info, self._store)
+        self._store.limits = retention.Limits.from_config(new.store)
+        self.cfg = new
+        log.info("configuration reloaded")
 
     def _finish(self) -> None:
         if self._loop is not None:

@@ -98,3 +98,33 @@ def test_unusable_registry_degrades_the_uplink_but_the_camera_keeps_recording(
         sock.close()
     assert proc.returncode == 0, err
     assert list((store / "clips").glob("*.mp4")), "no clip recorded"
+
+
+def test_sighup_applies_live_settings_and_names_the_rest(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    cfg = tmp_path / "doorcam.toml"
+    base = ('[capture]\nsource = "synthetic:porch?size=320x240"\nloop = true\n'
+            f'[store]\npath = "{store}"\n')
+    cfg.write_text(base, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
+                             "--speed", "4"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)
+        cfg.write_text(base + "max_age_days = 7.0\n[motion]\nthreshold = 30\n"
+                       "[mqtt]\nport = 1884\n", encoding="utf-8")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(3)
+        cfg.write_text(base + "[motion]\nthreshold = 999\n", encoding="utf-8")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(3)
+        assert proc.poll() is None, "a bad reload must not stop the daemon"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert ("reload: motion.threshold, store.max_age_days applied; needs a restart: "
+            "mqtt.port") in err, err[-3000:]
+    assert "reload refused, keeping the running config" in err and "threshold = 999" in err
+    assert "configuration reloaded" in err
