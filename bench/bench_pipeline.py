@@ -102,6 +102,25 @@ def peak_rss_mb(args: list[str]) -> float:
     return int(done.stdout.strip().splitlines()[-1]) / 1024.0
 
 
+_RUN_WRAPPER = (
+    "import resource, signal, subprocess, sys, time\n"
+    "p = subprocess.Popen(sys.argv[2:], stderr=subprocess.DEVNULL)\n"
+    "time.sleep(float(sys.argv[1])); p.send_signal(signal.SIGTERM); code = p.wait()\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.exit(code)\n"
+)
+
+
+def peak_rss_run_mb(config: Path, seconds: float) -> float:
+    """Peak RSS of `doorcam run` (camera, motion and recording threads) over `seconds`."""
+    done = subprocess.run([sys.executable, "-c", _RUN_WRAPPER, str(seconds), sys.executable,
+                           "-m", "device.cli", "run", "--config", str(config)], cwd=REPO,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"doorcam run failed: {done.stderr.strip()[-500:]}")
+    return int(done.stdout.strip().splitlines()[-1]) / 1024.0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=os.environ.get(
@@ -125,6 +144,11 @@ def main() -> int:
                 ["simulate", "synthetic:porch?seconds=30&size=1920x1080", "--quiet",
                  "--config", str(cfg), "--store", str(Path(tmp) / "b")]),
         }
+        run_cfg = Path(tmp) / "run.toml"
+        run_cfg.write_text(f'[capture]\nsource = "{video}"\nloop = true\n'
+                           f'[recording]\npre_roll_seconds = 5.0\n'
+                           f'[store]\npath = "{Path(tmp) / "c"}"\n', encoding="utf-8")
+        rss["doorcam_run_1080p_h264_5s_preroll_30s"] = peak_rss_run_mb(run_cfg, 30)
     result["peak_rss_mb"] = rss
     t = result["traffic_720p_h264"]
     assert isinstance(t, dict)
