@@ -45,6 +45,11 @@ def add_parser(sub: Any) -> None:
     q.add_argument("file")
     q.add_argument("--host", default="127.0.0.1")
     q.add_argument("--port", type=int, default=1883)
+    q.add_argument("--username", default="")
+    q.add_argument("--password-env", metavar="VAR", default="DOORCAM_MQTT_PASSWORD",
+                   help="environment variable holding the broker password")
+    q.add_argument("--tls", action="store_true", help="connect with TLS")
+    q.add_argument("--ca-file", default="", help="CA certificate for TLS")
     q.set_defaults(run=_publish)
     q = a.add_parser("receive", help="run the reference tus receiver; verifies evidence")
     q.add_argument("--dir", required=True)
@@ -147,7 +152,12 @@ def _publish(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"{args.file}: {exc.strerror}") from None
     topics = [topic(c) for c in cells_covering(req.lat, req.lon, req.radius_m)]
-    link = MqttLink(MqttConfig(host=args.host, port=args.port), f"agency-{req.agency_id}")
+    import os
+
+    cfg = MqttConfig(host=args.host, port=args.port, username=args.username,
+                     password=os.environ.get(args.password_env, ""), tls=args.tls,
+                     ca_file=args.ca_file)
+    link = MqttLink(cfg, f"agency-{req.agency_id}")
     link.start()
     try:
         deadline = time.monotonic() + 10
