@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,23 @@ def test_data() -> Path:
             pytest.fail(f"real footage missing at {d} (set DOORCAM_TEST_DATA); CI requires it")
         pytest.skip(f"real footage not found at {d}; set DOORCAM_TEST_DATA to ../shared/data")
     return d
+
+
+@pytest.fixture
+def make_tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount a real tmpfs of the given size (e.g. "6m"); skips where mounting is not allowed."""
+    mounted: list[Path] = []
+
+    def make(size: str) -> Path:
+        mnt = tmp_path / f"disk{len(mounted)}"
+        mnt.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+        mounted.append(mnt)
+        return mnt
+
+    yield make
+    for mnt in mounted:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
