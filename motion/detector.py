@@ -17,11 +17,14 @@ WARMUP_SECONDS = 1.0  # after the first frame: learn background and flicker, rep
 WARMUP_FRAMES = 8
 FLICKER_RATE = 0.03  # per-frame learning rate of the per-pixel toggle rate
 FLICKER_GAIN = 1.2  # threshold increase per unit of toggle rate (0..255 scale)
+FLICKER_FLOOR = 0.25  # toggle rates adding less than this to a threshold are zeroed
 GAIN_EPS = 0.003  # smaller scene-wide gain changes are left to the running average
 GAIN_STEP = 0.05  # a gain step this large in one frame is reported as a lighting change
 DARK = 8.0  # below this mean brightness a gain is meaningless
 ABSORB_DECAY = 2.0  # e-folds of the difference learned in absorb_seconds
 RELIGHT_ALPHA = 0.5  # background learning rate on a frame judged a lighting change
+GAIN_ROWS = 8  # the scene-wide gain is measured on every GAIN_ROWS-th analysis row
+_U8 = np.dtype(np.uint8)
 _NO_BOXES: tuple[tuple[float, float, float, float], ...] = ()
 
 
@@ -33,6 +36,7 @@ class MotionDetector:
             raise MotionError(f"lores size must be at least 8x8 pixels, got {width}x{height}")
         self.cfg = cfg
         self.width, self.height = width, height
+        self._shape = (height, width)
         self._scale = 2 if width >= HALVE_FROM else 1
         aw, ah = width // self._scale, height // self._scale
         self.analysis_size = (aw, ah)
@@ -60,14 +64,16 @@ class MotionDetector:
         self._toggle = np.empty(shape, np.uint8)
         self._flicker = np.zeros(shape, np.float32)
         self._thresh = np.full(shape, cfg.threshold, np.uint8)
+        self._flicker_max = 0.0  # upper bound of _flicker; 0.0 = _flicker is all zero
+        self._prev_count = 0  # changed pixels in _prev_fg
         self._joined = np.empty(shape, np.uint8)
         self._blobs = np.empty(shape, np.uint8)
-        self._tiny_size = (max(1, aw // 4), max(1, ah // 4))
-        tiny = self._tiny_size[::-1]
-        self._tiny_f = np.empty(tiny, np.uint8)
-        self._tiny_bg = np.empty(tiny, np.float32)
-        self._tiny_m = np.empty(tiny, np.uint8)
         self._still = np.empty(shape, np.uint8)
+        # Row-strided views (no copies) on which the scene-wide gain is measured.
+        self._frame_rows = self._frame[::GAIN_ROWS]
+        self._bg_rows = self._bg[::GAIN_ROWS]
+        self._joined_rows = self._joined[::GAIN_ROWS]
+        self._still_rows = self._still[::GAIN_ROWS]
         self._moving = False
         self._frames = 0
         self._t0 = self._last_t = 0.0
@@ -136,6 +142,9 @@ class MotionDetector:
         )
 
     def _check(self, lores: np.ndarray, t: float) -> np.ndarray:
+        if (type(lores) is np.ndarray and lores.dtype is _U8 and lores.shape == self._shape
+                and lores.strides[1] == 1 and t >= self._last_t and t < math.inf):
+            return lores  # the usual frame: every check below would pass
         if not isinstance(lores, np.ndarray):
             raise MotionError(f"lores frame must be a numpy array, got {type(lores).__name__}")
         if lores.dtype != np.uint8:
@@ -162,16 +171,11 @@ class MotionDetector:
         pixels that were still in the previous frame, so a person entering does not
         darken the background around them.
         """
-        # Means over a 4x smaller copy: a masked mean at full size costs more than the rest.
-        size = self._tiny_size
-        cv2.resize(self._frame, size, dst=self._tiny_f, interpolation=cv2.INTER_AREA)
-        cv2.resize(self._bg, size, dst=self._tiny_bg, interpolation=cv2.INTER_AREA)
-        mask = None
-        if self._moving:
-            cv2.resize(self._still, size, dst=self._tiny_m, interpolation=cv2.INTER_NEAREST)
-            mask = self._tiny_m
-        now = cv2.mean(self._tiny_f, mask=mask)[0]
-        before = cv2.mean(self._tiny_bg, mask=mask)[0]
+        # Means over every GAIN_ROWS-th row: a masked mean over all rows costs more than the
+        # rest of the frame, and row-strided views need no copy.
+        mask = self._still_rows if self._moving else None
+        now = cv2.mean(self._frame_rows, mask=mask)[0]
+        before = cv2.mean(self._bg_rows, mask=mask)[0]
         if before < DARK:
             return 0.0
         gain = now / before
@@ -192,11 +196,26 @@ class MotionDetector:
 
     def _learn(self, count: int, warm: bool) -> None:
         """Update flicker statistics and the background (moving pixels learn slowly)."""
-        cv2.bitwise_xor(self._fg, self._prev_fg, dst=self._toggle)
-        cv2.accumulateWeighted(self._toggle, self._flicker, FLICKER_RATE)
-        cv2.convertScaleAbs(self._flicker, dst=self._thresh, alpha=FLICKER_GAIN,
-                            beta=self.cfg.threshold)
-        np.copyto(self._prev_fg, self._fg)
+        if count or self._prev_count:
+            cv2.bitwise_xor(self._fg, self._prev_fg, dst=self._toggle)
+            cv2.accumulateWeighted(self._toggle, self._flicker, FLICKER_RATE)
+            cv2.convertScaleAbs(self._flicker, dst=self._thresh, alpha=FLICKER_GAIN,
+                                beta=self.cfg.threshold)
+            np.copyto(self._prev_fg, self._fg)
+            self._prev_count = count
+            self._flicker_max += FLICKER_RATE * (255.0 - self._flicker_max)
+        elif self._flicker_max:
+            # Nothing toggled: the rates only decay. Once no rate can raise a threshold
+            # any more they are zeroed and quiet frames skip this update altogether.
+            self._flicker_max *= 1.0 - FLICKER_RATE
+            if self._flicker_max * FLICKER_GAIN < FLICKER_FLOOR:
+                self._flicker_max = 0.0
+                self._flicker.fill(0.0)
+                self._thresh.fill(self.cfg.threshold)
+            else:
+                cv2.accumulateWeighted(self._fg, self._flicker, FLICKER_RATE)  # all zero
+                cv2.convertScaleAbs(self._flicker, dst=self._thresh, alpha=FLICKER_GAIN,
+                                    beta=self.cfg.threshold)
         alpha = self.cfg.background_alpha
         if warm:
             cv2.accumulateWeighted(self._frame, self._bg, max(alpha, 1.0 / self._frames))
@@ -208,6 +227,15 @@ class MotionDetector:
         slow = 1.0 - math.exp(-ABSORB_DECAY * self._dt / self.cfg.absorb_seconds)
         if count < self._min_px:
             cv2.dilate(self._raw, self._kernel, dst=self._joined, iterations=self.cfg.dilate)
+        if alpha <= 0.5:
+            # Everything learns at alpha, then moving pixels are pulled back to the slow rate:
+            # (1 - alpha)(1 - back) = 1 - slow. One masked pass instead of two, and the
+            # still mask is needed only on the rows the gain is measured on.
+            cv2.bitwise_not(self._joined_rows, dst=self._still_rows)
+            cv2.accumulateWeighted(self._frame, self._bg, alpha)
+            back = (slow - alpha) / (1.0 - alpha)
+            cv2.accumulateWeighted(self._frame, self._bg, back, mask=self._joined)
+            return
         cv2.bitwise_not(self._joined, dst=self._still)
         cv2.accumulateWeighted(self._frame, self._bg, alpha, mask=self._still)
         cv2.accumulateWeighted(self._frame, self._bg, slow, mask=self._joined)

@@ -37,15 +37,22 @@ def union_box(a: Box | None, boxes: tuple[Box, ...]) -> Box | None:
     """The smallest box holding `a` (if any) and every box in `boxes`."""
     if not boxes:
         return a
-    x0 = min(b[0] for b in boxes)
-    y0 = min(b[1] for b in boxes)
-    x1 = max(b[0] + b[2] for b in boxes)
-    y1 = max(b[1] + b[3] for b in boxes)
-    if a is not None:
-        x0, y0 = min(x0, a[0]), min(y0, a[1])
-        x1, y1 = max(x1, a[0] + a[2]), max(y1, a[1] + a[3])
+    # One pass with plain comparisons: this runs on every motion frame of an event.
+    if a is None:
+        x0, y0, w, h = boxes[0]
+        x1, y1 = x0 + w, y0 + h
+    else:
+        x0, y0, x1, y1 = a[0], a[1], a[0] + a[2], a[1] + a[3]
+    for bx, by, bw, bh in boxes:
+        if bx < x0:
+            x0 = bx
+        if by < y0:
+            y0 = by
+        if bx + bw > x1:
+            x1 = bx + bw
+        if by + bh > y1:
+            y1 = by + bh
     return (x0, y0, x1 - x0, y1 - y0)
-
 
 class EventTracker:
     """Turns per-frame motion into events: start after N of M frames, end after quiet time."""

@@ -55,12 +55,14 @@ def find_boxes(
     Returns the boxes (0..1 fractions) and the changed-pixel count inside them.
     """
     height, width = joined.shape
-    contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    # The link-runs tracer is twice as fast as findContours; it also returns the holes
+    # (negative oriented area), which RETR_EXTERNAL would not, so those are skipped.
+    contours, _ = cv2.findContoursLinkRuns(joined)
     boxes: list[Box] = []
     moving = 0
-    for c in contours:
+    for c in reversed(contours):  # findContours' order, which breaks ties in the sort below
         x, y, w, h = cv2.boundingRect(c)
-        if w * h < min_pixels:
+        if w * h < min_pixels or cv2.contourArea(c, True) < 0:
             continue
         n = cv2.countNonZero(fg[y : y + h, x : x + w])
         if n >= min_pixels:
