@@ -65,7 +65,8 @@ class MqttLink:
         cfg = self._config
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                              protocol=mqtt.MQTTv5, manual_ack=True)
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        self._paho_log = logging.getLogger(f"{__name__}.paho.{client_id}")
+        client.enable_logger(self._paho_log)
         client.suppress_exceptions = True  # a bug in a callback must not end the network thread
         client.reconnect_delay_set(cfg.reconnect_min_s, max(cfg.reconnect_min_s,
                                                             cfg.reconnect_max_s))
@@ -110,6 +111,9 @@ class MqttLink:
         if self.connected:
             self._send(self.status_topic, STOPPED, 1, True)
             self.wait_published(timeout)
+        # paho 2.2 logs "Client is not connected" at ERROR from its thread after a clean
+        # disconnect; nothing is wrong then, so this link's paho log goes quiet first.
+        self._paho_log.setLevel(logging.CRITICAL)
         self._client.disconnect()
         self._client.loop_stop()
         with self._lock:
