@@ -14,6 +14,7 @@ from device import (
     cmd_config,
     cmd_demo,
     cmd_detect,
+    cmd_owner,
     cmd_requests,
     cmd_run,
     cmd_simulate,
@@ -21,7 +22,7 @@ from device import (
 from device.errors import EXIT_USAGE, UserError, user_error
 
 COMMANDS = (cmd_simulate, cmd_detect, cmd_clips, cmd_config, cmd_run, cmd_requests, cmd_audit,
-            cmd_agency, cmd_demo)
+            cmd_agency, cmd_demo, cmd_owner)
 
 
 def build_parser() -> argparse.ArgumentParser:

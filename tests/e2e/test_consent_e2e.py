@@ -185,3 +185,35 @@ def test_request_accept_two_of_three_then_exactly_those_arrive(scene: Scene) -> 
     assert not rejected_lines or all(len(ln) < 400 for ln in rejected_lines)
     for peer in (owner, agency, agency2):
         peer.close()
+
+
+def test_owner_decides_from_another_machine_over_mqtt(scene: Scene, tmp_path: Path) -> None:
+    from uplink.protocol import save_private_key
+
+    key_file = tmp_path / "owner.key"
+    save_private_key(scene.owner_key, key_file)
+    port = str(scene.broker.port)  # type: ignore[attr-defined]
+    scene.start_daemon()
+    agency = Peer(scene.broker.port)  # type: ignore[attr-defined]
+    time.sleep(2)
+    payload = scene.request()
+    request_id = json.loads(payload)["request_id"]
+    agency.publish(topics_for(LAT, LON)[0], payload)
+    wait_until(lambda: bool(scene.requests()), timeout=20, what="the request to be pending")
+    shown = doorcam("owner", "pending", "--device", "porch-1", "--port", port)
+    assert shown.returncode == 0 and request_id in shown.stdout, shown.stderr
+    clip = scene.requests()[0]["clips"][0]["id"]
+    wrong = doorcam("owner", "decide", request_id, "--device", "porch-1", "--port", port,
+                    "--key", str(key_file), "--kid", "intruder", "--accept")
+    assert wrong.returncode == 0  # published, but signed with a key id the device refuses
+    time.sleep(2)
+    assert scene.receiver.connections == 0
+    done = doorcam("owner", "decide", request_id, "--device", "porch-1", "--port", port,
+                   "--key", str(key_file), "--kid", "owner-1", "--accept", "--clip", clip)
+    assert done.returncode == 0, done.stderr
+    wait_until(lambda: len(scene.receiver.completed()) == 2, timeout=30, what="the upload")
+    assert {u.metadata["clip_id"] for u in scene.receiver.completed().values()} == {
+        clip, "manifest"}
+    agency.close()
+    err = scene.stop_daemon()
+    assert "owner decision refused: unknown_key" in err

@@ -241,8 +241,9 @@ class RequestDesk:
 
     def owner_summary(self, now: float) -> bytes:
         """The retained owner-topic message: what awaits a decision. No footage."""
-        pending = [{**{k: r.public[k] for k in ("request_id", "agency", "case", "incident",
-                                                "description", "window", "expires_at")},
+        shown = ("request_id", "agency", "case", "incident", "description", "window",
+                 "expires_at", "upload_url")
+        pending = [{**{k: r.public[k] for k in shown},
                     "clips": [{"id": c.clip_id, "sha256": c.sha256, "start": c.start_wall,
                                "end": c.end_wall} for c in r.clips]}
                    for r in self.pending(now)]
