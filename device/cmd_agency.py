@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from device.broker_args import add_broker_args, broker_config
 from device.errors import EXIT_FAILURE, UserError
 
 
@@ -43,13 +44,7 @@ def add_parser(sub: Any) -> None:
     q.set_defaults(run=_request)
     q = a.add_parser("publish", help="publish a signed request to every area cell it covers")
     q.add_argument("file")
-    q.add_argument("--host", default="127.0.0.1")
-    q.add_argument("--port", type=int, default=1883)
-    q.add_argument("--username", default="")
-    q.add_argument("--password-env", metavar="VAR", default="DOORCAM_MQTT_PASSWORD",
-                   help="environment variable holding the broker password")
-    q.add_argument("--tls", action="store_true", help="connect with TLS")
-    q.add_argument("--ca-file", default="", help="CA certificate for TLS")
+    add_broker_args(q)
     q.set_defaults(run=_publish)
     q = a.add_parser("receive", help="run the reference tus receiver; verifies evidence")
     q.add_argument("--dir", required=True)
@@ -141,7 +136,6 @@ def _request(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from config.mqtt import MqttConfig
     from uplink.mqtt import MqttLink
     from uplink.protocol.geo import cells_covering, topic
     from uplink.protocol.request import parse_request
@@ -152,12 +146,7 @@ def _publish(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"{args.file}: {exc.strerror}") from None
     topics = [topic(c) for c in cells_covering(req.lat, req.lon, req.radius_m)]
-    import os
-
-    cfg = MqttConfig(host=args.host, port=args.port, username=args.username,
-                     password=os.environ.get(args.password_env, ""), tls=args.tls,
-                     ca_file=args.ca_file)
-    link = MqttLink(cfg, f"agency-{req.agency_id}")
+    link = MqttLink(broker_config(args), f"agency-{req.agency_id}")
     link.start()
     try:
         deadline = time.monotonic() + 10

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from device.broker_args import add_broker_args, broker_config
 from device.errors import UserError
 
 
@@ -24,11 +24,7 @@ def add_parser(sub: Any) -> None:
                             ("decide", _decide, "accept or decline a request, signed")):
         q = o.add_parser(name, help=text)
         q.add_argument("--device", required=True, help="the device id")
-        q.add_argument("--host", default="127.0.0.1")
-        q.add_argument("--port", type=int, default=1883)
-        q.add_argument("--username", default="")
-        q.add_argument("--tls", action="store_true")
-        q.add_argument("--ca-file", default="")
+        add_broker_args(q)
         q.set_defaults(run=run)
         if name == "decide":
             q.add_argument("request_id")
@@ -41,12 +37,9 @@ def add_parser(sub: Any) -> None:
 
 
 def _link(args: argparse.Namespace) -> tuple[Any, Any]:
-    from config.mqtt import MqttConfig
     from uplink.mqtt import MqttLink
 
-    cfg = MqttConfig(host=args.host, port=args.port, username=args.username,
-                     password=os.environ.get("DOORCAM_MQTT_PASSWORD", ""), tls=args.tls,
-                     ca_file=args.ca_file)
+    cfg = broker_config(args)
     link = MqttLink(cfg, f"owner-{args.device}")
     link.start()
     return link, cfg.effective_owner_topic(args.device)

@@ -1,0 +1,24 @@
+"""Broker options shared by the commands that talk to MQTT from outside the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from config.mqtt import MqttConfig
+
+
+def add_broker_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1883)
+    parser.add_argument("--username", default="")
+    parser.add_argument("--password-env", metavar="VAR", default="DOORCAM_MQTT_PASSWORD",
+                        help="environment variable holding the broker password")
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument("--ca-file", default="", help="CA certificate for TLS")
+
+
+def broker_config(args: argparse.Namespace) -> MqttConfig:
+    return MqttConfig(host=args.host, port=args.port, username=args.username,
+                      password=os.environ.get(args.password_env, ""), tls=args.tls,
+                      ca_file=args.ca_file)
