@@ -199,7 +199,7 @@ class CaptureSide:
     def _finish(self) -> None:
         if self._loop is not None:
             self._loop.close()
-            self._store.prune(time.time())
+            self._prune()
         if self._store is not None:
             self._store.close()
 

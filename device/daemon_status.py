@@ -70,11 +70,9 @@ class StatusSide:
                        "peak_score": round(ev.peak_score, 4), "clips": ev.clips})
 
     def clip_stored(self, clip: Any) -> None:
-        if self.cfg.homeassistant.snapshots:
-            thumb = self.store / "thumbs" / f"{clip.id}.jpg"
-            if thumb.exists():
-                self.ha.link.publish(self.ha.topics["snapshot"], thumb.read_bytes(),
-                                     retain=True)
+        thumb = self.store / "thumbs" / f"{clip.id}.jpg"
+        if self.cfg.homeassistant.snapshots and thumb.exists():
+            self.ha.snapshot(thumb.read_bytes())
 
     def status(self) -> str:
         return "status on MQTT " + ("connected" if self.link.connected else "unreachable")

@@ -70,10 +70,13 @@ class HomeAssistant:
     def motion(self, active: bool) -> None:
         self.link.publish(self.topics["motion"], b"ON" if active else b"OFF", retain=True)
 
-    def event(self, info: dict[str, Any], snapshot_jpeg: bytes | None = None) -> None:
+    def event(self, info: dict[str, Any]) -> None:
         self.link.publish(self.topics["event"], json.dumps(info).encode(), retain=True)
-        if self.cfg.snapshots and snapshot_jpeg:
-            self.link.publish(self.topics["snapshot"], snapshot_jpeg, retain=True)
+
+    def snapshot(self, jpeg: bytes) -> None:
+        """The event's peak frame, only when the owner turned snapshots on."""
+        if self.cfg.snapshots:
+            self.link.publish(self.topics["snapshot"], jpeg, retain=True)
 
     def stats(self, stats: dict[str, Any]) -> None:
         self.link.publish(self.topics["stats"], json.dumps(stats).encode(), retain=True)
