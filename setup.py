@@ -13,7 +13,7 @@ setup(
     install_requires=[
         "numpy>=1.24",
         "opencv-python-headless>=4.8",
-        "av>=12",
+        "av>=14",  # 14.2 is Debian trixie's python3-av
         "paho-mqtt>=2.1",
         "cryptography>=42",
         "requests>=2.31",

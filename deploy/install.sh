@@ -40,7 +40,8 @@ fi
 if [ "$APT" = 1 ]; then
     apt-get update -q
     # picamera2 and libcamera come from Raspberry Pi OS; elsewhere they are skipped.
-    pkgs=(python3 python3-venv python3-systemd mosquitto-clients)
+    # procps: the unit's ExecReload uses its kill.
+    pkgs=(python3 python3-venv python3-systemd mosquitto-clients procps)
     apt-cache show python3-picamera2 >/dev/null 2>&1 && pkgs+=(python3-picamera2)
     apt-get install -y -q "${pkgs[@]}"
 fi

@@ -7,6 +7,8 @@ import logging
 
 import numpy as np
 
+from device.logsetup import event
+
 log = logging.getLogger("doorcam")
 
 
@@ -29,7 +31,7 @@ class CameraGuard:
         self.restarts += 1
         self.retry_at = now + self._delay
         log.error("camera fault: %s; reopening in %.0f s (restart %d)", reason, self._delay,
-                  self.restarts)
+                  self.restarts, extra=event("camera_fault"))
         self._delay = min(self._delay * 2, self.backoff_max)
         self._prev, self._same, self._good = None, 0, 0
 
@@ -43,7 +45,8 @@ class CameraGuard:
         """Frames flow again: after a few, the fault is over and the backoff resets."""
         self._good += 1
         if self.fault and self._good >= 25:
-            log.info("camera recovered after %d restart(s)", self.restarts)
+            log.info("camera recovered after %d restart(s)", self.restarts,
+                     extra=event("camera_recovered"))
             self.fault = None
             self._delay = self.backoff_min
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from config import ConfigError, load_config
 from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE
+from device.logsetup import setup_logging
 from device.notify import Notifier
 
 log = logging.getLogger("doorcam")
@@ -32,8 +33,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(threadName)s: %(message)s")
+    setup_logging(args.log_level)
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:

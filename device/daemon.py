@@ -16,6 +16,7 @@ from capture.sources import is_live
 from config import Config
 from device import build
 from device.camera_guard import CameraGuard
+from device.logsetup import event
 from device.pipeline import LocalLoop, MotionEventRecord
 from device.services import DropQueue, Worker
 from device.store import StoreError, retention
@@ -34,19 +35,20 @@ class _LogListener:
 
     def event_started(self, ev: MotionEventRecord) -> None:
         self.last_event = time.time()
-        log.info("motion event %d started (frame %d)", ev.id, ev.start_frame)
+        log.info("motion event %d started (frame %d)", ev.id, ev.start_frame,
+                 extra=event("motion_started", event_id=ev.id))
         for o in self.observers:
             o.event_started(ev)
 
     def event_ended(self, ev: MotionEventRecord) -> None:
         log.info("motion event %d ended, peak %.1f%%, clips %s", ev.id, ev.peak_score * 100,
-                 ",".join(ev.clips) or "-")
+                 ",".join(ev.clips) or "-", extra=event("motion_ended", event_id=ev.id))
         for o in self.observers:
             o.event_ended(ev)
 
     def clip_stored(self, clip: Any) -> None:
         self.clips += 1
-        log.info("clip stored: %s", clip.id)
+        log.info("clip stored: %s", clip.id, extra=event("clip_stored", clip=clip.id))
         for o in self.observers:
             o.clip_stored(clip)
 

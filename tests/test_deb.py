@@ -37,6 +37,9 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     conf = root / "etc/doorcam/doorcam.toml"
     assert 'path = "/var/lib/doorcam"' in conf.read_text()
+    # Readable by the service (group doorcam, 996 in this root), by no one else.
+    assert conf.stat().st_mode & 0o777 == 0o640 and conf.stat().st_gid == 996
+    assert (root / "etc/systemd/system/multi-user.target.wants/doorcam.service").is_symlink()
     assert "doorcam:x:" in (root / "etc/passwd").read_text()
     unit = (root / "lib/systemd/system/doorcam.service").read_text()
     assert "ExecStart=/usr/bin/doorcam run --config /etc/doorcam/doorcam.toml" in unit
@@ -49,3 +52,4 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     gone = _sh(*dpkg, "-r", "doorcam")
     assert gone.returncode == 0, gone.stderr
     assert not (root / "usr/lib/doorcam").exists() and conf.exists()
+    assert not (root / "etc/systemd/system/multi-user.target.wants/doorcam.service").exists()

@@ -46,31 +46,36 @@ class Mp4Writer:
             self._out = av.open(str(self.path), "w", format="mp4", options=opts)
         except _AV_ERRORS as e:
             raise MuxError(f"cannot create {self.path}: {_reason(e)}") from e
+        self._info = info
+        self._stream: av.VideoStream | None = None
+        if info.extradata:
+            self._stream = self._setup(_annex_b(info.extradata))
+        # else the parameter sets come in-band: the stream is set up at the first keyframe
+
+    def _setup(self, headers: bytes) -> av.VideoStream:
         try:
-            self._stream = self._add_stream(info)
+            return self._add_stream(headers)
         except _AV_ERRORS as e:
             self.discard()
             raise MuxError(f"{self.path}: cannot set up an H.264 stream: {_reason(e)}") from e
 
-    def _add_stream(self, info: StreamInfo) -> av.VideoStream:
-        rate = Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else None
-        if not info.extradata:
-            # Annex B with in-band SPS/PPS: PyAV lifts them out of the first keyframe.
-            stream = self._out.add_mux_stream("h264", rate=rate, width=info.width,
-                                              height=info.height)
-        else:
-            # A stream made from a template gets a codec context that is never opened,
-            # which is the only way PyAV lets us hand the muxer our avcC.
-            scratch = av.open(io.BytesIO(), "w", format="mp4")
-            try:
-                template = scratch.add_stream("libx264", rate=rate)
-                template.width, template.height = info.width, info.height
-                stream = self._out.add_stream_from_template(template)
-            finally:
-                scratch.close()
-            stream.codec_context.extradata = info.extradata
-            stream.codec_context.width, stream.codec_context.height = info.width, info.height
-        stream.time_base = TIME_BASE
+    def _add_stream(self, headers: bytes) -> av.VideoStream:
+        # A stream copied from a demuxed H.264 stream has the H.264 *decoder* as its codec:
+        # PyAV 14 (Debian trixie) opens it and 15+ leaves it closed, and either way the muxer
+        # gets our parameter sets untouched. An encoder template would be opened by PyAV 14,
+        # and x264 would replace them with its own.
+        with av.open(io.BytesIO(headers), "r", format="h264") as probe:
+            stream = self._out.add_stream_from_template(probe.streams.video[0], opaque=True)
+        info = self._info
+        cc = stream.codec_context
+        if info.extradata:
+            cc.extradata = info.extradata
+        cc.width, cc.height = info.width, info.height
+        if info.fps > 0:
+            cc.framerate = Fraction(info.fps).limit_denominator(1001)
+        with contextlib.suppress(RuntimeError):
+            # PyAV 14 refuses it on a decoder context; FFmpeg's default for video is the same.
+            stream.time_base = TIME_BASE
         assert isinstance(stream, av.VideoStream)
         return stream
 
@@ -82,6 +87,8 @@ class Mp4Writer:
             if not packet.keyframe:
                 self.dropped += 1
                 return
+            if self._stream is None:
+                self._stream = self._setup(packet.data)
             self._origin = packet.pts
         pts = round((packet.pts - self._origin) / TIME_BASE)
         dts_s = packet.pts if packet.dts is None else packet.dts
@@ -93,6 +100,7 @@ class Mp4Writer:
         p = av.Packet(packet.data)
         p.pts, p.dts, p.duration, p.time_base = pts, dts, dur, TIME_BASE
         p.is_keyframe = packet.keyframe
+        assert self._stream is not None  # set up at the first keyframe at the latest
         p.stream = self._stream
         try:
             self._out.mux(p)
@@ -133,3 +141,19 @@ class Mp4Writer:
 def _reason(e: BaseException) -> str:
     text = getattr(e, "strerror", None) or str(e)
     return " ".join(str(text).split()) or type(e).__name__
+
+
+def _annex_b(extradata: bytes) -> bytes:
+    """SPS and PPS with start codes, from an avcC record (ISO 14496-15) or as they are."""
+    if extradata[:1] != b"\x01" or len(extradata) < 7:
+        return extradata  # already Annex B
+    units: list[bytes] = []
+    pos = 5
+    for mask in (0x1F, 0xFF):  # the SPS count shares its byte with reserved bits; PPS not
+        count = extradata[pos] & mask
+        pos += 1
+        for _ in range(count):
+            size = int.from_bytes(extradata[pos:pos + 2], "big")
+            units.append(extradata[pos + 2:pos + 2 + size])
+            pos += 2 + size
+    return b"".join(b"\x00\x00\x00\x01" + u for u in units)

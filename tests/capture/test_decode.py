@@ -74,7 +74,7 @@ def test_remux_of_packets_plays_with_same_frame_count(make_video, tmp_path) -> N
     tb = Fraction(1, 90000)
     dst = tmp_path / "remux.mp4"
     with av.open(str(path)) as src, av.open(str(dst), "w") as out:
-        st = out.add_stream_from_template(src.streams.video[0])
+        st = out.add_stream_from_template(src.streams.video[0], opaque=True)
         for p in (p for d in frames for p in d.packets):
             ap = av.Packet(p.data)
             assert p.dts is not None

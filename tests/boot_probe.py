@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Runs inside the booted test container as a oneshot unit (not imported by the tests).
+
+Watches doorcam.service under the container's real systemd, writes what it saw to
+/probe/result.json and powers the container off. Steps: ready, status, journal fields,
+hardening, reload, watchdog restart of a stopped (SIGSTOP) daemon, clean stop, config error.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+UNIT = "doorcam.service"
+result: dict = {}
+
+
+def sh(*cmd: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def show() -> dict:
+    out = sh("systemctl", "show", UNIT, "-p", "ActiveState,SubState,StatusText,MainPID,"
+             "NRestarts,Result,ExecMainStatus,WatchdogUSec").stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def wait(cond, timeout: float):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.2)
+    return None
+
+
+def fps(s: dict) -> float:
+    m = re.search(r"([\d.]+) frames/s", s.get("StatusText", ""))
+    return float(m[1]) if m else 0.0
+
+
+def journal(*match: str) -> list:
+    out = sh("journalctl", "-u", UNIT, "-o", "json", "--no-pager", *match).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def step_ready() -> None:
+    t0 = time.monotonic()
+    s = wait(lambda: (x := show())["SubState"] in ("running", "failed") and x, 90)
+    if not s or s["SubState"] != "running":
+        raise RuntimeError(f"doorcam did not start: {s or show()}")
+    result["ready"] = {**(s or show()), "waited_s": round(time.monotonic() - t0, 1)}
+    running = wait(lambda: (x := show()) and fps(x) > 0 and x, 60)
+    result["status"] = (running or show())["StatusText"]
+
+
+def step_journal() -> None:
+    wait(lambda: journal("DOORCAM_EVENT=clip_stored"), 90)
+    entries = journal()
+    result["journal_fields"] = sorted({k for e in entries for k in e if k.startswith("DOORCAM")})
+    result["journal_events"] = sorted({e.get("DOORCAM_EVENT") for e in entries} - {None})
+    clips = sh("find", "/var/lib/doorcam", "-name", "*.mp4").stdout.split()
+    result["clips"] = clips
+
+
+def step_hardening() -> None:
+    pid = show()["MainPID"]
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(re.findall(r"^(\w+):\s*(.*)$", status, re.MULTILINE))
+    result["proc"] = {k: fields.get(k) for k in ("Uid", "CapEff", "CapBnd", "NoNewPrivs",
+                                                  "Seccomp")}
+    uid = fields["Uid"].split()[0]
+    gid = fields["Gid"].split()[0]
+    enter = ("nsenter", "-t", pid, "-m", "-S", uid, "-G", gid)
+    # As root in the service's mount namespace: only the read-only mount can refuse.
+    as_root = ("nsenter", "-t", pid, "-m")
+    result["write_usr"] = sh(*as_root, "touch", "/usr/doorcam-probe").stderr.strip()
+    result["write_etc"] = sh(*as_root, "touch", "/etc/doorcam/probe").stderr.strip()
+    result["write_var_lib"] = sh(*as_root, "touch", "/var/lib/doorcam-probe").stderr.strip()
+    state = sh(*enter, "sh", "-c", "touch /var/lib/doorcam/.probe && rm /var/lib/doorcam/.probe")
+    result["write_state_rc"] = state.returncode
+    result["user"] = sh("id", "-nG", uid).stdout.strip()
+    sec = sh("systemd-analyze", "security", "--no-pager", UNIT).stdout
+    m = re.search(r"Overall exposure level for \S+: ([\d.]+)", sec)
+    result["exposure"] = float(m[1]) if m else sec[-500:]
+
+
+def step_reload() -> None:
+    before = show()["MainPID"]
+    sh("systemctl", "reload", UNIT)
+    wait(lambda: any("reloaded" in e.get("MESSAGE", "") for e in journal()), 20)
+    result["reload"] = {"same_pid": show()["MainPID"] == before,
+                        "logged": any("reloaded" in e.get("MESSAGE", "") for e in journal())}
+
+
+def step_watchdog() -> None:
+    s = show()
+    pid, restarts = s["MainPID"], int(s["NRestarts"])
+    os.kill(int(pid), signal.SIGSTOP)
+    t0 = time.monotonic()
+    back = wait(lambda: (x := show())["MainPID"] not in (pid, "0")
+                and x["SubState"] == "running" and x, 90)
+    msgs = sh("journalctl", "-u", UNIT, "--no-pager", "-o", "cat").stdout
+    result["watchdog"] = {"old_pid": pid, "after": back or show(),
+                          "restarts": int((back or show())["NRestarts"]) - restarts,
+                          "seconds": round(time.monotonic() - t0, 1),
+                          "timeout_logged": "Watchdog timeout" in msgs}
+
+
+def step_stop() -> None:
+    t0 = time.monotonic()
+    sh("systemctl", "stop", UNIT, timeout=90)
+    s = show()
+    result["stop"] = {"seconds": round(time.monotonic() - t0, 1), "Result": s["Result"],
+                      "ExecMainStatus": s["ExecMainStatus"],
+                      "logged": any(e.get("MESSAGE") == "doorcam stopped" for e in journal())}
+
+
+def step_config_error() -> None:
+    path = Path("/etc/doorcam/doorcam.toml")
+    text = path.read_text()
+    path.write_text(re.sub(r"(?m)^threshold = \d+$", "threshold = 300", text, count=1))
+    sh("systemctl", "reset-failed", UNIT)
+    sh("systemctl", "start", UNIT, timeout=90)
+    wait(lambda: show()["ActiveState"] == "failed", 30)
+    time.sleep(4)  # longer than RestartSec: a restart would show by now
+    s = show()
+    lines = sh("journalctl", "-u", UNIT, "--no-pager", "-o", "cat").stdout
+    result["config_error"] = {"ActiveState": s["ActiveState"],
+                              "ExecMainStatus": s["ExecMainStatus"],
+                              "NRestarts": s["NRestarts"],
+                              "message": [x for x in lines.splitlines() if "config error" in x]}
+
+
+def main() -> None:
+    try:
+        for step in (step_ready, step_journal, step_hardening, step_reload, step_watchdog,
+                     step_stop, step_config_error):
+            result.setdefault("done", []).append(step.__name__)
+            step()
+    except Exception as exc:  # the test reads which step failed from here
+        result["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        result["journal_tail"] = sh("journalctl", "-u", UNIT, "--no-pager", "-n", "60",
+                                    "-o", "short-monotonic").stdout
+        with open("/probe/result.json.part", "w") as f:
+            json.dump(result, f, indent=1)
+        subprocess.run(["mv", "/probe/result.json.part", "/probe/result.json"])
+        subprocess.run(["systemctl", "poweroff", "--no-block"])
+
+
+main()

@@ -1,0 +1,113 @@
+"""The Debian package booted under real systemd (systemd-nspawn --boot of a Debian trixie
+tree): READY and STATUS, journal fields, hardening in effect, reload, the watchdog
+restarting a stalled daemon, a clean stop, and no restart loop on a config error.
+
+The container runs the simulation source (no camera) with the network private (loopback
+only). tests/boot_probe.py runs inside it and reports; the assertions are here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.bootroot import REPO, base_root, overlay, require_boot_tools
+
+PROBE_UNIT = """[Unit]
+Description=doorcam boot-test probe
+After=doorcam.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/python3 /probe/boot_probe.py
+StandardOutput=journal+console
+
+[Install]
+WantedBy=multi-user.target
+"""
+# Only the timing is shortened for the test; the hardening is the shipped unit's.
+DROP_IN = """[Service]
+WatchdogSec=6
+RestartSec=2
+TimeoutAbortSec=5
+"""
+
+
+def _install(root: Path, tmp_path: Path, probe: Path) -> None:
+    built = subprocess.run(["bash", str(REPO / "deploy/build-deb.sh"), str(tmp_path / "dist")],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert built.returncode == 0, built.stderr
+    shutil.copy(built.stdout.split()[-1], root / "tmp/doorcam.deb")
+    dpkg = subprocess.run(["chroot", str(root), "dpkg", "-i", "/tmp/doorcam.deb"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert dpkg.returncode == 0, dpkg.stdout + dpkg.stderr
+    conf = root / "etc/doorcam/doorcam.toml"
+    conf.write_text(conf.read_text().replace('source = "picamera:0"',
+                                             'source = "synthetic:porch"'))
+    units = root / "etc/systemd/system"
+    (units / "doorcam.service.d").mkdir()
+    (units / "doorcam.service.d/boot-test.conf").write_text(DROP_IN)
+    (units / "doorcam-probe.service").write_text(PROBE_UNIT)
+    (units / "multi-user.target.wants/doorcam-probe.service").symlink_to(
+        "/etc/systemd/system/doorcam-probe.service")
+    shutil.copy(REPO / "tests/boot_probe.py", probe / "boot_probe.py")
+
+
+@pytest.mark.timeout(1200)
+def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
+    require_boot_tools()
+    base = base_root()
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    console = tmp_path / "console.log"
+    with overlay(base, tmp_path / "overlay") as root:
+        _install(root, tmp_path, probe)
+        # The package enabled its unit although systemd was not running (an image build).
+        wants = root / "etc/systemd/system/multi-user.target.wants/doorcam.service"
+        assert wants.is_symlink()
+        with console.open("w") as out:
+            booted = subprocess.run(
+                ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--quiet",
+                 "--private-network", "--console=pipe", f"--bind={probe}:/probe",
+                 "-D", str(root)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=600,
+                check=False)
+    found = probe / "result.json"
+    assert found.exists(), f"no probe result (nspawn {booted.returncode}):\n" \
+                           + console.read_text()[-4000:]
+    r = json.loads(found.read_text())
+    assert "error" not in r, r.get("error", "") + "\n" + r.get("journal_tail", "")
+    # READY: Type=notify goes to "running" only after READY=1; STATUS carries the figures.
+    assert r["ready"]["SubState"] == "running" and r["ready"]["WatchdogUSec"] == "6s"
+    assert "frames/s" in r["status"] and "last motion event" in r["status"]
+    # Structured journal entries.
+    assert "DOORCAM_COMPONENT" in r["journal_fields"]
+    assert {"motion_started", "clip_stored"} <= set(r["journal_events"])
+    assert r["clips"] and all(c.startswith("/var/lib/doorcam/") for c in r["clips"])
+    # Hardening: own user in video, no capabilities, no new privileges, seccomp filter,
+    # read-only system, writable state directory, exposure as verified offline.
+    assert r["user"].split() == ["doorcam", "video"]
+    assert r["proc"]["CapEff"] == "0000000000000000"
+    assert r["proc"]["CapBnd"] == "0000000000000000"
+    assert r["proc"]["NoNewPrivs"] == "1" and r["proc"]["Seccomp"] == "2"
+    assert "Read-only file system" in r["write_usr"]
+    assert "Read-only file system" in r["write_etc"]
+    assert "Read-only file system" in r["write_var_lib"]
+    assert r["write_state_rc"] == 0
+    assert isinstance(r["exposure"], float) and r["exposure"] <= 2.5, r["exposure"]
+    assert r["reload"] == {"same_pid": True, "logged": True}
+    # A stopped (SIGSTOP) daemon sends no WATCHDOG=1: systemd kills and restarts it.
+    w = r["watchdog"]
+    assert w["timeout_logged"] and w["restarts"] == 1, w
+    assert w["after"]["SubState"] == "running" and w["after"]["MainPID"] != w["old_pid"]
+    s = r["stop"]
+    assert s["Result"] == "success" and s["ExecMainStatus"] == "0" and s["logged"], s
+    # A config error exits 78 and is not restarted.
+    c = r["config_error"]
+    assert c["ActiveState"] == "failed" and c["ExecMainStatus"] == "78", c
+    assert c["NRestarts"] == "0", c
+    assert any("motion.threshold = 300" in m for m in c["message"]), c
