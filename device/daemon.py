@@ -3,7 +3,6 @@ its own thread. Start-up and shut-down follow one explicit order."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import threading
@@ -16,6 +15,7 @@ from capture.sources import is_live
 from config import Config
 from device import build
 from device.camera_guard import CameraGuard
+from device.camera_reader import FrameReader, NoFrame
 from device.logsetup import event
 from device.pipeline import LocalLoop, MotionEventRecord
 from device.services import DropQueue, Worker
@@ -23,6 +23,9 @@ from device.store import StoreError, retention
 
 log = logging.getLogger("doorcam")
 PRUNE_EVERY_S = 60.0
+FIRST_FRAME_S = 10.0  # a camera's first frame after opening (picamera2 needs about 1 s)
+STALL_MARGIN_S = 0.25
+MAX_STUCK_READS = 3
 
 
 class _LogListener:
@@ -62,13 +65,15 @@ class CaptureSide:
         self.pace = pace
         self.frames: DropQueue[Frame | None] = DropQueue(8)
         # A camera that delivers nothing for this long is stalled (frames come every <1 s).
-        self.camera = Worker("camera", self._capture_step, max_silence=5.0)
+        self.camera = Worker("camera", self._capture_step, on_stop=self._close_reader,
+                             max_silence=5.0)
         self.process = Worker("motion", self._process_step, on_stop=self._finish,
                               max_silence=10.0)
         self.listener = _LogListener()
         self._started = time.monotonic()
         self._source: Any = None
-        self._iter: Any = None
+        self._reader: FrameReader | None = None
+        self._stuck: list[FrameReader] = []
         self._loop: LocalLoop | None = None
         self._store: Any = None
         self.source_ended = threading.Event()
@@ -92,16 +97,21 @@ class CaptureSide:
         if now < self.guard.retry_at:
             stop.wait(min(0.5, self.guard.retry_at - now))  # short waits keep the heartbeat
             return
+        if self._reader is None:
+            self._reader = self._new_reader()
+        reader = self._reader
         try:
-            if self._iter is None:
-                self._source = self.open_source()
-                self._iter = iter(self._source.frames())
-            frame = next(self._iter, None)
+            frame = reader.next(self._patience(reader))
+        except NoFrame as exc:
+            if self.live and (reader.delivered or exc.waited >= FIRST_FRAME_S):
+                self._fault(f"camera stalled: no frame for {exc.waited:.2f} s")
+            return  # a recording just waits (and the heartbeat stays fresh)
         except SourceError as exc:
             if not self.live:
                 raise
             self._fault(str(exc))
             return
+        self._source = reader.source
         if frame is None and self.live:
             self._fault("the camera stopped delivering frames")
             return
@@ -113,9 +123,27 @@ class CaptureSide:
             self._rebase(frame)
         self.frames.put(frame)
         if frame is None:
-            self._source.close()
+            reader.close()
             self.source_ended.set()
             stop.set()
+
+    def _patience(self, reader: FrameReader) -> float:
+        """How long to wait for the next frame before a live camera counts as stalled: two
+        frame intervals plus a margin for scheduling on a busy Pi; longer for the first."""
+        if not self.live:
+            return 0.5
+        if not reader.delivered or reader.source is None:
+            return min(0.5, FIRST_FRAME_S)
+        return 2.0 / max(reader.source.info.fps, 1.0) + STALL_MARGIN_S
+
+    def _new_reader(self) -> FrameReader:
+        """A reader for a new opening; too many earlier ones stuck in a read stop the daemon,
+        since only a new process can release a camera held by a read that never returns."""
+        self._stuck = [r for r in self._stuck if r.alive]
+        if len(self._stuck) >= MAX_STUCK_READS:
+            raise RuntimeError(f"the camera is stuck: {len(self._stuck)} reads never "
+                               "returned; doorcam exits so that systemd restarts it")
+        return FrameReader(self.open_source)
 
     def _rebase(self, frame: Frame) -> None:
         """Keep seq and pts running on across camera reopenings (each starts again at 0)."""
@@ -136,11 +164,16 @@ class CaptureSide:
         return build.open_frames(self.cfg, None, self.pace)
 
     def _fault(self, reason: str) -> None:
-        if self._source is not None:
-            with contextlib.suppress(Exception):
-                self._source.close()
-        self._source = self._iter = None
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.close(wait=1.0):
+            self._stuck.append(reader)
+            reason += " (the read has not returned)"
         self.guard.failed(reason, time.monotonic())
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close(wait=2.0)
+            self._reader = None
 
     def _process_step(self, stop: threading.Event) -> None:
         frame = self.frames.get(timeout=0.5)

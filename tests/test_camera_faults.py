@@ -4,6 +4,7 @@ and the camera is reopened with a growing backoff, without stopping the daemon."
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ class FlakyCamera:
         self.mode, self.rng = mode, np.random.default_rng(seed)
         self.info = StreamInfo(320, 240, 25.0, "rawvideo", name="flaky")
         self.closed = False
+        self.release = threading.Event()
 
     def frames(self) -> Iterator[Frame]:
         frozen = self.rng.integers(0, 255, (240, 320), np.uint8)
@@ -38,6 +40,9 @@ class FlakyCamera:
             if self.mode == "error" and i == 10:
                 raise SourceError("camera unplugged")
             if self.mode == "ends" and i == 10:
+                return
+            if self.mode == "hang" and i == 10:
+                self.release.wait(60)  # a read that does not return (nor fail)
                 return
             lores = frozen if self.mode == "frozen" and i >= 5 else \
                 self.rng.integers(90, 110, (240, 320), np.uint8)
@@ -104,3 +109,66 @@ def test_timestamps_run_on_across_reopenings(tmp_path: Path) -> None:
     assert seqs[:40] == list(range(40))
     assert all(b > a for a, b in itertools.pairwise(pts))
     assert side.process.error is None
+
+
+def test_a_read_that_never_returns_is_a_stall_and_the_camera_is_reopened(
+        tmp_path: Path) -> None:
+    cfg = Config(capture=CaptureConfig(source="camera:0"),
+                 store=StoreConfig(path=str(tmp_path / "store")))
+    script = iter(["hang", "good"])
+    opened: list[FlakyCamera] = []
+    delivered: list[float] = []
+    faults: list[tuple[str, float]] = []
+
+    class Side(CaptureSide):
+        def open_source(self) -> FlakyCamera:
+            opened.append(FlakyCamera(next(script, "good"), len(opened)))
+            return opened[-1]
+
+    side = Side(cfg, None)
+    side.guard = CameraGuard(backoff_min=0.05, backoff_max=0.1)
+    real_failed = side.guard.failed
+    side.guard.failed = lambda reason, now: (faults.append((reason, time.monotonic())),
+                                             real_failed(reason, now))[1]
+    real_put = side.frames.put
+    side.frames.put = lambda f: (delivered.append(time.monotonic()), real_put(f))[1]
+    side.start()
+    deadline = time.monotonic() + 20
+    while len(delivered) < 40 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    opened[0].release.set()  # the stuck read returns at last: its thread closes that camera
+    time.sleep(0.5)
+    side.stop()
+    assert len(faults) == 1 and faults[0][0].startswith("camera stalled: no frame for 0.")
+    # Noticed two frame intervals (2/25 s) plus the margin after the last frame, not after
+    # the heartbeat's 5 s; the reopened camera delivers again.
+    assert 0.3 <= faults[0][1] - delivered[9] < 2.0, faults[0][1] - delivered[9]
+    assert len(delivered) >= 40 and len(opened) == 2
+    assert "(the read has not returned)" in faults[0][0] or opened[0].closed
+    assert side.guard.restarts == 1 and side.guard.fault is None, "recovered"
+    assert opened[0].closed and opened[1].closed
+    assert side.camera.error is None and side.process.error is None
+
+
+def test_a_camera_stuck_in_reads_stops_the_worker_for_systemd_to_restart(
+        tmp_path: Path) -> None:
+    cfg = Config(capture=CaptureConfig(source="camera:0"),
+                 store=StoreConfig(path=str(tmp_path / "store")))
+    opened: list[FlakyCamera] = []
+
+    class Side(CaptureSide):
+        def open_source(self) -> FlakyCamera:
+            opened.append(FlakyCamera("hang", len(opened)))
+            return opened[-1]
+
+    side = Side(cfg, None)
+    side.guard = CameraGuard(backoff_min=0.05, backoff_max=0.1)
+    side.start()
+    deadline = time.monotonic() + 30
+    while side.camera.error is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for cam in opened:
+        cam.release.set()
+    side.stop()
+    assert len(opened) == 3
+    assert "the camera is stuck: 3 reads never returned" in str(side.camera.error)
