@@ -19,10 +19,12 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import parse_url
 
 from config.upload import UploadConfig
 from uplink.errors import DeadlineExceeded, DestinationRefused, TransientUploadError
+from uplink.upload.connect import open_socket
 from uplink.upload.urls import check_scheme
 
 BODY_CAP = 64 * 1024
@@ -106,11 +108,26 @@ def _register(sock: socket.socket | None) -> None:
         watch.add(sock)
 
 
+def _connect(conn: HTTPConnection) -> socket.socket:
+    """urllib3's _new_conn, with the name lookup bounded by the call's deadline."""
+    timeout = conn.timeout if isinstance(conn.timeout, (int, float)) or conn.timeout is None \
+        else socket.getdefaulttimeout()
+    try:
+        return open_socket(conn._dns_host, conn.port, timeout=timeout,
+                           deadline=getattr(_current, "deadline", None),
+                           source_address=conn.source_address, options=conn.socket_options,
+                           register=_register)
+    except socket.gaierror as e:
+        raise NameResolutionError(conn.host, conn, e) from e
+    except TimeoutError as e:
+        raise ConnectTimeoutError(conn, f"connecting to {conn.host}: {e}") from e
+    except OSError as e:
+        raise NewConnectionError(conn, f"Failed to establish a new connection: {e}") from e
+
+
 class _WatchedHTTP(HTTPConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _register(sock)
-        return sock
+        return _connect(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _register(self.sock)  # a kept-alive connection made by an earlier call
@@ -119,9 +136,7 @@ class _WatchedHTTP(HTTPConnection):
 
 class _WatchedHTTPS(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _register(sock)
-        return sock
+        return _connect(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _register(self.sock)
@@ -172,7 +187,7 @@ class RequestsTransport:
         watch = _Watch()
         timer = threading.Timer(remaining, watch.fire)
         timer.daemon = True
-        _current.watch = watch
+        _current.watch, _current.deadline = watch, deadline
         timer.start()
         try:
             response = self._exchange(method, url, headers, body, deadline, remaining)
@@ -184,7 +199,7 @@ class RequestsTransport:
             raise TransientUploadError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         finally:
             timer.cancel()
-            _current.watch = None
+            _current.watch = _current.deadline = None
         if watch.expired:  # a cut socket can look like a body that ended early
             raise DeadlineExceeded(f"{method} {url}: deadline passed")
         return response
