@@ -39,7 +39,10 @@ class HomeAssistant:
             "device": {"identifiers": [node], "name": f"doorcam {self.device_id}",
                        "manufacturer": "doorcam", "model": "doorbell camera"},
             "availability_topic": self.availability, "payload_available": "online",
-            "payload_not_available": "offline", **extra,
+            "payload_not_available": "offline",
+            # `stopped` (a clean exit) must read as unavailable too, not be ignored.
+            "availability_template": "{{ 'online' if value == 'online' else 'offline' }}",
+            **extra,
         }
         return f"{self.cfg.discovery_prefix}/{component}/{node}/{key}/config", config
 

@@ -97,6 +97,28 @@ def step_reload() -> None:
                         "logged": any("reloaded" in e.get("MESSAGE", "") for e in journal())}
 
 
+def retained() -> dict:
+    """Every retained message on the container's broker, topic -> payload."""
+    out = sh("mosquitto_sub", "-h", "127.0.0.1", "-t", "#", "-v", "--retained-only",
+             "-W", "2").stdout
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def step_mqtt() -> None:
+    status = "doorcam/v1/device/doorcam/status"
+    got = wait(lambda: (r := retained()).get(status) == "online" and
+               any(t.startswith("homeassistant/") for t in r) and r, 60)
+    got = got or retained()
+    result["mqtt"] = {"availability": got.get(status),
+                      "discovery": sorted(t for t in got if t.startswith("homeassistant/")),
+                      "motion": got.get("doorcam/v1/device/doorcam/motion")}
+    if result["mqtt"]["availability"] != "online":  # what went wrong, for the test's message
+        result["mqtt"]["broker"] = sh("systemctl", "status", "--no-pager", "-n", "20",
+                                      "mosquitto").stdout
+        result["mqtt"]["sub"] = sh("mosquitto_sub", "-h", "127.0.0.1", "-t", "#", "-v",
+                                   "-W", "2").stderr
+
+
 def step_watchdog() -> None:
     s = show()
     pid, restarts = s["MainPID"], int(s["NRestarts"])
@@ -116,6 +138,7 @@ def step_stop() -> None:
     sh("systemctl", "stop", UNIT, timeout=90)
     s = show()
     result["stop"] = {"seconds": round(time.monotonic() - t0, 1), "Result": s["Result"],
+                      "availability": retained().get("doorcam/v1/device/doorcam/status"),
                       "ExecMainStatus": s["ExecMainStatus"],
                       "logged": any(e.get("MESSAGE") == "doorcam stopped" for e in journal())}
 
@@ -138,7 +161,8 @@ def step_config_error() -> None:
 
 def main() -> None:
     try:
-        for step in (step_ready, step_journal, step_hardening, step_reload, step_watchdog,
+        for step in (step_ready, step_journal, step_hardening, step_reload, step_mqtt,
+                     step_watchdog,
                      step_stop, step_config_error):
             result.setdefault("done", []).append(step.__name__)
             step()

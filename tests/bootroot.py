@@ -22,7 +22,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SUITE = "trixie"
 MIRROR = "http://deb.debian.org/debian"
-BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "util-linux")
+# The owner's broker runs inside the container too (status and Home Assistant discovery).
+BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "util-linux", "mosquitto",
+                 "mosquitto-clients")
 CACHE = Path(os.environ.get("DOORCAM_BOOT_CACHE", "/var/tmp/doorcam-boot-cache"))
 
 

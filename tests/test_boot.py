@@ -1,6 +1,7 @@
 """The Debian package booted under real systemd (systemd-nspawn --boot of a Debian trixie
 tree): READY and STATUS, journal fields, hardening in effect, reload, the watchdog
-restarting a stalled daemon, a clean stop, and no restart loop on a config error.
+restarting a stalled daemon, status and Home Assistant discovery on the owner's broker (a
+mosquitto inside the container), a clean stop, and no restart loop on a config error.
 
 The container runs the simulation source (no camera) with the network private (loopback
 only). tests/boot_probe.py runs inside it and reports; the assertions are here.
@@ -46,8 +47,9 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
                           capture_output=True, text=True, timeout=300, check=False)
     assert dpkg.returncode == 0, dpkg.stdout + dpkg.stderr
     conf = root / "etc/doorcam/doorcam.toml"
-    conf.write_text(conf.read_text().replace('source = "picamera:0"',
-                                             'source = "synthetic:porch"'))
+    text = conf.read_text().replace('source = "picamera:0"', 'source = "synthetic:porch"')
+    head, ha = text.split("[homeassistant]\n")
+    conf.write_text(head + "[homeassistant]\n" + ha.replace("enabled = false", "enabled = true", 1))
     units = root / "etc/systemd/system"
     (units / "doorcam.service.d").mkdir()
     (units / "doorcam.service.d/boot-test.conf").write_text(DROP_IN)
@@ -100,12 +102,17 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert r["write_state_rc"] == 0
     assert isinstance(r["exposure"], float) and r["exposure"] <= 2.5, r["exposure"]
     assert r["reload"] == {"same_pid": True, "logged": True}
+    # Status on the owner's broker from inside the sandbox, and Home Assistant discovery.
+    m = r["mqtt"]
+    assert m["availability"] == "online" and m["motion"] in ("ON", "OFF"), m
+    assert "homeassistant/binary_sensor/doorcam_doorcam/motion/config" in m["discovery"], m
     # A stopped (SIGSTOP) daemon sends no WATCHDOG=1: systemd kills and restarts it.
     w = r["watchdog"]
     assert w["timeout_logged"] and w["restarts"] == 1, w
     assert w["after"]["SubState"] == "running" and w["after"]["MainPID"] != w["old_pid"]
     s = r["stop"]
     assert s["Result"] == "success" and s["ExecMainStatus"] == "0" and s["logged"], s
+    assert s["availability"] == "stopped", s
     # A config error exits 78 and is not restarted.
     c = r["config_error"]
     assert c["ActiveState"] == "failed" and c["ExecMainStatus"] == "78", c

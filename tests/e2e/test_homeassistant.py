@@ -44,6 +44,8 @@ stats_interval_s = 5
         assert motion["state_topic"] == "doorcam/v1/device/porch-9/motion"
         assert motion["device_class"] == "motion" and motion["unique_id"] == f"{NODE}_motion"
         assert motion["availability_topic"] == "doorcam/v1/device/porch-9/status"
+        assert motion["availability_template"] == \
+            "{{ 'online' if value == 'online' else 'offline' }}"
         assert motion["payload_on"] == "ON" and motion["device"]["identifiers"] == [NODE]
         for key in ("last_event", "pending_requests", "free_storage"):
             ha.expect(f"homeassistant/sensor/{NODE}/{key}/config")
