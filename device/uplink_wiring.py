@@ -124,6 +124,7 @@ def open_desk(cfg: Config, now: float) -> Iterator[RequestDesk]:
     ledger = RequestLedger(paths.desk)
     desk = None
     try:
+        ledger.prune(now)
         desk = RequestDesk(paths.desk, _validator(cfg, paths, ledger, now), StoreCatalog(store),
                            audit,
                            identity(cfg), owner_keys(cfg),

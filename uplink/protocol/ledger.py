@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Protocol
 
 from uplink.errors import RequestRejected
+from uplink.protocol.request import MAX_EXPIRY_S
+
+KEEP_S = 2 * MAX_EXPIRY_S + 86400  # > expiry + any configurable clock skew (<= 1 h)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS request_ledger (
@@ -71,6 +74,19 @@ class RequestLedger:
             same = "same body" if known[1] == body_sha256 else "a DIFFERENT body"
             raise RequestRejected(
                 "replayed", f"request id first seen at {known[0]:.0f}; this copy has {same}")
+
+    def prune(self, now: float) -> int:
+        """Forget ids first seen more than KEEP_S ago; returns how many were dropped.
+
+        Safe because a request can never be valid that long after it first arrived (its
+        expiry is at most MAX_EXPIRY_S after issue, issue at most the clock skew ahead): a
+        replay of a forgotten id is refused as expired. The margin covers a device clock that
+        was set back after the first sighting.
+        """
+        with self._db:
+            gone = self._db.execute("DELETE FROM request_ledger WHERE first_seen < ?",
+                                    (now - KEEP_S,)).rowcount
+        return int(gone)
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM request_ledger").fetchone()[0])
