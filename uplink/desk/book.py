@@ -14,23 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    request_id TEXT PRIMARY KEY, status TEXT NOT NULL, received_at REAL NOT NULL,
-    expires_at REAL NOT NULL, body_sha256 TEXT NOT NULL, agency_id TEXT NOT NULL,
-    allowed_hosts TEXT NOT NULL, upload_url TEXT NOT NULL, public TEXT NOT NULL,
-    updated_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS matches (
-    request_id TEXT NOT NULL, clip_id TEXT NOT NULL, sha256 TEXT NOT NULL,
-    start_wall REAL NOT NULL, end_wall REAL NOT NULL, size INTEGER NOT NULL,
-    PRIMARY KEY (request_id, clip_id));
-CREATE TABLE IF NOT EXISTS decisions (
-    request_id TEXT PRIMARY KEY, verdict TEXT NOT NULL CHECK (verdict IN ('accept','decline')),
-    destination TEXT NOT NULL, clips TEXT NOT NULL, decided_at REAL NOT NULL,
-    channel TEXT NOT NULL, decision_id TEXT UNIQUE, uploaded TEXT NOT NULL DEFAULT '[]',
-    completed_at REAL, failure TEXT);
-CREATE INDEX IF NOT EXISTS matches_clip ON matches (clip_id);
-"""
+from uplink.desk.schema import prepare
 
 # Statuses a request can have; only `pending` is shown to the owner for a decision.
 PENDING, NO_CLIPS, NOT_HERE = "pending", "no_clips", "not_here"
@@ -81,7 +65,7 @@ class RequestBook:
         self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        prepare(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -161,14 +145,20 @@ class RequestBook:
 
     def mark_uploaded(self, request_id: str, uploaded: Sequence[str]) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE decisions SET uploaded = ? WHERE request_id = ?",
+            db.execute("UPDATE decisions SET uploaded = ? WHERE request_id = ? "
+                       "AND completed_at IS NULL AND failure IS NULL",
                        (json.dumps(list(uploaded)), request_id))
 
-    def finish(self, request_id: str, now: float, failure: str | None) -> None:
+    def finish(self, request_id: str, now: float, failure: str | None) -> bool:
+        """Close the upload once; False if it was already closed (another worker did)."""
         with self.transaction() as db:
-            db.execute("UPDATE decisions SET completed_at = ?, failure = ? WHERE request_id = ?",
-                       (now, failure, request_id))
-            self.set_status(db, request_id, FAILED if failure else UPLOADED, now)
+            changed = db.execute(
+                "UPDATE decisions SET completed_at = ?, failure = ? WHERE request_id = ? "
+                "AND completed_at IS NULL AND failure IS NULL",
+                (now, failure, request_id)).rowcount == 1
+            if changed:
+                self.set_status(db, request_id, FAILED if failure else UPLOADED, now)
+        return changed
 
     def clip_still_needed(self, clip_id: str) -> bool:
         """Is the clip under a pending request or an accepted, unfinished upload?"""

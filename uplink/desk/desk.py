@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,12 +196,13 @@ class RequestDesk:
                     raise DecisionRefused("clip_not_matched",
                                           f"{cid} with that SHA-256 is not matched")
             chosen = self._choose(row, [c for c, _ in d.clips])
+            return self._record(row, "accept", row.upload_url, chosen, now, "mqtt",
+                                d.decision_id)
         except DecisionRefused as exc:
             self.audit.append(AuditKind.REJECTED, _safe_id(payload, "request_id"),
                               {"reason": f"decision_{exc.reason}", "detail": exc.detail[:200]},
                               at=now)
             raise
-        return self._record(row, "accept", row.upload_url, chosen, now, "mqtt", d.decision_id)
 
     def _decidable(self, request_id: str, now: float) -> RequestRow:
         row = self.get(request_id)
@@ -215,10 +217,13 @@ class RequestDesk:
                 decision_id: str | None) -> DecisionRow:
         d = DecisionRow(row.request_id, verdict, destination, tuple(clips), now, channel, (),
                         None, None)
-        with self.book.transaction() as db:
-            self.book.add_decision(db, d, decision_id)
-            self.book.set_status(db, row.request_id, ACCEPTED if verdict == "accept"
-                                 else DECLINED, now)
+        try:
+            with self.book.transaction() as db:
+                self.book.add_decision(db, d, decision_id)
+                self.book.set_status(db, row.request_id, ACCEPTED if verdict == "accept"
+                                     else DECLINED, now)
+        except sqlite3.IntegrityError as exc:  # the book's guards: e.g. expired meanwhile
+            raise DecisionRefused("refused_by_book", str(exc)) from None
         kind = AuditKind.ACCEPTED if verdict == "accept" else AuditKind.DECLINED
         self.audit.append(kind, row.request_id, {"channel": channel, "destination": destination,
                                                  "clips": [list(c) for c in clips]}, at=now)

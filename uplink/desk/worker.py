@@ -92,10 +92,10 @@ class UploadWorker:
         finally:
             client.transport.close()
         now = self.clock()
-        self.book.finish(d.request_id, now, None)
-        self.audit.append(AuditKind.UPLOADED, d.request_id,
-                          {"destination": d.destination, "clips": [list(c) for c in d.clips],
-                           "manifest": True}, at=now)
+        if self.book.finish(d.request_id, now, None):  # else another worker closed it
+            self.audit.append(AuditKind.UPLOADED, d.request_id,
+                              {"destination": d.destination,
+                               "clips": [list(c) for c in d.clips], "manifest": True}, at=now)
         self._failing.discard(d.request_id)
         self._release(c for c, _ in d.clips)
         log.info("evidence for request %s delivered: %d clip(s) and the signed manifest",

@@ -1,0 +1,111 @@
+"""The request book's SQLite schema, and the guards (triggers) that hold below Python.
+
+The guards refuse, whatever code or person writes to the file, a decision that the desk's
+own checks would refuse: an acceptance sent anywhere but the request's stored upload URL,
+a clip not matched to the request with that SHA-256, a second decision, a changed or
+deleted decision. They are created with IF NOT EXISTS on every open, so a book written by
+an older version gets them too. docs/protocol.md, "Owner decisions".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Final
+
+TABLES: Final = """
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY, status TEXT NOT NULL, received_at REAL NOT NULL,
+    expires_at REAL NOT NULL, body_sha256 TEXT NOT NULL, agency_id TEXT NOT NULL,
+    allowed_hosts TEXT NOT NULL, upload_url TEXT NOT NULL, public TEXT NOT NULL,
+    updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS matches (
+    request_id TEXT NOT NULL, clip_id TEXT NOT NULL, sha256 TEXT NOT NULL,
+    start_wall REAL NOT NULL, end_wall REAL NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (request_id, clip_id));
+CREATE TABLE IF NOT EXISTS decisions (
+    request_id TEXT PRIMARY KEY, verdict TEXT NOT NULL CHECK (verdict IN ('accept','decline')),
+    destination TEXT NOT NULL, clips TEXT NOT NULL, decided_at REAL NOT NULL,
+    channel TEXT NOT NULL, decision_id TEXT UNIQUE, uploaded TEXT NOT NULL DEFAULT '[]',
+    completed_at REAL, failure TEXT);
+CREATE INDEX IF NOT EXISTS matches_clip ON matches (clip_id);
+"""
+
+# Columns added after the first release: (table, column, definition, backfill or None).
+ADDED_COLUMNS: Final[tuple[tuple[str, str, str, str | None], ...]] = ()
+
+# Each RAISE(ABORT) becomes sqlite3.IntegrityError; the statements of a trigger run in order,
+# so a later one may rely on what an earlier one refused (clips is a JSON array of pairs).
+GUARDS: Final = """
+CREATE TRIGGER IF NOT EXISTS decisions_guard_insert BEFORE INSERT ON decisions
+BEGIN
+    SELECT RAISE(ABORT, 'request book: the request is already decided (one decision each)')
+        WHERE EXISTS (SELECT 1 FROM decisions WHERE request_id = NEW.request_id);
+    SELECT RAISE(ABORT, 'request book: a decision needs a pending request')
+        WHERE (SELECT status FROM requests WHERE request_id = NEW.request_id)
+            IS NOT 'pending';
+    SELECT RAISE(ABORT, 'request book: an acceptance must send to the request''s upload_url')
+        WHERE NEW.verdict = 'accept' AND NEW.destination IS NOT
+            (SELECT upload_url FROM requests WHERE request_id = NEW.request_id);
+    SELECT RAISE(ABORT, 'request book: clips must be a JSON array of [clip id, sha256]')
+        WHERE CASE WHEN json_valid(NEW.clips) THEN json_type(NEW.clips) IS NOT 'array'
+                   ELSE 1 END;
+    SELECT RAISE(ABORT, 'request book: clips must be a JSON array of [clip id, sha256]')
+        WHERE EXISTS (SELECT 1 FROM json_each(NEW.clips) j WHERE CASE
+            WHEN j.type = 'array' THEN json_array_length(j.value) != 2 ELSE 1 END);
+    SELECT RAISE(ABORT, 'request book: an acceptance names at least one clip')
+        WHERE NEW.verdict = 'accept' AND json_array_length(NEW.clips) = 0;
+    SELECT RAISE(ABORT, 'request book: an accepted clip is not matched with that SHA-256')
+        WHERE NEW.verdict = 'accept' AND EXISTS (
+            SELECT 1 FROM json_each(NEW.clips) j WHERE NOT EXISTS (
+                SELECT 1 FROM matches m WHERE m.request_id = NEW.request_id
+                AND m.clip_id IS json_extract(j.value, '$[0]')
+                AND m.sha256 IS json_extract(j.value, '$[1]')));
+END;
+CREATE TRIGGER IF NOT EXISTS decisions_guard_update BEFORE UPDATE ON decisions
+WHEN NEW.request_id IS NOT OLD.request_id OR NEW.verdict IS NOT OLD.verdict
+    OR NEW.destination IS NOT OLD.destination OR NEW.clips IS NOT OLD.clips
+    OR NEW.decided_at IS NOT OLD.decided_at OR NEW.channel IS NOT OLD.channel
+    OR NEW.decision_id IS NOT OLD.decision_id
+BEGIN
+    SELECT RAISE(ABORT, 'request book: decisions are append-only (only progress may change)');
+END;
+CREATE TRIGGER IF NOT EXISTS decisions_guard_final BEFORE UPDATE ON decisions
+WHEN OLD.completed_at IS NOT NULL OR OLD.failure IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'request book: a finished upload is final');
+END;
+CREATE TRIGGER IF NOT EXISTS decisions_guard_delete BEFORE DELETE ON decisions
+BEGIN
+    SELECT RAISE(ABORT, 'request book: decisions are append-only (no delete)');
+END;
+CREATE TRIGGER IF NOT EXISTS requests_guard_update BEFORE UPDATE ON requests
+WHEN NEW.request_id IS NOT OLD.request_id OR NEW.upload_url IS NOT OLD.upload_url
+    OR NEW.allowed_hosts IS NOT OLD.allowed_hosts OR NEW.body_sha256 IS NOT OLD.body_sha256
+    OR NEW.agency_id IS NOT OLD.agency_id
+BEGIN
+    SELECT RAISE(ABORT, 'request book: a request''s id, agency, body and URL are fixed');
+END;
+CREATE TRIGGER IF NOT EXISTS matches_guard_update BEFORE UPDATE ON matches
+BEGIN
+    SELECT RAISE(ABORT, 'request book: matched clips are fixed');
+END;
+"""
+
+
+def prepare(db: sqlite3.Connection) -> None:
+    """Tables, columns added since (old files are upgraded), then the guards."""
+    db.executescript(TABLES)
+    if ADDED_COLUMNS:
+        db.execute("BEGIN IMMEDIATE")  # two connections may open an old file at once
+        try:
+            for table, column, definition, backfill in ADDED_COLUMNS:
+                have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+                    if backfill is not None:
+                        db.execute(backfill)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    db.executescript(GUARDS)
