@@ -168,6 +168,14 @@ class AuditLog:
         for row in rows:
             yield AuditEntry(*row)
 
+    def find(self, kind: AuditKind | str, request_id: str) -> AuditEntry | None:
+        """The first entry of `kind` for `request_id`, if any (a scan: for rare checks)."""
+        row = self._db.execute(
+            "SELECT seq, at, kind, request_id, detail, prev, hash FROM audit "
+            "WHERE kind = ? AND request_id = ? ORDER BY seq LIMIT 1",
+            (AuditKind(kind).value, request_id)).fetchone()
+        return None if row is None else AuditEntry(*row)
+
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the last entry, (0, GENESIS) if empty: what to anchor off-device."""
         row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()

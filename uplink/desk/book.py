@@ -16,6 +16,9 @@ from typing import Any
 
 from uplink.desk.schema import prepare
 
+_REQUEST_COLUMNS = ("request_id, status, received_at, expires_at, body_sha256, agency_id, "
+                    "allowed_hosts, upload_url, public, shown_at")
+
 # Statuses a request can have; only `pending` is shown to the owner for a decision.
 PENDING, NO_CLIPS, NOT_HERE = "pending", "no_clips", "not_here"
 ACCEPTED, DECLINED, EXPIRED = "accepted", "declined", "expired"
@@ -43,6 +46,7 @@ class RequestRow:
     upload_url: str
     public: dict[str, Any]
     clips: tuple[MatchedClip, ...]
+    shown_at: float | None = None  # None: not (yet) shown to the owner
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,10 @@ class RequestBook:
             raise
 
     def add_request(self, db: sqlite3.Connection, row: RequestRow, now: float) -> None:
-        db.execute("INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?)", (
+        db.execute(
+            "INSERT INTO requests (request_id, status, received_at, expires_at, body_sha256, "
+            "agency_id, allowed_hosts, upload_url, public, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)", (
             row.request_id, row.status, row.received_at, row.expires_at, row.body_sha256,
             row.agency_id, json.dumps(list(row.allowed_hosts)), row.upload_url,
             json.dumps(row.public), now))
@@ -94,13 +101,19 @@ class RequestBook:
         db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE request_id = ?",
                    (status, now, request_id))
 
+    def mark_shown(self, request_id: str, now: float) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE requests SET shown_at = ? WHERE request_id = ? "
+                       "AND shown_at IS NULL", (now, request_id))
+
     def request(self, request_id: str) -> RequestRow | None:
-        row = self._db.execute("SELECT * FROM requests WHERE request_id = ?",
+        row = self._db.execute(f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE request_id = ?",
                                (request_id,)).fetchone()
         return None if row is None else self._request(row)
 
     def requests(self, statuses: Sequence[str] | None = None) -> list[RequestRow]:
-        rows = self._db.execute("SELECT * FROM requests ORDER BY received_at").fetchall()
+        rows = self._db.execute(
+            f"SELECT {_REQUEST_COLUMNS} FROM requests ORDER BY received_at").fetchall()
         out = [self._request(r) for r in rows]
         return [r for r in out if statuses is None or r.status in statuses]
 
@@ -109,7 +122,7 @@ class RequestBook:
             "SELECT clip_id, sha256, start_wall, end_wall, size FROM matches "
             "WHERE request_id = ? ORDER BY start_wall", (r[0],)).fetchall())
         return RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7],
-                          json.loads(r[8]), clips)
+                          json.loads(r[8]), clips, r[9])
 
     def add_decision(self, db: sqlite3.Connection, d: DecisionRow,
                      decision_id: str | None) -> None:

@@ -93,6 +93,12 @@ class RequestDesk:
         req = parse_request(payload)
         stored = self.book.request(req.request_id)
         if stored is not None and stored.body_sha256 == req.body_sha256:
+            if stored.status == PENDING and stored.shown_at is None and stored.expires_at > now:
+                # Stored, then a crash before the owner was shown it: finish that step now.
+                log.info("request %s was stored but not yet shown: showing it now",
+                         req.request_id)
+                self._show(stored, now, completing=True)
+                return ReceiveOutcome(PENDING, req.request_id)
             return ReceiveOutcome("duplicate", req.request_id)  # QoS 1 redelivery: quiet
         seen = self.ledger.seen(req.request_id) if hasattr(self.ledger, "seen") else None
         if stored is None and seen is not None and seen[1] == req.body_sha256:
@@ -122,17 +128,25 @@ class RequestDesk:
                                for c in clips))
         with self.book.transaction() as db:
             self.book.add_request(db, row, now)
-        for c in clips:
-            self.catalog.set_held(c.id, True)
         if status == PENDING:
-            self.audit.append(AuditKind.SHOWN, req.request_id,
-                              {"clips": [c.id for c in clips]}, at=now)
+            self._show(row, now, completing=False)
             log.info("new request %s from %s (case %s) matches %d clip(s): awaiting the owner",
                      req.request_id, req.agency_name, req.case_number, len(clips))
         else:
             why = "no clip in its window" if here else "device is outside its area"
             log.info("request %s not shown: %s", req.request_id, why)
         return ReceiveOutcome(status, req.request_id)
+
+    def _show(self, row: RequestRow, now: float, *, completing: bool) -> None:
+        """Hold the matched clips, audit `shown`, then mark the row shown. A crash before the
+        mark is completed by the redelivery (`completing`): the audit is checked first, so a
+        crash between the entry and the mark does not write a second one."""
+        for c in row.clips:
+            self.catalog.set_held(c.clip_id, True)
+        if not completing or self.audit.find(AuditKind.SHOWN, row.request_id) is None:
+            self.audit.append(AuditKind.SHOWN, row.request_id,
+                              {"clips": [c.clip_id for c in row.clips]}, at=now)
+        self.book.mark_shown(row.request_id, now)
 
     # -- owner decisions ------------------------------------------------------------------
     def get(self, request_id: str) -> RequestRow:

@@ -31,7 +31,12 @@ CREATE INDEX IF NOT EXISTS matches_clip ON matches (clip_id);
 """
 
 # Columns added after the first release: (table, column, definition, backfill or None).
-ADDED_COLUMNS: Final[tuple[tuple[str, str, str, str | None], ...]] = ()
+# shown_at: when the owner was shown the request (audit `shown` written); NULL while a
+# pending request still has to be shown. Rows of an older book were shown when stored.
+ADDED_COLUMNS: Final[tuple[tuple[str, str, str, str | None], ...]] = (
+    ("requests", "shown_at", "REAL",
+     "UPDATE requests SET shown_at = received_at WHERE status NOT IN ('no_clips', 'not_here')"),
+)
 
 # Each RAISE(ABORT) becomes sqlite3.IntegrityError; the statements of a trigger run in order,
 # so a later one may rely on what an earlier one refused (clips is a JSON array of pairs).
