@@ -34,6 +34,14 @@ class UploadConfig:
     backoff_max_s: float = setting(
         300.0, "Longest wait between retries, also the cap on a server's Retry-After.",
         min=0.0, max=86400.0)
+    give_up_after_hours: float = setting(
+        72.0, "Hours an accepted upload may keep failing (each round of calls failing, since "
+        "the first failed round) before it is given up for good: marked failed, audited, its "
+        "clips released, never retried.", min=0.01, max=8760.0)
+    give_up_after_failures: int = setting(
+        0, "Failed rounds in a row (each up to max_attempts calls) after which an accepted "
+        "upload is given up, however little time passed; 0 = only the hours count.",
+        min=0, max=1000000)
     allow_insecure_loopback: bool = setting(
         False, "Development only: allow plain http:// to 127.0.0.0/8, ::1 or localhost. "
         "Never set this on a device in use.")

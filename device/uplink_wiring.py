@@ -150,7 +150,9 @@ def open_worker(cfg: Config) -> Iterator[UploadWorker]:
     def client() -> TusClient:
         return TusClient(RequestsTransport(cfg.upload), cfg.upload, resume)
 
-    worker = UploadWorker(paths.desk, StoreCatalog(store), client, key, kid, identity(cfg), audit)
+    worker = UploadWorker(paths.desk, StoreCatalog(store), client, key, kid, identity(cfg), audit,
+                          give_up_after_s=cfg.upload.give_up_after_hours * 3600.0,
+                          give_up_after_failures=cfg.upload.give_up_after_failures)
     try:
         yield worker
     finally:

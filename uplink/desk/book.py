@@ -162,6 +162,16 @@ class RequestBook:
                        "AND completed_at IS NULL AND failure IS NULL",
                        (json.dumps(list(uploaded)), request_id))
 
+    def count_failure(self, request_id: str, now: float) -> tuple[int, float]:
+        """One more failed round of an open upload: (rounds failed in a row, since when)."""
+        with self.transaction() as db:
+            db.execute("UPDATE decisions SET failures = failures + 1, "
+                       "failing_since = COALESCE(failing_since, ?) WHERE request_id = ? "
+                       "AND completed_at IS NULL AND failure IS NULL", (now, request_id))
+            row = db.execute("SELECT failures, failing_since FROM decisions "
+                             "WHERE request_id = ?", (request_id,)).fetchone()
+        return int(row[0]), float(row[1] if row[1] is not None else now)
+
     def finish(self, request_id: str, now: float, failure: str | None) -> bool:
         """Close the upload once; False if it was already closed (another worker did)."""
         with self.transaction() as db:

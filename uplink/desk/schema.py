@@ -33,9 +33,12 @@ CREATE INDEX IF NOT EXISTS matches_clip ON matches (clip_id);
 # Columns added after the first release: (table, column, definition, backfill or None).
 # shown_at: when the owner was shown the request (audit `shown` written); NULL while a
 # pending request still has to be shown. Rows of an older book were shown when stored.
+# failures, failing_since: the upload's streak of failed rounds (0, NULL: none yet).
 ADDED_COLUMNS: Final[tuple[tuple[str, str, str, str | None], ...]] = (
     ("requests", "shown_at", "REAL",
      "UPDATE requests SET shown_at = received_at WHERE status NOT IN ('no_clips', 'not_here')"),
+    ("decisions", "failures", "INTEGER NOT NULL DEFAULT 0", None),
+    ("decisions", "failing_since", "REAL", None),
 )
 
 # Each RAISE(ABORT) becomes sqlite3.IntegrityError; the statements of a trigger run in order,

@@ -18,6 +18,7 @@ from uplink.desk.book import DecisionRow, RequestBook
 from uplink.desk.catalog import ClipCatalog, DeviceIdentity
 from uplink.errors import PermanentUploadError, TransientUploadError, UploadError
 from uplink.evidence import MANIFEST_NAME, EvidenceClip, build_manifest
+from uplink.upload.retry import UploadCancelled
 from uplink.upload.tus import TusClient, UploadMetadata
 
 log = logging.getLogger("doorcam.uploads")
@@ -41,7 +42,8 @@ class UploadWorker:
     def __init__(self, db_path: Path, catalog: ClipCatalog,
                  client_factory: Callable[[], TusClient], device_key: Ed25519PrivateKey,
                  device_kid: str, identity: DeviceIdentity, audit: AuditLog, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, give_up_after_s: float = 72 * 3600.0,
+                 give_up_after_failures: int = 0) -> None:
         self.book = RequestBook(db_path)
         self.db_path = Path(db_path)
         self.catalog = catalog
@@ -50,7 +52,9 @@ class UploadWorker:
         self.identity = identity
         self.audit = audit
         self.clock = clock
-        self._failing: set[str] = set()  # requests whose current error streak is audited
+        # Failed rounds are counted in the book (they survive restarts); 0 failures = no limit.
+        self.give_up_after_s = give_up_after_s
+        self.give_up_after_failures = give_up_after_failures
 
     def close(self) -> None:
         self.book.close()
@@ -87,6 +91,8 @@ class UploadWorker:
                 f"{d.request_id}/manifest", allowed_hosts=hosts, cancel=cancel)
         except PermanentUploadError as exc:
             return self._failed(d, uploaded, exc, permanent=True)
+        except UploadCancelled:  # the daemon is stopping: not a failure of the destination
+            return UploadReport(d.request_id, False, tuple(uploaded), "cancelled")
         except (TransientUploadError, UploadError, OSError) as exc:
             return self._failed(d, uploaded, exc, permanent=False)
         finally:
@@ -96,7 +102,6 @@ class UploadWorker:
             self.audit.append(AuditKind.UPLOADED, d.request_id,
                               {"destination": d.destination,
                                "clips": [list(c) for c in d.clips], "manifest": True}, at=now)
-        self._failing.discard(d.request_id)
         self._release(c for c, _ in d.clips)
         log.info("evidence for request %s delivered: %d clip(s) and the signed manifest",
                  d.request_id, len(d.clips))
@@ -104,19 +109,33 @@ class UploadWorker:
 
     def _failed(self, d: DecisionRow, uploaded: list[str], exc: Exception, *,
                 permanent: bool) -> UploadReport:
+        """Permanent: failed for good. Transient: counted; the first failure of the streak is
+        audited, and once the give-up limit is reached the upload fails for good too."""
         now = self.clock()
         message = f"{type(exc).__name__}: {exc}"[:300]
-        if permanent:
-            self.book.finish(d.request_id, now, message)
+        detail: dict[str, object] = {"error": message, "permanent": permanent,
+                                     "uploaded": uploaded}
+        if not permanent:
+            failures, since = self.book.count_failure(d.request_id, now)
+            if not self._give_up(failures, now - since):
+                if failures == 1:
+                    self.audit.append(AuditKind.FAILED, d.request_id, detail, at=now)
+                log.warning("upload for request %s will be retried (%d failed round(s) in "
+                            "%.1f h): %s", d.request_id, failures, (now - since) / 3600, message)
+                return UploadReport(d.request_id, False, tuple(uploaded), message)
+            message = (f"gave up after {failures} failed round(s) in "
+                       f"{(now - since) / 3600:.1f} h; last: {message}")
+            detail = {**detail, "error": message, "permanent": True, "gave_up": True,
+                      "failures": failures, "failing_since": since}
+        if self.book.finish(d.request_id, now, message):  # else another worker closed it
             self._release(c for c, _ in d.clips)
-        if permanent or d.request_id not in self._failing:
-            self.audit.append(AuditKind.FAILED, d.request_id,
-                              {"error": message, "permanent": permanent,
-                               "uploaded": uploaded}, at=now)
-            self._failing.add(d.request_id)
-        log.warning("upload for request %s %s: %s", d.request_id,
-                    "failed for good" if permanent else "will be retried", message)
+            self.audit.append(AuditKind.FAILED, d.request_id, detail, at=now)
+        log.warning("upload for request %s failed for good: %s", d.request_id, message)
         return UploadReport(d.request_id, False, tuple(uploaded), message)
+
+    def _give_up(self, failures: int, failing_for_s: float) -> bool:
+        return failing_for_s >= self.give_up_after_s or (
+            0 < self.give_up_after_failures <= failures)
 
     def _manifest(self, d: DecisionRow, case_number: str, agency_id: str) -> Path:
         """The manifest file, written once so a resumed upload sends the same bytes."""
