@@ -14,6 +14,9 @@ from config.schema import RecordingConfig
 
 log = logging.getLogger(__name__)
 _FAILURES = (EncodeError, MuxError, OSError)
+# After a failure, the next clip is tried this much later (stream time): a read-only or full
+# disk then costs one error every RETRY_S, not one per frame of the event.
+RETRY_S = 2.0
 
 
 class Recorder:
@@ -23,7 +26,8 @@ class Recorder:
     pre-roll (on a keyframe); it closes `post_roll_seconds` after the last motion frame,
     and motion resuming before then extends it. A clip reaching `max_clip_seconds` is cut
     at the next keyframe and, while still recording, the next clip starts on that very
-    keyframe. A failure aborts only the open clip; the recorder carries on.
+    keyframe. A failure aborts only the open clip; the recorder carries on, and opens the
+    next clip no sooner than RETRY_S later.
     """
 
     def __init__(self, cfg: RecordingConfig, info: StreamInfo, sink: ClipSink,
@@ -39,6 +43,7 @@ class Recorder:
         self._clip: OpenClip | None = None
         self._last_motion = float("-inf")
         self._split_due = False
+        self._retry_at = float("-inf")
         # Frame times are sums of floats; a hair of slack keeps the exact post-roll frame.
         self._post_roll = cfg.post_roll_seconds + 1e-6
 
@@ -64,13 +69,14 @@ class Recorder:
             for e in entries:
                 self._pre.add(e)
             if self._clip is None:
-                if motion:
+                if motion and frame.pts >= self._retry_at:
                     self._open(list(self._pre))
             else:
                 self._extend(entries, done)
             if self._clip:
                 self._clip.offer(frame, score)
         except _FAILURES as e:
+            self._retry_at = frame.pts + RETRY_S
             self._fail(e, done)
         return done
 

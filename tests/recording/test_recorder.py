@@ -14,6 +14,7 @@ import pytest
 from capture.frame import StreamInfo
 from capture.media.h264 import H264Encoder
 from capture.recording import CommittedClip, Recorder, RecordingError
+from capture.recording.recorder import RETRY_S
 from config.schema import RecordingConfig
 from tests.recording.helpers import WALL0, DirSink, decode, frame, square, square_index
 
@@ -124,16 +125,26 @@ def test_failure_aborts_the_clip_and_the_next_one_works(sink: DirSink, tmp_path:
             clips += rec.push(frame(i), i >= 45, 1.0)
     assert sink.aborted == ["c002"] and rec.current_clip_id is None
 
+    # The next clip is tried RETRY_S later, not on every frame (one error per frame would
+    # flood the log while a disk stays full or read-only).
+    failed_at = i
+    i += 1
+    rec.push(frame(i), True, 1.0)
+    assert rec.current_clip_id is None
+    while rec.current_clip_id is None:
+        i += 1
+        rec.push(frame(i), True, 1.0)
+    assert (i - failed_at) / FPS == pytest.approx(RETRY_S, abs=1 / FPS)
     # An encoder failure while a clip is open aborts that clip too.
-    rec.push(frame(i + 1), True, 1.0)
     assert rec.current_clip_id == "c003"
-    with pytest.raises(RecordingError, match="clip c003 aborted: frame 999 picture has shape"):
-        rec.push(frame(999, img=square(0, 64, 48)), True, 1.0)
+    i += 1
+    with pytest.raises(RecordingError, match=f"clip c003 aborted: frame {i} picture has shape"):
+        rec.push(frame(i, img=square(0, 64, 48)), True, 1.0)
     assert sink.aborted == ["c002", "c003"]
 
-    start = i + 2
-    for j in range(start, start + 40):
-        clips += rec.push(frame(j), j < start + 10, 1.0)
+    moves = i + 1 + int(RETRY_S * FPS)
+    for j in range(i + 1, moves + 40):
+        clips += rec.push(frame(j), moves <= j < moves + 10, 1.0)
     clips += rec.close()
     assert [c.id for c in clips] == ["c001", "c004"]
     check_clip(sink, clips[1])
