@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.doorcam-installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export DOORCAM_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo test lint unit bench system-deps venv clean install uninstall deb
+.PHONY: demo test lint unit bench system-deps venv clean install uninstall deb check-arm64
 
 # The whole story: motion and clips, then an agency request, the owner's decision and the
 # verified upload, all on loopback (working files in ./.demo).
@@ -58,6 +58,11 @@ uninstall:
 # An architecture-independent Debian package using Debian's python3 packages.
 deb:
 	deploy/build-deb.sh dist
+
+# The package installed by apt into an arm64 trixie tree (debootstrap + qemu-user-static, as
+# root) and run there: CLI, config check, a short simulation whose clip must decode.
+check-arm64:
+	deploy/check-arm64.sh
 
 clean:
 	rm -rf $(VENV) .demo bench-results build dist *.egg-info
