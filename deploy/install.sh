@@ -27,10 +27,12 @@ R=${ROOT%/}
 PREFIX=$R/opt/doorcam
 UNIT=$R/etc/systemd/system/doorcam.service
 CONF=$R/etc/doorcam/doorcam.toml
+LINK=$R/usr/local/bin/doorcam
 
 if [ "$UNINSTALL" = 1 ]; then
     [ "$SYSTEMCTL" = 1 ] && systemctl disable --now doorcam.service 2>/dev/null || true
     rm -f "$UNIT"
+    [ -L "$LINK" ] && rm -f "$LINK"
     rm -rf "$PREFIX"
     [ "$SYSTEMCTL" = 1 ] && systemctl daemon-reload || true
     echo "doorcam removed; clips and keys are kept in $R/var/lib/doorcam, config in $R/etc/doorcam"
@@ -73,6 +75,9 @@ if [ ! -e "$CONF" ]; then
     chmod 0640 "$CONF"
 fi
 install -m 0644 "$SRC/deploy/doorcam.service" "$UNIT"
+# `sudo doorcam requests list` for the owner (it acts as the service's user, see README).
+mkdir -p "$(dirname "$LINK")"
+ln -sfn /opt/doorcam/venv/bin/doorcam "$LINK"
 if [ "$SYSTEMCTL" = 1 ]; then
     chgrp doorcam "$CONF" || true
     systemctl daemon-reload

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from config import load_config
+from device.admin import device_config
 from device.errors import EXIT_FAILURE, UserError
 
 
@@ -26,11 +26,10 @@ def add_parser(sub: Any) -> None:
 
 
 def _log(args: argparse.Namespace) -> Any:
-    from device import build
     from device.uplink_wiring import UplinkPaths
     from uplink.audit import AuditLog
 
-    path = UplinkPaths.of(build.with_store_path(load_config(args.config), args.store)).audit
+    path = UplinkPaths.of(device_config(args.config, args.store)).audit
     if not path.exists():
         raise UserError(f"no audit log at {path}: no request has been received yet")
     return AuditLog(path)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from config import load_config
+from device.admin import device_config
 from device.table import render_rows, utc
 
 
@@ -43,7 +43,7 @@ def add_parser(sub: Any) -> None:
 def _store(args: argparse.Namespace) -> Any:
     from device import build
 
-    return build.open_store(build.with_store_path(load_config(args.config), args.store))
+    return build.open_store(device_config(args.config, args.store))
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from config import load_config
+from device.admin import device_config
 from device.errors import EXIT_FAILURE, UserError
 from device.table import utc
 
@@ -39,9 +39,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _cfg(args: argparse.Namespace) -> Any:
-    from device import build
-
-    return build.with_store_path(load_config(args.config), args.store)
+    return device_config(args.config, args.store)
 
 
 def _row_json(row: Any, decision: Any) -> dict[str, Any]:

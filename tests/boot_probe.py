@@ -67,6 +67,16 @@ def step_journal() -> None:
     result["clips"] = clips
 
 
+def step_owner_cli() -> None:
+    """The owner's `sudo doorcam clips list`: the installed config by default, and nothing it
+    creates in the store is left owned by root (the daemon could not write it)."""
+    out = sh("doorcam", "clips", "list", "--json")
+    result["owner_cli"] = {"rc": out.returncode, "stderr": out.stderr[-500:],
+                           "clips": len(json.loads(out.stdout)) if out.returncode == 0 else 0,
+                           "root_owned": sh("find", "/var/lib/doorcam", "-uid", "0").stdout
+                           .split()}
+
+
 def step_hardening() -> None:
     pid = show()["MainPID"]
     status = Path(f"/proc/{pid}/status").read_text()
@@ -161,8 +171,8 @@ def step_config_error() -> None:
 
 def main() -> None:
     try:
-        for step in (step_ready, step_journal, step_hardening, step_reload, step_mqtt,
-                     step_watchdog,
+        for step in (step_ready, step_journal, step_owner_cli, step_hardening, step_reload,
+                     step_mqtt, step_watchdog,
                      step_stop, step_config_error):
             result.setdefault("done", []).append(step.__name__)
             step()

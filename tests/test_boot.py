@@ -90,6 +90,8 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert "DOORCAM_COMPONENT" in r["journal_fields"]
     assert {"motion_started", "clip_stored"} <= set(r["journal_events"])
     assert r["clips"] and all(c.startswith("/var/lib/doorcam/") for c in r["clips"])
+    o = r["owner_cli"]
+    assert o["rc"] == 0 and o["clips"] >= 1 and o["root_owned"] == [], o
     # Hardening: own user in video, no capabilities, no new privileges, seccomp filter,
     # read-only system, writable state directory, exposure as verified offline.
     assert r["user"].split() == ["doorcam", "video"]

@@ -33,6 +33,8 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     assert unit.read_text() == (REPO / "deploy" / "doorcam.service").read_text()
     assert "doorcam:x:" in (root / "etc" / "passwd").read_text()
     assert "video:x:44:doorcam" in (root / "etc" / "group").read_text()
+    link = root / "usr" / "local" / "bin" / "doorcam"
+    assert link.is_symlink() and str(link.readlink()) == "/opt/doorcam/venv/bin/doorcam"
 
     conf.write_text(conf.read_text().replace("picamera:0", "picamera:1"))
     (root / "var" / "lib" / "doorcam" / "clips").mkdir(parents=True)
@@ -46,4 +48,5 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     gone = _run("--root", str(root), "--uninstall")
     assert gone.returncode == 0, gone.stderr
     assert not (root / "opt" / "doorcam").exists() and not unit.exists()
+    assert not link.is_symlink()
     assert clip.read_bytes() == b"footage" and conf.exists()
