@@ -92,11 +92,16 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
         if path is None or not Path(path).is_file():
             problems.append(f"clip {cid or '?'}: not received")
             continue
-        data = Path(path).read_bytes()
-        if len(data) != entry.get("size"):
-            problems.append(f"clip {cid}: size {len(data)} != {entry.get('size')}")
-        elif hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        size = Path(path).stat().st_size
+        if size != entry.get("size"):
+            problems.append(f"clip {cid}: size {size} != {entry.get('size')}")
+        elif _sha256_file(Path(path)) != entry.get("sha256"):
             problems.append(f"clip {cid}: SHA-256 does not match the manifest")
         else:
             verified.append(cid)
     return EvidenceReport(not problems, request_id, tuple(problems), tuple(verified))
+
+
+def _sha256_file(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -164,4 +164,5 @@ class UploadWorker:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as f:  # streamed: a long 1080p clip is tens of MB
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -93,7 +93,8 @@ class TusReceiver:
         return upload_id
 
     def finish(self, upload: Upload) -> None:
-        digest = hashlib.sha256(upload.path.read_bytes()).hexdigest()
+        with upload.path.open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
         upload.verified = digest == upload.metadata.get("sha256", "").lower()
         if self.on_complete is not None:
             self.on_complete(upload)
