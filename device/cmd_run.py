@@ -13,7 +13,7 @@ from typing import Any
 
 from config import ConfigError, load_config
 from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE
-from device.logsetup import setup_logging
+from device.logsetup import setup_logging, stderr_is_journal
 from device.notify import Notifier
 
 log = logging.getLogger("doorcam")
@@ -37,8 +37,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
+        prefix = "<3>" if stderr_is_journal() else ""  # journald: priority "err"
         for problem in exc.problems:
-            print(f"doorcam: config error: {problem}", file=sys.stderr)
+            print(f"{prefix}doorcam: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG_DAEMON
     from device import build
 

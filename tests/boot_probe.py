@@ -166,7 +166,9 @@ def step_config_error() -> None:
     result["config_error"] = {"ActiveState": s["ActiveState"],
                               "ExecMainStatus": s["ExecMainStatus"],
                               "NRestarts": s["NRestarts"],
-                              "message": [x for x in lines.splitlines() if "config error" in x]}
+                              "message": [x for x in lines.splitlines() if "config error" in x],
+                              "priorities": sorted({e.get("PRIORITY") for e in journal()
+                                                    if "config error" in e.get("MESSAGE", "")})}
 
 
 def main() -> None:

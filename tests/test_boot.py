@@ -120,3 +120,4 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert c["ActiveState"] == "failed" and c["ExecMainStatus"] == "78", c
     assert c["NRestarts"] == "0", c
     assert any("motion.threshold = 300" in m for m in c["message"]), c
+    assert c["priorities"] == ["3"], c  # logged as an error, not as information
