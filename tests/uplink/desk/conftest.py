@@ -95,7 +95,8 @@ class Device:
         self.opened += [desk, audit, ledger]
         return desk
 
-    def worker(self) -> UploadWorker:
+    def worker(self, at: float = float(NOW), **give_up: float) -> UploadWorker:
+        """A worker as the daemon builds it (a fresh one per 'process'), clock fixed at `at`."""
         cfg = UploadConfig(allow_insecure_loopback=True, max_attempts=2, backoff_base_s=0.0,
                            call_deadline_s=10.0)
         resume = SqliteResumeStore(self.tmp / "uploads.sqlite3")
@@ -106,7 +107,7 @@ class Device:
             return TusClient(RequestsTransport(cfg), cfg, resume)
 
         worker = UploadWorker(self.tmp / "uplink.sqlite3", self.catalog, client, key, kid,
-                              DEVICE, audit, clock=lambda: float(NOW))
+                              DEVICE, audit, clock=lambda: at, **give_up)
         self.opened += [worker, audit]
         return worker
 

@@ -14,14 +14,10 @@ import pytest
 from config import parse_config
 from config.upload import UploadConfig
 from device.uplink_wiring import open_worker
-from tests.uplink.desk.conftest import DEVICE, NOW, Device
+from tests.uplink.desk.conftest import NOW, Device
 from tests.uplink.protocol.world import agency_entry
 from tests.uplink.upload.netfaults import RawRequest, ScriptedServer, http_response
 from uplink.audit import AuditLog
-from uplink.desk import UploadWorker, load_or_create_device_key
-from uplink.upload.resume import SqliteResumeStore
-from uplink.upload.transport import RequestsTransport
-from uplink.upload.tus import TusClient
 
 H = 3600
 
@@ -52,23 +48,6 @@ def _accepted(device: Device, server: ScriptedServer) -> tuple[str, list[str]]:
     return rid, ids
 
 
-def _worker(device: Device, at: float, **give_up: float) -> UploadWorker:
-    """A worker as the daemon builds it (a fresh one per 'process'), clock fixed at `at`."""
-    cfg = UploadConfig(allow_insecure_loopback=True, max_attempts=2, backoff_base_s=0.0,
-                       call_deadline_s=10.0)
-    resume = SqliteResumeStore(device.tmp / "uploads.sqlite3")
-    key, kid = load_or_create_device_key(device.tmp / "device_key.pem")
-    audit = AuditLog(device.tmp / "audit.sqlite3")
-
-    def client() -> TusClient:
-        return TusClient(RequestsTransport(cfg), cfg, resume)
-
-    worker = UploadWorker(device.tmp / "uplink.sqlite3", device.catalog, client, key, kid,
-                          DEVICE, audit, clock=lambda: at, **give_up)
-    device.opened += [worker, audit]
-    return worker
-
-
 def _failed_entries(device: Device, rid: str) -> list[dict[str, object]]:
     with AuditLog(device.tmp / "audit.sqlite3") as audit:
         assert audit.verify().ok
@@ -80,7 +59,7 @@ def test_gives_up_after_n_failed_rounds_across_restarts_and_never_calls_again(
         device: Device, busy: ScriptedServer) -> None:
     rid, ids = _accepted(device, busy)
     for round_no in (1, 2):
-        worker = _worker(device, NOW + round_no, give_up_after_failures=3)
+        worker = device.worker(NOW + round_no, give_up_after_failures=3)
         [report] = worker.run_once()
         assert not report.done and "503" in (report.error or "")
         worker.close()  # the daemon restarts between rounds
@@ -91,7 +70,7 @@ def test_gives_up_after_n_failed_rounds_across_restarts_and_never_calls_again(
     assert [e["permanent"] for e in _failed_entries(device, rid)] == [False], \
         "one entry for the streak, not one per round or restart"
 
-    [report] = _worker(device, NOW + 3, give_up_after_failures=3).run_once()
+    [report] = device.worker(NOW + 3, give_up_after_failures=3).run_once()
     assert not report.done and (report.error or "").startswith("gave up after 3 failed round")
     desk = device.desk()
     decision = desk.decision(rid)
@@ -104,7 +83,7 @@ def test_gives_up_after_n_failed_rounds_across_restarts_and_never_calls_again(
 
     calls = busy.connections, len(busy.requests)
     for later in (NOW + 4, NOW + 30 * 86400):
-        assert _worker(device, later, give_up_after_failures=3).run_once() == []
+        assert device.worker(later, give_up_after_failures=3).run_once() == []
     assert (busy.connections, len(busy.requests)) == calls, "nothing is tried after giving up"
     assert len(_failed_entries(device, rid)) == 2
 
@@ -113,15 +92,15 @@ def test_gives_up_once_the_streak_is_older_than_the_hours(
         device: Device, busy: ScriptedServer) -> None:
     rid, ids = _accepted(device, busy)
     for at in (NOW + 10, NOW + 10 + 0.5 * H):
-        [report] = _worker(device, at, give_up_after_s=1.0 * H).run_once()
+        [report] = device.worker(at, give_up_after_s=1.0 * H).run_once()
         assert not report.done and not (report.error or "").startswith("gave up")
-    [report] = _worker(device, NOW + 10 + H, give_up_after_s=1.0 * H).run_once()
+    [report] = device.worker(NOW + 10 + H, give_up_after_s=1.0 * H).run_once()
     assert (report.error or "").startswith("gave up after 3 failed round(s) in 1.0 h")
     assert device.desk().get(rid).status == "failed"
     assert not any(device.catalog.held[i] for i in ids)
     assert [e["permanent"] for e in _failed_entries(device, rid)] == [False, True]
     calls = busy.connections
-    assert _worker(device, NOW + 2 * H).run_once() == []
+    assert device.worker(NOW + 2 * H).run_once() == []
     assert busy.connections == calls
 
 
