@@ -9,7 +9,6 @@ they act as the owner of the store directory, the service's own user: files they
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -38,8 +37,9 @@ def device_config(explicit: str | None, store: str | None) -> Config:
             raise UserError(f"{path} is readable by root and the doorcam service only: "
                             "run this with sudo") from None
         raise
-    if store is not None:
-        cfg = dataclasses.replace(cfg, store=dataclasses.replace(cfg.store, path=store))
+    from device import build  # lazily: it loads the media stack
+
+    cfg = build.with_store_path(cfg, store)
     become_store_owner(Path(cfg.store.path).expanduser())
     return cfg
 
