@@ -37,7 +37,7 @@ class FrameReader:
         self._closing = threading.Event()
         self.source: FrameSource | None = None
         self.delivered = 0
-        self.started = self.last = time.monotonic()
+        self.last = time.monotonic()  # the last frame's arrival (or the opening)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 

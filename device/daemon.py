@@ -129,11 +129,11 @@ class CaptureSide:
 
     def _patience(self, reader: FrameReader) -> float:
         """How long to wait for the next frame before a live camera counts as stalled: two
-        frame intervals plus a margin for scheduling on a busy Pi; longer for the first."""
-        if not self.live:
+        frame intervals plus a margin for scheduling on a busy Pi. Recordings, and a camera
+        before its first frame (allowed FIRST_FRAME_S), are polled so the heartbeat stays
+        fresh."""
+        if not self.live or not reader.delivered or reader.source is None:
             return 0.5
-        if not reader.delivered or reader.source is None:
-            return min(0.5, FIRST_FRAME_S)
         return 2.0 / max(reader.source.info.fps, 1.0) + STALL_MARGIN_S
 
     def _new_reader(self) -> FrameReader:
