@@ -13,7 +13,7 @@ from typing import Any
 
 from config import ConfigError, load_config
 from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE
-from device.logsetup import setup_logging, stderr_is_journal
+from device.logsetup import priority_prefix, setup_logging, stderr_is_journal
 from device.notify import Notifier
 
 log = logging.getLogger("doorcam")
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        prefix = "<3>" if stderr_is_journal() else ""  # journald: priority "err"
+        prefix = priority_prefix(logging.ERROR) if stderr_is_journal() else ""
         for problem in exc.problems:
             print(f"{prefix}doorcam: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG_DAEMON

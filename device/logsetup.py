@@ -33,12 +33,14 @@ class _Component(logging.Filter):
         return True
 
 
-class _PriorityPrefix(logging.Formatter):
-    """`<N>message`: journald reads the priority from the prefix and adds its own time."""
+def priority_prefix(levelno: int) -> str:
+    """`<N>`: journald reads a line's priority from it (and adds its own time)."""
+    return f"<{_PRIORITY.get(levelno, 6)}>"
 
+
+class _PriorityPrefix(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        prio = _PRIORITY.get(record.levelno, 6)
-        return f"<{prio}>{record.threadName}: {super().format(record)}"
+        return f"{priority_prefix(record.levelno)}{record.threadName}: {super().format(record)}"
 
 
 def setup_logging(level: str) -> str:
