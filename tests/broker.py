@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from device.localbroker import MosquittoBroker as _Broker
-from device.localbroker import free_port, mosquitto_path
+from device.cli.localbroker import MosquittoBroker as _Broker
+from device.cli.localbroker import free_port, mosquitto_path
 
 __all__ = ["MosquittoBroker", "free_port", "mosquitto_path", "require_mosquitto"]
 

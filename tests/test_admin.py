@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-import device.admin
-import device.build
-import device.cmd_clips
+import device.cli.admin
+import device.cli.clips
 import device.store
+import device.wiring.build
 from config import ConfigError
 from config.loader import Problem
-from device.admin import config_path, device_config
 from device.cli import main
+from device.cli.admin import config_path, device_config
 from device.errors import UserError
 
 NOBODY = 65534
@@ -36,7 +36,7 @@ def shared_dir() -> Iterator[Path]:
 def test_the_installed_config_is_the_default(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     installed = tmp_path / "doorcam.toml"
-    monkeypatch.setattr(device.admin, "INSTALLED_CONFIG", installed)
+    monkeypatch.setattr(device.cli.admin, "INSTALLED_CONFIG", installed)
     monkeypatch.delenv("DOORCAM_CONFIG", raising=False)
     assert config_path(None) is None  # a development checkout: defaults
     installed.write_text("")
@@ -51,7 +51,7 @@ def test_an_unreadable_config_says_to_use_sudo(monkeypatch: pytest.MonkeyPatch) 
         raise ConfigError([Problem(str(path), None, "(file)", None,
                                    "cannot be read: [Errno 13] Permission denied")])
 
-    monkeypatch.setattr(device.admin, "load_config", denied)
+    monkeypatch.setattr(device.cli.admin, "load_config", denied)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(UserError, match="run this with sudo"):
         device_config("/etc/doorcam/doorcam.toml", None)
@@ -85,4 +85,4 @@ def test_root_with_a_root_owned_store_stays_root(tmp_path: Path) -> None:
     assert store.stat().st_uid == os.geteuid()
 
 
-_ = (device.build, device.cmd_clips, device.store)  # imported before forking, see above
+_ = (device.wiring.build, device.cli.clips, device.store)  # imported before forking, see above

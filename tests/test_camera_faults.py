@@ -13,8 +13,8 @@ import numpy as np
 
 from capture.frame import Frame, SourceError, StreamInfo
 from config import CaptureConfig, Config, StoreConfig
-from device.camera_guard import CameraGuard
-from device.daemon import CaptureSide
+from device.daemon.camera_guard import CameraGuard
+from device.daemon.capture import CaptureSide
 
 
 class _Image:

@@ -15,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CODE = """
 import logging, sys
-from device.logsetup import setup_logging, event
+from device.daemon.logsetup import setup_logging, event
 print(setup_logging("INFO"))
 log = logging.getLogger("doorcam")
 log.info("hello")

@@ -13,7 +13,7 @@ import pytest
 
 from config import parse_config
 from config.upload import UploadConfig
-from device.uplink_wiring import open_worker
+from device.wiring.uplink import open_worker
 from tests.uplink.desk.conftest import NOW, Device
 from tests.uplink.protocol.world import agency_entry
 from tests.uplink.upload.netfaults import RawRequest, ScriptedServer, http_response

@@ -37,7 +37,7 @@ def device_config(explicit: str | None, store: str | None) -> Config:
             raise UserError(f"{path} is readable by root and the doorcam service only: "
                             "run this with sudo") from None
         raise
-    from device import build  # lazily: it loads the media stack
+    from device.wiring import build  # lazily: it loads the media stack
 
     cfg = build.with_store_path(cfg, store)
     become_store_owner(Path(cfg.store.path).expanduser())

@@ -7,7 +7,7 @@ import logging
 
 import numpy as np
 
-from device.logsetup import event
+from device.daemon.logsetup import event
 
 log = logging.getLogger("doorcam")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from config import Config
-from device.homeassistant import HomeAssistant
-from device.pipeline import MotionEventRecord
-from device.services import Worker
+from device.daemon.homeassistant import HomeAssistant
+from device.daemon.workers import Worker
+from device.wiring.pipeline import MotionEventRecord
 
 
 class StatusSide:

@@ -7,22 +7,21 @@ import sys
 from collections.abc import Sequence
 
 from config import ConfigError
-from device import (
-    cmd_agency,
-    cmd_audit,
-    cmd_clips,
-    cmd_config,
-    cmd_demo,
-    cmd_detect,
-    cmd_owner,
-    cmd_requests,
-    cmd_run,
-    cmd_simulate,
+from device.cli import (
+    agency,
+    audit,
+    clips,
+    config,
+    demo,
+    detect,
+    owner,
+    requests,
+    run,
+    simulate,
 )
 from device.errors import EXIT_USAGE, UserError, user_error
 
-COMMANDS = (cmd_simulate, cmd_detect, cmd_clips, cmd_config, cmd_run, cmd_requests, cmd_audit,
-            cmd_agency, cmd_demo, cmd_owner)
+COMMANDS = (simulate, detect, clips, config, run, requests, audit, agency, demo, owner)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,5 +61,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return known.exit_code
 
 
-if __name__ == "__main__":
-    sys.exit(main())

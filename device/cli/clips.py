@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from device.admin import device_config
-from device.table import render_rows, utc
+from device.cli.admin import device_config
+from device.cli.table import render_rows, utc
 
 
 def add_parser(sub: Any) -> None:
@@ -41,8 +41,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from device import build
-
+    from device.wiring import build
     return build.open_store(device_config(args.config, args.store))
 
 

@@ -9,12 +9,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +23,8 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def say(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
-    from device.cli import main
+    from device.cli.demo_story import Story, doorcam, say  # the agency kit loads only here
 
     root = Path(args.dir).resolve()
     if root.exists():
@@ -46,37 +37,14 @@ def run(args: argparse.Namespace) -> int:
     (root / MARKER).touch()
     store = root / "store"
     say("Part 1: motion detection and clips (synthetic porch, no camera needed)")
-    code = main(["simulate", "synthetic:porch?seconds=40", "--speed", args.speed,
-                 "--store", str(store), "--events-jsonl", str(root / "events.jsonl")])
+    code = doorcam(["simulate", "synthetic:porch?seconds=40", "--speed", args.speed,
+                    "--store", str(store), "--events-jsonl", str(root / "events.jsonl")])
     if code != 0:
         return code
-    from device.localbroker import mosquitto_path
+    from device.cli.localbroker import mosquitto_path
 
     if mosquitto_path() is None:
         say("Part 2 skipped: it needs mosquitto (sudo apt install mosquitto)")
         return 0
-    from device.demo_story import Story
-
     with Story(root, store) as story:
-        return story.tell(main)
-
-
-def stop_process(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def wait_for(predicate: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"demo: timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def show_json(path: Path) -> str:
-    return json.dumps(json.loads(path.read_text(encoding="utf-8")), indent=2)
+        return story.tell(doorcam)

@@ -34,8 +34,7 @@ def format_boxes(boxes: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from device import build
-
+    from device.wiring import build
     cfg = load_config(args.config)
     source = build.open_frames(cfg, args.source, pace=None)
     out = open(args.frames_csv, "w", newline="", encoding="utf-8") if args.frames_csv else None  # noqa: SIM115

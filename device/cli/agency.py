@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from device.broker_args import add_broker_args, broker_config
+from device.cli.broker_options import add_broker_args, broker_config
 from device.errors import EXIT_FAILURE, UserError
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -10,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from device.cmd_demo import say, show_json, stop_process, wait_for
-from device.localbroker import MosquittoBroker
+from device.cli.localbroker import MosquittoBroker
 from uplink.agencykit import AgencySpec, EvidenceInbox, compose_request, sign_registry
 from uplink.protocol import generate_keypair, public_key_to_text, save_private_key
 
@@ -147,3 +147,34 @@ allow_insecure_loopback = true  # the demo's receiver is plain http on 127.0.0.1
                                "--config", str(config)], capture_output=True, text=True,
                               timeout=60)
         return json.loads(done.stdout) if done.returncode == 0 else []
+
+
+def say(text: str) -> None:
+    print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
+
+
+
+def doorcam(argv: list[str]) -> int:
+    """One doorcam command in a child process, its output on ours."""
+    return subprocess.run([sys.executable, "-m", "device.cli", *argv], check=False).returncode
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_for(predicate: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"demo: timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def show_json(path: Path) -> str:
+    return json.dumps(json.loads(path.read_text(encoding="utf-8")), indent=2)

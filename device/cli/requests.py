@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from device.admin import device_config
+from device.cli.admin import device_config
+from device.cli.table import utc
 from device.errors import EXIT_FAILURE, UserError
-from device.table import utc
 
 
 def add_parser(sub: Any) -> None:
@@ -54,7 +54,7 @@ def _row_json(row: Any, decision: Any) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from device.uplink_wiring import open_desk
+    from device.wiring.uplink import open_desk
 
     now = time.time()
     with open_desk(_cfg(args), now) as desk:
@@ -73,7 +73,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from device.uplink_wiring import open_desk
+    from device.wiring.uplink import open_desk
 
     with open_desk(_cfg(args), time.time()) as desk:
         r = _row_json(desk.get(args.id), desk.decision(args.id))
@@ -100,7 +100,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _accept(args: argparse.Namespace) -> int:
-    from device.uplink_wiring import open_desk
+    from device.wiring.uplink import open_desk
 
     with open_desk(_cfg(args), time.time()) as desk:
         d = desk.accept(args.id, args.clip, time.time(), channel="cli")
@@ -112,7 +112,7 @@ def _accept(args: argparse.Namespace) -> int:
 
 
 def _decline(args: argparse.Namespace) -> int:
-    from device.uplink_wiring import open_desk
+    from device.wiring.uplink import open_desk
 
     with open_desk(_cfg(args), time.time()) as desk:
         desk.decline(args.id, time.time(), channel="cli")
@@ -122,7 +122,7 @@ def _decline(args: argparse.Namespace) -> int:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from device.uplink_wiring import open_worker
+    from device.wiring.uplink import open_worker
 
     with open_worker(_cfg(args)) as worker:
         reports = worker.run_once()
@@ -134,7 +134,7 @@ def _upload(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from device.uplink_wiring import open_desk
+    from device.wiring.uplink import open_desk
 
     try:
         payload = Path(args.file).read_bytes()

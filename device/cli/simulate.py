@@ -13,10 +13,10 @@ from typing import IO, Any
 
 from capture.frame import SourceError
 from config import load_config
+from device.cli.progress import Progress
+from device.cli.table import clip_table
 from device.errors import EXIT_FAILURE, UserError, input_damage
-from device.pipeline import LocalLoop, MotionEventRecord
-from device.progress import Progress
-from device.table import clip_table
+from device.wiring.pipeline import LocalLoop, MotionEventRecord
 
 
 def add_parser(sub: Any) -> None:
@@ -75,8 +75,7 @@ class _Report:
 
 
 def run(args: argparse.Namespace) -> int:
-    from device import build
-
+    from device.wiring import build
     try:
         pace = build.parse_speed(args.speed)
     except ValueError as exc:
@@ -111,8 +110,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
               progress: Progress | None) -> int:
     from capture.recording import RecordingError
-    from device import build
-
+    from device.wiring import build
     frames = iter(source.frames())
     first = next(frames, None)
     if first is None:

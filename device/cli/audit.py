@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from device.admin import device_config
+from device.cli.admin import device_config
 from device.errors import EXIT_FAILURE, UserError
 
 
@@ -26,7 +26,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _log(args: argparse.Namespace) -> Any:
-    from device.uplink_wiring import UplinkPaths
+    from device.wiring.uplink import UplinkPaths
     from uplink.audit import AuditLog
 
     path = UplinkPaths.of(device_config(args.config, args.store)).audit

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from config import Config
-from device.services import Worker
-from device.uplink_wiring import open_desk, open_worker
+from device.daemon.workers import Worker
+from device.wiring.uplink import open_desk, open_worker
 from uplink.mqtt import MqttLink
 from uplink.protocol import topics_for
 

@@ -13,13 +13,13 @@ from capture.frame import Frame, SourceError
 from capture.recording import RecordingError
 from capture.sources import is_live
 from config import Config
-from device import build
-from device.camera_guard import CameraGuard
-from device.camera_reader import FrameReader, NoFrame
-from device.logsetup import event
-from device.pipeline import LocalLoop, MotionEventRecord
-from device.services import DropQueue, Worker
+from device.daemon.camera_guard import CameraGuard
+from device.daemon.camera_reader import FrameReader, NoFrame
+from device.daemon.logsetup import event
+from device.daemon.workers import DropQueue, Worker
 from device.store import StoreError, retention
+from device.wiring import build
+from device.wiring.pipeline import LocalLoop, MotionEventRecord
 
 log = logging.getLogger("doorcam")
 PRUNE_EVERY_S = 60.0

@@ -12,9 +12,9 @@ from types import FrameType
 from typing import Any
 
 from config import ConfigError, load_config
+from device.daemon.logsetup import priority_prefix, setup_logging, stderr_is_journal
+from device.daemon.notify import Notifier
 from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE
-from device.logsetup import priority_prefix, setup_logging, stderr_is_journal
-from device.notify import Notifier
 
 log = logging.getLogger("doorcam")
 LIVE_SECTIONS = ("motion", "recording", "store")  # what SIGHUP applies without a restart
@@ -41,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"{prefix}doorcam: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG_DAEMON
-    from device import build
-
+    from device.wiring import build
     stop, reload = threading.Event(), threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -136,7 +135,7 @@ def _status(sides: list[Any]) -> str:
 
 def _sides(cfg: Any, args: argparse.Namespace, pace: float | None) -> tuple[list[Any], Any]:
     """The parts to run, in start order, and the one MQTT link they share (if any)."""
-    from device.daemon import CaptureSide
+    from device.daemon.capture import CaptureSide
 
     sides: list[Any] = []
     link = None
@@ -146,12 +145,12 @@ def _sides(cfg: Any, args: argparse.Namespace, pace: float | None) -> tuple[list
         link = MqttLink(cfg.mqtt, cfg.device.id)
     status = None
     if cfg.homeassistant.enabled:
-        from device.daemon_status import StatusSide
+        from device.daemon.status import StatusSide
 
         status = StatusSide(cfg, link, consume=not cfg.uplink.enabled)
         sides.append(status)
     if cfg.uplink.enabled:
-        from device.daemon_uplink import UplinkSide
+        from device.daemon.uplink import UplinkSide
 
         assert link is not None
         sides.append(UplinkSide(cfg, link, other=status.ha.handle if status else None))
