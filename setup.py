@@ -2,7 +2,7 @@
 
 from setuptools import find_packages, setup
 
-PACKAGES = ["config", "capture", "motion", "uplink", "device"]
+PACKAGES = ["common", "config", "capture", "motion", "uplink", "device"]
 
 setup(
     name="doorcam",
@@ -25,7 +25,7 @@ setup(
             "hypothesis>=6.100",
             "ruff>=0.6",
             "mypy>=1.10",
-            "import-linter>=2.0",
+            "import-linter>=2.17",
             "psutil>=5.9",
             "trustme>=1.1",
             "tuspyserver>=4.4",

@@ -21,9 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.baselines import FrameDiffBaseline, PicameraMSEBaseline
 from config.schema import MotionConfig
 from motion import MotionDetector
-from motion.baselines import FrameDiffBaseline, PicameraMSEBaseline
 
 ISSUE53_MASK = [[[0.0, 0.03], [0.31, 0.03], [0.31, 0.095], [0.0, 0.095]],
                 [[0.70, 0.87], [0.86, 0.87], [0.86, 0.935], [0.70, 0.935]]]

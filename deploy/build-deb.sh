@@ -10,7 +10,7 @@ trap 'rm -rf "$WORK"' EXIT
 PKG=$WORK/doorcam
 mkdir -p "$PKG/DEBIAN" "$PKG/usr/lib/doorcam" "$PKG/usr/bin" "$PKG/lib/systemd/system" \
     "$PKG/usr/share/doorcam" "$PKG/usr/share/doc/doorcam"
-for top in config capture motion uplink device; do
+for top in common config capture motion uplink device; do
     (cd "$SRC" && find "$top" -name '*.py' -print0 | xargs -0 -I{} install -D -m 0644 {} "$PKG/usr/lib/doorcam/{}")
 done
 cat > "$PKG/usr/bin/doorcam" <<'SH'

@@ -1,4 +1,4 @@
-"""Motion detection on the lores image: detector, guards, events and baselines."""
+"""Motion detection on the lores image: detector, guards and events."""
 
 from motion.detector import MotionDetector
 from motion.events import Box, EventTransition, FrameResult, MotionError

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import struct
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
+from common import write_atomic
 from uplink.errors import AuditError
 
 GENESIS: Final = "0" * 64
@@ -182,16 +181,8 @@ class AuditLog:
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
     def _write_head(self, seq: int, digest: str) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.head_path.parent, prefix=".audit-head.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"seq": seq, "hash": digest}, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.head_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        head = json.dumps({"seq": seq, "hash": digest}).encode()
+        write_atomic(self.head_path, head, 0o600)
 
     def _read_head(self) -> tuple[int, str] | None:
         try:

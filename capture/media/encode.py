@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 from capture.frame import Frame, Packet, StreamInfo
-from config.schema import RecordingConfig
 
 
 class EncodeError(Exception):
@@ -67,15 +66,3 @@ class Encoder:
 
     def _stop(self) -> list[Packet]:
         raise NotImplementedError
-
-
-def encoder_for(info: StreamInfo, cfg: RecordingConfig) -> Encoder:
-    """Remux when the source already delivers H.264 packets, else encode with libx264."""
-    # Imported here: the variants import this module for the base class.
-    if info.codec == "h264":
-        from capture.media.passthrough import PassthroughEncoder
-
-        return PassthroughEncoder()
-    from capture.media.h264 import H264Encoder
-
-    return H264Encoder(cfg)

@@ -97,7 +97,7 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _registry(args: argparse.Namespace) -> int:
-    from uplink.agencykit import AgencySpec, sign_registry
+    from uplink.agency import AgencySpec, sign_registry
 
     try:
         entries = json.loads(Path(args.agencies).read_text(encoding="utf-8"))
@@ -115,7 +115,7 @@ def _registry(args: argparse.Namespace) -> int:
 
 
 def _request(args: argparse.Namespace) -> int:
-    from uplink.agencykit import compose_request
+    from uplink.agency import compose_request
     from uplink.errors import RequestRejected
 
     now = int(time.time())
@@ -167,8 +167,8 @@ def _publish(args: argparse.Namespace) -> int:
 def _receive(args: argparse.Namespace) -> int:
     import logging
 
-    from uplink.agencykit import EvidenceInbox
-    from uplink.upload.receiver import TusReceiver
+    from uplink.agency import EvidenceInbox
+    from uplink.agency.receiver import TusReceiver
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(message)s", stream=sys.stderr)
     inbox = EvidenceInbox(Path(args.dir))
@@ -184,7 +184,7 @@ def _receive(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from uplink.agencykit import EvidenceInbox
+    from uplink.agency import EvidenceInbox
 
     folder = Path(args.folder)
     report = EvidenceInbox(folder.parent).verify(folder)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from device.cli.localbroker import MosquittoBroker
-from uplink.agencykit import AgencySpec, EvidenceInbox, compose_request, sign_registry
+from uplink.agency import AgencySpec, EvidenceInbox, compose_request, sign_registry
 from uplink.protocol import generate_keypair, public_key_to_text, save_private_key
 
 LAT, LON = 40.6930, -73.9905  # the demo porch (Brooklyn); never leaves the device
@@ -27,7 +27,7 @@ class Story:
         self.receiver: Any = None
 
     def __enter__(self) -> Story:
-        from uplink.upload.receiver import TusReceiver
+        from uplink.agency.receiver import TusReceiver
 
         self.broker.start()
         self.receiver = TusReceiver(self.root / "agency" / "incoming",

@@ -72,7 +72,7 @@ def _pending(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from uplink.agencykit import owner_decision
+    from uplink.agency import owner_decision
     from uplink.protocol import load_private_key
 
     try:

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import sha256_file
 from device.store.ids import validate_clip_id
 
 CHUNK = 1 << 20
@@ -81,14 +82,6 @@ class Layout:
             d.mkdir(mode=DIR_MODE, exist_ok=True)
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def hash_and_sync(path: Path) -> tuple[str, int]:
     """SHA-256 and size of a file, read in chunks; the file is fsynced on the way."""
     digest = hashlib.sha256()
@@ -99,14 +92,6 @@ def hash_and_sync(path: Path) -> tuple[str, int]:
             size += len(chunk)
         os.fsync(f.fileno())
     return digest.hexdigest(), size
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_synced(path: Path, data: bytes) -> None:
@@ -143,7 +128,7 @@ def copy_synced(src: Path, dest: Path, overwrite: bool) -> str:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return sha256_of(dest)
+    return sha256_file(dest)
 
 
 def is_disk_full(exc: BaseException) -> bool:

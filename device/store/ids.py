@@ -6,14 +6,12 @@ names; `validate_clip_id` is the single gate every such id passes before a path 
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 
+from common import CLIP_ID_PATTERN
 from device.store.errors import InvalidClipId
 
-# ASCII-only classes on purpose: `\d` would also accept other scripts' digits.
-_ID_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}", re.ASCII)
 ID_LENGTH = 25
 _SHOWN = 40  # how much of a rejected id the error message echoes
 
@@ -25,7 +23,7 @@ def new_clip_id(now: float | None = None) -> str:
 
 
 def is_clip_id(s: object) -> bool:
-    return isinstance(s, str) and len(s) == ID_LENGTH and _ID_RE.fullmatch(s) is not None
+    return isinstance(s, str) and len(s) == ID_LENGTH and CLIP_ID_PATTERN.fullmatch(s) is not None
 
 
 def validate_clip_id(s: object) -> str:

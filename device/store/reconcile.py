@@ -26,8 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from common import fsync_dir, sha256_file
 from device.store import index
-from device.store.files import DIR_MODE, JOURNAL, Layout, fsync_dir, sha256_of, unlink_quiet
+from device.store.files import DIR_MODE, JOURNAL, Layout, unlink_quiet
 from device.store.ids import is_clip_id
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def _finish_renames(layout: Layout) -> None:
         part = layout.tmp_clip(clip_id)
         try:
             rec = index.ClipRecord.from_json(json.loads(journal.read_bytes()))
-            if rec.id != clip_id or sha256_of(part) != rec.sha256:
+            if rec.id != clip_id or sha256_file(part) != rec.sha256:
                 continue
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -146,7 +147,7 @@ def _reindex(conn: sqlite3.Connection, layout: Layout, clip_id: str) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     clip = layout.clip(clip_id)
-    if rec.id != clip_id or clip.stat().st_size != rec.size or sha256_of(clip) != rec.sha256:
+    if rec.id != clip_id or clip.stat().st_size != rec.size or sha256_file(clip) != rec.sha256:
         return False
     index.insert(conn, rec)
     return True

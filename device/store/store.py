@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from capture.recording.sink import ClipHandle, ClipMeta
+from common import fsync_dir, sha256_file
 from config import StoreConfig
 from device.store import files, index, retention
 from device.store.errors import (
@@ -169,12 +170,12 @@ class ClipStore:
                 held=False, created=time.time())
             files.write_synced(lay.tmp_thumb(clip_id), meta.thumbnail_jpeg)
             files.write_synced(lay.journal(clip_id), json.dumps(rec.to_json()).encode())
-            files.fsync_dir(lay.tmp)
+            fsync_dir(lay.tmp)
             os.replace(lay.tmp_thumb(clip_id), lay.thumb(clip_id))
             os.replace(lay.tmp_clip(clip_id), lay.clip(clip_id))
             renamed = True
-            files.fsync_dir(lay.thumbs)
-            files.fsync_dir(lay.clips)
+            fsync_dir(lay.thumbs)
+            fsync_dir(lay.clips)
             index.insert(self._conn, rec)
         except (OSError, sqlite3.Error) as exc:
             if not renamed:
@@ -253,7 +254,7 @@ class ClipStore:
         moved = True
         try:
             os.replace(lay.clip(clip_id), lay.deleting(clip_id))
-            files.fsync_dir(lay.clips)
+            fsync_dir(lay.clips)
         except FileNotFoundError:
             moved = False
         try:
@@ -268,7 +269,7 @@ class ClipStore:
         """Recompute the clip's SHA-256; False if it differs or the file is gone."""
         rec = self.get(clip_id)
         try:
-            return files.sha256_of(self.clip_path(rec.id)) == rec.sha256
+            return sha256_file(self.clip_path(rec.id)) == rec.sha256
         except FileNotFoundError:
             return False
         except OSError as exc:
@@ -288,7 +289,7 @@ class ClipStore:
                 raise IntegrityError(f"clip {rec.id}: the copy does not match the recorded "
                                      "SHA-256 (the stored clip is damaged); nothing exported")
             os.replace(part, dest)
-            files.fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
         except OSError as exc:
             files.remove_all(part)
             raise _failure(f"exporting clip {rec.id} to {dest}", exc) from None

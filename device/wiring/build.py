@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
-from capture.media.encode import encoder_for
+from capture.media import encoder_for
 from capture.recording import Recorder
 from capture.sources import open_source
 from config import Config

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from capture.frame import SourceError
+from capture.media import encoder_for
 from capture.media.decode import probe_clip
-from capture.media.encode import encoder_for
 from capture.recording import Recorder
 from capture.sources import open_source
 from capture.sources.picam import PiCameraSource

@@ -101,10 +101,10 @@ def test_inbox_files_by_validated_ids_and_verify_catches_tampering(tmp_path: Pat
     import hashlib
     import uuid
 
-    from uplink.agencykit import EvidenceInbox
-    from uplink.evidence import EvidenceClip, build_manifest
+    from uplink.agency import EvidenceInbox
+    from uplink.agency.receiver import Upload
+    from uplink.protocol.evidence import EvidenceClip, build_manifest
     from uplink.protocol.keys import generate_keypair
-    from uplink.upload.receiver import Upload
 
     inbox = EvidenceInbox(tmp_path / "evidence")
     rid, cid = str(uuid.uuid4()), "20261128T120000Z-0123abcd"

@@ -18,11 +18,11 @@ import pytest
 
 from tests.broker import MosquittoBroker
 from tests.uplink.mqtt.peer import Peer, wait_until
-from uplink.evidence import verify_evidence
+from uplink.agency.receiver import TusReceiver
+from uplink.agency.verify import verify_evidence
 from uplink.protocol import public_key_to_text, sign_document, topics_for
 from uplink.protocol.fields import format_time
 from uplink.protocol.keys import generate_keypair
-from uplink.upload.receiver import TusReceiver
 
 REPO = Path(__file__).resolve().parents[2]
 LAT, LON = 40.6930, -73.9905

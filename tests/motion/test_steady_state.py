@@ -7,9 +7,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from bench.baselines import FrameDiffBaseline, PicameraMSEBaseline, picamera_example_mse
 from config.schema import MotionConfig
 from motion import MotionDetector
-from motion.baselines import FrameDiffBaseline, PicameraMSEBaseline, picamera_example_mse
 from motion.events import EventTracker
 from tests.motion.scenes import FPS, H, Scene, W, person
 

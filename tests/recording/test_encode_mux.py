@@ -10,7 +10,8 @@ import pytest
 from av.video.frame import PictureType
 
 from capture.frame import Packet, StreamInfo
-from capture.media.encode import EncodeError, encoder_for
+from capture.media import encoder_for
+from capture.media.encode import EncodeError
 from capture.media.h264 import H264Encoder
 from capture.media.mux import Mp4Writer, MuxError
 from capture.media.passthrough import PassthroughEncoder

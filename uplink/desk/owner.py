@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from common import CLIP_ID_PATTERN
 from uplink.errors import DecisionRefused, RequestRejected
 from uplink.protocol import parse_json, verify_document
 from uplink.protocol.fields import parse_time
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_CLIP = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
 _SHA = re.compile(r"[0-9a-f]{64}")
 _FIELDS = {"type", "protocol", "decision_id", "request_id", "device_id", "verdict", "clips",
            "destination", "issued_at", "kid", "sig"}
@@ -62,7 +62,7 @@ def parse_owner_decision(payload: bytes, owner_keys: Mapping[str, Ed25519PublicK
     clips = doc["clips"]
     if not isinstance(clips, list) or len(clips) > 1000 or not all(
             isinstance(c, dict) and set(c) == {"id", "sha256"}
-            and isinstance(c["id"], str) and _CLIP.fullmatch(c["id"])
+            and isinstance(c["id"], str) and CLIP_ID_PATTERN.fullmatch(c["id"])
             and isinstance(c["sha256"], str) and _SHA.fullmatch(c["sha256"]) for c in clips):
         raise DecisionRefused("bad_document", "clips must be a list of {id, sha256}")
     if doc["verdict"] == "accept" and not clips:

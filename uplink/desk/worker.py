@@ -3,7 +3,6 @@ signed evidence manifest. Its only input is the `decisions` table."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -13,11 +12,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from common import sha256_file, write_atomic
 from uplink.audit import AuditKind, AuditLog
 from uplink.desk.book import DecisionRow, RequestBook
 from uplink.desk.catalog import ClipCatalog, DeviceIdentity
 from uplink.errors import PermanentUploadError, TransientUploadError, UploadError
-from uplink.evidence import MANIFEST_NAME, EvidenceClip, build_manifest
+from uplink.protocol.evidence import MANIFEST_NAME, EvidenceClip, build_manifest
 from uplink.upload.retry import UploadCancelled
 from uplink.upload.tus import TusClient, UploadMetadata
 
@@ -86,7 +86,7 @@ class UploadWorker:
             manifest = self._manifest(d, request.public.get("case", ""), request.agency_id)
             client.upload_file(
                 manifest, d.destination,
-                UploadMetadata(MANIFEST_NAME, _sha256(manifest), d.request_id, "manifest",
+                UploadMetadata(MANIFEST_NAME, sha256_file(manifest), d.request_id, "manifest",
                                "application/json"),
                 f"{d.request_id}/manifest", allowed_hosts=hosts, cancel=cancel)
         except PermanentUploadError as exc:
@@ -152,9 +152,7 @@ class UploadWorker:
                               agency_id=agency_id, device_id=self.identity.device_id,
                               clips=clips, key=self.key, kid=self.kid, now=self.clock())
         path.parent.mkdir(mode=0o700, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_atomic(path, data, 0o600)
         return path
 
     def _release(self, clip_ids: Iterable[str]) -> None:
@@ -162,7 +160,3 @@ class UploadWorker:
             if not self.book.clip_still_needed(cid):
                 self.catalog.set_held(cid, False)
 
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as f:  # streamed: a long 1080p clip is tens of MB
-        return hashlib.file_digest(f, "sha256").hexdigest()

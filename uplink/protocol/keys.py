@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -21,6 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from common import write_atomic
 from uplink.errors import RequestRejected
 from uplink.protocol.canonical import JsonObject, canonical_bytes
 
@@ -64,25 +63,11 @@ def public_key_from_text(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(b64url_decode(text, 32))
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_private_key(key: Ed25519PrivateKey, path: Path) -> None:
     """Write a PKCS#8 PEM file readable only by its owner (mode 0600)."""
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    _write_atomically(Path(path), pem, 0o600)
+    write_atomic(Path(path), pem, 0o600)
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
@@ -99,7 +84,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 def save_public_key(key: Ed25519PublicKey, kid: str, path: Path) -> None:
     """Write `{"kid": ..., "public_key": <base64url>}` as JSON."""
     doc = {"kid": kid, "public_key": public_key_to_text(key)}
-    _write_atomically(Path(path), json.dumps(doc).encode("utf-8") + b"\n", 0o644)
+    write_atomic(Path(path), json.dumps(doc).encode("utf-8") + b"\n", 0o644)
 
 
 def load_public_key(path: Path) -> tuple[str, Ed25519PublicKey]:

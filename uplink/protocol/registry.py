@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from common import write_atomic
 from uplink.errors import RegistryError, RequestRejected
 from uplink.protocol.canonical import JsonObject, canonical_bytes, parse_json
 from uplink.protocol.fields import ID_RE, Fields
@@ -195,18 +194,4 @@ class RegistryStore:
     def _record(self, registry: Registry) -> None:
         state = {"version": registry.version, "body_sha256": registry.body_sha256}
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.state_path.parent, prefix=".registry-state.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(state, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.state_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(self.state_path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.state_path, json.dumps(state).encode(), 0o600)

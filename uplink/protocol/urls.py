@@ -1,4 +1,6 @@
-"""Whether a request's upload URL may be used: https, to a host its agency lists."""
+"""Upload URLs: one strict parser (`parse_destination`) for the request check at receive
+time (`check_upload_url`: https, to a host its agency lists) and the uploader's checks
+before every connection (`uplink.upload.urls`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from uplink.errors import RequestRejected
-from uplink.upload.urls import is_loopback
 
 DEFAULT_PORTS: Final = {"https": 443, "http": 80}
 
@@ -21,6 +22,39 @@ class Destination:
     scheme: str
     host: str
     port: int
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and the name localhost; no DNS is consulted."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_destination(url: str) -> Destination:
+    """Parse `url` strictly; ValueError (with the reason) for anything a parser could read
+    two ways or that names no usable host."""
+    # Control characters, spaces, backslashes and non-ASCII are where URL parsers disagree
+    # (urllib vs urllib3), which is how "evil\\@good" style tricks pick the wrong host.
+    if not url.isascii() or any(c <= " " or c in "\\\x7f" for c in url):
+        raise ValueError("URL has unsafe or non-ASCII characters")
+    try:
+        parts = urlsplit(url)
+        explicit_port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"unparsable URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"scheme {scheme[:16]!r} is not https")
+    if "@" in parts.netloc:
+        raise ValueError("URL carries user information")
+    if explicit_port == 0:
+        raise ValueError("port 0")
+    return Destination(scheme, normalise_host(parts.hostname or ""),
+                       explicit_port or DEFAULT_PORTS[scheme])
 
 
 def normalise_host(host: str) -> str:
@@ -65,28 +99,13 @@ def parse_host_entry(entry: str) -> tuple[str, int | None]:
 def check_upload_url(url: str, allowed_hosts: Iterable[str], *,
                      allow_insecure_loopback: bool = False) -> Destination:
     """The destination of `url`, or `RequestRejected` ("insecure_url"/"host_not_allowed")."""
-    # Characters where URL parsers disagree are refused outright (see uplink/upload/urls.py).
-    if not url.isascii() or any(c <= " " or c in "\\\x7f" for c in url):
-        raise RequestRejected("insecure_url", "URL has unsafe or non-ASCII characters")
     try:
-        parts = urlsplit(url)
-        explicit_port = parts.port
-    except ValueError as exc:
-        raise RequestRejected("insecure_url", f"unparsable URL: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        raise RequestRejected("insecure_url", f"scheme {scheme[:16]!r} is not https")
-    if "@" in parts.netloc:
-        raise RequestRejected("insecure_url", "URL carries user information")
-    if explicit_port == 0:
-        raise RequestRejected("insecure_url", "port 0")
-    try:
-        host = normalise_host(parts.hostname or "")
+        where = parse_destination(url)
     except ValueError as exc:
         raise RequestRejected("insecure_url", str(exc)) from None
+    scheme, host, port = where.scheme, where.host, where.port
     if scheme == "http" and not (allow_insecure_loopback and is_loopback(host)):
         raise RequestRejected("insecure_url", "plain http is only allowed to loopback in dev")
-    port = explicit_port or DEFAULT_PORTS[scheme]
     allowed: set[tuple[str, int | None]] = set()
     for entry in allowed_hosts:
         try:
@@ -95,6 +114,6 @@ def check_upload_url(url: str, allowed_hosts: Iterable[str], *,
             continue  # a bad registry entry allows nothing
     ok = (host, port) in allowed or (port == DEFAULT_PORTS[scheme] and (host, None) in allowed)
     if not ok:
-        shown = f"{host}:{port}" if explicit_port else host
+        shown = host if port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
         raise RequestRejected("host_not_allowed", f"{shown} is not an allowed upload host")
-    return Destination(scheme, host, port)
+    return where

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import sha256_file_and_size
 from config.upload import UploadConfig
 from uplink.errors import PermanentUploadError, TransientUploadError
 from uplink.upload.resume import ResumeState, ResumeStore
 from uplink.upload.retry import Backoff, UploadCancelled, UploadGone, check_status
 from uplink.upload.transport import Response, Transport
-from uplink.upload.urls import check_url, origin, resolve_location
+from uplink.upload.urls import check_url, destination, resolve_location
 
 TUS_VERSION = "1.0.0"
 OK = frozenset({200, 204})
@@ -55,17 +56,6 @@ class UploadResult:
     offset_regressions: int = 0
 
 
-def file_sha256(path: Path) -> tuple[int, str]:
-    """Size and hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
-
-
 class TusClient:
     """Uploads files over a `Transport`, remembering progress in a `ResumeStore`."""
 
@@ -93,7 +83,7 @@ class TusClient:
         """
         check_url(endpoint_url, allowed_hosts=allowed_hosts,
                   allow_insecure_loopback=self.cfg.allow_insecure_loopback)
-        size, digest = file_sha256(path)
+        digest, size = sha256_file_and_size(path)
         if digest != metadata.sha256.strip().lower():
             raise PermanentUploadError(
                 f"{path.name}: sha256 {digest} does not match the clip store's "
@@ -171,7 +161,7 @@ class _Run:
         if state is None:
             return
         try:
-            same_origin = origin(state.url) == origin(self.endpoint)
+            same_origin = destination(state.url) == destination(self.endpoint)
         except PermanentUploadError:
             same_origin = False
         if (state.sha256, state.size) != (self.digest, self.size) or not same_origin:

@@ -14,6 +14,7 @@ import pytest
 
 from config.upload import UploadConfig
 from tests.uplink.protocol.world import AGENCY_ID, NOW, World, agency_entry, request_body
+from uplink.agency.receiver import TusReceiver
 from uplink.audit import AuditLog
 from uplink.desk import (
     ClipInfo,
@@ -25,7 +26,6 @@ from uplink.desk import (
 from uplink.protocol import RequestLedger, RequestValidator, sign_document
 from uplink.protocol.fields import format_time
 from uplink.protocol.keys import generate_keypair
-from uplink.upload.receiver import TusReceiver
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.transport import RequestsTransport
 from uplink.upload.tus import TusClient

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from tests.uplink.desk.conftest import NOW, Device
+from uplink.agency.verify import verify_evidence
 from uplink.audit import AuditLog
 from uplink.errors import DecisionRefused
-from uplink.evidence import MANIFEST_NAME, verify_evidence
+from uplink.protocol.evidence import MANIFEST_NAME
 from uplink.protocol.keys import generate_keypair
 
 H = 3600

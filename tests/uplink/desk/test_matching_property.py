@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from tests.uplink.desk.conftest import NOW, Device, FileCatalog
 from tests.uplink.protocol.world import World
+from uplink.agency.receiver import TusReceiver
 from uplink.protocol.keys import generate_keypair
-from uplink.upload.receiver import TusReceiver
 
 H = 3600
 WINDOW = (NOW - 2 * H, NOW - H)  # the test request's window

@@ -14,7 +14,7 @@ import pytest
 
 from config.upload import UploadConfig
 from tests.uplink.upload.netfaults import ScriptedServer
-from uplink.upload.receiver import TusReceiver
+from uplink.agency.receiver import TusReceiver
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.transport import RequestsTransport
 from uplink.upload.tus import TusClient, UploadMetadata

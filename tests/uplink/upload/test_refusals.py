@@ -10,8 +10,8 @@ import pytest
 
 from tests.uplink.upload.conftest import LOOPBACK, dev_config, write_random
 from tests.uplink.upload.netfaults import RawRequest, ScriptedServer, http_response, tus_script
+from uplink.agency.receiver import TusReceiver
 from uplink.errors import DestinationRefused
-from uplink.upload.receiver import TusReceiver
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.transport import RequestsTransport
 from uplink.upload.tus import TusClient, UploadMetadata

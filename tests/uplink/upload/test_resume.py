@@ -11,7 +11,7 @@ import pytest
 
 from tests.uplink.upload.conftest import LOOPBACK, dev_config, write_random
 from tests.uplink.upload.netfaults import FaultProxy
-from uplink.upload.receiver import TusReceiver
+from uplink.agency.receiver import TusReceiver
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.retry import UploadCancelled
 from uplink.upload.tus import TusClient, UploadMetadata

@@ -14,8 +14,8 @@ import trustme
 
 from tests.uplink.upload.conftest import LOOPBACK, dev_config, stop_when, write_random
 from tests.uplink.upload.netfaults import FaultProxy
+from uplink.agency.receiver import TusReceiver, parse_metadata
 from uplink.errors import DestinationRefused, PermanentUploadError
-from uplink.upload.receiver import TusReceiver, parse_metadata
 from uplink.upload.resume import ResumeState, SqliteResumeStore
 from uplink.upload.retry import UploadCancelled
 from uplink.upload.tus import TusClient, UploadMetadata

@@ -6,14 +6,12 @@ import base64
 import binascii
 import hashlib
 import re
+import ssl
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from uplink.upload.receiver import TusReceiver, _Server
+from typing import Any, Protocol
 
 TUS_VERSION = "1.0.0"
 BASE = "/files/"
@@ -41,6 +39,36 @@ class LoggedRequest:
     body_bytes: int
 
 
+
+class ReceiverState(Protocol):
+    """What the HTTP handler needs of the receiver that owns the uploads."""
+
+    ssl_context: ssl.SSLContext | None
+    checksum: bool
+    max_size: int
+
+    def upload(self, upload_id: str) -> Upload | None: ...
+    def record(self, entry: LoggedRequest) -> None: ...
+    def count_patch_bytes(self, n: int) -> None: ...
+    def count_connection(self) -> None: ...
+    def count_error(self) -> None: ...
+    def create(self, length: int, metadata: dict[str, str]) -> str: ...
+    def finish(self, upload: Upload) -> None: ...
+
+
+class ReceiverServer(ThreadingHTTPServer):
+    daemon_threads = True
+    receiver: ReceiverState
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.receiver.count_connection()
+        super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A failed TLS handshake or a client that vanished: counted, not printed.
+        self.receiver.count_error()
+
+
 def parse_metadata(value: str) -> dict[str, str]:
     """Decode an Upload-Metadata header; raises ValueError when malformed."""
     out: dict[str, str] = {}
@@ -57,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "doorcam-receiver/1"
     timeout = 30
-    server: _Server
+    server: ReceiverServer
 
     def setup(self) -> None:
         ctx = self.server.receiver.ssl_context
@@ -69,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the request log is `TusReceiver.log`
 
     @property
-    def rx(self) -> TusReceiver:
+    def rx(self) -> ReceiverState:
         return self.server.receiver
 
     def _reply(self, status: int, headers: dict[str, str] | None = None,
@@ -98,8 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _upload(self) -> Upload | None:
         match = _ID.match(self.path)
-        with self.rx._lock:
-            upload = self.rx.uploads.get(match.group(1)) if match else None
+        upload = self.rx.upload(match.group(1)) if match else None
         if upload is None:
             self._reply(404, close=True)
         return upload

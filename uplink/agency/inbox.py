@@ -10,12 +10,13 @@ import shutil
 import threading
 from pathlib import Path
 
-from uplink.evidence import MANIFEST_NAME, EvidenceReport, verify_evidence
-from uplink.upload.receiver import Upload
+from common import CLIP_ID_PATTERN
+from uplink.agency.receiver import Upload
+from uplink.agency.verify import EvidenceReport, verify_evidence
+from uplink.protocol.evidence import MANIFEST_NAME
 
 log = logging.getLogger("doorcam.agency")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_CLIP = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
 
 
 class EvidenceInbox:
@@ -30,7 +31,7 @@ class EvidenceInbox:
         request_id = upload.metadata.get("request_id", "")
         clip_id = upload.metadata.get("clip_id", "")
         if not _UUID.fullmatch(request_id) or not (
-                clip_id == "manifest" or _CLIP.fullmatch(clip_id)):
+                clip_id == "manifest" or CLIP_ID_PATTERN.fullmatch(clip_id)):
             log.warning("upload with unusable request/clip id kept as %s", upload.path.name)
             return
         name = MANIFEST_NAME if clip_id == "manifest" else f"{clip_id}.mp4"

@@ -6,16 +6,21 @@ so tests can assert that no connection was made where none may be.
 
 from __future__ import annotations
 
-import hashlib
 import ssl
 import threading
 import uuid
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-from uplink.upload.receiver_http import BASE, LoggedRequest, Upload, _Handler, parse_metadata
+from common import sha256_file
+from uplink.agency.receiver_http import (
+    BASE,
+    LoggedRequest,
+    ReceiverServer,
+    Upload,
+    _Handler,
+    parse_metadata,
+)
 
 __all__ = ["LoggedRequest", "TusReceiver", "Upload", "parse_metadata"]
 
@@ -39,7 +44,7 @@ class TusReceiver:
         self.errors = 0
         self.patch_bytes = 0  # body bytes received by PATCH, partial ones included
         self._lock = threading.Lock()
-        self._server = _Server((host, port), _Handler)
+        self._server = ReceiverServer((host, port), _Handler)
         self._server.receiver = self
         self._thread: threading.Thread | None = None
 
@@ -73,6 +78,18 @@ class TusReceiver:
         with self._lock:
             return {k: u for k, u in self.uploads.items() if u.offset == u.length}
 
+    def upload(self, upload_id: str) -> Upload | None:
+        with self._lock:
+            return self.uploads.get(upload_id)
+
+    def count_connection(self) -> None:
+        with self._lock:
+            self.connections += 1
+
+    def count_error(self) -> None:
+        with self._lock:
+            self.errors += 1
+
     def record(self, entry: LoggedRequest) -> None:
         with self._lock:
             self.log.append(entry)
@@ -93,25 +110,8 @@ class TusReceiver:
         return upload_id
 
     def finish(self, upload: Upload) -> None:
-        with upload.path.open("rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        digest = sha256_file(upload.path)
         upload.verified = digest == upload.metadata.get("sha256", "").lower()
         if self.on_complete is not None:
             self.on_complete(upload)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    receiver: TusReceiver
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.receiver._lock:
-            self.receiver.connections += 1
-        super().process_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A failed TLS handshake or a client that vanished: counted, not printed.
-        with self.receiver._lock:
-            self.receiver.errors += 1
-
 

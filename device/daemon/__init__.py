@@ -1,0 +1,1 @@
+"""The device daemon (`doorcam run`): its sides, each owning its threads, and the supervisor."""

@@ -1,0 +1,1 @@
+"""The owner's web app (`doorcam web`): its own process, never the daemon's."""
