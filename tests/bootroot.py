@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import require
+
 REPO = Path(__file__).resolve().parent.parent
 SUITE = "trixie"
 MIRROR = "http://deb.debian.org/debian"
@@ -36,10 +38,7 @@ def require_boot_tools() -> None:
         why = "boot tests need root (debootstrap, overlay mounts, systemd-nspawn)"
     elif missing:
         why = f"boot tests need {', '.join(missing)} (apt install debootstrap systemd-container)"
-    if why:
-        if os.environ.get("DOORCAM_REQUIRE_BOOT"):
-            pytest.fail(why + "; DOORCAM_REQUIRE_BOOT is set")
-        pytest.skip(why)
+    require(not why, why)
 
 
 def package_depends() -> list[str]:

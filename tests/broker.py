@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from device.cli.localbroker import MosquittoBroker as _Broker
 from device.cli.localbroker import free_port, mosquitto_path
+from tests.support import require
 
 __all__ = ["MosquittoBroker", "free_port", "mosquitto_path", "require_mosquitto"]
 
@@ -17,10 +15,8 @@ __all__ = ["MosquittoBroker", "free_port", "mosquitto_path", "require_mosquitto"
 def require_mosquitto() -> str:
     """The broker binary; skips the test without one (fails in CI, where it is required)."""
     found = mosquitto_path()
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("mosquitto not found (PATH or /usr/sbin/mosquitto); CI requires it")
-        pytest.skip("mosquitto not installed (apt install mosquitto); MQTT tests need a broker")
+    require(found, "mosquitto not installed (apt install mosquitto); MQTT tests need a broker")
+    assert found is not None
     return found
 
 

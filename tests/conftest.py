@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import require
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -20,10 +22,8 @@ def data_dir() -> Path:
 def test_data() -> Path:
     """The shared real-footage folder; skips (CI: fails) when it is absent."""
     d = data_dir()
-    if not (d / "README.md").exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"real footage missing at {d} (set DOORCAM_TEST_DATA); CI requires it")
-        pytest.skip(f"real footage not found at {d}; set DOORCAM_TEST_DATA to ../shared/data")
+    require((d / "README.md").exists(),
+            f"real footage not found at {d}; set DOORCAM_TEST_DATA to ../shared/data")
     return d
 
 
@@ -37,8 +37,8 @@ def make_tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
         mnt.mkdir()
         done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
                               capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+        require(done.returncode == 0,
+                f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
         mounted.append(mnt)
         return mnt
 

@@ -20,6 +20,7 @@ from config.loader import Problem
 from device.cli import main
 from device.cli.admin import config_path, device_config
 from device.errors import UserError
+from tests.support import require
 
 NOBODY = 65534
 
@@ -58,8 +59,7 @@ def test_an_unreadable_config_says_to_use_sudo(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_root_acts_as_the_store_owner(shared_dir: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to switch users")
+    require(os.geteuid() == 0, "needs root to switch users")
     store = shared_dir / "store"
     store.mkdir()
     os.chown(store, NOBODY, NOBODY)

@@ -15,6 +15,7 @@ from capture.frame import Frame, SourceError, StreamInfo
 from config import CaptureConfig, Config, StoreConfig
 from device.daemon.camera_guard import CameraGuard
 from device.daemon.capture import CaptureSide
+from tests.support import wait_until
 
 
 class _Image:
@@ -66,19 +67,19 @@ def test_faults_are_reported_and_the_camera_is_reopened(tmp_path: Path) -> None:
             opened.append(cam)
             return cam
 
-    side = Side(cfg, None)
+    side = Side(cfg, None, guard=CameraGuard(backoff_min=0.05, backoff_max=0.2))
     assert side.live
-    side.guard = CameraGuard(backoff_min=0.05, backoff_max=0.2)
     statuses = []
     side.start()
-    deadline = time.monotonic() + 30
-    while len(opened) < 4 and time.monotonic() < deadline:
+
+    def recovered() -> bool:
         statuses.append(side.status())
-        time.sleep(0.01)
-    time.sleep(0.5)
+        return len(opened) >= 4 and side.guard.fault is None
+
+    wait_until(recovered, 30, "the fourth opening to deliver good frames")
     side.stop()
-    assert len(opened) >= 4, statuses[-3:]
-    assert side.guard.restarts == 3
+    # Three scripted faults; a loaded machine may add a stall of the good camera.
+    assert side.guard.restarts >= 3
     assert all(cam.closed for cam in opened[:3])
     assert any("camera FAULT (camera unplugged)" in s for s in statuses)
     assert any("frozen picture" in s for s in statuses)
@@ -96,14 +97,11 @@ def test_timestamps_run_on_across_reopenings(tmp_path: Path) -> None:
         def open_source(self) -> FlakyCamera:
             return FlakyCamera(next(script, "good"), 1)
 
-    side = Side(cfg, None)
-    side.guard = CameraGuard(backoff_min=0.01, backoff_max=0.02)
+    side = Side(cfg, None, guard=CameraGuard(backoff_min=0.01, backoff_max=0.02))
     real_put = side.frames.put
     side.frames.put = lambda f: (seen.append((f.seq, f.pts)) if f else None, real_put(f))[1]
     side.start()
-    deadline = time.monotonic() + 20
-    while len(seen) < 40 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(seen) >= 40, 20, "40 frames across three openings")
     side.stop()
     seqs, pts = [s for s, _ in seen], [p for _, p in seen]
     assert seqs[:40] == list(range(40))
@@ -125,27 +123,25 @@ def test_a_read_that_never_returns_is_a_stall_and_the_camera_is_reopened(
             opened.append(FlakyCamera(next(script, "good"), len(opened)))
             return opened[-1]
 
-    side = Side(cfg, None)
-    side.guard = CameraGuard(backoff_min=0.05, backoff_max=0.1)
+    side = Side(cfg, None, guard=CameraGuard(backoff_min=0.05, backoff_max=0.1))
     real_failed = side.guard.failed
     side.guard.failed = lambda reason, now: (faults.append((reason, time.monotonic())),
                                              real_failed(reason, now))[1]
     real_put = side.frames.put
     side.frames.put = lambda f: (delivered.append(time.monotonic()), real_put(f))[1]
     side.start()
-    deadline = time.monotonic() + 20
-    while len(delivered) < 40 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(delivered) >= 40 and side.guard.fault is None, 20,
+               "the reopened camera to deliver and the fault to end")
     opened[0].release.set()  # the stuck read returns at last: its thread closes that camera
-    time.sleep(0.5)
+    wait_until(lambda: opened[0].closed, 10, "the released read's thread to close its camera")
     side.stop()
-    assert len(faults) == 1 and faults[0][0].startswith("camera stalled: no frame for 0.")
+    # The hang is the first fault; a loaded machine may add stalls of the good camera.
+    assert faults and faults[0][0].startswith("camera stalled: no frame for 0.")
     # Noticed two frame intervals (2/25 s) plus the margin after the last frame, not after
     # the heartbeat's 5 s; the reopened camera delivers again.
     assert 0.3 <= faults[0][1] - delivered[9] < 2.0, faults[0][1] - delivered[9]
-    assert len(delivered) >= 40 and len(opened) == 2
-    assert "(the read has not returned)" in faults[0][0] or opened[0].closed
-    assert side.guard.restarts == 1 and side.guard.fault is None, "recovered"
+    assert len(delivered) >= 40 and len(opened) == len(faults) + 1
+    assert side.guard.restarts == len(faults) and side.guard.fault is None, "recovered"
     assert opened[0].closed and opened[1].closed
     assert side.camera.error is None and side.process.error is None
 
@@ -161,12 +157,9 @@ def test_a_camera_stuck_in_reads_stops_the_worker_for_systemd_to_restart(
             opened.append(FlakyCamera("hang", len(opened)))
             return opened[-1]
 
-    side = Side(cfg, None)
-    side.guard = CameraGuard(backoff_min=0.05, backoff_max=0.1)
+    side = Side(cfg, None, guard=CameraGuard(backoff_min=0.05, backoff_max=0.1))
     side.start()
-    deadline = time.monotonic() + 30
-    while side.camera.error is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: side.camera.error is not None, 30, "the camera worker to give up")
     for cam in opened:
         cam.release.set()
     side.stop()

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from capture.media.decode import probe_clip
+from tests.daemon_proc import DaemonRun, NotifySocket
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _messages(sock: socket.socket, until: float) -> list[str]:
-    out = []
-    sock.settimeout(0.2)
-    while time.monotonic() < until:
-        try:
-            out.append(sock.recv(4096).decode())
-        except TimeoutError:
-            continue
-    return out
 
 
 def test_run_notifies_systemd_and_finalizes_the_clip_on_sigterm(tmp_path: Path) -> None:
@@ -32,29 +19,30 @@ def test_run_notifies_systemd_and_finalizes_the_clip_on_sigterm(tmp_path: Path) 
     cfg.write_text(
         '[capture]\nsource = "synthetic:porch?size=320x240"\nloop = true\n'
         f'[store]\npath = "{store}"\n', encoding="utf-8")
-    sock_path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(sock_path))
-    env = dict(os.environ, NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="2000000")
-    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
-                             "--speed", "3"], cwd=REPO, env=env, stderr=subprocess.PIPE,
-                            text=True)
+    notify = NotifySocket(tmp_path / "notify.sock")
+    daemon = DaemonRun(cfg, speed="3", env=notify.env(WATCHDOG_USEC="2000000"))
     try:
-        msgs = _messages(sock, time.monotonic() + 12)
-        assert any(m.startswith("READY=1") and "frames/s" in m for m in msgs), msgs
-        assert sum(m == "WATCHDOG=1" for m in msgs) >= 3, msgs
-        assert any(m.startswith("STATUS=") and "last motion event" in m for m in msgs), msgs
-        # The scene's first visitor is on camera now (8-12 s of video at 3x): mid-clip.
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        msgs = notify.wait_for(
+            lambda m: any(x.startswith("READY=1") and "frames/s" in x for x in m)
+            and sum(x == "WATCHDOG=1" for x in m) >= 3
+            and any(x.startswith("STATUS=") and "last motion event" in x for x in m),
+            30, "READY, three watchdog pings and a STATUS line")
+        # The precondition of "finalizes the open clip": an event is in progress, no clip
+        # of it stored yet.
+        daemon.wait_for_line("motion event 1 started", 60)
+        assert "clip stored" not in daemon.stderr
+        stored_before = len(list((store / "clips").glob("*.mp4")))
+        assert stored_before == 0, msgs
+        code = daemon.stop()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        sock.close()
-    assert proc.returncode == 0, err
+        daemon.kill()
+        notify.close()
+    err = daemon.stderr
+    assert code == 0, err
     assert "Traceback" not in err
     clips = sorted((store / "clips").glob("*.mp4"))
     assert clips, err
+    assert "clip stored" in err.split("signal 15: shutting down", 1)[1], "not finalized on stop"
     for clip in clips:
         assert probe_clip(clip).frames > 0
     assert not list((store / "tmp").glob("*.part")), "SIGTERM left a half-written clip"
@@ -79,24 +67,19 @@ def test_unusable_registry_degrades_the_uplink_but_the_camera_keeps_recording(
         f'[store]\npath = "{store}"\n[device]\nlatitude = 40.7\nlongitude = -73.9\n'
         '[uplink]\nenabled = true\nregistry_key = "' + "A" * 43 + '"\n[mqtt]\nport = 1\n',
         encoding="utf-8")
-    sock_path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(sock_path))
-    env = dict(os.environ, NOTIFY_SOCKET=str(sock_path))
-    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
-                             "--speed", "4"], cwd=REPO, env=env, stderr=subprocess.PIPE,
-                            text=True)
+    notify = NotifySocket(tmp_path / "notify.sock")
+    daemon = DaemonRun(cfg, env=notify.env())
     try:
-        msgs = _messages(sock, time.monotonic() + 12)
-        assert proc.poll() is None, "the daemon stopped over an uplink problem"
-        assert any("agency requests OFF" in m and "registry" in m for m in msgs), msgs
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        notify.wait_for(lambda m: any("agency requests OFF" in x and "registry" in x for x in m),
+                        30, "STATUS saying the uplink is off over the registry")
+        daemon.wait_for_line("clip stored", 60)
+        assert daemon.running(), "the daemon stopped over an uplink problem"
+        code = daemon.stop()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        sock.close()
-    assert proc.returncode == 0, err
+        daemon.kill()
+        notify.close()
+    err = daemon.stderr
+    assert code == 0, err
     assert list((store / "clips").glob("*.mp4")), "no clip recorded"
 
 
@@ -106,24 +89,24 @@ def test_sighup_applies_live_settings_and_names_the_rest(tmp_path: Path) -> None
     base = ('[capture]\nsource = "synthetic:porch?size=320x240"\nloop = true\n'
             f'[store]\npath = "{store}"\n')
     cfg.write_text(base, encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
-                             "--speed", "4"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    daemon = DaemonRun(cfg)
     try:
-        time.sleep(4)
+        daemon.wait_for_line("doorcam running", 60)
         cfg.write_text(base + "max_age_days = 7.0\n[motion]\nthreshold = 30\n"
                        "[mqtt]\nport = 1884\n", encoding="utf-8")
-        proc.send_signal(signal.SIGHUP)
-        time.sleep(3)
+        daemon.proc.send_signal(signal.SIGHUP)
+        daemon.wait_for_line("configuration reloaded", 60,
+                             after=daemon.wait_for_line("reload:", 60))
         cfg.write_text(base + "[motion]\nthreshold = 999\n", encoding="utf-8")
-        proc.send_signal(signal.SIGHUP)
-        time.sleep(3)
-        assert proc.poll() is None, "a bad reload must not stop the daemon"
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        mark = daemon.line_count()
+        daemon.proc.send_signal(signal.SIGHUP)
+        daemon.wait_for_line("reload refused", 60, after=mark)
+        assert daemon.running(), "a bad reload must not stop the daemon"
+        code = daemon.stop()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err
+        daemon.kill()
+    err = daemon.stderr
+    assert code == 0, err
     assert ("reload: motion.threshold, store.max_age_days applied; needs a restart: "
             "mqtt.port") in err, err[-3000:]
     assert "reload refused, keeping the running config" in err and "threshold = 999" in err

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.support import require
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,8 +18,7 @@ def _sh(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
-    if shutil.which("dpkg-deb") is None:
-        pytest.skip("dpkg not available (not a Debian-family machine)")
+    require(shutil.which("dpkg-deb"), "dpkg not available (not a Debian-family machine)")
     built = _sh("bash", str(REPO / "deploy" / "build-deb.sh"), str(tmp_path / "dist"))
     assert built.returncode == 0, built.stderr
     deb = Path(built.stdout.strip().splitlines()[-1])

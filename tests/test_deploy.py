@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.support import require
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "deploy" / "doorcam.service"
@@ -17,10 +18,8 @@ UNIT = REPO / "deploy" / "doorcam.service"
 @pytest.fixture
 def analyze() -> str:
     tool = shutil.which("systemd-analyze")
-    if tool is None:
-        if os.environ.get("CI"):
-            pytest.fail("systemd-analyze missing in CI (apt package systemd)")
-        pytest.skip("systemd-analyze not installed")
+    require(tool, "systemd-analyze not installed (apt package systemd)")
+    assert tool is not None
     return tool
 
 

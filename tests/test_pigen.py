@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.support import require
 
 REPO = Path(__file__).resolve().parent.parent
 STAGE = REPO / "deploy" / "pi-gen" / "stage-doorcam"
@@ -23,8 +23,7 @@ def _step(step: Path, rootfs: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_install_step_puts_the_package_into_the_image(tmp_path: Path) -> None:
-    if shutil.which("dpkg-deb") is None:
-        pytest.skip("dpkg not available")
+    require(shutil.which("dpkg-deb"), "dpkg not available (not a Debian-family machine)")
     stage = tmp_path / "stage"
     shutil.copytree(STAGE, stage)
     built = subprocess.run(["bash", str(REPO / "deploy/build-deb.sh"),

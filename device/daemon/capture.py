@@ -1,31 +1,29 @@
-"""`doorcam run`: capture, motion and recording, the request feed and the uploader, each on
-its own thread. Start-up and shut-down follow one explicit order."""
+"""The daemon's capture side: the camera thread (owns the reopening camera) and the motion
+thread (owns detector, recorder and clip store), joined by a queue that drops rather than
+stalls the camera."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from capture.frame import Frame, SourceError
+from capture.frame import Frame
 from capture.recording import RecordingError
 from capture.sources import is_live
 from config import Config
 from device.daemon.camera_guard import CameraGuard
-from device.daemon.camera_reader import FrameReader, NoFrame
+from device.daemon.camera_source import Nothing, ReopeningCamera
 from device.daemon.logsetup import event
+from device.daemon.retention import RetentionScheduler
 from device.daemon.workers import DropQueue, Worker
-from device.store import StoreError, retention
+from device.store import retention
 from device.wiring import build
 from device.wiring.pipeline import LocalLoop, MotionEventRecord
 
 log = logging.getLogger("doorcam")
-PRUNE_EVERY_S = 60.0
-FIRST_FRAME_S = 10.0  # a camera's first frame after opening (picamera2 needs about 1 s)
-STALL_MARGIN_S = 0.25
-MAX_STUCK_READS = 3
 
 
 class _LogListener:
@@ -57,123 +55,57 @@ class _LogListener:
 
 
 class CaptureSide:
-    """The camera thread (owns the source) and the processing thread (owns detector,
-    recorder and clip store), joined by a queue that drops rather than stalls the camera."""
+    """The camera thread and the motion thread; see the module docstring."""
 
-    def __init__(self, cfg: Config, pace: float | None) -> None:
+    def __init__(self, cfg: Config, pace: float | None, *,
+                 guard: CameraGuard | None = None) -> None:
         self.cfg = cfg
         self.pace = pace
         self.frames: DropQueue[Frame | None] = DropQueue(8)
+        self.camera_source = ReopeningCamera(self.open_source, live=is_live(cfg.capture.source),
+                                             guard=guard)
         # A camera that delivers nothing for this long is stalled (frames come every <1 s).
-        self.camera = Worker("camera", self._capture_step, on_stop=self._close_reader,
+        self.camera = Worker("camera", self._capture_step, on_stop=self.camera_source.close,
                              max_silence=5.0)
         self.process = Worker("motion", self._process_step, on_stop=self._finish,
                               max_silence=10.0)
         self.listener = _LogListener()
+        self.retention = RetentionScheduler(lambda: self.listener.clips)
         self._started = time.monotonic()
-        self._source: Any = None
-        self._reader: FrameReader | None = None
-        self._stuck: list[FrameReader] = []
         self._loop: LocalLoop | None = None
         self._store: Any = None
         self.source_ended = threading.Event()
-        self.live = is_live(cfg.capture.source)
-        self.guard = CameraGuard()
-        self._delivered = False
-        self._offset: tuple[float, int] = (0.0, 0)
-        self._next_pts, self._next_seq = 0.0, 0
         self.recording_errors = 0
-        self._pruned_after, self._last_prune = 0, time.monotonic()
         self._reloaded: Config | None = None
         self.frames_shape = (0, 0)
+
+    @property
+    def live(self) -> bool:
+        return self.camera_source.live
+
+    @property
+    def guard(self) -> CameraGuard:
+        return self.camera_source.guard
+
+    def workers(self) -> Sequence[Worker]:
+        return (self.camera, self.process)
 
     def start(self) -> None:
         self._store = None
         self.process.start()
         self.camera.start()
 
-    def _capture_step(self, stop: threading.Event) -> None:
-        now = time.monotonic()
-        if now < self.guard.retry_at:
-            stop.wait(min(0.5, self.guard.retry_at - now))  # short waits keep the heartbeat
-            return
-        if self._reader is None:
-            self._reader = self._new_reader()
-        reader = self._reader
-        try:
-            frame = reader.next(self._patience(reader))
-        except NoFrame as exc:
-            if self.live and (reader.delivered or exc.waited >= FIRST_FRAME_S):
-                self._fault(f"camera stalled: no frame for {exc.waited:.2f} s")
-            return  # a recording just waits (and the heartbeat stays fresh)
-        except SourceError as exc:
-            if not self.live:
-                raise
-            self._fault(str(exc))
-            return
-        self._source = reader.source
-        if frame is None and self.live:
-            self._fault("the camera stopped delivering frames")
-            return
-        if frame is not None and self.live and self.guard.frozen(frame.lores):
-            self._fault("frozen picture (identical frames)")
-            return
-        self.guard.good_frame()
-        if frame is not None:
-            self._rebase(frame)
-        self.frames.put(frame)
-        if frame is None:
-            reader.close()
-            self.source_ended.set()
-            stop.set()
-
-    def _patience(self, reader: FrameReader) -> float:
-        """How long to wait for the next frame before a live camera counts as stalled: two
-        frame intervals plus a margin for scheduling on a busy Pi. Recordings, and a camera
-        before its first frame (allowed FIRST_FRAME_S), are polled so the heartbeat stays
-        fresh."""
-        if not self.live or not reader.delivered or reader.source is None:
-            return 0.5
-        return 2.0 / max(reader.source.info.fps, 1.0) + STALL_MARGIN_S
-
-    def _new_reader(self) -> FrameReader:
-        """A reader for a new opening; too many earlier ones stuck in a read stop the daemon,
-        since only a new process can release a camera held by a read that never returns."""
-        self._stuck = [r for r in self._stuck if r.alive]
-        if len(self._stuck) >= MAX_STUCK_READS:
-            raise RuntimeError(f"the camera is stuck: {len(self._stuck)} reads never "
-                               "returned; doorcam exits so that systemd restarts it")
-        return FrameReader(self.open_source)
-
-    def _rebase(self, frame: Frame) -> None:
-        """Keep seq and pts running on across camera reopenings (each starts again at 0)."""
-        if frame.seq == 0 and self._delivered:
-            self._offset = (self._next_pts, self._next_seq)
-        pts_off, seq_off = self._offset
-        if pts_off or seq_off:
-            frame.pts += pts_off
-            frame.seq += seq_off
-            frame.packets = [dataclasses.replace(p, pts=p.pts + pts_off,
-                                                 dts=None if p.dts is None else p.dts + pts_off)
-                             for p in frame.packets]
-        self._delivered = True
-        self._next_pts = frame.pts + 1.0 / max(self._source.info.fps, 1.0)
-        self._next_seq = frame.seq + 1
-
     def open_source(self) -> Any:
         return build.open_frames(self.cfg, None, self.pace)
 
-    def _fault(self, reason: str) -> None:
-        reader, self._reader = self._reader, None
-        if reader is not None and not reader.close(wait=1.0):
-            self._stuck.append(reader)
-            reason += " (the read has not returned)"
-        self.guard.failed(reason, time.monotonic())
-
-    def _close_reader(self) -> None:
-        if self._reader is not None:
-            self._reader.close(wait=2.0)
-            self._reader = None
+    def _capture_step(self, stop: threading.Event) -> None:
+        frame = self.camera_source.read(stop)
+        if isinstance(frame, Nothing):
+            return
+        self.frames.put(frame)
+        if frame is None:
+            self.source_ended.set()
+            stop.set()
 
     def _process_step(self, stop: threading.Event) -> None:
         frame = self.frames.get(timeout=0.5)
@@ -185,8 +117,9 @@ class CaptureSide:
             self._store = build.open_store(self.cfg)
             h, w = self.frames_shape = frame.lores.shape[:2]
             detector = build.make_detector(self.cfg, h, w)
-            assert self._source is not None
-            recorder = build.make_recorder(self.cfg, self._source.info, self._store)
+            source = self.camera_source.source
+            assert source is not None
+            recorder = build.make_recorder(self.cfg, source.info, self._store)
             self._loop = LocalLoop(detector, recorder, self.listener)
         self._apply_reload()
         try:
@@ -195,19 +128,9 @@ class CaptureSide:
             # This clip is lost (aborted, nothing half-written); the camera keeps watching.
             self.recording_errors += 1
             log.error("recording failed: %s", exc)
-            self._prune()
-        if self.listener.clips != self._pruned_after or \
-                time.monotonic() - self._last_prune > PRUNE_EVERY_S:
-            self._prune()
-
-    def _prune(self) -> None:
-        """Retention runs after every clip and every minute; a full disk frees space."""
-        self._pruned_after, self._last_prune = self.listener.clips, time.monotonic()
-        try:
-            for clip_id in self._store.prune(time.time()):
-                log.info("retention: deleted clip %s", clip_id)
-        except StoreError as exc:
-            log.error("retention failed: %s", exc)
+            self.retention.run(self._store)
+        if self.retention.due():
+            self.retention.run(self._store)
 
     def reload(self, cfg: Config) -> None:
         """Take new motion, recording and retention settings (from SIGHUP) at the next frame."""
@@ -226,7 +149,8 @@ class CaptureSide:
         if new.recording != self.cfg.recording:
             for clip in self._loop.recorder.close():
                 self.listener.clip_stored(clip)
-            self._loop.recorder = build.make_recorder(new, self._source.info, self._store)
+            self._loop.recorder = build.make_recorder(new, self.camera_source.source.info,
+                                                      self._store)
         self._store.limits = retention.Limits.from_config(new.store)
         self.cfg = new
         log.info("configuration reloaded")
@@ -234,13 +158,16 @@ class CaptureSide:
     def _finish(self) -> None:
         if self._loop is not None:
             self._loop.close()
-            self._prune()
+            self.retention.run(self._store)
         if self._store is not None:
             self._store.close()
 
     def frames_per_second(self) -> float:
         frames = self._loop.frames if self._loop else 0
         return frames / max(time.monotonic() - self._started, 1e-6)
+
+    def stats(self) -> dict[str, Any]:
+        return {"fps": round(self.frames_per_second(), 1), "camera": self.guard.fault or "ok"}
 
     def status(self) -> str:
         fps = self.frames_per_second()

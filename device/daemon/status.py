@@ -6,11 +6,13 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from config import Config
 from device.daemon.homeassistant import HomeAssistant
+from device.daemon.side import Side
 from device.daemon.workers import Worker
 from device.wiring.pipeline import MotionEventRecord
 
@@ -22,7 +24,7 @@ class StatusSide:
         self.ha = HomeAssistant(cfg.homeassistant, cfg.mqtt, cfg.device.id, link)
         self.store = Path(cfg.store.path).expanduser()
         self.consume = consume  # no uplink thread to pass us Home Assistant's birth message
-        self.sources: list[Any] = []  # sides with status numbers (capture, uplink)
+        self.sources: list[Side] = []  # the other sides, whose numbers we publish
         self._next_stats = 0.0
         self.worker = Worker("status", self._step, max_silence=30.0, critical=False)
 
@@ -53,11 +55,7 @@ class StatusSide:
             free_mb = None
         out: dict[str, Any] = {"free_mb": free_mb, "pending": 0, "at": int(time.time())}
         for side in self.sources:
-            if hasattr(side, "pending_count"):
-                out["pending"] = side.pending_count()
-            if hasattr(side, "frames_per_second"):
-                out["fps"] = round(side.frames_per_second(), 1)
-                out["camera"] = side.guard.fault or "ok"
+            out.update(side.stats())
         return out
 
     # Called from the motion thread (publish is thread-safe).
@@ -73,6 +71,12 @@ class StatusSide:
         thumb = self.store / "thumbs" / f"{clip.id}.jpg"
         if self.cfg.homeassistant.snapshots and thumb.exists():
             self.ha.snapshot(thumb.read_bytes())
+
+    def workers(self) -> Sequence[Worker]:
+        return (self.worker,)
+
+    def reload(self, cfg: Config) -> None:
+        """Home Assistant settings apply at the next start (the supervisor names them)."""
 
     def status(self) -> str:
         return "status on MQTT " + ("connected" if self.link.connected else "unreachable")

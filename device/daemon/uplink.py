@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from config import Config
@@ -121,6 +121,15 @@ class UplinkSide:
         import json
 
         return len(json.loads(self._summary)["pending"]) if self._summary else 0
+
+    def stats(self) -> dict[str, Any]:
+        return {"pending": self.pending_count()}
+
+    def workers(self) -> Sequence[Worker]:
+        return (self.feed, self.uploads)
+
+    def reload(self, cfg: Config) -> None:
+        """Uplink settings apply at the next start (the supervisor names them)."""
 
     def status(self) -> str:
         broken = [f"{w.name} stopped ({w.error})" for w in (self.feed, self.uploads) if w.error]

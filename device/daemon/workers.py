@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -39,6 +40,14 @@ class DropQueue(Generic[T]):
             return None
 
 
+_running: weakref.WeakSet[Worker] = weakref.WeakSet()
+
+
+def running_workers() -> set[Worker]:
+    """Every worker started and not yet finished, whoever made it."""
+    return {w for w in list(_running) if w.alive}
+
+
 class Worker:
     """A named thread running `step()` until stopped; records a heartbeat and its failure."""
 
@@ -59,6 +68,7 @@ class Worker:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
+        _running.add(self)
         self._thread.start()
 
     def _run(self) -> None:

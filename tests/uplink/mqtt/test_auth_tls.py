@@ -6,10 +6,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import trustme
 
 from tests.broker import MosquittoBroker
+from tests.support import require
 from tests.uplink.mqtt.peer import link_config, wait_until
 from uplink.mqtt import MqttLink
 
@@ -19,8 +19,7 @@ def test_username_and_password(tmp_path: Path,
     passwd = tmp_path / "passwd"
     made = subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "cam", "s3cret"],
                           capture_output=True, text=True, check=False)
-    if made.returncode != 0:
-        pytest.skip(f"mosquitto_passwd failed: {made.stderr.strip()}")
+    require(made.returncode == 0, f"mosquitto_passwd failed: {made.stderr.strip()}")
     passwd.chmod(0o600)
     broker = make_broker(extra_config=f"allow_anonymous false\npassword_file {passwd}")
     broker.start()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.support import require
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = r"""
@@ -48,8 +48,8 @@ print("raw lookup still blocked" if not raw_done.wait(4.0 - (time.monotonic() - 
 
 
 def test_a_resolver_that_never_answers_is_cut_at_the_deadline(tmp_path: Path) -> None:
-    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
-        pytest.skip("needs root, unshare and ip for a private network namespace")
+    require(os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"),
+            "needs root, unshare and ip for a private network namespace")
     resolv = tmp_path / "resolv.conf"
     resolv.write_text("nameserver 127.0.0.1\noptions timeout:5 attempts:2\n")
     shell = (f"ip link set lo up && mount --bind {resolv} /etc/resolv.conf && "
@@ -57,8 +57,8 @@ def test_a_resolver_that_never_answers_is_cut_at_the_deadline(tmp_path: Path) ->
     done = subprocess.run(["unshare", "--mount", "--net", "sh", "-c", shell], cwd=REPO,
                           env={**os.environ, "SCRIPT": SCRIPT, "PYTHONPATH": str(REPO)},
                           capture_output=True, text=True, timeout=60, check=False)
-    if done.returncode != 0 and "unshare" in done.stderr:
-        pytest.skip(f"cannot make a namespace here: {done.stderr.strip()}")
+    require(done.returncode == 0 or "unshare" not in done.stderr,
+            f"cannot make a namespace here: {done.stderr.strip()}")
     lines = done.stdout.splitlines()
     assert done.returncode == 0 and len(lines) == 2, done.stdout + done.stderr
     word, seconds, *_ = lines[0].split()

@@ -7,16 +7,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import fastapi
 import pytest
+import tuspyserver
+import uvicorn
 
 from tests.uplink.upload.conftest import LOOPBACK, dev_config, stop_when, write_random
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.retry import UploadCancelled
 from uplink.upload.tus import TusClient
-
-fastapi = pytest.importorskip("fastapi", reason="interop needs the test extra (fastapi)")
-uvicorn = pytest.importorskip("uvicorn", reason="interop needs the test extra (uvicorn)")
-tuspyserver = pytest.importorskip("tuspyserver", reason="interop needs the test extra")
 
 
 @pytest.fixture

@@ -1,0 +1,31 @@
+"""Helpers every test may use: what a test needs from the machine, and waiting on readiness."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import pytest
+
+
+def require(available: object, reason: str) -> None:
+    """A test needs something from the machine (a broker, root, tmpfs, debootstrap, a
+    browser): without it the test skips on a developer's machine, with `reason`, and fails
+    under CI (env `CI` set), where everything it needs is installed."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: everything a test needs must be installed)")
+    pytest.skip(reason)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str,
+               poll: float = 0.01) -> None:
+    """Wait for a condition (a file, a log line, a state), failing with `what` after
+    `timeout` seconds. The timeout is a generous bound for a loaded machine, not a pace."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(poll)
