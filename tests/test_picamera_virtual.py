@@ -85,6 +85,7 @@ def camera(tree: Tree) -> Tree:
 
 def test_frames_packets_and_errors_from_the_real_library(camera: Tree) -> None:
     r = camera.run("probe", SPEC, "60")
+    assert r["encoder"] == "LibavH264Encoder" and r["output_is_picamera2_output"]
     frames = r["frames"]
     assert len(frames) == 60 and all(f["lores"] == [240, 320] for f in frames)
     assert r["thumbnail"] == [240, 320, 3]

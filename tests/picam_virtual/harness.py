@@ -25,6 +25,7 @@ each writes JSON to /out.
 
 from __future__ import annotations
 
+import importlib
 import json
 import mmap
 import os
@@ -38,11 +39,10 @@ from typing import Any, ClassVar
 
 sys.path[:0] = ["/harness", "/src"]
 
-import importlib  # noqa: E402
-
 import libcamera  # noqa: E402
 import picamera2  # noqa: E402
 import picamera2.encoders  # noqa: E402
+import picamera2.outputs  # noqa: E402
 import picamera2.picamera2 as picamera2_core  # noqa: E402
 import picamera2.platform  # noqa: E402
 from picamera2.allocators import Allocator  # noqa: E402
@@ -158,6 +158,7 @@ def probe(spec: str, frames: int) -> dict[str, Any]:
     from config import CaptureConfig
 
     src = open_source(spec, CaptureConfig(), pace=None)
+    encoder = src._encoder  # type: ignore[attr-defined]
     try:
         busy = _error(spec)
         got = []
@@ -172,6 +173,8 @@ def probe(spec: str, frames: int) -> dict[str, Any]:
         src.close()
     base = spec.split("?")[0]
     return {"busy": busy, "frames": got, "thumbnail": thumb,
+            "encoder": type(encoder).__name__,
+            "output_is_picamera2_output": isinstance(encoder.output, picamera2.outputs.Output),
             "metadata_keys": sorted(VirtualTestPicamera2.metadata_keys),
             "reopened": _error(spec),  # closed: it opens again
             "unsupported_size": _error(f"{base}?size=1280x720&lores=320x240"),
