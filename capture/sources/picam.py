@@ -5,14 +5,20 @@ H.264 encoder (hardware on Pi <= 4, libav software on Pi 5) whose packets feed t
 and clips as they are (no re-encode); the lores YUV420 stream's luma plane goes to the
 motion detector. Per-frame exposure and gain metadata tell the detector when the camera
 itself changed the picture. Spec: `picamera:0?size=1920x1080&fps=25&lores=320x240&gop=1`.
+
+picamera2 is importable only where libcamera is (a Pi), so everything that touches it is
+reached through the module handed in or imported at open time; its encoder's output must be
+a real `picamera2.outputs.Output` subclass, built here from that module (`packet_output`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import queue
 import time
 from collections.abc import Iterator
+from fractions import Fraction
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,50 +30,91 @@ from capture.frame import Frame, Packet, SourceError, StreamInfo
 from config.schema import CaptureConfig
 
 EXPOSURE_JUMP = 0.25  # relative change of exposure x gain that counts as the camera's own
+CHECK_CAMERA = ("check that `rpicam-hello --list-cameras` lists it, the ribbon cable is seated "
+                "the right way round at both ends, and the camera is enabled")
+CHECK_BUSY = ("another process holds the camera (a second doorcam, rpicam-*, libcamera-* or "
+              "motion); stop it and try again")
 
 
-class _PacketOutput:
-    """picamera2 Output stand-in: the encoder thread hands us packets; we queue them."""
+class PacketQueue:
+    """What the encoder's output hands over: H.264 packets, put on the encoder's thread.
 
-    def __init__(self) -> None:
+    Timestamps from picamera2's encoders are microseconds since the encoder's first frame
+    (`Encoder.firsttimestamp`, SensorTimestamp in microseconds); frames count from there too.
+    """
+
+    def __init__(self, frame_time: float) -> None:
         self.packets: queue.SimpleQueue[Packet] = queue.SimpleQueue()
-        self.origin: int | None = None
-        self.frame_time = 0.04
+        self.frame_time = frame_time
+        self.streams: list[str] = []  # codec names the encoder announced
 
-    def start(self) -> None: ...
+    def add_stream(self, codec: Any) -> None:
+        self.streams.append(str(codec))
 
-    def stop(self) -> None: ...
-
-    def outputframe(self, frame: Any, keyframe: bool = True, timestamp: int | None = None,
-                    packet: Any = None, audio: bool = False) -> None:
-        if audio or timestamp is None:
+    def put(self, frame: Any, keyframe: bool, timestamp: int | None, audio: bool) -> None:
+        if audio or timestamp is None or frame is None:
             return
-        if self.origin is None:
-            self.origin = timestamp
-        pts = (timestamp - self.origin) / 1e6  # picamera2 timestamps are microseconds
-        self.packets.put(Packet(bytes(frame), pts, self.frame_time, bool(keyframe)))
+        self.packets.put(Packet(bytes(frame), timestamp / 1e6, self.frame_time, bool(keyframe)))
+
+    def drain(self) -> list[Packet]:
+        out = []
+        while True:
+            try:
+                out.append(self.packets.get_nowait())
+            except queue.Empty:
+                return out
+
+
+def packet_output(p2: ModuleType, sink: PacketQueue) -> Any:
+    """A `picamera2.outputs.Output` feeding `sink` (the encoder refuses anything else)."""
+
+    class _PacketOutput(p2.outputs.Output):  # type: ignore[name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            # Packets carry the sensor's timestamps, so the libav encoder must not sleep
+            # to re-create real-time spacing while flushing in stop_encoder.
+            self.needs_pacing = False
+
+        def _add_stream(self, encoder_stream: Any, codec_name: Any = None, *args: Any,
+                        **kwargs: Any) -> None:
+            sink.add_stream(codec_name)
+
+        def outputframe(self, frame: Any, keyframe: bool = True, timestamp: int | None = None,
+                        packet: Any = None, audio: bool = False) -> None:
+            sink.put(frame, keyframe, timestamp, audio)
+
+    return _PacketOutput()
 
 
 class _LoresImage:
     """The picture for thumbnails: the lores stream in colour, converted only when asked.
 
-    The main stream goes straight to the hardware encoder; copying 1080p YUV out of every
-    request just for the odd thumbnail would cost more than the whole motion loop.
+    The main stream goes straight to the encoder; copying 1080p YUV out of every request
+    just for the odd thumbnail would cost more than the whole motion loop.
     """
 
-    __slots__ = ("_bgr", "_yuv")
+    __slots__ = ("_bgr", "_code", "_yuv")
 
-    def __init__(self, yuv: np.ndarray) -> None:
-        self._yuv = yuv
+    def __init__(self, yuv: np.ndarray, code: int) -> None:
+        self._yuv, self._code = yuv, code
         self._bgr: np.ndarray | None = None
 
     def to_bgr(self) -> np.ndarray:
         if self._bgr is None:
             if self._yuv.ndim == 2 and self._yuv.shape[0] % 3 == 0:
-                self._bgr = cv2.cvtColor(self._yuv, cv2.COLOR_YUV2BGR_I420)
+                self._bgr = cv2.cvtColor(self._yuv, self._code)
             else:
                 self._bgr = cv2.cvtColor(self._yuv, cv2.COLOR_GRAY2BGR)
         return self._bgr
+
+
+# What picamera2 and libcamera raise for a camera they cannot use; anything else (a signal's
+# exception included) passes through untouched.
+_LIBRARY_ERRORS = (RuntimeError, OSError, ValueError, KeyError, IndexError, TypeError,
+                   AttributeError)
+
+_TO_BGR = {"YUV420": cv2.COLOR_YUV2BGR_I420, "YVU420": cv2.COLOR_YUV2BGR_YV12,
+           "NV12": cv2.COLOR_YUV2BGR_NV12, "NV21": cv2.COLOR_YUV2BGR_NV21}
 
 
 def _size(text: str, what: str) -> tuple[int, int]:
@@ -76,6 +123,16 @@ def _size(text: str, what: str) -> tuple[int, int]:
     except ValueError:
         raise SourceError(f"picamera {what} must be WIDTHxHEIGHT, not {text!r}") from None
     return w, h
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """picamera2 wraps libcamera's EBUSY from Camera::acquire() in its own RuntimeError."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "errno", None) == errno.EBUSY or "busy" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class PiCameraSource:
@@ -88,23 +145,70 @@ class PiCameraSource:
                            "lores")
         self.fps = float(query.get("fps", cfg.fps or 25))
         gop = max(1, round(float(query.get("gop", 1.0)) * self.fps))
-        self._p2 = picamera2 if picamera2 is not None else _import_picamera2()
         try:
-            self._cam = self._p2.Picamera2(int(parts.netloc or 0))
-            config = self._cam.create_video_configuration(
-                main={"size": self.size, "format": "YUV420"},
-                lores={"size": self.lores, "format": "YUV420"},
-                controls={"FrameRate": self.fps})
-            self._cam.configure(config)
-            self._output = _PacketOutput()
-            self._output.frame_time = 1.0 / self.fps
-            encoder = self._p2.encoders.H264Encoder(repeat=True, iperiod=gop)
-            self._cam.start_encoder(encoder, self._output, name="main")
+            index = int(parts.netloc or 0)
+        except ValueError:
+            raise SourceError(f"{spec}: the camera number must be 0, 1, ...") from None
+        self._p2 = picamera2 if picamera2 is not None else _import_picamera2()
+        self._spec = spec
+        self._cam = self._open(index)
+        self._queue = PacketQueue(1.0 / self.fps)
+        try:
+            self._configure()
+            # PyAV (the Pi 5's software encoder) takes a rate as int or Fraction, never float.
+            rate = Fraction(self.fps).limit_denominator(1001)
+            self._encoder = self._p2.encoders.H264Encoder(repeat=True, iperiod=gop,
+                                                          framerate=rate)
+            self._cam.start_encoder(self._encoder, packet_output(self._p2, self._queue),
+                                    name="main")
             self._cam.start()
-        except (RuntimeError, OSError, IndexError, ValueError) as exc:
+        except SourceError:
+            self.close()
+            raise
+        except _LIBRARY_ERRORS as exc:
+            self.close()
             raise SourceError(f"Raspberry Pi camera {spec}: {exc}") from None
         self._info = StreamInfo(self.size[0], self.size[1], self.fps, "h264", name=spec)
         self._last_exposure: float | None = None
+
+    def _open(self, index: int) -> Any:
+        spec = self._spec
+        try:
+            cameras = self._p2.Picamera2.global_camera_info()
+        except _LIBRARY_ERRORS as exc:
+            raise SourceError(f"{spec}: libcamera cannot list cameras ({exc}); "
+                              f"{CHECK_CAMERA}") from None
+        if not cameras:
+            raise SourceError(f"{spec}: no camera detected; {CHECK_CAMERA}")
+        if not 0 <= index < len(cameras):
+            raise SourceError(f"{spec}: there is no camera {index}, {len(cameras)} detected "
+                              f"(picamera:0 is the first); {CHECK_CAMERA}")
+        try:
+            return self._p2.Picamera2(index)
+        except _LIBRARY_ERRORS as exc:
+            if _is_busy(exc):
+                raise SourceError(f"{spec}: camera busy: {CHECK_BUSY}") from None
+            raise SourceError(f"{spec}: cannot open the camera ({exc}); {CHECK_CAMERA}") \
+                from None
+
+    def _configure(self) -> None:
+        config = self._cam.create_video_configuration(
+            main={"size": self.size, "format": "YUV420"},
+            lores={"size": self.lores, "format": "YUV420"},
+            controls={"FrameRate": self.fps})
+        self._cam.configure(config)
+        # libcamera quietly adjusts what a sensor cannot deliver; clips and the motion
+        # zones would then not be what the owner configured.
+        got = self._cam.camera_configuration()
+        for name, key, want in (("main", "size", self.size), ("lores", "lores", self.lores)):
+            have = tuple(got[name]["size"])
+            if have != want:
+                raise SourceError(
+                    f"{self._spec}: the camera cannot deliver {key}={want[0]}x{want[1]} "
+                    f"(it offered {have[0]}x{have[1]}); choose a size that "
+                    "`rpicam-hello --list-cameras` lists or that its sensor can scale to")
+        self._lores_code = _TO_BGR.get(str(got["lores"].get("format")),
+                                       cv2.COLOR_YUV2BGR_I420)
 
     @property
     def info(self) -> StreamInfo:
@@ -123,25 +227,29 @@ class PiCameraSource:
                 meta = request.get_metadata()
                 yuv = request.make_array("lores")
                 lores = np.ascontiguousarray(yuv[:h, :w])
-                # Unpadded rows: the whole I420 picture; padded: luma only (grey thumbnail).
-                main = _LoresImage(yuv.copy() if yuv.shape[1] == w else lores)
+                # Unpadded rows: the whole YUV picture; padded: luma only (grey thumbnail).
+                main = _LoresImage(yuv.copy() if yuv.shape[1] == w else lores,
+                                   self._lores_code)
             finally:
                 request.release()
             stamp = int(meta.get("SensorTimestamp", time.monotonic_ns()))
-            origin = stamp if origin is None else origin
+            if origin is None:
+                origin = self._origin(stamp)
             mono = time.monotonic()
-            packets = self._drain()
-            yield Frame(seq, (stamp - origin) / 1e9, mono, time.time(), lores, main, packets,
-                        self._exposure_changed(meta))
+            yield Frame(seq, (stamp - origin) / 1e9, mono, time.time(), lores, main,
+                        self._queue.drain(), self._exposure_changed(meta))
             seq += 1
 
-    def _drain(self) -> list[Packet]:
-        out = []
-        while True:
-            try:
-                out.append(self._output.packets.get_nowait())
-            except queue.Empty:
-                return out
+    def _origin(self, stamp_ns: int) -> int:
+        """Time 0 of the frames' pts: the encoder's first frame, as for its packets.
+
+        The encoder sees every frame, capture_request only the latest, so the first frame
+        read here may be a few frames after the first packet.
+        """
+        first = getattr(self._encoder, "firsttimestamp", None)
+        if isinstance(first, int) and 0 <= stamp_ns - first * 1000 < 10**10:
+            return first * 1000
+        return stamp_ns
 
     def _exposure_changed(self, meta: dict[str, Any]) -> bool:
         """The camera changed exposure, gain or IR mode by itself on this frame."""
@@ -153,8 +261,11 @@ class PiCameraSource:
         return abs(level / before - 1.0) > EXPOSURE_JUMP
 
     def close(self) -> None:
-        for step in (self._cam.stop_encoder, self._cam.stop, self._cam.close):
-            with contextlib.suppress(RuntimeError, OSError):
+        cam = getattr(self, "_cam", None)
+        if cam is None:
+            return
+        for step in (cam.stop_encoder, cam.stop, cam.close):
+            with contextlib.suppress(*_LIBRARY_ERRORS):
                 step()
 
 
@@ -162,6 +273,7 @@ def _import_picamera2() -> ModuleType:
     try:
         import picamera2
         import picamera2.encoders
+        import picamera2.outputs
     except ImportError as exc:
         raise SourceError(
             "picamera: the picamera2 library is not available (on Raspberry Pi OS: "

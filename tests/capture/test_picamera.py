@@ -1,4 +1,6 @@
-"""PiCameraSource against FakePicamera2 (a test double: no Raspberry Pi here)."""
+"""PiCameraSource against FakePicamera2, a fake that keeps picamera2's rules for the
+hardware-encoder path (no Raspberry Pi here). The software-encoder path runs on the real
+picamera2 and libcamera in tests/test_picamera_virtual.py."""
 
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from tests.recording.helpers import DirSink  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _reset() -> None:
+    fake.Picamera2.cameras = 1
+    fake.H264Encoder.delivered_on.clear()
     fake.Picamera2.frames_before_unplug = 10_000
     fake.Picamera2.exposure_jump_at = -1
     fake.Picamera2.instances.clear()
@@ -52,6 +56,18 @@ def test_lores_luma_timestamps_packets_and_exposure_flag() -> None:
     assert sum(p.keyframe for p in packets) == 2  # gop 1 s at 25 fps
     assert [f.seq for f in frames if f.exposure_changed] == [12]
     assert frames[5].main.to_bgr().shape == (240, 320, 3)
+    # picamera2's rules, as the fake keeps them: announced stream, encoder's own thread.
+    assert src._queue.streams == ["h264"]
+    assert fake.H264Encoder.delivered_on == {"fake-v4l2-poll"}
+
+
+def test_the_fake_refuses_what_picamera2_refuses() -> None:
+    cam = fake.Picamera2(0)
+    cam.configure(cam.create_video_configuration(
+        main={"size": (64, 48), "format": "YUV420"}, lores={"size": (32, 24), "format": "YUV420"},
+        controls={"FrameRate": 25}))
+    with pytest.raises(RuntimeError, match="Must pass Output"):
+        cam.start_encoder(fake.H264Encoder(), object())
 
 
 def test_hardware_packets_make_a_clip_without_reencoding(tmp_path: Path) -> None:
@@ -87,3 +103,31 @@ def test_without_picamera2_the_error_says_how_to_install_it() -> None:
 def test_bad_spec() -> None:
     with pytest.raises(SourceError, match="WIDTHxHEIGHT"):
         _source(size="big")
+
+
+@pytest.mark.parametrize(("cameras", "spec", "says"), [
+    (0, "picamera:0", "no camera detected"),
+    (1, "picamera:1", "there is no camera 1, 1 detected"),
+])
+def test_missing_camera_says_what_to_check(cameras: int, spec: str, says: str) -> None:
+    fake.Picamera2.cameras = cameras
+    with pytest.raises(SourceError) as err:
+        PiCameraSource(spec, CaptureConfig(), picamera2=fake.module())
+    text = str(err.value)
+    assert says in text and "rpicam-hello --list-cameras" in text and "ribbon cable" in text
+    assert "index" not in text and "\n" not in text
+
+
+def test_busy_camera_names_the_other_process() -> None:
+    first = _source()
+    with pytest.raises(SourceError, match="camera busy: another process holds the camera"):
+        _source()
+    first.close()
+    _source().close()  # released: it opens again
+
+
+def test_unsupported_size_is_refused_not_silently_changed() -> None:
+    with pytest.raises(SourceError, match=r"cannot deliver size=8000x6000 \(it offered "
+                                          r"4056x3040\).*rpicam-hello --list-cameras"):
+        _source(size="8000x6000")
+    assert all(c.closed for c in fake.Picamera2.instances)  # not left holding the camera
