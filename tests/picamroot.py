@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import os
 import platform
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.bootroot import CACHE, _run, base_root, require_boot_tools
+from tests.support import require
 
 # libcamera and what picamera2 imports at start-up (Debian packages where Debian has them).
 APT_PACKAGES = ("python3-libcamera", "libcamera-ipa", "python3-prctl", "python3-pil",
@@ -37,18 +37,10 @@ DONE = ".doorcam-picam-complete"
 
 def require_tools() -> None:
     """Skip unless this machine can build and enter the tree (CI: fail)."""
-    if platform.machine() != "x86_64":
-        why = (f"the virtual-camera test needs an x86_64 machine (Debian's amd64 libcamera "
-               f"has the virtual pipeline), not {platform.machine()}")
-        if os.environ.get("CI") or os.environ.get("DOORCAM_REQUIRE_BOOT"):
-            pytest.fail(why + "; CI requires it")
-        pytest.skip(why)
-    try:
-        require_boot_tools()
-    except pytest.skip.Exception as skipped:
-        if os.environ.get("CI"):
-            pytest.fail(f"{skipped.msg}; CI requires the virtual-camera test")
-        raise
+    require(platform.machine() == "x86_64",
+            f"the virtual-camera test needs an x86_64 machine (Debian's amd64 libcamera "
+            f"has the virtual pipeline), not {platform.machine()}")
+    require_boot_tools()
 
 
 def _tree_python(root: Path, log: Path) -> str:
@@ -91,8 +83,7 @@ def _mount(lowers: list[Path], scratch: Path) -> Path:
     opts = f"lowerdir={':'.join(map(str, lowers))},upperdir={upper},workdir={work}"
     done = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, str(merged)],
                           capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount an overlay here: {done.stderr.strip()}")
+    require(done.returncode == 0, f"cannot mount an overlay here: {done.stderr.strip()}")
     return merged
 
 
