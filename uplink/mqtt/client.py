@@ -289,13 +289,13 @@ class MqttLink:
             if len(reason_code_list) < len(topics):
                 refused.update(dict.fromkeys(topics[len(reason_code_list):], "no reason code"))
             self._refused.update(refused)
+            error = "subscription refused: " + "; ".join(
+                f"{t[:_TOPIC_LOG_CHARS]} ({why})" for t, why in sorted(refused.items()))
             if refused:
-                self._last_error = "subscription refused: " + "; ".join(
-                    f"{t[:_TOPIC_LOG_CHARS]} ({why})" for t, why in sorted(refused.items()))
+                self._last_error = error
             session = self._session
         if refused:
-            log.error("broker refused %d subscription(s); not announcing online: %s",
-                      len(refused), self._last_error)
+            log.error("%s; the link is not ready and does not announce online", error)
         self._announce_if_ready(session)
 
     def _announce_if_ready(self, session: int) -> None:
