@@ -138,8 +138,17 @@ class UplinkSide:
         if broken:
             return "agency requests OFF: " + "; ".join(broken)
         pending = self.pending_count()
-        connected = "connected" if self.link.connected else "broker unreachable"
-        return f"{pending} pending request(s), MQTT {connected}"
+        return f"{pending} pending request(s), MQTT {self._link_state()}"
+
+    def _link_state(self) -> str:
+        if self.link.ready:
+            return "connected"
+        if not self.link.connected:
+            return "broker unreachable"
+        error = self.link.status().last_error
+        if "subscription refused" in error:
+            return f"connected but NOT listening ({error[:200]})"
+        return "connected, subscribing"
 
     def stop(self) -> None:
         self.wake_uploads.set()
