@@ -121,22 +121,22 @@ allow_insecure_loopback = true  # the demo's receiver is plain http on 127.0.0.1
         return main(["audit", "verify", "--config", str(config)])
 
     def _wait_online(self) -> None:
-        """Publish only once the daemon has subscribed: its status turns `online` after."""
+        """Publish only once the daemon listens: it turns `online` only after the broker has
+        confirmed its subscriptions."""
         from config.mqtt import MqttConfig
         from uplink.mqtt import ONLINE, MqttLink
 
         cfg = MqttConfig(port=self.broker.port)
         watcher = MqttLink(cfg, "demo-watcher")
+        watcher.subscribe([cfg.status_topic("demo-porch")])
         watcher.start()
         try:
-            watcher.subscribe([cfg.status_topic("demo-porch")])
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 msg = watcher.get(timeout=0.5)
                 if msg is not None:
                     watcher.ack(msg)
                     if msg.payload == ONLINE:
-                        time.sleep(0.5)  # its subscriptions follow the online message
                         return
             raise TimeoutError("demo: the daemon did not come online")
         finally:

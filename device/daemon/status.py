@@ -22,6 +22,9 @@ class StatusSide:
         self.cfg = cfg
         self.link = link
         self.ha = HomeAssistant(cfg.homeassistant, cfg.mqtt, cfg.device.id, link)
+        # Taken before the link connects, so its `online` waits for this SUBACK too. Without
+        # an uplink our thread consumes; with one, its feed thread hands us these.
+        self.link.subscribe([self.ha.ha_status_topic], qos=1)
         self.store = Path(cfg.store.path).expanduser()
         self.consume = consume  # no uplink thread to pass us Home Assistant's birth message
         self.sources: list[Side] = []  # the other sides, whose numbers we publish
@@ -29,8 +32,6 @@ class StatusSide:
         self.worker = Worker("status", self._step, max_silence=30.0, critical=False)
 
     def start(self) -> None:
-        # Without an uplink, our thread consumes; with one, its feed thread hands us these.
-        self.link.subscribe([self.ha.ha_status_topic], qos=1)
         self.ha.republish()
         self.ha.motion(False)
         self.worker.start()

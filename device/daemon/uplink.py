@@ -37,6 +37,10 @@ class UplinkSide:
         self.decisions_topic, self.pending_topic = owner_topics(cfg)
         self.link = link
         self.request_topics = topics_for(cfg.device.latitude, cfg.device.longitude)
+        # Taken before the link connects: it announces `online` only once the broker has
+        # confirmed these, so whoever sees `online` may publish a request and be heard.
+        self.link.subscribe([*self.request_topics, self.decisions_topic], qos=1)
+        self._listening = False
         self.feed = Worker("requests", self._feed_step, on_stop=self._close_feed,
                            max_silence=30.0, critical=False)
         # Not watched: one upload call may legitimately take up to its own total deadline.
@@ -51,8 +55,6 @@ class UplinkSide:
         self.wake_uploads = threading.Event()
 
     def start(self) -> None:
-        self.link.subscribe([*self.request_topics, self.decisions_topic], qos=1)
-        log.info("listening for agency requests on %d area topics", len(self.request_topics))
         self.feed.start()
         self.uploads.start()
 
@@ -63,6 +65,7 @@ class UplinkSide:
             self._desk = self._desk_cm.__enter__()
             self._publish_summary(force=True)
         msg = self.link.get(timeout=0.5)
+        self._note_listening()
         now = time.time()
         if msg is not None:
             self._handle(msg, now)
@@ -72,6 +75,14 @@ class UplinkSide:
             for rid in self._desk.expire(now):
                 log.info("request %s expired without a decision; nothing was shared", rid)
             self._publish_summary()
+
+    def _note_listening(self) -> None:
+        """Log when the broker has confirmed the subscriptions (again after a reconnect)."""
+        listening = self.link.ready
+        if listening and not self._listening:
+            log.info("listening for agency requests on %d area topics",
+                     len(self.request_topics))
+        self._listening = listening
 
     def _handle(self, msg: Any, now: float) -> None:
         from uplink.errors import UplinkError
@@ -136,8 +147,17 @@ class UplinkSide:
         if broken:
             return "agency requests OFF: " + "; ".join(broken)
         pending = self.pending_count()
-        connected = "connected" if self.link.connected else "broker unreachable"
-        return f"{pending} pending request(s), MQTT {connected}"
+        return f"{pending} pending request(s), MQTT {self._link_state()}"
+
+    def _link_state(self) -> str:
+        if self.link.ready:
+            return "connected"
+        if not self.link.connected:
+            return "broker unreachable"
+        error = self.link.status().last_error
+        if "subscription refused" in error:
+            return f"connected but NOT listening ({error[:200]})"
+        return "connected, subscribing"
 
     def stop(self) -> None:
         self.wake_uploads.set()

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.broker import MosquittoBroker
+from tests.e2e.daemon_log import LogLines
 from tests.uplink.mqtt.peer import Peer, wait_until
 from uplink.agency.receiver import TusReceiver
 from uplink.agency.verify import verify_evidence
@@ -26,6 +27,7 @@ from uplink.protocol.keys import generate_keypair
 
 REPO = Path(__file__).resolve().parents[2]
 LAT, LON = 40.6930, -73.9905
+LISTENING = "listening for agency requests"  # logged once the broker confirmed the topics
 
 
 def doorcam(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -78,6 +80,7 @@ allow_insecure_loopback = true
 backoff_base_s = 0.2
 """, encoding="utf-8")
         self.daemon: subprocess.Popen[str] | None = None
+        self.log: LogLines | None = None
 
     def request(self, request_id: str | None = None) -> bytes:
         now = int(time.time())
@@ -96,11 +99,17 @@ backoff_base_s = 0.2
             [sys.executable, "-m", "device.cli", "run", "--no-capture", "--config",
              str(self.config)], cwd=REPO, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.log = LogLines(self.daemon)
+
+    def wait_log(self, text: str, timeout: float = 30.0) -> None:
+        assert self.log is not None
+        self.log.wait_for(text, timeout)
 
     def stop_daemon(self) -> str:
-        assert self.daemon is not None
+        assert self.daemon is not None and self.log is not None
         self.daemon.send_signal(signal.SIGTERM)
-        _, err = self.daemon.communicate(timeout=60)
+        self.daemon.wait(60)
+        err = self.log.text()
         assert self.daemon.returncode == 0, err
         return err
 
@@ -133,6 +142,7 @@ def test_request_accept_two_of_three_then_exactly_those_arrive(scene: Scene) -> 
     agency = Peer(scene.broker.port)  # type: ignore[attr-defined]
     wait_until(lambda: owner.expect("doorcam/v1/owner/porch-1/pending") is not None,
                what="initial owner summary")
+    scene.wait_log(LISTENING)
     payload = scene.request()
     request_id = json.loads(payload)["request_id"]
     # Hostile payloads first: the device logs them and carries on.
@@ -169,8 +179,9 @@ def test_request_accept_two_of_three_then_exactly_those_arrive(scene: Scene) -> 
     scene.broker.start()  # type: ignore[attr-defined]
     scene.start_daemon()
     agency2 = Peer(scene.broker.port)  # type: ignore[attr-defined]
+    scene.wait_log(LISTENING)
     agency2.publish(topics_for(LAT, LON)[0], payload)
-    time.sleep(3)
+    scene.wait_log(f"agency request: duplicate {request_id}")
     assert [r["request_id"] for r in scene.requests("--all")] == [request_id]
     assert len(scene.receiver.completed()) == 3
     assert scene.daemon is not None and scene.daemon.poll() is None, "daemon died"
@@ -195,7 +206,7 @@ def test_owner_decides_from_another_machine_over_mqtt(scene: Scene, tmp_path: Pa
     port = str(scene.broker.port)  # type: ignore[attr-defined]
     scene.start_daemon()
     agency = Peer(scene.broker.port)  # type: ignore[attr-defined]
-    time.sleep(2)
+    scene.wait_log(LISTENING)
     payload = scene.request()
     request_id = json.loads(payload)["request_id"]
     agency.publish(topics_for(LAT, LON)[0], payload)
@@ -206,7 +217,7 @@ def test_owner_decides_from_another_machine_over_mqtt(scene: Scene, tmp_path: Pa
     wrong = doorcam("owner", "decide", request_id, "--device", "porch-1", "--port", port,
                     "--key", str(key_file), "--kid", "intruder", "--accept")
     assert wrong.returncode == 0  # published, but signed with a key id the device refuses
-    time.sleep(2)
+    scene.wait_log("owner decision refused: unknown_key")
     assert scene.receiver.connections == 0
     done = doorcam("owner", "decide", request_id, "--device", "porch-1", "--port", port,
                    "--key", str(key_file), "--kid", "owner-1", "--accept", "--clip", clip)

@@ -68,7 +68,12 @@ stats_interval_s = 5
         assert event["start"].endswith("Z") and event["peak_score"] > 0
         snap = ha.expect("doorcam/v1/device/porch-9/snapshot", timeout=20).payload
         assert snap[:2] == b"\xff\xd8", "a JPEG"
-        # Home Assistant restarts: it announces itself and gets the discovery again.
+        # Home Assistant restarts: it announces itself and gets the discovery again. The
+        # retained `online` says the daemon's subscription to that topic is confirmed.
+        watcher = Peer(broker.port)
+        watcher.subscribe("doorcam/v1/device/porch-9/status")
+        assert watcher.expect("doorcam/v1/device/porch-9/status").payload == b"online"
+        watcher.close()
         ha.publish("homeassistant/status", b"online")
         ha.expect(f"homeassistant/binary_sensor/{NODE}/motion/config", timeout=10)
         daemon.send_signal(signal.SIGTERM)

@@ -58,8 +58,8 @@ port = {broker.port}
     daemon = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
                                "--speed", "4"], cwd=REPO, stderr=subprocess.PIPE, text=True)
     try:
+        # `online` comes only after the broker confirmed the daemon's subscriptions.
         assert status.expect("doorcam/v1/device/porch-h/status", timeout=20).payload == b"online"
-        time.sleep(0.5)
         agency = Peer(broker.port)
         for payload in HOSTILE:
             agency.publish(topics_for(LAT, LON)[0], payload)

@@ -13,6 +13,17 @@ crash before storing loses nothing. Consumers must therefore accept duplicates. 
 dropped because the queue was full are likewise not acknowledged and come back after the
 next reconnect; oversized or unreadable ones are acknowledged, since a resend would fail the
 same way.
+
+Birth after subscriptions: on every connection the link (re)subscribes to every topic given to
+`subscribe()` so far, and publishes its retained `online` status only once the broker has
+acknowledged all of them (SUBACK, every reason code a success). Whoever sees `online` may
+publish at once and be heard; `wait_ready()` is the same signal inside the process. Topics
+should therefore be given before `start()`. A refused subscription is logged, kept in
+`status().last_error`, and the link stays not ready: it never announces `online` while deaf.
+The birth is QoS 0 on purpose: paho resends unacknowledged QoS 1 messages right after the next
+CONNACK, before any SUBACK, so a QoS 1 `online` cut off by a disconnect would announce the
+next connection too early. A lost QoS 0 birth needs no resend: its connection is gone, the
+last will says `offline`, and the next connection announces itself again.
 """
 
 from __future__ import annotations
@@ -53,6 +64,10 @@ class MqttLink:
         self._sent_qos0: set[int] = set()  # QoS 0 mids not yet written to the socket
         self._early: set[int] = set()  # mids whose on_publish ran before publish() returned
         self._connected = False
+        self._awaiting: dict[int, list[str]] = {}  # SUBSCRIBE mid -> its topics, until SUBACK
+        self._refused: dict[str, str] = {}  # topic -> reason, for this connection
+        self._announced = False  # `online` published on this connection
+        self._ready = threading.Event()  # subscribed (every SUBACK a success) and announced
         self._session = 0  # bumped on every connect, so acks never cross connections
         self._counts = dict.fromkeys(
             ("received", "dropped_full", "dropped_oversized", "dropped_invalid",
@@ -83,6 +98,7 @@ class MqttLink:
         client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _connect_properties(self) -> Properties:
@@ -118,6 +134,7 @@ class MqttLink:
         self._client.loop_stop()
         with self._lock:
             self._connected = False
+            self._ready.clear()
 
     def __enter__(self) -> MqttLink:
         self.start()
@@ -129,14 +146,32 @@ class MqttLink:
     # -- consumer and producer API (any thread) -----------------------------------------------
 
     def subscribe(self, topics: list[str], qos: int = 1) -> None:
-        """Subscribe now if connected, and again on every reconnect."""
+        """Subscribe on every connection; `online` waits for these topics' SUBACK.
+
+        Give the topics before `start()`: a link that has already announced `online` cannot
+        take it back, so a later call only makes `wait_ready()` wait for its SUBACK.
+        """
         if qos not in (0, 1):
             raise ValueError("qos must be 0 or 1")
+        if not topics:
+            return
         with self._lock:
             self._topics.update(dict.fromkeys(topics, qos))
-            connected = self._connected
-        if connected and topics:
-            self._client.subscribe([(t, qos) for t in topics])
+            if self._connected:
+                # Under the lock, so its SUBACK cannot be handled before the mid is recorded.
+                self._send_subscribe(self._client, [(t, qos) for t in topics])
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the broker has confirmed every subscription and `online` is published.
+
+        False after `timeout` seconds, or while a subscription is refused. Readiness ends
+        with the connection and comes back only after the next connection's SUBACKs.
+        """
+        return self._ready.wait(timeout)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
 
     def get(self, timeout: float | None = None) -> Incoming | None:
         """The next message, or None after `timeout` seconds."""
@@ -201,7 +236,8 @@ class MqttLink:
         with self._lock:
             c = self._counts
             return LinkStatus(
-                connected=self._connected, received=c["received"],
+                connected=self._connected, ready=self._ready.is_set(),
+                received=c["received"],
                 dropped_full=c["dropped_full"], dropped_oversized=c["dropped_oversized"],
                 dropped_invalid=c["dropped_invalid"], dropped_publish=c["dropped_publish"],
                 reconnects=max(0, c["connects"] - 1), last_error=self._last_error)
@@ -215,17 +251,67 @@ class MqttLink:
                 self._last_error = f"connect refused: {reason_code}"
             log.warning("broker refused connection: %s", reason_code)
             return
+        log.info("connected to %s:%d (session present: %s)", self._config.host,
+                 self._config.port, flags.session_present)
         with self._lock:
             self._connected = True
             self._session += 1
             self._counts["connects"] += 1
+            self._awaiting.clear()
+            self._refused.clear()
+            self._announced = False
+            self._ready.clear()
             topics = list(self._topics.items())
-        log.info("connected to %s:%d (session present: %s)", self._config.host,
-                 self._config.port, flags.session_present)
-        self._send(self.status_topic, ONLINE, 1, True)
-        # Always re-subscribe: harmless when the session survived, essential when it did not.
-        if topics:
-            client.subscribe(topics)
+            # Always re-subscribe: harmless when the session survived, essential when it did
+            # not; and only the SUBACKs of this connection prove the link is listening.
+            if topics:
+                self._send_subscribe(client, topics)
+            session = self._session
+        self._announce_if_ready(session)
+
+    def _send_subscribe(self, client: mqtt.Client, topics: list[tuple[str, int]]) -> None:
+        """Send one SUBSCRIBE and remember its topics until the SUBACK (holding the lock)."""
+        rc, mid = client.subscribe(topics)
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+            self._awaiting[mid] = [t for t, _ in topics]
+            self._ready.clear()
+        else:  # the connection just went: the next on_connect subscribes again
+            log.warning("subscribe not sent (%s); retrying on reconnect", mqtt.error_string(rc))
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
+                      reason_code_list: list[Any], properties: Any) -> None:
+        with self._lock:
+            topics = self._awaiting.pop(mid, None)
+            if topics is None:
+                return  # not one of ours on this connection
+            refused = {t: str(rc) for t, rc in zip(topics, reason_code_list, strict=False)
+                       if rc.is_failure}
+            if len(reason_code_list) < len(topics):
+                refused.update(dict.fromkeys(topics[len(reason_code_list):], "no reason code"))
+            self._refused.update(refused)
+            error = "subscription refused: " + "; ".join(
+                f"{t[:_TOPIC_LOG_CHARS]} ({why})" for t, why in sorted(refused.items()))
+            if refused:
+                self._last_error = error
+            session = self._session
+        if refused:
+            log.error("%s; the link is not ready and does not announce online", error)
+        self._announce_if_ready(session)
+
+    def _announce_if_ready(self, session: int) -> None:
+        """Publish `online` once per connection, when every subscription is confirmed."""
+        with self._lock:
+            if (session != self._session or not self._connected or self._awaiting
+                    or self._refused):
+                return
+            first = not self._announced
+            self._announced = True
+        if first:
+            self._send(self.status_topic, ONLINE, 0, True)
+        with self._lock:
+            if (session == self._session and self._connected and not self._awaiting
+                    and not self._refused):
+                self._ready.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         with self._lock:
@@ -235,6 +321,8 @@ class MqttLink:
                        reason_code: Any, properties: Any) -> None:
         with self._lock:
             self._connected = False
+            self._ready.clear()
+            self._awaiting.clear()
             # Pending QoS 1 messages stay pending: paho resends them after reconnecting.
             self._sent_qos0.clear()
             if reason_code.is_failure:

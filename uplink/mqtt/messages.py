@@ -33,6 +33,7 @@ class LinkStatus:
     """A snapshot of the link's health, safe to read from any thread."""
 
     connected: bool
+    ready: bool  # every subscription confirmed by the broker and `online` announced
     received: int
     dropped_full: int
     dropped_oversized: int
@@ -62,6 +63,8 @@ class Link(MessageSource, Publisher, Protocol):
 
     @property
     def connected(self) -> bool: ...
+
+    def wait_ready(self, timeout: float | None = None) -> bool: ...
 
     def subscribe(self, topics: list[str], qos: int = 1) -> None: ...
 

@@ -116,17 +116,39 @@ def parse_connect(body: bytes) -> Connect:
     return c
 
 
-class FakeBroker:
-    """Accepts one client; answers CONNECT, SUBSCRIBE, PINGREQ and its QoS 1 PUBLISHes.
+def suback_packet(mid: int, codes: bytes) -> bytes:
+    """A v5 SUBACK with no properties: one reason code per topic (0x00-0x02 granted QoS)."""
+    return packet(SUBACK << 4, struct.pack("!H", mid) + varint(0) + codes)
 
-    Every packet the client sends is recorded as (type, flags, body) in `received`.
+
+def subscribe_topics(body: bytes) -> tuple[int, list[str]]:
+    """(packet id, topic filters) of a v5 SUBSCRIBE body."""
+    r = Reader(body)
+    mid = r.u16()
+    r.properties()
+    topics = []
+    while r.pos < len(body):
+        topics.append(r.binary().decode())
+        r.u8()  # subscription options
+    return mid, topics
+
+
+class FakeBroker:
+    """Accepts one client at a time; answers CONNECT, SUBSCRIBE, PINGREQ and QoS 1 PUBLISHes.
+
+    Every packet the client sends is recorded as (type, flags, body) in `received`. With
+    `auto_suback=False` SUBSCRIBEs go unanswered until the test calls `suback()`. `drop()`
+    closes the client's connection; the next one is accepted on the same port.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, auto_suback: bool = True) -> None:
+        self.auto_suback = auto_suback
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._server.getsockname()[1])
         self.received: queue.Queue[tuple[int, int, bytes]] = queue.Queue()
         self._conn: socket.socket | None = None
+        self._closing = False
+        self.session_present = False  # what the next CONNACK says
         self._send_lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -143,9 +165,28 @@ class FakeBroker:
             if got == kind:
                 return body
 
+    def suback(self, mid: int, codes: bytes) -> None:
+        self.send(suback_packet(mid, codes))
+
+    def drop(self) -> None:
+        """Close the client's connection as a broker going away would (no DISCONNECT)."""
+        conn = self._conn
+        assert conn is not None, "no client connected"
+        with contextlib.suppress(OSError):
+            conn.shutdown(socket.SHUT_RDWR)
+
     def _serve(self) -> None:
-        conn, _ = self._server.accept()
-        self._conn = conn
+        while not self._closing:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            with self._send_lock:
+                self._conn = conn
+            self._serve_one(conn)
+            conn.close()
+
+    def _serve_one(self, conn: socket.socket) -> None:
         try:
             while True:
                 first = self._read(conn, 1)[0]
@@ -164,17 +205,11 @@ class FakeBroker:
 
     def _answer(self, kind: int, flags: int, body: bytes) -> None:
         if kind == CONNECT:
-            self.send(packet(CONNACK << 4, b"\x00\x00" + varint(0)))
-        elif kind == SUBSCRIBE:
-            r = Reader(body)
-            mid = r.u16()
-            r.properties()
-            count = 0
-            while r.pos < len(body):
-                r.binary()
-                r.u8()
-                count += 1
-            self.send(packet(SUBACK << 4, struct.pack("!H", mid) + varint(0) + b"\x01" * count))
+            ack_flags = b"\x01" if self.session_present else b"\x00"
+            self.send(packet(CONNACK << 4, ack_flags + b"\x00" + varint(0)))
+        elif kind == SUBSCRIBE and self.auto_suback:
+            mid, topics = subscribe_topics(body)
+            self.suback(mid, b"\x01" * len(topics))
         elif kind == PINGREQ:
             self.send(packet(PINGRESP << 4, b""))
         elif kind == PUBLISH and flags & 0x06:
@@ -193,6 +228,7 @@ class FakeBroker:
         return data
 
     def close(self) -> None:
+        self._closing = True
         for s in (self._conn, self._server):
             if s is not None:
                 with contextlib.suppress(OSError):

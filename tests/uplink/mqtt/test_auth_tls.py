@@ -48,18 +48,14 @@ def test_tls_only_listener(tmp_path: Path, make_broker: Callable[..., MosquittoB
     broker.start()
     secure = MqttLink(link_config(broker.port, tls=True, ca_file=str(ca_file)), "porch-t")
     plain = MqttLink(link_config(broker.port), "porch-p")
+    secure.subscribe(["t/x"])
     secure.start()
     plain.start()
     try:
-        wait_until(lambda: secure.connected, what="TLS connection")
-        secure.subscribe(["t/x"])
+        assert secure.wait_ready(10), f"TLS link not ready: {secure.status()}"
         secure.publish("t/x", b"hello")
-        msg = None
-        for _ in range(50):
-            msg = secure.get(timeout=0.2)
-            if msg is not None and msg.topic == "t/x":
-                break
-        assert msg is not None and msg.payload == b"hello"
+        msg = secure.get(timeout=10)
+        assert msg is not None and (msg.topic, msg.payload) == ("t/x", b"hello")
         assert not plain.connected, "a plain client must not get through a TLS listener"
     finally:
         secure.close()

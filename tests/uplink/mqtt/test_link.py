@@ -29,7 +29,7 @@ def start_link(broker: MosquittoBroker, **overrides: object) -> MqttLink:
     link = MqttLink(link_config(broker.port, **overrides), DEVICE)
     link.subscribe([REQUESTS])
     link.start()
-    wait_until(lambda: link.connected, what="link connected")
+    assert link.wait_ready(10), f"link not ready: {link.status()}"
     return link
 
 
@@ -52,7 +52,26 @@ def test_delivers_qos1_message_and_announces_online(broker: MosquittoBroker, pee
         status = peer.expect(STATUS)
         assert (status.payload, status.retain) == (b"online", True)
         s = link.status()
-        assert (s.connected, s.received, s.reconnects, s.last_error) == (True, 1, 0, "")
+        assert (s.connected, s.ready, s.received, s.reconnects, s.last_error) == (
+            True, True, 1, 0, "")
+    finally:
+        link.close()
+
+
+def test_request_published_right_after_online_is_delivered(
+        broker: MosquittoBroker, peer: Peer) -> None:
+    """`online` means listening: an agency that publishes the moment it sees it is heard."""
+    peer.subscribe(STATUS)
+    link = MqttLink(link_config(broker.port), DEVICE)
+    link.subscribe([REQUESTS])
+    link.start()
+    try:
+        assert peer.expect(STATUS).payload == b"online"
+        peer.publish(REQUESTS, b"right away")
+        got = link.get(timeout=10)
+        assert got is not None and got.payload == b"right away", link.status()
+        assert link.ack(got)
+        assert link.wait_ready(0)
     finally:
         link.close()
 

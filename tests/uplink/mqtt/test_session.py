@@ -27,7 +27,7 @@ def open_link(broker: MosquittoBroker, subscribe: bool = True) -> MqttLink:
     if subscribe:
         link.subscribe([REQUESTS])
     link.start()
-    wait_until(lambda: link.connected, what="link connected")
+    assert link.wait_ready(10), f"link not ready: {link.status()}"
     return link
 
 
@@ -107,7 +107,7 @@ def test_link_reconnects_after_broker_restart(broker: MosquittoBroker) -> None:
     wait_until(lambda: not link.connected, what="link noticing the broker is gone")
     assert link.status().last_error
     broker.start()
-    wait_until(lambda: link.connected, timeout=15, what="link reconnecting by itself")
+    assert link.wait_ready(15), f"link did not reconnect and re-subscribe: {link.status()}"
     assert link.status().reconnects == 1
     assert not link.ack(before), "an ack from the previous connection must not be sent"
 

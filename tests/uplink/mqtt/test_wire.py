@@ -10,6 +10,7 @@ import pytest
 
 from tests.uplink.mqtt.fake_broker import (
     CONNECT,
+    PINGREQ,
     PUBACK,
     PUBLISH,
     SUBSCRIBE,
@@ -17,11 +18,13 @@ from tests.uplink.mqtt.fake_broker import (
     Reader,
     parse_connect,
     publish_packet,
+    subscribe_topics,
 )
 from tests.uplink.mqtt.peer import link_config, wait_until
 from uplink.mqtt import MqttLink
 
 SESSION_EXPIRY, MAX_PACKET_SIZE = 0x11, 0x27
+STATUS = "doorcam/v1/device/cam1/status"
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -82,7 +85,7 @@ def test_oversized_packet_from_a_noncompliant_broker_is_dropped(fake: FakeBroker
     try:
         topic = Reader(fake.expect(SUBSCRIBE)[3:]).binary()  # skip mid and empty properties
         assert topic == b"req"
-        wait_until(lambda: link.connected, what="link connected")
+        assert link.wait_ready(10), link.status()
         fake.send(publish_packet("req", b"x" * 1025, mid=7))
         fake.send(publish_packet("req", b"ok", mid=8))
         got = link.get(timeout=10)
@@ -96,19 +99,96 @@ def test_oversized_packet_from_a_noncompliant_broker_is_dropped(fake: FakeBroker
         link.close()
 
 
+def parse_publish(flags: int, body: bytes) -> tuple[str, bytes]:
+    r = Reader(body)
+    topic = r.binary().decode()
+    if flags & 0x06:
+        r.u16()  # packet id (QoS > 0)
+    r.properties()
+    return topic, body[r.pos:]
+
+
+def packets_through(fake: FakeBroker, kind: int) -> list[tuple[int, int, bytes]]:
+    """Every packet the client sends up to and including the next one of `kind`, in order
+    (keepalive pings left out)."""
+    seen = []
+    while True:
+        got = fake.received.get(timeout=10)
+        if got[0] != PINGREQ:
+            seen.append(got)
+        if got[0] == kind:
+            return seen
+
+
 def test_online_is_published_retained_on_connect(fake: FakeBroker) -> None:
+    """With nothing to subscribe to, the link is ready as soon as it is connected."""
     link = MqttLink(link_config(fake.port), "cam1")
     link.start()
     try:
-        while True:
-            kind, flags, body = fake.received.get(timeout=10)
-            if kind == PUBLISH:
-                break
-        r = Reader(body)
-        assert r.binary() == b"doorcam/v1/device/cam1/status"
-        assert (flags >> 1) & 0x03 == 1 and flags & 0x01, "QoS 1, retained"
-        r.u16()
-        r.properties()
-        assert body[r.pos:] == b"online"
+        _, flags, body = packets_through(fake, PUBLISH)[-1]
+        assert parse_publish(flags, body) == (STATUS, b"online")
+        assert (flags >> 1) & 0x03 == 0 and flags & 0x01, "QoS 0, retained"
+        assert link.wait_ready(10)
     finally:
         link.close()
+
+
+def test_online_only_after_suback_for_every_subscription_on_every_connection() -> None:
+    """SUBSCRIBE, then SUBACK, then the retained `online`; on reconnect (session present or
+    not) the same again. A probe the link publishes while the SUBACK is withheld is the
+    barrier: anything queued before it (an early `online`) would reach the broker first."""
+    fake = FakeBroker(auto_suback=False)
+    link = MqttLink(link_config(fake.port), "cam1")
+    link.subscribe(["req/a", "req/b"])
+    link.subscribe(["owner/decisions"], qos=0)
+    link.start()
+    try:
+        for connection, session_present in enumerate((False, True)):
+            fake.session_present = session_present
+            sent = packets_through(fake, SUBSCRIBE)
+            assert [kind for kind, _, _ in sent] == [CONNECT, SUBSCRIBE], sent
+            mid, topics = subscribe_topics(sent[-1][2])
+            assert sorted(topics) == ["owner/decisions", "req/a", "req/b"]
+            assert not link.wait_ready(0) and not link.status().ready
+
+            link.publish("probe", b"%d" % connection, qos=0)
+            (_, flags, body), = packets_through(fake, PUBLISH)
+            assert parse_publish(flags, body) == ("probe", b"%d" % connection), \
+                "nothing may be published between SUBSCRIBE and its SUBACK"
+
+            fake.suback(mid, bytes(1 if t.startswith("req/") else 0 for t in topics))
+            (_, flags, body), = packets_through(fake, PUBLISH)
+            assert parse_publish(flags, body) == (STATUS, b"online")
+            assert flags & 0x01, "retained"
+            assert link.wait_ready(10) and link.status().ready
+            if connection == 0:
+                fake.drop()
+                wait_until(lambda: not link.ready, what="readiness to end with the connection")
+        assert link.status().reconnects == 1
+    finally:
+        link.close()
+        fake.close()
+
+
+def test_refused_subscription_is_an_error_not_an_online(
+        caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeBroker(auto_suback=False)
+    link = MqttLink(link_config(fake.port), "cam1")
+    link.subscribe(["req/a", "forbidden/#"])
+    link.start()
+    try:
+        mid, topics = subscribe_topics(fake.expect(SUBSCRIBE))
+        fake.suback(mid, bytes(0x87 if t == "forbidden/#" else 1 for t in topics))
+        wait_until(lambda: "refused" in link.status().last_error, what="refusal reported")
+        link.publish("probe", b"after-suback", qos=0)
+        (_, flags, body), = packets_through(fake, PUBLISH)
+        assert parse_publish(flags, body) == ("probe", b"after-suback"), "no `online`"
+        s = link.status()
+        assert s.connected and not s.ready and not link.wait_ready(0)
+        assert "forbidden/#" in s.last_error and "Not authorized" in s.last_error
+        assert "req/a" not in s.last_error
+        assert any(r.levelname == "ERROR" and "refused" in r.getMessage()
+                   for r in caplog.records)
+    finally:
+        link.close()
+        fake.close()
