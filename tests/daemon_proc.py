@@ -8,12 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+
+from tests.log_lines import LogLines
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,62 +26,33 @@ class DaemonRun:
             [sys.executable, "-m", "device.cli", "run", "--config", str(config),
              "--speed", speed, *extra],
             cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
-        self._lines: list[str] = []
-        self._cond = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self._cond:
-                self._lines.append(line)
-                self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
+        self.log = LogLines(self.proc)
 
     @property
     def stderr(self) -> str:
-        with self._cond:
-            return "".join(self._lines)
+        """The log so far (all of it once the process has ended)."""
+        return self.log.text(timeout=0 if self.running() else 10)
 
     def wait_for_line(self, text: str, timeout: float = 60, *, after: int = 0) -> int:
         """Wait for a log line containing `text` (from line index `after` on); its index."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for i in range(after, len(self._lines)):
-                    if text in self._lines[i]:
-                        return i
-                if self.proc.poll() is not None and not self._reader.is_alive():
-                    pytest.fail(f"doorcam run exited ({self.proc.returncode}) before "
-                                f"logging {text!r}:\n{''.join(self._lines)[-3000:]}")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    pytest.fail(f"no log line {text!r} within {timeout} s:\n"
-                                f"{''.join(self._lines)[-3000:]}")
-                self._cond.wait(min(left, 0.5))
+        return self.log.wait_for(text, timeout, start=after)
 
     def line_count(self) -> int:
-        with self._cond:
-            return len(self._lines)
+        return len(self.log)
 
     def running(self) -> bool:
         return self.proc.poll() is None
 
     def stop(self, timeout: float = 60) -> int:
-        """SIGTERM, then the exit code; the log is complete afterwards."""
+        """SIGTERM, then the exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout)
-        self._reader.join(10)
-        return code
+        return self.proc.wait(timeout)
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
-        self._reader.join(10)
 
 
 class NotifySocket:
@@ -113,4 +85,3 @@ class NotifySocket:
         self.sock.close()
 
 
-__all__ = ["REPO", "DaemonRun", "NotifySocket", "signal"]

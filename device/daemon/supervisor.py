@@ -25,8 +25,9 @@ class UnwatchedWorker(RuntimeError):
 
 def build_sides(cfg: Config, *, capture: bool, pace: float | None,
                 stack: contextlib.ExitStack) -> list[Side]:
-    """The parts to run, in start order; the MQTT link they share is closed by `stack`
-    after every side has stopped (it publishes `stopped` on the availability topic)."""
+    """The parts to run, in start order. The MQTT link they share connects once every side
+    has subscribed, and `stack` closes it after every side has stopped (it publishes
+    `stopped` on the availability topic)."""
     from device.daemon.capture import CaptureSide
 
     sides: list[Side] = []
@@ -35,8 +36,6 @@ def build_sides(cfg: Config, *, capture: bool, pace: float | None,
         from uplink.mqtt import MqttLink
 
         link = MqttLink(cfg.mqtt, cfg.device.id)
-        link.start()
-        stack.callback(link.close)
     status = None
     if cfg.homeassistant.enabled:
         from device.daemon.status import StatusSide
@@ -55,6 +54,10 @@ def build_sides(cfg: Config, *, capture: bool, pace: float | None,
         sides.append(capture_side)
     if status is not None:
         status.sources = [s for s in sides if s is not status]
+    if link is not None:
+        # Only now: every side has given its topics, and `online` waits for their SUBACKs.
+        link.start()
+        stack.callback(link.close)
     return sides
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.broker import MosquittoBroker
-from tests.e2e.daemon_log import LogLines
+from tests.log_lines import LogLines
 from tests.uplink.mqtt.peer import Peer, wait_until
 from uplink.agency.receiver import TusReceiver
 from uplink.agency.verify import verify_evidence
