@@ -2,6 +2,8 @@
 
 The upload worker reads ONLY the `decisions` table (verdict 'accept'): the clip list and the
 destination it sends to are the ones the owner decided on, never the request's own fields.
+The book also holds the replay ledger (`request_ledger`): the desk claims a request's id in the
+transaction that stores the request.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from uplink.desk.schema import prepare
+from uplink.protocol import ledger
 
 _REQUEST_COLUMNS = ("request_id, status, received_at, expires_at, body_sha256, agency_id, "
                     "allowed_hosts, upload_url, public, shown_at")
@@ -83,6 +86,20 @@ class RequestBook:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def seen(self, request_id: str) -> tuple[float, str] | None:
+        """The replay ledger's (first-seen time, body hash) of the id, if claimed."""
+        return ledger.seen(self._db, request_id)
+
+    def claim(self, db: sqlite3.Connection, request_id: str, body_sha256: str,
+              now: float) -> None:
+        """Claim the id in the replay ledger, or raise `RequestRejected("replayed")`."""
+        ledger.claim(db, request_id, body_sha256, now)
+
+    def prune_ledger(self, now: float) -> int:
+        """Forget claimed ids no request could still use (`ledger.prune`); how many."""
+        with self.transaction() as db:
+            return ledger.prune(db, now)
 
     def add_request(self, db: sqlite3.Connection, row: RequestRow, now: float) -> None:
         db.execute(
