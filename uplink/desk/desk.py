@@ -16,18 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from uplink.audit import AuditKind, AuditLog
-from uplink.desk.book import (
-    ACCEPTED,
-    DECLINED,
-    EXPIRED,
-    NO_CLIPS,
-    NOT_HERE,
-    PENDING,
-    DecisionRow,
-    MatchedClip,
-    RequestBook,
-    RequestRow,
-)
+from uplink.desk.book import DecisionRow, MatchedClip, RequestBook, RequestRow, RequestStatus
 from uplink.desk.catalog import ClipCatalog, DeviceIdentity
 from uplink.desk.owner import parse_owner_decision
 from uplink.errors import DecisionRefused, RequestRejected, UnknownRequest
@@ -46,7 +35,7 @@ log = logging.getLogger("doorcam.requests")
 
 @dataclass(frozen=True)
 class ReceiveOutcome:
-    kind: str  # pending | no_clips | not_here | duplicate | rejected
+    kind: str  # a RequestStatus (pending | no_clips | not_here), duplicate or rejected
     request_id: str | None
     reason: str = ""
 
@@ -97,13 +86,13 @@ class RequestDesk:
         """An id already claimed: a redelivery of a stored request, or refused."""
         stored = self.book.request(req.request_id)
         if stored is not None and stored.body_sha256 == req.body_sha256:
-            if (stored.status == PENDING and stored.shown_at is None
+            if (stored.status == RequestStatus.PENDING and stored.shown_at is None
                     and stored.expires_at > now):
                 # Stored, then a crash before the owner was shown it: finish that step now.
                 log.info("request %s was stored but not yet shown: showing it now",
                          req.request_id)
                 self._show(stored, now, completing=True)
-                return ReceiveOutcome(PENDING, req.request_id)
+                return ReceiveOutcome(RequestStatus.PENDING, req.request_id)
             return ReceiveOutcome("duplicate", req.request_id)  # QoS 1 redelivery: quiet
         self.audit.append(AuditKind.REJECTED, req.request_id,
                           {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
@@ -115,8 +104,8 @@ class RequestDesk:
         here = location_in_area(self.identity.latitude, self.identity.longitude, req)
         clips = [c for c in self.catalog.overlapping(req.window_start, req.window_end)
                  if window_overlaps(c.start_wall, c.end_wall, req)] if here else []
-        status = (PENDING if clips
-                  else NO_CLIPS if here else NOT_HERE)
+        status = (RequestStatus.PENDING if clips
+                  else RequestStatus.NO_CLIPS if here else RequestStatus.NOT_HERE)
         public = {**describe(req), "agency_id": req.agency_id,
                   "description": req.description, "investigator": req.investigator_name,
                   "contact": req.investigator_contact, "upload_url": req.upload_url}
@@ -132,7 +121,7 @@ class RequestDesk:
                 self.book.add_request(db, row, now)
         except RequestRejected as exc:  # claimed meanwhile by another process on the book
             return self._replayed(req, now, exc)
-        if status == PENDING:
+        if status == RequestStatus.PENDING:
             self._show(row, now, completing=False)
             log.info("new request %s from %s (case %s) matches %d clip(s): awaiting the owner",
                      req.request_id, req.agency_name, req.case_number, len(clips))
@@ -160,7 +149,7 @@ class RequestDesk:
         return row
 
     def pending(self, now: float) -> list[RequestRow]:
-        return [r for r in self.book.requests([PENDING]) if r.expires_at > now]
+        return [r for r in self.book.requests([RequestStatus.PENDING]) if r.expires_at > now]
 
     def all(self) -> list[RequestRow]:
         return self.book.requests()
@@ -224,7 +213,7 @@ class RequestDesk:
 
     def _decidable(self, request_id: str, now: float) -> RequestRow:
         row = self.get(request_id)
-        if row.status != PENDING:
+        if row.status != RequestStatus.PENDING:
             raise DecisionRefused("not_pending", f"request {request_id} is {row.status}")
         if row.expires_at <= now:
             raise DecisionRefused("expired", f"request {request_id} has expired")
@@ -238,8 +227,8 @@ class RequestDesk:
         try:
             with self.book.transaction() as db:
                 self.book.add_decision(db, d, decision_id)
-                self.book.set_status(db, row.request_id, ACCEPTED
-                                     if verdict == "accept" else DECLINED, now)
+                self.book.set_status(db, row.request_id, RequestStatus.ACCEPTED
+                                     if verdict == "accept" else RequestStatus.DECLINED, now)
         except sqlite3.IntegrityError as exc:  # the book's guards: e.g. expired meanwhile
             raise DecisionRefused("refused_by_book", str(exc)) from None
         kind = AuditKind.ACCEPTED if verdict == "accept" else AuditKind.DECLINED
@@ -254,10 +243,10 @@ class RequestDesk:
                 self.catalog.set_held(cid, False)
 
     def expire(self, now: float) -> list[str]:
-        gone = [r for r in self.book.requests([PENDING]) if r.expires_at <= now]
+        gone = [r for r in self.book.requests([RequestStatus.PENDING]) if r.expires_at <= now]
         for r in gone:
             with self.book.transaction() as db:
-                self.book.set_status(db, r.request_id, EXPIRED, now)
+                self.book.set_status(db, r.request_id, RequestStatus.EXPIRED, now)
             self.audit.append(AuditKind.EXPIRED, r.request_id, {"clips": len(r.clips)}, at=now)
             self._release(c.clip_id for c in r.clips)
         return [r.request_id for r in gone]

@@ -5,6 +5,7 @@ the two writes leaves neither and the broker's redelivery is simply received aga
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import closing
 from typing import Any
@@ -13,8 +14,9 @@ import pytest
 
 from tests.uplink.desk.conftest import NOW, Device
 from uplink.audit import AuditLog
+from uplink.desk import RequestStatus
 from uplink.desk.book import RequestBook
-from uplink.desk.schema import TABLES
+from uplink.desk.schema import ADDED_COLUMNS, GUARDS, TABLES
 from uplink.errors import RequestRejected
 from uplink.protocol.ledger import KEEP_S
 from uplink.protocol.request import parse_request
@@ -66,7 +68,7 @@ def test_a_write_failing_after_the_claim_leaves_neither_row(device: Device, clip
     with closing(_raw(device)) as db:
         db.execute("DROP TRIGGER fail_once")
     outcome = desk.receive(payload, NOW + 30)  # the broker redelivers the unacked message
-    assert (outcome.kind, outcome.request_id) == ("pending", rid)
+    assert (outcome.kind, outcome.request_id) == (RequestStatus.PENDING, rid)
     assert _rows(device, rid) == {"request_ledger": 1, "requests": 1, "matches": len(clips)}
     assert all(device.catalog.held[c] for c in clips)
     assert _kinds(device, rid) == ["received", "received", "shown"]
@@ -155,3 +157,9 @@ def test_an_id_claimed_without_its_request_by_an_older_version_is_forgotten(
     with closing(_raw(device)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 1
 
+
+def test_the_schemas_status_literals_are_request_statuses() -> None:
+    """SQL spells statuses as literals (triggers take no parameters); keep them in step."""
+    sql = TABLES + GUARDS + " ".join(b or "" for *_, b in ADDED_COLUMNS)
+    literals = set(re.findall(r"'([a-z_]+)'", sql)) - {"accept", "decline", "array"}
+    assert literals and literals <= set(RequestStatus)
