@@ -1,6 +1,7 @@
 """Assemble the consent-gated uplink from config: desk, worker, catalog over the clip store.
 
-Files beside the clips (store.path): uplink.sqlite3 (requests, decisions, replay ledger),
+Files beside the clips (store.path): uplink.sqlite3 (requests, decisions, replay ledger:
+one database, so a request and its claimed id are stored together),
 audit.sqlite3 (+ .head), registry.state, uploads.sqlite3 (tus resume), device_key.pem.
 """
 
@@ -25,7 +26,7 @@ from uplink.desk import (
     load_or_create_device_key,
 )
 from uplink.errors import RegistryError
-from uplink.protocol import RegistryStore, RequestLedger, RequestValidator, public_key_from_text
+from uplink.protocol import Registry, RegistryStore, public_key_from_text
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.transport import RequestsTransport
 from uplink.upload.tus import TusClient
@@ -94,8 +95,7 @@ def owner_keys(cfg: Config) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
-def _validator(cfg: Config, paths: UplinkPaths, ledger: RequestLedger,
-               now: float) -> RequestValidator:
+def _registry(cfg: Config, paths: UplinkPaths, now: float) -> Registry:
     if not cfg.uplink.registry_key:
         raise UserError("uplink.registry_key is not set: the device trusts no agency registry")
     try:
@@ -107,12 +107,9 @@ def _validator(cfg: Config, paths: UplinkPaths, ledger: RequestLedger,
     except OSError as exc:
         raise UserError(f"agency registry {paths.registry}: {exc.strerror or exc}") from None
     try:
-        registry = RegistryStore(paths.registry_state, key).accept(data, now)
+        return RegistryStore(paths.registry_state, key).accept(data, now)
     except RegistryError as exc:
         raise UserError(f"agency registry {paths.registry}: {exc}") from None
-    return RequestValidator(registry, ledger,
-                            allow_insecure_loopback=cfg.upload.allow_insecure_loopback,
-                            skew_s=cfg.uplink.clock_skew_s)
 
 
 @contextmanager
@@ -121,19 +118,17 @@ def open_desk(cfg: Config, now: float) -> Iterator[RequestDesk]:
     paths = UplinkPaths.of(cfg)
     store = ClipStore(cfg.store, recover=False)
     audit = AuditLog(paths.audit)
-    ledger = RequestLedger(paths.desk)
     desk = None
     try:
-        ledger.prune(now)
-        desk = RequestDesk(paths.desk, _validator(cfg, paths, ledger, now), StoreCatalog(store),
-                           audit,
+        desk = RequestDesk(paths.desk, _registry(cfg, paths, now), StoreCatalog(store), audit,
                            identity(cfg), owner_keys(cfg),
+                           allow_insecure_loopback=cfg.upload.allow_insecure_loopback,
                            skew_s=cfg.uplink.clock_skew_s)
+        desk.prune_ledger(now)
         yield desk
     finally:
         if desk is not None:
             desk.close()
-        ledger.close()
         audit.close()
         store.close()
 

@@ -1,7 +1,7 @@
 """Consent: agency requests matched to clips, owner decisions, and the upload of exactly
 what the owner accepted (docs/protocol.md)."""
 
-from uplink.desk.book import DecisionRow, MatchedClip, RequestRow
+from uplink.desk.book import DecisionRow, MatchedClip, RequestRow, RequestStatus
 from uplink.desk.catalog import ClipCatalog, ClipInfo, DeviceIdentity
 from uplink.desk.desk import ReceiveOutcome, RequestDesk
 from uplink.desk.keys import device_kid, load_or_create_device_key
@@ -16,6 +16,7 @@ __all__ = [
     "ReceiveOutcome",
     "RequestDesk",
     "RequestRow",
+    "RequestStatus",
     "UploadReport",
     "UploadWorker",
     "device_kid",

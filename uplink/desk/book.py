@@ -2,6 +2,8 @@
 
 The upload worker reads ONLY the `decisions` table (verdict 'accept'): the clip list and the
 destination it sends to are the ones the owner decided on, never the request's own fields.
+The book also holds the replay ledger (`request_ledger`): the desk claims a request's id in the
+transaction that stores the request.
 """
 
 from __future__ import annotations
@@ -11,18 +13,33 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from uplink.desk.schema import prepare
+from uplink.protocol import ledger
 
 _REQUEST_COLUMNS = ("request_id, status, received_at, expires_at, body_sha256, agency_id, "
                     "allowed_hosts, upload_url, public, shown_at")
 
-# Statuses a request can have; only `pending` is shown to the owner for a decision.
-PENDING, NO_CLIPS, NOT_HERE = "pending", "no_clips", "not_here"
-ACCEPTED, DECLINED, EXPIRED = "accepted", "declined", "expired"
-UPLOADED, FAILED = "uploaded", "failed"
+
+class RequestStatus(StrEnum):
+    """Where a request stands; only a `pending` one is shown to the owner for a decision.
+
+    Stored as these strings in `requests.status`. The SQL in `schema.py` (the decision guard's
+    'pending', the shown_at backfill's 'no_clips' and 'not_here') spells them as literals: a
+    trigger cannot take parameters. Rename a value only together with those literals.
+    """
+
+    PENDING = "pending"  # matched clips, awaiting the owner (clips held)
+    NO_CLIPS = "no_clips"  # the device is in the area but has no clip in the window
+    NOT_HERE = "not_here"  # the device lies outside the request's area
+    ACCEPTED = "accepted"  # the owner accepted: the upload is due or under way
+    DECLINED = "declined"  # the owner declined: nothing is sent
+    EXPIRED = "expired"  # not decided before its expiry
+    UPLOADED = "uploaded"  # the accepted clips and the manifest were delivered
+    FAILED = "failed"  # the accepted upload failed for good
 
 
 @dataclass(frozen=True)
@@ -37,7 +54,7 @@ class MatchedClip:
 @dataclass(frozen=True)
 class RequestRow:
     request_id: str
-    status: str
+    status: RequestStatus
     received_at: float
     expires_at: float
     body_sha256: str
@@ -84,6 +101,20 @@ class RequestBook:
             self._db.execute("ROLLBACK")
             raise
 
+    def seen(self, request_id: str) -> tuple[float, str] | None:
+        """The replay ledger's (first-seen time, body hash) of the id, if claimed."""
+        return ledger.seen(self._db, request_id)
+
+    def claim(self, db: sqlite3.Connection, request_id: str, body_sha256: str,
+              now: float) -> None:
+        """Claim the id in the replay ledger, or raise `RequestRejected("replayed")`."""
+        ledger.claim(db, request_id, body_sha256, now)
+
+    def prune_ledger(self, now: float) -> int:
+        """Forget claimed ids no request could still use (`ledger.prune`); how many."""
+        with self.transaction() as db:
+            return ledger.prune(db, now)
+
     def add_request(self, db: sqlite3.Connection, row: RequestRow, now: float) -> None:
         db.execute(
             "INSERT INTO requests (request_id, status, received_at, expires_at, body_sha256, "
@@ -96,7 +127,7 @@ class RequestBook:
             (row.request_id, c.clip_id, c.sha256, c.start_wall, c.end_wall, c.size)
             for c in row.clips])
 
-    def set_status(self, db: sqlite3.Connection, request_id: str, status: str,
+    def set_status(self, db: sqlite3.Connection, request_id: str, status: RequestStatus,
                    now: float) -> None:
         db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE request_id = ?",
                    (status, now, request_id))
@@ -111,7 +142,7 @@ class RequestBook:
                                (request_id,)).fetchone()
         return None if row is None else self._request(row)
 
-    def requests(self, statuses: Sequence[str] | None = None) -> list[RequestRow]:
+    def requests(self, statuses: Sequence[RequestStatus] | None = None) -> list[RequestRow]:
         rows = self._db.execute(
             f"SELECT {_REQUEST_COLUMNS} FROM requests ORDER BY received_at").fetchall()
         out = [self._request(r) for r in rows]
@@ -121,8 +152,8 @@ class RequestBook:
         clips = tuple(MatchedClip(*c) for c in self._db.execute(
             "SELECT clip_id, sha256, start_wall, end_wall, size FROM matches "
             "WHERE request_id = ? ORDER BY start_wall", (r[0],)).fetchall())
-        return RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7],
-                          json.loads(r[8]), clips, r[9])
+        return RequestRow(r[0], RequestStatus(r[1]), r[2], r[3], r[4], r[5],
+                          tuple(json.loads(r[6])), r[7], json.loads(r[8]), clips, r[9])
 
     def add_decision(self, db: sqlite3.Connection, d: DecisionRow,
                      decision_id: str | None) -> None:
@@ -180,16 +211,17 @@ class RequestBook:
                 "AND completed_at IS NULL AND failure IS NULL",
                 (now, failure, request_id)).rowcount == 1
             if changed:
-                self.set_status(db, request_id, FAILED if failure else UPLOADED, now)
+                self.set_status(db, request_id,
+                                RequestStatus.FAILED if failure else RequestStatus.UPLOADED, now)
         return changed
 
     def clip_still_needed(self, clip_id: str) -> bool:
         """Is the clip under a pending request or an accepted, unfinished upload?"""
         row = self._db.execute(
             "SELECT 1 FROM matches m JOIN requests r USING (request_id) WHERE m.clip_id = ? "
-            "AND (r.status = 'pending' OR (r.status = 'accepted' AND EXISTS ("
+            "AND (r.status = ? OR (r.status = ? AND EXISTS ("
             "SELECT 1 FROM decisions d, json_each(d.clips) j WHERE d.request_id = r.request_id "
             "AND d.completed_at IS NULL AND d.failure IS NULL "
             "AND json_extract(j.value, '$[0]') = m.clip_id))) LIMIT 1",
-            (clip_id,)).fetchone()
+            (clip_id, RequestStatus.PENDING, RequestStatus.ACCEPTED)).fetchone()
         return row is not None

@@ -16,30 +16,26 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from uplink.audit import AuditKind, AuditLog
-from uplink.desk.book import (
-    ACCEPTED,
-    DECLINED,
-    EXPIRED,
-    NO_CLIPS,
-    NOT_HERE,
-    PENDING,
-    DecisionRow,
-    MatchedClip,
-    RequestBook,
-    RequestRow,
-)
+from uplink.desk.book import DecisionRow, MatchedClip, RequestBook, RequestRow, RequestStatus
 from uplink.desk.catalog import ClipCatalog, DeviceIdentity
 from uplink.desk.owner import parse_owner_decision
 from uplink.errors import DecisionRefused, RequestRejected, UnknownRequest
-from uplink.protocol import RequestValidator, VerifiedRequest, location_in_area, window_overlaps
-from uplink.protocol.request import describe, parse_request
+from uplink.protocol import (
+    AgencyRequest,
+    RequestValidator,
+    VerifiedRequest,
+    location_in_area,
+    window_overlaps,
+)
+from uplink.protocol.request import CLOCK_SKEW_S, describe, parse_request
+from uplink.protocol.validator import AgencyDirectory
 
 log = logging.getLogger("doorcam.requests")
 
 
 @dataclass(frozen=True)
 class ReceiveOutcome:
-    kind: str  # pending | no_clips | not_here | duplicate | rejected
+    kind: str  # a RequestStatus (pending | no_clips | not_here), duplicate or rejected
     request_id: str | None
     reason: str = ""
 
@@ -47,25 +43,18 @@ class ReceiveOutcome:
         return f"{self.kind} {self.request_id or ''} {self.reason}".strip()
 
 
-class _NoLedger:
-    """Used only to re-check a request whose ledger entry exists but whose row was lost."""
-
-    def record(self, request_id: str, body_sha256: str, now: float) -> None:
-        return None
-
-
 class RequestDesk:
     """Owns one connection to the request book; use it from one thread."""
 
-    def __init__(self, db_path: Path, validator: RequestValidator, catalog: ClipCatalog,
+    def __init__(self, db_path: Path, directory: AgencyDirectory, catalog: ClipCatalog,
                  audit: AuditLog, identity: DeviceIdentity,
-                 owner_keys: Mapping[str, Ed25519PublicKey], *, skew_s: int = 300) -> None:
+                 owner_keys: Mapping[str, Ed25519PublicKey], *,
+                 allow_insecure_loopback: bool = False, skew_s: int = CLOCK_SKEW_S) -> None:
         self.book = RequestBook(db_path)
-        self.validator = validator
-        self._recheck = RequestValidator(validator.directory, _NoLedger(),
-                                         allow_insecure_loopback=validator.allow_insecure_loopback,
-                                         skew_s=validator.skew_s)
-        self.ledger = validator.ledger
+        # The validator looks ids up in the book's replay ledger; `_store` claims them there.
+        self.validator = RequestValidator(directory, self.book,
+                                          allow_insecure_loopback=allow_insecure_loopback,
+                                          skew_s=skew_s)
         self.catalog = catalog
         self.audit = audit
         self.identity = identity
@@ -75,6 +64,10 @@ class RequestDesk:
     def close(self) -> None:
         self.book.close()
 
+    def prune_ledger(self, now: float) -> int:
+        """Forget request ids no copy of a request could still be valid under."""
+        return self.book.prune_ledger(now)
+
     # -- agency requests ------------------------------------------------------------------
     def receive(self, payload: bytes, now: float) -> ReceiveOutcome:
         """Validate, match and store a request; never raises for a bad payload."""
@@ -82,42 +75,37 @@ class RequestDesk:
             verified = self.validator.validate(payload, now)
         except RequestRejected as exc:
             if exc.reason == "replayed":
-                return self._replayed(payload, now, exc)
+                return self._replayed(parse_request(payload), now, exc)
             self.audit.append(AuditKind.REJECTED, _safe_id(payload),
                               {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
             log.info("request rejected: %s", str(exc)[:200])
             return ReceiveOutcome("rejected", None, exc.reason)
-        return self._accept_verified(verified, now)
+        return self._store(verified, now)
 
-    def _replayed(self, payload: bytes, now: float, exc: RequestRejected) -> ReceiveOutcome:
-        req = parse_request(payload)
+    def _replayed(self, req: AgencyRequest, now: float, exc: RequestRejected) -> ReceiveOutcome:
+        """An id already claimed: a redelivery of a stored request, or refused."""
         stored = self.book.request(req.request_id)
         if stored is not None and stored.body_sha256 == req.body_sha256:
-            if stored.status == PENDING and stored.shown_at is None and stored.expires_at > now:
+            if (stored.status == RequestStatus.PENDING and stored.shown_at is None
+                    and stored.expires_at > now):
                 # Stored, then a crash before the owner was shown it: finish that step now.
                 log.info("request %s was stored but not yet shown: showing it now",
                          req.request_id)
                 self._show(stored, now, completing=True)
-                return ReceiveOutcome(PENDING, req.request_id)
+                return ReceiveOutcome(RequestStatus.PENDING, req.request_id)
             return ReceiveOutcome("duplicate", req.request_id)  # QoS 1 redelivery: quiet
-        seen = self.ledger.seen(req.request_id) if hasattr(self.ledger, "seen") else None
-        if stored is None and seen is not None and seen[1] == req.body_sha256:
-            # The ledger has it but the book does not: a crash between the two writes.
-            try:
-                return self._accept_verified(self._recheck.validate(payload, now), now)
-            except RequestRejected as again:
-                exc = again
         self.audit.append(AuditKind.REJECTED, req.request_id,
                           {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
         return ReceiveOutcome("rejected", req.request_id, exc.reason)
 
-    def _accept_verified(self, v: VerifiedRequest, now: float) -> ReceiveOutcome:
+    def _store(self, v: VerifiedRequest, now: float) -> ReceiveOutcome:
         req = v.request
         self.audit.append(AuditKind.RECEIVED, req.request_id, describe(req), at=now)
         here = location_in_area(self.identity.latitude, self.identity.longitude, req)
         clips = [c for c in self.catalog.overlapping(req.window_start, req.window_end)
                  if window_overlaps(c.start_wall, c.end_wall, req)] if here else []
-        status = PENDING if clips else (NO_CLIPS if here else NOT_HERE)
+        status = (RequestStatus.PENDING if clips
+                  else RequestStatus.NO_CLIPS if here else RequestStatus.NOT_HERE)
         public = {**describe(req), "agency_id": req.agency_id,
                   "description": req.description, "investigator": req.investigator_name,
                   "contact": req.investigator_contact, "upload_url": req.upload_url}
@@ -126,9 +114,14 @@ class RequestDesk:
                          req.agency_id, (v.destination.host,), req.upload_url, public,
                          tuple(MatchedClip(c.id, c.sha256, c.start_wall, c.end_wall, c.size)
                                for c in clips))
-        with self.book.transaction() as db:
-            self.book.add_request(db, row, now)
-        if status == PENDING:
+        try:
+            # One transaction: the id is claimed if and only if its request is stored.
+            with self.book.transaction() as db:
+                self.book.claim(db, req.request_id, req.body_sha256, now)
+                self.book.add_request(db, row, now)
+        except RequestRejected as exc:  # claimed meanwhile by another process on the book
+            return self._replayed(req, now, exc)
+        if status == RequestStatus.PENDING:
             self._show(row, now, completing=False)
             log.info("new request %s from %s (case %s) matches %d clip(s): awaiting the owner",
                      req.request_id, req.agency_name, req.case_number, len(clips))
@@ -156,7 +149,7 @@ class RequestDesk:
         return row
 
     def pending(self, now: float) -> list[RequestRow]:
-        return [r for r in self.book.requests([PENDING]) if r.expires_at > now]
+        return [r for r in self.book.requests([RequestStatus.PENDING]) if r.expires_at > now]
 
     def all(self) -> list[RequestRow]:
         return self.book.requests()
@@ -220,7 +213,7 @@ class RequestDesk:
 
     def _decidable(self, request_id: str, now: float) -> RequestRow:
         row = self.get(request_id)
-        if row.status != PENDING:
+        if row.status != RequestStatus.PENDING:
             raise DecisionRefused("not_pending", f"request {request_id} is {row.status}")
         if row.expires_at <= now:
             raise DecisionRefused("expired", f"request {request_id} has expired")
@@ -234,8 +227,8 @@ class RequestDesk:
         try:
             with self.book.transaction() as db:
                 self.book.add_decision(db, d, decision_id)
-                self.book.set_status(db, row.request_id, ACCEPTED if verdict == "accept"
-                                     else DECLINED, now)
+                self.book.set_status(db, row.request_id, RequestStatus.ACCEPTED
+                                     if verdict == "accept" else RequestStatus.DECLINED, now)
         except sqlite3.IntegrityError as exc:  # the book's guards: e.g. expired meanwhile
             raise DecisionRefused("refused_by_book", str(exc)) from None
         kind = AuditKind.ACCEPTED if verdict == "accept" else AuditKind.DECLINED
@@ -250,10 +243,10 @@ class RequestDesk:
                 self.catalog.set_held(cid, False)
 
     def expire(self, now: float) -> list[str]:
-        gone = [r for r in self.book.requests([PENDING]) if r.expires_at <= now]
+        gone = [r for r in self.book.requests([RequestStatus.PENDING]) if r.expires_at <= now]
         for r in gone:
             with self.book.transaction() as db:
-                self.book.set_status(db, r.request_id, EXPIRED, now)
+                self.book.set_status(db, r.request_id, RequestStatus.EXPIRED, now)
             self.audit.append(AuditKind.EXPIRED, r.request_id, {"clips": len(r.clips)}, at=now)
             self._release(c.clip_id for c in r.clips)
         return [r.request_id for r in gone]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Final
 
+from uplink.protocol import ledger
+
 TABLES: Final = """
 CREATE TABLE IF NOT EXISTS requests (
     request_id TEXT PRIMARY KEY, status TEXT NOT NULL, received_at REAL NOT NULL,
@@ -28,7 +30,10 @@ CREATE TABLE IF NOT EXISTS decisions (
     channel TEXT NOT NULL, decision_id TEXT UNIQUE, uploaded TEXT NOT NULL DEFAULT '[]',
     completed_at REAL, failure TEXT);
 CREATE INDEX IF NOT EXISTS matches_clip ON matches (clip_id);
-"""
+""" + ledger.SCHEMA + ";"
+# The replay ledger (request ids claimed, docs/protocol.md "Replay") lives in the same file, so
+# the desk claims an id and stores its request in one transaction. It always did live here
+# (the device opened its ledger on this file), so an existing book keeps its ids as they are.
 
 # Columns added after the first release: (table, column, definition, backfill or None).
 # shown_at: when the owner was shown the request (audit `shown` written); NULL while a
@@ -39,6 +44,14 @@ ADDED_COLUMNS: Final[tuple[tuple[str, str, str, str | None], ...]] = (
      "UPDATE requests SET shown_at = received_at WHERE status NOT IN ('no_clips', 'not_here')"),
     ("decisions", "failures", "INTEGER NOT NULL DEFAULT 0", None),
     ("decisions", "failing_since", "REAL", None),
+)
+
+# One-off repairs of books written by older versions, each run once (PRAGMA user_version counts
+# those done). 1: the ledger and the request row were written in two transactions, and a crash
+# between them left an id claimed with no request; forget such ids, so the broker's redelivery
+# is checked and stored afresh (what the recovery path of those versions did).
+REPAIRS: Final[tuple[str, ...]] = (
+    "DELETE FROM request_ledger WHERE request_id NOT IN (SELECT request_id FROM requests)",
 )
 
 # Each RAISE(ABORT) becomes sqlite3.IntegrityError; the statements of a trigger run in order,
@@ -101,19 +114,23 @@ END;
 
 
 def prepare(db: sqlite3.Connection) -> None:
-    """Tables, columns added since (old files are upgraded), then the guards."""
+    """Tables, columns added since and repairs (old files are upgraded), then the guards."""
     db.executescript(TABLES)
-    if ADDED_COLUMNS:
-        db.execute("BEGIN IMMEDIATE")  # two connections may open an old file at once
-        try:
-            for table, column, definition, backfill in ADDED_COLUMNS:
-                have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-                if column not in have:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-                    if backfill is not None:
-                        db.execute(backfill)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    db.execute("BEGIN IMMEDIATE")  # two connections may open an old file at once
+    try:
+        for table, column, definition, backfill in ADDED_COLUMNS:
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+                if backfill is not None:
+                    db.execute(backfill)
+        done = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if done < len(REPAIRS):
+            for repair in REPAIRS[done:]:
+                db.execute(repair)
+            db.execute(f"PRAGMA user_version = {len(REPAIRS)}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
     db.executescript(GUARDS)

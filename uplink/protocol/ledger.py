@@ -1,17 +1,22 @@
-"""Which request ids the device has seen, kept in SQLite so replays are caught across restarts."""
+"""Which request ids the device has seen, kept in SQLite so replays are caught across restarts.
+
+Looking an id up (`ReplayGuard.seen`, what the validator does) and claiming it (`claim`, done
+by whoever stores the request, inside the transaction that stores it) are separate steps, so
+checking a request has no side effects and a claimed id always comes with its stored request.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
 from uplink.errors import RequestRejected
 from uplink.protocol.request import MAX_EXPIRY_S
 
 KEEP_S = 2 * MAX_EXPIRY_S + 86400  # > expiry + any configurable clock skew (<= 1 h)
 
-_SCHEMA = """
+SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS request_ledger (
     request_id  TEXT PRIMARY KEY,
     first_seen  REAL NOT NULL,
@@ -21,15 +26,52 @@ CREATE TABLE IF NOT EXISTS request_ledger (
 
 
 class ReplayGuard(Protocol):
-    """What the validator needs from a ledger."""
+    """What the validator needs from a ledger: a lookup, nothing written."""
 
-    def record(self, request_id: str, body_sha256: str, now: float) -> None:
-        """Remember the id, or raise `RequestRejected("replayed")` if it was seen before."""
+    def seen(self, request_id: str) -> tuple[float, str] | None:
+        """(first-seen time, body hash) of a known id, else None."""
         ...
 
 
+def replayed(known: tuple[float, str], body_sha256: str) -> RequestRejected:
+    """The refusal of an id seen before, saying whether this copy's body is the same."""
+    same = "same body" if known[1] == body_sha256 else "a DIFFERENT body"
+    return RequestRejected(
+        "replayed", f"request id first seen at {known[0]:.0f}; this copy has {same}")
+
+
+def seen(db: sqlite3.Connection, request_id: str) -> tuple[float, str] | None:
+    """(first-seen time, body hash) of a known id in `db`'s ledger table, else None."""
+    row = db.execute("SELECT first_seen, body_sha256 FROM request_ledger WHERE request_id = ?",
+                     (request_id,)).fetchone()
+    return None if row is None else (float(row[0]), str(row[1]))
+
+
+def claim(db: sqlite3.Connection, request_id: str, body_sha256: str, now: float) -> None:
+    """Record the id, or raise `RequestRejected("replayed")` if it was seen before. Call it in
+    the caller's write transaction (BEGIN IMMEDIATE), so the check and the insert are one."""
+    known = seen(db, request_id)
+    if known is not None:
+        raise replayed(known, body_sha256)
+    db.execute("INSERT INTO request_ledger (request_id, first_seen, body_sha256) "
+               "VALUES (?, ?, ?)", (request_id, now, body_sha256))
+
+
+def prune(db: sqlite3.Connection, now: float) -> int:
+    """Forget ids first seen more than KEEP_S ago; returns how many were dropped.
+
+    Safe because a request can never be valid that long after it first arrived (its expiry
+    is at most MAX_EXPIRY_S after issue, issue at most the clock skew ahead): a replay of a
+    forgotten id is refused as expired. The margin covers a device clock that was set back
+    after the first sighting.
+    """
+    return int(db.execute("DELETE FROM request_ledger WHERE first_seen < ?",
+                          (now - KEEP_S,)).rowcount)
+
+
 class RequestLedger:
-    """A SQLite table of every request id accepted as authentic, with its body hash."""
+    """The ledger table on its own connection, for a caller that stores nothing else (the
+    request desk keeps the table in its request book and claims ids there)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -38,7 +80,7 @@ class RequestLedger:
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        self._db.execute(SCHEMA)
 
     def close(self) -> None:
         """Close the database."""
@@ -52,41 +94,22 @@ class RequestLedger:
 
     def seen(self, request_id: str) -> tuple[float, str] | None:
         """(first-seen time, body hash) of a known id, else None."""
-        row = self._db.execute(
-            "SELECT first_seen, body_sha256 FROM request_ledger WHERE request_id = ?",
-            (request_id,)).fetchone()
-        return None if row is None else (float(row[0]), str(row[1]))
+        return seen(self._db, request_id)
 
     def record(self, request_id: str, body_sha256: str, now: float) -> None:
         """Remember the id, or raise `RequestRejected("replayed")` if it was seen before."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            known = self.seen(request_id)
-            if known is None:
-                self._db.execute(
-                    "INSERT INTO request_ledger (request_id, first_seen, body_sha256) "
-                    "VALUES (?, ?, ?)", (request_id, now, body_sha256))
-            self._db.execute("COMMIT")
+            claim(self._db, request_id, body_sha256, now)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        if known is not None:
-            same = "same body" if known[1] == body_sha256 else "a DIFFERENT body"
-            raise RequestRejected(
-                "replayed", f"request id first seen at {known[0]:.0f}; this copy has {same}")
+        self._db.execute("COMMIT")
 
     def prune(self, now: float) -> int:
-        """Forget ids first seen more than KEEP_S ago; returns how many were dropped.
-
-        Safe because a request can never be valid that long after it first arrived (its
-        expiry is at most MAX_EXPIRY_S after issue, issue at most the clock skew ahead): a
-        replay of a forgotten id is refused as expired. The margin covers a device clock that
-        was set back after the first sighting.
-        """
+        """Forget ids no request could still use (see `prune`); returns how many."""
         with self._db:
-            gone = self._db.execute("DELETE FROM request_ledger WHERE first_seen < ?",
-                                    (now - KEEP_S,)).rowcount
-        return int(gone)
+            return prune(self._db, now)
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM request_ledger").fetchone()[0])

@@ -2,7 +2,9 @@
 
 Order (docs/protocol.md, "Checks"): size and syntax, schema, the owner's policy limits, then
 signature material (agency, key, signature), freshness, jurisdiction, upload URL, and last
-the replay ledger, so that only authentic requests ever claim a request id.
+a lookup in the replay ledger. Checking writes nothing: whoever stores a verified request
+claims its id in the ledger in the same transaction (the request desk does), so only authentic
+requests ever claim a request id, and a crash never leaves an id claimed but not stored.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Protocol
 
 from uplink.errors import RequestRejected
 from uplink.protocol.keys import verify_document
-from uplink.protocol.ledger import ReplayGuard
+from uplink.protocol.ledger import ReplayGuard, replayed
 from uplink.protocol.registry import Agency, AgencyKey
 from uplink.protocol.request import (
     CLOCK_SKEW_S,
@@ -54,8 +56,9 @@ def check_key(key: AgencyKey | None, req: AgencyRequest, now: float) -> AgencyKe
 
 
 class RequestValidator:
-    """Runs every check on an incoming request; `validate` raises only `RequestRejected`
-    (or, for a broken ledger database, sqlite3.Error: the request is then not accepted)."""
+    """Runs every check on an incoming request, without side effects; `validate` raises only
+    `RequestRejected` (or, for a broken ledger database, sqlite3.Error: the request is then
+    not accepted)."""
 
     def __init__(self, directory: AgencyDirectory, ledger: ReplayGuard, *,
                  allow_insecure_loopback: bool = False, skew_s: int = CLOCK_SKEW_S) -> None:
@@ -84,5 +87,7 @@ class RequestValidator:
                 "outside_jurisdiction", f"area is outside {agency.agency_id}'s jurisdiction")
         destination = check_upload_url(req.upload_url, agency.upload_hosts,
                                        allow_insecure_loopback=self.allow_insecure_loopback)
-        self.ledger.record(req.request_id, req.body_sha256, now)
+        known = self.ledger.seen(req.request_id)
+        if known is not None:
+            raise replayed(known, req.body_sha256)
         return VerifiedRequest(req, agency, destination)

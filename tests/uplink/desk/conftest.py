@@ -23,7 +23,7 @@ from uplink.desk import (
     UploadWorker,
     load_or_create_device_key,
 )
-from uplink.protocol import RequestLedger, RequestValidator, sign_document
+from uplink.protocol import sign_document
 from uplink.protocol.fields import format_time
 from uplink.protocol.keys import generate_keypair
 from uplink.upload.resume import SqliteResumeStore
@@ -87,12 +87,11 @@ class Device:
         return self.world.payload(body)
 
     def desk(self) -> RequestDesk:
-        ledger = RequestLedger(self.tmp / "uplink.sqlite3")
-        validator = RequestValidator(self.registry, ledger, allow_insecure_loopback=True)
         audit = AuditLog(self.tmp / "audit.sqlite3")
-        desk = RequestDesk(self.tmp / "uplink.sqlite3", validator, self.catalog, audit, DEVICE,
-                           {OWNER_KID: self.owner_key.public_key()})
-        self.opened += [desk, audit, ledger]
+        desk = RequestDesk(self.tmp / "uplink.sqlite3", self.registry, self.catalog, audit,
+                           DEVICE, {OWNER_KID: self.owner_key.public_key()},
+                           allow_insecure_loopback=True)
+        self.opened += [desk, audit]
         return desk
 
     def worker(self, at: float = float(NOW), **give_up: float) -> UploadWorker:

@@ -166,11 +166,11 @@ def test_restart_between_accept_and_upload_uploads_once(device: Device) -> None:
     assert len(device.receiver.completed()) == 3
 
 
-def test_crash_between_ledger_and_book_recovers_the_request(device: Device) -> None:
+def test_a_request_checked_but_not_stored_is_received_later(device: Device) -> None:
     _three_clips(device)
     desk = device.desk()
     payload = device.request()
-    # The validator records the id, then the device dies before the request is stored.
+    # Checking writes nothing: the id is claimed only together with the stored request.
     desk.validator.validate(payload, NOW)
     outcome = desk.receive(payload, NOW)
     assert outcome.kind == "pending", outcome

@@ -19,7 +19,6 @@ from uplink.audit import AuditEntry, AuditKind, AuditLog
 from uplink.desk import RequestDesk
 from uplink.desk.book import RequestBook
 from uplink.desk.schema import TABLES
-from uplink.protocol import RequestLedger, RequestValidator
 
 H = 3600
 REPO = Path(__file__).resolve().parents[3]
@@ -50,11 +49,9 @@ class CrashingAudit(AuditLog):
 
 def _crash_while_receiving(dev: Device, payload: bytes, after_write: bool) -> str:
     """Receive `payload` in a process that dies at the `shown` entry, then 'restart'."""
-    ledger = RequestLedger(dev.tmp / "uplink.sqlite3")
     audit = CrashingAudit(dev.tmp / "audit.sqlite3", AuditKind.SHOWN, after_write)
-    desk = RequestDesk(dev.tmp / "uplink.sqlite3",
-                       RequestValidator(dev.registry, ledger, allow_insecure_loopback=True),
-                       dev.catalog, audit, DEVICE, {OWNER_KID: dev.owner_key.public_key()})
+    desk = RequestDesk(dev.tmp / "uplink.sqlite3", dev.registry, dev.catalog, audit, DEVICE,
+                       {OWNER_KID: dev.owner_key.public_key()}, allow_insecure_loopback=True)
     try:
         with pytest.raises(Crash):
             desk.receive(payload, NOW)
@@ -62,7 +59,7 @@ def _crash_while_receiving(dev: Device, payload: bytes, after_write: bool) -> st
         assert stored is not None and stored.status == "pending" and stored.shown_at is None
         return stored.request_id
     finally:
-        for thing in (desk, audit, ledger):
+        for thing in (desk, audit):
             thing.close()
 
 

@@ -20,7 +20,7 @@ from tests.uplink.protocol.world import (
 from uplink.errors import REJECT_REASONS, RequestRejected
 from uplink.protocol.fields import format_time
 from uplink.protocol.keys import generate_keypair
-from uplink.protocol.validator import RequestValidator
+from uplink.protocol.validator import RequestValidator, VerifiedRequest
 
 
 def rejected(validator: RequestValidator, payload: bytes, reason: str, now: float = NOW) -> str:
@@ -121,10 +121,16 @@ def test_key_outside_its_validity(world: World, valid_from: int, valid_until: in
     rejected(world.validator(registry), world.payload(), "key_not_valid")
 
 
+def _store(world: World, verified: VerifiedRequest) -> None:
+    """What the request desk does with a verified request: claim its id (with the request)."""
+    req = verified.request
+    world.opened[-1].record(req.request_id, req.body_sha256, NOW)
+
+
 def test_replay_is_refused_across_a_restart(world: World) -> None:
     registry = world.registry()
     payload = world.payload()
-    world.validator(registry).validate(payload, NOW)
+    _store(world, world.validator(registry).validate(payload, NOW))
     world.opened.pop().close()  # the device restarts: a new ledger object on the same file
     detail = rejected(world.validator(registry), payload, "replayed", now=NOW + 60)
     assert "same body" in detail
@@ -132,9 +138,16 @@ def test_replay_is_refused_across_a_restart(world: World) -> None:
 
 def test_other_body_under_a_seen_id_is_refused(world: World) -> None:
     validator = world.validator()
-    validator.validate(world.payload(), NOW)
+    _store(world, validator.validate(world.payload(), NOW))
     other = world.payload(request_body(case_number="2025-084-55555"))
     assert "DIFFERENT" in rejected(validator, other, "replayed")
+
+
+def test_checking_writes_nothing_to_the_ledger(world: World) -> None:
+    validator = world.validator()
+    for at in (NOW, NOW + 60):  # a request checked but never stored claims no id
+        assert validator.validate(world.payload(), at).request.request_id == REQUEST_ID
+    assert len(world.opened[-1]) == 0
 
 
 def test_rejected_requests_do_not_claim_their_id(world: World) -> None:
