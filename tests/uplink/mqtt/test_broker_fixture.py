@@ -44,5 +44,5 @@ def test_missing_mosquitto_skips_outside_ci(monkeypatch: pytest.MonkeyPatch) -> 
 def test_missing_mosquitto_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     _no_mosquitto(monkeypatch)
     monkeypatch.setenv("CI", "1")
-    with pytest.raises(pytest.fail.Exception, match="mosquitto not installed.*CI is set"):
+    with pytest.raises(pytest.fail.Exception, match=r"mosquitto not installed.*CI is set"):
         MosquittoBroker()
