@@ -11,7 +11,7 @@ from config.fields import setting
 
 def listen_address(value: Any) -> str | None:
     """HOST:PORT with a numeric IPv4/IPv6 address ([::1]:8443) or a host name."""
-    allowed = "HOST:PORT, e.g. 0.0.0.0:8443, 127.0.0.1:8080 or [::]:8443 (port 1-65535)"
+    allowed = "HOST:PORT, e.g. 0.0.0.0:8443, 127.0.0.1:8080 or [::]:8443 (port 0 = any free)"
     try:
         split_listen(value)
     except ValueError:
@@ -22,7 +22,7 @@ def listen_address(value: Any) -> str | None:
 def split_listen(value: str) -> tuple[str, int]:
     """('0.0.0.0', 8443) from '0.0.0.0:8443'; ValueError if malformed."""
     host, sep, port_text = value.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(value)
     if host.startswith("[") and host.endswith("]"):
         host = str(ipaddress.IPv6Address(host[1:-1]))

@@ -20,9 +20,10 @@ from device import (
     cmd_simulate,
 )
 from device.errors import EXIT_USAGE, UserError, user_error
+from device.web import command as cmd_web
 
 COMMANDS = (cmd_simulate, cmd_detect, cmd_clips, cmd_config, cmd_run, cmd_requests, cmd_audit,
-            cmd_agency, cmd_demo, cmd_owner)
+            cmd_agency, cmd_demo, cmd_owner, cmd_web)
 
 
 def build_parser() -> argparse.ArgumentParser:
