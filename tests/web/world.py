@@ -41,6 +41,7 @@ class World(Scene):
         self.server: subprocess.Popen[str] | None = None
         self.log: list[str] = []
         self.url = ""
+        self.env: dict[str, str] = {}
 
     def clips(self) -> list[dict[str, Any]]:
         done = doorcam("clips", "list", "--json", "--config", str(self.config))
@@ -65,12 +66,13 @@ class World(Scene):
         done = self.web("adduser", name, "--password-stdin", stdin=password + "\n")
         assert done.returncode == 0, done.stderr
 
-    def start(self, *extra: str) -> str:
-        """Start `doorcam web`; returns its base URL once it logged that it is serving."""
+    def start(self, *extra: str, module: str = "device.web") -> str:
+        """Start the web app (`python3 -m device.web`, the service's light entry point, or
+        `device.cli` with "web" in `extra`); its base URL once it logged that it serves."""
         self.server = subprocess.Popen(
-            [sys.executable, "-m", "device.cli", "web", "--config", str(self.config), *extra],
+            [sys.executable, "-m", module, "--config", str(self.config), *extra],
             cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env})
         assert self.server.stderr is not None
         deadline = time.monotonic() + 60
         for line in self.server.stderr:
