@@ -70,7 +70,7 @@ class World(Scene):
         """Start the web app (`python3 -m device.web`, the service's light entry point, or
         `device.cli` with "web" in `extra`); its base URL once it logged that it serves."""
         self.server = subprocess.Popen(
-            [sys.executable, "-m", module, "--config", str(self.config), *extra],
+            [sys.executable, "-m", module, *extra, "--config", str(self.config)],
             cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env})
         assert self.server.stderr is not None
