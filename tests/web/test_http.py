@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.e2e.test_consent_e2e import REPO, doorcam
-from tests.web.helpers import csrf, login, post, try_login
+from tests.web.helpers import login, post, try_login
 from tests.web.world import PASSWORD, World
 
 PAGES = ("/", "/clips", "/live", "/activity", "/device")
