@@ -75,12 +75,23 @@ def shot(driver: Any, name: str) -> None:
 
 
 def log_in(driver: Any, url: str, name: str = "alex", password: str = PASSWORD) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     driver.get(url + "/login")
     driver.find_element(By.NAME, "name").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit].primary").click()
+    button = driver.find_element(By.CSS_SELECTOR, "button[type=submit].primary")
+    button.click()
+
+    def replaced() -> bool:  # the next page has loaded in place of the form
+        try:
+            button.is_enabled()
+        except StaleElementReferenceException:
+            return driver.execute_script("return document.readyState") == "complete"
+        return False
+
+    wait_for(replaced, "the page after logging in")
 
 
 def request_rows(world: World) -> dict[str, dict[str, Any]]:
@@ -121,6 +132,7 @@ def test_owner_shares_one_clip_declines_another_request_and_plays_video(
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
     box.click()
     assert button.text == "Share 1 clip with this agency"
+    shot(browser, "requests-share")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
     button.click()
     wait_for(lambda: "done=shared" in browser.current_url, "the share to be recorded")
@@ -171,7 +183,7 @@ def test_wrong_passwords_lock_out_in_the_browser(world: World, browser: Any) -> 
 class _EvilSite(http.server.BaseHTTPRequestHandler):
     page = b""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.end_headers()
