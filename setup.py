@@ -10,6 +10,8 @@ setup(
     description="Doorbell camera firmware and uploader daemon that respects its owner",
     python_requires=">=3.11",
     packages=find_packages(include=[f"{top}{sub}" for top in PACKAGES for sub in ("", ".*")]),
+    package_data={"device.web": ["templates/*.html", "static/*"],
+                  "device.web.push": ["static/*"]},
     install_requires=[
         "numpy>=1.24",
         "opencv-python-headless>=4.8",
@@ -17,6 +19,10 @@ setup(
         "paho-mqtt>=2.1",
         "cryptography>=42",
         "requests>=2.31",
+        # The owner's web app (device/web); all three are packaged by Debian trixie.
+        "starlette>=0.40",
+        "jinja2>=3.1",
+        "uvicorn>=0.30",
     ],
     extras_require={
         "test": [
@@ -29,7 +35,7 @@ setup(
             "psutil>=5.9",
             "trustme>=1.1",
             "tuspyserver>=4.4",
-            "uvicorn>=0.30",
+            "selenium>=4.20",  # drives Debian's chromium + chromium-driver (never downloads)
         ],
     },
     entry_points={"console_scripts": ["doorcam = device.cli:main"]},

@@ -8,6 +8,7 @@ from config.schema import (
     RecordingConfig,
     StoreConfig,
 )
+from config.web import WebConfig
 
 __all__ = [
     "CaptureConfig",
@@ -17,6 +18,7 @@ __all__ = [
     "Problem",
     "RecordingConfig",
     "StoreConfig",
+    "WebConfig",
     "load_config",
     "parse_config",
 ]

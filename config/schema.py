@@ -9,6 +9,7 @@ from config.homeassistant import HomeAssistantConfig
 from config.mqtt import MqttConfig
 from config.uplink import DeviceConfig, UplinkConfig
 from config.upload import UploadConfig
+from config.web import WebConfig
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class Config:
     mqtt: MqttConfig = MqttConfig()
     upload: UploadConfig = UploadConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
+    web: WebConfig = WebConfig()
 
 
 SECTIONS: dict[str, type] = {
@@ -134,4 +136,5 @@ SECTIONS: dict[str, type] = {
     "mqtt": MqttConfig,
     "upload": UploadConfig,
     "homeassistant": HomeAssistantConfig,
+    "web": WebConfig,
 }

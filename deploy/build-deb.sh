@@ -11,7 +11,10 @@ PKG=$WORK/doorcam
 mkdir -p "$PKG/DEBIAN" "$PKG/usr/lib/doorcam" "$PKG/usr/bin" "$PKG/lib/systemd/system" \
     "$PKG/usr/share/doorcam" "$PKG/usr/share/doc/doorcam"
 for top in common config capture motion uplink device; do
-    (cd "$SRC" && find "$top" -name '*.py' -print0 | xargs -0 -I{} install -D -m 0644 {} "$PKG/usr/lib/doorcam/{}")
+    # The code, and the web app's templates and static files.
+    (cd "$SRC" && find "$top" -type f \( -name '*.py' -o -path '*/templates/*' \
+        -o -path '*/static/*' \) -not -path '*/__pycache__/*' -print0 |
+        xargs -0 -I{} install -D -m 0644 {} "$PKG/usr/lib/doorcam/{}")
 done
 cat > "$PKG/usr/bin/doorcam" <<'SH'
 #!/bin/sh

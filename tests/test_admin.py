@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 
+import device.access
 import device.cli.admin
 import device.cli.clips
 import device.store
 import device.wiring.build
 from config import ConfigError
 from config.loader import Problem
+from device.access import config_path
 from device.cli import main
-from device.cli.admin import config_path, device_config
+from device.cli.admin import device_config
 from device.errors import UserError
 from tests.support import require
 
@@ -37,7 +39,7 @@ def shared_dir() -> Iterator[Path]:
 def test_the_installed_config_is_the_default(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     installed = tmp_path / "doorcam.toml"
-    monkeypatch.setattr(device.cli.admin, "INSTALLED_CONFIG", installed)
+    monkeypatch.setattr(device.access, "INSTALLED_CONFIG", installed)
     monkeypatch.delenv("DOORCAM_CONFIG", raising=False)
     assert config_path(None) is None  # a development checkout: defaults
     installed.write_text("")

@@ -42,6 +42,8 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     assert "doorcam:x:" in (root / "etc/passwd").read_text()
     unit = (root / "lib/systemd/system/doorcam.service").read_text()
     assert "ExecStart=/usr/bin/doorcam run --config /etc/doorcam/doorcam.toml" in unit
+    web = root / "usr/lib/doorcam/device/web"
+    assert (web / "templates/base.html").is_file() and (web / "static/app.css").is_file()
     check = subprocess.run(
         [sys.executable, "-c", "import sys; from device.cli import main; sys.exit(main())",
          "config", "check", str(conf)], cwd=tmp_path, capture_output=True, text=True,

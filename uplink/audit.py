@@ -111,7 +111,9 @@ def format_entry(entry: AuditEntry) -> str:
 class AuditLog:
     """The log in SQLite at `db_path`, its head in `db_path` + ".head"."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, kinds: type[StrEnum] = AuditKind) -> None:
+        """`kinds`: the entry kinds this log accepts (another log may reuse the chaining)."""
+        self.kinds = kinds
         self.db_path = Path(db_path)
         self.head_path = self.db_path.with_name(self.db_path.name + ".head")
         try:
@@ -131,10 +133,10 @@ class AuditLog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def append(self, kind: AuditKind | str, request_id: str | None = None,
+    def append(self, kind: StrEnum | str, request_id: str | None = None,
                detail: Mapping[str, Any] | None = None, *, at: float | None = None) -> AuditEntry:
         """Add one entry (a new seq, chained to the last) and move the head file forward."""
-        kind = AuditKind(kind).value
+        kind = self.kinds(kind).value
         now = datetime.now(UTC).timestamp() if at is None else float(at)
         try:
             text = json.dumps(dict(detail or {}), sort_keys=True, ensure_ascii=False,
@@ -167,12 +169,12 @@ class AuditLog:
         for row in rows:
             yield AuditEntry(*row)
 
-    def find(self, kind: AuditKind | str, request_id: str) -> AuditEntry | None:
+    def find(self, kind: StrEnum | str, request_id: str) -> AuditEntry | None:
         """The first entry of `kind` for `request_id`, if any (a scan: for rare checks)."""
         row = self._db.execute(
             "SELECT seq, at, kind, request_id, detail, prev, hash FROM audit "
             "WHERE kind = ? AND request_id = ? ORDER BY seq LIMIT 1",
-            (AuditKind(kind).value, request_id)).fetchone()
+            (self.kinds(kind).value, request_id)).fetchone()
         return None if row is None else AuditEntry(*row)
 
     def head(self) -> tuple[int, str]:

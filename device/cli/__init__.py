@@ -20,8 +20,10 @@ from device.cli import (
     simulate,
 )
 from device.errors import EXIT_USAGE, UserError, user_error
+from device.web import command as web
 
-COMMANDS = (simulate, detect, clips, config, run, requests, audit, agency, demo, owner)
+COMMANDS = (simulate, detect, clips, config, run, requests, audit, agency, demo, owner,
+            web)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,5 @@
-"""The owner's commands on the device (`clips`, `requests`, `audit`): which config they read,
-and whose files they write.
-
-Without --config they read $DOORCAM_CONFIG, else the installed /etc/doorcam/doorcam.toml when
-there is one, else the defaults (a development checkout). Run as root (`sudo doorcam ...`),
-they act as the owner of the store directory, the service's own user: files they create
-(SQLite journals, the audit head) must stay writable by the daemon.
-"""
+"""The config an owner's command on the device (`clips`, `requests`, `audit`) works with:
+the file `device.access` finds, --store applied, read as the store's owner."""
 
 from __future__ import annotations
 
@@ -13,17 +7,8 @@ import os
 from pathlib import Path
 
 from config import Config, ConfigError, load_config
+from device.access import become_store_owner, config_path
 from device.errors import UserError
-
-INSTALLED_CONFIG = Path("/etc/doorcam/doorcam.toml")
-
-
-def config_path(explicit: str | None) -> str | None:
-    if explicit:
-        return explicit
-    if os.environ.get("DOORCAM_CONFIG"):
-        return os.environ["DOORCAM_CONFIG"]
-    return str(INSTALLED_CONFIG) if INSTALLED_CONFIG.exists() else None
 
 
 def device_config(explicit: str | None, store: str | None) -> Config:
@@ -42,18 +27,3 @@ def device_config(explicit: str | None, store: str | None) -> Config:
     cfg = build.with_store_path(cfg, store)
     become_store_owner(Path(cfg.store.path).expanduser())
     return cfg
-
-
-def become_store_owner(store: Path) -> None:
-    """As root, switch to the user and group owning `store` (no-op otherwise)."""
-    if os.geteuid() != 0:
-        return
-    try:
-        st = store.stat()
-    except OSError:
-        return  # nothing there yet: nothing of the daemon's to keep writable
-    if st.st_uid == 0:
-        return
-    os.setgroups([])
-    os.setgid(st.st_gid)
-    os.setuid(st.st_uid)

@@ -26,10 +26,10 @@ def add_parser(sub: Any) -> None:
 
 
 def _log(args: argparse.Namespace) -> Any:
-    from device.wiring.uplink import UplinkPaths
+    from device.wiring.paths import DevicePaths
     from uplink.audit import AuditLog
 
-    path = UplinkPaths.of(device_config(args.config, args.store)).audit
+    path = DevicePaths.of(device_config(args.config, args.store)).audit
     if not path.exists():
         raise UserError(f"no audit log at {path}: no request has been received yet")
     return AuditLog(path)

@@ -35,6 +35,7 @@ from device.store.files import Layout
 from device.store.ids import new_clip_id, validate_clip_id
 from device.store.index import ClipRecord
 from device.store.reconcile import ReconcileReport, reconcile
+from device.store.removal import remove_clip
 from device.store.retention import DiskUsage
 
 log = logging.getLogger(__name__)
@@ -248,22 +249,7 @@ class ClipStore:
             raise _failure(f"deleting clip {clip_id}", exc) from None
 
     def _remove(self, clip_id: str) -> None:
-        # Move the file aside first: a crash then leaves a row plus a `.deleted` file,
-        # which recovery recognises as an interrupted delete rather than lost footage.
-        lay = self.layout
-        moved = True
-        try:
-            os.replace(lay.clip(clip_id), lay.deleting(clip_id))
-            fsync_dir(lay.clips)
-        except FileNotFoundError:
-            moved = False
-        try:
-            index.delete_row(self._conn, clip_id)
-        except sqlite3.Error:
-            if moved:
-                os.replace(lay.deleting(clip_id), lay.clip(clip_id))
-            raise
-        files.remove_all(lay.thumb(clip_id), lay.deleting(clip_id))
+        remove_clip(self._conn, self.layout, clip_id)
 
     def verify(self, clip_id: str) -> bool:
         """Recompute the clip's SHA-256; False if it differs or the file is gone."""

@@ -7,7 +7,6 @@ audit.sqlite3 (+ .head), registry.state, uploads.sqlite3 (tus resume), device_ke
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from config import Config
 from device.errors import UserError
 from device.store import ClipNotFound, ClipRecord, ClipStore
+from device.wiring.paths import DevicePaths
 from uplink.audit import AuditLog
 from uplink.desk import (
     ClipInfo,
@@ -61,26 +61,6 @@ class StoreCatalog:
         return self.store.clip_path(clip_id)
 
 
-@dataclasses.dataclass(frozen=True)
-class UplinkPaths:
-    root: Path
-    desk: Path
-    audit: Path
-    registry: Path
-    registry_state: Path
-    resume: Path
-    device_key: Path
-
-    @classmethod
-    def of(cls, cfg: Config) -> UplinkPaths:
-        root = Path(cfg.store.path).expanduser()
-        return cls(
-            root=root, desk=root / "uplink.sqlite3", audit=root / "audit.sqlite3",
-            registry=Path(cfg.uplink.registry_file).expanduser() if cfg.uplink.registry_file
-            else root / "registry.json",
-            registry_state=root / "registry.state", resume=root / "uploads.sqlite3",
-            device_key=Path(cfg.uplink.device_key_file).expanduser()
-            if cfg.uplink.device_key_file else root / "device_key.pem")
 
 
 def identity(cfg: Config) -> DeviceIdentity:
@@ -95,7 +75,7 @@ def owner_keys(cfg: Config) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
-def _registry(cfg: Config, paths: UplinkPaths, now: float) -> Registry:
+def _registry(cfg: Config, paths: DevicePaths, now: float) -> Registry:
     if not cfg.uplink.registry_key:
         raise UserError("uplink.registry_key is not set: the device trusts no agency registry")
     try:
@@ -115,7 +95,7 @@ def _registry(cfg: Config, paths: UplinkPaths, now: float) -> Registry:
 @contextmanager
 def open_desk(cfg: Config, now: float) -> Iterator[RequestDesk]:
     """The request desk with everything it needs; closes them all on exit."""
-    paths = UplinkPaths.of(cfg)
+    paths = DevicePaths.of(cfg)
     store = ClipStore(cfg.store, recover=False)
     audit = AuditLog(paths.audit)
     desk = None
@@ -136,7 +116,7 @@ def open_desk(cfg: Config, now: float) -> Iterator[RequestDesk]:
 @contextmanager
 def open_worker(cfg: Config) -> Iterator[UploadWorker]:
     """The upload worker with its own store, audit and resume connections."""
-    paths = UplinkPaths.of(cfg)
+    paths = DevicePaths.of(cfg)
     store = ClipStore(cfg.store, recover=False)
     audit = AuditLog(paths.audit)
     resume = SqliteResumeStore(paths.resume)

@@ -108,7 +108,8 @@ class RequestDesk:
                   else RequestStatus.NO_CLIPS if here else RequestStatus.NOT_HERE)
         public = {**describe(req), "agency_id": req.agency_id,
                   "description": req.description, "investigator": req.investigator_name,
-                  "contact": req.investigator_contact, "upload_url": req.upload_url}
+                  "contact": req.investigator_contact, "upload_url": req.upload_url,
+                  "lat": req.lat, "lon": req.lon}
         # The uploader may reach exactly the host that was checked against the registry now.
         row = RequestRow(req.request_id, status, now, float(req.expires_at), req.body_sha256,
                          req.agency_id, (v.destination.host,), req.upload_url, public,

@@ -1,0 +1,38 @@
+"""Which config the owner's commands read, and whose files they write (the CLI's owner
+commands and the web app alike).
+
+Without --config they read $DOORCAM_CONFIG, else the installed /etc/doorcam/doorcam.toml when
+there is one, else the defaults (a development checkout). Run as root (`sudo doorcam ...`),
+they act as the owner of the store directory, the service's own user: files they create
+(SQLite journals, the audit head) must stay writable by the daemon.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+INSTALLED_CONFIG = Path("/etc/doorcam/doorcam.toml")
+
+
+def config_path(explicit: str | None) -> str | None:
+    if explicit:
+        return explicit
+    if os.environ.get("DOORCAM_CONFIG"):
+        return os.environ["DOORCAM_CONFIG"]
+    return str(INSTALLED_CONFIG) if INSTALLED_CONFIG.exists() else None
+
+
+def become_store_owner(store: Path) -> None:
+    """As root, switch to the user and group owning `store` (no-op otherwise)."""
+    if os.geteuid() != 0:
+        return
+    try:
+        st = store.stat()
+    except OSError:
+        return  # nothing there yet: nothing of the daemon's to keep writable
+    if st.st_uid == 0:
+        return
+    os.setgroups([])
+    os.setgid(st.st_gid)
+    os.setuid(st.st_uid)

@@ -1,0 +1,129 @@
+"""The ASGI app: routes, templates, error pages and security headers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from device.store import ClipNotFound, InvalidClipId, StoreError
+from device.web import timefmt
+from device.web.call import Settings, render
+from device.web.context import Unavailable, WebContext
+from device.web.pages import activity, clips, device, live, login, requests
+from device.web.security import SecurityHeaders
+from uplink.errors import DecisionRefused, UnknownRequest
+
+HERE = Path(__file__).parent
+log = logging.getLogger("doorcam.web")
+
+REFUSAL_WORDS = {
+    "not_pending": "This request was already decided or has expired.",
+    "expired": "This request has expired: nothing can be shared any more.",
+    "clip_not_matched": "That clip is not one of the request's matched clips.",
+    "clip_changed": "That clip changed or was deleted since the request matched it.",
+    "refused_by_book": "The request book refused this decision.",
+}
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]),
+                             undefined=jinja2.StrictUndefined)
+    env.filters.update(when=timefmt.when, clock=timefmt.clock, day=timefmt.day,
+                       offset=timefmt.offset, span=timefmt.span, size=timefmt.size)
+    return Jinja2Templates(env=env)
+
+
+def _error_page(request: Request, status: int, message: str,
+                headers: dict[str, str] | None = None) -> Response:
+    settings: Settings = request.app.state.settings
+    if request.url.path.endswith(("/video", "/thumb", "/download")):
+        return PlainTextResponse(message, status_code=status, headers=headers)
+    try:
+        response = render(request, settings, "error.html", status, status=status,
+                          message=message)
+    except Exception:  # never let an error page hide the error
+        log.exception("rendering the error page failed")
+        return PlainTextResponse(message, status_code=status, headers=headers)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    words = {404: "There is no such page.", 405: "That is not how this page is used."}
+    message = exc.detail if exc.detail and exc.detail != str(exc.status_code) else ""
+    if not message or message in ("Not Found", "Method Not Allowed"):
+        message = words.get(exc.status_code, "The request could not be handled.")
+    return _error_page(request, exc.status_code, message, dict(exc.headers or {}))
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DecisionRefused)
+    message = REFUSAL_WORDS.get(exc.reason, "The decision was refused.")
+    return _error_page(request, 409, f"{message} ({exc.detail})")
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error_page(request, 404, str(exc))
+
+
+async def _bad_id(request: Request, exc: Exception) -> Response:
+    return _error_page(request, 400, str(exc))
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    return _error_page(request, 503, str(exc))
+
+
+async def _store_error(request: Request, exc: Exception) -> Response:
+    log.error("clip store: %s", exc)
+    return _error_page(request, 500, f"The clip store could not do that: {exc}")
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _error_page(request, 500, "Something went wrong on the device; nothing was "
+                                     "changed. The service log has the details.")
+
+
+def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
+    routes = [
+        Route("/login", login.login_form, methods=["GET"]),
+        Route("/login", login.login, methods=["POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/", requests.requests_page, methods=["GET"]),
+        Route("/requests/{rid}/share", requests.share, methods=["POST"]),
+        Route("/requests/{rid}/decline", requests.decline, methods=["POST"]),
+        Route("/clips", clips.clips_page, methods=["GET"]),
+        Route("/clips/{cid}/video", clips.video, methods=["GET"]),
+        Route("/clips/{cid}/thumb", clips.thumb, methods=["GET"]),
+        Route("/clips/{cid}/download", clips.download, methods=["GET"]),
+        Route("/clips/{cid}/hold", clips.hold, methods=["POST"]),
+        Route("/clips/{cid}/release", clips.release, methods=["POST"]),
+        Route("/clips/{cid}/delete", clips.confirm_delete, methods=["GET"]),
+        Route("/clips/{cid}/delete", clips.delete, methods=["POST"]),
+        Route("/live", live.live, methods=["GET"]),
+        Route("/activity", activity.activity, methods=["GET"]),
+        Route("/device", device.device_page, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={
+        HTTPException: _http_error, DecisionRefused: _refused, UnknownRequest: _not_found,
+        ClipNotFound: _not_found, InvalidClipId: _bad_id, Unavailable: _unavailable,
+        StoreError: _store_error, Exception: _crash})
+    app.state.ctx = ctx
+    app.state.settings = Settings(tls=tls, templates=_templates(),
+                                  trusted_origins=tuple(ctx.cfg.web.trusted_origins))
+    app.add_middleware(SecurityHeaders, tls=tls)
+    return app

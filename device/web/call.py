@@ -1,0 +1,176 @@
+"""`page` and `action`: the wrappers every view goes through (login, CSRF, origin, errors).
+
+Views are plain functions of a `Call`, run in a worker thread; they open what they need
+through `call.ctx` and return a response.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from device.web.accounts import Session
+from device.web.context import WebContext
+from device.web.security import cross_origin_refusal, same_token
+
+MAX_FORM = 64 * 1024
+REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}", re.ASCII)
+View = Callable[["Call"], Response]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every view may need besides the context: TLS on, cookie names, templates."""
+
+    tls: bool
+    templates: Any  # starlette.templating.Jinja2Templates
+    trusted_origins: tuple[str, ...]
+
+    @property
+    def session_cookie(self) -> str:
+        return "__Host-doorcam" if self.tls else "doorcam"
+
+    @property
+    def login_cookie(self) -> str:
+        return "__Host-doorcam-login" if self.tls else "doorcam-login"
+
+
+@dataclass
+class Call:
+    request: Request
+    ctx: WebContext
+    settings: Settings
+    session: Session
+    now: float
+    form: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def account(self) -> str:
+        return self.session.name
+
+    def field(self, name: str) -> str:
+        values = self.form.get(name) or [""]
+        return values[0]
+
+    def fields(self, name: str) -> list[str]:
+        return list(self.form.get(name, []))
+
+    def render(self, template: str, status_code: int = 200, **values: Any) -> Response:
+        values.setdefault("account", self.session.name)
+        values.setdefault("csrf", self.session.csrf)
+        values.setdefault("notice", self.request.query_params.get("done", "")[:80])
+        return render(self.request, self.settings, template, status_code, **values)
+
+    def log(self, kind: str, request_id: str | None = None, **detail: Any) -> None:
+        """One entry in the household access log, in this account's name."""
+        with self.ctx.access() as log:
+            log.append(kind, request_id, {"account": self.session.name, **detail},
+                       at=self.now)
+
+
+def render(request: Request, settings: Settings, template: str, status_code: int = 200,
+           **values: Any) -> Response:
+    values.setdefault("account", None)
+    values.setdefault("csrf", "")
+    values.setdefault("notice", "")
+    values.setdefault("path", request.url.path)
+    response: Response = settings.templates.TemplateResponse(request, template, values,
+                                                             status_code=status_code)
+    return response
+
+
+def request_id_param(request: Request) -> str:
+    rid = str(request.path_params.get("rid", ""))
+    if not REQUEST_ID_RE.fullmatch(rid):
+        raise HTTPException(400, "That is not a request id (1-64 letters, digits, . _ : -).")
+    return rid
+
+
+def _state(request: Request) -> tuple[WebContext, Settings]:
+    return request.app.state.ctx, request.app.state.settings
+
+
+async def _session(request: Request, ctx: WebContext, settings: Settings,
+                   now: float) -> Session | None:
+    token = request.cookies.get(settings.session_cookie)
+    if not token:
+        return None
+
+    def lookup() -> Session | None:
+        with ctx.accounts() as acc:
+            return acc.session(token, now)
+
+    return await run_in_threadpool(lookup)
+
+
+def to_login(request: Request) -> Response:
+    target = request.url.path
+    if request.method != "GET" or not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    return RedirectResponse("/login" + ("" if target == "/" else f"?next={quote(target)}"),
+                            status_code=303)
+
+
+def page(view: View) -> Endpoint:
+    """A GET view for a logged-in account; anyone else is sent to /login."""
+    @functools.wraps(view)
+    async def endpoint(request: Request) -> Response:
+        ctx, settings = _state(request)
+        now = time.time()
+        session = await _session(request, ctx, settings, now)
+        if session is None:
+            return to_login(request)
+        return await run_in_threadpool(view, Call(request, ctx, settings, session, now))
+    return endpoint
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """An application/x-www-form-urlencoded body (the only kind our forms send)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise HTTPException(415, "Send this form from the doorcam page "
+                                 "(application/x-www-form-urlencoded).")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            raise HTTPException(413, "The form is too large.")
+    try:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=500)
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "The form could not be read (not UTF-8 form data).") from None
+
+
+def check_origin(request: Request, settings: Settings) -> None:
+    refusal = cross_origin_refusal(request, settings.trusted_origins)
+    if refusal:
+        raise HTTPException(403, refusal)
+
+
+def action(view: View) -> Endpoint:
+    """A POST view: same-origin, logged in, with this session's CSRF token."""
+    @functools.wraps(view)
+    async def endpoint(request: Request) -> Response:
+        ctx, settings = _state(request)
+        check_origin(request, settings)
+        now = time.time()
+        form = await read_form(request)
+        session = await _session(request, ctx, settings, now)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        if not same_token((form.get("csrf") or [""])[0], session.csrf):
+            raise HTTPException(403, "This form is out of date (its security token does not "
+                                     "match your login). Reload the page and try again.")
+        return await run_in_threadpool(view, Call(request, ctx, settings, session, now, form))
+    return endpoint

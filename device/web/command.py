@@ -1,0 +1,170 @@
+"""`doorcam web`: serve the owner's app; `web adduser|passwd|deluser|url` manage it."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from config import Config, ConfigError, load_config
+from config.web import split_listen
+from device.access import become_store_owner, config_path
+from device.errors import EXIT_USAGE, UserError
+
+log = logging.getLogger("doorcam.web")
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("web", help="the owner's web app: serve it, manage its accounts")
+    p.add_argument("--config", metavar="FILE", help="config file (TOML)")
+    p.add_argument("--listen", metavar="ADDR:PORT",
+                   help="address to listen on (default: web.listen, 0.0.0.0:8443)")
+    p.set_defaults(run=_serve)
+    wsub = p.add_subparsers(dest="web_action", metavar="ACTION")
+
+    def cmd(name: str, text: str, run: Any, *, user: bool = True) -> argparse.ArgumentParser:
+        q = wsub.add_parser(name, help=text)
+        if user:
+            q.add_argument("name", help="account name (a-z 0-9 . _ -)")
+        q.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                       help="config file (TOML)")
+        q.set_defaults(run=run)
+        return q
+
+    for name, text, run in (("adduser", "add a household account", _adduser),
+                            ("passwd", "set an account's password (logs it out everywhere)",
+                             _passwd)):
+        cmd(name, text, run).add_argument(
+            "--password-stdin", action="store_true",
+            help="read the password from the first line of standard input")
+    cmd("deluser", "remove an account and its sessions", _deluser)
+    cmd("url", "print the address to open and the certificate's fingerprint", _url,
+        user=False).add_argument("--listen", metavar="ADDR:PORT", default=argparse.SUPPRESS)
+
+
+def web_config(explicit: str | None) -> Config:
+    """The config, read as `doorcam requests` reads it; as root, act as the store's owner."""
+    path = config_path(explicit)
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        if path and os.geteuid() != 0 and any("Permission denied" in p.allowed
+                                              for p in exc.problems):
+            raise UserError(f"{path} is readable by root and the doorcam service only: "
+                            "run this with sudo") from None
+        raise
+    become_store_owner(Path(cfg.store.path).expanduser())
+    return cfg
+
+
+def _listen(cfg: Config, override: str | None) -> tuple[str, int]:
+    text = override or cfg.web.listen
+    try:
+        host, port = split_listen(text)
+    except ValueError:
+        raise UserError(f"--listen {text!r}: expected HOST:PORT, e.g. 0.0.0.0:8443") from None
+    from device.web.tls import is_loopback
+
+    if not cfg.web.tls and not is_loopback(host):
+        raise UserError(f"web.tls = false is allowed only on a loopback address (127.0.0.1, "
+                        f"::1), not {host}: plain HTTP would expose passwords on the network")
+    return host, port
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise UserError("the two passwords differ; nothing changed")
+    return first
+
+
+def _account_change(args: argparse.Namespace, kind: str) -> int:
+    from device.web.accounts import AccountError
+    from device.web.context import WebContext
+
+    ctx = WebContext(web_config(getattr(args, "config", None)))
+    now = time.time()
+    try:
+        with ctx.accounts() as acc:
+            if kind == "account_added":
+                acc.add(args.name, _read_password(args), now)
+            elif kind == "password_changed":
+                acc.set_password(args.name, _read_password(args), now)
+            else:
+                acc.remove(args.name)
+    except AccountError as exc:
+        raise UserError(str(exc)) from None
+    with ctx.access() as access:
+        access.append(kind, None, {"account": args.name}, at=now)
+    print({"account_added": f"account {args.name} added",
+           "password_changed": f"password of {args.name} changed; its sessions ended",
+           "account_removed": f"account {args.name} removed"}[kind])
+    return 0
+
+
+def _adduser(args: argparse.Namespace) -> int:
+    return _account_change(args, "account_added")
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    return _account_change(args, "password_changed")
+
+
+def _deluser(args: argparse.Namespace) -> int:
+    return _account_change(args, "account_removed")
+
+
+def _certificate(cfg: Config, host: str) -> str | None:
+    """Make the certificate on first use; its fingerprint (None for plain HTTP)."""
+    from device.web import tls
+    from device.web.context import WebPaths
+
+    if not cfg.web.tls:
+        return None
+    paths = WebPaths.of(cfg)
+    if tls.ensure_certificate(paths.cert, paths.key, host):
+        log.info("made a self-signed certificate %s", paths.cert)
+    return tls.fingerprint(paths.cert)
+
+
+def _address(cfg: Config, host: str, port: int) -> str:
+    from device.web.tls import lan_address
+
+    if host in ("0.0.0.0", "::", ""):
+        host = lan_address() or socket.gethostname()
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'https' if cfg.web.tls else 'http'}://{shown}:{port}/"
+
+
+def _url(args: argparse.Namespace) -> int:
+    cfg = web_config(getattr(args, "config", None))
+    host, port = _listen(cfg, getattr(args, "listen", None))
+    fp = _certificate(cfg, host)
+    print(f"open {_address(cfg, host, port)}")
+    if fp:
+        print(f"certificate SHA-256 fingerprint: {fp}")
+        print("(your browser warns about a self-signed certificate: check that the "
+              "fingerprint it shows is this one before you continue)")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if getattr(args, "web_action", None):
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.INFO, format="doorcam web: %(message)s",
+                        stream=sys.stderr)
+    cfg = web_config(args.config)
+    host, port = _listen(cfg, args.listen)
+    fp = _certificate(cfg, host)
+    from device.web.server import serve
+
+    return serve(cfg, host, port, fingerprint=fp)

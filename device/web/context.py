@@ -1,0 +1,165 @@
+"""What one request of the web app opens: config, paths, the clip view, the desk, the logs.
+
+Every handler opens what it needs and closes it before returning (SQLite connections belong
+to one thread, and handlers run in a thread pool), through the same APIs the CLI uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from config import Config
+from device.store import ClipNotFound
+from device.store.view import ClipView
+from device.web.access import open_access_log
+from device.web.accounts import Accounts
+from device.wiring.paths import DevicePaths
+from uplink.audit import AuditLog
+from uplink.desk.book import RequestBook
+from uplink.desk.catalog import ClipInfo, DeviceIdentity
+from uplink.desk.desk import RequestDesk
+from uplink.errors import RegistryError
+from uplink.protocol import RegistryStore, public_key_from_text
+from uplink.protocol.registry import Registry
+
+
+class Unavailable(Exception):
+    """A part of the device the page needs is not set up; the message says what."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WebPaths:
+    """The device's files (`device.wiring.paths`) plus the web app's own: accounts, access
+    log, TLS certificate and key."""
+
+    root: Path
+    desk: Path
+    audit: Path
+    registry: Path
+    registry_state: Path
+    device_key: Path
+    accounts: Path
+    access: Path
+    cert: Path
+    key: Path
+
+    @classmethod
+    def of(cls, cfg: Config) -> WebPaths:
+        d = DevicePaths.of(cfg)
+        web = d.root / "web"
+        return cls(
+            root=d.root, desk=d.desk, audit=d.audit, registry=d.registry,
+            registry_state=d.registry_state, device_key=d.device_key,
+            accounts=web / "accounts.sqlite3", access=web / "access.sqlite3",
+            cert=Path(cfg.web.cert_file).expanduser() if cfg.web.cert_file
+            else web / "cert.pem",
+            key=Path(cfg.web.key_file).expanduser() if cfg.web.key_file else web / "key.pem")
+
+
+class ViewCatalog:
+    """The clip view as the request desk sees it (holds are set and released through it)."""
+
+    def __init__(self, view: ClipView) -> None:
+        self.view = view
+
+    def overlapping(self, start: float, end: float) -> list[ClipInfo]:
+        return [ClipInfo(r.id, r.start_wall, r.end_wall, r.size, r.sha256)
+                for r in self.view.list() if r.start_wall <= end and r.end_wall >= start]
+
+    def get(self, clip_id: str) -> ClipInfo | None:
+        try:
+            r = self.view.get(clip_id)
+        except ClipNotFound:
+            return None
+        return ClipInfo(r.id, r.start_wall, r.end_wall, r.size, r.sha256)
+
+    def set_held(self, clip_id: str, held: bool) -> None:
+        with suppress(ClipNotFound):
+            self.view.set_held(clip_id, held)
+
+    def path(self, clip_id: str) -> Path:
+        return self.view.clip_path(clip_id)
+
+
+class WebContext:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.paths = WebPaths.of(cfg)
+
+    def identity(self) -> DeviceIdentity:
+        return DeviceIdentity(self.cfg.device.id, self.cfg.device.latitude,
+                              self.cfg.device.longitude)
+
+    @contextmanager
+    def clips(self) -> Iterator[ClipView]:
+        with ClipView(self.paths.root) as view:
+            yield view
+
+    @contextmanager
+    def accounts(self) -> Iterator[Accounts]:
+        with Accounts(self.paths.accounts) as acc:
+            yield acc
+
+    @contextmanager
+    def access(self) -> Iterator[AuditLog]:
+        self.paths.access.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open_access_log(self.paths.access) as log:
+            yield log
+
+    @contextmanager
+    def audit(self) -> Iterator[AuditLog | None]:
+        if not self.paths.audit.exists():
+            yield None
+            return
+        with AuditLog(self.paths.audit) as log:
+            yield log
+
+    def registry(self, now: float) -> Registry:
+        """The trusted agency registry, verified; Unavailable says why not."""
+        if not self.cfg.uplink.registry_key:
+            raise Unavailable("agency requests are not set up: [uplink] registry_key is empty")
+        try:
+            key = public_key_from_text(self.cfg.uplink.registry_key)
+            data = self.paths.registry.read_bytes()
+            return RegistryStore(self.paths.registry_state, key).accept(data, now)
+        except ValueError as exc:
+            raise Unavailable(f"uplink.registry_key: {exc}") from None
+        except OSError as exc:
+            raise Unavailable(f"agency registry {self.paths.registry}: "
+                              f"{exc.strerror or exc}") from None
+        except RegistryError as exc:
+            raise Unavailable(f"agency registry {self.paths.registry}: {exc}") from None
+
+    @contextmanager
+    def book(self) -> Iterator[RequestBook | None]:
+        """The request book for reading, None before any request arrived."""
+        if not self.paths.desk.exists():
+            yield None
+            return
+        book = RequestBook(self.paths.desk)
+        try:
+            yield book
+        finally:
+            book.close()
+
+    @contextmanager
+    def desk(self, now: float) -> Iterator[RequestDesk]:
+        """The request desk, as `doorcam requests` opens it, to record the owner's decisions."""
+        registry = self.registry(now)
+        view = ClipView(self.paths.root)
+        audit = AuditLog(self.paths.audit)
+        desk = None
+        try:
+            desk = RequestDesk(self.paths.desk, registry, ViewCatalog(view), audit,
+                               self.identity(), {},
+                               allow_insecure_loopback=self.cfg.upload.allow_insecure_loopback,
+                               skew_s=self.cfg.uplink.clock_skew_s)
+            yield desk
+        finally:
+            if desk is not None:
+                desk.close()
+            audit.close()
+            view.close()

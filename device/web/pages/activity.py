@@ -1,0 +1,69 @@
+"""/activity: the request audit log in words, and the household access log; both verified."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import Response
+
+from device.web.access import describe_access
+from device.web.call import Call, page
+from uplink.audit import AuditEntry, AuditReport
+
+SHOWN = 300  # newest entries listed per log
+
+
+@dataclass(frozen=True)
+class Line:
+    seq: int
+    at: float
+    who: str
+    what: str
+    request_id: str | None
+
+
+def describe_audit(e: AuditEntry) -> str:
+    try:
+        d: dict[str, Any] = json.loads(e.detail)
+    except ValueError:
+        d = {}
+    via = f" (from the {'web app' if d.get('channel') == 'web' else d.get('channel')})" \
+        if d.get("channel") else ""
+    clips = d.get("clips")
+    n = len(clips) if isinstance(clips, list) else clips if isinstance(clips, int) else 0
+    return {
+        "received": f"Request received from {d.get('agency', 'an agency')}, case "
+                    f"{d.get('case', '?')} ({d.get('incident', '?')}).",
+        "rejected": f"A message was refused: {d.get('reason', '?')}.",
+        "shown": f"Shown to you with {n} matching clip(s); they are held until you decide.",
+        "accepted": f"You shared {n} clip(s){via}.",
+        "declined": f"You declined{via}: nothing shared, the agency is not told.",
+        "expired": "Expired without a decision: nothing shared.",
+        "uploaded": "The shared clips were delivered to the agency.",
+        "failed": f"The upload failed: {d.get('reason') or d.get('detail') or '?'}.",
+    }.get(e.kind, e.kind)
+
+
+def _tail(entries: list[AuditEntry]) -> list[AuditEntry]:
+    return list(reversed(entries[-SHOWN:]))
+
+
+@page
+def activity(call: Call) -> Response:
+    audit_lines: list[Line] = []
+    audit_report: AuditReport | None = None
+    with call.ctx.audit() as audit:
+        if audit is not None:
+            audit_report = audit.verify()
+            audit_lines = [Line(e.seq, e.at, "", describe_audit(e), e.request_id)
+                           for e in _tail(list(audit.entries()))]
+    with call.ctx.access() as access:
+        access_report = access.verify()
+        access_lines = []
+        for e in _tail(list(access.entries())):
+            who, what = describe_access(e)
+            access_lines.append(Line(e.seq, e.at, who, what, e.request_id))
+    return call.render("activity.html", audit_lines=audit_lines, audit_report=audit_report,
+                       access_lines=access_lines, access_report=access_report)

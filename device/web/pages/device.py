@@ -1,0 +1,67 @@
+"""/device: effective settings (secrets hidden), keys, agency registry, storage."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from starlette.responses import Response
+
+from config.example import toml_value
+from config.schema import SECTIONS
+from device.web import tls
+from device.web.call import Call, page
+from device.web.context import Unavailable
+
+
+def settings_rows(cfg: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(section, [(key, shown value)]); a field kept out of repr() is a secret."""
+    out = []
+    for name in SECTIONS:
+        section = getattr(cfg, name)
+        rows = []
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            hidden = "(set, hidden)" if value else "(not set)"
+            rows.append((f.name, toml_value(value) if f.repr else hidden))
+        out.append((name, rows))
+    return out
+
+
+def device_key_fingerprint(key_file: Path) -> str | None:
+    """The public device key's fingerprint from a public-key file beside the private key
+    (`<key>.pub`), if the service wrote one. The private key itself is never opened."""
+    for candidate in (key_file.with_name(key_file.name + ".pub"), key_file.with_suffix(".pub")):
+        try:
+            public = serialization.load_pem_public_key(candidate.read_bytes())
+        except (OSError, ValueError):
+            continue
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return "SHA256:" + hashlib.sha256(raw).hexdigest()
+    return None
+
+
+@page
+def device_page(call: Call) -> Response:
+    ctx = call.ctx
+    registry, problem = None, ""
+    try:
+        registry = ctx.registry(call.now)
+    except Unavailable as exc:
+        problem = str(exc)
+    with ctx.clips() as view:
+        count, size = view.totals()
+        disk = view.disk()
+    cert = None
+    if ctx.cfg.web.tls and ctx.paths.cert.exists():
+        cert = tls.fingerprint(ctx.paths.cert)
+    with ctx.accounts() as acc:
+        accounts = acc.names()
+    return call.render(
+        "device.html", cfg=ctx.cfg, sections=settings_rows(ctx.cfg), registry=registry,
+        registry_problem=problem, count=count, size=size, disk=disk, cert=cert,
+        key_present=ctx.paths.device_key.exists(),
+        key_fingerprint=device_key_fingerprint(ctx.paths.device_key), accounts=accounts)

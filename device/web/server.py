@@ -1,0 +1,69 @@
+"""Run the app under uvicorn on one socket we bind ourselves (so port 0 works)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import uvicorn
+
+from config import Config
+from device.errors import EXIT_FAILURE, UserError
+from device.web.app import create_app
+from device.web.context import WebContext, WebPaths
+
+log = logging.getLogger("doorcam.web")
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
+        super().__init__(config)
+        self.ready_line = ready_line
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            log.info("%s", self.ready_line)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                        EXIT_FAILURE) from None
+    sock.listen(64)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None) -> int:
+    ctx = WebContext(cfg)
+    paths = WebPaths.of(cfg)
+    tls = fingerprint is not None
+    sock = _bind(host, port)
+    bound = sock.getsockname()[1]
+    scheme = "https" if tls else "http"
+    shown = f"[{host}]" if ":" in host else host
+    ready = f"serving {scheme}://{shown}:{bound}/"
+    if fingerprint:
+        ready += f" (certificate SHA-256 {fingerprint})"
+        log.info("certificate SHA-256 fingerprint: %s", fingerprint)
+    with ctx.accounts() as acc:
+        if not acc.names():
+            log.warning("no accounts yet: add one with `doorcam web adduser NAME`")
+    config = uvicorn.Config(
+        create_app(ctx, tls=tls), log_config=None, access_log=False, server_header=False,
+        proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2,
+        ssl_certfile=str(paths.cert) if tls else None,
+        ssl_keyfile=str(paths.key) if tls else None)
+    server = _Server(config, ready)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0

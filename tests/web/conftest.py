@@ -1,0 +1,42 @@
+"""Fixtures for the web app: a template store with clips (simulated once per session), and
+a fresh world per test (own keys, registry, store copy, web server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_consent_e2e import doorcam
+from tests.web.world import World
+
+
+@pytest.fixture(scope="session")
+def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the clips of 40 s of the synthetic porch (at least three)."""
+    root = tmp_path_factory.mktemp("template")
+    store = root / "store"
+    done = doorcam("simulate", "synthetic:porch?seconds=40&size=320x240", "--store",
+                   str(store), "--quiet")
+    assert done.returncode == 0, done.stderr
+    return store
+
+
+@pytest.fixture
+def make_world(tmp_path: Path, template_store: Path) -> Iterator[Callable[..., World]]:
+    made: list[World] = []
+
+    def make(**kwargs: object) -> World:
+        w = World(tmp_path / f"world{len(made)}", template_store, **kwargs)  # type: ignore[arg-type]
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.stop()
+
+
+@pytest.fixture
+def world(make_world: Callable[..., World]) -> World:
+    return make_world()

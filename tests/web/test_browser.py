@@ -1,0 +1,227 @@
+"""The owner's app in a real browser: Debian's chromium, headless, driven by Selenium through
+Debian's chromedriver (nothing is downloaded). Skips where chromium is absent; CI fails.
+Saves a 390x844 screenshot of each page into docs/screenshots/."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_consent_e2e import REPO, doorcam
+from tests.web.world import PASSWORD, World
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SHOTS = REPO / "docs" / "screenshots"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=390,844", "--ignore-certificate-errors", "--autoplay-policy="
+         "no-user-gesture-required", "--disable-dev-shm-usage", "--hide-scrollbars")
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    missing = [p for p in (CHROMIUM, DRIVER) if not os.access(p, os.X_OK)]
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing.append("selenium (pip)")
+    if missing:
+        why = f"needs {', '.join(missing)} (apt install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(why + "; CI requires the browser tests")
+        pytest.skip(why)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    driver.set_window_size(390, 844)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def console_errors(driver: Any) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def shot(driver: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def log_in(driver: Any, url: str, name: str = "alex", password: str = PASSWORD) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    driver.get(url + "/login")
+    driver.find_element(By.NAME, "name").send_keys(name)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    button = driver.find_element(By.CSS_SELECTOR, "button[type=submit].primary")
+    button.click()
+
+    def replaced() -> bool:  # the next page has loaded in place of the form
+        try:
+            button.is_enabled()
+        except StaleElementReferenceException:
+            return driver.execute_script("return document.readyState") == "complete"
+        return False
+
+    wait_for(replaced, "the page after logging in")
+
+
+def request_rows(world: World) -> dict[str, dict[str, Any]]:
+    done = doorcam("requests", "list", "--all", "--json", "--config", str(world.config))
+    assert done.returncode == 0, done.stderr
+    return {r["request_id"]: r for r in json.loads(done.stdout)}
+
+
+def test_owner_shares_one_clip_declines_another_request_and_plays_video(
+        world: World, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    first = world.import_request()
+    world.add_user()
+    url = world.start()
+    browser.get(url + "/clips")
+    wait_for(lambda: "/login" in browser.current_url, "the redirect to the login page")
+    shot(browser, "login")
+    log_in(browser, url)
+    wait_for(lambda: browser.current_url.rstrip("/") == url, "the requests page")
+    matched = request_rows(world)[first]["clips"]
+    assert len(matched) >= 3
+    card = browser.find_element(By.ID, f"r-{first}")
+    assert "Test Police" in card.text and "not told" in card.text
+    shot(browser, "requests")
+
+    # A <video> of a matched clip plays in the page: its currentTime advances.
+    video = card.find_element(By.TAG_NAME, "video")
+    browser.execute_script("arguments[0].muted = true; arguments[0].play();", video)
+    wait_for(lambda: browser.execute_script("return arguments[0].currentTime", video) > 0.3,
+             "the video to play")
+    browser.execute_script("arguments[0].pause();", video)
+
+    button = card.find_element(By.CSS_SELECTOR, "[data-share-button]")
+    assert not button.is_enabled(), "nothing ticked yet"
+    chosen = matched[1]["id"]
+    box = card.find_element(By.CSS_SELECTOR, f"input[value='{chosen}']")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+    box.click()
+    assert button.text == "Share 1 clip with this agency"
+    shot(browser, "requests-share")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    button.click()
+    wait_for(lambda: "done=shared" in browser.current_url, "the share to be recorded")
+    decision = request_rows(world)[first]["decision"]
+    assert decision["clips"] == [chosen] and decision["channel"] == "web"
+
+    second = world.import_request()
+    browser.get(url + "/")
+    card = browser.find_element(By.ID, f"r-{second}")
+    decline = card.find_element(By.CSS_SELECTOR, "form.decline button")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", decline)
+    decline.click()
+    wait_for(lambda: "done=declined" in browser.current_url, "the decline to be recorded")
+    assert request_rows(world)[second]["status"] == "declined"
+    assert "Declined. Nothing was shared" in browser.page_source
+    browser.execute_script("window.scrollTo(0, 0)")
+    shot(browser, "requests-decided")
+
+    for path, name in (("/clips", "clips"), ("/live", "live"), ("/activity", "activity"),
+                       ("/device", "device"), (f"/clips/{matched[0]['id']}/delete", "delete")):
+        browser.get(url + path)
+        assert browser.find_element(By.CSS_SELECTOR, "nav.tabs").is_displayed()
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is wider than a phone ({width}px)"
+        shot(browser, name)
+    assert console_errors(browser) == []
+    browser.get(url + "/activity")
+    assert f"alex shared 1 clip(s) with request {first}" in browser.find_element(
+        By.TAG_NAME, "body").text
+
+
+def test_wrong_passwords_lock_out_in_the_browser(world: World, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    world.add_user()
+    url = world.start()
+    for _ in range(3):
+        log_in(browser, url, "alex", "not the password")
+    error = browser.find_element(By.CSS_SELECTOR, ".error").text
+    assert "Too many failed logins" in error
+    log_in(browser, url)
+    assert "/login" in browser.current_url
+    assert "Too many failed logins" in browser.find_element(By.CSS_SELECTOR, ".error").text
+    shot(browser, "locked-out")
+    assert console_errors(browser) == [] or all("429" in m for m in console_errors(browser))
+
+
+class _EvilSite(http.server.BaseHTTPRequestHandler):
+    page = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_form_posted_from_another_origin_is_refused(world: World, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    rid = world.import_request()
+    world.add_user()
+    url = world.start()
+    log_in(browser, url)
+    wait_for(lambda: browser.current_url.rstrip("/") == url, "the login")
+    clip = request_rows(world)[rid]["clips"][0]["id"]
+    _EvilSite.page = (
+        f'<html><body><form method="post" action="{url}/requests/{rid}/share">'
+        f'<input name="clip" value="{clip}"><input name="csrf" value="guess">'
+        '<button id="go">Win a prize</button></form></body></html>').encode()
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EvilSite)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{evil.server_address[1]}/")
+        browser.find_element(By.ID, "go").click()
+        wait_for(lambda: "/share" in browser.current_url, "the cross-site post")
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "another site" in body and "refuses it" in body
+        shot(browser, "cross-origin-refused")
+    finally:
+        evil.shutdown()
+    assert request_rows(world)[rid]["status"] == "pending"
+
+
+def test_screenshots_exist_for_every_page() -> None:
+    if not shutil.which("chromium") and not os.environ.get("CI"):
+        pytest.skip("screenshots are made by the browser tests")
+    for name in ("login", "requests", "clips", "live", "activity", "device"):
+        assert (SHOTS / f"{name}.png").exists(), name
