@@ -1,0 +1,1 @@
+"""The owner's web app (HTTP endpoints, pages) and its push notifications."""
