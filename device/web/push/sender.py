@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from config.upload import UploadConfig
 from device.web.push.crypto import encrypt
@@ -140,7 +141,13 @@ def _reason(response: Response) -> str:
 
 
 def _scrub(message: str, endpoint: str, where: str) -> str:
-    return message.replace(endpoint, f"{where}/…")
+    """The message without the endpoint's path and query (HTTP libraries quote them)."""
+    parts = urlsplit(endpoint)
+    message = message.replace(endpoint, f"{where}/…")
+    for secret in (f"{parts.path}?{parts.query}", parts.query, parts.path):
+        if len(secret) > 1:
+            message = message.replace(secret, "/…")
+    return message
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
