@@ -1,0 +1,120 @@
+"""Web Push notifications to the owner's browsers (RFC 8030, 8291, 8292).
+
+The web app calls this API; it owns the HTTP endpoints and serves `static/` (STATIC_DIR):
+
+    push = PushService(state_dir, cfg.push, book_path=UplinkPaths.of(cfg).desk)
+
+    push.public_key()                  -> str   the applicationServerKey for subscribe.js
+                                                (base64url, uncompressed P-256 point)
+    push.subscribe(account, body)      -> int   store a browser's PushSubscription JSON;
+                                                raises InvalidSubscription (a message for
+                                                the owner: answer 400 with it)
+    push.unsubscribe(account, endpoint) -> bool
+    push.subscriptions(account)        -> list[Subscription]
+
+    notifier = push.notifier()         # raises PushConfigError if enabled without contact
+    stop = threading.Event()
+    threading.Thread(target=notifier.run, args=(stop, 5.0), name="push").start()
+    ...  notifier.motion()             # from any thread, when motion starts
+    stop.set(); notifier.wake()        # to stop
+
+Files in `state_dir`: vapid_key.pem (0600, made on first use; replacing it orphans every
+subscription) and push.sqlite3 (subscriptions, and what was notified). Each call of
+`subscribe`/`unsubscribe`/`subscriptions` opens and closes its own connection, so request
+threads never share the notifier thread's.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from config.push import PushConfig
+from device.web.push.errors import (
+    DeliveryError,
+    InvalidSubscription,
+    PushConfigError,
+    PushError,
+    SubscriptionGone,
+)
+from device.web.push.notifier import Notifier, NotifyReport
+from device.web.push.sender import CALL_DEADLINE_S, PushSender, default_transport
+from device.web.push.subscriptions import (
+    Subscription,
+    SubscriptionStore,
+    check_account,
+    parse_subscription,
+)
+from device.web.push.vapid import VapidKey
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+KEY_FILE = "vapid_key.pem"
+DB_FILE = "push.sqlite3"
+
+__all__ = [
+    "STATIC_DIR",
+    "DeliveryError",
+    "InvalidSubscription",
+    "Notifier",
+    "NotifyReport",
+    "PushConfigError",
+    "PushError",
+    "PushService",
+    "Subscription",
+    "SubscriptionGone",
+]
+
+
+class PushService:
+    """The web app's handle on push: keys, subscriptions, and the notifier thread's body."""
+
+    def __init__(self, state_dir: Path, cfg: PushConfig, *, book_path: Path,
+                 deadline_s: float = CALL_DEADLINE_S) -> None:
+        self.state_dir = Path(state_dir)
+        self.cfg = cfg
+        self.book_path = Path(book_path)
+        self.deadline_s = deadline_s
+        self._vapid: VapidKey | None = None
+
+    @property
+    def vapid(self) -> VapidKey:
+        if self._vapid is None:
+            self._vapid = VapidKey.load_or_create(self.state_dir / KEY_FILE)
+        return self._vapid
+
+    def public_key(self) -> str:
+        """The `applicationServerKey` browsers subscribe with."""
+        return self.vapid.public_key()
+
+    def _store(self) -> SubscriptionStore:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return SubscriptionStore(self.state_dir / DB_FILE)
+
+    def subscribe(self, account: str, json_body: bytes | str | dict[str, Any],
+                  now: float | None = None) -> int:
+        """Validate and store a subscription for `account`; its id."""
+        keys = parse_subscription(json_body)
+        check_account(account)
+        with self._store() as store:
+            return store.add(account, keys, time.time() if now is None else now)
+
+    def unsubscribe(self, account: str, endpoint: str) -> bool:
+        with self._store() as store:
+            return store.remove(account, endpoint)
+
+    def subscriptions(self, account: str | None = None) -> list[Subscription]:
+        with self._store() as store:
+            return store.all(account)
+
+    def sender(self) -> PushSender:
+        return PushSender(self.vapid, self.cfg.contact, default_transport(self.deadline_s),
+                          deadline_s=self.deadline_s)
+
+    def notifier(self) -> Notifier:
+        """The notifier for one thread of the web process (see `Notifier.run`)."""
+        if self.cfg.enabled and not self.cfg.contact:
+            raise PushConfigError("push.contact must be set (mailto: or https:) when push "
+                                  "is enabled: push services refuse pushes without it")
+        self.vapid  # noqa: B018  (made now, in the caller's thread, not on the first push)
+        return Notifier(self.book_path, self.state_dir / DB_FILE, self.sender, self.cfg)

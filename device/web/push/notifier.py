@@ -1,0 +1,282 @@
+"""The notifier: one push per new agency request to every subscription, and motion pushes.
+
+It runs as one thread of the web process and owns its SQLite connection (push.sqlite3, opened
+on first use in that thread). It only reads the request book, through a read-only connection.
+
+A request is notified once it is pending, shown to the owner (`shown_at`) and not expired.
+The first time the notifier sees it, it records the request and one outbox row per current
+subscription in one transaction; rows are then sent until delivered, the subscription is
+gone (404/410: dropped), a permanent refusal, `max_attempts` tries, or the request stops
+being pending. So a restart sends only what was not yet delivered, and a subscription made
+after a request was first seen does not get a push for it.
+
+Motion pushes are best effort: not stored, at most one per `MOTION_GAP_S`, short TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from config.push import PushConfig
+from device.web.push.errors import (
+    DeliveryError,
+    PushError,
+    RateLimited,
+    RetryLater,
+    SubscriptionGone,
+)
+from device.web.push.message import Message, motion_message, request_message
+from device.web.push.sender import PushSender, Target
+from device.web.push.subscriptions import Subscription, SubscriptionStore
+from uplink.desk.book import PENDING
+
+log = logging.getLogger("doorcam.push")
+
+MAX_ATTEMPTS = 6
+RETRY_BASE_S = 30.0
+RETRY_MAX_S = 3600.0
+MOTION_GAP_S = 60.0
+MOTION_TTL_S = 300
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS notified (request_id TEXT PRIMARY KEY, first_seen REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    request_id TEXT NOT NULL, subscription_id INTEGER NOT NULL, agency TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, done_at REAL, outcome TEXT,
+    PRIMARY KEY (request_id, subscription_id));
+"""
+
+
+@dataclass
+class NotifyReport:
+    """What one `notify_pending` call did."""
+
+    new_requests: list[str] = field(default_factory=list)
+    delivered: int = 0
+    dropped: int = 0  # subscriptions removed: the push service said they are gone
+    retrying: int = 0
+    failed: int = 0  # given up: refused for good, or out of attempts
+    motion: int = 0  # motion pushes delivered
+
+
+class Notifier:
+    """Use `notify_pending` and `close` from one thread, or `run` as that thread's body.
+    `motion` and `wake` may be called from any thread."""
+
+    def __init__(self, book_path: Path, store_path: Path,
+                 sender: Callable[[], PushSender], cfg: PushConfig, *,
+                 clock: Callable[[], float] = time.time,
+                 max_attempts: int = MAX_ATTEMPTS) -> None:
+        self.book_path = Path(book_path)
+        self.store_path = Path(store_path)
+        self.cfg = cfg
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self._make_sender = sender
+        self._sender: PushSender | None = None
+        self._store: SubscriptionStore | None = None
+        self._lock = threading.Lock()
+        self._motion_at: float | None = None
+        self._last_motion_push = float("-inf")
+        self._wake = threading.Event()
+
+    # -- any thread -------------------------------------------------------------------------
+    def motion(self, at: float | None = None) -> None:
+        """Motion was seen: the notifier thread sends a motion push if the config asks."""
+        if not (self.cfg.enabled and self.cfg.notify_on_motion):
+            return
+        with self._lock:
+            self._motion_at = self.clock() if at is None else at
+        self._wake.set()
+
+    def wake(self) -> None:
+        """End the current wait of `run` early (call it after setting its stop event)."""
+        self._wake.set()
+
+    # -- the notifier thread ----------------------------------------------------------------
+    def run(self, stop: threading.Event, interval: float = 5.0) -> None:
+        """Call `notify_pending` every `interval` seconds (sooner on motion) until `stop`."""
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    self.notify_pending(self.clock())
+                except (PushError, sqlite3.Error, OSError) as exc:
+                    log.warning("push notifier: %s", exc)
+                if stop.is_set():
+                    break
+                self._wake.wait(interval)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._sender is not None:
+            self._sender.close()
+            self._sender = None
+
+    @property
+    def store(self) -> SubscriptionStore:
+        if self._store is None:
+            self._store = SubscriptionStore(self.store_path)
+            self._store.db.executescript(_SCHEMA)
+        return self._store
+
+    @property
+    def sender(self) -> PushSender:
+        if self._sender is None:
+            self._sender = self._make_sender()
+        return self._sender
+
+    def notify_pending(self, now: float) -> NotifyReport:
+        """Send what is due: new requests, retries, and a pending motion push."""
+        report = NotifyReport()
+        if not self.cfg.enabled:
+            return report
+        self._send_motion(now, report)
+        pending = self._pending_requests(now)
+        report.new_requests = self._enqueue(pending, now)
+        db = self.store.db
+        due = db.execute(
+            "SELECT request_id, subscription_id, agency, attempts FROM outbox "
+            "WHERE done_at IS NULL AND next_at <= ? ORDER BY next_at, request_id",
+            (now,)).fetchall()
+        for request_id, sub_id, agency, attempts in due:
+            if request_id not in pending:
+                self._finish(request_id, sub_id, now, "request no longer pending")
+                continue
+            sub = self.store.get(sub_id)
+            if sub is None:
+                self._finish(request_id, sub_id, now, "subscription removed")
+                continue
+            self._deliver(sub, request_message(request_id, agency), request_id, attempts,
+                          now, report)
+        return report
+
+    def _pending_requests(self, now: float) -> dict[str, str]:
+        """{request id: agency name} of pending, shown, unexpired requests, read-only."""
+        if not self.book_path.exists():
+            return {}
+        book = sqlite3.connect(f"{self.book_path.resolve().as_uri()}?mode=ro", uri=True,
+                               timeout=10.0)
+        try:
+            rows = book.execute(
+                "SELECT request_id, public FROM requests WHERE status = ? "
+                "AND shown_at IS NOT NULL AND expires_at > ? ORDER BY received_at",
+                (PENDING, now)).fetchall()
+        finally:
+            book.close()
+        out = {}
+        for request_id, public in rows:
+            try:
+                agency = json.loads(public).get("agency")
+            except (ValueError, AttributeError):
+                agency = None
+            out[request_id] = agency if isinstance(agency, str) else ""
+        return out
+
+    def _enqueue(self, pending: dict[str, str], now: float) -> list[str]:
+        db = self.store.db
+        seen = {r[0] for r in db.execute("SELECT request_id FROM notified")}
+        new = [rid for rid in pending if rid not in seen]
+        if not new:
+            return []
+        subs = self.store.all()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for rid in new:
+                db.execute("INSERT INTO notified VALUES (?, ?)", (rid, now))
+                db.executemany(
+                    "INSERT INTO outbox (request_id, subscription_id, agency, next_at) "
+                    "VALUES (?,?,?,?)", [(rid, s.id, pending[rid], now) for s in subs])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        log.info("push: %d new request(s) for %d subscription(s)", len(new), len(subs))
+        return new
+
+    def _deliver(self, sub: Subscription, message: Message, request_id: str, attempts: int,
+                 now: float, report: NotifyReport) -> None:
+        try:
+            self.sender.send(Target(sub.endpoint, sub.p256dh, sub.auth), message.payload(),
+                             ttl=self.cfg.ttl_s, urgency="normal")
+        except SubscriptionGone as exc:
+            log.info("push: dropping subscription %d of %s: %s", sub.id, sub.account, exc)
+            self._drop(sub.id)
+            report.dropped += 1
+        except RetryLater as exc:
+            attempts += 1
+            self.store.failed(sub.id, str(exc))
+            if attempts >= self.max_attempts:
+                log.warning("push: giving up request %s to subscription %d after %d "
+                            "attempts: %s", request_id, sub.id, attempts, exc)
+                self._finish(request_id, sub.id, now, f"gave up: {exc}", attempts)
+                report.failed += 1
+                return
+            wait = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (attempts - 1))
+            if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                wait = min(RETRY_MAX_S, max(wait, exc.retry_after))
+            self.store.db.execute(
+                "UPDATE outbox SET attempts = ?, next_at = ?, outcome = ? "
+                "WHERE request_id = ? AND subscription_id = ?",
+                (attempts, now + wait, str(exc)[:200], request_id, sub.id))
+            log.info("push: request %s to subscription %d: %s; retry in %.0f s",
+                     request_id, sub.id, exc, wait)
+            report.retrying += 1
+        except DeliveryError as exc:
+            log.warning("push: request %s to subscription %d failed: %s",
+                        request_id, sub.id, exc)
+            self.store.failed(sub.id, str(exc))
+            self._finish(request_id, sub.id, now, f"failed: {exc}", attempts + 1)
+            report.failed += 1
+        else:
+            self.store.succeeded(sub.id, now)
+            self._finish(request_id, sub.id, now, "delivered", attempts + 1)
+            report.delivered += 1
+
+    def _finish(self, request_id: str, sub_id: int, now: float, outcome: str,
+                attempts: int | None = None) -> None:
+        self.store.db.execute(
+            "UPDATE outbox SET done_at = ?, outcome = ?, attempts = COALESCE(?, attempts) "
+            "WHERE request_id = ? AND subscription_id = ?",
+            (now, outcome[:200], attempts, request_id, sub_id))
+
+    def _drop(self, sub_id: int) -> None:
+        self.store.drop(sub_id)
+        self.store.db.execute("DELETE FROM outbox WHERE subscription_id = ? "
+                              "AND done_at IS NULL", (sub_id,))
+
+    def _send_motion(self, now: float, report: NotifyReport) -> None:
+        with self._lock:
+            seen, self._motion_at = self._motion_at, None
+        if seen is None or not self.cfg.notify_on_motion:
+            return
+        if now - self._last_motion_push < MOTION_GAP_S:
+            return
+        self._last_motion_push = now
+        payload = motion_message().payload()
+        for sub in self.store.all():
+            try:
+                self.sender.send(Target(sub.endpoint, sub.p256dh, sub.auth), payload,
+                                 ttl=min(self.cfg.ttl_s, MOTION_TTL_S), urgency="high",
+                                 topic="motion")
+            except SubscriptionGone as exc:
+                log.info("push: dropping subscription %d: %s", sub.id, exc)
+                self._drop(sub.id)
+                report.dropped += 1
+            except DeliveryError as exc:
+                log.info("push: motion to subscription %d: %s", sub.id, exc)
+                self.store.failed(sub.id, str(exc))
+            else:
+                self.store.succeeded(sub.id, now)
+                report.motion += 1

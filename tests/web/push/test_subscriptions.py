@@ -1,0 +1,89 @@
+"""Subscription JSON from browsers: what is stored, and the specific refusals."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from device.web.push.errors import InvalidSubscription
+from device.web.push.subscriptions import MAX_PER_ACCOUNT, SubscriptionStore, parse_subscription
+from tests.web.push.browser import Browser
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _sub(endpoint: str = "https://fcm.googleapis.com/fcm/send/abc:def",
+         **keys: Any) -> dict[str, Any]:
+    doc = Browser.new().subscription(endpoint)
+    doc["keys"].update(keys)
+    return doc
+
+
+def test_a_browser_subscription_parses_from_bytes_text_or_dict() -> None:
+    browser = Browser.new()
+    doc = browser.subscription("https://updates.push.services.mozilla.com/wpush/v2/gAAA")
+    for body in (json.dumps(doc).encode(), json.dumps(doc), doc):
+        keys = parse_subscription(body)
+        assert keys.endpoint == doc["endpoint"]
+        assert (keys.p256dh, keys.auth) == (browser.p256dh, browser.auth)
+
+
+def test_loopback_http_is_allowed_for_tests() -> None:
+    assert parse_subscription(_sub("http://127.0.0.1:8080/push/x")).endpoint.startswith("http:")
+    assert parse_subscription(_sub("http://localhost/push/x"))
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    (b"not json", "not JSON"),
+    (b"[]", "must be a JSON object"),
+    (b"x" * 5000, "over 4096 bytes"),
+    ({"keys": {}}, "no endpoint"),
+    (_sub("http://push.example.com/x"), "must be an https:// URL"),
+    (_sub("https://user:pw@push.example.com/x"), "without user name or password"),
+    (_sub("ftp://push.example.com/x"), "must be an https:// URL"),
+    (_sub("https://push.example.com/" + "x" * 2100), "longer than 2048"),
+    ({"endpoint": "https://push.example.com/x"}, "no keys"),
+    (_sub(p256dh=None), "keys.p256dh is missing"),
+    (_sub(p256dh="not base64url!"), "keys.p256dh is not base64url"),
+    (_sub(p256dh=_b64(b"\x04" + b"\x01" * 31)), "65-byte uncompressed P-256 point; it "
+                                                 "decodes to 32 bytes"),
+    (_sub(p256dh=_b64(b"\x04" + b"\x00" * 64)), "not an uncompressed point on P-256"),
+    (_sub(p256dh=_b64(b"\x02" + b"\x01" * 64)), "not an uncompressed point on P-256"),
+    (_sub(auth=_b64(b"\x01" * 12)), "keys.auth must be base64url of a 16-byte secret; it "
+                                     "decodes to 12 bytes"),
+    (_sub(auth=""), "keys.auth is missing"),
+])
+def test_refusals_say_what_is_wrong(body: Any, says: str) -> None:
+    with pytest.raises(InvalidSubscription, match=re.escape(says)):
+        parse_subscription(body)
+
+
+def test_store_replaces_by_endpoint_and_caps_each_account(tmp_path: Path) -> None:
+    with SubscriptionStore(tmp_path / "push.sqlite3") as store:
+        doc = _sub()
+        first = store.add("alice", parse_subscription(doc), 1.0)
+        again = store.add("bob", parse_subscription(doc), 2.0)  # same browser, other account
+        assert first != again
+        assert [s.account for s in store.all()] == ["bob"]
+        for i in range(MAX_PER_ACCOUNT + 2):
+            store.add("alice", parse_subscription(_sub(f"https://push.example.com/{i}")),
+                      10.0 + i)
+        kept = [s.endpoint for s in store.all("alice")]
+        assert len(kept) == MAX_PER_ACCOUNT and "https://push.example.com/0" not in kept
+        assert store.remove("alice", "https://push.example.com/5")
+        assert not store.remove("bob", "https://push.example.com/6"), "not bob's"
+        assert not store.remove("alice", "https://push.example.com/5")
+        sub = store.all("bob")[0]
+        store.failed(sub.id, "x")
+        store.failed(sub.id, "y")
+        assert store.get(sub.id).failures == 2  # type: ignore[union-attr]
+        store.succeeded(sub.id, 5.0)
+        fresh = store.get(sub.id)
+        assert fresh is not None and (fresh.failures, fresh.last_success) == (0, 5.0)
