@@ -35,7 +35,7 @@ from device.web.push.errors import (
 from device.web.push.message import Message, motion_message, request_message
 from device.web.push.sender import PushSender, Target
 from device.web.push.subscriptions import Subscription, SubscriptionStore
-from uplink.desk.book import PENDING
+from uplink.desk.book import RequestStatus
 
 log = logging.getLogger("doorcam.push")
 
@@ -172,7 +172,7 @@ class Notifier:
             rows = book.execute(
                 "SELECT request_id, public FROM requests WHERE status = ? "
                 "AND shown_at IS NOT NULL AND expires_at > ? ORDER BY received_at",
-                (PENDING, now)).fetchall()
+                (RequestStatus.PENDING, now)).fetchall()
         finally:
             book.close()
         out = {}

@@ -91,7 +91,7 @@ class PushSender:
             raise ValueError("ttl must be >= 0")
         try:
             where = audience(target.endpoint)
-        except UplinkError as exc:
+        except ValueError as exc:
             raise DestinationRefused(f"push endpoint refused: {exc}") from None
         body = encrypt(payload, target.p256dh, target.auth)
         headers = {

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from device.web.push.b64 import b64url
 from device.web.push.crypto import public_point
-from uplink.upload.urls import DEFAULT_PORTS, origin
+from uplink.protocol.urls import DEFAULT_PORTS, parse_destination
 
 TOKEN_LIFETIME_S = 12 * 3600  # RFC 8292 §2: exp no more than 24 hours ahead
 _HEADER = b64url(json.dumps({"typ": "JWT", "alg": "ES256"}, separators=(",", ":")).encode())
@@ -29,7 +29,7 @@ _HEADER = b64url(json.dumps({"typ": "JWT", "alg": "ES256"}, separators=(",", ":"
 
 def audience(endpoint: str) -> str:
     """The origin of a push endpoint (scheme://host[:port]), the JWT's `aud` claim."""
-    where = origin(endpoint)
+    where = parse_destination(endpoint)
     host = f"[{where.host}]" if ":" in where.host else where.host
     port = "" if where.port == DEFAULT_PORTS[where.scheme] else f":{where.port}"
     return f"{where.scheme}://{host}{port}"
