@@ -108,11 +108,11 @@ def salvage(src: Path, dest: Path, *, thumbnail_width: int = 320) -> Salvaged:
         if isinstance(e, SalvageError):
             raise SalvageError(f"{src.name}: {e}") from e
         raise SalvageError(f"{src.name}: {_reason(e)}") from e
-    jpeg = _jpeg(thumb, size, thumbnail_width)
+    jpeg = jpeg_thumbnail(thumb, size, thumbnail_width)
     return Salvaged(frames, duration, size[0], size[1], prefix, jpeg, thumb is not None)
 
 
-def _jpeg(bgr: np.ndarray | None, size: tuple[int, int], width: int) -> bytes:
+def jpeg_thumbnail(bgr: np.ndarray | None, size: tuple[int, int], width: int) -> bytes:
     """A thumbnail `width` wide; mid-gray in the clip's shape when no picture decoded."""
     w, h = size if size[0] > 0 and size[1] > 0 else (4, 3)
     tw = max(1, min(width, w))
