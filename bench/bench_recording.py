@@ -1,4 +1,5 @@
-"""Recording throughput, one run: libx264 fps at 720p/1080p (configured preset), remux speed.
+"""Recording throughput, one run: libx264 fps at 720p/1080p (configured preset), remux
+speed, and what making each ~1 s fragment durable (fsync) costs.
 
 Usage: .venv/bin/python bench/bench_recording.py [--frames N] [--out results.json]
 Figures are ratios to real time (the stream's fps) measured on this machine in one run.
@@ -58,7 +59,7 @@ def encode_fps(cfg: RecordingConfig, w: int, h: int, n: int) -> dict[str, float]
     return {"fps": fps, "realtime_ratio": fps / FPS, "kbit_s": size * 8 / (n / FPS) / 1000}
 
 
-def remux_rate(path: Path, repeats: int) -> dict[str, float]:
+def _packets(path: Path) -> tuple[list[Packet], StreamInfo]:
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         tb = s.time_base
@@ -68,6 +69,11 @@ def remux_rate(path: Path, repeats: int) -> dict[str, float]:
                    for p in c.demux(s) if p.size and p.pts is not None and p.dts is not None]
         info = StreamInfo(s.width, s.height, float(s.average_rate or FPS), "h264",
                           bytes(s.codec_context.extradata or b""))
+    return packets, info
+
+
+def remux_rate(path: Path, repeats: int) -> dict[str, float]:
+    packets, info = _packets(path)
     best = float("inf")
     with tempfile.TemporaryDirectory() as d:
         for _ in range(repeats):
@@ -82,10 +88,38 @@ def remux_rate(path: Path, repeats: int) -> dict[str, float]:
             "mb_s": sum(len(p.data) for p in packets) / best / 1e6}
 
 
+def fragment_cost(path: Path, repeats: int, where: Path | None) -> dict[str, float]:
+    """Clips as recorded (fragmented, then made standard on close) with and without an fsync
+    per fragment, against a plain faststart MP4; files in `where` (the store's disk)."""
+    packets, info = _packets(path)
+    media = len(packets) / info.fps
+    out: dict[str, float] = {"media_s": media}
+    with tempfile.TemporaryDirectory(dir=where) as d:
+        for name, kw in {"plain": {}, "fragmented": {"fragment_seconds": 1.0, "sync": False},
+                         "fragmented_fsync": {"fragment_seconds": 1.0, "sync": True}}.items():
+            best, syncs, sync_s = float("inf"), 0, 0.0
+            for _ in range(repeats):
+                t = time.perf_counter()
+                w = Mp4Writer(Path(d) / "clip.mp4", info, **kw)  # type: ignore[arg-type]
+                for p in packets:
+                    w.write(p)
+                w.close()
+                took = time.perf_counter() - t
+                if took < best:
+                    best, syncs, sync_s = took, w.syncs, w.sync_seconds
+            out[f"{name}_ms"] = best * 1000
+            out[f"{name}_realtime_ratio"] = media / best
+            if syncs:
+                out["fsyncs"] = syncs
+                out["fsync_ms_each"] = sync_s / syncs * 1000
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--dir", type=Path, help="where the fsync bench writes (default: $TMPDIR)")
     args = ap.parse_args()
     cfg = RecordingConfig()
     results: dict[str, object] = {"preset": cfg.preset, "crf": cfg.crf}
@@ -100,6 +134,13 @@ def main() -> None:
         results["remux_traffic_720p"] = r
         print(f"remux traffic 720p       {r['fps']:7.0f} fps  {r['realtime_ratio']:5.0f}x real "
               f"time  {r['mb_s']:.0f} MB/s (incl. faststart rewrite, best of 5)")
+        f = fragment_cost(clip, 5, args.dir)
+        results["fragment_fsync_traffic_720p"] = f
+        print(f"record {f['media_s']:.0f} s of 720p: plain {f['plain_ms']:.0f} ms, fragmented "
+              f"{f['fragmented_ms']:.0f} ms, + fsync per fragment "
+              f"{f['fragmented_fsync_ms']:.0f} ms ({f['fsyncs']:.0f} fsyncs, "
+              f"{f['fsync_ms_each']:.1f} ms each; "
+              f"{f['fragmented_fsync_realtime_ratio']:.0f}x real time)")
     else:
         print(f"remux skipped: {clip} not found (set DOORCAM_TEST_DATA)")
     if args.out:

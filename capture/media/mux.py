@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import av
 import av.error
 
 from capture.frame import Packet, StreamInfo
+from capture.media.fragments import SalvageError, defragment
 
 log = logging.getLogger(__name__)
 TIME_BASE = Fraction(1, 90000)
@@ -28,23 +31,48 @@ class Mp4Writer:
     Packets before the first keyframe cannot be decoded and are dropped (counted in
     `dropped`). With `faststart` the index (moov) goes to the front so browsers can play
     the file before it has fully downloaded; this costs one rewrite of the file on close.
+
+    With `fragment_seconds` > 0 the file is a fragmented MP4 while it is written: a
+    fragment (moof + mdat) of at most that much media goes to disk at a time and, with
+    `sync`, is fsynced at once by the thread calling `write`, so a power cut loses only the
+    fragment in progress (`fragments.salvage` recovers the rest). On close the file becomes
+    a standard MP4 (a packet copy, index in front unless not `faststart`), replacing the
+    fragmented one in one rename.
     """
 
-    def __init__(self, path: str | Path, info: StreamInfo, *, faststart: bool = True) -> None:
+    def __init__(self, path: str | Path, info: StreamInfo, *, faststart: bool = True,
+                 fragment_seconds: float = 0.0, sync: bool = True) -> None:
         self.path = Path(path)
         self.frames = 0
         self.dropped = 0
+        self.syncs = 0  # fragments made durable
+        self.sync_seconds = 0.0  # time spent in fsync
         self._origin: float | None = None
         self._first = 0  # smallest pts written (ticks)
         self._end = 0  # largest pts + duration written (ticks)
         self._last_dts: int | None = None
         self._closed = False
-        opts = {"movflags": "+faststart"} if faststart else {}
+        self._faststart = faststart
+        self._fragmented = fragment_seconds > 0
+        self._sync_fd = -1
+        self._synced_size = 0
+        if self._fragmented:
+            opts = {"movflags": "frag_keyframe+empty_moov+default_base_moof",
+                    "frag_duration": str(max(1, round(fragment_seconds * 1e6))),
+                    # Each finished fragment reaches the kernel before mux() returns.
+                    "flush_packets": "1"}
+        else:
+            opts = {"movflags": "+faststart"} if faststart else {}
         try:
             # FFmpeg opens the file only at the first packet; fail here instead.
             self.path.open("wb").close()
+            if self._fragmented and sync:
+                # fsync applies to the file, not the descriptor: this one syncs what
+                # FFmpeg writes through its own.
+                self._sync_fd = os.open(self.path, os.O_RDONLY)
             self._out = av.open(str(self.path), "w", format="mp4", options=opts)
         except _AV_ERRORS as e:
+            self._close_sync_fd()
             raise MuxError(f"cannot create {self.path}: {_reason(e)}") from e
         self._info = info
         self._stream: av.VideoStream | None = None
@@ -104,6 +132,8 @@ class Mp4Writer:
         p.stream = self._stream
         try:
             self._out.mux(p)
+            if self._sync_fd >= 0:
+                self._sync_fragment()
         except _AV_ERRORS as e:
             raise MuxError(f"{self.path}: writing failed: {_reason(e)}") from e
         self._first = pts if self.frames == 0 else min(self._first, pts)
@@ -111,11 +141,26 @@ class Mp4Writer:
         self._last_dts = dts
         self.frames += 1
 
+    def _sync_fragment(self) -> None:
+        size = os.fstat(self._sync_fd).st_size
+        if size > self._synced_size:  # a fragment was written: the muxer holds the rest
+            t = time.perf_counter()
+            os.fsync(self._sync_fd)
+            self.sync_seconds += time.perf_counter() - t
+            self.syncs += 1
+            self._synced_size = size
+
+    def _close_sync_fd(self) -> None:
+        if self._sync_fd >= 0:
+            os.close(self._sync_fd)
+            self._sync_fd = -1
+
     def close(self) -> tuple[int, float]:
         """Finish the file; returns (frames, duration in seconds). MuxError if it failed."""
         if self._closed:
             return self.frames, self.duration
         self._closed = True
+        self._close_sync_fd()
         if self.dropped:
             log.warning("%s: dropped %d packets before the first keyframe",
                         self.path.name, self.dropped)
@@ -125,11 +170,17 @@ class Mp4Writer:
             raise MuxError(f"{self.path}: finishing the MP4 failed: {_reason(e)}") from e
         if self.frames == 0:
             raise MuxError(f"{self.path}: no keyframe arrived, the clip is empty")
+        if self._fragmented:
+            try:
+                defragment(self.path, faststart=self._faststart, expect=self.frames)
+            except SalvageError as e:
+                raise MuxError(str(e)) from e
         return self.frames, self.duration
 
     def discard(self) -> None:
         """Close after a failure, ignoring further errors (the caller deletes the file)."""
         self._closed = True
+        self._close_sync_fd()
         with contextlib.suppress(*_AV_ERRORS):
             self._out.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import cv2
@@ -10,7 +11,12 @@ import numpy as np
 from capture.frame import Frame, StreamInfo
 from capture.media.mux import Mp4Writer
 from capture.recording.prebuffer import Entry
-from capture.recording.sink import ClipHandle, ClipMeta
+from capture.recording.sink import ClipHandle, ClipMeta, ClipOpened
+from common import write_atomic
+
+# Media per fragment made durable while a clip is written: a power cut loses at most this
+# much plus what the pipeline holds. Each costs one fsync (see bench/bench_recording.py).
+FRAGMENT_SECONDS = 1.0
 
 
 class RecordingError(Exception):
@@ -35,7 +41,7 @@ class OpenClip:
 
     def __init__(self, handle: ClipHandle, info: StreamInfo, thumbnail_width: int) -> None:
         self.handle = handle
-        self.writer = Mp4Writer(handle.tmp_path, info)
+        self.writer = Mp4Writer(handle.tmp_path, info, fragment_seconds=FRAGMENT_SECONDS)
         self._info = info
         self._thumb_width = thumbnail_width
         self._first: Entry | None = None  # first entry actually written (a keyframe)
@@ -44,10 +50,30 @@ class OpenClip:
         self._thumb: np.ndarray | None = None
 
     def write(self, entry: Entry) -> None:
+        if self._first is None and entry.packet.keyframe:
+            self._note_opened(entry)
         self.writer.write(entry.packet)
         if self._first is None and self.writer.frames:
             self._first = entry
         self._last = entry
+
+    def _note_opened(self, first: Entry) -> None:
+        """Durably note where the clip starts before any of its fragments is synced."""
+        path = self.handle.opened_path
+        if path is None:
+            return
+        start = self._start(first)
+        opened = ClipOpened(self.handle.id, start[0], start[1], start[2], self._info.width,
+                            self._info.height, self._info.fps)
+        # The directory fsync also makes the new MP4's name durable.
+        write_atomic(path, json.dumps(opened.to_json()).encode(), mode=0o600)
+
+    def _start(self, first: Entry) -> tuple[float, float, int]:
+        """(start wall, start pts, first seq) of a clip whose first packet is `first`."""
+        start_pts = first.packet.pts
+        # Each entry carries its delivering frame's (pts, wall): map media time to wall time.
+        return (first.wall + (start_pts - first.pts), start_pts,
+                first.seq + round((start_pts - first.pts) * self._info.fps))
 
     @property
     def last(self) -> Entry | None:
@@ -77,11 +103,8 @@ class OpenClip:
         frames, duration = self.writer.close()
         first, last = self._first, self._last
         assert first is not None and last is not None  # close() raised if nothing was written
-        start_pts = first.packet.pts
-        # Each entry carries its delivering frame's (pts, wall): map media time to wall time.
-        start_wall = first.wall + (start_pts - first.pts)
+        start_wall, start_pts, first_seq = self._start(first)
         end_wall = last.wall + (start_pts + duration - last.pts)
-        first_seq = first.seq + round((start_pts - first.pts) * self._info.fps)
         jpeg = b""
         if self._thumb is not None:
             ok, buf = cv2.imencode(".jpg", self._thumb, [cv2.IMWRITE_JPEG_QUALITY, 85])

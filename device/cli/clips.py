@@ -54,6 +54,10 @@ def _list(args: argparse.Namespace) -> int:
         print(f"no clips in {store.root}")
     else:
         print(render_rows(records))
+        short = [r.id for r in records if r.cut_short]
+        if short:
+            print(f"\ncut short by a power cut or crash (saved up to the last second on "
+                  f"disk): {', '.join(short)}")
         count, size = store.totals()
         print(f"\n{count} clip(s), {size / 1e6:.1f} MB in {store.root}")
     return 0
@@ -77,6 +81,9 @@ def _show(args: argparse.Namespace) -> int:
     for key, value in info.items():
         if key in ("start_wall", "end_wall") and isinstance(value, float):
             value = f"{utc(value)} UTC ({value:.3f})"
+        elif key == "cut_short" and value:
+            value = "yes: recording was interrupted (power cut or crash) and the clip ends "\
+                "at the last fragment saved"
         print(f"{key:>14}: {value}")
     return 0 if intact else 1
 

@@ -2,7 +2,8 @@
 
 <root>/clips/<id>.mp4      committed clips
 <root>/thumbs/<id>.jpg     their peak-frame thumbnails
-<root>/tmp/                in-progress files; everything here is disposable at start-up
+<root>/tmp/                in-progress files; at start-up a clip cut short is indexed
+                           from here (see reconcile.py), the rest is disposable
 <root>/orphans/            clips found without an index row, kept for the owner to inspect
 <root>/index.sqlite3       the index (WAL mode)
 <root>/lock                flock: shared while a store is open, exclusive to reconcile
@@ -24,6 +25,7 @@ CHUNK = 1 << 20
 DIR_MODE = 0o700
 PART = ".part"  # an in-progress clip or thumbnail
 JOURNAL = ".meta.json"  # a commit's index row, written before the clip is renamed into clips/
+OPENED = ".open.json"  # the recorder's note on a clip in progress (capture's ClipOpened)
 DELETING = ".deleted"  # a clip moved out of clips/ whose row is about to be removed
 
 
@@ -71,6 +73,12 @@ class Layout:
 
     def journal(self, clip_id: str) -> Path:
         return self.tmp / f"{validate_clip_id(clip_id)}{JOURNAL}"
+
+    def opened(self, clip_id: str) -> Path:
+        return self.tmp / f"{validate_clip_id(clip_id)}{OPENED}"
+
+    def salvage(self, clip_id: str) -> Path:
+        return self.tmp / f"{validate_clip_id(clip_id)}.mp4.salvage"
 
     def deleting(self, clip_id: str) -> Path:
         return self.tmp / f"{validate_clip_id(clip_id)}.mp4{DELETING}"

@@ -21,7 +21,8 @@ from device.store.errors import SchemaTooNew
 BUSY_TIMEOUT_S = 10.0
 
 COLUMNS = ("id", "start_wall", "end_wall", "duration", "start_pts", "first_seq", "last_seq",
-           "frames", "width", "height", "size", "sha256", "peak_score", "held", "created")
+           "frames", "width", "height", "size", "sha256", "peak_score", "held", "created",
+           "cut_short")
 
 
 @dataclass(frozen=True)
@@ -43,18 +44,24 @@ class ClipRecord:
     peak_score: float
     held: bool
     created: float
+    # Recovered after a power cut or crash: the clip ends where the last fragment on disk
+    # ended, not where the recording would have.
+    cut_short: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClipRecord:
-        return cls(**{name: data[name] for name in COLUMNS})
+        # Journals written before schema version 2 have no cut_short.
+        values = {name: data[name] for name in COLUMNS if name != "cut_short"}
+        return cls(**values, cut_short=bool(data.get("cut_short", False)))
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> ClipRecord:
         values = dict(zip(COLUMNS, row, strict=True))
         values["held"] = bool(values["held"])
+        values["cut_short"] = bool(values["cut_short"])
         return cls(**values)
 
 
@@ -66,9 +73,13 @@ def _v1_clips(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX clips_start_wall ON clips (start_wall)")
 
 
+def _v2_cut_short(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE clips ADD COLUMN cut_short INTEGER NOT NULL DEFAULT 0")
+
+
 # Schema version N is reached by running MIGRATIONS[:N] in order; to change the schema,
 # append a function (never edit a shipped one).
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_clips,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_clips, _v2_cut_short)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -125,6 +136,7 @@ def insert(conn: sqlite3.Connection, rec: ClipRecord) -> None:
     marks = ", ".join("?" for _ in COLUMNS)
     values = [getattr(rec, name) for name in COLUMNS]
     values[COLUMNS.index("held")] = int(rec.held)
+    values[COLUMNS.index("cut_short")] = int(rec.cut_short)
     conn.execute(f"INSERT INTO clips ({', '.join(COLUMNS)}) VALUES ({marks})", values)
 
 

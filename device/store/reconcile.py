@@ -13,7 +13,10 @@ So after a crash, for each kind of leftover:
   its full metadata (INFO);
 - any other file in clips/ without a row: moved with its thumbnail to orphans/ for the
   owner to inspect (WARNING). Renamed footage is never deleted here;
-- thumbnails without an indexed clip are removed, and so is everything in tmp/.
+- a clip the recorder noted as opened, still in tmp/ without a journal (recording was
+  cut short): its complete fragments are indexed as a clip marked cut short (WARNING), or
+  the file goes to orphans/ if nothing in it decodes (see salvage.py);
+- thumbnails without an indexed clip are removed, and so is everything else in tmp/.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from common import fsync_dir, sha256_file
-from device.store import index
+from device.store import files, index, salvage
 from device.store.files import DIR_MODE, JOURNAL, Layout, unlink_quiet
 from device.store.ids import is_clip_id
 
@@ -44,6 +47,7 @@ class ReconcileReport:
     reindexed: int = 0
     orphans_moved: int = 0
     thumbs_removed: int = 0
+    cut_short_indexed: int = 0
     skipped: bool = False  # another process had the store open, so nothing was checked
 
     @property
@@ -67,6 +71,7 @@ def reconcile(conn: sqlite3.Connection, layout: Layout) -> ReconcileReport:
     indexed = _rows_without_files(conn, layout, report)
     _finish_renames(layout)
     _files_without_rows(conn, layout, indexed, report)
+    _clips_cut_short(conn, layout, indexed, report)
     for thumb in sorted(layout.thumbs.glob("*.jpg")):
         if thumb.stem not in indexed and unlink_quiet(thumb):
             report.thumbs_removed += 1
@@ -119,6 +124,24 @@ def _files_without_rows(conn: sqlite3.Connection, layout: Layout, indexed: set[s
         if is_clip_id(clip_id) and layout.thumb(clip_id).exists():
             _to_orphans(layout, layout.thumb(clip_id))
         log.warning("%s: clip file has no index entry; moved to %s", path.name, where)
+        report.orphans_moved += 1
+
+
+def _clips_cut_short(conn: sqlite3.Connection, layout: Layout, indexed: set[str],
+                     report: ReconcileReport) -> None:
+    for clip_id in salvage.open_clips(layout, indexed):
+        try:
+            rec = salvage.finalize(conn, layout, clip_id)
+        except OSError as exc:
+            log.error("clip %s: recovering it failed: %s", clip_id, exc.strerror or exc)
+            rec = None
+        if rec is not None:
+            indexed.add(clip_id)
+            report.cut_short_indexed += 1
+            continue
+        files.remove_all(layout.salvage(clip_id))
+        where = _to_orphans(layout, layout.tmp_clip(clip_id))
+        log.warning("clip %s: the unfinished recording was moved to %s", clip_id, where)
         report.orphans_moved += 1
 
 

@@ -155,7 +155,8 @@ class ClipStore:
         while clip_id in self._pending or self.layout.clip(clip_id).exists():
             clip_id = new_clip_id()
         self._pending.add(clip_id)
-        return ClipHandle(clip_id, self.layout.tmp_clip(clip_id))
+        lay = self.layout
+        return ClipHandle(clip_id, lay.tmp_clip(clip_id), opened_path=lay.opened(clip_id))
 
     def commit(self, handle: ClipHandle, meta: ClipMeta) -> None:
         """Make the clip durable (hash, fsync, rename, fsync dir), then index it."""
@@ -193,7 +194,7 @@ class ClipStore:
             if not renamed:
                 self._discard(clip_id)
             raise
-        files.unlink_quiet(lay.journal(clip_id))
+        files.remove_all(lay.journal(clip_id), lay.opened(clip_id))
 
     def abort(self, handle: ClipHandle) -> None:
         """Forget a begun clip and remove its temp files; a no-op if it is not in progress."""
@@ -212,7 +213,7 @@ class ClipStore:
     def _discard(self, clip_id: str) -> None:
         lay = self.layout
         files.remove_all(lay.tmp_clip(clip_id), lay.tmp_thumb(clip_id), lay.journal(clip_id),
-                         lay.thumb(clip_id))
+                         lay.thumb(clip_id), lay.opened(clip_id))
 
     # -- queries and owner actions --------------------------------------------------------
 
