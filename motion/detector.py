@@ -24,7 +24,9 @@ DARK = 8.0  # below this mean brightness a gain is meaningless
 ABSORB_DECAY = 2.0  # e-folds of the difference learned in absorb_seconds
 RELIGHT_ALPHA = 0.5  # background learning rate on a frame judged a lighting change
 GAIN_ROWS = 8  # the scene-wide gain is measured on every GAIN_ROWS-th analysis row
-DIM_LEVEL = 80.0  # below this mean brightness the threshold falls in proportion (night)
+DIM_LEVEL = 110.0  # below this mean brightness the threshold falls in proportion to it
+NIGHT_LEVEL = 80.0  # night (pools of light possible) begins below this mean brightness ...
+DAY_LEVEL = 140.0  # ... and ends above this one (headlights flood a dim scene)
 POOL_WINDOW = 7  # analysis pixels over which a pool of light is taken as locally uniform
 _U8 = np.dtype(np.uint8)
 _NO_BOXES: tuple[tuple[float, float, float, float], ...] = ()
@@ -54,7 +56,9 @@ class MotionDetector:
         # Lighting is judged against the whole picture's smallest blob, not a zone's.
         self._pools = PoolExplainer(aw, ah, POOL_WINDOW, max(1.0, cfg.min_area * aw * ah))
         self._base = cfg.threshold  # the threshold before flicker, lowered in dim pictures
-        self._level = DIM_LEVEL  # mean brightness of the background
+        self._level = DIM_LEVEL  # mean brightness of the background (until measured)
+        # Pools of light show only in a dim picture; by day the explainer costs nothing.
+        self._night = False
         self._kernel = np.ones((3, 3), np.uint8)
         shape = (ah, aw)
         self._src = np.empty((height, width), np.uint8)
@@ -113,6 +117,10 @@ class MotionDetector:
 
         self._pools.fade(self._dt)
         step = self._global_gain()
+        if self._level < NIGHT_LEVEL:
+            self._night = True
+        elif self._level > DAY_LEVEL:
+            self._night = False
         if self._level < DIM_LEVEL or self._base != self.cfg.threshold:
             self._dim_threshold()
         count = self._difference()
@@ -135,7 +143,7 @@ class MotionDetector:
                 cv2.bitwise_and(self._joined, self._area, dst=self._blobs)
                 blobs = self._blobs
             boxes, moving = find_boxes(blobs, self._fg, self._min_px)
-            if boxes:
+            if boxes and self._night:
                 boxes, moving = self._explain(boxes, moving)
                 lighting = lighting or not boxes
         if lighting and not boxes:
@@ -218,7 +226,7 @@ class MotionDetector:
             x, y = round(box[0] * aw), round(box[1] * ah)
             w, h = round(box[2] * aw), round(box[3] * ah)
             n = cv2.countNonZero(self._fg[y : y + h, x : x + w])
-            if self._pools.explains(self._frame, self._bg, self._fg, self._thresh,
+            if self._pools.explains(self._frame, self._bg, self._diff, self._fg, self._thresh,
                                     (x, y, w, h)):
                 moving -= n
             else:

@@ -7,6 +7,9 @@ gain is estimated per coarse block as the median ratio, blocks whose pixels disa
 their own median are treated as covered by an object and take the gain of their consistent
 neighbours, and the smoothed field re-lights the background. Whatever still differs after
 that is an object.
+
+Headlights sweeping a dark porch light only part of the frame, with a pool whose gain
+changes fast across its edge: `PoolExplainer` judges such blobs one by one (see there).
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ class PoolExplainer:
         self._pad = window // 2 + 1
         self._min_px = min_pixels
         self._kernel = np.ones((2, 2), np.uint8)
-        # Where light was recently written into the background: there it may also leave.
+        # Where a scene-wide change was written into the background: there light may leave.
         self._lit = np.zeros((height, width), np.uint8)
         self._lit_level = 0.0  # upper bound of _lit; 0.0 = nothing lit
 
@@ -132,10 +135,15 @@ class PoolExplainer:
             cv2.addWeighted(self._lit, 1.0, self._lit, 0.0, -round(step), dst=self._lit)
             self._lit_level = max(0.0, self._lit_level - round(step))
 
-    def explains(self, frame: np.ndarray, background: np.ndarray, changed: np.ndarray,
-                 thresh: np.ndarray, box: tuple[int, int, int, int]) -> bool:
-        """Whether light explains the changed pixels in box (x, y, w, h); if it does, the
-        background there is re-lit in place and the changed pixels are cleared."""
+    def explains(self, frame: np.ndarray, background: np.ndarray, diff: np.ndarray,
+                 changed: np.ndarray, thresh: np.ndarray, box: tuple[int, int, int, int]
+                 ) -> bool:
+        """Whether light explains the changed pixels in box (x, y, w, h); if so they are
+        cleared. The background is left unlit: a person misjudged as light leaves no ghost,
+        and the pool, judged afresh every frame, always brightens it.
+
+        diff is |frame - background| as uint8, thresh the per-pixel threshold.
+        """
         x, y, w, h = box
         ih, iw = frame.shape
         p = self._pad
@@ -158,11 +166,10 @@ class PoolExplainer:
         cv2.divide(fs, bs, dst=fs)
         cv2.multiply(fs, b, dst=fs)  # the re-lit background
         left = cv2.absdiff(f, cv2.convertScaleAbs(fs))
-        change = cv2.absdiff(f, cv2.convertScaleAbs(b))
         # A pixel is left unexplained when the re-lit background misses a good part of its
         # change (an object's edge, its own pattern) and by more than the noise.
-        cv2.compare(cv2.convertScaleAbs(left, alpha=1.0 / UNEXPLAINED), change, cv2.CMP_GT,
-                    dst=change)
+        change = cv2.compare(cv2.convertScaleAbs(left, alpha=1.0 / UNEXPLAINED), diff[roi],
+                             cv2.CMP_GT)
         cv2.compare(cv2.convertScaleAbs(left, alpha=2.0), thresh[roi], cv2.CMP_GT, dst=left)
         cv2.bitwise_and(left, change, dst=left)
         cv2.bitwise_and(left, mask, dst=left)
@@ -174,10 +181,7 @@ class PoolExplainer:
         cv2.erode(left, self._kernel, dst=left)
         if n and cv2.countNonZero(left) >= self._min_px:
             return False
-        np.copyto(b, fs)
         changed[y : y + h, x : x + w] = 0
-        self._lit[roi] = 255
-        self._lit_level = 255.0
         return True
 
 
