@@ -132,6 +132,7 @@ class MotionDetector:
             # Whatever the gain field left is an object only if it forms real blobs.
             lighting = lighting or count <= self._global_px or exposure_changed
         boxes, moving = _NO_BOXES, 0
+        pools = False  # every blob was a pool of light
         if count >= self._min_px:
             # Opening first: swaying leaves leave thin scattered fragments, objects are solid.
             # The whole frame is opened so that a blob cut by a zone edge keeps its core.
@@ -145,7 +146,7 @@ class MotionDetector:
             boxes, moving = find_boxes(blobs, self._fg, self._min_px)
             if boxes and self._night:
                 boxes, moving = self._explain(boxes, moving)
-                lighting = lighting or not boxes
+                pools = not boxes
         if lighting and not boxes:
             self._fg.fill(0)
             self._moving = False
@@ -159,7 +160,7 @@ class MotionDetector:
         transition = self._tracker.step(t, motion, score, boxes if motion else _NO_BOXES)
         return FrameResult(
             motion, self._tracker.active, score, boxes if motion else _NO_BOXES, transition,
-            lighting and not boxes,
+            (lighting or pools) and not boxes,
         )
 
     def _check(self, lores: np.ndarray, t: float) -> np.ndarray:
@@ -226,9 +227,10 @@ class MotionDetector:
             x, y = round(box[0] * aw), round(box[1] * ah)
             w, h = round(box[2] * aw), round(box[3] * ah)
             n = cv2.countNonZero(self._fg[y : y + h, x : x + w])
-            if self._pools.explains(self._frame, self._bg, self._diff, self._fg, self._thresh,
-                                    (x, y, w, h)):
-                moving -= n
+            # A box whose pixels an overlapping pool took is gone with it.
+            if n == 0 or self._pools.explains(self._frame, self._bg, self._diff, self._fg,
+                                              self._thresh, (x, y, w, h)):
+                moving -= n - cv2.countNonZero(self._fg[y : y + h, x : x + w])
             else:
                 kept.append(box)
         return (boxes if len(kept) == len(boxes) else tuple(kept)), moving

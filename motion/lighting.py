@@ -139,8 +139,8 @@ class PoolExplainer:
                  changed: np.ndarray, thresh: np.ndarray, box: tuple[int, int, int, int]
                  ) -> bool:
         """Whether light explains the changed pixels in box (x, y, w, h); if so they are
-        cleared. The background is left unlit: a person misjudged as light leaves no ghost,
-        and the pool, judged afresh every frame, always brightens it.
+        cleared in `changed`. The background is left unlit: a person misjudged as light
+        leaves no ghost, and the pool, judged afresh every frame, always brightens it.
 
         diff is |frame - background| as uint8, thresh the per-pixel threshold.
         """
@@ -178,10 +178,9 @@ class PoolExplainer:
             return False
         # An object may also hide inside a pool; lone pixels and one-pixel lines along sharp
         # light edges are not one.
-        cv2.erode(left, self._kernel, dst=left)
-        if n and cv2.countNonZero(left) >= self._min_px:
+        if n and cv2.countNonZero(cv2.erode(left, self._kernel)) >= self._min_px:
             return False
-        changed[y : y + h, x : x + w] = 0
+        np.bitwise_and(mask, left, out=mask)  # clears the explained pixels, no one else's
         return True
 
 
