@@ -209,8 +209,8 @@ class MotionDetector:
     def _dim_threshold(self) -> None:
         """The same contrast gives smaller differences in a dim (IR night) picture."""
         cfg = self.cfg
-        base = max(cfg.dark_threshold,
-                   min(cfg.threshold, round(cfg.threshold * self._level / DIM_LEVEL)))
+        base = min(cfg.threshold,
+                   max(cfg.dark_threshold, round(cfg.threshold * self._level / DIM_LEVEL)))
         if base == self._base:
             return
         self._base = base
