@@ -44,6 +44,11 @@ class MotionConfig:
     threshold: int = setting(
         25, "Per-pixel difference (0-255) from the background that counts as change.",
         min=1, max=254)
+    dark_threshold: int = setting(
+        10, "Lowest per-pixel threshold, for dim pictures (the IR night view): below a mean "
+        "brightness of 110 `threshold` falls in proportion to it (the same contrast gives "
+        "smaller differences), down to this floor, which must stay above the sensor noise.",
+        min=1, max=254)
     dilate: int = setting(2, "Dilation passes (3x3) that join nearby changed pixels.",
                           min=0, max=10)
     min_area: float = setting(

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from config.schema import MotionConfig
-from motion.events import EventTracker, FrameResult, MotionError
-from motion.lighting import Relighter
+from motion.events import Box, EventTracker, FrameResult, MotionError
+from motion.lighting import PoolExplainer, Relighter
 from motion.regions import analysis_mask, find_boxes
 
 HALVE_FROM = 256  # lores images this wide or wider are analysed at half size
@@ -24,6 +24,10 @@ DARK = 8.0  # below this mean brightness a gain is meaningless
 ABSORB_DECAY = 2.0  # e-folds of the difference learned in absorb_seconds
 RELIGHT_ALPHA = 0.5  # background learning rate on a frame judged a lighting change
 GAIN_ROWS = 8  # the scene-wide gain is measured on every GAIN_ROWS-th analysis row
+DIM_LEVEL = 110.0  # below this mean brightness the threshold falls in proportion to it
+NIGHT_LEVEL = 80.0  # night (pools of light possible) begins below this mean brightness ...
+DAY_LEVEL = 140.0  # ... and ends above this one (headlights flood a dim scene)
+POOL_WINDOW = 7  # analysis pixels over which a pool of light is taken as locally uniform
 _U8 = np.dtype(np.uint8)
 _NO_BOXES: tuple[tuple[float, float, float, float], ...] = ()
 
@@ -49,6 +53,12 @@ class MotionDetector:
         self._global_px = cfg.global_change * self._area_px
         self._tracker = EventTracker(cfg.persistence, cfg.persistence_window, cfg.quiet_seconds)
         self._relighter = Relighter(aw, ah)
+        # Lighting is judged against the whole picture's smallest blob, not a zone's.
+        self._pools = PoolExplainer(aw, ah, POOL_WINDOW, max(1.0, cfg.min_area * aw * ah))
+        self._base = cfg.threshold  # the threshold before flicker, lowered in dim pictures
+        self._level = DIM_LEVEL  # mean brightness of the background (until measured)
+        # Pools of light show only in a dim picture; by day the explainer costs nothing.
+        self._night = False
         self._kernel = np.ones((3, 3), np.uint8)
         shape = (ah, aw)
         self._src = np.empty((height, width), np.uint8)
@@ -105,7 +115,14 @@ class MotionDetector:
         self._last_t = t
         warm = self._frames <= WARMUP_FRAMES or t - self._t0 < WARMUP_SECONDS
 
+        self._pools.fade(self._dt)
         step = self._global_gain()
+        if self._level < NIGHT_LEVEL:
+            self._night = True
+        elif self._level > DAY_LEVEL:
+            self._night = False
+        if self._level < DIM_LEVEL or self._base != self.cfg.threshold:
+            self._dim_threshold()
         count = self._difference()
         lighting = step > GAIN_STEP
         if count > self._global_px or exposure_changed:
@@ -115,6 +132,7 @@ class MotionDetector:
             # Whatever the gain field left is an object only if it forms real blobs.
             lighting = lighting or count <= self._global_px or exposure_changed
         boxes, moving = _NO_BOXES, 0
+        pools = False  # every blob was a pool of light
         if count >= self._min_px:
             # Opening first: swaying leaves leave thin scattered fragments, objects are solid.
             # The whole frame is opened so that a blob cut by a zone edge keeps its core.
@@ -126,10 +144,14 @@ class MotionDetector:
                 cv2.bitwise_and(self._joined, self._area, dst=self._blobs)
                 blobs = self._blobs
             boxes, moving = find_boxes(blobs, self._fg, self._min_px)
+            if boxes and self._night:
+                boxes, moving = self._explain(boxes, moving)
+                pools = not boxes
         if lighting and not boxes:
             self._fg.fill(0)
             self._moving = False
             cv2.accumulateWeighted(self._frame, self._bg, RELIGHT_ALPHA)
+            self._pools.mark_all()
             self._tracker.reset_history()
         else:
             self._learn(count, warm)
@@ -138,7 +160,7 @@ class MotionDetector:
         transition = self._tracker.step(t, motion, score, boxes if motion else _NO_BOXES)
         return FrameResult(
             motion, self._tracker.active, score, boxes if motion else _NO_BOXES, transition,
-            lighting and not boxes,
+            (lighting or pools) and not boxes,
         )
 
     def _check(self, lores: np.ndarray, t: float) -> np.ndarray:
@@ -176,12 +198,42 @@ class MotionDetector:
         mask = self._still_rows if self._moving else None
         now = cv2.mean(self._frame_rows, mask=mask)[0]
         before = cv2.mean(self._bg_rows, mask=mask)[0]
+        self._level = before
         if before < DARK:
             return 0.0
         gain = now / before
         if abs(gain - 1.0) > GAIN_EPS:
             np.multiply(self._bg, np.float32(gain), out=self._bg)
         return abs(gain - 1.0)
+
+    def _dim_threshold(self) -> None:
+        """The same contrast gives smaller differences in a dim (IR night) picture."""
+        cfg = self.cfg
+        base = min(cfg.threshold,
+                   max(cfg.dark_threshold, round(cfg.threshold * self._level / DIM_LEVEL)))
+        if base == self._base:
+            return
+        self._base = base
+        if self._flicker_max:
+            cv2.convertScaleAbs(self._flicker, dst=self._thresh, alpha=FLICKER_GAIN, beta=base)
+        else:
+            self._thresh.fill(base)
+
+    def _explain(self, boxes: tuple[Box, ...], moving: int) -> tuple[tuple[Box, ...], int]:
+        """Drop the blobs that a smoothly varying light explains (headlights sweeping)."""
+        aw, ah = self.analysis_size
+        kept: list[Box] = []
+        for box in boxes:
+            x, y = round(box[0] * aw), round(box[1] * ah)
+            w, h = round(box[2] * aw), round(box[3] * ah)
+            n = cv2.countNonZero(self._fg[y : y + h, x : x + w])
+            # A box whose pixels an overlapping pool took is gone with it.
+            if n == 0 or self._pools.explains(self._frame, self._bg, self._diff, self._fg,
+                                              self._thresh, (x, y, w, h)):
+                moving -= n - cv2.countNonZero(self._fg[y : y + h, x : x + w])
+            else:
+                kept.append(box)
+        return (boxes if len(kept) == len(boxes) else tuple(kept)), moving
 
     def _difference(self) -> int:
         """Threshold |frame - background| against the per-pixel threshold; changed count."""
@@ -200,7 +252,7 @@ class MotionDetector:
             cv2.bitwise_xor(self._fg, self._prev_fg, dst=self._toggle)
             cv2.accumulateWeighted(self._toggle, self._flicker, FLICKER_RATE)
             cv2.convertScaleAbs(self._flicker, dst=self._thresh, alpha=FLICKER_GAIN,
-                                beta=self.cfg.threshold)
+                                beta=self._base)
             np.copyto(self._prev_fg, self._fg)
             self._prev_count = count
             self._flicker_max += FLICKER_RATE * (255.0 - self._flicker_max)
@@ -211,11 +263,11 @@ class MotionDetector:
             if self._flicker_max * FLICKER_GAIN < FLICKER_FLOOR:
                 self._flicker_max = 0.0
                 self._flicker.fill(0.0)
-                self._thresh.fill(self.cfg.threshold)
+                self._thresh.fill(self._base)
             else:
                 cv2.accumulateWeighted(self._fg, self._flicker, FLICKER_RATE)  # all zero
                 cv2.convertScaleAbs(self._flicker, dst=self._thresh, alpha=FLICKER_GAIN,
-                                    beta=self.cfg.threshold)
+                                    beta=self._base)
         alpha = self.cfg.background_alpha
         if warm:
             cv2.accumulateWeighted(self._frame, self._bg, max(alpha, 1.0 / self._frames))

@@ -7,9 +7,14 @@ gain is estimated per coarse block as the median ratio, blocks whose pixels disa
 their own median are treated as covered by an object and take the gain of their consistent
 neighbours, and the smoothed field re-lights the background. Whatever still differs after
 that is an object.
+
+Headlights sweeping a dark porch light only part of the frame, with a pool whose gain
+changes fast across its edge: `PoolExplainer` judges such blobs one by one (see there).
 """
 
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
@@ -18,6 +23,10 @@ BLOCK = 20  # analysis pixels per gain block (side)
 AGREE = 0.12  # a pixel agrees with its block when its ratio is within 12 % of the median
 CONSISTENT = 0.6  # a block is lit uniformly when this fraction of its pixels agree
 OFFSET = 4.0  # keeps ratios of near-black pixels from exploding
+UNEXPLAINED = 0.33  # a pixel whose re-lit background misses this much of its change
+AGREEMENT = 0.8  # texture correlation that lets a darkening blob count as light
+LIT_SECONDS = 3.0  # light written into the background may leave for this long
+OBJECT_SHARE = 0.2  # a blob with this share of unexplained pixels is an object, however small
 
 
 class Relighter:
@@ -92,3 +101,99 @@ def _fill_inconsistent(gains: np.ndarray, ok: np.ndarray) -> np.ndarray:
         known |= filled
         todo &= ~filled
     return out
+
+
+class PoolExplainer:
+    """Tells a pool of light (headlights sweeping a wall) from an object, one blob at a time.
+
+    Light multiplies what it falls on, so within a lit blob the frame is the background
+    times a gain that varies smoothly, even where the pool's edge makes it vary fast across
+    the blob (which defeats one correlation over the whole blob). The gain is estimated at
+    each pixel as the ratio of local means over a small window and the background re-lit
+    with it: after that a pool leaves only noise, while an object, which replaces the
+    texture rather than scaling it, leaves its edges and its own pattern.
+    """
+
+    def __init__(self, width: int, height: int, window: int, min_pixels: float) -> None:
+        self._k = (window, window)
+        self._pad = window // 2 + 1
+        self._min_px = min_pixels
+        self._kernel = np.ones((2, 2), np.uint8)
+        # Where a scene-wide change was written into the background: there light may leave.
+        self._lit = np.zeros((height, width), np.uint8)
+        self._lit_level = 0.0  # upper bound of _lit; 0.0 = nothing lit
+
+    def mark_all(self) -> None:
+        """The whole background was re-lit (a scene-wide change)."""
+        self._lit.fill(255)
+        self._lit_level = 255.0
+
+    def fade(self, seconds: float) -> None:
+        """Forget re-lit places over LIT_SECONDS."""
+        if self._lit_level:
+            step = min(255.0, max(1.0, 255.0 * seconds / LIT_SECONDS))
+            cv2.addWeighted(self._lit, 1.0, self._lit, 0.0, -round(step), dst=self._lit)
+            self._lit_level = max(0.0, self._lit_level - round(step))
+
+    def explains(self, frame: np.ndarray, background: np.ndarray, diff: np.ndarray,
+                 changed: np.ndarray, thresh: np.ndarray, box: tuple[int, int, int, int]
+                 ) -> bool:
+        """Whether light explains the changed pixels in box (x, y, w, h); if so they are
+        cleared in `changed`. The background is left unlit: a person misjudged as light
+        leaves no ghost, and the pool, judged afresh every frame, always brightens it.
+
+        diff is |frame - background| as uint8, thresh the per-pixel threshold.
+        """
+        x, y, w, h = box
+        ih, iw = frame.shape
+        p = self._pad
+        roi = np.s_[max(0, y - p) : min(ih, y + h + p), max(0, x - p) : min(iw, x + w + p)]
+        total = cv2.countNonZero(changed[roi])
+        if total < self._min_px:
+            return False  # too few pixels to judge: as before, an object
+        f, b, mask = frame[roi], background[roi], changed[roi]
+        fs = np.asarray(cv2.boxFilter(f, cv2.CV_32F, self._k, borderType=cv2.BORDER_REPLICATE),
+                        np.float32)
+        bs = np.asarray(cv2.boxFilter(b, -1, self._k, borderType=cv2.BORDER_REPLICATE), np.float32)
+        # Light that darkens must be light leaving a place it lit; otherwise a dark, smooth
+        # object passes for a shadow unless the background's texture shows through.
+        if (cv2.mean(fs, mask)[0] < cv2.mean(bs, mask)[0]
+                and cv2.mean(self._lit[roi], mask)[0] < 128
+                and _agreement(f, fs, b, bs, mask) < AGREEMENT):
+            return False
+        fs += OFFSET
+        bs += OFFSET
+        cv2.divide(fs, bs, dst=fs)
+        cv2.multiply(fs, b, dst=fs)  # the re-lit background
+        left = cv2.absdiff(f, cv2.convertScaleAbs(fs))
+        # A pixel is left unexplained when the re-lit background misses a good part of its
+        # change (an object's edge, its own pattern) and by more than the noise.
+        change = cv2.compare(cv2.convertScaleAbs(left, alpha=1.0 / UNEXPLAINED), diff[roi],
+                             cv2.CMP_GT)
+        cv2.compare(cv2.convertScaleAbs(left, alpha=2.0), thresh[roi], cv2.CMP_GT, dst=left)
+        cv2.bitwise_and(left, change, dst=left)
+        cv2.bitwise_and(left, mask, dst=left)
+        n = cv2.countNonZero(left)
+        if n > OBJECT_SHARE * total:
+            return False
+        # An object may also hide inside a pool; lone pixels and one-pixel lines along sharp
+        # light edges are not one.
+        if n and cv2.countNonZero(cv2.erode(left, self._kernel)) >= self._min_px:
+            return False
+        np.bitwise_and(mask, left, out=mask)  # clears the explained pixels, no one else's
+        return True
+
+
+def _agreement(f: np.ndarray, fs: np.ndarray, b: np.ndarray, bs: np.ndarray,
+               mask: np.ndarray) -> float:
+    """Correlation of frame and background texture (each less its local mean) over mask.
+
+    Light scales the background's texture, so it stays; an object hides it, even a dark,
+    smooth one that a low gain would otherwise explain as a shadow.
+    """
+    hf = cv2.subtract(f, fs, dtype=cv2.CV_32F)
+    hb = b - bs
+    cross = cv2.mean(cv2.multiply(hf, hb), mask)[0]
+    norm = math.sqrt(cv2.mean(cv2.multiply(hf, hf), mask)[0]
+                     * cv2.mean(cv2.multiply(hb, hb), mask)[0])
+    return cross / norm if norm > 0 else 0.0

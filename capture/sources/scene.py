@@ -32,6 +32,16 @@ class Look:
         return Look(c(20, 230), c(0, 90), c(20, 120), skins[int(rng.integers(len(skins)))],
                     c(0, 60))
 
+    @staticmethod
+    def infrared(rng: np.random.Generator) -> Look:
+        """Clothes under IR light: most dyes are transparent in the near infrared, so fabric
+        and skin look pale and hair dark, whatever their colour by day."""
+        def v(lo: int, hi: int) -> Color:
+            g = int(rng.integers(lo, hi))
+            return g, g, g
+
+        return Look(v(150, 230), v(60, 120), v(110, 200), v(170, 225), v(30, 80))
+
 
 @dataclass(frozen=True)
 class Pose:
@@ -96,16 +106,17 @@ def make_background(w: int, h: int, seed: int) -> np.ndarray:
     return img.astype(np.uint8)
 
 
-def make_noise_tile(w: int, h: int, channels: int, sigma: float, seed: int) -> np.ndarray:
-    """Sensor noise around NOISE_MEAN, larger than the frame so random crops differ."""
+def make_noise_tile(w: int, h: int, channels: int, sigma: float, seed: int,
+                    mean: int = NOISE_MEAN) -> np.ndarray:
+    """Sensor noise around `mean`, larger than the frame so random crops differ."""
     rng = np.random.default_rng(seed)
     shape = (h + 64, w + 64) if channels == 1 else (h + 64, w + 64, channels)
     tile = np.empty(shape, np.uint8)
     for c in range(channels):  # one float32 plane at a time keeps the 1080p peak small
         plane = rng.standard_normal((h + 64, w + 64), dtype=np.float32)
         plane *= sigma
-        plane += NOISE_MEAN
-        np.clip(plane, 0, 2 * NOISE_MEAN, out=plane)
+        plane += mean
+        np.clip(plane, 0, 2 * mean, out=plane)
         if channels == 1:
             tile[:] = plane
         else:

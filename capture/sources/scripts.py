@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from capture.sources.light import LightPool
 from capture.sources.scene import Look, Pose
 
 Key = tuple[float, float, float, float]  # (t, x, foot, height)
@@ -21,6 +22,7 @@ class State:
     gain: float  # overall exposure multiplier
     people: list[tuple[Pose, Look]]
     shadow: float | None  # centre (fraction of width) of a cloud shadow, if any
+    lights: tuple[LightPool, ...] = ()  # pools of light sweeping over the scene (night)
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,15 @@ class Script:
     period: float
     state: Callable[[float, Sequence[Look]], State]
     jumps: tuple[float, ...]  # scene times of sudden exposure changes
+    night: bool = False  # drawn as the IR-lit night porch
 
 
 @lru_cache(maxsize=64)
-def looks(seed: int, cycle: int) -> tuple[Look, Look]:
-    """The two visitors' clothes in one repetition of a scene."""
+def looks(seed: int, cycle: int, night: bool = False) -> tuple[Look, Look]:
+    """The two visitors' clothes in one repetition of a scene (as the IR camera sees them)."""
     rng = np.random.default_rng([seed, cycle])
-    return Look.random(rng), Look.random(rng)
+    pick = Look.infrared if night else Look.random
+    return pick(rng), pick(rng)
 
 
 def track(t: float, keys: Sequence[Key]) -> Pose | None:
@@ -98,7 +102,7 @@ def _approach(t: float, lk: Sequence[Look]) -> State:
     return State(gain, _people((pose, lk[0])), None)
 
 
-SCENES: dict[str, Script] = {
+DAY_SCENES: dict[str, Script] = {
     "porch": Script(20.0, _porch, (10.5,)),
     "empty": Script(20.0, _empty, ()),
     "lights": Script(20.0, _lights, (3.0, 7.0, 10.0)),

@@ -11,6 +11,15 @@ import numpy as np
 
 from capture.frame import Frame, Packet, SourceError, StreamInfo
 from capture.sources.base import Clock, lores_size, run_passes
+from capture.sources.light import light_field, vignette
+from capture.sources.night import (
+    AMBIENT,
+    NIGHT_NOISE_MEAN,
+    NIGHT_NOISE_SIGMA,
+    NIGHT_SCENES,
+    VIGNETTE,
+    make_night_albedo,
+)
 from capture.sources.scene import (
     NOISE_MEAN,
     apply_shadow,
@@ -20,9 +29,10 @@ from capture.sources.scene import (
     person_visible,
     shadow_band,
 )
-from capture.sources.scripts import SCENES, State, looks
+from capture.sources.scripts import DAY_SCENES, Script, State, looks
 
 NOISE_SIGMA = 3.0  # sensor noise at full resolution, in gray levels
+SCENES: dict[str, Script] = {**DAY_SCENES, **NIGHT_SCENES}
 
 
 @dataclass(frozen=True)
@@ -101,16 +111,25 @@ class SyntheticSource:
         self._info = StreamInfo(p.width, p.height, p.fps, "synthetic", frames=self.count,
                                 name=spec)
         self._size = lores_size(p.width, p.height, width)
-        self._bg = make_background(p.width, p.height, p.seed)
-        gray = cv2.cvtColor(self._bg, cv2.COLOR_BGR2GRAY)
-        # lores is drawn at twice its size and area-averaged, like a downscaled main image
         big = (2 * self._size[0], 2 * self._size[1])
+        self._night = self._script.night
+        if self._night:
+            self._bg = make_night_albedo(p.width, p.height, p.seed)
+            gray, sigma, mean, channels = self._bg, NIGHT_NOISE_SIGMA, NIGHT_NOISE_MEAN, 1
+            self._ambient = vignette(p.width, p.height, VIGNETTE) * np.float32(AMBIENT)
+            self._ambient_lo = vignette(*big, VIGNETTE) * np.float32(AMBIENT)
+        else:
+            self._bg = make_background(p.width, p.height, p.seed)
+            gray = cv2.cvtColor(self._bg, cv2.COLOR_BGR2GRAY)
+            sigma, mean, channels = NOISE_SIGMA, NOISE_MEAN, 3
+            self._band = shadow_band(p.width, p.height, 3)
+            self._band_lo = shadow_band(*big, 1)
+        # lores is drawn at twice its size and area-averaged, like a downscaled main image
         self._bg_lo = cv2.resize(gray, big, interpolation=cv2.INTER_AREA)
-        self._noise = make_noise_tile(p.width, p.height, 3, NOISE_SIGMA, p.seed + 1)
-        sigma_lo = NOISE_SIGMA * big[0] / p.width  # area averaging shrinks noise
-        self._noise_lo = make_noise_tile(*big, 1, max(1.0, sigma_lo), p.seed + 2)
-        self._band = shadow_band(p.width, p.height, 3)
-        self._band_lo = shadow_band(*big, 1)
+        self._noise_mean = mean
+        self._noise = make_noise_tile(p.width, p.height, channels, sigma, p.seed + 1, mean)
+        sigma_lo = sigma * big[0] / p.width  # area averaging shrinks noise
+        self._noise_lo = make_noise_tile(*big, 1, max(1.0, sigma_lo), p.seed + 2, mean)
         self._loop = loop
         self._clock = Clock(pace)
         aspect = p.width / p.height
@@ -132,7 +151,7 @@ class SyntheticSource:
     def state(self, seq: int) -> State:
         t = (seq % self.count) / self.params.fps
         cycle, local = divmod(t, self._script.period)
-        return self._script.state(local, looks(self.params.seed, int(cycle)))
+        return self._script.state(local, looks(self.params.seed, int(cycle), self._night))
 
     def frames(self) -> Iterator[Frame]:
         return run_passes(self._pass, loop=self._loop, frame_time=1.0 / self.params.fps,
@@ -142,26 +161,48 @@ class SyntheticSource:
         pass
 
     def render_main(self, seq: int, state: State) -> np.ndarray:
+        if self._night:
+            gray = self._render_night(self._bg, self._noise, self._ambient, seq, state)
+            return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
         return self._render(self._bg, self._noise, self._band, seq, state)
 
     def _pass(self, offset: float) -> Iterator[_Raw]:
         for seq in range(self.count):
             st = self.state(seq)
-            big = self._render(self._bg_lo, self._noise_lo, self._band_lo, seq, st)
+            if self._night:
+                big = self._render_night(self._bg_lo, self._noise_lo, self._ambient_lo, seq, st)
+            else:
+                big = self._render(self._bg_lo, self._noise_lo, self._band_lo, seq, st)
             lo = cv2.resize(big, self._size, interpolation=cv2.INTER_AREA)
             yield _Raw(offset + seq / self.params.fps, lo, SyntheticImage(self, seq, st))
 
     def _render(self, bg: np.ndarray, noise: np.ndarray, band: np.ndarray, seq: int,
                 st: State) -> np.ndarray:
-        h, w = bg.shape[:2]
-        mix = (seq * 2654435761 + self.params.seed * 40503) & 0xFFFFFFFF
-        dy, dx = mix % 64, (mix >> 8) % 64
-        out = cv2.addWeighted(bg, st.gain, noise[dy : dy + h, dx : dx + w], 1.0, -NOISE_MEAN)
+        out = cv2.addWeighted(bg, st.gain, self._noise_crop(noise, seq, bg.shape), 1.0,
+                              -NOISE_MEAN)
         for pose, look in st.people:
             draw_person(out, pose, look, st.gain)
         if st.shadow is not None:
             apply_shadow(out, band, st.shadow)
         return out
+
+    def _render_night(self, albedo: np.ndarray, noise: np.ndarray, ambient: np.ndarray,
+                      seq: int, st: State) -> np.ndarray:
+        """People are drawn into the albedo, so the light falls on them as on the porch."""
+        out = albedo.copy()
+        for pose, look in st.people:
+            draw_person(out, pose, look, 1.0)
+        lit = out * light_field(ambient, st.lights, st.gain)
+        lit += self._noise_crop(noise, seq, albedo.shape)
+        lit -= self._noise_mean
+        np.clip(lit, 0, 255, out=lit)
+        return lit.astype(np.uint8)
+
+    def _noise_crop(self, noise: np.ndarray, seq: int, shape: tuple[int, ...]) -> np.ndarray:
+        h, w = shape[:2]
+        mix = (seq * 2654435761 + self.params.seed * 40503) & 0xFFFFFFFF
+        dy, dx = mix % 64, (mix >> 8) % 64
+        return noise[dy : dy + h, dx : dx + w]
 
     def _cycles(self) -> int:
         return int(self.count / self.params.fps // self._script.period) + 1

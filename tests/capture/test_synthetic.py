@@ -112,3 +112,52 @@ def test_loop_continues() -> None:
     assert [f.seq for f in frames] == list(range(25))
     assert frames[24].pts == pytest.approx(2.4)
     np.testing.assert_array_equal(frames[3].lores, frames[13].lores)
+
+
+def test_night_is_a_dim_gray_noisy_ir_picture() -> None:
+    src = synth("synthetic:night?size=640x480&seconds=2")
+    assert src.visits == []
+    frames = list(src.frames())
+    bgr = frames[3].main.to_bgr()
+    assert np.array_equal(bgr[..., 0], bgr[..., 2]), "IR pictures are gray"
+    lo = [f.lores.astype(np.float32) for f in frames]
+    assert 25 < lo[0].mean() < 60
+    h, w = lo[0].shape
+    centre, corner = lo[0][h // 3 : 2 * h // 3, w // 3 : 2 * w // 3], lo[0][: h // 6, : w // 6]
+    assert centre.mean() > 1.3 * corner.mean(), "the illuminator's cone"
+    assert 1.5 < np.std(lo[1] - lo[0]) < 8, "strong sensor noise"
+
+
+def test_headlight_pools_move_and_change_shape() -> None:
+    src = synth("synthetic:headlights?size=160x120&fps=10")
+    assert src.visits == []
+    frames = [f.lores.astype(np.float32) for f in src.frames()]
+    dark = frames[10]
+    lit = [i for i in range(src.count) if src.state(i).lights]
+    ratios = {i: cv2.GaussianBlur(frames[i], (9, 9), 0) / (cv2.GaussianBlur(dark, (9, 9), 0) + 4)
+              for i in lit}
+    first = [i for i in lit if i < 50]  # the wall pass, 2.0-4.5 s
+    xs = [float(np.argmax(ratios[i].max(axis=0))) / 160 for i in first]
+    assert max(xs) - min(xs) > 0.6, "the pool travels across the wall"
+    lit_share = [float(np.mean(ratios[i] > 1.3)) for i in lit]
+    assert min(lit_share) < 0.1 < 0.5 < max(lit_share), "small pools and frame-wide passes"
+    assert all(np.ptp(ratios[i]) > 0.5 for i in range(26, 40)), "light varies across the frame"
+
+
+def test_night_visitor_walks_through_headlights_on_its_third_visit() -> None:
+    src = synth("synthetic:night-visitor?size=160x120")
+    assert len(src.visits) == 3
+    assert not any(src.state(i).lights for a, b in src.visits[:2] for i in range(a, b + 1))
+    a = src.visits[2][0]
+    assert all(src.state(i).lights for i in range(a, a + 20))
+
+
+@pytest.mark.parametrize("scene", ["night", "headlights", "night-visitor"])
+def test_night_lores_matches_downscaled_main(scene: str) -> None:
+    src = synth(f"synthetic:{scene}?size=640x480&seconds=24&fps=5")
+    size = lores_size(640, 480, 160)
+    for f in list(src.frames())[::6]:
+        ref = to_lores(cv2.cvtColor(f.main.to_bgr(), cv2.COLOR_BGR2GRAY), size)
+        # The two carry independent strong noise: compare the pictures under it.
+        a = cv2.GaussianBlur(ref, (5, 5), 0).astype(np.int16)
+        assert np.abs(a - cv2.GaussianBlur(f.lores, (5, 5), 0)).mean() < 1.5
