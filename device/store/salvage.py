@@ -16,13 +16,16 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from capture.media.fragments import Salvaged, SalvageError, salvage
-from capture.recording.sink import ClipOpened
 from common import fsync_dir
 from device.store import files, index
 from device.store.files import OPENED, Layout
 from device.store.ids import is_clip_id
+
+if TYPE_CHECKING:
+    from capture.media.fragments import Salvaged
+    from capture.recording.sink import ClipOpened
 
 log = logging.getLogger(__name__)
 THUMBNAIL_WIDTH = 320  # the recording default; the owner's setting is not known here
@@ -45,6 +48,10 @@ def finalize(conn: sqlite3.Connection, layout: Layout, clip_id: str) -> index.Cl
     The MP4 part itself is left in tmp/ (the caller's clean-up removes it once this
     succeeded, or moves it to orphans/ when it returns None).
     """
+    # The media stack loads only when there is a clip to recover: the web app opens the
+    # store without it.
+    from capture.media.fragments import SalvageError, salvage
+
     part, out = layout.tmp_clip(clip_id), layout.salvage(clip_id)
     try:
         got = salvage(part, out, thumbnail_width=THUMBNAIL_WIDTH)
@@ -76,6 +83,8 @@ def finalize(conn: sqlite3.Connection, layout: Layout, clip_id: str) -> index.Cl
 
 
 def _opened(layout: Layout, clip_id: str, part: Path, got: Salvaged) -> ClipOpened:
+    from capture.recording.sink import ClipOpened
+
     note = layout.opened(clip_id)
     try:
         opened = ClipOpened.from_json(json.loads(note.read_bytes()))
