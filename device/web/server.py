@@ -58,12 +58,26 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None) -> int:
             log.warning("no accounts yet: add one with `doorcam web adduser NAME`")
     config = uvicorn.Config(
         create_app(ctx, tls=tls), log_config=None, access_log=False, server_header=False,
-        proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2,
+        proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2, ws="none",
         ssl_certfile=str(paths.cert) if tls else None,
         ssl_keyfile=str(paths.key) if tls else None)
     server = _Server(config, ready)
+    pusher = None
+    if cfg.push.enabled:
+        from device.web.notify import PushThread
+        from device.web.push import PushConfigError
+
+        paths.push.mkdir(mode=0o700, parents=True, exist_ok=True)
+        pusher = PushThread(ctx.push, paths.desk, paths.root)
+        try:
+            pusher.start()
+        except PushConfigError as exc:
+            sock.close()
+            raise UserError(str(exc)) from None
     try:
         server.run(sockets=[sock])
     finally:
+        if pusher is not None:
+            pusher.stop()
         sock.close()
     return 0
