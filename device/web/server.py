@@ -41,7 +41,8 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None) -> int:
+def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
+          addresses: list[str] | None = None) -> int:
     ctx = WebContext(cfg)
     paths = WebPaths.of(cfg)
     tls = fingerprint is not None
@@ -53,6 +54,9 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None) -> int:
     if fingerprint:
         ready += f" (certificate SHA-256 {fingerprint})"
         log.info("certificate SHA-256 fingerprint: %s", fingerprint)
+    if addresses:
+        shown_at = [a.replace(f":{port}/", f":{bound}/") for a in addresses]
+        log.info("open %s on your phone or computer", " or ".join(shown_at))
     with ctx.accounts() as acc:
         if not acc.names():
             log.warning("no accounts yet: add one with `doorcam web adduser NAME`")

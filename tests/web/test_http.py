@@ -363,3 +363,17 @@ def test_peak_memory_stays_under_60_mb_with_push_on(make_world: object) -> None:
     assert steady_kb <= 60 * 1024, f"RSS {steady_kb / 1024:.1f} MB after the push"
     peak_kb = int(status.split("VmHWM:")[1].split()[0])
     assert peak_kb <= 60 * 1024, f"peak RSS {peak_kb / 1024:.1f} MB"
+
+
+def test_url_names_the_lan_addresses_and_the_fingerprint(world: World) -> None:
+    import socket
+
+    shown = world.web("url", "--listen", "0.0.0.0:8443")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("open https://") and lines[0].endswith(":8443/")
+    assert f"  or https://{socket.gethostname()}.local:8443/" in lines
+    assert any(line.startswith("certificate SHA-256 fingerprint: ") for line in lines)
+    world.add_user()
+    world.start()
+    assert any("on your phone or computer" in line for line in world.log)
