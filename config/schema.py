@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from config.fields import odd_or_zero, polygons, setting
 from config.homeassistant import HomeAssistantConfig
 from config.mqtt import MqttConfig
+from config.push import PushConfig
 from config.uplink import DeviceConfig, UplinkConfig
 from config.upload import UploadConfig
 from config.web import WebConfig
@@ -129,6 +130,7 @@ class Config:
     upload: UploadConfig = UploadConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     web: WebConfig = WebConfig()
+    push: PushConfig = PushConfig()
 
 
 SECTIONS: dict[str, type] = {
@@ -142,4 +144,5 @@ SECTIONS: dict[str, type] = {
     "upload": UploadConfig,
     "homeassistant": HomeAssistantConfig,
     "web": WebConfig,
+    "push": PushConfig,
 }

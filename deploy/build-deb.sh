@@ -23,6 +23,10 @@ SH
 chmod 0755 "$PKG/usr/bin/doorcam"
 sed 's|^ExecStart=/opt/doorcam/venv/bin/doorcam|ExecStart=/usr/bin/doorcam|' \
     "$SRC/deploy/doorcam.service" > "$PKG/lib/systemd/system/doorcam.service"
+# The web app on Debian's python3, with the application's folder on its path.
+sed -e 's|^ExecStart=/opt/doorcam/venv/bin/python3|ExecStart=/usr/bin/python3|' \
+    -e 's|^Environment=PYTHONDONTWRITEBYTECODE=1|&\nEnvironment=PYTHONPATH=/usr/lib/doorcam|' \
+    "$SRC/deploy/doorcam-web.service" > "$PKG/lib/systemd/system/doorcam-web.service"
 install -m 0644 "$SRC/config/doorcam.example.toml" "$PKG/usr/share/doorcam/"
 install -m 0644 "$SRC/README.md" "$SRC/docs/protocol.md" "$PKG/usr/share/doc/doorcam/"
 sed "s/@VERSION@/$VERSION/" "$SRC/deploy/debian/control.in" > "$PKG/DEBIAN/control"

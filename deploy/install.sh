@@ -26,12 +26,14 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 R=${ROOT%/}
 PREFIX=$R/opt/doorcam
 UNIT=$R/etc/systemd/system/doorcam.service
+WEB_UNIT=$R/etc/systemd/system/doorcam-web.service
 CONF=$R/etc/doorcam/doorcam.toml
 LINK=$R/usr/local/bin/doorcam
 
 if [ "$UNINSTALL" = 1 ]; then
-    [ "$SYSTEMCTL" = 1 ] && systemctl disable --now doorcam.service 2>/dev/null || true
-    rm -f "$UNIT"
+    [ "$SYSTEMCTL" = 1 ] && systemctl disable --now doorcam-web.service doorcam.service \
+        2>/dev/null || true
+    rm -f "$UNIT" "$WEB_UNIT"
     [ -L "$LINK" ] && rm -f "$LINK"
     rm -rf "$PREFIX"
     [ "$SYSTEMCTL" = 1 ] && systemctl daemon-reload || true
@@ -75,12 +77,13 @@ if [ ! -e "$CONF" ]; then
     chmod 0640 "$CONF"
 fi
 install -m 0644 "$SRC/deploy/doorcam.service" "$UNIT"
+install -m 0644 "$SRC/deploy/doorcam-web.service" "$WEB_UNIT"
 # `sudo doorcam requests list` for the owner (it acts as the service's user, see README).
 mkdir -p "$(dirname "$LINK")"
 ln -sfn /opt/doorcam/venv/bin/doorcam "$LINK"
 if [ "$SYSTEMCTL" = 1 ]; then
     chgrp doorcam "$CONF" || true
     systemctl daemon-reload
-    systemctl enable --now doorcam.service
+    systemctl enable --now doorcam.service doorcam-web.service
 fi
 echo "doorcam installed in $PREFIX; config $CONF; unit $UNIT"

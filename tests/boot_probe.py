@@ -3,7 +3,8 @@
 
 Watches doorcam.service under the container's real systemd, writes what it saw to
 /probe/result.json and powers the container off. Steps: ready, status, journal fields,
-hardening, reload, watchdog restart of a stopped (SIGSTOP) daemon, clean stop, config error.
+hardening, the web app (TLS, user, no key), reload, watchdog restart of a stopped (SIGSTOP)
+daemon, clean stop, config error.
 """
 
 import json
@@ -99,6 +100,49 @@ def step_hardening() -> None:
     result["exposure"] = float(m[1]) if m else sec[-500:]
 
 
+def step_web() -> None:
+    """doorcam-web.service: serves /login over TLS, as doorcam without capabilities, and
+    cannot read the device key that the same user can read outside its sandbox."""
+    import ssl
+    import urllib.request
+
+    web = "doorcam-web.service"
+    def state() -> dict:
+        out = sh("systemctl", "show", web, "-p", "ActiveState,SubState,MainPID").stdout
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # fingerprint compared below
+
+    def login() -> int:
+        try:
+            with urllib.request.urlopen("https://127.0.0.1:8443/login", context=ctx,
+                                        timeout=5) as r:
+                return int(r.status)
+        except OSError:
+            return 0
+    t0 = time.monotonic()
+    status = wait(login, 60)
+    w: dict = {"login_status": status, "waited_s": round(time.monotonic() - t0, 1), **state()}
+    pid = w.get("MainPID", "0")
+    fields = dict(re.findall(r"^(\w+):\s*(.*)$", Path(f"/proc/{pid}/status").read_text(),
+                             re.MULTILINE))
+    w["proc"] = {k: fields.get(k) for k in ("Uid", "CapEff", "CapBnd", "NoNewPrivs", "Seccomp")}
+    uid, gid = fields["Uid"].split()[0], fields["Gid"].split()[0]
+    key = "/var/lib/doorcam/device_key.pem"
+    inside = sh("nsenter", "-t", pid, "-m", "-S", uid, "-G", gid, "cat", key)
+    w["key_inside"] = [inside.returncode, inside.stderr.strip()[-120:]]
+    outside = sh("setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "cat", key)
+    w["key_outside_rc"] = outside.returncode
+    der = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", 8443)))
+    import hashlib
+    w["served_fp"] = ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+    w["url"] = sh("doorcam", "web", "url").stdout
+    sec = sh("systemd-analyze", "security", "--no-pager", web).stdout
+    m = re.search(r"Overall exposure level for \S+: ([\d.]+)", sec)
+    w["exposure"] = float(m[1]) if m else sec[-500:]
+    result["web"] = w
+
+
 def step_reload() -> None:
     before = show()["MainPID"]
     sh("systemctl", "reload", UNIT)
@@ -173,7 +217,8 @@ def step_config_error() -> None:
 
 def main() -> None:
     try:
-        for step in (step_ready, step_journal, step_owner_cli, step_hardening, step_reload,
+        for step in (step_ready, step_journal, step_owner_cli, step_hardening, step_web,
+                     step_reload,
                      step_mqtt, step_watchdog,
                      step_stop, step_config_error):
             result.setdefault("done", []).append(step.__name__)

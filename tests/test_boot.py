@@ -10,6 +10,7 @@ only). tests/boot_probe.py runs inside it and reports; the assertions are here.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -50,6 +51,21 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
     text = conf.read_text().replace('source = "picamera:0"', 'source = "synthetic:porch"')
     head, ha = text.split("[homeassistant]\n")
     conf.write_text(head + "[homeassistant]\n" + ha.replace("enabled = false", "enabled = true", 1))
+    # A device key, as the daemon makes it once its uplink is on: the web app must not read it.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    state = root / "var/lib/doorcam"
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = state / "device_key.pem"
+    key.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    key.chmod(0o600)
+    user = next(line.split(":") for line in (root / "etc/passwd").read_text().splitlines()
+                if line.startswith("doorcam:"))
+    for path in (state, key):
+        os.chown(path, int(user[2]), int(user[3]))
     units = root / "etc/systemd/system"
     (units / "doorcam.service.d").mkdir()
     (units / "doorcam.service.d/boot-test.conf").write_text(DROP_IN)
@@ -103,6 +119,16 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert "Read-only file system" in r["write_var_lib"]
     assert r["write_state_rc"] == 0
     assert isinstance(r["exposure"], float) and r["exposure"] <= 2.5, r["exposure"]
+    # The web app: its own unit, TLS on its port, the daemon's user without capabilities,
+    # and the device key hidden from it (the same user reads it outside the sandbox).
+    w = r["web"]
+    assert w["SubState"] == "running" and w["login_status"] == 200, w
+    assert w["proc"]["Uid"] == r["proc"]["Uid"] and w["proc"]["CapEff"] == "0" * 16, w
+    assert w["proc"]["CapBnd"] == "0" * 16 and w["proc"]["NoNewPrivs"] == "1", w
+    assert w["key_inside"][0] != 0 and "Permission denied" in w["key_inside"][1], w
+    assert w["key_outside_rc"] == 0, w
+    assert f"fingerprint: {w['served_fp']}" in w["url"], w
+    assert isinstance(w["exposure"], float) and w["exposure"] <= 2.5, w
     assert r["reload"] == {"same_pid": True, "logged": True}
     # Status on the owner's broker from inside the sandbox, and Home Assistant discovery.
     m = r["mqtt"]

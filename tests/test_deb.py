@@ -38,7 +38,17 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     assert 'path = "/var/lib/doorcam"' in conf.read_text()
     # Readable by the service (group doorcam, 996 in this root), by no one else.
     assert conf.stat().st_mode & 0o777 == 0o640 and conf.stat().st_gid == 996
-    assert (root / "etc/systemd/system/multi-user.target.wants/doorcam.service").is_symlink()
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    assert (wants / "doorcam.service").is_symlink()
+    assert (wants / "doorcam-web.service").is_symlink(), "the web app is enabled too"
+    web_unit = (root / "lib/systemd/system/doorcam-web.service").read_text()
+    assert "ExecStart=/usr/bin/python3 -m device.web --config /etc/doorcam/doorcam.toml" \
+        in web_unit and "Environment=PYTHONPATH=/usr/lib/doorcam\n" in web_unit
+    served = subprocess.run(
+        [sys.executable, "-m", "device.web", "--help"], cwd=tmp_path,
+        capture_output=True, text=True, env={"PYTHONPATH": str(root / "usr/lib/doorcam"),
+                                             "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert served.returncode == 0 and "adduser" in served.stdout, served.stderr
     assert "doorcam:x:" in (root / "etc/passwd").read_text()
     unit = (root / "lib/systemd/system/doorcam.service").read_text()
     assert "ExecStart=/usr/bin/doorcam run --config /etc/doorcam/doorcam.toml" in unit
@@ -53,4 +63,5 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     gone = _sh(*dpkg, "-r", "doorcam")
     assert gone.returncode == 0, gone.stderr
     assert not (root / "usr/lib/doorcam").exists() and conf.exists()
-    assert not (root / "etc/systemd/system/multi-user.target.wants/doorcam.service").exists()
+    assert not (wants / "doorcam.service").exists()
+    assert not (wants / "doorcam-web.service").exists()

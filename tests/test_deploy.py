@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from tests.support import require
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "deploy" / "doorcam.service"
+WEB_UNIT = REPO / "deploy" / "doorcam-web.service"
 
 
 @pytest.fixture
@@ -21,6 +23,55 @@ def analyze() -> str:
     require(tool, "systemd-analyze not installed (apt package systemd)")
     assert tool is not None
     return tool
+
+
+def _runnable(tmp_path: Path, source: Path, binary: str) -> Path:
+    """The unit with ExecStart pointing at a binary that exists here (verify needs one)."""
+    text = source.read_text(encoding="utf-8")
+    assert binary in text
+    out = tmp_path / source.name
+    out.write_text(text.replace(binary, shutil.which("true") or "/bin/true"), encoding="utf-8")
+    return out
+
+
+def _exposure(analyze: str, unit: Path) -> float:
+    done = subprocess.run([analyze, "security", "--offline=yes", "--threshold=25", str(unit)],
+                          capture_output=True, text=True, timeout=60)
+    score = re.search(r"Overall exposure level for \S+: ([0-9.]+)", done.stdout)
+    assert score, done.stdout[-500:] + done.stderr
+    assert done.returncode == 0, score.group(0)
+    return float(score.group(1))
+
+
+@pytest.fixture
+def web_unit(tmp_path: Path) -> Path:
+    return _runnable(tmp_path, WEB_UNIT, "/opt/doorcam/venv/bin/python3")
+
+
+def test_web_unit_verifies_without_warnings(analyze: str, web_unit: Path) -> None:
+    done = subprocess.run([analyze, "verify", str(web_unit)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
+
+
+def test_web_unit_exposure_at_most_2_5(analyze: str, web_unit: Path) -> None:
+    score = _exposure(analyze, web_unit)
+    assert score <= 2.5, score
+    if os.environ.get("DOORCAM_SHOW_EXPOSURE"):
+        print(f"doorcam-web.service exposure {score}")
+
+
+def test_web_unit_contract() -> None:
+    text = WEB_UNIT.read_text(encoding="utf-8")
+    for line in ("ExecStart=/opt/doorcam/venv/bin/python3 -m device.web --config "
+                 "/etc/doorcam/doorcam.toml\n", "User=doorcam\n",
+                 "InaccessiblePaths=-/var/lib/doorcam/device_key.pem\n",
+                 "ProtectSystem=strict", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n",
+                 "AmbientCapabilities=\n", "PrivateDevices=yes", "After=network-online.target "
+                 "doorcam.service", "SystemCallFilter=@system-service"):
+        assert line in text, line
+    settings = [ln.strip() for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    assert not any(s.startswith("SupplementaryGroups") for s in settings), "no camera"
 
 
 @pytest.fixture

@@ -31,6 +31,10 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     assert cfg["capture"]["source"] == "picamera:0"
     assert conf.stat().st_mode & 0o007 == 0, "the config may hold broker passwords"
     assert unit.read_text() == (REPO / "deploy" / "doorcam.service").read_text()
+    web_unit = unit.with_name("doorcam-web.service")
+    assert web_unit.read_text() == (REPO / "deploy" / "doorcam-web.service").read_text()
+    python = root / "opt" / "doorcam" / "venv" / "bin" / "python3"
+    assert python.exists(), "the web unit runs the venv's python3 -m device.web"
     assert "doorcam:x:" in (root / "etc" / "passwd").read_text()
     assert "video:x:44:doorcam" in (root / "etc" / "group").read_text()
     link = root / "usr" / "local" / "bin" / "doorcam"
@@ -48,5 +52,6 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     gone = _run("--root", str(root), "--uninstall")
     assert gone.returncode == 0, gone.stderr
     assert not (root / "opt" / "doorcam").exists() and not unit.exists()
+    assert not web_unit.exists()
     assert not link.is_symlink()
     assert clip.read_bytes() == b"footage" and conf.exists()

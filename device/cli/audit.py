@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from typing import Any
 
 from device.cli.admin import device_config
@@ -36,16 +37,20 @@ def _log(args: argparse.Namespace) -> Any:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from device.cli.table import iso, local
     from uplink.audit import format_entry
 
     with _log(args) as log:
         for entry in log.entries():
             if args.json:
-                print(json.dumps({"seq": entry.seq, "at": entry.at, "kind": entry.kind,
+                print(json.dumps({"seq": entry.seq, "at": entry.at, "at_iso": iso(entry.at),
+                                  "kind": entry.kind,
                                   "request_id": entry.request_id,
                                   "detail": json.loads(entry.detail), "hash": entry.hash}))
             else:
-                print(format_entry(entry))
+                # format_entry prints UTC: the owner reads the device's local time.
+                stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(entry.at))
+                print(format_entry(entry).replace(stamp, local(entry.at), 1))
     return 0
 
 

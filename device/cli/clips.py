@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from device.cli.admin import device_config
-from device.cli.table import render_rows, utc
+from device.cli.table import iso, local, render_rows
 
 
 def add_parser(sub: Any) -> None:
@@ -45,11 +45,19 @@ def _store(args: argparse.Namespace) -> Any:
     return build.open_store(device_config(args.config, args.store))
 
 
+def _with_iso(info: dict[str, Any]) -> dict[str, Any]:
+    """Epoch seconds stay for scripts; each gets an ISO 8601 twin (`start_wall_iso`)."""
+    for key in ("start_wall", "end_wall", "created"):
+        if isinstance(info.get(key), int | float):
+            info[f"{key}_iso"] = iso(info[key])
+    return info
+
+
 def _list(args: argparse.Namespace) -> int:
     store = _store(args)
     records = store.list(limit=args.limit)
     if args.json:
-        print(json.dumps([r.to_json() for r in records], indent=2))
+        print(json.dumps([_with_iso(r.to_json()) for r in records], indent=2))
     elif not records:
         print(f"no clips in {store.root}")
     else:
@@ -76,11 +84,11 @@ def _show(args: argparse.Namespace) -> int:
                 decodes=probe is not None,
                 decoded_frames=probe.frames if probe else None)
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(_with_iso(info), indent=2))
         return 0 if intact else 1
     for key, value in info.items():
         if key in ("start_wall", "end_wall") and isinstance(value, float):
-            value = f"{utc(value)} UTC ({value:.3f})"
+            value = f"{local(value)} ({value:.3f})"
         elif key == "cut_short" and value:
             value = "yes: recording was interrupted (power cut or crash) and the clip ends "\
                 "at the last fragment saved"

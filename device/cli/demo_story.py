@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +27,7 @@ class Story:
         self.broker = MosquittoBroker(work_dir=root / "broker")
         self.inbox = EvidenceInbox(root / "agency" / "evidence")
         self.daemon: subprocess.Popen[Any] | None = None
+        self.web: subprocess.Popen[str] | None = None
         self.receiver: Any = None
 
     def __enter__(self) -> Story:
@@ -35,6 +39,8 @@ class Story:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.web is not None:
+            stop_process(self.web)
         if self.daemon is not None:
             stop_process(self.daemon)
         self.receiver.stop()
@@ -68,6 +74,9 @@ owner_keys = ["owner:{public_key_to_text(owner.public_key())}"]
 port = {self.broker.port}
 [upload]
 allow_insecure_loopback = true  # the demo's receiver is plain http on 127.0.0.1
+[web]
+tls = false  # plain http only on loopback: a device on the LAN uses TLS
+listen = "127.0.0.1:0"
 """, encoding="utf-8")
         return config, agency
 
@@ -106,10 +115,11 @@ allow_insecure_loopback = true  # the demo's receiver is plain http on 127.0.0.1
         chosen = clips[:2]
         accept = ["requests", "accept", rid, *[a for c in chosen for a in ("--clip", c)],
                   "--config", str(config)]
-        say("The owner shares two of the clips with one command:")
-        print("  .venv/bin/doorcam " + " ".join(accept), flush=True)
         assert self.receiver.connections == 0, "nothing may be sent before the decision"
-        main(accept)
+        say("The owner shares two of the clips in the web app (what a browser sends):")
+        self._share_in_the_app(config, main, rid, chosen)
+        print("  (the same from the command line: .venv/bin/doorcam " + " ".join(accept) + ")",
+              flush=True)
         folder = self.inbox.directory / rid
         wait_for(lambda: (folder / "VERIFIED.json").exists(), 60, "the evidence upload")
         say(f"The agency received exactly those clips and verified them: {folder}")
@@ -119,6 +129,53 @@ allow_insecure_loopback = true  # the demo's receiver is plain http on 127.0.0.1
         say("Every step is in the device's hash-chained audit log (doorcam audit show)")
         main(["audit", "show", "--config", str(config)])
         return main(["audit", "verify", "--config", str(config)])
+
+    def _start_web(self, config: Path, main: Callable[[list[str]], int]) -> tuple[str, str]:
+        """`doorcam web` on loopback with a one-time account: (its address, the password)."""
+        password = secrets.token_urlsafe(12)
+        added = subprocess.run([sys.executable, "-m", "device.cli", "web", "adduser", "owner",
+                                "--password-stdin", "--config", str(config)],
+                               input=password + "\n", capture_output=True, text=True,
+                               timeout=60)
+        if added.returncode != 0:
+            raise RuntimeError(f"demo: doorcam web adduser failed: {added.stderr.strip()}")
+        self.web = subprocess.Popen(
+            [sys.executable, "-m", "device.web", "--config", str(config)],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        assert self.web.stderr is not None
+        for line in self.web.stderr:
+            m = re.search(r"serving (http://127\.0\.0\.1:\d+)/", line)
+            if m:
+                threading.Thread(target=_drain, args=(self.web.stderr,), daemon=True).start()
+                return m.group(1), password
+        raise RuntimeError("demo: doorcam web stopped before it served")
+
+    def _share_in_the_app(self, config: Path, main: Callable[[list[str]], int], rid: str,
+                          chosen: list[str]) -> None:
+        import requests
+
+        url, password = self._start_web(config, main)
+        print(f"  the owner's app: {url}/  (log in as owner, password {password}; a "
+              "one-time demo account)", flush=True)
+        s = requests.Session()
+        s.trust_env = False
+        same_site = {"Origin": url, "Sec-Fetch-Site": "same-origin"}
+        token = _field(s.get(f"{url}/login", timeout=30).text, "login_token")
+        r = s.post(f"{url}/login", data={"login_token": token, "name": "owner",
+                                         "password": password, "next": "/"},
+                   headers=same_site, allow_redirects=False, timeout=30)
+        if r.status_code != 303:
+            raise RuntimeError(f"demo: logging in to the app failed ({r.status_code})")
+        page = s.get(f"{url}/", timeout=30).text
+        if f'id="request-{rid}"' not in page:
+            raise RuntimeError("demo: the app does not show the request")
+        print(f"  GET / shows the request; POST /requests/{rid}/share with "
+              f"{len(chosen)} ticked clips", flush=True)
+        r = s.post(f"{url}/requests/{rid}/share",
+                   data={"csrf": _field(page, "csrf"), "clip": chosen}, headers=same_site,
+                   allow_redirects=False, timeout=60)
+        if r.status_code != 303:
+            raise RuntimeError(f"demo: the app refused the decision ({r.status_code})")
 
     def _wait_online(self) -> None:
         """Publish only once the daemon listens: it turns `online` only after the broker has
@@ -147,6 +204,18 @@ allow_insecure_loopback = true  # the demo's receiver is plain http on 127.0.0.1
                                "--config", str(config)], capture_output=True, text=True,
                               timeout=60)
         return json.loads(done.stdout) if done.returncode == 0 else []
+
+
+def _field(page: str, name: str) -> str:
+    m = re.search(rf'name="{name}" value="([^"]+)"', page)
+    if not m:
+        raise RuntimeError(f"demo: the app's page has no {name} field")
+    return m.group(1)
+
+
+def _drain(stream: Any) -> None:
+    for _ in stream:
+        pass
 
 
 def say(text: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from device.cli.admin import device_config
-from device.cli.table import utc
+from device.cli.table import iso, local
 from device.errors import EXIT_FAILURE, UserError
 
 
@@ -43,6 +43,23 @@ def _cfg(args: argparse.Namespace) -> Any:
 
 
 def _row_json(row: Any, decision: Any) -> dict[str, Any]:
+    out = _row(row, decision)
+    for key in ("expires_at", "received_at", "issued_at"):
+        if isinstance(out.get(key), int | float):
+            out[f"{key}_iso"] = iso(out[key])
+    if isinstance(out.get("window"), list):
+        out["window_iso"] = [iso(t) for t in out["window"]]
+    for c in out["clips"]:
+        c["start_iso"], c["end_iso"] = iso(c["start"]), iso(c["end"])
+    d = out["decision"]
+    if d is not None:
+        for key in ("decided_at", "completed_at"):
+            if isinstance(d.get(key), int | float):
+                d[f"{key}_iso"] = iso(d[key])
+    return out
+
+
+def _row(row: Any, decision: Any) -> dict[str, Any]:
     return {"request_id": row.request_id, "status": row.status, **row.public,
             "clips": [{"id": c.clip_id, "sha256": c.sha256, "start": c.start_wall,
                        "end": c.end_wall, "size": c.size} for c in row.clips],
@@ -68,7 +85,7 @@ def _list(args: argparse.Namespace) -> int:
         for r in out:
             print(f"{r['request_id']}  {r['status']:<9} {r['agency']}, case {r['case']} "
                   f"({r['incident']}): {len(r['clips'])} matched clip(s), "
-                  f"expires {utc(r['expires_at'])} UTC")
+                  f"expires {local(r['expires_at'])}")
     return 0
 
 
@@ -82,14 +99,14 @@ def _show(args: argparse.Namespace) -> int:
         return 0
     print(f"request    {r['request_id']} ({r['status']})")
     print(f"agency     {r['agency']} [{r['agency_id']}], case {r['case']}: {r['incident']}")
-    print(f"asks for   footage from {utc(r['window'][0])} to {utc(r['window'][1])} UTC, "
+    print(f"asks for   footage from {local(r['window'][0])} to {local(r['window'][1])}, "
           f"within {r['radius_m']} m of the incident")
     print(f"contact    {r['investigator']} ({r['contact']})")
-    print(f"expires    {utc(r['expires_at'])} UTC; uploads would go to {r['upload_url']}")
+    print(f"expires    {local(r['expires_at'])}; uploads would go to {r['upload_url']}")
     print("why        " + r["description"].replace("\n", "\n           "))
     for c in r["clips"]:
-        print(f"  clip {c['id']}  {utc(c['start'])}-{utc(c['end'])[11:]}  {c['size']} bytes  "
-              f"sha256 {c['sha256'][:16]}…")
+        print(f"  clip {c['id']}  {local(c['start'])} - {local(c['end'])[11:19]}  "
+              f"{c['size']} bytes  sha256 {c['sha256'][:16]}…")
     if r["decision"]:
         d = r["decision"]
         print(f"decision   {d['verdict']} via {d['channel']}: {', '.join(d['clips']) or '-'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 
@@ -20,11 +21,24 @@ def utc(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
 
 
+def local(ts: float) -> str:
+    """The device's local time with its UTC offset, as the owner reads a clock:
+    2026-12-01 13:05:12 +01:00 (the offset of that moment, so summer time is right)."""
+    t = datetime.fromtimestamp(ts).astimezone()
+    offset = t.strftime("%z")
+    return f"{t:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
+
+
+def iso(ts: float) -> str:
+    """ISO 8601 with the local offset, for --json beside the epoch seconds."""
+    return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+
+
 def render_rows(records: Iterable[Any], paths: dict[str, str] | None = None) -> str:
-    header = ("ID", "START (UTC)", "LENGTH", "SIZE", "PEAK", "HELD")
+    header = ("ID", "START", "LENGTH", "SIZE", "PEAK", "HELD")
     rows = [header]
     for r in records:
-        rows.append((r.id, utc(r.start_wall), f"{r.duration:.1f} s", human_size(r.size),
+        rows.append((r.id, local(r.start_wall), f"{r.duration:.1f} s", human_size(r.size),
                      f"{r.peak_score:.1%}", "yes" if r.held else ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

@@ -18,7 +18,7 @@ from device.store import ClipNotFound, InvalidClipId, StoreError
 from device.web import timefmt
 from device.web.call import Settings, render
 from device.web.context import Unavailable, WebContext
-from device.web.pages import activity, clips, device, live, login, requests
+from device.web.pages import activity, clips, device, live, login, push, requests
 from device.web.security import SecurityHeaders
 from uplink.errors import DecisionRefused, UnknownRequest
 
@@ -46,7 +46,8 @@ def _templates() -> Jinja2Templates:
 def _error_page(request: Request, status: int, message: str,
                 headers: dict[str, str] | None = None) -> Response:
     settings: Settings = request.app.state.settings
-    if request.url.path.endswith(("/video", "/thumb", "/download")):
+    path = request.url.path
+    if path.endswith(("/video", "/thumb", "/download")) or path.startswith("/push/"):
         return PlainTextResponse(message, status_code=status, headers=headers)
     try:
         response = render(request, settings, "error.html", status, status=status,
@@ -116,6 +117,10 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/live", live.live, methods=["GET"]),
         Route("/activity", activity.activity, methods=["GET"]),
         Route("/device", device.device_page, methods=["GET"]),
+        Route("/sw.js", push.service_worker, methods=["GET"]),
+        Route("/push/subscribe.js", push.subscribe_script, methods=["GET"]),
+        Route("/push/subscribe", push.subscribe, methods=["POST"]),
+        Route("/push/unsubscribe", push.unsubscribe, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={

@@ -101,7 +101,7 @@ def _state(request: Request) -> tuple[WebContext, Settings]:
     return request.app.state.ctx, request.app.state.settings
 
 
-async def _session(request: Request, ctx: WebContext, settings: Settings,
+async def session_of(request: Request, ctx: WebContext, settings: Settings,
                    now: float) -> Session | None:
     token = request.cookies.get(settings.session_cookie)
     if not token:
@@ -128,7 +128,7 @@ def page(view: View) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         ctx, settings = _state(request)
         now = time.time()
-        session = await _session(request, ctx, settings, now)
+        session = await session_of(request, ctx, settings, now)
         if session is None:
             return to_login(request)
         return await run_in_threadpool(view, Call(request, ctx, settings, session, now))
@@ -166,7 +166,7 @@ def action(view: View) -> Endpoint:
         check_origin(request, settings)
         now = time.time()
         form = await read_form(request)
-        session = await _session(request, ctx, settings, now)
+        session = await session_of(request, ctx, settings, now)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         if not same_token((form.get("csrf") or [""])[0], session.csrf):

@@ -136,20 +136,25 @@ def _certificate(cfg: Config, host: str) -> str | None:
     return tls.fingerprint(paths.cert)
 
 
-def _address(cfg: Config, host: str, port: int) -> str:
+def addresses(cfg: Config, host: str, port: int) -> list[str]:
+    """The addresses to open: for a wildcard listen, the LAN address (default route) and the
+    host's .local name (mDNS), else the one listened on."""
     from device.web.tls import lan_address
 
+    scheme = "https" if cfg.web.tls else "http"
     if host in ("0.0.0.0", "::", ""):
-        host = lan_address() or socket.gethostname()
-    shown = f"[{host}]" if ":" in host else host
-    return f"{'https' if cfg.web.tls else 'http'}://{shown}:{port}/"
+        names = [lan_address(), f"{socket.gethostname()}.local"]
+    else:
+        names = [host]
+    return [f"{scheme}://{f'[{n}]' if ':' in n else n}:{port}/" for n in names if n]
 
 
 def _url(args: argparse.Namespace) -> int:
     cfg = web_config(getattr(args, "config", None))
     host, port = _listen(cfg, getattr(args, "listen", None))
     fp = _certificate(cfg, host)
-    print(f"open {_address(cfg, host, port)}")
+    for i, address in enumerate(addresses(cfg, host, port)):
+        print(f"{'open' if i == 0 else '  or'} {address}")
     if fp:
         print(f"certificate SHA-256 fingerprint: {fp}")
         print("(your browser warns about a self-signed certificate: check that the "
@@ -167,4 +172,4 @@ def _serve(args: argparse.Namespace) -> int:
     fp = _certificate(cfg, host)
     from device.web.server import serve
 
-    return serve(cfg, host, port, fingerprint=fp)
+    return serve(cfg, host, port, fingerprint=fp, addresses=addresses(cfg, host, port))

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config import Config
 from device.store import ClipNotFound
@@ -24,6 +25,9 @@ from uplink.desk.desk import RequestDesk
 from uplink.errors import RegistryError
 from uplink.protocol import RegistryStore, public_key_from_text
 from uplink.protocol.registry import Registry
+
+if TYPE_CHECKING:  # imported when push is on: its HTTP client costs 6 MB resident
+    from device.web.push import PushService
 
 
 class Unavailable(Exception):
@@ -45,6 +49,7 @@ class WebPaths:
     access: Path
     cert: Path
     key: Path
+    push: Path  # the VAPID key and push.sqlite3 (subscriptions, what was notified)
 
     @classmethod
     def of(cls, cfg: Config) -> WebPaths:
@@ -56,7 +61,8 @@ class WebPaths:
             accounts=web / "accounts.sqlite3", access=web / "access.sqlite3",
             cert=Path(cfg.web.cert_file).expanduser() if cfg.web.cert_file
             else web / "cert.pem",
-            key=Path(cfg.web.key_file).expanduser() if cfg.web.key_file else web / "key.pem")
+            key=Path(cfg.web.key_file).expanduser() if cfg.web.key_file else web / "key.pem",
+            push=web)
 
 
 class ViewCatalog:
@@ -88,6 +94,16 @@ class WebContext:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.paths = WebPaths.of(cfg)
+        self._push: PushService | None = None
+
+    @property
+    def push(self) -> PushService:
+        """Web Push keys and subscriptions (each call opens and closes its own database)."""
+        if self._push is None:
+            from device.web.push import PushService
+
+            self._push = PushService(self.paths.push, self.cfg.push, book_path=self.paths.desk)
+        return self._push
 
     def identity(self) -> DeviceIdentity:
         return DeviceIdentity(self.cfg.device.id, self.cfg.device.latitude,

@@ -41,7 +41,8 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None) -> int:
+def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
+          addresses: list[str] | None = None) -> int:
     ctx = WebContext(cfg)
     paths = WebPaths.of(cfg)
     tls = fingerprint is not None
@@ -53,17 +54,34 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None) -> int:
     if fingerprint:
         ready += f" (certificate SHA-256 {fingerprint})"
         log.info("certificate SHA-256 fingerprint: %s", fingerprint)
+    if addresses:
+        shown_at = [a.replace(f":{port}/", f":{bound}/") for a in addresses]
+        log.info("open %s on your phone or computer", " or ".join(shown_at))
     with ctx.accounts() as acc:
         if not acc.names():
             log.warning("no accounts yet: add one with `doorcam web adduser NAME`")
     config = uvicorn.Config(
         create_app(ctx, tls=tls), log_config=None, access_log=False, server_header=False,
-        proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2,
+        proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2, ws="none",
         ssl_certfile=str(paths.cert) if tls else None,
         ssl_keyfile=str(paths.key) if tls else None)
     server = _Server(config, ready)
+    pusher = None
+    if cfg.push.enabled:
+        from device.web.notify import PushThread
+        from device.web.push import PushConfigError
+
+        paths.push.mkdir(mode=0o700, parents=True, exist_ok=True)
+        pusher = PushThread(ctx.push, paths.desk, paths.root)
+        try:
+            pusher.start()
+        except PushConfigError as exc:
+            sock.close()
+            raise UserError(str(exc)) from None
     try:
         server.run(sockets=[sock])
     finally:
+        if pusher is not None:
+            pusher.stop()
         sock.close()
     return 0

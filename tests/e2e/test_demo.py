@@ -25,6 +25,14 @@ def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
     report = json.loads(verified[0].read_text())
     assert report["ok"] and len(report["verified_clips"]) == 2
     assert "requests accept" in done.stdout and "audit log intact" in done.stdout
+    # The decision went through the web app's HTTP interface, as a browser sends it.
+    assert "the owner's app: http://127.0.0.1:" in done.stdout
+    listed = subprocess.run([sys.executable, "-m", "device.cli", "requests", "list", "--all",
+                             "--json", "--config", str(root / "doorcam.toml")], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    [request] = json.loads(listed.stdout)
+    assert request["decision"]["channel"] == "web", request["decision"]
+    assert len(request["decision"]["clips"]) == 2
     # A second run starts afresh in the same folder.
     again = subprocess.run([sys.executable, "-m", "device.cli", "demo", "--dir", str(root),
                             "--speed", "max"], cwd=REPO, capture_output=True, text=True,

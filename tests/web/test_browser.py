@@ -114,7 +114,7 @@ def test_owner_shares_one_clip_declines_another_request_and_plays_video(
     wait_for(lambda: browser.current_url.rstrip("/") == url, "the requests page")
     matched = request_rows(world)[first]["clips"]
     assert len(matched) >= 3
-    card = browser.find_element(By.ID, f"r-{first}")
+    card = browser.find_element(By.ID, f"request-{first}")
     assert "Test Police" in card.text and "not told" in card.text
     shot(browser, "requests")
 
@@ -141,7 +141,7 @@ def test_owner_shares_one_clip_declines_another_request_and_plays_video(
 
     second = world.import_request()
     browser.get(url + "/")
-    card = browser.find_element(By.ID, f"r-{second}")
+    card = browser.find_element(By.ID, f"request-{second}")
     decline = card.find_element(By.CSS_SELECTOR, "form.decline button")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", decline)
     decline.click()

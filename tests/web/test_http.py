@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -330,3 +331,49 @@ def test_peak_memory_stays_under_60_mb(world: World) -> None:
     assert peak_kb <= 60 * 1024, f"peak RSS {peak_kb / 1024:.1f} MB"
     if os.environ.get("DOORCAM_WEB_SHOW_RSS"):
         print(f"peak RSS {peak_kb / 1024:.1f} MB")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known miss: with [push] on the web process peaks at ~65 MB: the push client is the "
+    "uploader's requests-based transport (requests, urllib3, charset_normalizer: +6 MB "
+    "resident), on top of which a login's scrypt hash takes 8 MiB for a moment; steady "
+    "state stays ~59 MB"))
+def test_peak_memory_stays_under_60_mb_with_push_on(make_world: object) -> None:
+    from tests.web.push.pushservice import PushService
+    from tests.web.test_push_app import PUSH_ON, post_json
+
+    service = PushService().start()
+    try:
+        world = make_world(web=PUSH_ON)  # type: ignore[operator]
+        world.add_user()
+        url = world.start()
+        s = world.session()
+        token = login(s, url)
+        _, sub = service.subscribe()
+        assert post_json(s, url, "/push/subscribe", sub, token).status_code == 200
+        world.import_request()
+        assert service.wait_for(1), "".join(world.log)  # the push thread sent one
+        for path in (*PAGES, "/"):
+            assert s.get(url + path).status_code == 200
+        assert world.server is not None
+        status = Path(f"/proc/{world.server.pid}/status").read_text()
+    finally:
+        service.stop()
+    steady_kb = int(status.split("VmRSS:")[1].split()[0])
+    assert steady_kb <= 60 * 1024, f"RSS {steady_kb / 1024:.1f} MB after the push"
+    peak_kb = int(status.split("VmHWM:")[1].split()[0])
+    assert peak_kb <= 60 * 1024, f"peak RSS {peak_kb / 1024:.1f} MB"
+
+
+def test_url_names_the_lan_addresses_and_the_fingerprint(world: World) -> None:
+    import socket
+
+    shown = world.web("url", "--listen", "0.0.0.0:8443")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("open https://") and lines[0].endswith(":8443/")
+    assert f"  or https://{socket.gethostname()}.local:8443/" in lines
+    assert any(line.startswith("certificate SHA-256 fingerprint: ") for line in lines)
+    world.add_user()
+    world.start()
+    assert any("on your phone or computer" in line for line in world.log)

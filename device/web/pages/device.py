@@ -60,8 +60,12 @@ def device_page(call: Call) -> Response:
         cert = tls.fingerprint(ctx.paths.cert)
     with ctx.accounts() as acc:
         accounts = acc.names()
+    push_on = ctx.cfg.push.enabled
+    push_key = ctx.push.public_key() if push_on else ""
+    push_count = len(ctx.push.subscriptions(call.account)) if push_on else 0
     return call.render(
         "device.html", cfg=ctx.cfg, sections=settings_rows(ctx.cfg), registry=registry,
         registry_problem=problem, count=count, size=size, disk=disk, cert=cert,
         key_present=ctx.paths.device_key.exists(),
-        key_fingerprint=device_key_fingerprint(ctx.paths.device_key), accounts=accounts)
+        key_fingerprint=device_key_fingerprint(ctx.paths.device_key), accounts=accounts,
+        push_on=push_on, push_key=push_key, push_count=push_count)

@@ -115,7 +115,7 @@ def share(call: Call) -> Response:
     with call.ctx.desk(call.now) as desk:
         decision = desk.accept(rid, chosen, call.now, channel="web")
     call.log(AccessKind.SHARED, rid, clips=[c for c, _ in decision.clips])
-    return RedirectResponse(f"/?done=shared#r-{rid}", status_code=303)
+    return RedirectResponse(f"/?done=shared#request-{rid}", status_code=303)
 
 
 @action
@@ -124,4 +124,4 @@ def decline(call: Call) -> Response:
     with call.ctx.desk(call.now) as desk:
         desk.decline(rid, call.now, channel="web")
     call.log(AccessKind.DECLINED, rid)
-    return RedirectResponse(f"/?done=declined#r-{rid}", status_code=303)
+    return RedirectResponse(f"/?done=declined#request-{rid}", status_code=303)

@@ -14,6 +14,11 @@ document.addEventListener("DOMContentLoaded", () => {
     boxes.forEach((b) => b.addEventListener("change", update));
     update();
   }
+  // The push button's outcome (subscribe.js reports it as a "doorcam-push" event).
+  const pushStatus = document.querySelector("[data-push-status]");
+  if (pushStatus) {
+    document.addEventListener("doorcam-push", (e) => { pushStatus.textContent = e.detail.message; });
+  }
   // Only one video plays at a time.
   const videos = document.querySelectorAll("video");
   videos.forEach((v) => v.addEventListener("play", () => {

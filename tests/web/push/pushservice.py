@@ -37,6 +37,7 @@ class Delivery:
     headers: dict[str, str]
     message: dict[str, Any]
     claims: dict[str, Any]
+    at: float = 0.0  # time.time() when it was received
 
 
 @dataclass
@@ -165,4 +166,4 @@ class PushService:
         assert time.time() < claims["exp"] <= time.time() + 24 * 3600 + 5, claims
         assert str(claims.get("sub", "")).startswith(("mailto:", "https://")), claims
         message = json.loads(browser.decrypt(body))
-        return Delivery(token, h, message, claims)
+        return Delivery(token, h, message, claims, time.time())

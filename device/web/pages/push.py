@@ -1,0 +1,89 @@
+"""Web Push: the service worker, the subscribe script, and a browser's (un)subscription.
+
+`subscribe.js` posts JSON (not a form), with the session's CSRF token in a header; the
+origin check and the login are the same as for every form post. Answers are plain text
+(the script shows them to the owner), never an HTML page.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+
+from device.web.call import Settings, check_origin, session_of
+from device.web.context import WebContext
+from device.web.security import same_token
+
+CSRF_HEADER = "X-CSRF-Token"
+MAX_BODY = 8 * 1024
+# device.web.push's static files, named without importing it (its HTTP client is heavy and
+# is loaded only when push is on).
+STATIC_DIR = Path(__file__).resolve().parent.parent / "push" / "static"
+
+
+async def service_worker(request: Request) -> Response:
+    # Served at the root so that its scope covers every page (the notification opens "/").
+    return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript",
+                        headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+
+
+async def subscribe_script(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "subscribe.js", media_type="text/javascript")
+
+
+async def _json_call(request: Request) -> tuple[WebContext, str, object]:
+    """(context, account, parsed body) of an authenticated same-origin JSON post."""
+    ctx: WebContext = request.app.state.ctx
+    settings: Settings = request.app.state.settings
+    check_origin(request, settings)
+    session = await session_of(request, ctx, settings, time.time())
+    if session is None:
+        raise HTTPException(401, "You are not logged in: log in again and retry.")
+    if not same_token(request.headers.get(CSRF_HEADER), session.csrf):
+        raise HTTPException(403, "The page is out of date (its security token does not "
+                                 "match your login). Reload it and try again.")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise HTTPException(415, "Send the subscription as application/json.")
+    if not ctx.cfg.push.enabled:
+        raise HTTPException(400, "Notifications are turned off on this device "
+                                 "([push] enabled = false in its config).")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise HTTPException(413, f"The subscription is over {MAX_BODY} bytes.")
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        raise HTTPException(400, "The body is not JSON.") from None
+    return ctx, session.name, parsed
+
+
+async def subscribe(request: Request) -> Response:
+    ctx, account, body = await _json_call(request)
+    if not isinstance(body, dict):
+        raise HTTPException(400, "subscription must be a JSON object, as "
+                                 "PushSubscription.toJSON() gives")
+    from device.web.push import InvalidSubscription
+
+    try:
+        sub_id = await run_in_threadpool(ctx.push.subscribe, account, body)
+    except InvalidSubscription as exc:
+        return PlainTextResponse(str(exc), status_code=400)
+    return JSONResponse({"subscribed": True, "id": sub_id})
+
+
+async def unsubscribe(request: Request) -> Response:
+    ctx, account, body = await _json_call(request)
+    endpoint = body.get("endpoint") if isinstance(body, dict) else None
+    if not isinstance(endpoint, str) or not endpoint:
+        raise HTTPException(400, "Send {\"endpoint\": URL} of the subscription to remove.")
+    removed = await run_in_threadpool(ctx.push.unsubscribe, account, endpoint)
+    return JSONResponse({"removed": removed})

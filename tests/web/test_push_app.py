@@ -1,0 +1,156 @@
+"""Web Push through the running app: `python3 -m device.web` with [push] on, a browser's
+subscription posted over HTTPS as subscribe.js posts it, a real signed request imported into
+the real request book, and the loopback push service (tests/web/push) decrypting the push
+with the subscription's private key, as the browser would."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.web.helpers import login
+from tests.web.push.browser import Browser
+from tests.web.push.pushservice import PushService
+from tests.web.world import World
+
+PUSH_ON = '\n[push]\nenabled = true\ncontact = "mailto:owner@example.org"\n'
+ATTR = re.compile(r'data-(push-key|push-url|csrf-token|sw-url)="([^"]*)"')
+
+
+@pytest.fixture
+def push_service() -> Iterator[PushService]:
+    service = PushService().start()
+    yield service
+    service.stop()
+
+
+def device_button(s: requests.Session, url: str) -> dict[str, str]:
+    """The data attributes of the Device page's notifications button."""
+    page = s.get(url + "/device")
+    assert page.status_code == 200
+    assert '<script src="/push/subscribe.js" defer></script>' in page.text
+    return {k: html.unescape(v) for k, v in ATTR.findall(page.text)}
+
+
+def post_json(s: requests.Session, url: str, path: str, body: Any, token: str,
+              **headers: str) -> requests.Response:
+    """What subscribe.js's fetch() sends: same-origin, JSON, the CSRF token in a header."""
+    h = {"Origin": url, "Sec-Fetch-Site": "same-origin", "Content-Type": "application/json",
+         "X-CSRF-Token": token, **headers}
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return s.post(url + path, data=data, headers=h, allow_redirects=False)
+
+
+def shown_at(world: World, rid: str) -> float:
+    db = sqlite3.connect(f"file:{world.store / 'uplink.sqlite3'}?mode=ro", uri=True)
+    try:
+        (value,) = db.execute("SELECT shown_at FROM requests WHERE request_id = ?",
+                              (rid,)).fetchone()
+    finally:
+        db.close()
+    return float(value)
+
+
+def test_a_subscribed_browser_gets_exactly_one_push_per_request_within_2_s(
+        make_world: Callable[..., World], push_service: PushService) -> None:
+    world = make_world(web=PUSH_ON)
+    world.add_user()
+    url = world.start()
+    assert any("push notifications on (new requests)" in line for line in world.log)
+    s = world.session()
+    login(s, url)
+    attrs = device_button(s, url)
+    assert attrs["push-url"] == "/push/subscribe" and attrs["sw-url"] == "/sw.js"
+    sw = s.get(url + "/sw.js")
+    assert sw.status_code == 200 and "showNotification" in sw.text
+    assert sw.headers["service-worker-allowed"] == "/"
+    assert sw.headers["content-type"].startswith("text/javascript")
+    assert s.get(url + "/push/subscribe.js").status_code == 200
+
+    _, subscription = push_service.subscribe(Browser.new())
+    r = post_json(s, url, "/push/subscribe", subscription, attrs["csrf-token"])
+    assert r.status_code == 200 and r.json()["subscribed"] is True, r.text
+    assert "1 browser(s) get notifications for alex" in s.get(url + "/device").text
+
+    rid = world.import_request()
+    assert push_service.wait_for(1, timeout=10), "".join(world.log)
+    [delivery] = push_service.deliveries
+    latency = delivery.at - shown_at(world, rid)
+    assert latency <= 2.0, f"request shown to push delivered: {latency:.2f} s"
+    assert delivery.message == {"title": "doorcam", "body": "New request from Test Police",
+                                "url": f"/#request-{rid}", "tag": f"request-{rid}"}
+    assert push_service.problems == []
+    page = s.get(url + "/").text
+    assert f'id="request-{rid}"' in page, "the notification opens this request's card"
+
+    second = world.import_request()  # a later pass of the notifier: the first is not repeated
+    assert push_service.wait_for(2, timeout=10), "".join(world.log)
+    assert [d.message["tag"] for d in push_service.deliveries] == [f"request-{rid}",
+                                                                   f"request-{second}"]
+    assert push_service.posts == 2
+
+    r = post_json(s, url, "/push/unsubscribe", {"endpoint": subscription["endpoint"]},
+                  attrs["csrf-token"])
+    assert r.status_code == 200 and r.json() == {"removed": True}
+    assert "No browser gets notifications" in s.get(url + "/device").text
+    print(f"request shown to push delivered: {latency * 1000:.0f} ms")
+
+
+def test_subscriptions_are_checked_like_every_post(
+        make_world: Callable[..., World], push_service: PushService) -> None:
+    world = make_world(web=PUSH_ON)
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    token = login(s, url)
+    _, sub = push_service.subscribe()
+    r = post_json(s, url, "/push/subscribe", sub, token, Origin="https://evil.example",
+                  **{"Sec-Fetch-Site": "cross-site"})
+    assert r.status_code == 403 and "another site" in r.text
+    r = post_json(s, url, "/push/subscribe", sub, "forged")
+    assert r.status_code == 403 and "security token" in r.text
+    assert "<html" not in r.text, "subscribe.js shows the answer as text"
+    r = post_json(s, url, "/push/subscribe", sub, token, **{"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    r = post_json(s, url, "/push/subscribe", "{not json", token)
+    assert r.status_code == 400 and r.text == "The body is not JSON."
+    bad = {**sub, "keys": {**sub["keys"], "auth": "c2hvcnQ"}}
+    r = post_json(s, url, "/push/subscribe", bad, token)
+    assert r.status_code == 400 and "keys.auth must be base64url of a 16-byte secret" in r.text
+    r = post_json(s, url, "/push/subscribe", {**sub, "endpoint": "http://push.example/x"},
+                  token)
+    assert r.status_code == 400 and "https://" in r.text
+    r = post_json(s, url, "/push/subscribe", "x" * 9000, token)
+    assert r.status_code == 413
+    r = post_json(s, url, "/push/unsubscribe", {"nope": 1}, token)
+    assert r.status_code == 400 and "endpoint" in r.text
+    anonymous = world.session()
+    r = post_json(anonymous, url, "/push/subscribe", sub, token)
+    assert r.status_code == 401
+    assert push_service.posts == 0 and "Traceback" not in "".join(world.log)
+
+
+def test_with_push_off_the_device_page_says_how_to_turn_it_on(world: World) -> None:
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    token = login(s, url)
+    page = s.get(url + "/device").text
+    assert "Notifications are off on this device" in page and "data-push-subscribe" not in page
+    r = post_json(s, url, "/push/subscribe", {}, token)
+    assert r.status_code == 400 and "[push] enabled = false" in r.text
+    assert not (world.store / "web" / "vapid_key.pem").exists()
+
+
+def test_push_enabled_without_contact_is_refused_at_start(
+        make_world: Callable[..., World]) -> None:
+    world = make_world(web="\n[push]\nenabled = true\n")
+    with pytest.raises(AssertionError, match=r"push\.contact must be set"):
+        world.start()
