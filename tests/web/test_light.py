@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_web_app_loads_no_media_stack() -> None:
-    code = ("import sys, device.web.app, device.web.command, device.store, device.web.push; "
+    code = ("import sys, device.web.app, device.web.command, device.store; "
             "print(sorted(m for m in ('numpy', 'cv2', 'av', 'paho', 'requests') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
