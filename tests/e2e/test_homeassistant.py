@@ -26,7 +26,8 @@ loop = true
 path = "{tmp_path / 'store'}"
 [device]
 id = "porch-9"
-[mqtt]
+[owner_mqtt]
+enabled = true
 port = {broker.port}
 [homeassistant]
 enabled = true
