@@ -22,14 +22,18 @@ log = logging.getLogger("doorcam")
 def owner_channel(cfg: Config) -> Any:
     """The device's side of the owner channel, keys loaded (created on first start) here,
     before any thread that signs with them runs."""
+    from device.errors import UserError
     from uplink.desk import load_or_create_device_key
     from uplink.desk.keys import device_enc_key_path, load_or_create_device_enc_key
     from uplink.desk.owner_channel import OwnerChannel
     from uplink.protocol.envelope import x25519_from_text
 
     paths = DevicePaths.of(cfg)
-    key, kid = load_or_create_device_key(paths.device_key)
-    enc = load_or_create_device_enc_key(device_enc_key_path(paths.device_key))
+    try:
+        key, kid = load_or_create_device_key(paths.device_key)
+        enc = load_or_create_device_enc_key(device_enc_key_path(paths.device_key))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"device keys beside {paths.device_key}: {exc}") from None
     owners = {}
     for entry in cfg.uplink.owner_keys:
         parts = entry.split(":")
