@@ -257,7 +257,8 @@ def _check_anchor(device: str, anchor: dict[str, Any], pinned: str, view: dict[s
     problem = None
     if int(view["audit_seq"]) < seq:
         problem = (f"the device's view is older than what you saw before (audit entry "
-                   f"{view['audit_seq']} < {seq}): a replayed or rolled-back view")
+                   f"{view['audit_seq']} < {seq}): a replayed or rolled-back view (if the "
+                   f"device was set up afresh, remove {anchor_path(device)})")
     elif head is not None and (int(head["seq"]) < seq or (
             int(head["seq"]) == seq and head["hash"] != anchor.get("hash"))):
         problem = (f"the device's audit head {head['seq']}:{str(head['hash'])[:12]}… does "

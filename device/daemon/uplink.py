@@ -52,6 +52,9 @@ class UplinkSide:
     uploads what the owner accepted."""
 
     SWEEP_S = 5.0  # expiry sweep and owner-view refresh
+    # The view is re-sent this often even unchanged: a retained message overwritten by
+    # someone else on the home broker (refused by the owner's tool) does not stay the last.
+    REPUBLISH_S = 600.0
 
     def __init__(self, cfg: Config, link: MqttLink, *, home: MqttLink | None = None,
                  upload_poll_s: float = 2.0,
@@ -80,6 +83,7 @@ class UplinkSide:
         self._worker: Any = None
         self._last_sweep = 0.0
         self._content: dict[str, Any] | None = None
+        self._view_sent = 0.0
         self._pending = 0
         self._head: tuple[int, str] | None = None
         self.wake_uploads = threading.Event()
@@ -151,8 +155,10 @@ class UplinkSide:
             return
         content = self.channel.content(self._desk, now)
         self._pending = len(self._desk.pending(now))
-        if force or content != self._content:
+        if force or content != self._content or \
+                time.monotonic() - self._view_sent >= self.REPUBLISH_S:
             self._content = content
+            self._view_sent = time.monotonic()
             sealed = self.channel.view(content, now)
             if sealed is not None and self.home is not None:
                 self.home.publish(self.channel.view_topic, sealed, qos=1, retain=True)

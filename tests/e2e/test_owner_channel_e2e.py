@@ -208,15 +208,21 @@ def test_a_forged_or_relabelled_view_is_refused_and_nothing_is_uploaded(
     views = Peer(home.broker.port)
     views.subscribe(VIEW)
     device_key = _start(scene, home)
-    views.expect(VIEW, timeout=20)
+    old_view = views.expect(VIEW, timeout=20).payload  # genuine, signed: nothing pending
     agency = Peer(scene.broker.port)  # type: ignore[attr-defined]
     real, _ = _publish_request(scene, agency, views)
     clips = [c["id"] for c in scene.requests()[0]["clips"]]
     assert [p["request_id"] for p in home.pending("--device-key", device_key)["pending"]] == [
         real]
 
-    # Anyone on the broker relabels the real request as another requester's, retained.
+    # A genuine but older view replayed as the retained one would hide the request.
     mallory = Peer(home.broker.port)
+    mallory.publish(VIEW, old_view, retain=True)
+    shown = home.owner("pending")
+    assert shown.returncode != 0 and "replayed or rolled-back view" in shown.stderr, \
+        shown.stdout + shown.stderr
+
+    # Anyone on the broker relabels the real request as another requester's, retained.
     forged = {"device_id": "porch-1", "pending": [{
         "request_id": real, "agency": "Fire Department", "case": "FD-1",
         "incident": "missing child", "description": "Urgent", "upload_url":
