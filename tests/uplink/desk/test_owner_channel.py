@@ -8,6 +8,7 @@ import hashlib
 import json
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,7 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from tests.uplink.desk.conftest import DEVICE, NOW, OWNER_KID, Device
 from uplink.audit import AuditKind
 from uplink.desk import load_or_create_device_key
+from uplink.desk.book import DecisionRow, RequestBook
 from uplink.desk.owner_channel import OwnerChannel
+from uplink.desk.schema import TABLES
 from uplink.errors import DecisionRefused, RequestRejected
 from uplink.protocol import canonical_bytes, generate_keypair, sign_document
 from uplink.protocol.envelope import generate_x25519, open_sealed, seal
@@ -141,3 +144,24 @@ def test_no_owner_with_an_encryption_key_gets_nothing(device: Device) -> None:
     channel = OwnerChannel("porch-1", BASE, key, kid, generate_x25519(), {})
     assert channel.view(channel.content(device.opened[0], NOW), NOW) is None
     assert channel.head(1, "0" * 64, NOW) is None
+
+
+def test_an_older_book_gets_the_columns_and_the_binding_guard(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.executescript(TABLES)  # a book from before documents and bound decisions
+        db.execute("INSERT INTO requests VALUES ('a','pending',5,9e9,'h','pd','[]','u','{}',5)")
+    book = RequestBook(path)
+    try:
+        row = book.request("a")
+        assert row is not None and row.document is None
+        with book.transaction() as db, pytest.raises(sqlite3.IntegrityError, match="bind"):
+            book.add_decision(db, DecisionRow("a", "decline", "u", (), 6, "cli", (), None,
+                                              None, "x" * 64), None)
+        with book.transaction() as db:
+            book.add_decision(db, DecisionRow("a", "decline", "u", (), 6, "cli", (), None,
+                                              None, "h"), None)
+        decision = book.decision("a")
+        assert decision is not None and decision.request_sha256 == "h"
+    finally:
+        book.close()
