@@ -1,4 +1,5 @@
-"""The [homeassistant] config section: status and discovery for Home Assistant over MQTT."""
+"""The [homeassistant] config section: status and discovery for Home Assistant over MQTT
+(on the home broker of [owner_mqtt])."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from config.fields import setting
 
 @dataclass(frozen=True)
 class HomeAssistantConfig:
-    """Device status on the owner's broker, with Home Assistant MQTT discovery."""
+    """Device status on the home broker ([owner_mqtt]), with Home Assistant MQTT discovery."""
 
-    enabled: bool = setting(False, "Publish motion, last event, stats and discovery config.",
-                            restart=True)
+    enabled: bool = setting(False, "Publish motion, last event, stats and discovery config "
+                            "to the home broker (needs [owner_mqtt] enabled; never sent to "
+                            "the agency broker).", restart=True)
     discovery_prefix: str = setting("homeassistant", "Home Assistant's discovery prefix.",
                                     restart=True)
     snapshots: bool = setting(False, "Also publish a small JPEG of each event's peak frame "

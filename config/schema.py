@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from config.fields import odd_or_zero, polygons, setting
 from config.homeassistant import HomeAssistantConfig
 from config.mqtt import MqttConfig
+from config.owner_mqtt import OwnerMqttConfig
 from config.push import PushConfig
 from config.uplink import DeviceConfig, UplinkConfig
 from config.upload import UploadConfig
@@ -127,6 +128,7 @@ class Config:
     device: DeviceConfig = DeviceConfig()
     uplink: UplinkConfig = UplinkConfig()
     mqtt: MqttConfig = MqttConfig()
+    owner_mqtt: OwnerMqttConfig = OwnerMqttConfig()
     upload: UploadConfig = UploadConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     web: WebConfig = WebConfig()
@@ -141,6 +143,7 @@ SECTIONS: dict[str, type] = {
     "device": DeviceConfig,
     "uplink": UplinkConfig,
     "mqtt": MqttConfig,
+    "owner_mqtt": OwnerMqttConfig,
     "upload": UploadConfig,
     "homeassistant": HomeAssistantConfig,
     "web": WebConfig,

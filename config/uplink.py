@@ -8,7 +8,8 @@ from typing import Any
 
 from config.fields import setting
 
-_KEY = re.compile(r"[A-Za-z0-9._-]{1,64}:[A-Za-z0-9_-]{43}")
+# KID:ED25519 (decides only) or KID:ED25519:X25519 (also reads the device's sealed view).
+_KEY = re.compile(r"[A-Za-z0-9._-]{1,64}:[A-Za-z0-9_-]{43}(:[A-Za-z0-9_-]{43})?")
 _DEVICE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -18,7 +19,8 @@ def _device_id(value: Any) -> str | None:
 
 
 def _owner_keys(value: Any) -> str | None:
-    allowed = 'a list of "KID:PUBLIC_KEY" strings (public key: 43 base64url characters)'
+    allowed = ('a list of "KID:SIGNING_KEY:ENCRYPTION_KEY" (or "KID:SIGNING_KEY") strings '
+               '(each key: 43 base64url characters)')
     if not isinstance(value, list):
         return allowed
     return None if all(isinstance(v, str) and _KEY.fullmatch(v) for v in value) else allowed
@@ -47,7 +49,11 @@ class UplinkConfig:
         "", "Public key (43 base64url characters) that signs the registry you trust.",
         restart=True)
     owner_keys: list[str] = setting(
-        [], 'Owner keys allowed to decide over MQTT, as "KID:PUBLIC_KEY".', check=_owner_keys)
+        [], 'Owner keys, as "KID:SIGNING_KEY:ENCRYPTION_KEY" (the line `doorcam owner keygen` '
+        'prints): the owner may decide over the home broker ([owner_mqtt]) and reads the '
+        'device\'s sealed view of its requests. The older "KID:SIGNING_KEY" form may still '
+        'decide but is sent nothing: such an owner sees no request remotely.',
+        check=_owner_keys)
     device_key_file: str = setting(
         "", "The device's Ed25519 signing key (created if missing, mode 0600); "
         "empty = <store>/device_key.pem.", restart=True)

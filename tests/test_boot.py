@@ -50,6 +50,8 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
     conf = root / "etc/doorcam/doorcam.toml"
     text = conf.read_text().replace('source = "picamera:0"', 'source = "synthetic:porch"')
     head, ha = text.split("[homeassistant]\n")
+    before, home = head.split("[owner_mqtt]\n")  # Home Assistant talks to the home broker
+    head = before + "[owner_mqtt]\n" + home.replace("enabled = false", "enabled = true", 1)
     conf.write_text(head + "[homeassistant]\n" + ha.replace("enabled = false", "enabled = true", 1))
     # A device key, as the daemon makes it once its uplink is on: the web app must not read it.
     from cryptography.hazmat.primitives import serialization

@@ -108,6 +108,26 @@ def format_entry(entry: AuditEntry) -> str:
     return f"#{entry.seq:<6} {when} {entry.kind:<9} {req} {extra}".rstrip()
 
 
+def parse_anchor(text: str) -> tuple[int, str]:
+    """An off-device anchor from "SEQ:HASH" or a JSON object with `seq` and `hash` (the
+    owner's anchor file); ValueError if it is neither."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+            seq, digest = data["seq"], data["hash"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError("anchor JSON needs seq and hash") from None
+    else:
+        head, _, digest = text.partition(":")
+        seq = int(head) if head.isdigit() else -1
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 or not (
+            isinstance(digest, str) and len(digest) == 64
+            and all(c in "0123456789abcdef" for c in digest)):
+        raise ValueError("an anchor is SEQ:HASH (a 64-hex SHA-256) or {\"seq\", \"hash\"}")
+    return seq, digest
+
+
 class AuditLog:
     """The log in SQLite at `db_path`, its head in `db_path` + ".head"."""
 
@@ -196,7 +216,13 @@ class AuditLog:
             return (-1, "")
 
     def verify(self, anchor: tuple[int, str] | None = None) -> AuditReport:
-        """Check the chain, the head file and optionally an off-device `anchor` (seq, hash)."""
+        """Check the chain, the head file and optionally an off-device `anchor` (seq, hash).
+
+        The anchor is a head seen earlier off the device (the owner's tool keeps the last
+        signed head it verified; a web app may keep its own): the log must still hold entry
+        `seq` with exactly that hash. A tail cut off and the head file rewritten to match
+        passes the chain check but not the anchor (`missing`); a rewritten entry gives
+        `head` at the anchor's seq. Use `parse_anchor` for "SEQ:HASH" or the anchor JSON."""
         problems: list[AuditProblem] = []
         hashes: dict[int, str] = {}
         expected_seq, prev = 1, GENESIS

@@ -107,7 +107,8 @@ class UnknownRequest(ConsentError):
 class DecisionRefused(ConsentError):
     """A decision was refused whole (nothing recorded, nothing uploaded); `reason` says why:
     not_pending, expired, clip_not_matched, clip_changed, wrong_destination, wrong_device,
-    unsigned, bad_signature, unknown_key, stale, replayed, bad_document, refused_by_book
+    unsigned, bad_signature, unknown_key, stale, replayed, bad_document, request_changed
+    (made on another body of the request than the stored one), not_sealed, refused_by_book
     (the request book's own guards refused it, e.g. the request expired meanwhile)."""
 
     def __init__(self, reason: str, detail: str) -> None:

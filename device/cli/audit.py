@@ -21,8 +21,10 @@ def add_parser(sub: Any) -> None:
         q.add_argument("--config", metavar="FILE", help="config file (TOML)")
         q.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "verify":
-            q.add_argument("--anchor", metavar="SEQ:HASH",
-                           help="a head recorded off the device earlier, to detect a rewrite")
+            q.add_argument("--anchor", metavar="FILE|SEQ:HASH",
+                           help="a head recorded off the device earlier (SEQ:HASH, or the "
+                           "owner's anchor file from `doorcam owner pending`), to detect a "
+                           "cut tail or a rewrite")
         q.set_defaults(run=run)
 
 
@@ -55,12 +57,22 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from uplink.audit import parse_anchor
+
     anchor = None
     if args.anchor:
-        seq, _, digest = args.anchor.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
-            raise UserError("--anchor must be SEQ:HASH (the 64-hex head from an earlier run)")
-        anchor = (int(seq), digest)
+        text = args.anchor
+        if ":" not in text or Path(text).is_file():
+            try:
+                text = Path(text).read_text("utf-8")
+            except OSError as exc:
+                raise UserError(f"--anchor {args.anchor}: {exc.strerror or exc}") from None
+        try:
+            anchor = parse_anchor(text)
+        except ValueError as exc:
+            raise UserError(f"--anchor: {exc}") from None
     with _log(args) as log:
         report = log.verify(anchor=anchor)
         head = log.head()

@@ -1,4 +1,5 @@
-"""Status on the owner's broker with Home Assistant MQTT discovery.
+"""Status on the home broker ([owner_mqtt], never the agency one) with Home Assistant MQTT
+discovery.
 
 Nothing here carries footage unless `homeassistant.snapshots` is on (a small JPEG per event).
 """

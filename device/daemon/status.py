@@ -1,5 +1,6 @@
 """The daemon's status side: motion, last event, stats and Home Assistant discovery on the
-owner's broker. Publishing is thread-safe; this thread only sends stats on a timer."""
+home broker ([owner_mqtt]; never the agency broker). Publishing is thread-safe; this thread
+only sends stats on a timer."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ class StatusSide:
     def __init__(self, cfg: Config, link: Any, *, consume: bool) -> None:
         self.cfg = cfg
         self.link = link
-        self.ha = HomeAssistant(cfg.homeassistant, cfg.mqtt, cfg.device.id, link)
+        self.ha = HomeAssistant(cfg.homeassistant, cfg.owner_mqtt.link_config(cfg.device.id),
+                                cfg.device.id, link)
         # Taken before the link connects, so its `online` waits for this SUBACK too. Without
         # an uplink our thread consumes; with one, its feed thread hands us these.
         self.link.subscribe([self.ha.ha_status_topic], qos=1)
@@ -80,7 +82,8 @@ class StatusSide:
         """Home Assistant settings apply at the next start (the supervisor names them)."""
 
     def status(self) -> str:
-        return "status on MQTT " + ("connected" if self.link.connected else "unreachable")
+        state = "connected" if self.link.connected else "unreachable"
+        return f"status on the home broker {state}"
 
     def stop(self) -> None:
         self.worker.stop()

@@ -25,28 +25,38 @@ class UnwatchedWorker(RuntimeError):
 
 def build_sides(cfg: Config, *, capture: bool, pace: float | None,
                 stack: contextlib.ExitStack) -> list[Side]:
-    """The parts to run, in start order. The MQTT link they share connects once every side
-    has subscribed, and `stack` closes it after every side has stopped (it publishes
+    """The parts to run, in start order, and up to two MQTT links: the agency broker
+    ([mqtt]: request topics only) and the home broker ([owner_mqtt]: the owner channel and
+    Home Assistant), each given only to the sides that use it. A link connects once every
+    side has subscribed, and `stack` closes it after every side has stopped (it publishes
     `stopped` on the availability topic)."""
     from device.daemon.capture import CaptureSide
 
     sides: list[Side] = []
-    link = None
-    if cfg.uplink.enabled or cfg.homeassistant.enabled:
+    agency = home = None
+    if cfg.homeassistant.enabled and not cfg.owner_mqtt.enabled:
+        log.error("homeassistant.enabled needs [owner_mqtt] enabled (the home broker): "
+                  "Home Assistant status is never sent to the agency broker; it stays off")
+    if cfg.uplink.enabled and not cfg.owner_mqtt.enabled:
+        log.info("no home broker ([owner_mqtt]): owners decide on the device only")
+    if cfg.uplink.enabled or (cfg.owner_mqtt.enabled and cfg.homeassistant.enabled):
         from uplink.mqtt import MqttLink
 
-        link = MqttLink(cfg.mqtt, cfg.device.id)
+        if cfg.uplink.enabled:
+            agency = MqttLink(cfg.mqtt, cfg.device.id)
+        if cfg.owner_mqtt.enabled:
+            home = MqttLink(cfg.owner_mqtt.link_config(cfg.device.id), cfg.device.id)
     status = None
-    if cfg.homeassistant.enabled:
+    if cfg.homeassistant.enabled and home is not None:
         from device.daemon.status import StatusSide
 
-        status = StatusSide(cfg, link, consume=not cfg.uplink.enabled)
+        status = StatusSide(cfg, home, consume=agency is None)
         sides.append(status)
-    if cfg.uplink.enabled:
+    if agency is not None:
         from device.daemon.uplink import UplinkSide
 
-        assert link is not None
-        sides.append(UplinkSide(cfg, link, other=status.ha.handle if status else None))
+        sides.append(UplinkSide(cfg, agency, home=home,
+                                other=status.ha.handle if status else None))
     if capture:
         capture_side = CaptureSide(cfg, pace)
         if status is not None:
@@ -54,10 +64,11 @@ def build_sides(cfg: Config, *, capture: bool, pace: float | None,
         sides.append(capture_side)
     if status is not None:
         status.sources = [s for s in sides if s is not status]
-    if link is not None:
-        # Only now: every side has given its topics, and `online` waits for their SUBACKs.
-        link.start()
-        stack.callback(link.close)
+    for link in (agency, home):
+        if link is not None:
+            # Only now: every side has given its topics, and `online` waits for their SUBACKs.
+            link.start()
+            stack.callback(link.close)
     return sides
 
 

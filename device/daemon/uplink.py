@@ -11,6 +11,7 @@ from typing import Any
 
 from config import Config
 from device.daemon.workers import Worker
+from device.wiring.paths import DevicePaths
 from device.wiring.uplink import open_desk, open_worker
 from uplink.mqtt import MqttLink
 from uplink.protocol import topics_for
@@ -18,28 +19,58 @@ from uplink.protocol import topics_for
 log = logging.getLogger("doorcam")
 
 
-def owner_topics(cfg: Config) -> tuple[str, str]:
-    """(decisions topic the owner publishes to, retained pending-summary topic)."""
-    base = cfg.mqtt.effective_owner_topic(cfg.device.id)
-    return f"{base}/decisions", f"{base}/pending"
+def owner_channel(cfg: Config) -> Any:
+    """The device's side of the owner channel, keys loaded (created on first start) here,
+    before any thread that signs with them runs."""
+    from device.errors import UserError
+    from uplink.desk import load_or_create_device_key
+    from uplink.desk.keys import device_enc_key_path, load_or_create_device_enc_key
+    from uplink.desk.owner_channel import OwnerChannel
+    from uplink.protocol.envelope import x25519_from_text
+
+    paths = DevicePaths.of(cfg)
+    try:
+        key, kid = load_or_create_device_key(paths.device_key)
+        enc = load_or_create_device_enc_key(device_enc_key_path(paths.device_key))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"device keys beside {paths.device_key}: {exc}") from None
+    owners = {}
+    for entry in cfg.uplink.owner_keys:
+        parts = entry.split(":")
+        if len(parts) == 3:
+            owners[parts[0]] = x25519_from_text(parts[2])
+    if not owners:
+        log.warning("no owner key has an encryption key (uplink.owner_keys as "
+                    "KID:SIGNING_KEY:ENCRYPTION_KEY, from `doorcam owner keygen`): nothing "
+                    "is sent to owners, who see requests only on the device")
+    return OwnerChannel(cfg.device.id, cfg.owner_mqtt.effective_owner_topic(cfg.device.id),
+                        key, kid, enc, owners)
 
 
 class UplinkSide:
-    """Receives agency requests and owner decisions; uploads what the owner accepted."""
+    """Receives agency requests (agency broker) and owner decisions (home broker, if any);
+    uploads what the owner accepted."""
 
-    SWEEP_S = 5.0  # expiry sweep and owner-summary refresh
+    SWEEP_S = 5.0  # expiry sweep and owner-view refresh
+    # The view is re-sent this often even unchanged: a retained message overwritten by
+    # someone else on the home broker (refused by the owner's tool) does not stay the last.
+    REPUBLISH_S = 600.0
 
-    def __init__(self, cfg: Config, link: MqttLink, *, upload_poll_s: float = 2.0,
+    def __init__(self, cfg: Config, link: MqttLink, *, home: MqttLink | None = None,
+                 upload_poll_s: float = 2.0,
                  other: Callable[[str, bytes], bool] | None = None) -> None:
         self.cfg = cfg
-        self.other = other  # messages on topics that are not ours (Home Assistant's status)
+        self.other = other  # messages on home topics that are not ours (Home Assistant's)
         self.poll = upload_poll_s
-        self.decisions_topic, self.pending_topic = owner_topics(cfg)
         self.link = link
+        self.home = home
         self.request_topics = topics_for(cfg.device.latitude, cfg.device.longitude)
-        # Taken before the link connects: it announces `online` only once the broker has
-        # confirmed these, so whoever sees `online` may publish a request and be heard.
-        self.link.subscribe([*self.request_topics, self.decisions_topic], qos=1)
+        # Taken before the links connect: each announces `online` only once the broker has
+        # confirmed these, so whoever sees `online` may publish and be heard.
+        self.link.subscribe(list(self.request_topics), qos=1)
+        self.channel = owner_channel(cfg) if home is not None else None
+        if self.channel is not None and home is not None:
+            home.subscribe([self.channel.decisions_topic], qos=1)
         self._listening = False
         self.feed = Worker("requests", self._feed_step, on_stop=self._close_feed,
                            max_silence=30.0, critical=False)
@@ -51,7 +82,10 @@ class UplinkSide:
         self._worker_cm: Any = None
         self._worker: Any = None
         self._last_sweep = 0.0
-        self._summary: bytes | None = None
+        self._content: dict[str, Any] | None = None
+        self._view_sent = 0.0
+        self._pending = 0
+        self._head: tuple[int, str] | None = None
         self.wake_uploads = threading.Event()
 
     def start(self) -> None:
@@ -63,18 +97,24 @@ class UplinkSide:
         if self._desk is None:
             self._desk_cm = open_desk(self.cfg, time.time())
             self._desk = self._desk_cm.__enter__()
-            self._publish_summary(force=True)
-        msg = self.link.get(timeout=0.5)
+            self._publish_view(force=True)
+        msg = self.link.get(timeout=0.25 if self.home is not None else 0.5)
         self._note_listening()
-        now = time.time()
         if msg is not None:
-            self._handle(msg, now)
+            self._handle(msg, time.time())
             self.link.ack(msg)  # only now: a crash before this gets the message again
+        if self.home is not None:
+            hmsg = self.home.get(timeout=0.25 if msg is None else 0)
+            if hmsg is not None:
+                self._handle_home(hmsg, time.time())
+                self.home.ack(hmsg)
+        now = time.time()
         if now - self._last_sweep >= self.SWEEP_S:
             self._last_sweep = now
             for rid in self._desk.expire(now):
                 log.info("request %s expired without a decision; nothing was shared", rid)
-            self._publish_summary()
+            self._publish_view()
+        self._publish_head()
 
     def _note_listening(self) -> None:
         """Log when the broker has confirmed the subscriptions (again after a reconnect)."""
@@ -85,30 +125,54 @@ class UplinkSide:
         self._listening = listening
 
     def _handle(self, msg: Any, now: float) -> None:
+        if msg.topic not in self.request_topics:
+            log.warning("message on unexpected topic %s ignored", msg.topic[:80])
+            return
+        outcome = self._desk.receive(msg.payload, now)
+        log.info("agency request: %s", outcome)
+        self._publish_view()
+
+    def _handle_home(self, msg: Any, now: float) -> None:
         from uplink.errors import UplinkError
 
-        if msg.topic not in self.request_topics and msg.topic != self.decisions_topic:
+        if self.channel is None or msg.topic != self.channel.decisions_topic:
             if self.other is None or not self.other(msg.topic, msg.payload):
                 log.warning("message on unexpected topic %s ignored", msg.topic[:80])
             return
-        if msg.topic == self.decisions_topic:
-            try:
-                decision = self._desk.decide_signed(msg.payload, now)
-            except UplinkError as exc:
-                log.warning("owner decision refused: %s", exc)
-                return
-            log.info("owner decision over MQTT: %s", decision)
-            self.wake_uploads.set()
-        else:
-            outcome = self._desk.receive(msg.payload, now)
-            log.info("agency request: %s", outcome)
-        self._publish_summary()
+        try:
+            decision = self.channel.decide(self._desk, msg.payload, now)
+        except UplinkError as exc:
+            log.warning("owner decision refused: %s", str(exc)[:300])
+            return
+        log.info("owner decision over MQTT: %s %s", decision.verdict, decision.request_id)
+        self.wake_uploads.set()
+        self._publish_view()
 
-    def _publish_summary(self, force: bool = False) -> None:
-        summary = self._desk.owner_summary(time.time())
-        if force or summary != self._summary:
-            self._summary = summary
-            self.link.publish(self.pending_topic, summary, qos=1, retain=True)
+    def _publish_view(self, force: bool = False) -> None:
+        now = time.time()
+        if self.channel is None:
+            self._pending = len(self._desk.pending(now))
+            return
+        content = self.channel.content(self._desk, now)
+        self._pending = len(self._desk.pending(now))
+        if force or content != self._content or \
+                time.monotonic() - self._view_sent >= self.REPUBLISH_S:
+            self._content = content
+            self._view_sent = time.monotonic()
+            sealed = self.channel.view(content, now)
+            if sealed is not None and self.home is not None:
+                self.home.publish(self.channel.view_topic, sealed, qos=1, retain=True)
+
+    def _publish_head(self) -> None:
+        """After every append (by either thread), the signed head goes to the owners."""
+        if self.channel is None or self.home is None:
+            return
+        head = self._desk.audit.head()
+        if head != self._head:
+            self._head = head
+            sealed = self.channel.head(head[0], head[1], time.time())
+            if sealed is not None:
+                self.home.publish(self.channel.head_topic, sealed, qos=1, retain=True)
 
     def _close_feed(self) -> None:
         if self._desk_cm is not None:
@@ -129,9 +193,7 @@ class UplinkSide:
             self._worker_cm.__exit__(None, None, None)
 
     def pending_count(self) -> int:
-        import json
-
-        return len(json.loads(self._summary)["pending"]) if self._summary else 0
+        return self._pending
 
     def stats(self) -> dict[str, Any]:
         return {"pending": self.pending_count()}
@@ -147,7 +209,9 @@ class UplinkSide:
         if broken:
             return "agency requests OFF: " + "; ".join(broken)
         pending = self.pending_count()
-        return f"{pending} pending request(s), MQTT {self._link_state()}"
+        home = "" if self.home is None else (
+            ", home broker " + ("connected" if self.home.ready else "not ready"))
+        return f"{pending} pending request(s), MQTT {self._link_state()}{home}"
 
     def _link_state(self) -> str:
         if self.link.ready:

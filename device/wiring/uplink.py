@@ -70,7 +70,7 @@ def identity(cfg: Config) -> DeviceIdentity:
 def owner_keys(cfg: Config) -> dict[str, Ed25519PublicKey]:
     keys = {}
     for entry in cfg.uplink.owner_keys:
-        kid, _, text = entry.partition(":")
+        kid, text = entry.split(":")[:2]  # a third part is the owner's encryption key
         keys[kid] = public_key_from_text(text)
     return keys
 

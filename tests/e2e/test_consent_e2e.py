@@ -136,12 +136,8 @@ def scene(tmp_path: Path, make_broker: Callable[..., MosquittoBroker]) -> Iterat
 def test_request_accept_two_of_three_then_exactly_those_arrive(scene: Scene) -> None:
     clips = json.loads(doorcam("clips", "list", "--json", "--config", str(scene.config)).stdout)
     assert len(clips) >= 3, clips
-    owner = Peer(scene.broker.port)  # type: ignore[attr-defined]
-    owner.subscribe("doorcam/v1/owner/porch-1/pending")
     scene.start_daemon()
     agency = Peer(scene.broker.port)  # type: ignore[attr-defined]
-    wait_until(lambda: owner.expect("doorcam/v1/owner/porch-1/pending") is not None,
-               what="initial owner summary")
     scene.wait_log(LISTENING)
     payload = scene.request()
     request_id = json.loads(payload)["request_id"]
@@ -149,9 +145,7 @@ def test_request_accept_two_of_three_then_exactly_those_arrive(scene: Scene) -> 
     for junk in (b"{not json", b"\xff\xfe\x00", b"[" * 50_000, b"{}", b"x" * 60_000):
         agency.publish(topics_for(LAT, LON)[0], junk)
     agency.publish(topics_for(LAT, LON)[0], payload)
-    summary = json.loads(owner.expect("doorcam/v1/owner/porch-1/pending", timeout=20).payload)
-    assert [p["request_id"] for p in summary["pending"]] == [request_id]
-    assert "mp4" not in json.dumps(summary) and len(json.dumps(summary)) < 4096, "no footage"
+    scene.wait_log(f"agency request: pending {request_id}")
     pending = scene.requests()
     assert [r["request_id"] for r in pending] == [request_id]
     matched = [c["id"] for c in pending[0]["clips"]]
@@ -194,37 +188,5 @@ def test_request_accept_two_of_three_then_exactly_those_arrive(scene: Scene) -> 
     assert kinds.count("shown") == 1 and kinds.count("uploaded") == 1, kinds
     assert kinds.count("rejected") == 5, kinds  # the five hostile payloads, once each
     assert not rejected_lines or all(len(ln) < 400 for ln in rejected_lines)
-    for peer in (owner, agency, agency2):
+    for peer in (agency, agency2):
         peer.close()
-
-
-def test_owner_decides_from_another_machine_over_mqtt(scene: Scene, tmp_path: Path) -> None:
-    from uplink.protocol import save_private_key
-
-    key_file = tmp_path / "owner.key"
-    save_private_key(scene.owner_key, key_file)
-    port = str(scene.broker.port)  # type: ignore[attr-defined]
-    scene.start_daemon()
-    agency = Peer(scene.broker.port)  # type: ignore[attr-defined]
-    scene.wait_log(LISTENING)
-    payload = scene.request()
-    request_id = json.loads(payload)["request_id"]
-    agency.publish(topics_for(LAT, LON)[0], payload)
-    wait_until(lambda: bool(scene.requests()), timeout=20, what="the request to be pending")
-    shown = doorcam("owner", "pending", "--device", "porch-1", "--port", port)
-    assert shown.returncode == 0 and request_id in shown.stdout, shown.stderr
-    clip = scene.requests()[0]["clips"][0]["id"]
-    wrong = doorcam("owner", "decide", request_id, "--device", "porch-1", "--port", port,
-                    "--key", str(key_file), "--kid", "intruder", "--accept")
-    assert wrong.returncode == 0  # published, but signed with a key id the device refuses
-    scene.wait_log("owner decision refused: unknown_key")
-    assert scene.receiver.connections == 0
-    done = doorcam("owner", "decide", request_id, "--device", "porch-1", "--port", port,
-                   "--key", str(key_file), "--kid", "owner-1", "--accept", "--clip", clip)
-    assert done.returncode == 0, done.stderr
-    wait_until(lambda: len(scene.receiver.completed()) == 2, timeout=30, what="the upload")
-    assert {u.metadata["clip_id"] for u in scene.receiver.completed().values()} == {
-        clip, "manifest"}
-    agency.close()
-    err = scene.stop_daemon()
-    assert "owner decision refused: unknown_key" in err

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.broker import MosquittoBroker
 from tests.uplink.mqtt.peer import Peer
 
@@ -26,7 +28,8 @@ loop = true
 path = "{tmp_path / 'store'}"
 [device]
 id = "porch-9"
-[mqtt]
+[owner_mqtt]
+enabled = true
 port = {broker.port}
 [homeassistant]
 enabled = true
@@ -87,3 +90,20 @@ stats_interval_s = 5
         if daemon.poll() is None:
             daemon.kill()
         ha.close()
+
+
+def test_without_a_home_broker_home_assistant_stays_off_and_nothing_connects(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Home Assistant status never goes to the agency broker of [mqtt]."""
+    import contextlib
+
+    from config import Config, StoreConfig
+    from config.homeassistant import HomeAssistantConfig
+    from device.daemon.supervisor import build_sides
+
+    cfg = Config(store=StoreConfig(path=str(tmp_path / "store")),
+                 homeassistant=HomeAssistantConfig(enabled=True))
+    with contextlib.ExitStack() as stack:
+        sides = build_sides(cfg, capture=False, pace=None, stack=stack)
+    assert sides == []
+    assert "needs [owner_mqtt] enabled" in caplog.text

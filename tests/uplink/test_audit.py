@@ -135,3 +135,24 @@ def test_bad_input_is_an_audit_error(log: AuditLog) -> None:
         log.append("teleported")
     with pytest.raises(AuditError):
         log.append("failed", "r", {"x": float("nan")})
+
+
+def test_a_cut_tail_with_a_rewritten_head_passes_alone_but_not_against_an_anchor(
+        log: AuditLog) -> None:
+    from uplink.audit import parse_anchor
+
+    anchor = log.head()  # what the owner's tool saved off the device
+    tamper(log, "DELETE FROM audit WHERE seq = 5")
+    seq, digest = next(e for e in log.entries() if e.seq == 4).seq, log.head()[1]
+    log.head_path.write_text(json.dumps({"seq": seq, "hash": digest}))
+    assert log.verify().ok, "the chain and the head file alone cannot tell"
+    report = log.verify(anchor=anchor)
+    assert not report.ok and report.problems[0].what == "missing"
+    assert "anchor says the log reached entry 5" in report.problems[0].detail
+    assert parse_anchor(f"{anchor[0]}:{anchor[1]}") == anchor
+    assert parse_anchor(json.dumps({"seq": anchor[0], "hash": anchor[1],
+                                    "device_key": "x"})) == anchor
+    for bad in ("5", "x:" + "0" * 64, "5:" + "g" * 64, '{"seq": 1}', '{"seq": true, '
+                '"hash": "' + "0" * 64 + '"}'):
+        with pytest.raises(ValueError):
+            parse_anchor(bad)

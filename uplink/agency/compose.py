@@ -9,6 +9,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from uplink.protocol import owner as protocol_owner
 from uplink.protocol import public_key_to_text, sign_document
 from uplink.protocol.fields import format_time
 from uplink.protocol.request import check_policy, request_from_document
@@ -73,14 +74,13 @@ def compose_request(*, key: Ed25519PrivateKey, kid: str, agency_id: str, agency_
 
 
 def owner_decision(*, key: Ed25519PrivateKey, kid: str, device_id: str, request_id: str,
-                   verdict: str, clips: Sequence[tuple[str, str]], destination: str,
-                   now: int) -> dict[str, Any]:
-    """A signed owner decision for the device's MQTT decisions topic."""
-    body = {"type": "decision", "protocol": 1, "decision_id": str(uuid.uuid4()),
-            "request_id": request_id, "device_id": device_id, "verdict": verdict,
-            "clips": [{"id": c, "sha256": s} for c, s in clips], "destination": destination,
-            "issued_at": format_time(now)}
-    return sign_document(body, key, kid)
+                   request_sha256: str, verdict: str, clips: Sequence[tuple[str, str]],
+                   destination: str, now: int) -> dict[str, Any]:
+    """A signed owner decision for the device's MQTT decisions topic (seal it to the device)."""
+    return protocol_owner.owner_decision(
+        key=key, kid=kid, device_id=device_id, request_id=request_id,
+        request_sha256=request_sha256, verdict=verdict, clips=clips, destination=destination,
+        now=now)
 
 
 def public_text(key: Ed25519PrivateKey) -> str:

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from uplink.desk.schema import prepare
 from uplink.protocol import ledger
 
 _REQUEST_COLUMNS = ("request_id, status, received_at, expires_at, body_sha256, agency_id, "
-                    "allowed_hosts, upload_url, public, shown_at")
+                    "allowed_hosts, upload_url, public, shown_at, document")
 
 
 class RequestStatus(StrEnum):
@@ -64,6 +64,8 @@ class RequestRow:
     public: dict[str, Any]
     clips: tuple[MatchedClip, ...]
     shown_at: float | None = None  # None: not (yet) shown to the owner
+    # The agency's signed request exactly as verified; None in rows stored before it was kept.
+    document: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class DecisionRow:
     uploaded: tuple[str, ...]
     completed_at: float | None
     failure: str | None
+    request_sha256: str | None = None  # the request body decided on (None: older decision)
 
 
 class RequestBook:
@@ -118,11 +121,11 @@ class RequestBook:
     def add_request(self, db: sqlite3.Connection, row: RequestRow, now: float) -> None:
         db.execute(
             "INSERT INTO requests (request_id, status, received_at, expires_at, body_sha256, "
-            "agency_id, allowed_hosts, upload_url, public, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)", (
+            "agency_id, allowed_hosts, upload_url, public, updated_at, document) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
             row.request_id, row.status, row.received_at, row.expires_at, row.body_sha256,
             row.agency_id, json.dumps(list(row.allowed_hosts)), row.upload_url,
-            json.dumps(row.public), now))
+            json.dumps(row.public), now, row.document))
         db.executemany("INSERT INTO matches VALUES (?,?,?,?,?,?)", [
             (row.request_id, c.clip_id, c.sha256, c.start_wall, c.end_wall, c.size)
             for c in row.clips])
@@ -153,15 +156,16 @@ class RequestBook:
             "SELECT clip_id, sha256, start_wall, end_wall, size FROM matches "
             "WHERE request_id = ? ORDER BY start_wall", (r[0],)).fetchall())
         return RequestRow(r[0], RequestStatus(r[1]), r[2], r[3], r[4], r[5],
-                          tuple(json.loads(r[6])), r[7], json.loads(r[8]), clips, r[9])
+                          tuple(json.loads(r[6])), r[7], json.loads(r[8]), clips, r[9],
+                          None if r[10] is None else bytes(r[10]))
 
     def add_decision(self, db: sqlite3.Connection, d: DecisionRow,
                      decision_id: str | None) -> None:
         db.execute(
             "INSERT INTO decisions (request_id, verdict, destination, clips, decided_at, "
-            "channel, decision_id) VALUES (?,?,?,?,?,?,?)",
+            "channel, decision_id, request_sha256) VALUES (?,?,?,?,?,?,?,?)",
             (d.request_id, d.verdict, d.destination, json.dumps([list(c) for c in d.clips]),
-             d.decided_at, d.channel, decision_id))
+             d.decided_at, d.channel, decision_id, d.request_sha256))
 
     def decision_id_seen(self, decision_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM decisions WHERE decision_id = ?",
@@ -170,7 +174,7 @@ class RequestBook:
     def decision(self, request_id: str) -> DecisionRow | None:
         row = self._db.execute(
             "SELECT request_id, verdict, destination, clips, decided_at, channel, uploaded, "
-            "completed_at, failure FROM decisions WHERE request_id = ?",
+            "completed_at, failure, request_sha256 FROM decisions WHERE request_id = ?",
             (request_id,)).fetchone()
         return None if row is None else self._decision(row)
 
@@ -178,14 +182,14 @@ class RequestBook:
         """Accepted decisions whose upload has neither finished nor failed for good."""
         rows = self._db.execute(
             "SELECT request_id, verdict, destination, clips, decided_at, channel, uploaded, "
-            "completed_at, failure FROM decisions WHERE verdict = 'accept' "
+            "completed_at, failure, request_sha256 FROM decisions WHERE verdict = 'accept' "
             "AND completed_at IS NULL AND failure IS NULL ORDER BY decided_at").fetchall()
         return [self._decision(r) for r in rows]
 
     @staticmethod
     def _decision(r: tuple[Any, ...]) -> DecisionRow:
         return DecisionRow(r[0], r[1], r[2], tuple((c[0], c[1]) for c in json.loads(r[3])),
-                           r[4], r[5], tuple(json.loads(r[6])), r[7], r[8])
+                           r[4], r[5], tuple(json.loads(r[6])), r[7], r[8], r[9])
 
     def mark_uploaded(self, request_id: str, uploaded: Sequence[str]) -> None:
         with self.transaction() as db:

@@ -80,7 +80,7 @@ class RequestDesk:
                               {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
             log.info("request rejected: %s", str(exc)[:200])
             return ReceiveOutcome("rejected", None, exc.reason)
-        return self._store(verified, now)
+        return self._store(verified, now, payload)
 
     def _replayed(self, req: AgencyRequest, now: float, exc: RequestRejected) -> ReceiveOutcome:
         """An id already claimed: a redelivery of a stored request, or refused."""
@@ -98,7 +98,7 @@ class RequestDesk:
                           {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
         return ReceiveOutcome("rejected", req.request_id, exc.reason)
 
-    def _store(self, v: VerifiedRequest, now: float) -> ReceiveOutcome:
+    def _store(self, v: VerifiedRequest, now: float, payload: bytes) -> ReceiveOutcome:
         req = v.request
         self.audit.append(AuditKind.RECEIVED, req.request_id, describe(req), at=now)
         here = location_in_area(self.identity.latitude, self.identity.longitude, req)
@@ -114,7 +114,7 @@ class RequestDesk:
         row = RequestRow(req.request_id, status, now, float(req.expires_at), req.body_sha256,
                          req.agency_id, (v.destination.host,), req.upload_url, public,
                          tuple(MatchedClip(c.id, c.sha256, c.start_wall, c.end_wall, c.size)
-                               for c in clips))
+                               for c in clips), document=bytes(payload))
         try:
             # One transaction: the id is claimed if and only if its request is stored.
             with self.book.transaction() as db:
@@ -193,6 +193,9 @@ class RequestDesk:
             if self.book.decision_id_seen(d.decision_id):
                 raise DecisionRefused("replayed", f"decision {d.decision_id} was already used")
             row = self._decidable(d.request_id, now)
+            if d.request_sha256 != row.body_sha256:
+                raise DecisionRefused("request_changed", "the decision was made on another "
+                                      "body of this request than the one the device stored")
             if d.destination != row.upload_url:
                 raise DecisionRefused("wrong_destination", "destination is not the request's")
             if d.verdict == "decline":
@@ -224,7 +227,7 @@ class RequestDesk:
                 clips: Sequence[tuple[str, str]], now: float, channel: str,
                 decision_id: str | None) -> DecisionRow:
         d = DecisionRow(row.request_id, verdict, destination, tuple(clips), now, channel, (),
-                        None, None)
+                        None, None, row.body_sha256)
         try:
             with self.book.transaction() as db:
                 self.book.add_decision(db, d, decision_id)
@@ -251,17 +254,6 @@ class RequestDesk:
             self.audit.append(AuditKind.EXPIRED, r.request_id, {"clips": len(r.clips)}, at=now)
             self._release(c.clip_id for c in r.clips)
         return [r.request_id for r in gone]
-
-    def owner_summary(self, now: float) -> bytes:
-        """The retained owner-topic message: what awaits a decision. No footage."""
-        shown = ("request_id", "agency", "case", "incident", "description", "window",
-                 "expires_at", "upload_url")
-        pending = [{**{k: r.public[k] for k in shown},
-                    "clips": [{"id": c.clip_id, "sha256": c.sha256, "start": c.start_wall,
-                               "end": c.end_wall} for c in r.clips]}
-                   for r in self.pending(now)]
-        return json.dumps({"device_id": self.identity.device_id, "pending": pending},
-                          sort_keys=True).encode()
 
 
 def _safe_id(payload: bytes, key: str = "request_id") -> str | None:

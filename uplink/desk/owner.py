@@ -15,8 +15,10 @@ from uplink.protocol.fields import parse_time
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _SHA = re.compile(r"[0-9a-f]{64}")
-_FIELDS = {"type", "protocol", "decision_id", "request_id", "device_id", "verdict", "clips",
-           "destination", "issued_at", "kid", "sig"}
+# request_sha256 binds the decision to the request body the owner saw (docs/protocol.md);
+# decisions without it (made by tools from before it existed) are refused as bad_document.
+_FIELDS = {"type", "protocol", "decision_id", "request_id", "request_sha256", "device_id",
+           "verdict", "clips", "destination", "issued_at", "kid", "sig"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class OwnerDecision:
     clips: tuple[tuple[str, str], ...]
     destination: str
     issued_at: int
+    request_sha256: str
 
 
 def parse_owner_decision(payload: bytes, owner_keys: Mapping[str, Ed25519PublicKey],
@@ -67,8 +70,10 @@ def parse_owner_decision(payload: bytes, owner_keys: Mapping[str, Ed25519PublicK
         raise DecisionRefused("bad_document", "clips must be a list of {id, sha256}")
     if doc["verdict"] == "accept" and not clips:
         raise DecisionRefused("bad_document", "an acceptance must name its clips")
+    if not isinstance(doc["request_sha256"], str) or not _SHA.fullmatch(doc["request_sha256"]):
+        raise DecisionRefused("bad_document", "request_sha256 must be 64 hex digits")
     if not isinstance(doc["destination"], str):
         raise DecisionRefused("bad_document", "destination must be a URL string")
     return OwnerDecision(doc["decision_id"], doc["request_id"], doc["verdict"],
                          tuple((c["id"], c["sha256"]) for c in clips), doc["destination"],
-                         issued)
+                         issued, doc["request_sha256"])

@@ -2,7 +2,8 @@
 
 The guards refuse, whatever code or person writes to the file, a decision that the desk's
 own checks would refuse: an acceptance sent anywhere but the request's stored upload URL,
-a clip not matched to the request with that SHA-256, a second decision, a changed or
+a clip not matched to the request with that SHA-256, a decision bound to another body of
+the request than the one stored (`request_sha256`), a second decision, a changed or
 deleted decision. They are created with IF NOT EXISTS on every open, so a book written by
 an older version gets them too. docs/protocol.md, "Owner decisions".
 """
@@ -44,6 +45,10 @@ ADDED_COLUMNS: Final[tuple[tuple[str, str, str, str | None], ...]] = (
      "UPDATE requests SET shown_at = received_at WHERE status NOT IN ('no_clips', 'not_here')"),
     ("decisions", "failures", "INTEGER NOT NULL DEFAULT 0", None),
     ("decisions", "failing_since", "REAL", None),
+    # document: the agency's signed request exactly as verified (shown to remote owners);
+    # request_sha256: the request body a decision was made on (NULL: decided before that).
+    ("requests", "document", "BLOB", None),
+    ("decisions", "request_sha256", "TEXT", None),
 )
 
 # One-off repairs of books written by older versions, each run once (PRAGMA user_version counts
@@ -95,9 +100,26 @@ WHEN OLD.completed_at IS NOT NULL OR OLD.failure IS NOT NULL
 BEGIN
     SELECT RAISE(ABORT, 'request book: a finished upload is final');
 END;
+CREATE TRIGGER IF NOT EXISTS decisions_guard_request_body BEFORE INSERT ON decisions
+BEGIN
+    SELECT RAISE(ABORT, 'request book: a decision must bind the body of the request decided')
+        WHERE EXISTS (SELECT 1 FROM requests WHERE request_id = NEW.request_id)
+            AND NEW.request_sha256 IS NOT
+            (SELECT body_sha256 FROM requests WHERE request_id = NEW.request_id);
+END;
+CREATE TRIGGER IF NOT EXISTS decisions_guard_request_body_update BEFORE UPDATE ON decisions
+WHEN NEW.request_sha256 IS NOT OLD.request_sha256
+BEGIN
+    SELECT RAISE(ABORT, 'request book: decisions are append-only (only progress may change)');
+END;
 CREATE TRIGGER IF NOT EXISTS decisions_guard_delete BEFORE DELETE ON decisions
 BEGIN
     SELECT RAISE(ABORT, 'request book: decisions are append-only (no delete)');
+END;
+CREATE TRIGGER IF NOT EXISTS requests_guard_document BEFORE UPDATE ON requests
+WHEN NEW.document IS NOT OLD.document
+BEGIN
+    SELECT RAISE(ABORT, 'request book: a request''s signed document is fixed');
 END;
 CREATE TRIGGER IF NOT EXISTS requests_guard_update BEFORE UPDATE ON requests
 WHEN NEW.request_id IS NOT OLD.request_id OR NEW.upload_url IS NOT OLD.upload_url

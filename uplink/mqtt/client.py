@@ -115,8 +115,11 @@ class MqttLink:
             return
         self._started = True
         cfg = self._config
+        # A link that keeps no session (expiry 0: the owner's tool) starts clean, so it never
+        # resumes a session an earlier run left behind, with its queue of old messages.
         self._client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s,
-                                   clean_start=False, properties=self._connect_properties())
+                                   clean_start=cfg.session_expiry_s == 0,
+                                   properties=self._connect_properties())
         self._client.loop_start()
 
     def close(self, timeout: float = 5.0) -> None:

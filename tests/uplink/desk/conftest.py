@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,9 +119,16 @@ class Device:
                "request_id": request_id, "device_id": DEVICE.device_id, "verdict": verdict,
                "clips": [{"id": c, "sha256": s} for c, s in clips],
                "destination": self.receiver.url if destination is None else destination,
-               "issued_at": format_time(NOW)}
+               "issued_at": format_time(NOW), "request_sha256": self.body_sha256(request_id)}
         doc.update(top)
         return json.dumps(sign_document(doc, key or self.owner_key, kid)).encode()
+
+    def body_sha256(self, request_id: str) -> str:
+        """The body hash the device stored for the request (what a decision binds)."""
+        with closing(sqlite3.connect(self.tmp / "uplink.sqlite3")) as db:
+            row = db.execute("SELECT body_sha256 FROM requests WHERE request_id = ?",
+                             (request_id,)).fetchone()
+        return str(row[0]) if row else "0" * 64
 
     def close(self) -> None:
         for thing in reversed(self.opened):

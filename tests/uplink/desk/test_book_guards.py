@@ -36,11 +36,17 @@ def _raw(device: Device) -> sqlite3.Connection:
 
 
 def _insert(db: sqlite3.Connection, rid: str, clips: object, *, verdict: str = "accept",
-            destination: str, how: str = "INSERT") -> None:
+            destination: str, how: str = "INSERT", body: str | None = None) -> None:
+    """A decision written as a bug or a person could; bound to the stored request body
+    unless `body` names another."""
+    if body is None:
+        row = db.execute("SELECT body_sha256 FROM requests WHERE request_id = ?",
+                         (rid,)).fetchone()
+        body = row[0] if row else "0" * 64
     db.execute(f"{how} INTO decisions (request_id, verdict, destination, clips, decided_at, "
-               "channel) VALUES (?,?,?,?,?,?)",
+               "channel, request_sha256) VALUES (?,?,?,?,?,?,?)",
                (rid, verdict, destination, clips if isinstance(clips, str)
-                else json.dumps(clips), NOW + 5, "sql"))
+                else json.dumps(clips), NOW + 5, "sql", body))
 
 
 def test_an_acceptance_must_go_to_the_stored_upload_url(
