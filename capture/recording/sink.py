@@ -65,6 +65,9 @@ class ClipMeta:
     width: int
     height: int
     frames: int
+    trigger: str = "motion"  # what started the recording: "motion" or "ring"
+    simulated: bool = False  # from a synthetic scene or a file, not a camera
+    clock_synced: bool = True  # False: recorded before the system clock was synchronised
 
 
 class ClipSink(Protocol):

@@ -22,7 +22,11 @@ BUSY_TIMEOUT_S = 10.0
 
 COLUMNS = ("id", "start_wall", "end_wall", "duration", "start_pts", "first_seq", "last_seq",
            "frames", "width", "height", "size", "sha256", "peak_score", "held", "created",
-           "cut_short")
+           "cut_short", "trigger", "simulated", "clock_synced")
+FLAGS = ("held", "cut_short", "simulated", "clock_synced")  # stored as 0/1
+# Added after version 1: a journal written before carries none of these (their defaults).
+_LATER: dict[str, Any] = {"cut_short": False, "trigger": "motion", "simulated": False,
+                          "clock_synced": True}
 
 
 @dataclass(frozen=True)
@@ -47,21 +51,29 @@ class ClipRecord:
     # Recovered after a power cut or crash: the clip ends where the last fragment on disk
     # ended, not where the recording would have.
     cut_short: bool = False
+    # What started the recording: "motion", or "ring" (the doorbell was pressed).
+    trigger: str = "motion"
+    # From a synthetic scene or a recorded file, not the camera: never evidence.
+    simulated: bool = False
+    # False when the clip was recorded before the system clock was synchronised: its wall
+    # times may be wrong, so it is never matched to an agency's time window.
+    clock_synced: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClipRecord:
-        # Journals written before schema version 2 have no cut_short.
-        values = {name: data[name] for name in COLUMNS if name != "cut_short"}
-        return cls(**values, cut_short=bool(data.get("cut_short", False)))
+        values: dict[str, Any] = {name: data[name] for name in COLUMNS if name not in _LATER}
+        for name, default in _LATER.items():
+            values[name] = type(default)(data.get(name, default))
+        return cls(**values)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> ClipRecord:
         values = dict(zip(COLUMNS, row, strict=True))
-        values["held"] = bool(values["held"])
-        values["cut_short"] = bool(values["cut_short"])
+        for flag in FLAGS:
+            values[flag] = bool(values[flag])
         return cls(**values)
 
 
@@ -77,9 +89,16 @@ def _v2_cut_short(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE clips ADD COLUMN cut_short INTEGER NOT NULL DEFAULT 0")
 
 
+def _v3_provenance(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE clips ADD COLUMN trigger TEXT NOT NULL DEFAULT 'motion'")
+    conn.execute("ALTER TABLE clips ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE clips ADD COLUMN clock_synced INTEGER NOT NULL DEFAULT 1")
+
+
 # Schema version N is reached by running MIGRATIONS[:N] in order; to change the schema,
 # append a function (never edit a shipped one).
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_clips, _v2_cut_short)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _v1_clips, _v2_cut_short, _v3_provenance)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -135,8 +154,8 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM clips"
 def insert(conn: sqlite3.Connection, rec: ClipRecord) -> None:
     marks = ", ".join("?" for _ in COLUMNS)
     values = [getattr(rec, name) for name in COLUMNS]
-    values[COLUMNS.index("held")] = int(rec.held)
-    values[COLUMNS.index("cut_short")] = int(rec.cut_short)
+    for flag in FLAGS:
+        values[COLUMNS.index(flag)] = int(getattr(rec, flag))
     conn.execute(f"INSERT INTO clips ({', '.join(COLUMNS)}) VALUES ({marks})", values)
 
 

@@ -169,7 +169,8 @@ class ClipStore:
                 duration=meta.duration, start_pts=meta.start_pts, first_seq=meta.first_seq,
                 last_seq=meta.last_seq, frames=meta.frames, width=meta.width,
                 height=meta.height, size=size, sha256=sha, peak_score=meta.peak_score,
-                held=False, created=time.time())
+                held=False, created=time.time(), trigger=meta.trigger,
+                simulated=meta.simulated, clock_synced=meta.clock_synced)
             files.write_synced(lay.tmp_thumb(clip_id), meta.thumbnail_jpeg)
             files.write_synced(lay.journal(clip_id), json.dumps(rec.to_json()).encode())
             fsync_dir(lay.tmp)

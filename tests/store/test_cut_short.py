@@ -125,11 +125,13 @@ def test_an_index_of_schema_1_gains_cut_short(tmp_path: Path) -> None:
     try:
         old = store_index.get(conn, "old")
         assert old is not None and old.cut_short is False
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert (old.trigger, old.simulated, old.clock_synced) == ("motion", False, True)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == store_index.SCHEMA_VERSION
     finally:
         conn.close()
     legacy = old.to_json()
-    del legacy["cut_short"]  # a journal written by the previous version
+    for later in ("cut_short", "trigger", "simulated", "clock_synced"):
+        del legacy[later]  # a journal written by the first version
     assert store_index.ClipRecord.from_json(legacy) == old
 
 
