@@ -141,6 +141,11 @@ def _cross_checks(cfg: Config, filename: str, lines: _KeyLines) -> list[Problem]
             f"longer than the pre-roll can hold (recording.pre_roll_seconds = "
             f"{r.pre_roll_seconds:g}); a clip could not start on a keyframe: make it "
             f"<= {r.pre_roll_seconds:g}"))
+    b = cfg.doorbell
+    if b.chime_pin == b.pin:
+        out.append(Problem(filename, lines.find("doorbell", "chime_pin"), "doorbell.chime_pin",
+                           b.chime_pin, "is the button's pin (doorbell.pin): the chime relay "
+                           "needs a pin of its own"))
     u, d = cfg.uplink, cfg.device
     if u.enabled and not u.registry_key:
         out.append(Problem(filename, lines.find("uplink", "enabled"), "uplink.enabled", True,

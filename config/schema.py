@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config.doorbell import DoorbellConfig
 from config.fields import odd_or_zero, polygons, setting
 from config.homeassistant import HomeAssistantConfig
 from config.mqtt import MqttConfig
@@ -133,6 +134,7 @@ class Config:
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     web: WebConfig = WebConfig()
     push: PushConfig = PushConfig()
+    doorbell: DoorbellConfig = DoorbellConfig()
 
 
 SECTIONS: dict[str, type] = {
@@ -148,4 +150,5 @@ SECTIONS: dict[str, type] = {
     "homeassistant": HomeAssistantConfig,
     "web": WebConfig,
     "push": PushConfig,
+    "doorbell": DoorbellConfig,
 }

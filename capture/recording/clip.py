@@ -48,6 +48,7 @@ class OpenClip:
         self._last: Entry | None = None
         self.peak = float("-inf")
         self._thumb: np.ndarray | None = None
+        self.trigger = "motion"  # what the clip is kept for: "motion" or "ring"
 
     def write(self, entry: Entry) -> None:
         if self._first is None and entry.packet.keyframe:
@@ -114,7 +115,7 @@ class OpenClip:
             first_seq=first_seq, last_seq=first_seq + frames - 1,
             peak_score=self.peak if self._thumb is not None else 0.0,
             thumbnail_jpeg=jpeg, width=self._info.width, height=self._info.height,
-            frames=frames,
+            frames=frames, trigger=self.trigger,
         )
 
     def discard(self) -> None:

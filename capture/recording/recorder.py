@@ -27,7 +27,8 @@ class Recorder:
     and motion resuming before then extends it. A clip reaching `max_clip_seconds` is cut
     at the next keyframe and, while still recording, the next clip starts on that very
     keyframe. A failure aborts only the open clip; the recorder carries on, and opens the
-    next clip no sooner than RETRY_S later.
+    next clip no sooner than RETRY_S later. `force` (a doorbell ring) records from the next
+    frame for at least the given seconds without motion, and marks the clip holding it.
     """
 
     def __init__(self, cfg: RecordingConfig, info: StreamInfo, sink: ClipSink,
@@ -44,6 +45,8 @@ class Recorder:
         self._last_motion = float("-inf")
         self._split_due = False
         self._retry_at = float("-inf")
+        self._forced: tuple[str, float] | None = None  # asked for, applied at the next frame
+        self._forced_until = float("-inf")
         # Frame times are sums of floats; a hair of slack keeps the exact post-roll frame.
         self._post_roll = cfg.post_roll_seconds + 1e-6
 
@@ -51,6 +54,11 @@ class Recorder:
     def current_clip_id(self) -> str | None:
         """The id of the clip being written now (it holds the current frame), else None."""
         return self._clip.handle.id if self._clip else None
+
+    def force(self, trigger: str, seconds: float) -> None:
+        """Record at least `seconds` from the next frame, motion or not; the clip holding
+        that frame gets `trigger` (e.g. "ring") in its meta."""
+        self._forced = (trigger, seconds)
 
     @property
     def prebuffer(self) -> PreBuffer:
@@ -61,19 +69,25 @@ class Recorder:
         done: list[CommittedClip] = []
         try:
             packets = self._encoder.encode(frame)
+            forced, self._forced = self._forced, None
+            if forced is not None:
+                self._forced_until = max(self._forced_until, frame.pts + forced[1])
             if motion:
                 self._last_motion = frame.pts
-            elif self._clip and frame.pts - self._last_motion > self._post_roll:
+            elif (self._clip and frame.pts - self._last_motion > self._post_roll
+                  and frame.pts > self._forced_until):
                 self._finish(done)
             entries = [Entry(p, frame.seq, frame.pts, frame.wall) for p in packets]
             for e in entries:
                 self._pre.add(e)
             if self._clip is None:
-                if motion and frame.pts >= self._retry_at:
+                if (motion or forced) and frame.pts >= self._retry_at:
                     self._open(list(self._pre))
             else:
                 self._extend(entries, done)
             if self._clip:
+                if forced:
+                    self._clip.trigger = forced[0]
                 self._clip.offer(frame, score)
         except _FAILURES as e:
             self._retry_at = frame.pts + RETRY_S

@@ -1,6 +1,6 @@
 """The daemon's capture side: the camera thread (owns the reopening camera) and the motion
 thread (owns detector, recorder and clip store), joined by a queue that drops rather than
-stalls the camera."""
+stalls the camera. A doorbell ring reaches the motion thread as an event it checks each frame."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ class _LogListener:
 
     def clip_stored(self, clip: Any) -> None:
         self.clips += 1
-        log.info("clip stored: %s", clip.id, extra=event("clip_stored", clip=clip.id))
+        ring = clip.meta.trigger == "ring"
+        log.info("clip stored: %s%s", clip.id, " (doorbell ring)" if ring else "",
+                 extra=event("clip_stored", clip=clip.id))
         for o in self.observers:
             o.clip_stored(clip)
 
@@ -78,6 +80,7 @@ class CaptureSide:
         self.recording_errors = 0
         self._reloaded: Config | None = None
         self.frames_shape = (0, 0)
+        self._rang = threading.Event()  # set by the doorbell thread, taken by the motion thread
 
     @property
     def live(self) -> bool:
@@ -122,6 +125,9 @@ class CaptureSide:
             recorder = build.make_recorder(self.cfg, source.info, self._store)
             self._loop = LocalLoop(detector, recorder, self.listener)
         self._apply_reload()
+        if self._rang.is_set():
+            self._rang.clear()
+            self._loop.force("ring", self.cfg.doorbell.record_seconds)
         try:
             self._loop.feed(frame)
         except RecordingError as exc:
@@ -131,6 +137,11 @@ class CaptureSide:
             self.retention.run(self._store)
         if self.retention.due():
             self.retention.run(self._store)
+
+    def ring(self, wall: float) -> None:
+        """The doorbell rang (any thread): the motion thread records from its next frame.
+        Rings before that frame are one recording."""
+        self._rang.set()
 
     def reload(self, cfg: Config) -> None:
         """Take new motion, recording and retention settings (from SIGHUP) at the next frame."""

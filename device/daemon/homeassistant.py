@@ -1,5 +1,5 @@
 """Status on the home broker ([owner_mqtt], never the agency one) with Home Assistant MQTT
-discovery.
+discovery: motion, last event, stats, the doorbell's rings, and optionally a snapshot.
 
 Nothing here carries footage unless `homeassistant.snapshots` is on (a small JPEG per event).
 """
@@ -22,14 +22,15 @@ class HomeAssistant:
     """Discovery configs and states; `handle` republishes discovery when HA restarts."""
 
     def __init__(self, cfg: HomeAssistantConfig, mqtt: MqttConfig, device_id: str,
-                 link: Publisher) -> None:
+                 link: Publisher, *, doorbell: bool = False) -> None:
         self.cfg = cfg
+        self.doorbell = doorbell  # a [doorbell] button: announce its event entity
         self.device_id = device_id
         self.link = link
         self.availability = mqtt.status_topic(device_id)
         base = f"{mqtt.topic_prefix}/device/{device_id}"
         self.topics = {name: f"{base}/{name}" for name in ("motion", "event", "stats",
-                                                           "snapshot")}
+                                                           "snapshot", "doorbell")}
         self.ha_status_topic = f"{cfg.discovery_prefix}/status"
 
     def _entity(self, component: str, key: str, name: str,
@@ -62,6 +63,11 @@ class HomeAssistant:
                          value_template="{{ value_json.free_mb }}", unit_of_measurement="MB",
                          device_class="data_size", state_class="measurement"),
         ]
+        if self.doorbell:
+            # Home Assistant's `event` platform: each message is one press, never retained
+            # (a retained one would ring again whenever Home Assistant reconnects).
+            entities.append(self._entity("event", "doorbell", "Doorbell", state_topic=t["doorbell"],
+                                         device_class="doorbell", event_types=["ring"]))
         if self.cfg.snapshots:
             entities.append(self._entity("image", "snapshot", "Last event snapshot",
                                          image_topic=t["snapshot"], content_type="image/jpeg"))
@@ -76,6 +82,10 @@ class HomeAssistant:
 
     def event(self, info: dict[str, Any]) -> None:
         self.link.publish(self.topics["event"], json.dumps(info).encode(), retain=True)
+
+    def ring(self) -> None:
+        self.link.publish(self.topics["doorbell"], json.dumps({"event_type": "ring"}).encode(),
+                          retain=False)
 
     def snapshot(self, jpeg: bytes) -> None:
         """The event's peak frame, only when the owner turned snapshots on."""

@@ -23,7 +23,7 @@ class StatusSide:
         self.cfg = cfg
         self.link = link
         self.ha = HomeAssistant(cfg.homeassistant, cfg.owner_mqtt.link_config(cfg.device.id),
-                                cfg.device.id, link)
+                                cfg.device.id, link, doorbell=cfg.doorbell.enabled)
         # Taken before the link connects, so its `online` waits for this SUBACK too. Without
         # an uplink our thread consumes; with one, its feed thread hands us these.
         self.link.subscribe([self.ha.ha_status_topic], qos=1)
@@ -74,6 +74,10 @@ class StatusSide:
         thumb = self.store / "thumbs" / f"{clip.id}.jpg"
         if self.cfg.homeassistant.snapshots and thumb.exists():
             self.ha.snapshot(thumb.read_bytes())
+
+    # Called from the doorbell thread.
+    def ring(self, wall: float) -> None:
+        self.ha.ring()
 
     def workers(self) -> Sequence[Worker]:
         return (self.worker,)

@@ -57,11 +57,19 @@ def build_sides(cfg: Config, *, capture: bool, pace: float | None,
 
         sides.append(UplinkSide(cfg, agency, home=home,
                                 other=status.ha.handle if status else None))
+    capture_side = None
     if capture:
         capture_side = CaptureSide(cfg, pace)
         if status is not None:
             capture_side.listener.observers.append(status)
         sides.append(capture_side)
+    if cfg.doorbell.enabled:
+        from device.daemon.doorbell import DoorbellSide
+
+        # After the capture side: a ring always finds the camera running.
+        doorbell = DoorbellSide(cfg.doorbell)
+        doorbell.observers.extend(o for o in (capture_side, status) if o is not None)
+        sides.append(doorbell)
     if status is not None:
         status.sources = [s for s in sides if s is not status]
     for link in (agency, home):

@@ -1,4 +1,5 @@
-"""The web process's push thread: new agency requests, and new clips as motion, to Web Push.
+"""The web process's push thread: new agency requests, doorbell rings (a new clip marked
+"ring"), and other new clips as motion, to Web Push.
 
 One thread (`push`) owns the notifier and its SQLite connections for the life of the server.
 It watches files rather than the daemon: the request book and the clip index are written by
@@ -40,29 +41,30 @@ def _signature(paths: tuple[Path, ...]) -> tuple[tuple[int, int], ...]:
 
 class NewClips:
     """Clips that appeared in the index since the last look: the daemon stores a clip for
-    every motion event, so a new clip is motion at the door."""
+    every motion event and every doorbell ring (its trigger says which)."""
 
     def __init__(self, store_root: Path) -> None:
         self.store_root = store_root
         self._newest: tuple[float, str] | None = None
 
-    def _latest(self) -> list[tuple[float, str]]:
+    def _latest(self) -> list[tuple[float, str, str]]:
         with ClipView(self.store_root) as view:
             since = self._newest[0] if self._newest else None
-            return [(r.start_wall, r.id) for r in view.list(limit=50, since=since)]
+            return [(r.start_wall, r.id, r.trigger) for r in view.list(limit=50, since=since)]
 
     def prime(self) -> None:
         """Remember what exists now: clips from before the server started are not news."""
-        latest = self._latest()
+        latest = [c[:2] for c in self._latest()]
         self._newest = max(latest) if latest else (float("-inf"), "")
 
-    def new(self) -> list[tuple[float, str]]:
+    def new(self) -> list[tuple[float, str, str]]:
+        """(start, clip id, trigger) of each clip new since the last call, oldest first."""
         if self._newest is None:
             self.prime()
             return []
-        fresh = sorted(c for c in self._latest() if c > self._newest)
+        fresh = sorted(c for c in self._latest() if c[:2] > self._newest)
         if fresh:
-            self._newest = fresh[-1]
+            self._newest = fresh[-1][:2]
         return fresh
 
 
@@ -95,7 +97,7 @@ class PushThread:
 
     def _run(self, notifier: Notifier) -> None:
         watched = (self.book, self.store_root / "index.sqlite3")
-        clips = NewClips(self.store_root) if self.motion else None
+        clips = NewClips(self.store_root)  # rings are pushed whatever notify_on_motion says
         last_sig: tuple[tuple[int, int], ...] | None = None
         last_pass = float("-inf")
         try:
@@ -109,17 +111,20 @@ class PushThread:
         finally:
             notifier.close()
 
-    def _pass(self, notifier: Notifier, clips: NewClips | None) -> None:
+    def _pass(self, notifier: Notifier, clips: NewClips) -> None:
         try:
-            if clips is not None:
-                for start, clip_id in clips.new():
+            for start, clip_id, trigger in clips.new():
+                if trigger == "ring":
+                    log.info("push: new clip %s: doorbell ring", clip_id)
+                    notifier.ring()
+                elif self.motion:
                     log.info("push: new clip %s: motion", clip_id)
                     notifier.motion(start)
             report = notifier.notify_pending(time.time())
         except (PushError, StoreError, sqlite3.Error, OSError) as exc:
             log.warning("push: %s", exc)
             return
-        if report.delivered or report.motion or report.failed or report.dropped:
-            log.info("push: %d delivered, %d motion, %d retrying, %d failed, %d dropped",
-                     report.delivered, report.motion, report.retrying, report.failed,
-                     report.dropped)
+        if report.delivered or report.motion or report.rings or report.failed or report.dropped:
+            log.info("push: %d delivered, %d motion, %d ring, %d retrying, %d failed, "
+                     "%d dropped", report.delivered, report.motion, report.rings,
+                     report.retrying, report.failed, report.dropped)

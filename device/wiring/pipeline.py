@@ -35,6 +35,8 @@ class ClipRecorder(Protocol):
 
     def push(self, frame: Frame, motion: bool, score: float) -> Sequence[Any]: ...
 
+    def force(self, trigger: str, seconds: float) -> None: ...
+
     def close(self) -> Sequence[Any]: ...
 
 
@@ -114,6 +116,11 @@ class LocalLoop:
                 ev.peak_score = float(result.score)
                 ev.boxes = [tuple(b) for b in result.boxes]
         return result
+
+    def force(self, trigger: str, seconds: float) -> None:
+        """Record from the next frame for at least `seconds`, motion or not (a doorbell
+        ring); the clip holding that frame is marked with `trigger`."""
+        self.recorder.force(trigger, seconds)
 
     def _end_event(self) -> None:
         ev = self._event

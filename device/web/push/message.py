@@ -11,7 +11,8 @@ only what the owner needs to recognise the event and open the right page:
 No case number, incident, time window, place, investigator, clip ids or hashes: the owner
 reads those in the web app, behind its login. The agency name comes from the signed request;
 it is cut to 80 printable characters. Topic headers are sent in the clear, so a request push
-has none and the motion push's topic is the constant "motion".
+has none and the motion and doorbell pushes' topics are the constants "motion" and "ring".
+A ring says only that someone rang: "Someone rang the doorbell", opening the clips page.
 """
 
 from __future__ import annotations
@@ -48,3 +49,7 @@ def request_message(request_id: str, agency_name: str) -> Message:
 
 def motion_message() -> Message:
     return Message(TITLE, "Motion at the door", "/", "motion")
+
+
+def ring_message() -> Message:
+    return Message(TITLE, "Someone rang the doorbell", "/clips", "ring")

@@ -11,6 +11,7 @@ being pending. So a restart sends only what was not yet delivered, and a subscri
 after a request was first seen does not get a push for it.
 
 Motion pushes are best effort: not stored, at most one per `MOTION_GAP_S`, short TTL.
+Doorbell rings likewise, but every ring is sent, whatever `notify_on_motion` says.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from device.web.push.errors import (
     RetryLater,
     SubscriptionGone,
 )
-from device.web.push.message import Message, motion_message, request_message
+from device.web.push.message import Message, motion_message, request_message, ring_message
 from device.web.push.sender import PushSender, Target
 from device.web.push.subscriptions import Subscription, SubscriptionStore
 from uplink.desk.book import RequestStatus
@@ -64,6 +65,7 @@ class NotifyReport:
     retrying: int = 0
     failed: int = 0  # given up: refused for good, or out of attempts
     motion: int = 0  # motion pushes delivered
+    rings: int = 0  # doorbell pushes delivered
 
 
 class Notifier:
@@ -85,6 +87,7 @@ class Notifier:
         self._lock = threading.Lock()
         self._motion_at: float | None = None
         self._last_motion_push = float("-inf")
+        self._rang = False
         self._wake = threading.Event()
 
     # -- any thread -------------------------------------------------------------------------
@@ -94,6 +97,14 @@ class Notifier:
             return
         with self._lock:
             self._motion_at = self.clock() if at is None else at
+        self._wake.set()
+
+    def ring(self) -> None:
+        """The doorbell rang: the notifier thread pushes it (push enabled is enough)."""
+        if not self.cfg.enabled:
+            return
+        with self._lock:
+            self._rang = True
         self._wake.set()
 
     def wake(self) -> None:
@@ -142,6 +153,7 @@ class Notifier:
         report = NotifyReport()
         if not self.cfg.enabled:
             return report
+        self._send_ring(now, report)
         self._send_motion(now, report)
         pending = self._pending_requests(now)
         report.new_requests = self._enqueue(pending, now)
@@ -264,19 +276,31 @@ class Notifier:
         if now - self._last_motion_push < MOTION_GAP_S:
             return
         self._last_motion_push = now
-        payload = motion_message().payload()
+        report.motion += self._send_now(motion_message(), "motion", now, report)
+
+    def _send_ring(self, now: float, report: NotifyReport) -> None:
+        with self._lock:
+            rang, self._rang = self._rang, False
+        if rang:
+            report.rings += self._send_now(ring_message(), "ring", now, report)
+
+    def _send_now(self, message: Message, topic: str, now: float,
+                  report: NotifyReport) -> int:
+        """One best-effort push to every subscription, kept briefly; how many took it."""
+        payload, sent = message.payload(), 0
         for sub in self.store.all():
             try:
                 self.sender.send(Target(sub.endpoint, sub.p256dh, sub.auth), payload,
                                  ttl=min(self.cfg.ttl_s, MOTION_TTL_S), urgency="high",
-                                 topic="motion")
+                                 topic=topic)
             except SubscriptionGone as exc:
                 log.info("push: dropping subscription %d: %s", sub.id, exc)
                 self._drop(sub.id)
                 report.dropped += 1
             except DeliveryError as exc:
-                log.info("push: motion to subscription %d: %s", sub.id, exc)
+                log.info("push: %s to subscription %d: %s", topic, sub.id, exc)
                 self.store.failed(sub.id, str(exc))
             else:
                 self.store.succeeded(sub.id, now)
-                report.motion += 1
+                sent += 1
+        return sent

@@ -1,0 +1,92 @@
+"""The doorbell in Home Assistant: the `event` entity's discovery on a real mosquitto, and a
+press on gpiozero's mock pins arriving as one `ring` event, never retained."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config import Config, StoreConfig
+from config.doorbell import DoorbellConfig
+from config.homeassistant import HomeAssistantConfig
+from config.owner_mqtt import OwnerMqttConfig
+from config.uplink import DeviceConfig
+from device.daemon.notify import Notifier
+from device.daemon.supervisor import Supervisor, build_sides
+from tests.broker import MosquittoBroker
+from tests.gpio_pins import mock_factory
+from tests.support import wait_until
+from tests.uplink.mqtt.peer import Peer
+
+NODE = "doorcam_porch-9"
+
+
+@pytest.fixture
+def pins() -> Iterator[Any]:
+    yield from mock_factory()
+BASE = "doorcam/v1/device/porch-9"
+
+
+def test_discovery_and_a_press_as_a_doorbell_event(tmp_path: Path, broker: MosquittoBroker,
+                                                   pins: Any) -> None:
+    cfg = Config(store=StoreConfig(path=str(tmp_path / "store")),
+                 device=DeviceConfig(id="porch-9"),
+                 owner_mqtt=OwnerMqttConfig(enabled=True, port=broker.port),
+                 homeassistant=HomeAssistantConfig(enabled=True),
+                 doorbell=DoorbellConfig(enabled=True, pin=17, bounce_ms=20))
+    ha = Peer(broker.port)
+    ha.subscribe("homeassistant/#")
+    ha.subscribe(f"{BASE}/#")
+    stop, reload = threading.Event(), threading.Event()
+    try:
+        with contextlib.ExitStack() as stack:
+            sides = build_sides(cfg, capture=False, pace=None, stack=stack)
+            supervisor = Supervisor(sides, Notifier())
+            supervisor.start(stack)
+            _, doorbell = sides
+            config = json.loads(ha.expect(
+                f"homeassistant/event/{NODE}/doorbell/config", timeout=20).payload)
+            assert config["device_class"] == "doorbell" and config["event_types"] == ["ring"]
+            assert config["state_topic"] == f"{BASE}/doorbell"
+            assert config["unique_id"] == f"{NODE}_doorbell"
+            assert config["device"]["identifiers"] == [NODE]
+            assert config["availability_topic"] == f"{BASE}/status"
+            stats = json.loads(ha.expect(f"{BASE}/stats", timeout=20).payload)
+            assert stats["rings"] == 0
+
+            wait_until(lambda: doorbell._button is not None, 10,  # type: ignore[attr-defined]
+                       "the doorbell's pins")
+            pin = pins.pin(17)
+            pin.drive_low()
+            pin.drive_high()
+            pin.drive_low()  # a bounce: still one ring
+            pin.drive_high()
+            ring = ha.expect(f"{BASE}/doorbell", timeout=10)
+            assert json.loads(ring.payload) == {"event_type": "ring"}
+            assert not ring.retain
+            stop.set()
+            assert supervisor.run(stop, reload) is False
+        # Stopped: the link published `stopped` last, so every ring sent is in by now.
+        later = []
+        while True:
+            msg = ha.messages.get(timeout=10)
+            if msg.topic == f"{BASE}/status" and msg.payload == b"stopped":
+                break
+            later.append(msg.topic)
+        assert f"{BASE}/doorbell" not in later, "one press (with its bounce) is one event"
+        # Home Assistant subscribing later must not see an old ring again: the broker sends
+        # retained messages on subscription, before the marker published after it.
+        late = Peer(broker.port)
+        late.subscribe(f"{BASE}/doorbell")
+        late.subscribe("test/marker")
+        late.publish("test/marker", b"x")
+        assert late.messages.get(timeout=10).topic == "test/marker", "a retained ring"
+        late.close()
+    finally:
+        ha.close()
