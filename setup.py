@@ -23,6 +23,9 @@ setup(
         "starlette>=0.40",
         "jinja2>=3.1",
         "uvicorn>=0.30",
+        # The doorbell button and chime relay (device/daemon/gpio.py); Debian and Pi OS
+        # package it as python3-gpiozero.
+        "gpiozero>=1.6",  # 1.6 is Bookworm's, 2.0 trixie's
     ],
     extras_require={
         "test": [

@@ -44,9 +44,11 @@ fi
 if [ "$APT" = 1 ]; then
     apt-get update -q
     # picamera2 and libcamera come from Raspberry Pi OS; elsewhere they are skipped.
-    # procps: the unit's ExecReload uses its kill.
+    # procps: the unit's ExecReload uses its kill. python3-gpiozero brings the pin library
+    # the doorbell button needs on a Pi (lgpio), which pip cannot build there.
     pkgs=(python3 python3-venv python3-systemd mosquitto-clients procps)
     apt-cache show python3-picamera2 >/dev/null 2>&1 && pkgs+=(python3-picamera2)
+    apt-cache show python3-gpiozero >/dev/null 2>&1 && pkgs+=(python3-gpiozero)
     apt-get install -y -q "${pkgs[@]}"
 fi
 
@@ -55,6 +57,8 @@ if [ "$ROOT" = / ]; then
     getent group video >/dev/null || groupadd --system video
     id doorcam >/dev/null 2>&1 || useradd --system --home /var/lib/doorcam \
         --shell /usr/sbin/nologin --groups video doorcam
+    # Pi OS gives /dev/gpiochip* to group gpio: the doorbell button and chime relay.
+    if getent group gpio >/dev/null; then usermod -aG gpio doorcam; fi
 else
     mkdir -p "$R/etc"
     touch "$R/etc/passwd" "$R/etc/group"
