@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from config import Config, ConfigError, load_config
+from device.errors import UserError
+
 INSTALLED_CONFIG = Path("/etc/doorcam/doorcam.toml")
 
 
@@ -21,6 +24,18 @@ def config_path(explicit: str | None) -> str | None:
     if os.environ.get("DOORCAM_CONFIG"):
         return os.environ["DOORCAM_CONFIG"]
     return str(INSTALLED_CONFIG) if INSTALLED_CONFIG.exists() else None
+
+
+def load_owner_config(path: str | None) -> Config:
+    """The config at `path`; an unreadable installed config says to use sudo."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        if path and os.geteuid() != 0 and any("Permission denied" in p.allowed
+                                              for p in exc.problems):
+            raise UserError(f"{path} is readable by root and the doorcam service only: "
+                            "run this with sudo") from None
+        raise
 
 
 def become_store_owner(store: Path) -> None:

@@ -54,7 +54,7 @@ def test_an_unreadable_config_says_to_use_sudo(monkeypatch: pytest.MonkeyPatch) 
         raise ConfigError([Problem(str(path), None, "(file)", None,
                                    "cannot be read: [Errno 13] Permission denied")])
 
-    monkeypatch.setattr(device.cli.admin, "load_config", denied)
+    monkeypatch.setattr(device.access, "load_config", denied)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(UserError, match="run this with sudo"):
         device_config("/etc/doorcam/doorcam.toml", None)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import socket
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from config import Config, ConfigError, load_config
+from config import Config
 from config.web import split_listen
-from device.access import become_store_owner, config_path
+from device.access import become_store_owner, config_path, load_owner_config
 from device.errors import EXIT_USAGE, UserError
 
 log = logging.getLogger("doorcam.web")
@@ -50,15 +49,7 @@ def add_parser(sub: Any) -> None:
 
 def web_config(explicit: str | None) -> Config:
     """The config, read as `doorcam requests` reads it; as root, act as the store's owner."""
-    path = config_path(explicit)
-    try:
-        cfg = load_config(path)
-    except ConfigError as exc:
-        if path and os.geteuid() != 0 and any("Permission denied" in p.allowed
-                                              for p in exc.problems):
-            raise UserError(f"{path} is readable by root and the doorcam service only: "
-                            "run this with sudo") from None
-        raise
+    cfg = load_owner_config(config_path(explicit))
     become_store_owner(Path(cfg.store.path).expanduser())
     return cfg
 
@@ -69,7 +60,7 @@ def _listen(cfg: Config, override: str | None) -> tuple[str, int]:
         host, port = split_listen(text)
     except ValueError:
         raise UserError(f"--listen {text!r}: expected HOST:PORT, e.g. 0.0.0.0:8443") from None
-    from device.web.tls import is_loopback
+    from uplink.protocol.urls import is_loopback
 
     if not cfg.web.tls and not is_loopback(host):
         raise UserError(f"web.tls = false is allowed only on a loopback address (127.0.0.1, "

@@ -17,15 +17,6 @@ from cryptography.x509.oid import NameOID
 VALID_DAYS = 3650
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _names(listen_host: str) -> tuple[list[str], list[str]]:
     """(DNS names, IP addresses) the certificate is made for."""
     hostname = socket.gethostname() or "doorcam"

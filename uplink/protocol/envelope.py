@@ -23,10 +23,15 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from common import write_atomic
 from uplink.errors import RequestRejected, UplinkError
 from uplink.protocol.canonical import canonical_bytes, parse_json
-from uplink.protocol.keys import KID_RE, b64url_decode, b64url_encode
+from uplink.protocol.keys import (
+    KID_RE,
+    b64url_decode,
+    b64url_encode,
+    load_private_pem,
+    save_private_pem,
+)
 
 SEALED_TYPE: Final = "sealed"
 MAX_SEALED_BYTES: Final = 4 * 1024 * 1024
@@ -62,17 +67,12 @@ def x25519_from_text(text: str) -> X25519PublicKey:
 
 def save_x25519_private(key: X25519PrivateKey, path: Path) -> None:
     """PKCS#8 PEM, mode 0600."""
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    write_atomic(Path(path), pem, 0o600)
+    save_private_pem(key, path)
 
 
 def load_x25519_private(path: Path) -> X25519PrivateKey:
     """Refuses files others can read, and keys of another kind (ValueError, OSError)."""
-    path = Path(path)
-    if path.stat().st_mode & 0o077:
-        raise PermissionError(f"{path} is readable by others; chmod 600 it")
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    key = load_private_pem(path)
     if not isinstance(key, X25519PrivateKey):
         raise ValueError(f"{path} is not an X25519 private key")
     return key

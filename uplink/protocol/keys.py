@@ -18,6 +18,8 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from common import write_atomic
 from uplink.errors import RequestRejected
@@ -63,19 +65,29 @@ def public_key_from_text(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(b64url_decode(text, 32))
 
 
-def save_private_key(key: Ed25519PrivateKey, path: Path) -> None:
+def save_private_pem(key: Ed25519PrivateKey | X25519PrivateKey, path: Path) -> None:
     """Write a PKCS#8 PEM file readable only by its owner (mode 0600)."""
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     write_atomic(Path(path), pem, 0o600)
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    """Load a key written by `save_private_key`; refuses files others can read."""
+def load_private_pem(path: Path) -> PrivateKeyTypes:
+    """A private key from a PEM file only its owner can read (PermissionError otherwise)."""
     path = Path(path)
     if path.stat().st_mode & 0o077:
         raise PermissionError(f"{path} is readable by others; chmod 600 it")
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def save_private_key(key: Ed25519PrivateKey, path: Path) -> None:
+    """Write a PKCS#8 PEM file readable only by its owner (mode 0600)."""
+    save_private_pem(key, path)
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """Load a key written by `save_private_key`; refuses files others can read."""
+    key = load_private_pem(path)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
     return key
