@@ -56,7 +56,6 @@ class PrivacyMask:
     def prepare(self, width: int, height: int) -> None:
         """Compute now what painting a width x height picture (any layout) needs."""
         self.points(width, height)
-        self.points(width // 2, height // 2)
         self._chroma_outline(width, height)
 
     def covered(self, width: int, height: int) -> np.ndarray:

@@ -6,8 +6,9 @@ Runs in a Debian trixie tree (tests/picamroot.py: the boot test's cached base pl
 picamera2 layer) under systemd-nspawn; tests/picam_virtual/harness.py runs inside, with the
 test-only workarounds for a machine without camera hardware or dma-buf heaps, and reports
 JSON; the assertions are here. The virtual camera shows JPEGs of a blob crossing a still
-porch (tests/picam_virtual/scene.py). The hardware encoder (Pi <= 4) is covered by the fake
-in tests/capture/fake_picamera2.py.
+porch (tests/picam_virtual/scene.py); with a privacy mask over part of the porch, every
+frame of the stored clips is decoded and checked black there. The hardware encoder (Pi <= 4)
+is covered by the fake in tests/capture/fake_picamera2.py.
 """
 
 from __future__ import annotations
