@@ -9,6 +9,7 @@ from config.fields import odd_or_zero, polygons, setting
 from config.homeassistant import HomeAssistantConfig
 from config.mqtt import MqttConfig
 from config.owner_mqtt import OwnerMqttConfig
+from config.privacy import PrivacyConfig
 from config.push import PushConfig
 from config.uplink import DeviceConfig, UplinkConfig
 from config.upload import UploadConfig
@@ -123,6 +124,7 @@ class Config:
     """The whole file. Only `device/` sees this; components get one section each."""
 
     capture: CaptureConfig = CaptureConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     motion: MotionConfig = MotionConfig()
     recording: RecordingConfig = RecordingConfig()
     store: StoreConfig = StoreConfig()
@@ -139,6 +141,7 @@ class Config:
 
 SECTIONS: dict[str, type] = {
     "capture": CaptureConfig,
+    "privacy": PrivacyConfig,
     "motion": MotionConfig,
     "recording": RecordingConfig,
     "store": StoreConfig,

@@ -6,8 +6,9 @@ Runs in a Debian trixie tree (tests/picamroot.py: the boot test's cached base pl
 picamera2 layer) under systemd-nspawn; tests/picam_virtual/harness.py runs inside, with the
 test-only workarounds for a machine without camera hardware or dma-buf heaps, and reports
 JSON; the assertions are here. The virtual camera shows JPEGs of a blob crossing a still
-porch (tests/picam_virtual/scene.py). The hardware encoder (Pi <= 4) is covered by the fake
-in tests/capture/fake_picamera2.py.
+porch (tests/picam_virtual/scene.py); with a privacy mask over part of the porch, every
+frame of the stored clips is decoded and checked black there. The hardware encoder (Pi <= 4)
+is covered by the fake in tests/capture/fake_picamera2.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from capture.media.decode import probe_clip
 from tests.bootroot import REPO
 from tests.picam_virtual import scene
 from tests.picamroot import SITE, picam_tree, require_tools
+from tests.recording.helpers import check_clip, check_jpeg
 
 DOORCAM = "import sys; from device.cli import main; sys.exit(main(sys.argv[1:]))"
 FPS = 30
@@ -33,6 +35,8 @@ CONFIG = """[recording]
 pre_roll_seconds = 2.0
 post_roll_seconds = 1.0
 """
+# The right third of the porch: the blob crosses into it, after moving where it is visible.
+MASK = [[[0.62, 0.0], [1.0, 0.0], [1.0, 1.0], [0.62, 1.0]]]
 # libcamera 0.4.0's virtual pipeline leaves buffer status uninitialised; zeroed allocations
 # make it read as Success (picamera2 drops frames whose status is anything else).
 TUNABLES = "glibc.malloc.perturb=255:glibc.malloc.tcache_count=0"
@@ -126,3 +130,21 @@ def test_doorcam_simulate_stores_decodable_clips_with_preroll(camera: Tree) -> N
         probe = probe_clip(camera.out / "store" / "clips" / f"{clip['id']}.mp4")
         assert probe.codec == "h264" and (probe.width, probe.height) == (640, 480)
         assert probe.frames >= 20 and probe.frames == clip["frames"], (probe, clip)
+
+
+def test_privacy_mask_is_black_in_every_frame_the_camera_stores(camera: Tree) -> None:
+    run = camera.out / "masked"
+    run.mkdir()
+    (run / "doorcam.toml").write_text(CONFIG + f"[privacy]\nmasks = {json.dumps(MASK)}\n")
+    r = camera.run("simulate", SPEC, "120", "masked")
+    assert r["rc"] == 143
+    assert (run / "events.jsonl").read_text().strip(), "motion outside the mask made an event"
+    clips = sorted((run / "store" / "clips").glob("*.mp4"))
+    assert clips
+    for clip in clips:
+        checks = check_clip(clip, MASK)  # every frame, decoded
+        assert len(checks) >= 20
+        assert all(c.black for c in checks), [c for c in checks if not c.black][:3]
+        assert all(c.outside_mean > 40 for c in checks), "the rest of the picture is kept"
+        thumb = check_jpeg((run / "store" / "thumbs" / f"{clip.stem}.jpg").read_bytes(), MASK)
+        assert thumb.black and thumb.outside_mean > 40, thumb

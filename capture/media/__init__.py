@@ -11,7 +11,11 @@ if TYPE_CHECKING:
 
 
 def encoder_for(info: StreamInfo, cfg: RecordingConfig) -> Encoder:
-    """Remux when the source already delivers H.264 packets, else encode with libx264."""
+    """Remux when the source already delivers H.264 packets, else encode with libx264.
+
+    A source whose pictures are privacy-masked after decoding (capture.privacy.MaskedSource)
+    reports codec "rawvideo": its packets show what the mask hides, so they are re-encoded.
+    """
     if info.codec == "h264":
         from capture.media.passthrough import PassthroughEncoder
 

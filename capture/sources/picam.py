@@ -6,6 +6,11 @@ and clips as they are (no re-encode); the lores YUV420 stream's luma plane goes 
 motion detector. Per-frame exposure and gain metadata tell the detector when the camera
 itself changed the picture. Spec: `picamera:0?size=1920x1080&fps=25&lores=320x240&gop=1`.
 
+Privacy masks are painted into both streams' buffers in picamera2's `pre_callback`, which
+runs on every completed request before picamera2 hands it to the encoder or to
+`capture_request`: clips, thumbnails and motion never see the masked area, and the packets
+stay the camera's own (no re-encode).
+
 picamera2 is importable only where libcamera is (a Pi), so everything that touches it is
 reached through the module handed in or imported at open time; its encoder's output must be
 a real `picamera2.outputs.Output` subclass, built here from that module (`packet_output`).
@@ -27,6 +32,7 @@ import cv2
 import numpy as np
 
 from capture.frame import Frame, Packet, SourceError, StreamInfo
+from capture.privacy import PrivacyMask
 from config.schema import CaptureConfig
 
 EXPOSURE_JUMP = 0.25  # relative change of exposure x gain that counts as the camera's own
@@ -137,7 +143,8 @@ def _is_busy(exc: BaseException) -> bool:
 
 class PiCameraSource:
     def __init__(self, spec: str, cfg: CaptureConfig, *,
-                 picamera2: ModuleType | None = None) -> None:
+                 picamera2: ModuleType | None = None,
+                 privacy: PrivacyMask | None = None) -> None:
         parts = urlsplit(spec.replace("picamera:", "picamera://", 1))
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         self.size = _size(query.get("size", "1920x1080"), "size")
@@ -155,6 +162,8 @@ class PiCameraSource:
         self._queue = PacketQueue(1.0 / self.fps)
         try:
             self._configure()
+            if privacy:
+                self._mask_buffers(privacy)
             # PyAV (the Pi 5's software encoder) takes a rate as int or Fraction, never float.
             rate = Fraction(self.fps).limit_denominator(1001)
             self._encoder = self._p2.encoders.H264Encoder(repeat=True, iperiod=gop,
@@ -209,6 +218,31 @@ class PiCameraSource:
                     "`rpicam-hello --list-cameras` lists or that its sensor can scale to")
         self._lores_code = _TO_BGR.get(str(got["lores"].get("format")),
                                        cv2.COLOR_YUV2BGR_I420)
+
+    def _mask_buffers(self, mask: PrivacyMask) -> None:
+        """Paint `mask` into every request's main and lores buffers before anyone sees them."""
+        got = self._cam.camera_configuration()
+        layouts = []
+        for name in ("main", "lores"):
+            stream = got[name]
+            fmt, size = str(stream.get("format")), (int(stream["size"][0]),
+                                                    int(stream["size"][1]))
+            if fmt not in _TO_BGR:
+                raise SourceError(f"{self._spec}: privacy masks need a YUV 4:2:0 {name} "
+                                  f"stream, the camera gave {fmt}")
+            mask.prepare(*size)  # the callback runs on picamera2's thread: no work there
+            layouts.append((name, fmt, size, int(stream.get("stride") or size[0])))
+        mapped = self._p2.MappedArray
+        before = getattr(self._cam, "pre_callback", None)
+
+        def paint(request: Any) -> None:
+            if before is not None:
+                before(request)
+            for name, fmt, size, stride in layouts:
+                with mapped(request, name) as m:
+                    mask.paint_yuv420(m.array, fmt, size, stride)
+
+        self._cam.pre_callback = paint
 
     @property
     def info(self) -> StreamInfo:

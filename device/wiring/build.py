@@ -7,6 +7,7 @@ from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
 from capture.media import encoder_for
+from capture.privacy import PrivacyMask
 from capture.recording import Recorder
 from capture.sources import open_source
 from config import Config
@@ -36,11 +37,17 @@ def with_store_path(cfg: Config, store: str | None) -> Config:
 
 
 def open_frames(cfg: Config, spec: str | None, pace: float | None) -> FrameSource:
-    return open_source(spec or cfg.capture.source, cfg.capture, pace=pace)
+    """The configured source; with privacy masks, every picture it delivers is masked."""
+    privacy = PrivacyMask(cfg.privacy.masks) if cfg.privacy.masks else None
+    return open_source(spec or cfg.capture.source, cfg.capture, pace=pace, privacy=privacy)
 
 
 def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDetector:
-    return MotionDetector(cfg.motion, lores_width, lores_height)
+    """The detector ignores the privacy masks' areas as well as its own mask."""
+    motion = cfg.motion
+    if cfg.privacy.masks:
+        motion = dataclasses.replace(motion, mask=[*motion.mask, *cfg.privacy.masks])
+    return MotionDetector(motion, lores_width, lores_height)
 
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore) -> Recorder:

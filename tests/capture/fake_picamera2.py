@@ -26,7 +26,16 @@ must obey, each mirroring the named lines of picamera2's own source (the PyPI wh
   "Camera __init__ sequence did not complete." caused by libcamera's EBUSY (picamera2.py
   371-372, 580).
 - `configure` adjusts sizes the sensor cannot deliver rather than failing, as libcamera's
-  validate() does (picamera2.py configure_: Adjusted only logs).
+  validate() does (picamera2.py configure_: Adjusted only logs), and records each stream's
+  `stride` in `camera_configuration()` (picamera2.py 1155).
+- `pre_callback` is None until set (picamera2.py 402) and is called with every completed
+  request before the encoder encodes it and before `capture_request` can return it
+  (picamera2.py 1470-1474, then the encoders at 1492-1494), so what it paints is what the
+  encoder and the application get.
+- `MappedArray(request, stream)` mirrors request.py 53-84: a context manager whose `array`
+  is the stream's buffer itself, writable, shaped as `_make_array_shared` shapes it (YUV420:
+  (height * 3 / 2, stride) rows, request.py 328-333); `make_array` returns a copy
+  (request.py 169-183).
 
 The "hardware encoder" itself is libx264 (PyAV) with SPS/PPS repeated on every keyframe.
 """
@@ -111,17 +120,17 @@ class H264Encoder:
                                        daemon=True)
         self.thread.start()
 
-    def encode(self, bgr: np.ndarray, sensor_ns: int) -> None:
-        """Queue a frame to the 'device', as V4L2Encoder._encode does (no output here)."""
+    def encode(self, yuv: np.ndarray, sensor_ns: int) -> None:
+        """Queue a YUV420 frame to the 'device', as V4L2Encoder._encode does (no output here)."""
         ts = sensor_ns // 1000
         if self.firsttimestamp is None:
             self.firsttimestamp = ts
-        self._frames.put((bgr, ts - self.firsttimestamp))
+        self._frames.put((yuv.copy(), ts - self.firsttimestamp))
 
     def _thread_poll(self) -> None:
         while (item := self._frames.get()) is not None:
-            bgr, ts = item
-            frame = av.VideoFrame.from_ndarray(bgr, format="bgr24").reformat(format="yuv420p")
+            yuv, ts = item
+            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
             frame.pts = ts
             for pkt in self.ctx.encode(frame):
                 H264Encoder.delivered_on.add(threading.current_thread().name)
@@ -152,13 +161,30 @@ class FakeRequest:
 
     def make_array(self, name: str) -> np.ndarray:
         assert not self.released, "used after release"
-        return self.arrays[name]
+        return self.arrays[name].copy()
 
     def get_metadata(self) -> dict[str, Any]:
         return dict(self.metadata)
 
     def release(self) -> None:
         self.released = True
+
+
+class MappedArray:
+    """The stream's buffer itself, for writing in place (e.g. from a pre_callback)."""
+
+    def __init__(self, request: FakeRequest, stream: str, reshape: bool = True,
+                 write: bool = True) -> None:
+        self.request, self.stream = request, stream
+        self.array: np.ndarray | None = None
+
+    def __enter__(self) -> MappedArray:
+        assert not self.request.released, "mapped after release"
+        self.array = self.request.arrays[self.stream]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.array = None
 
 
 class Picamera2:
@@ -182,6 +208,7 @@ class Picamera2:
                 raise RuntimeError("Camera __init__ sequence did not complete.") from exc
         self.index, self.n, self.started = num, 0, False
         self.encoder: H264Encoder | None = None
+        self.pre_callback: Any = None
         self.closed = False
         Picamera2.instances.append(self)
 
@@ -195,6 +222,8 @@ class Picamera2:
             w, h = config[name]["size"]
             if w > self.largest[0] or h > self.largest[1]:
                 config[name]["size"] = self.largest
+        for name in ("main", "lores"):
+            config[name]["stride"] = config[name]["size"][0]
         self.config = config
         self.main, self.lores = config["main"]["size"], config["lores"]["size"]
         self.fps = config["controls"]["FrameRate"]
@@ -224,15 +253,18 @@ class Picamera2:
         lw, lh = self.lores
         small = cv2.resize(bgr, (lw, lh), interpolation=cv2.INTER_AREA)
         stamp_ns = 5_000_000_000 + int(self.n * 1e9 / self.fps)
-        assert self.encoder is not None
-        self.encoder.encode(bgr, stamp_ns)
-        self.encoder.wait_idle()
         gain = 4.0 if self.n >= self.exposure_jump_at >= 0 else 1.0
         meta = {"SensorTimestamp": stamp_ns, "ExposureTime": 10_000, "AnalogueGain": gain,
                 "DigitalGain": 1.0}
         self.n += 1
-        return FakeRequest({"lores": cv2.cvtColor(small, cv2.COLOR_BGR2YUV_I420),
-                            "main": cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)}, meta)
+        request = FakeRequest({"lores": cv2.cvtColor(small, cv2.COLOR_BGR2YUV_I420),
+                               "main": cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)}, meta)
+        if self.pre_callback is not None:
+            self.pre_callback(request)
+        assert self.encoder is not None
+        self.encoder.encode(request.arrays["main"], stamp_ns)
+        self.encoder.wait_idle()
+        return request
 
     def stop_encoder(self) -> None:
         if self.encoder is not None:
@@ -250,6 +282,7 @@ def module() -> types.ModuleType:
     """The fake, shaped like `import picamera2` (with `encoders` and `outputs`)."""
     mod = types.ModuleType("fake_picamera2")
     mod.Picamera2 = Picamera2  # type: ignore[attr-defined]
+    mod.MappedArray = MappedArray  # type: ignore[attr-defined]
     mod.encoders = types.SimpleNamespace(H264Encoder=H264Encoder)  # type: ignore[attr-defined]
     mod.outputs = types.SimpleNamespace(Output=Output)  # type: ignore[attr-defined]
     return mod

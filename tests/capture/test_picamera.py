@@ -14,6 +14,8 @@ import pytest
 from capture.frame import SourceError
 from capture.media import encoder_for
 from capture.media.decode import probe_clip
+from capture.media.passthrough import PassthroughEncoder
+from capture.privacy import PrivacyMask
 from capture.recording import Recorder
 from capture.sources import open_source
 from capture.sources.picam import PiCameraSource
@@ -25,7 +27,10 @@ assert _spec and _spec.loader
 fake = importlib.util.module_from_spec(_spec)
 sys.modules["fake_picamera2"] = fake
 _spec.loader.exec_module(fake)
-from tests.recording.helpers import DirSink  # noqa: E402
+from tests.recording.helpers import DirSink, check_clip, check_gray, check_jpeg  # noqa: E402
+
+# The left part of the picture, which the fake's red rectangle crosses.
+MASK = [[[0.0, 0.0], [0.45, 0.0], [0.45, 1.0], [0.0, 1.0]]]
 
 
 @pytest.fixture(autouse=True)
@@ -131,3 +136,48 @@ def test_unsupported_size_is_refused_not_silently_changed() -> None:
                                           r"4056x3040\).*rpicam-hello --list-cameras"):
         _source(size="8000x6000")
     assert all(c.closed for c in fake.Picamera2.instances)  # not left holding the camera
+
+
+class _PacedPicamera2(fake.Picamera2):
+    """A camera whose application already set a pre_callback (as the virtual-camera test's
+    pacing does): privacy masking must keep it."""
+
+    paced = 0
+
+    def __init__(self, camera_num: int = 0) -> None:
+        super().__init__(camera_num)
+        self.pre_callback = self._pace
+
+    def _pace(self, request: object) -> None:
+        _PacedPicamera2.paced += 1
+
+
+def test_privacy_mask_is_painted_before_the_hardware_encoder(tmp_path: Path) -> None:
+    module = fake.module()
+    module.Picamera2 = _PacedPicamera2  # type: ignore[attr-defined]
+    src = PiCameraSource("picamera:0?size=640x480&fps=25", CaptureConfig(), picamera2=module,
+                         privacy=PrivacyMask(MASK))
+    cfg = RecordingConfig(pre_roll_seconds=1.0, post_roll_seconds=0.4)
+    encoder = encoder_for(src.info, cfg)
+    assert isinstance(encoder, PassthroughEncoder)  # the camera's packets, masked already
+    sink = DirSink(tmp_path)
+    recorder = Recorder(cfg, src.info, sink, encoder)
+    committed = []
+    for f in itertools.islice(src.frames(), 80):
+        lores = check_gray(f.lores, MASK, margin=1)
+        assert lores.inside_max == 16 and lores.outside_mean > 60  # motion's picture too
+        committed += recorder.push(f, 30 <= f.seq < 50, float(f.seq))
+    committed += recorder.close()
+    src.close()
+    assert _PacedPicamera2.paced == 80
+    (clip,) = committed
+    checks = check_clip(sink.path(clip.id), MASK)  # every frame, decoded
+    assert len(checks) == clip.meta.frames >= 30
+    assert all(c.black and c.outside_mean > 60 for c in checks), checks[:3]
+    thumb = check_jpeg(clip.meta.thumbnail_jpeg, MASK)
+    assert thumb.black and thumb.outside_mean > 60, thumb
+    # Without the mask the same camera shows the rectangle and the wall there.
+    plain = _source()
+    first = next(iter(plain.frames()))
+    plain.close()
+    assert not check_gray(first.lores, MASK, margin=1).black

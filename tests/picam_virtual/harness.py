@@ -19,8 +19,9 @@ dma-buf heaps; none of it is doorcam product code (that is imported unchanged fr
 - The caller sets GLIBC_TUNABLES so libcamera 0.4.0's uninitialised buffer status reads as
   Success (zeroed allocations).
 
-Modes: `nocamera`, `probe` (errors and frames), `simulate` (the `doorcam simulate` CLI);
-each writes JSON to /out.
+Modes: `nocamera`, `probe` (errors and frames), `simulate` (the `doorcam simulate` CLI,
+with the config, store and events in /out or in the run folder /out/RUN given after the
+deadline); each writes JSON to /out.
 """
 
 from __future__ import annotations
@@ -181,14 +182,15 @@ def probe(spec: str, frames: int) -> dict[str, Any]:
             "no_such_camera": _error("picamera:1?size=640x480&lores=320x240")}
 
 
-def simulate(spec: str, deadline: float) -> dict[str, Any]:
+def simulate(spec: str, deadline: float, run: str = "") -> dict[str, Any]:
     from device.cli import main
 
-    store = OUT / "store"
+    folder = OUT / run
+    store = folder / "store"
 
     def stop_after_a_clip() -> None:
         # Ready = a motion event has ended and a clip is committed; then stop like systemd.
-        events = OUT / "events.jsonl"
+        events = folder / "events.jsonl"
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             if events.exists() and events.read_text().strip() and \
@@ -198,8 +200,8 @@ def simulate(spec: str, deadline: float) -> dict[str, Any]:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=stop_after_a_clip, daemon=True).start()
-    rc = main(["simulate", spec, "--store", str(store), "--config", str(OUT / "doorcam.toml"),
-               "--events-jsonl", str(OUT / "events.jsonl"), "--quiet"])
+    rc = main(["simulate", spec, "--store", str(store), "--config", str(folder / "doorcam.toml"),
+               "--events-jsonl", str(folder / "events.jsonl"), "--quiet"])
     return {"rc": rc}
 
 
@@ -211,7 +213,7 @@ if __name__ == "__main__":
         elif mode == "probe":
             result = probe(spec, int(sys.argv[3]))
         else:
-            result = simulate(spec, float(sys.argv[3]))
+            result = simulate(spec, float(sys.argv[3]), *sys.argv[4:5])
     except BaseException as exc:  # the test shows it; the harness must always report
         result = {"harness_error": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc()}

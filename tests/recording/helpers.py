@@ -1,4 +1,5 @@
-"""Shared pieces for recording tests: synthetic frames, a directory sink, PyAV readers."""
+"""Shared pieces for recording tests: synthetic frames, a directory sink, PyAV readers,
+and checks that a privacy mask is black in decoded clips and thumbnails."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from capture.frame import Frame, Packet
+from capture.media.decode import VideoFileReader
+from capture.privacy import PrivacyMask
 from capture.recording.sink import ClipHandle, ClipMeta
 
 WALL0 = 1_700_000_000.0
@@ -125,3 +129,50 @@ def traffic_packets(path: Path) -> tuple[list[Packet], bytes]:
             out.append(Packet(bytes(p), float(p.pts * tb), float(p.duration * tb),
                               bool(p.is_keyframe), float(p.dts * tb)))
         return out, bytes(s.codec_context.extradata or b"")
+
+
+@dataclass(frozen=True)
+class MaskCheck:
+    """Luma inside a privacy mask (kept `margin` pixels clear of its edge) and outside it."""
+
+    inside_mean: float
+    inside_max: int
+    outside_mean: float
+
+    @property
+    def black(self) -> bool:
+        # Video black is 16; H.264 leaves a little noise, never anything recognisable.
+        return self.inside_mean < 24 and self.inside_max < 48
+
+
+def _regions(polygons: list, width: int, height: int,
+             margin: int) -> tuple[np.ndarray, np.ndarray]:
+    covered = PrivacyMask(polygons).covered(width, height).astype(np.uint8)
+    kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
+    inside = cv2.erode(covered, kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
+    outside = ~cv2.dilate(covered, kernel).astype(bool)
+    assert inside.any() and outside.any(), "the mask leaves nothing to check on one side"
+    return inside, outside
+
+
+def check_gray(gray: np.ndarray, polygons: list, margin: int = 8) -> MaskCheck:
+    inside, outside = _regions(polygons, gray.shape[1], gray.shape[0], margin)
+    return MaskCheck(float(gray[inside].mean()), int(gray[inside].max()),
+                     float(gray[outside].mean()))
+
+
+def check_clip(path: Path, polygons: list, margin: int = 8) -> list[MaskCheck]:
+    """Every frame of the clip, decoded by capture.media.decode's reader (luma as coded)."""
+    reader = VideoFileReader(path)
+    try:
+        checks = [check_gray(d.gray, polygons, margin) for d in reader]
+        assert not reader.error and not reader.skipped, (reader.error, reader.skipped)
+    finally:
+        reader.close()
+    return checks
+
+
+def check_jpeg(jpeg: bytes, polygons: list, margin: int = 4) -> MaskCheck:
+    gray = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert gray is not None, "not a JPEG"
+    return check_gray(gray, polygons, margin)
