@@ -11,7 +11,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from config import ConfigError, load_config
+from config import ConfigError
 from device.daemon.logsetup import priority_prefix, setup_logging, stderr_is_journal
 from device.daemon.notify import Notifier
 from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE
@@ -33,13 +33,19 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
+    from device.wiring.checks import load_checked
+
     try:
-        cfg = load_config(args.config)
+        # Every configuration error stops here, before any thread, with exit 78: systemd
+        # does not restart a daemon whose config cannot work (RestartPreventExitStatus=78).
+        cfg, notes = load_checked(args.config, capture=not args.no_capture)
     except ConfigError as exc:
         prefix = priority_prefix(logging.ERROR) if stderr_is_journal() else ""
         for problem in exc.problems:
             print(f"{prefix}doorcam: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG_DAEMON
+    for note in notes:
+        log.info("%s", note)
     from device.daemon.supervisor import ConfigReloader, Supervisor, build_sides
     from device.wiring import build
 
