@@ -62,7 +62,13 @@ def run(args: argparse.Namespace) -> int:
     # order (the stack, in reverse): the camera first (finalizes the open clip), then
     # uploads, then the feed, then the MQTT link. Crash recovery of the clip store runs
     # once, before any thread opens it.
-    build.open_store(cfg).close()
+    with build.open_store(cfg) as store:
+        report = store.recovery
+    if report.skipped:
+        log.warning("clip store %s is in use by another process (a doorcam command?): crash "
+                    "recovery waits for the next start", store.root)
+    elif report.changed:
+        log.info("clip store %s", report.summary())
     notifier = Notifier()
     with contextlib.ExitStack() as stack:
         sides = build_sides(cfg, capture=not args.no_capture,
