@@ -203,3 +203,23 @@ def test_config_show_hides_passwords(tmp_path: Path) -> None:
     assert "s3cret" not in shown.stdout
     assert shown.stdout.count("# password is set (hidden)") == 2
     assert 'password_env = "HOME_PW"' in shown.stdout
+
+
+def test_sd_card_first_boot_refuses_what_the_daemon_would(tmp_path: Path) -> None:
+    """The first-boot import runs `doorcam config check`: a spec the daemon would refuse at
+    start is kept off the device, with the daemon's own reason beside it."""
+    from tests.test_pigen import STAGE, _firstboot, _step
+
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    assert _step(STAGE / "01-firstboot", rootfs).returncode == 0
+    boot = rootfs / "boot/firmware"
+    boot.mkdir(parents=True)
+    (boot / "doorcam.toml").write_text('[capture]\nsource = "picamera:0?fps=25fps"\n'
+                                       f'[store]\npath = "{tmp_path}/store"\n')
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert not (rootfs / "etc/doorcam/doorcam.toml").exists()
+    assert (boot / "doorcam.toml.invalid").exists()
+    reasons = (boot / "doorcam-config-error.txt").read_text()
+    assert "capture.source = 'picamera:0?fps=25fps': picamera fps must be a number" in reasons
