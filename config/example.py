@@ -54,12 +54,17 @@ def render_example() -> str:
 
 
 def render_effective(cfg: Any) -> str:
-    """The effective config (defaults filled in) as TOML."""
+    """The effective config (defaults filled in) as TOML. A secret (a field kept out of
+    repr(): passwords) shows only whether it is set."""
     out = []
     for name in SECTIONS:
         section = getattr(cfg, name)
         out.append(f"[{name}]")
         for f in dataclasses.fields(section):
-            out.append(f"{f.name} = {toml_value(getattr(section, f.name))}")
+            value = getattr(section, f.name)
+            if not f.repr and value:
+                out.append(f"# {f.name} is set (hidden)")
+            else:
+                out.append(f"{f.name} = {toml_value(value)}")
         out.append("")
     return "\n".join(out)

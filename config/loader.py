@@ -10,6 +10,7 @@ from typing import Any
 
 from config.fields import num
 from config.schema import SECTIONS, Config
+from config.uplink import default_device_id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,19 @@ class ConfigError(Exception):
 _MISSING = object()
 
 
+@dataclasses.dataclass(frozen=True)
+class ConfigFile:
+    """Where a loaded config came from, so later checks can name the file and line."""
+
+    name: str
+    lines: _KeyLines
+
+    def problem(self, section: str, key: str, value: Any, allowed: str) -> Problem:
+        """A problem with `[section] key`; its line, or the section's, or none if unset."""
+        line = self.lines.find(section, key) or self.lines.find(section, None)
+        return Problem(self.name, line, f"{section}.{key}", value, allowed)
+
+
 def _show(value: Any) -> str:
     text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(
         value, bool) else str(value)
@@ -45,8 +59,13 @@ def _show(value: Any) -> str:
 
 def load_config(path: str | Path | None) -> Config:
     """Read `path` (None = all defaults) and return a validated Config."""
+    return load_config_file(path)[0]
+
+
+def load_config_file(path: str | Path | None) -> tuple[Config, ConfigFile]:
+    """The validated Config and where each of its keys is set (for later checks)."""
     if path is None:
-        return Config()
+        return with_device_id(Config()), ConfigFile("(built-in defaults)", _KeyLines(""))
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -55,7 +74,15 @@ def load_config(path: str | Path | None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(str(p), None, "(file)", _MISSING,
                                    f"cannot be read: {exc}")]) from None
-    return parse_config(text, str(p))
+    return parse_config(text, str(p)), ConfigFile(str(p), _KeyLines(text))
+
+
+def with_device_id(cfg: Config) -> Config:
+    """`[device] id` left empty becomes the id derived from this machine."""
+    if cfg.device.id:
+        return cfg
+    return dataclasses.replace(cfg, device=dataclasses.replace(cfg.device,
+                                                               id=default_device_id()))
 
 
 def parse_config(text: str, filename: str = "<config>") -> Config:
@@ -84,7 +111,7 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
     problems.extend(_cross_checks(cfg, filename, lines))
     if problems:
         raise ConfigError(problems)
-    return cfg
+    return with_device_id(cfg)
 
 
 def _section(cls: type, name: str, raw: dict[str, Any], filename: str,

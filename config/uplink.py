@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from config.fields import setting
@@ -13,9 +15,42 @@ _KEY = re.compile(r"[A-Za-z0-9._-]{1,64}:[A-Za-z0-9_-]{43}(:[A-Za-z0-9_-]{43})?"
 _DEVICE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+# Read in this order; the first that holds an id wins. pi-gen images empty /etc/machine-id
+# so that systemd makes a new one at first boot: each card gets its own.
+MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/proc/device-tree/serial-number"),
+                    Path("/proc/cpuinfo"))
+_CPU_SERIAL = re.compile(r"^Serial\s*:\s*([0-9A-Fa-f]+)\s*$", re.MULTILINE)
+
+
 def _device_id(value: Any) -> str | None:
-    return None if _DEVICE_ID.fullmatch(value) else (
-        "1-64 characters from A-Z a-z 0-9 . _ -")
+    return None if value == "" or _DEVICE_ID.fullmatch(value) else (
+        "empty (derived from this machine) or 1-64 characters from A-Z a-z 0-9 . _ -")
+
+
+def machine_id(files: tuple[Path, ...] = MACHINE_ID_FILES) -> str | None:
+    """This machine's own id: systemd's machine id, else the Pi's serial number."""
+    for path in files:
+        try:
+            text = path.read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        if path.name == "cpuinfo":
+            m = _CPU_SERIAL.search(text)
+            found = m.group(1) if m else ""
+        else:
+            found = text.strip().strip("\0").strip()
+        if found.strip("0"):  # an all-zero serial is a board without one
+            return found
+    return None
+
+
+def default_device_id(files: tuple[Path, ...] = MACHINE_ID_FILES) -> str:
+    """`doorcam-` and 8 hex digits of a hash of the machine's id (the id itself appears in
+    MQTT topics, and the machine id should not be published); `doorcam` without one."""
+    raw = machine_id(files)
+    if raw is None:
+        return "doorcam"
+    return "doorcam-" + hashlib.sha256(b"doorcam device id\0" + raw.encode()).hexdigest()[:8]
 
 
 def _owner_keys(value: Any) -> str | None:
@@ -30,8 +65,11 @@ def _owner_keys(value: Any) -> str | None:
 class DeviceConfig:
     """This device: its id and where it is (used only to match requests, never sent)."""
 
-    id: str = setting("doorcam", "Device id: names its MQTT topics and signs its evidence.",
-                      check=_device_id, restart=True)
+    id: str = setting(
+        "", "Device id: names its MQTT topics and signs its evidence. Empty = 'doorcam-' and "
+        "8 hex digits derived from this machine (/etc/machine-id, else the Pi's serial "
+        "number), so no two devices share one; `doorcam config show` prints it.",
+        check=_device_id, restart=True)
     latitude: float = setting(0.0, "Where the camera is, in degrees; requests match only "
                               "when this point lies inside their area.", min=-90.0, max=90.0)
     longitude: float = setting(0.0, "See latitude.", min=-180.0, max=180.0)

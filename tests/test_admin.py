@@ -63,8 +63,9 @@ def test_an_unreadable_config_says_to_use_sudo(monkeypatch: pytest.MonkeyPatch) 
 def test_root_acts_as_the_store_owner(shared_dir: Path) -> None:
     require(os.geteuid() == 0, "needs root to switch users")
     store = shared_dir / "store"
-    store.mkdir()
-    os.chown(store, NOBODY, NOBODY)
+    _make_store(store)  # the daemon made it; read-only commands never create one
+    for p in [store, *store.rglob("*")]:
+        os.chown(p, NOBODY, NOBODY)
     # Everything the command needs is imported here: after the switch, the child may not be
     # able to read this machine's Python installation (on the device it is in /usr).
     pid = os.fork()
@@ -81,8 +82,16 @@ def test_root_acts_as_the_store_owner(shared_dir: Path) -> None:
     assert {(p.stat().st_uid, p.stat().st_gid) for p in made} == {(NOBODY, NOBODY)}, made
 
 
+def _make_store(root: Path) -> None:
+    from config import StoreConfig
+    from device.store import ClipStore
+
+    ClipStore(StoreConfig(path=str(root))).close()
+
+
 def test_root_with_a_root_owned_store_stays_root(tmp_path: Path) -> None:
     store = tmp_path / "store"
+    _make_store(store)
     assert main(["clips", "list", "--store", str(store)]) == 0
     assert store.stat().st_uid == os.geteuid()
 

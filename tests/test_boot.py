@@ -49,6 +49,7 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
     assert dpkg.returncode == 0, dpkg.stdout + dpkg.stderr
     conf = root / "etc/doorcam/doorcam.toml"
     text = conf.read_text().replace('source = "picamera:0"', 'source = "synthetic:porch"')
+    text = text.replace('\nid = ""\n', '\nid = "doorcam"\n', 1)  # the probe's topics
     head, ha = text.split("[homeassistant]\n")
     before, home = head.split("[owner_mqtt]\n")  # Home Assistant talks to the home broker
     head = before + "[owner_mqtt]\n" + home.replace("enabled = false", "enabled = true", 1)

@@ -11,13 +11,14 @@ import pytest
 
 from config import Config, ConfigError, load_config, parse_config
 from config.example import render_effective, render_example
+from config.loader import with_device_id
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config" / "doorcam.example.toml"
 
 
 def test_defaults_without_file() -> None:
-    assert load_config(None) == Config()
+    assert load_config(None) == with_device_id(Config())
 
 
 def test_example_file_matches_schema() -> None:
@@ -27,7 +28,7 @@ def test_example_file_matches_schema() -> None:
 
 
 def test_example_file_loads_to_defaults() -> None:
-    assert load_config(EXAMPLE) == Config()
+    assert load_config(EXAMPLE) == with_device_id(Config())
 
 
 def test_effective_config_round_trips() -> None:

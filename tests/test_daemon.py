@@ -58,8 +58,9 @@ def test_config_error_exits_78_for_systemd(tmp_path: Path) -> None:
                                    "must be between 0 and 10000000")
 
 
-def test_unusable_registry_degrades_the_uplink_but_the_camera_keeps_recording(
-        tmp_path: Path) -> None:
+def test_unusable_registry_at_start_is_a_config_error(tmp_path: Path) -> None:
+    """No registry where the config says: exit 78 before anything starts (systemd does not
+    restart it), not an uplink failing later inside its thread."""
     store = tmp_path / "store"
     cfg = tmp_path / "doorcam.toml"
     cfg.write_text(
@@ -67,20 +68,13 @@ def test_unusable_registry_degrades_the_uplink_but_the_camera_keeps_recording(
         f'[store]\npath = "{store}"\n[device]\nlatitude = 40.7\nlongitude = -73.9\n'
         '[uplink]\nenabled = true\nregistry_key = "' + "A" * 43 + '"\n[mqtt]\nport = 1\n',
         encoding="utf-8")
-    notify = NotifySocket(tmp_path / "notify.sock")
-    daemon = DaemonRun(cfg, env=notify.env())
-    try:
-        notify.wait_for(lambda m: any("agency requests OFF" in x and "registry" in x for x in m),
-                        30, "STATUS saying the uplink is off over the registry")
-        daemon.wait_for_line("clip stored", 60)
-        assert daemon.running(), "the daemon stopped over an uplink problem"
-        code = daemon.stop()
-    finally:
-        daemon.kill()
-        notify.close()
-    err = daemon.stderr
-    assert code == 0, err
-    assert list((store / "clips").glob("*.mp4")), "no clip recorded"
+    done = subprocess.run([sys.executable, "-m", "device.cli", "run", "--config", str(cfg)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 78, done.stderr
+    line = done.stderr.strip()
+    assert line.startswith(f"doorcam: config error: {cfg}:9: uplink.registry_file = "), line
+    assert "cannot be read (No such file or directory): put the signed agency registry" in line
+    assert not store.exists()
 
 
 def test_sighup_applies_live_settings_and_names_the_rest(tmp_path: Path) -> None:

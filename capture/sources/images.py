@@ -62,6 +62,11 @@ def list_images(spec: str) -> list[Path]:
     return files
 
 
+def check_spec(spec: str) -> None:
+    """SourceError unless the folder or pattern names at least one image file (not read)."""
+    list_images(spec)
+
+
 class ImageSource:
     """Still images as frames at cfg.fps (25 when 0).
 

@@ -12,15 +12,22 @@ from capture.frame import Frame, SourceError, StreamInfo
 from capture.sources.base import ArrayImage, lores_size, to_lores
 from config.schema import CaptureConfig
 
+LIVE_SCHEMES = ("camera:", "/dev/video", "rtsp://", "rtsps://", "http://", "https://",
+                "udp://", "tcp://", "rtmp://")
 
-def capture_target(spec: str) -> int | str:
-    """What cv2.VideoCapture should open for a spec: 'camera:N' is device index N."""
+
+def parse_spec(spec: str) -> int | str:
+    """What cv2.VideoCapture should open for a spec: 'camera:N' is device index N, a device
+    path or URL is itself. SourceError for a bad index; opens nothing."""
     if spec.startswith("camera:"):
         index = spec.removeprefix("camera:")
         if not index.isdigit():
             raise SourceError(f"{spec}: camera index must be a number, as in camera:0")
         return int(index)
     return spec
+
+
+capture_target = parse_spec  # the earlier name
 
 
 class LiveSource:
@@ -33,7 +40,7 @@ class LiveSource:
     def __init__(self, spec: str, cfg: CaptureConfig) -> None:
         self._spec = spec
         try:
-            self._cap = cv2.VideoCapture(capture_target(spec))
+            self._cap = cv2.VideoCapture(parse_spec(spec))
         except cv2.error as e:
             raise SourceError(f"{spec}: cannot open ({' '.join(str(e).split())})") from e
         if not self._cap.isOpened():

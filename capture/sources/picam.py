@@ -23,10 +23,11 @@ import errno
 import queue
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import cv2
 import numpy as np
@@ -123,12 +124,61 @@ _TO_BGR = {"YUV420": cv2.COLOR_YUV2BGR_I420, "YVU420": cv2.COLOR_YUV2BGR_YV12,
            "NV12": cv2.COLOR_YUV2BGR_NV12, "NV21": cv2.COLOR_YUV2BGR_NV21}
 
 
+PICAMERA_PARAMS = ("size", "lores", "fps", "gop")
+
+
+@dataclass(frozen=True)
+class PiCameraSpec:
+    """What `picamera:N?size=WxH&fps=F&lores=WxH&gop=S` asks for (parsed, nothing opened)."""
+
+    index: int
+    size: tuple[int, int]
+    lores: tuple[int, int]
+    fps: float
+    gop: int  # frames between keyframes
+
+
 def _size(text: str, what: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise SourceError(f"picamera {what} must be WIDTHxHEIGHT, not {text!r}") from None
+    if not (16 <= w <= 9152 and 16 <= h <= 6944):
+        raise SourceError(f"picamera {what} must be from 16x16 to 9152x6944, not {text!r}")
     return w, h
+
+
+def _number(text: str, what: str, lo: float, hi: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not lo <= value <= hi:  # NaN fails too
+        raise SourceError(f"picamera {what} must be a number from {lo:g} to {hi:g}, "
+                          f"not {text!r}")
+    return value
+
+
+def parse_spec(spec: str, cfg: CaptureConfig) -> PiCameraSpec:
+    """Parse a picamera spec completely (the daemon's start check uses this too); SourceError
+    names what is wrong. Opens nothing."""
+    parts = urlsplit(spec.replace("picamera:", "picamera://", 1))
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    unknown = sorted({k for k, _ in pairs} - set(PICAMERA_PARAMS))
+    if unknown:
+        raise SourceError(f"{spec}: unknown parameter(s) {', '.join(unknown)} "
+                          f"(use {', '.join(PICAMERA_PARAMS)})")
+    if parts.path or parts.fragment or not (parts.netloc or "0").isdigit():
+        raise SourceError(f"{spec}: the camera number must be 0, 1, ... as in picamera:0")
+    query = dict(pairs)
+    fps = _number(query.get("fps", str(cfg.fps or 25)), "fps", 1, 240)
+    gop_s = _number(query.get("gop", "1"), "gop (seconds between keyframes)", 0.01, 60)
+    return PiCameraSpec(
+        index=int(parts.netloc or 0),
+        size=_size(query.get("size", "1920x1080"), "size"),
+        lores=_size(query.get("lores", f"{cfg.lores_width}x{cfg.lores_width * 3 // 4}"),
+                    "lores"),
+        fps=fps, gop=max(1, round(gop_s * fps)))
 
 
 def _is_busy(exc: BaseException) -> bool:
@@ -145,17 +195,8 @@ class PiCameraSource:
     def __init__(self, spec: str, cfg: CaptureConfig, *,
                  picamera2: ModuleType | None = None,
                  privacy: PrivacyMask | None = None) -> None:
-        parts = urlsplit(spec.replace("picamera:", "picamera://", 1))
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        self.size = _size(query.get("size", "1920x1080"), "size")
-        self.lores = _size(query.get("lores", f"{cfg.lores_width}x{cfg.lores_width * 3 // 4}"),
-                           "lores")
-        self.fps = float(query.get("fps", cfg.fps or 25))
-        gop = max(1, round(float(query.get("gop", 1.0)) * self.fps))
-        try:
-            index = int(parts.netloc or 0)
-        except ValueError:
-            raise SourceError(f"{spec}: the camera number must be 0, 1, ...") from None
+        p = parse_spec(spec, cfg)
+        self.size, self.lores, self.fps, gop, index = p.size, p.lores, p.fps, p.gop, p.index
         self._p2 = picamera2 if picamera2 is not None else _import_picamera2()
         self._spec = spec
         self._cam = self._open(index)

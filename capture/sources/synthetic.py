@@ -64,7 +64,8 @@ def parse_spec(spec: str, default_fps: float = 0.0) -> Params:
         w, _, h = opts.get("size", "640x480").lower().partition("x")
         width, height, seed = int(w), int(h), int(opts.get("seed", 0))
     except ValueError as e:
-        raise SourceError(f"{spec}: bad parameter value ({e})") from e
+        raise SourceError(f"{spec}: bad parameter value ({e}): seconds and fps are numbers, "
+                          "size is WIDTHxHEIGHT, seed is a whole number") from e
     if not (0 < seconds <= 86400 and 0 < fps <= 240 and 16 <= width <= 7680
             and 16 <= height <= 4320):
         raise SourceError(f"{spec}: need 0 < seconds <= 86400, 0 < fps <= 240, "

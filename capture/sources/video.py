@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,19 @@ from capture.frame import Frame, SourceError, StreamInfo
 from capture.media.decode import DecodedFrame, VideoFileReader
 from capture.sources.base import Clock, lores_size, run_passes
 from config.schema import CaptureConfig
+
+
+def check_spec(path: str | Path) -> None:
+    """SourceError unless `path` is a readable file (its content is checked when opened)."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise SourceError(f"video file not found: {path} (a source is a video file, an image "
+                          "folder or pattern, camera:N, rtsp://..., picamera:N or "
+                          "synthetic:NAME)")
+    if not p.is_file():
+        raise SourceError(f"{path}: not a video file")
+    if not os.access(p, os.R_OK):
+        raise SourceError(f"{path}: not readable by this user")
 
 
 class VideoFileSource:

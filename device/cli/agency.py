@@ -96,21 +96,67 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _registry(args: argparse.Namespace) -> int:
-    from uplink.agency import AgencySpec, sign_registry
+_AGENCIES_FORMAT = (
+    'a JSON list of agencies (or a registry with "agencies"), each as docs/protocol.md shows '
+    'it: id, name, keys [{"kid", "public_key", "valid_from", "valid_until", "revoked"}], '
+    'jurisdiction {"lat", "lon", "radius_m"} or {"geohash_prefixes"}, upload_hosts; or the '
+    'short form with keys ["KID:KEY"] and lat, lon, radius_m')
 
+
+def _agency_document(entry: Any, now: int) -> dict[str, Any]:
+    """One registry entry in the documented form; the short form is expanded."""
+    from uplink.agency import AgencySpec
+    from uplink.protocol.fields import format_time
+
+    if not isinstance(entry, dict):
+        raise TypeError(f"an agency must be a JSON object, not {type(entry).__name__}")
+    keys = entry.get("keys")
+    if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+        spec = AgencySpec(entry["id"], entry["name"], [tuple(k.split(":", 1)) for k in keys],
+                          entry["upload_hosts"], float(entry["lat"]), float(entry["lon"]),
+                          int(entry["radius_m"]))
+        return spec.document(now)
+    out = dict(entry)
+    if isinstance(keys, list):
+        start, until = format_time(now - 86400), format_time(now + 365 * 86400)
+        out["keys"] = [{"valid_from": start, "valid_until": until, "revoked": False, **k}
+                       if isinstance(k, dict) else k for k in keys]
+    return out
+
+
+def _registry(args: argparse.Namespace) -> int:
+    from uplink.errors import RegistryError
+    from uplink.protocol import sign_document
+    from uplink.protocol.fields import format_time
+    from uplink.protocol.registry import parse_registry
+
+    now = int(time.time())
     try:
-        entries = json.loads(Path(args.agencies).read_text(encoding="utf-8"))
-        specs = [AgencySpec(e["id"], e["name"], [tuple(k.split(":", 1)) for k in e["keys"]],
-                            e["upload_hosts"], float(e["lat"]), float(e["lon"]),
-                            int(e["radius_m"])) for e in entries]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{args.agencies}: expected a JSON list of agencies with id, name, "
-                        f"keys [\"KID:KEY\"], upload_hosts, lat, lon, radius_m ({exc})") from None
-    doc = sign_registry(specs, _load_key(args.key), args.kid, version=args.version,
-                        now=int(time.time()))
+        data = json.loads(Path(args.agencies).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"{args.agencies}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UserError(f"{args.agencies}: not JSON ({exc})") from None
+    entries = data.get("agencies") if isinstance(data, dict) else data
+    try:
+        if not isinstance(entries, list):
+            raise TypeError("not a list of agencies")
+        agencies = [_agency_document(e, now) for e in entries]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise UserError(f"{args.agencies}: {why}; expected {_AGENCIES_FORMAT}") from None
+    if args.version < 1:
+        raise UserError(f"--version must be 1 or more, not {args.version}")
+    key = _load_key(args.key)
+    body = {"type": "registry", "protocol": 1, "version": args.version,
+            "issued_at": format_time(now), "agencies": agencies}
+    doc = sign_document(body, key, args.kid)
+    try:  # what devices will check: refuse to write a registry they would refuse
+        parse_registry(json.dumps(doc).encode(), key.public_key(), now)
+    except RegistryError as exc:
+        raise UserError(f"{args.agencies}: {exc}; expected {_AGENCIES_FORMAT}") from None
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    print(f"signed registry v{args.version} with {len(specs)} agency(ies): {args.out}")
+    print(f"signed registry v{args.version} with {len(agencies)} agency(ies): {args.out}")
     return 0
 
 

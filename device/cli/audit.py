@@ -29,10 +29,13 @@ def add_parser(sub: Any) -> None:
 
 
 def _log(args: argparse.Namespace) -> Any:
+    from device.store import require_store
     from device.wiring.paths import DevicePaths
     from uplink.audit import AuditLog
 
-    path = DevicePaths.of(device_config(args.config, args.store)).audit
+    cfg = device_config(args.config, args.store)
+    require_store(cfg.store.path)
+    path = DevicePaths.of(cfg).audit
     if not path.exists():
         raise UserError(f"no audit log at {path}: no request has been received yet")
     return AuditLog(path)

@@ -21,7 +21,8 @@ def add_parser(sub: Any) -> None:
         q.add_argument("--json", action="store_true", help="machine-readable output")
 
     q = csub.add_parser("list", help="clips, newest first")
-    q.add_argument("--limit", type=int, default=None)
+    q.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="at most N clips (1 or more)")
     common(q)
     q.set_defaults(run=_list)
     q = csub.add_parser("show", help="one clip: metadata, file, integrity and playability")
@@ -36,13 +37,20 @@ def add_parser(sub: Any) -> None:
     q.set_defaults(run=_export)
     q = csub.add_parser("delete", help="delete a clip and its thumbnail")
     q.add_argument("id")
+    q.add_argument("--force", action="store_true",
+                   help="delete even a clip held for a pending agency request")
     common(q)
     q.set_defaults(run=_delete)
 
 
-def _store(args: argparse.Namespace) -> Any:
+def _store(args: argparse.Namespace, *, read_only: bool = False) -> Any:
+    from device.store import require_store
     from device.wiring import build
-    return build.open_store(device_config(args.config, args.store))
+
+    cfg = device_config(args.config, args.store)
+    if read_only:
+        require_store(cfg.store.path)
+    return build.open_store(cfg)
 
 
 def _with_iso(info: dict[str, Any]) -> dict[str, Any]:
@@ -54,10 +62,16 @@ def _with_iso(info: dict[str, Any]) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    store = _store(args)
+    from device.errors import UserError
+
+    if args.limit is not None and args.limit < 1:
+        raise UserError(f"--limit must be 1 or more, not {args.limit}")
+    store = _store(args, read_only=True)
     records = store.list(limit=args.limit)
     if args.json:
-        print(json.dumps([_with_iso(r.to_json()) for r in records], indent=2))
+        print(json.dumps([_with_iso({**r.to_json(), "path": str(store.clip_path(r.id)),
+                                     "thumbnail": str(store.thumbnail_path(r.id))})
+                          for r in records], indent=2))
     elif not records:
         print(f"no clips in {store.root}")
     else:
@@ -74,7 +88,7 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from capture.media.decode import probe_clip
 
-    store = _store(args)
+    store = _store(args, read_only=True)
     rec = store.get(args.id)
     path = store.clip_path(rec.id)
     intact = store.verify(rec.id)
@@ -110,7 +124,13 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    store = _store(args)
+    from device.errors import UserError
+
+    store = _store(args, read_only=True)
+    if store.get(args.id).held and not args.force:
+        raise UserError(f"clip {args.id} is held: an agency request awaiting your decision "
+                        "(doorcam requests list) or an accepted upload may need it; decide "
+                        "first, or delete it anyway with --force")
     store.delete(args.id)
     if args.json:
         print(json.dumps({"deleted": args.id}))

@@ -12,8 +12,12 @@ from config.example import render_effective, render_example
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("config", help="check a config file or show the effective config")
     csub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    check = csub.add_parser("check", help="validate FILE; list every problem with its line")
+    check = csub.add_parser(
+        "check", help="every check `doorcam run` makes at start (source, store, keys, "
+        "registry, brokers, web TLS); every problem with its line")
     check.add_argument("file")
+    check.add_argument("--no-capture", action="store_true",
+                       help="as for `doorcam run --no-capture`: leave capture.source out")
     check.set_defaults(run=_check)
     show = csub.add_parser("show", help="print the effective config, defaults filled in")
     show.add_argument("--config", metavar="FILE", help="config file (default: built-in defaults)")
@@ -23,7 +27,11 @@ def add_parser(sub: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    load_config(args.file)
+    from device.wiring.checks import load_checked
+
+    _, notes = load_checked(args.file, capture=not args.no_capture)
+    for note in notes:
+        print(f"note: {note}")
     print(f"{args.file}: ok")
     return 0
 

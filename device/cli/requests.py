@@ -38,8 +38,13 @@ def add_parser(sub: Any) -> None:
         _import).add_argument("file")
 
 
-def _cfg(args: argparse.Namespace) -> Any:
-    return device_config(args.config, args.store)
+def _cfg(args: argparse.Namespace, *, read_only: bool = False) -> Any:
+    cfg = device_config(args.config, args.store)
+    if read_only:
+        from device.store import require_store
+
+        require_store(cfg.store.path)
+    return cfg
 
 
 def _row_json(row: Any, decision: Any) -> dict[str, Any]:
@@ -74,7 +79,7 @@ def _list(args: argparse.Namespace) -> int:
     from device.wiring.uplink import open_desk
 
     now = time.time()
-    with open_desk(_cfg(args), now) as desk:
+    with open_desk(_cfg(args, read_only=True), now) as desk:
         rows = desk.all() if args.all else desk.pending(now)
         out = [_row_json(r, desk.decision(r.request_id)) for r in rows]
     if args.json:
@@ -92,7 +97,7 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from device.wiring.uplink import open_desk
 
-    with open_desk(_cfg(args), time.time()) as desk:
+    with open_desk(_cfg(args, read_only=True), time.time()) as desk:
         r = _row_json(desk.get(args.id), desk.decision(args.id))
     if args.json:
         print(json.dumps(r, indent=2))

@@ -11,7 +11,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from config import ConfigError, load_config
+from config import ConfigError
 from device.daemon.logsetup import priority_prefix, setup_logging, stderr_is_journal
 from device.daemon.notify import Notifier
 from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE
@@ -33,13 +33,19 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
+    from device.wiring.checks import load_checked
+
     try:
-        cfg = load_config(args.config)
+        # Every configuration error stops here, before any thread, with exit 78: systemd
+        # does not restart a daemon whose config cannot work (RestartPreventExitStatus=78).
+        cfg, notes = load_checked(args.config, capture=not args.no_capture)
     except ConfigError as exc:
         prefix = priority_prefix(logging.ERROR) if stderr_is_journal() else ""
         for problem in exc.problems:
             print(f"{prefix}doorcam: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG_DAEMON
+    for note in notes:
+        log.info("%s", note)
     from device.daemon.supervisor import ConfigReloader, Supervisor, build_sides
     from device.wiring import build
 
@@ -56,7 +62,13 @@ def run(args: argparse.Namespace) -> int:
     # order (the stack, in reverse): the camera first (finalizes the open clip), then
     # uploads, then the feed, then the MQTT link. Crash recovery of the clip store runs
     # once, before any thread opens it.
-    build.open_store(cfg).close()
+    with build.open_store(cfg) as store:
+        report = store.recovery
+    if report.skipped:
+        log.warning("clip store %s is in use by another process (a doorcam command?): crash "
+                    "recovery waits for the next start", store.root)
+    elif report.changed:
+        log.info("clip store %s", report.summary())
     notifier = Notifier()
     with contextlib.ExitStack() as stack:
         sides = build_sides(cfg, capture=not args.no_capture,

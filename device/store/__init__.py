@@ -6,6 +6,7 @@ process that only reads the store through `device.store.view` never loads numpy/
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from device.store.errors import (
@@ -13,14 +14,27 @@ from device.store.errors import (
     ExportExists,
     IntegrityError,
     InvalidClipId,
+    NoStore,
     SchemaTooNew,
     StoreError,
     StoreFull,
     StoreIOError,
 )
+from device.store.files import Layout
 from device.store.ids import new_clip_id, validate_clip_id
 from device.store.index import ClipRecord
 from device.store.reconcile import ReconcileReport
+
+
+def require_store(root: str | Path) -> Path:
+    """The store's directory if a store is there (its index exists), else NoStore: for
+    commands that only read, so a mistyped --store does not leave an empty store behind."""
+    path = Path(root).expanduser()
+    if not Layout(path).index.exists():
+        raise NoStore(f"no clip store at {path}: check --store (or store.path in the config); "
+                      "the daemon makes it at its first start")
+    return path
+
 
 if TYPE_CHECKING:
     from device.store.store import ClipStore
@@ -41,11 +55,13 @@ __all__ = [
     "ExportExists",
     "IntegrityError",
     "InvalidClipId",
+    "NoStore",
     "ReconcileReport",
     "SchemaTooNew",
     "StoreError",
     "StoreFull",
     "StoreIOError",
     "new_clip_id",
+    "require_store",
     "validate_clip_id",
 ]

@@ -44,3 +44,7 @@ class ExportExists(StoreError):
 
 class SchemaTooNew(StoreError):
     pass
+
+
+class NoStore(StoreError):
+    """A command that only reads was pointed at a directory holding no store."""

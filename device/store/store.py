@@ -111,7 +111,9 @@ class ClipStore:
                 raise _failure("locking the store", exc) from None
             # A failed upgrade drops the shared lock (flock(2)); take it back.
             fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
-            log.info("store %s is open elsewhere; recovery skipped", self.root)
+            # Expected for every opener after the first (the daemon's own threads); the one
+            # that matters, at the daemon's start, is reported by `doorcam run`.
+            log.debug("store %s is open elsewhere; recovery skipped", self.root)
             return ReconcileReport(skipped=True)
         try:
             return reconcile(self._conn, self.layout)

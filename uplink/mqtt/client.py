@@ -46,6 +46,21 @@ log = logging.getLogger(__name__)
 
 ONLINE, OFFLINE, STOPPED = b"online", b"offline", b"stopped"
 _TOPIC_LOG_CHARS = 80
+SESSION_TAKEN_OVER = 142  # MQTT v5 DISCONNECT reason: a client with this id connected
+# A broker that closes the socket without a DISCONNECT reason (mosquitto 2.0.11 does) shows a
+# takeover only by its pattern: connections accepted at once and closed within seconds, in a
+# row. A broker going away instead refuses the next connect, which resets the count.
+_SHORT_S, _SHORT_IN_A_ROW = 10.0, 3
+_STABLE_S = 600.0  # a connection this long means the other client has gone
+_REPEAT_LOG_S = 600.0
+
+
+class _QuietWhileConnecting(logging.Filter):
+    """paho logs "Client is not connected" at ERROR on every failed connect attempt; the link
+    says what is wrong itself (host and port), once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Client is not connected")
 
 
 class MqttLink:
@@ -74,6 +89,12 @@ class MqttLink:
              "dropped_publish", "connects"), 0)
         self._last_error = ""
         self._started = self._closed = False
+        self._device_id = device_id
+        self._up_since: float | None = None  # monotonic time of the last CONNACK, if up
+        self._short_drops = 0  # connections in a row closed by the broker within _SHORT_S
+        self._taken_over = False  # backing off: another client uses this id
+        self._takeover_logged = -_REPEAT_LOG_S
+        self._unreachable = False  # logged once per streak of failed connects
         self._client = self._make_client(config.effective_client_id(device_id))
 
     def _make_client(self, client_id: str) -> mqtt.Client:
@@ -81,6 +102,7 @@ class MqttLink:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                              protocol=mqtt.MQTTv5, manual_ack=True)
         self._paho_log = logging.getLogger(f"{__name__}.paho.{client_id}")
+        self._paho_log.addFilter(_QuietWhileConnecting())
         client.enable_logger(self._paho_log)
         client.suppress_exceptions = True  # a bug in a callback must not end the network thread
         client.reconnect_delay_set(cfg.reconnect_min_s, max(cfg.reconnect_min_s,
@@ -257,6 +279,8 @@ class MqttLink:
         log.info("connected to %s:%d (session present: %s)", self._config.host,
                  self._config.port, flags.session_present)
         with self._lock:
+            self._up_since = time.monotonic()
+            self._unreachable = False
             self._connected = True
             self._session += 1
             self._counts["connects"] += 1
@@ -317,8 +341,51 @@ class MqttLink:
                 self._ready.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        cfg = self._config
         with self._lock:
-            self._last_error = f"cannot connect to {self._config.host}:{self._config.port}"
+            self._last_error = f"cannot connect to {cfg.host}:{cfg.port}"
+            self._short_drops = 0
+            first, self._unreachable = not self._unreachable, True
+        if first and not self._closed:
+            log.warning("cannot reach the MQTT broker at %s:%d (no answer, refused or name "
+                        "not found); retrying every %d-%d s: check [mqtt] host and port and "
+                        "that the broker runs", cfg.host, cfg.port, cfg.reconnect_min_s,
+                        max(cfg.reconnect_min_s, cfg.reconnect_max_s))
+
+    def _note_drop(self, client: mqtt.Client, reason_code: Any) -> str | None:
+        """Count a connection the broker closed; the error line to log when another client
+        with this id keeps taking the session over (holding the lock)."""
+        lived = None if self._up_since is None else time.monotonic() - self._up_since
+        self._up_since = None
+        if lived is None or self._closed:
+            return None
+        cfg = self._config
+        if lived >= _STABLE_S and self._taken_over:
+            self._taken_over = False
+            client.reconnect_delay_set(cfg.reconnect_min_s,
+                                       max(cfg.reconnect_min_s, cfg.reconnect_max_s))
+        sure = getattr(reason_code, "value", None) == SESSION_TAKEN_OVER
+        self._short_drops = self._short_drops + 1 if lived < _SHORT_S or sure else 0
+        if not sure and self._short_drops < _SHORT_IN_A_ROW:
+            return None
+        if not self._taken_over:
+            self._taken_over = True
+            # Both clients back off to the longest wait: they alternate, slowly, instead of
+            # kicking each other off every second.
+            slow = max(cfg.reconnect_min_s, cfg.reconnect_max_s)
+            client.reconnect_delay_set(slow, slow)
+        where = f"broker {cfg.host}:{cfg.port}"
+        if cfg.client_id:
+            self._last_error = (f"another client uses the MQTT client id {cfg.client_id} on "
+                                f"{where}; give each device its own client_id")
+        else:
+            self._last_error = (f"another device uses the id {self._device_id} on {where}; "
+                                "give each device its own [device] id")
+        now = time.monotonic()
+        if now - self._takeover_logged < _REPEAT_LOG_S:
+            return None
+        self._takeover_logged = now
+        return self._last_error
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
                        reason_code: Any, properties: Any) -> None:
@@ -330,8 +397,13 @@ class MqttLink:
             self._sent_qos0.clear()
             if reason_code.is_failure:
                 self._last_error = f"disconnected: {reason_code}"
-        if not self._closed:
-            log.warning("disconnected from broker: %s", reason_code)
+            takeover = self._note_drop(client, reason_code)
+            quiet = self._taken_over
+        if takeover:
+            log.error("%s", takeover)
+        elif not self._closed and not quiet:
+            log.warning("disconnected from broker %s:%d: %s", self._config.host,
+                        self._config.port, reason_code)
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
                     reason_code: Any, properties: Any) -> None:

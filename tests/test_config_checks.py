@@ -1,0 +1,225 @@
+"""`doorcam config check` runs every check `doorcam run` makes at start: each bad value makes
+`doorcam run` exit 78 before any thread starts, with the same one line `config check` prints."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from capture.frame import SourceError
+from capture.sources import check_spec
+from config import CaptureConfig
+from config.uplink import default_device_id, machine_id
+from device.errors import EXIT_CONFIG_DAEMON, EXIT_USAGE
+
+REPO = Path(__file__).resolve().parent.parent
+KEY = "A" * 42 + "A"  # 32 zero bytes, canonical base64url: a well-formed public key
+
+
+def _doorcam(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "device.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _garbage_key(tmp: Path) -> Path:
+    key = tmp / "device_key.pem"
+    key.write_text("not a key\n")
+    key.chmod(0o600)
+    return key
+
+
+# name -> (config body given tmp_path, key the one problem names, words in its message)
+CASES: dict[str, tuple[Callable[[Path], str], str, str]] = {
+    "picamera fps not a number": (
+        lambda t: '[capture]\nsource = "picamera:0?fps=25fps"\n', "capture.source",
+        "fps must be a number"),
+    "unknown scheme": (lambda t: '[capture]\nsource = "foo:bar"\n', "capture.source",
+                       "unknown source scheme 'foo'"),
+    "synthetic size": (lambda t: '[capture]\nsource = "synthetic:porch?size=big"\n',
+                       "capture.source", "size is WIDTHxHEIGHT"),
+    "missing video file": (lambda t: f'[capture]\nsource = "{t}/nope.mp4"\n',
+                           "capture.source", "video file not found"),
+    "picamera unknown parameter": (lambda t: '[capture]\nsource = "picamera:0?fsp=25"\n',
+                                   "capture.source", "unknown parameter(s) fsp"),
+    "bad registry key": (
+        lambda t: '[device]\nlatitude = 52.1\nlongitude = 4.3\n[uplink]\nenabled = true\n'
+        'registry_key = "not-a-key"\n', "uplink.registry_key", "not an Ed25519 public key"),
+    "missing registry file": (
+        lambda t: f'[device]\nlatitude = 52.1\nlongitude = 4.3\n[uplink]\nenabled = true\n'
+        f'registry_key = "{KEY}"\nregistry_file = "{t}/registry.json"\n',
+        "uplink.registry_file", "cannot be read (No such file or directory)"),
+    "registry file not a registry": (
+        lambda t: (t / "registry.json").write_text("{}") and
+        f'[device]\nlatitude = 52.1\nlongitude = 4.3\n[uplink]\nenabled = true\n'
+        f'registry_key = "{KEY}"\nregistry_file = "{t}/registry.json"\n',
+        "uplink.registry_file", "registry refused"),
+    "owner key not canonical": (
+        lambda t: f'[uplink]\nowner_keys = ["me:{"A" * 42}B"]\n', "uplink.owner_keys",
+        "signing key is not an Ed25519 public key"),
+    "device key unreadable": (
+        lambda t: f'[owner_mqtt]\nenabled = true\n[uplink]\n'
+        f'device_key_file = "{_garbage_key(t)}"\n', "uplink.device_key_file",
+        "move it away to have a new key made"),
+    "store path is a file": (
+        lambda t: (t / "file").write_text("x") and f'[store]\npath = "{t}/file"\n',
+        "store.path", "is not a directory"),
+    "web certificate missing": (
+        lambda t: f'[web]\ncert_file = "{t}/cert.pem"\nkey_file = "{t}/key.pem"\n',
+        "web.cert_file", "does not exist"),
+    "broker CA file missing": (
+        lambda t: f'[owner_mqtt]\nenabled = true\ntls = true\nca_file = "{t}/ca.pem"\n',
+        "owner_mqtt.ca_file", "does not exist"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_value_stops_run_with_78_and_config_check_says_the_same(
+        name: str, tmp_path: Path) -> None:
+    body, key, words = CASES[name]
+    conf = tmp_path / "doorcam.toml"
+    text = body(tmp_path)
+    if "[store]" not in text:
+        text += f'[store]\npath = "{tmp_path}/store"\n'
+    conf.write_text(text)
+    if name == "web certificate missing":
+        (tmp_path / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+
+    run = _doorcam("run", "--config", str(conf))
+    assert run.returncode == EXIT_CONFIG_DAEMON, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert re.match(rf"doorcam: config error: {re.escape(str(conf))}:\d+: {re.escape(key)} = ",
+                    lines[0]), lines[0]
+    assert words in lines[0]
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "store").exists(), "nothing may start before the checks pass"
+
+    check = _doorcam("config", "check", str(conf))
+    assert check.returncode == EXIT_USAGE
+    assert check.stderr.strip() == lines[0]
+
+
+def test_every_problem_at_once_and_a_good_file_passes(tmp_path: Path) -> None:
+    conf = tmp_path / "doorcam.toml"
+    (tmp_path / "file").write_text("x")
+    conf.write_text(f'[capture]\nsource = "foo:bar"\n[store]\npath = "{tmp_path}/file/s"\n'
+                    f'[web]\ncert_file = "{tmp_path}/c.pem"\nkey_file = "{tmp_path}/k.pem"\n')
+    check = _doorcam("config", "check", str(conf))
+    assert check.returncode == EXIT_USAGE
+    keys = [re.search(r":\d+: ([a-z_.]+) = ", line).group(1)  # type: ignore[union-attr]
+            for line in check.stderr.strip().splitlines()]
+    assert keys == ["capture.source", "store.path", "web.cert_file", "web.key_file"], \
+        check.stderr
+
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n')
+    check = _doorcam("config", "check", str(conf))
+    assert check.returncode == 0, check.stderr
+    assert f"note: store.path {tmp_path}/store does not exist yet; it will be created" \
+        in check.stdout
+    assert not (tmp_path / "store").exists()
+    # --no-capture leaves the source out, as `doorcam run --no-capture` does.
+    conf.write_text(f'[capture]\nsource = "foo:bar"\n[store]\npath = "{tmp_path}/store"\n')
+    assert _doorcam("config", "check", "--no-capture", str(conf)).returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs another user to own nothing here")
+def test_store_not_writable_by_the_service_user() -> None:
+    with tempfile.TemporaryDirectory(dir="/tmp") as top:
+        os.chmod(top, 0o755)
+        locked = Path(top) / "locked"
+        locked.mkdir(mode=0o755)
+        conf = Path(top) / "doorcam.toml"
+        conf.write_text(f'[store]\npath = "{locked}/store"\n')
+        conf.chmod(0o644)
+        _as_nobody(conf, locked)
+
+
+def _as_nobody(conf: Path, locked: Path) -> None:
+    check = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+         "-m", "device.cli", "config", "check", str(conf)],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "HOME": "/nonexistent"})
+    assert check.returncode == EXIT_USAGE, check.stdout + check.stderr
+    assert f"cannot be created: {locked} is not writable by" in check.stderr
+
+
+@pytest.mark.parametrize("spec", [
+    "synthetic:porch", "synthetic:night?seconds=5&size=320x240", "picamera:0",
+    "picamera:1?size=1280x720&fps=30&lores=320x180&gop=2", "camera:0", "/dev/video0",
+    "rtsp://cam.lan/stream",
+])
+def test_good_specs_pass_without_opening_anything(spec: str) -> None:
+    check_spec(spec, CaptureConfig())
+
+
+@pytest.mark.parametrize("spec", [
+    "picamera:x", "picamera:0?size=1920", "picamera:0?gop=0", "camera:x", "ftp://x/y",
+    "synthetic:garden", "synthetic:porch?seconds=-1", "", "in%06d.jpg",
+])
+def test_bad_specs_are_refused_by_the_parser_the_opener_uses(spec: str) -> None:
+    with pytest.raises(SourceError):
+        check_spec(spec, CaptureConfig())
+
+
+def test_device_id_is_derived_from_the_machine(tmp_path: Path) -> None:
+    mid, serial, cpuinfo = tmp_path / "machine-id", tmp_path / "serial", tmp_path / "cpuinfo"
+    mid.write_text("0123456789abcdef0123456789abcdef\n")
+    derived = default_device_id((mid, serial, cpuinfo))
+    assert re.fullmatch(r"doorcam-[0-9a-f]{8}", derived)
+    assert "01234567" not in derived  # a hash, not the machine id itself
+    mid.write_text("fedcba9876543210fedcba9876543210\n")
+    assert default_device_id((mid, serial, cpuinfo)) != derived
+    mid.write_text("")  # pi-gen empties it until systemd makes one: the Pi's serial then
+    cpuinfo.write_text("processor\t: 0\nSerial\t\t: 10000000abcdef01\nModel\t: Pi 4\n")
+    assert machine_id((mid, serial, cpuinfo)) == "10000000abcdef01"
+    serial.write_bytes(b"00000000deadbeef\0")
+    assert machine_id((mid, serial, cpuinfo)) == "00000000deadbeef"
+    assert default_device_id((tmp_path / "none",)) == "doorcam"
+
+
+def test_empty_device_id_in_the_file_becomes_the_derived_one(tmp_path: Path) -> None:
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text('[device]\nid = ""\n')
+    shown = _doorcam("config", "show", "--config", str(conf))
+    assert re.search(r'^id = "doorcam(-[0-9a-f]{8})?"$', shown.stdout, re.MULTILINE)
+    assert shown.stdout.count('\nid = ""') == 0
+
+
+def test_config_show_hides_passwords(tmp_path: Path) -> None:
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text('[mqtt]\nusername = "dev"\npassword = "s3cret-agency"\n'
+                    '[owner_mqtt]\nusername = "me"\npassword = "s3cret-home"\n'
+                    'password_env = "HOME_PW"\n')
+    shown = _doorcam("config", "show", "--config", str(conf))
+    assert shown.returncode == 0, shown.stderr
+    assert "s3cret" not in shown.stdout
+    assert shown.stdout.count("# password is set (hidden)") == 2
+    assert 'password_env = "HOME_PW"' in shown.stdout
+
+
+def test_sd_card_first_boot_refuses_what_the_daemon_would(tmp_path: Path) -> None:
+    """The first-boot import runs `doorcam config check`: a spec the daemon would refuse at
+    start is kept off the device, with the daemon's own reason beside it."""
+    from tests.test_pigen import STAGE, _firstboot, _step
+
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    assert _step(STAGE / "01-firstboot", rootfs).returncode == 0
+    boot = rootfs / "boot/firmware"
+    boot.mkdir(parents=True)
+    (boot / "doorcam.toml").write_text('[capture]\nsource = "picamera:0?fps=25fps"\n'
+                                       f'[store]\npath = "{tmp_path}/store"\n')
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert not (rootfs / "etc/doorcam/doorcam.toml").exists()
+    assert (boot / "doorcam.toml.invalid").exists()
+    reasons = (boot / "doorcam-config-error.txt").read_text()
+    assert "capture.source = 'picamera:0?fps=25fps': picamera fps must be a number" in reasons

@@ -1,0 +1,196 @@
+"""The owner's and agency's commands on input a new user gives them: real `doorcam` runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from config import StoreConfig
+from tests.broker import free_port
+from tests.daemon_proc import DaemonRun
+from uplink.protocol import public_key_from_text
+from uplink.protocol.registry import parse_registry
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _doorcam(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "device.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _one_line(done: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real store with clips, recorded by the simulation."""
+    root = tmp_path_factory.mktemp("owner") / "store"
+    done = _doorcam("simulate", "synthetic:approach?size=320x240", "--store", str(root))
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def test_clips_list_json_has_paths_and_iso_times(store: Path) -> None:
+    done = _doorcam("clips", "list", "--json", "--store", str(store))
+    assert done.returncode == 0, done.stderr
+    clips = json.loads(done.stdout)
+    assert clips, "the simulation stored no clip"
+    for c in clips:
+        assert Path(c["path"]).is_file() and Path(c["path"]).suffix == ".mp4"
+        assert Path(c["thumbnail"]).is_file()
+        for key in ("start_wall", "end_wall", "created"):
+            parsed = datetime.fromisoformat(c[f"{key}_iso"])
+            assert parsed.utcoffset() is not None
+            assert abs(parsed.timestamp() - c[key]) < 1
+    limited = json.loads(_doorcam("clips", "list", "--json", "--limit", "1", "--store",
+                                  str(store)).stdout)
+    assert len(limited) == 1
+
+
+@pytest.mark.parametrize("limit", ["0", "-3"])
+def test_limit_below_one_is_refused(limit: str, store: Path) -> None:
+    line = _one_line(_doorcam("clips", "list", "--limit", limit, "--store", str(store)))
+    assert line == f"doorcam: --limit must be 1 or more, not {limit}"
+
+
+@pytest.mark.parametrize("command", [
+    ["clips", "list"], ["clips", "show", "20260101T000000Z-abcdef"], ["requests", "list"],
+    ["requests", "show", "9b2f0f7e-0a57-4d5b-a0a4-6f1b6d1e3c11"], ["audit", "show"],
+    ["audit", "verify"],
+])
+def test_read_only_command_on_a_mistyped_store_creates_nothing(
+        command: list[str], tmp_path: Path) -> None:
+    typo = tmp_path / "sotre"
+    line = _one_line(_doorcam(*command, "--store", str(typo)))
+    assert line.startswith(f"doorcam: store: no clip store at {typo}: check --store"), line
+    assert not typo.exists()
+
+
+def test_deleting_a_held_clip_needs_force(store: Path) -> None:
+    from device.store import ClipStore
+
+    with ClipStore(StoreConfig(path=str(store)), recover=False) as s:
+        clip = s.list()[-1].id
+        s.set_held(clip, True)  # as the request desk holds a clip a pending request matched
+    line = _one_line(_doorcam("clips", "delete", clip, "--store", str(store)))
+    assert line.startswith(f"doorcam: clip {clip} is held: an agency request awaiting"), line
+    assert "--force" in line
+    listed = json.loads(_doorcam("clips", "list", "--json", "--store", str(store)).stdout)
+    assert clip in [c["id"] for c in listed], "refused, yet deleted"
+    done = _doorcam("clips", "delete", clip, "--force", "--store", str(store))
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(_doorcam("clips", "list", "--json", "--store", str(store)).stdout)
+    assert clip not in [c["id"] for c in listed]
+
+
+@pytest.fixture(scope="module")
+def registry_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    keys = tmp_path_factory.mktemp("regkeys")
+    done = _doorcam("agency", "keygen", "--kid", "reg-1", "--out", str(keys))
+    assert done.returncode == 0, done.stderr
+    return keys / "reg-1.key", done.stdout.strip()
+
+
+AGENCY_KEY = "A" * 43
+
+
+def test_registry_takes_the_documented_agency_form(
+        registry_key: tuple[Path, str], tmp_path: Path) -> None:
+    key, public = registry_key
+    documented = [{
+        "id": "nypd-84", "name": "84th Precinct",
+        "keys": [{"kid": "nypd-84-2025", "public_key": AGENCY_KEY,
+                  "valid_from": "2025-03-17T15:06:40Z", "valid_until": "2099-04-11T15:06:40Z",
+                  "revoked": False}],
+        "jurisdiction": {"lat": "40.6900000", "lon": "-73.9900000", "radius_m": 20000},
+        "upload_hosts": ["evidence.example.gov", "upload.example.gov:8443"]},
+        {"id": "pd-2", "name": "Second", "keys": [{"kid": "pd-2-a", "public_key": AGENCY_KEY}],
+         "jurisdiction": {"geohash_prefixes": ["dr5r"]}, "upload_hosts": ["e.example.org"]}]
+    short = [{"id": "pd-3", "name": "Third", "keys": [f"pd-3-a:{AGENCY_KEY}"],
+              "upload_hosts": ["x.example.org"], "lat": 40.7, "lon": -73.9, "radius_m": 5000}]
+    for n, agencies in enumerate((documented, short, {"agencies": documented})):
+        src, out = tmp_path / f"agencies{n}.json", tmp_path / f"registry{n}.json"
+        src.write_text(json.dumps(agencies))
+        done = _doorcam("agency", "registry", "--key", str(key), "--kid", "reg-1",
+                        "--agencies", str(src), "--version", "3", "--out", str(out))
+        assert done.returncode == 0, done.stderr
+        reg = parse_registry(out.read_bytes(), public_key_from_text(public), 2e9)
+        assert reg.version == 3 and len(reg.agencies) == len(
+            agencies["agencies"] if isinstance(agencies, dict) else agencies)
+
+
+@pytest.mark.parametrize("text", [
+    "not json", "[1, 2]", '{"agencies": 5}', '[{"id": "pd-1"}]',
+    '[{"id": "pd-1", "name": "x", "keys": [{"kid": "k"}], "jurisdiction": {},'
+    ' "upload_hosts": []}]',
+    '[{"id": "pd-1", "name": "x", "keys": ["nocolon"], "upload_hosts": [], "lat": "a",'
+    ' "lon": 0, "radius_m": 1}]',
+])
+def test_registry_bad_input_is_one_line(text: str, registry_key: tuple[Path, str],
+                                        tmp_path: Path) -> None:
+    key, _ = registry_key
+    src = tmp_path / "agencies.json"
+    src.write_text(text)
+    line = _one_line(_doorcam("agency", "registry", "--key", str(key), "--kid", "reg-1",
+                              "--agencies", str(src), "--version", "1", "--out",
+                              str(tmp_path / "r.json")))
+    assert line.startswith(f"doorcam: {src}: "), line
+    assert not (tmp_path / "r.json").exists()
+
+
+def _sh_blocks(text: str) -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+
+
+def test_readme_commands_are_safe_to_paste() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for block in _sh_blocks(readme):
+        for line in block.splitlines():
+            code = line.split(" #", 1)[0]
+            if not re.search(r"\bdoorcam\b", code):
+                continue
+            assert not re.search(r"\s\|\s", code), f"reads like a pipe: {line}"
+            unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", code)
+            assert "?" not in unquoted and "&" not in unquoted.replace("&&", ""), \
+                f"quote the URL: {line}"
+
+
+def test_daemon_start_logs_no_recovery_skipped(registry_key: tuple[Path, str],
+                                               tmp_path: Path) -> None:
+    """The request desk and the recorder open the store in their own threads: the second
+    opener's skipped recovery is no news (the daemon recovered it before either started)."""
+    key, public = registry_key
+    src, registry = tmp_path / "agencies.json", tmp_path / "registry.json"
+    src.write_text(json.dumps([{"id": "pd-3", "name": "Third", "keys": [f"pd-3-a:{AGENCY_KEY}"],
+                                "upload_hosts": ["x.example.org"], "lat": 40.7, "lon": -73.9,
+                                "radius_m": 5000}]))
+    assert _doorcam("agency", "registry", "--key", str(key), "--kid", "reg-1", "--agencies",
+                    str(src), "--version", "1", "--out", str(registry)).returncode == 0
+    cfg = tmp_path / "doorcam.toml"
+    cfg.write_text('[capture]\nsource = "synthetic:porch?size=320x240"\nloop = true\n'
+                   f'[store]\npath = "{tmp_path}/store"\n'
+                   '[device]\nlatitude = 40.7\nlongitude = -73.9\n'
+                   f'[uplink]\nenabled = true\nregistry_key = "{public}"\n'
+                   f'registry_file = "{registry}"\n[mqtt]\nport = {free_port()}\n')
+    daemon = DaemonRun(cfg)
+    try:
+        daemon.wait_for_line("doorcam running", 60)
+        daemon.wait_for_line("cannot reach the MQTT broker at 127.0.0.1:", 60)
+        daemon.wait_for_line("clip stored", 60)  # the capture side has opened the store
+        code = daemon.stop()
+    finally:
+        daemon.kill()
+    assert code == 0, daemon.stderr
+    assert "recovery skipped" not in daemon.stderr
