@@ -26,7 +26,7 @@ from uplink.errors import RegistryError
 from uplink.protocol import RegistryStore, public_key_from_text
 from uplink.protocol.registry import Registry
 
-if TYPE_CHECKING:  # imported when push is on: its HTTP client costs 6 MB resident
+if TYPE_CHECKING:  # imported only when push is on
     from device.web.push import PushService
 
 

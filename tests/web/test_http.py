@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -333,11 +332,6 @@ def test_peak_memory_stays_under_60_mb(world: World) -> None:
         print(f"peak RSS {peak_kb / 1024:.1f} MB")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known miss: with [push] on the web process peaks at ~65 MB: the push client is the "
-    "uploader's requests-based transport (requests, urllib3, charset_normalizer: +6 MB "
-    "resident), on top of which a login's scrypt hash takes 8 MiB for a moment; steady "
-    "state stays ~59 MB"))
 def test_peak_memory_stays_under_60_mb_with_push_on(make_world: object) -> None:
     from tests.web.push.pushservice import PushService
     from tests.web.test_push_app import PUSH_ON, post_json
