@@ -4,12 +4,15 @@ commands and the web app alike).
 Without --config they read $DOORCAM_CONFIG, else the installed /etc/doorcam/doorcam.toml when
 there is one, else the defaults (a development checkout). Run as root (`sudo doorcam ...`),
 they act as the owner of the store directory, the service's own user: files they create
-(SQLite journals, the audit head) must stay writable by the daemon.
+(SQLite journals, the audit head) must stay writable by the daemon. A file handed back to
+the person who ran sudo (an exported clip) is written as that person instead (`Invoker`).
 """
 
 from __future__ import annotations
 
 import os
+import pwd
+from dataclasses import dataclass
 from pathlib import Path
 
 from config import Config, ConfigError, load_config
@@ -51,3 +54,35 @@ def become_store_owner(store: Path) -> None:
     os.setgroups([])
     os.setgid(st.st_gid)
     os.setuid(st.st_uid)
+
+
+@dataclass(frozen=True)
+class Invoker:
+    """The user who ran `sudo doorcam ...`: files made for them are theirs."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
+
+    def become(self) -> None:
+        """Switch this process to the invoker for good (a forked helper does this)."""
+        os.setgroups(list(self.groups))
+        os.setgid(self.gid)
+        os.setuid(self.uid)
+
+
+def sudo_invoker() -> Invoker | None:
+    """As root under sudo, the invoking user (SUDO_UID/SUDO_GID); None otherwise."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        uid, gid = int(os.environ["SUDO_UID"]), int(os.environ["SUDO_GID"])
+    except (KeyError, ValueError):
+        return None
+    if uid == 0:
+        return None
+    try:
+        groups = tuple(os.getgrouplist(pwd.getpwuid(uid).pw_name, gid))
+    except KeyError:  # a uid without a passwd entry: its primary group only
+        groups = (gid,)
+    return Invoker(uid, gid, groups)

@@ -97,3 +97,91 @@ def test_root_with_a_root_owned_store_stays_root(tmp_path: Path) -> None:
 
 
 _ = (device.wiring.build, device.cli.clips, device.store)  # imported before forking, see above
+
+
+INVOKER = 64123  # a scratch user (no passwd entry needed) who runs `sudo doorcam`
+
+
+def _as_root_under_sudo(args: list[str], umask: int = 0o022) -> int:
+    """`main(args)` in a forked root process that sudo started for INVOKER."""
+    pid = os.fork()
+    if pid == 0:
+        code = 100
+        try:
+            os.environ.update(SUDO_UID=str(INVOKER), SUDO_GID=str(INVOKER))
+            os.umask(umask)
+            code = main(args)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.fixture
+def sudo_world(shared_dir: Path) -> tuple[Path, str, bytes]:
+    """A store owned by the service user (nobody) holding one clip; its (store, id, bytes)."""
+    from device.store import ClipStore
+    from tests.store.helpers import commit_bytes, store_config
+
+    store = shared_dir / "store"
+    data = os.urandom(300_000)
+    with ClipStore(store_config(store)) as clips:
+        clip_id = commit_bytes(clips, data)
+    for p in [store, *store.rglob("*")]:
+        os.chown(p, NOBODY, NOBODY)
+    return store, clip_id, data
+
+
+def test_sudo_export_writes_a_file_the_invoking_user_owns(
+        shared_dir: Path, sudo_world: tuple[Path, str, bytes]) -> None:
+    require(os.geteuid() == 0, "needs root to switch users")
+    store, clip_id, data = sudo_world
+    home = shared_dir / "home"
+    home.mkdir(mode=0o700)
+    os.chown(home, INVOKER, INVOKER)  # a 0700 home: the store's owner cannot write here
+    shared = shared_dir / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    for dest in (home, shared / "porch.mp4"):
+        assert _as_root_under_sudo(["clips", "export", clip_id, str(dest), "--store",
+                                    str(store)]) == 0
+        out = dest / f"{clip_id}.mp4" if dest.is_dir() else dest
+        st = out.stat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (INVOKER, INVOKER, 0o644), out
+        assert out.read_bytes() == data
+        assert [p.name for p in out.parent.iterdir()] == [out.name], "no temporary file left"
+    made = [p for p in store.rglob("*") if (p.stat().st_uid, p.stat().st_gid) != (NOBODY,) * 2]
+    assert made == [], "the store was touched as someone other than its owner"
+
+
+def test_sudo_export_refuses_what_the_invoking_user_could_not_do(
+        shared_dir: Path, sudo_world: tuple[Path, str, bytes],
+        capfd: pytest.CaptureFixture[str]) -> None:
+    require(os.geteuid() == 0, "needs root to switch users")
+    store, clip_id, data = sudo_world
+    roots = shared_dir / "roots"  # root may write here; the invoking user may not
+    roots.mkdir(mode=0o755)
+    assert _as_root_under_sudo(["clips", "export", clip_id, str(roots), "--store",
+                                str(store)]) == 2
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "Permission denied" in err and "Traceback" not in err
+    assert list(roots.iterdir()) == []
+
+    home = shared_dir / "home"
+    home.mkdir(mode=0o700)
+    os.chown(home, INVOKER, INVOKER)
+    taken = home / "clip.mp4"
+    taken.write_bytes(b"the owner's own file")
+    os.chown(taken, INVOKER, INVOKER)
+    assert _as_root_under_sudo(["clips", "export", clip_id, str(taken), "--store",
+                                str(store)]) == 2
+    assert "already exists" in capfd.readouterr().err
+    assert taken.read_bytes() == b"the owner's own file"
+    assert _as_root_under_sudo(["clips", "export", "20990101T000000Z-00000000", str(home),
+                                "--store", str(store)]) == 2
+    err = capfd.readouterr().err
+    assert "no clip" in err and "Traceback" not in err
+    assert [p.name for p in home.iterdir()] == ["clip.mp4"]
+    assert _as_root_under_sudo(["clips", "export", clip_id, str(taken), "--force", "--store",
+                                str(store)]) == 0
+    assert taken.read_bytes() == data and taken.stat().st_uid == INVOKER

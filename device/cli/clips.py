@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from device.access import Invoker, sudo_invoker
 from device.cli.admin import device_config
 from device.cli.table import iso, local, render_rows
+from device.errors import UserError
+
+CHUNK = 1 << 20
 
 
 def add_parser(sub: Any) -> None:
@@ -111,16 +117,130 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    store = _store(args)
-    dest = Path(args.dest)
-    if dest.is_dir():
-        dest = dest / f"{store.get(args.id).id}.mp4"
-    out = store.export(args.id, dest, overwrite=args.force)
+    invoker = sudo_invoker()
+    if invoker is not None:
+        out = _export_for(invoker, args)
+    else:
+        store = _store(args)
+        dest = Path(args.dest)
+        if dest.is_dir():
+            dest = dest / f"{store.get(args.id).id}.mp4"
+        out = store.export(args.id, dest, overwrite=args.force)
+        os.chmod(out, _ordinary_mode())  # the store keeps its own files 0600; a copy is not
     if args.json:
         print(json.dumps({"id": args.id, "path": str(out)}))
     else:
         print(f"exported {args.id} to {out} (SHA-256 verified)")
     return 0
+
+
+def _ordinary_mode() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o644 & ~umask
+
+
+def _export_for(invoker: Invoker, args: argparse.Namespace) -> Path:
+    """`sudo doorcam clips export`: the store is read as its owner (as every owner command
+    reads it), the copy is written by a forked helper that has become the user who ran sudo,
+    so it lands where they may write (a 0700 home included), owned by them, mode 0644, and
+    nowhere they could not have written themselves."""
+    data_r, data_w = os.pipe()
+    said_r, said_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the helper
+        os.close(data_w)
+        os.close(said_r)
+        code = 1
+        try:
+            invoker.become()
+            with os.fdopen(data_r, "rb") as source:
+                out = _receive(source, Path(args.dest).expanduser(), overwrite=args.force)
+            os.write(said_w, str(out).encode())
+            code = 0
+        except UserError as exc:
+            os.write(said_w, str(exc).encode())
+        except (ValueError, KeyError):
+            os.write(said_w, b"the store side sent no clip; nothing exported")
+        except OSError as exc:
+            os.write(said_w, f"{exc.filename or args.dest}: {exc.strerror or exc}".encode())
+        finally:
+            os._exit(code)
+    os.close(data_r)
+    os.close(said_w)
+    try:
+        try:
+            _send(args, data_w)
+        finally:
+            os.close(data_w)
+    finally:
+        with os.fdopen(said_r, "rb") as said:
+            message = said.read(4096).decode("utf-8", "replace")
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise UserError(f"exporting clip {args.id}: {message}")
+    return Path(message)
+
+
+def _send(args: argparse.Namespace, sink: int) -> None:
+    """Header line (id, SHA-256), then the clip's bytes; an early close means no clip."""
+    store = _store(args)  # as the store's owner from here on
+    rec = store.get(args.id)
+    try:
+        with open(store.clip_path(rec.id), "rb") as f:
+            _write_all(sink, json.dumps({"id": rec.id, "sha256": rec.sha256}).encode() + b"\n")
+            while chunk := f.read(CHUNK):
+                _write_all(sink, chunk)
+    except BrokenPipeError:
+        pass  # the helper gave up (it says why)
+    except OSError as exc:
+        raise UserError(f"reading clip {rec.id}: {exc.strerror or exc}") from None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _receive(source: BinaryIO, dest: Path, *, overwrite: bool) -> Path:
+    """The helper's side: the clip into `dest` (a file, or a directory for ID.mp4) through a
+    temporary file renamed into place once the SHA-256 matches the store's record."""
+    line = source.readline(4096)
+    if not line.endswith(b"\n"):
+        raise UserError("nothing exported")  # the store side failed and says why
+    head = json.loads(line)
+    clip_id, expected = str(head["id"]), str(head["sha256"])
+    if dest.is_dir():
+        dest = dest / f"{clip_id}.mp4"
+    if not overwrite and (dest.exists() or dest.is_symlink()):
+        raise UserError(f"{dest} already exists; not overwriting it (--force to replace it)")
+    part = dest.with_name(f".{dest.name}.{clip_id}.part")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600)
+    try:
+        digest = hashlib.sha256()
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            _write_all(fd, chunk)
+        if digest.hexdigest() != expected:
+            raise UserError("the copy does not match the recorded SHA-256; nothing exported")
+        os.fchmod(fd, _ordinary_mode())
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(part, dest)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        part.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(dest.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return dest
 
 
 def _delete(args: argparse.Namespace) -> int:

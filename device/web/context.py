@@ -17,6 +17,7 @@ from device.store import ClipNotFound
 from device.store.view import ClipView
 from device.web.access import open_access_log
 from device.web.accounts import Accounts
+from device.web.seen import SeenHeads
 from device.wiring.paths import DevicePaths
 from uplink.audit import AuditLog
 from uplink.desk.book import RequestBook
@@ -26,7 +27,7 @@ from uplink.errors import RegistryError
 from uplink.protocol import RegistryStore, public_key_from_text
 from uplink.protocol.registry import Registry
 
-if TYPE_CHECKING:  # imported when push is on: its HTTP client costs 6 MB resident
+if TYPE_CHECKING:  # imported only when push is on
     from device.web.push import PushService
 
 
@@ -124,6 +125,13 @@ class WebContext:
         self.paths.access.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open_access_log(self.paths.access) as log:
             yield log
+
+    @contextmanager
+    def seen(self) -> Iterator[SeenHeads]:
+        """The audit head the Activity page last verified (kept beside the access log)."""
+        self.paths.access.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with SeenHeads(self.paths.access) as seen:
+            yield seen
 
     @contextmanager
     def audit(self) -> Iterator[AuditLog | None]:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -333,11 +332,6 @@ def test_peak_memory_stays_under_60_mb(world: World) -> None:
         print(f"peak RSS {peak_kb / 1024:.1f} MB")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known miss: with [push] on the web process peaks at ~65 MB: the push client is the "
-    "uploader's requests-based transport (requests, urllib3, charset_normalizer: +6 MB "
-    "resident), on top of which a login's scrypt hash takes 8 MiB for a moment; steady "
-    "state stays ~59 MB"))
 def test_peak_memory_stays_under_60_mb_with_push_on(make_world: object) -> None:
     from tests.web.push.pushservice import PushService
     from tests.web.test_push_app import PUSH_ON, post_json
@@ -377,3 +371,27 @@ def test_url_names_the_lan_addresses_and_the_fingerprint(world: World) -> None:
     world.add_user()
     world.start()
     assert any("on your phone or computer" in line for line in world.log)
+
+
+def test_many_clips_come_in_pages_and_links_land_on_the_clip(world: World) -> None:
+    from device.web.pages.clips import PAGE
+
+    total = world.fill_store(2 * PAGE + 5)
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    token = login(s, url)
+    ids = [c["id"] for c in world.clips()]
+    assert len(ids) == total
+    first = s.get(url + "/clips").text
+    assert first.count('class="card clipcard"') == PAGE and "page 1 of 3" in first
+    assert f'id="c-{ids[0]}"' in first and f'id="c-{ids[PAGE]}"' not in first
+    last = s.get(url + "/clips?page=3").text
+    assert last.count('class="card clipcard"') == 5 and f'id="c-{ids[-1]}"' in last
+    assert "page 1 of 3" in s.get(url + "/clips?page=x").text
+    assert "page 3 of 3" in s.get(url + "/clips?page=99").text
+    assert "page 2 of 3" in s.get(f"{url}/clips?clip={ids[PAGE]}").text
+    r = post(s, url, f"/clips/{ids[-1]}/hold", {"csrf": token})
+    assert r.status_code == 303
+    landed = s.get(url + r.headers["location"].split("#")[0]).text
+    assert "page 3 of 3" in landed and f'id="c-{ids[-1]}"' in landed

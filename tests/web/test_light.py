@@ -11,7 +11,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_web_app_loads_no_media_stack() -> None:
-    code = ("import sys, device.web.app, device.web.command, device.store; "
+    # device.web.notify and device.web.push are what the app loads with [push] on.
+    code = ("import sys, device.web.app, device.web.command, device.store, device.web.notify, "
+            "device.web.push; "
             "print(sorted(m for m in ('numpy', 'cv2', 'av', 'paho', 'requests') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,

@@ -12,11 +12,15 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from device.store import index
+from device.store.files import Layout
 from tests.e2e.test_consent_e2e import REPO, Scene, doorcam
 
 READY = re.compile(r"serving (https?)://(\S+?):(\d+)/")
@@ -42,6 +46,30 @@ class World(Scene):
         self.log: list[str] = []
         self.url = ""
         self.env: dict[str, str] = {}
+
+    def fill_store(self, wanted: int, spacing_s: float = 900.0) -> int:
+        """Hard-link the oldest clip and its thumbnail under new ids, each `spacing_s` older
+        than the last, with index rows through the store's own `index.insert`, until the
+        store holds `wanted` clips (quick: no recording). The number of clips."""
+        layout = Layout(self.store)
+        conn = index.connect(layout.index)
+        try:
+            records = index.newest_first(conn, None, None)
+            src = records[-1]
+            at = src.start_wall - spacing_s
+            conn.execute("BEGIN")
+            for n in range(wanted - len(records)):
+                stamp = datetime.fromtimestamp(at, UTC).strftime("%Y%m%dT%H%M%SZ")
+                clip_id = f"{stamp}-{0xbe000000 + n:08x}"
+                os.link(layout.clip(src.id), layout.clip(clip_id))
+                os.link(layout.thumb(src.id), layout.thumb(clip_id))
+                index.insert(conn, replace(src, id=clip_id, start_wall=at,
+                                           end_wall=at + src.duration, held=False))
+                at -= spacing_s
+            conn.execute("COMMIT")
+            return len(index.newest_first(conn, None, None))
+        finally:
+            conn.close()
 
     def clips(self) -> list[dict[str, Any]]:
         done = doorcam("clips", "list", "--json", "--config", str(self.config))

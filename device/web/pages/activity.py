@@ -10,7 +10,8 @@ from starlette.responses import Response
 
 from device.web.access import describe_access
 from device.web.call import Call, page
-from uplink.audit import AuditEntry, AuditReport
+from device.web.seen import SeenHead
+from uplink.audit import AuditEntry, AuditProblem, AuditReport
 
 SHOWN = 300  # newest entries listed per log
 
@@ -50,13 +51,24 @@ def _tail(entries: list[AuditEntry]) -> list[AuditEntry]:
     return list(reversed(entries[-SHOWN:]))
 
 
+def _against_anchor(problems: list[AuditProblem]) -> list[AuditProblem]:
+    # verify() names the check that failed first in each detail: "anchor ..." for ours.
+    return [p for p in problems if p.detail.startswith("anchor ")]
+
+
 @page
 def activity(call: Call) -> Response:
     audit_lines: list[Line] = []
     audit_report: AuditReport | None = None
-    with call.ctx.audit() as audit:
+    seen: SeenHead | None = None
+    lost: list[AuditProblem] = []
+    with call.ctx.audit() as audit, call.ctx.seen() as heads:
         if audit is not None:
-            audit_report = audit.verify()
+            seen = heads.last()
+            audit_report = audit.verify(anchor=seen.anchor if seen else None)
+            lost = _against_anchor(audit_report.problems)
+            if audit_report.ok:
+                heads.remember(*audit.head(), call.now)
             audit_lines = [Line(e.seq, e.at, "", describe_audit(e), e.request_id)
                            for e in _tail(list(audit.entries()))]
     with call.ctx.access() as access:
@@ -66,4 +78,5 @@ def activity(call: Call) -> Response:
             who, what = describe_access(e)
             access_lines.append(Line(e.seq, e.at, who, what, e.request_id))
     return call.render("activity.html", audit_lines=audit_lines, audit_report=audit_report,
+                       seen=seen, lost=lost,
                        access_lines=access_lines, access_report=access_report)

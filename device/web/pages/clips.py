@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from device.store import ClipRecord, validate_clip_id
+from device.store import ClipNotFound, ClipRecord, InvalidClipId, validate_clip_id
+from device.store.view import ClipView
 from device.web import timefmt
 from device.web.access import AccessKind
 from device.web.call import Call, action, page
 from device.web.media import file_response
 from uplink.desk.book import RequestStatus
+
+PAGE = 40  # clips per page: a phone loads this many posters, not the whole store
 
 
 @dataclass(frozen=True)
@@ -36,18 +39,36 @@ def _needed(call: Call) -> set[str]:
                 if book.clip_still_needed(c.clip_id)}
 
 
+def _page_number(call: Call, view: ClipView) -> int:
+    """?clip=ID: the page showing that clip (links to one clip land on it); else ?page=N."""
+    q = call.request.query_params
+    try:
+        wanted = view.get(validate_clip_id(q["clip"])) if "clip" in q else None
+    except (InvalidClipId, ClipNotFound):
+        wanted = None
+    if wanted is not None:  # newest first: its place among the clips as new or newer
+        newer = [r.id for r in view.list(since=wanted.start_wall)]
+        return newer.index(wanted.id) // PAGE if wanted.id in newer else 0
+    raw = q.get("page", "1")
+    return max(0, int(raw) - 1) if raw.isdigit() and len(raw) < 7 else 0
+
+
 @page
 def clips_page(call: Call) -> Response:
     with call.ctx.clips() as view:
-        records = view.list()
         count, size = view.totals()
+        pages = max(1, -(-count // PAGE))
+        number = min(_page_number(call, view), pages - 1)
+        # Only the rows up to this page: all of a 1,000-clip store takes ~40 ms to read.
+        shown = view.list(limit=(number + 1) * PAGE)[number * PAGE:]
     days: list[Day] = []
-    for rec in records:
+    for rec in shown:
         title = timefmt.day(rec.start_wall)
         if not days or days[-1].title != title:
             days.append(Day(title, timefmt.offset(rec.start_wall), []))
         days[-1].clips.append(rec)
-    return call.render("clips.html", days=days, count=count, size=size, needed=_needed(call))
+    return call.render("clips.html", days=days, count=count, size=size, needed=_needed(call),
+                       page=number + 1, pages=pages)
 
 
 @page
@@ -92,7 +113,7 @@ def _hold(call: Call, held: bool) -> Response:
     with call.ctx.clips() as view:
         view.set_held(cid, held)
     call.log(AccessKind.HELD if held else AccessKind.RELEASED, clip=cid)
-    return RedirectResponse(f"/clips?done={'held' if held else 'released'}#c-{cid}",
+    return RedirectResponse(f"/clips?clip={cid}&done={'held' if held else 'released'}#c-{cid}",
                             status_code=303)
 
 

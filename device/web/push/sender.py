@@ -1,9 +1,9 @@
 """One push to one subscription (RFC 8030 §5): encrypt, sign, POST, classify the answer.
 
-The HTTP call goes through the uploader's `Transport` (uplink/upload/transport.py): one total
-deadline however slowly the push service answers, no redirects followed, no proxies or other
-settings from the environment, TLS verified against the system's CAs, and https required
-except to a loopback address. Outcomes:
+The HTTP call goes through a `Transport` (the uploader's seam; push's own standard-library
+one in `transport.py`): one total deadline however slowly the push service answers, no
+redirects followed, no proxies or other settings from the environment, TLS verified against
+the system's CAs, and https required except to a loopback address. Outcomes:
 
     2xx (201 Created)   delivered: `send` returns
     404, 410            SubscriptionGone: the caller drops the subscription
@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from config.upload import UploadConfig
 from device.web.push.crypto import encrypt
 from device.web.push.errors import (
     DeliveryError,
@@ -39,10 +38,10 @@ from device.web.push.errors import (
     SubscriptionRefused,
     Unreachable,
 )
+from device.web.push.transport import Response, StdlibTransport, Transport
 from device.web.push.vapid import VapidKey, audience
 from uplink.errors import DestinationRefused as TransportRefused
 from uplink.errors import UplinkError
-from uplink.upload.transport import RequestsTransport, Response, Transport
 
 CALL_DEADLINE_S = 10.0
 URGENCIES = ("very-low", "low", "normal", "high")  # RFC 8030 §5.3
@@ -59,10 +58,8 @@ class Target:
 
 
 def default_transport(deadline_s: float = CALL_DEADLINE_S) -> Transport:
-    """The uploader's deadline-bounded transport, configured for push services."""
-    return RequestsTransport(UploadConfig(
-        connect_timeout_s=min(5.0, deadline_s), read_timeout_s=deadline_s,
-        call_deadline_s=deadline_s, allow_insecure_loopback=True))
+    """The standard-library transport, configured for push services."""
+    return StdlibTransport(connect_timeout_s=min(5.0, deadline_s), allow_insecure_loopback=True)
 
 
 class PushSender:

@@ -1,0 +1,250 @@
+"""Push's HTTP client on the standard library (`http.client` and `ssl`): one request per call.
+
+It implements the uploader's `Transport` seam (`request(method, url, headers, body, deadline)`
+and `close()`, raising `uplink.errors` DestinationRefused, TransientUploadError or
+DeadlineExceeded) with the same protections, without the 6 MB that `requests` costs the web
+process:
+
+- one **total** deadline: per-read timeouts let a server trickling a byte at a time keep a
+  call alive for ever, so a timer thread shuts the call's socket down when the deadline
+  passes, which wakes a blocked connect, handshake, send or read; the name lookup runs on a
+  helper thread and is abandoned at the deadline;
+- no redirect is followed (http.client never does; a 3xx is refused here);
+- nothing is read from the environment (http.client knows no proxies or .netrc);
+- TLS verified against the system's CAs (`ssl.create_default_context()`), host name included;
+- https only, except plain http to a loopback address (push services in tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from uplink.errors import DeadlineExceeded, DestinationRefused, TransientUploadError
+from uplink.protocol.urls import Destination, is_loopback, parse_destination
+
+BODY_CAP = 64 * 1024  # a push service's answer is a status and a short reason
+CONNECT_TIMEOUT_S = 5.0
+_READ_SIZE = 4096
+
+
+class Headers(Mapping[str, str]):
+    """Read-only response headers with case-insensitive lookup."""
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        self._items = {k.lower(): (k, v) for k, v in (items or {}).items()}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass(frozen=True)
+class Response:
+    """Status, headers and at most `BODY_CAP` bytes of body of one HTTP exchange."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=Headers)
+    body: bytes = b""
+
+
+class Transport(Protocol):
+    """Sends one request; `deadline` is an absolute `time.monotonic()` value."""
+
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
+        deadline: float,
+    ) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+class _Watch:
+    """The sockets one call uses, shut down from a timer thread when its deadline passes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self.expired = False
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._socks:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # shutdown() from another thread wakes a recv()/send()/connect() blocked in the caller's
+    # thread; close() would not, and could hand the fd number to someone else meanwhile. The
+    # plain socket method, because SSLSocket.shutdown also drops the TLS object under the
+    # reader.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def resolve(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
+    """getaddrinfo for TCP on a helper thread: it has no timeout of its own (a silent
+    resolver holds it 15 s and more); TimeoutError if it has not answered by `deadline`."""
+    box: list[Any] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            box.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except OSError as exc:
+            box.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=look_up, name="push-dns", daemon=True).start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        raise TimeoutError(f"looking up {host} did not finish before the call's deadline")
+    if isinstance(box[0], OSError):
+        raise box[0]
+    return list(box[0])
+
+
+class _Connection(http.client.HTTPConnection):
+    """One connection whose sockets the call's watch can cut, TLS wrapped here."""
+
+    def __init__(self, where: Destination, *, timeout: float, deadline: float,
+                 register: Callable[[socket.socket], None],
+                 context: ssl.SSLContext | None) -> None:
+        super().__init__(where.host, where.port, timeout=timeout)
+        if context is not None:
+            self.default_port = 443  # so the Host header names no port for https
+        self._where = where
+        self._deadline = deadline
+        self._register = register
+        self._context = context
+
+    def connect(self) -> None:
+        sock = self._open()
+        if self._context is not None:
+            # The handshake runs after the wrapped socket is registered: a server that
+            # trickles its certificate is cut at the deadline too.
+            tls = self._context.wrap_socket(sock, server_hostname=self._where.host,
+                                            do_handshake_on_connect=False)
+            self._register(tls)
+            tls.do_handshake()
+            sock = tls
+        self.sock = sock
+
+    def _open(self) -> socket.socket:
+        last: OSError | None = None
+        for family, kind, proto, _, address in resolve(self._where.host, self._where.port,
+                                                       self._deadline):
+            sock = socket.socket(family, kind, proto)
+            self._register(sock)
+            try:
+                sock.settimeout(self.timeout)
+                sock.connect(address)
+                return sock
+            except OSError as exc:
+                last = exc
+                sock.close()
+        raise last or OSError(f"{self._where.host} has no address")
+
+
+class StdlibTransport:
+    """`Transport` over `http.client`: total deadline, no redirects, no environment, TLS
+    verified; one connection per call (pushes are rare), so `close` has nothing to do."""
+
+    def __init__(self, *, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 allow_insecure_loopback: bool = True,
+                 context: ssl.SSLContext | None = None) -> None:
+        self.connect_timeout_s = connect_timeout_s
+        self.allow_insecure_loopback = allow_insecure_loopback
+        self._context = context or ssl.create_default_context()
+
+    def _destination(self, url: str) -> Destination:
+        try:
+            where = parse_destination(url)
+        except ValueError as exc:
+            raise DestinationRefused(f"refusing {url!r}: {exc}") from None
+        if where.scheme == "https" or (self.allow_insecure_loopback
+                                       and is_loopback(where.host)):
+            return where
+        raise DestinationRefused(f"refusing plain http to {where.host}: {url!r}")
+
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
+        deadline: float,
+    ) -> Response:
+        """One exchange; raises DestinationRefused, TransientUploadError or DeadlineExceeded."""
+        where = self._destination(url)
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceeded(f"{method} {url}: deadline passed before the call")
+        watch = _Watch()
+        timer = threading.Timer(remaining, watch.fire)
+        timer.daemon = True
+        conn = _Connection(where, timeout=min(self.connect_timeout_s, remaining),
+                           deadline=deadline, register=watch.add,
+                           context=self._context if where.scheme == "https" else None)
+        timer.start()
+        try:
+            response = self._exchange(conn, method, url, target, headers, body, deadline)
+        except (http.client.HTTPException, OSError) as exc:
+            if watch.expired or time.monotonic() >= deadline:
+                raise DeadlineExceeded(f"{method} {url}: deadline passed") from exc
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                raise DestinationRefused(f"{method} {url}: TLS certificate not trusted: "
+                                         f"{exc.verify_message}") from exc
+            raise TransientUploadError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            timer.cancel()
+            conn.close()
+        if watch.expired:  # a cut socket can look like a body that ended early
+            raise DeadlineExceeded(f"{method} {url}: deadline passed")
+        return response
+
+    @staticmethod
+    def _exchange(conn: _Connection, method: str, url: str, target: str,
+                  headers: Mapping[str, str], body: bytes | None, deadline: float) -> Response:
+        conn.connect()
+        assert conn.sock is not None
+        # Reads and writes wait at most what is left; the watch cuts a trickle at the end.
+        conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
+        conn.request(method, target, body=body, headers=dict(headers))
+        resp = conn.getresponse()
+        if 300 <= resp.status < 400:
+            raise DestinationRefused(f"{method} {url}: refusing redirect {resp.status} "
+                                     f"to {resp.getheader('Location')!r}")
+        chunks: list[bytes] = []
+        size = 0
+        while size < BODY_CAP:
+            if time.monotonic() >= deadline:
+                raise DeadlineExceeded(f"{method} {url}: deadline passed reading the body")
+            chunk = resp.read1(_READ_SIZE)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return Response(resp.status, Headers(dict(resp.getheaders())),
+                        b"".join(chunks)[:BODY_CAP])
+
+    def close(self) -> None:
+        pass
