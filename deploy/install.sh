@@ -72,7 +72,6 @@ mkdir -p "$PREFIX"
 mkdir -p "$(dirname "$CONF")" "$(dirname "$UNIT")"
 if [ ! -e "$CONF" ]; then
     sed -e 's|^path = "~/.local/share/doorcam/store"|path = "/var/lib/doorcam"|' \
-        -e 's|^source = "synthetic:porch"|source = "picamera:0"|' \
         "$SRC/config/doorcam.example.toml" > "$CONF"
     chmod 0640 "$CONF"
 fi

@@ -48,7 +48,9 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
                           capture_output=True, text=True, timeout=300, check=False)
     assert dpkg.returncode == 0, dpkg.stdout + dpkg.stderr
     conf = root / "etc/doorcam/doorcam.toml"
-    text = conf.read_text().replace('source = "picamera:0"', 'source = "synthetic:porch"')
+    camera = 'source = "picamera:0?size=1920x1080&fps=25&lores=320x240"'
+    assert camera in conf.read_text(), "the installed config defaults to the Pi camera"
+    text = conf.read_text().replace(camera, 'source = "synthetic:porch"')
     head, ha = text.split("[homeassistant]\n")
     before, home = head.split("[owner_mqtt]\n")  # Home Assistant talks to the home broker
     head = before + "[owner_mqtt]\n" + home.replace("enabled = false", "enabled = true", 1)
