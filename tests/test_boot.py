@@ -110,6 +110,17 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert "DOORCAM_COMPONENT" in r["journal_fields"]
     assert {"motion_started", "clip_stored"} <= set(r["journal_events"])
     assert r["clips"] and all(c.startswith("/var/lib/doorcam/") for c in r["clips"])
+    # Network time: ordered after time-sync.target, systemd-time-wait-sync pulled in and
+    # its wait bounded by our drop-in (it does not run in a container: nothing there may set
+    # the clock, so the daemon says the clock is not synchronised and marks its clips).
+    k = r["clock"]
+    assert "time-sync.target" in k["unit"]["After"].split(), k
+    assert "systemd-time-wait-sync.service" in k["unit"]["Wants"].split(), k
+    assert k["waiter"]["LoadState"] == "loaded", k
+    assert k["waiter"]["TimeoutStartUSec"] == "1min 30s", k
+    assert k["status_before"].startswith("clock not synchronised; "), k
+    assert k["clips"] and all(c == [False, True] for c in k["clips"]), k
+    assert "clock" not in k["status_after"] and "frames/s" in k["status_after"], k
     o = r["owner_cli"]
     assert o["rc"] == 0 and o["clips"] >= 1 and o["root_owned"] == [], o
     # Hardening: own user in video, no capabilities, no new privileges, seccomp filter,
