@@ -53,7 +53,18 @@ def test_simulate_at_speed_8_dates_clips_by_their_real_arrival(tmp_path: Path) -
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert time.time() - started < 20, "paced at 8x, not real time"
-    _check_times(_clips(cfg), started)
+    clips = _clips(cfg)
+    _check_times(clips, started)
+    # The marker in the owner's listing and in a clip's details.
+    listed = subprocess.run([sys.executable, "-m", "device.cli", "clips", "list", "--config",
+                             str(cfg)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    ids = tuple(c["id"] for c in clips)
+    rows = [ln for ln in listed.stdout.splitlines() if ln.startswith(ids)]
+    assert len(rows) == len(clips) and all("simulated" in r for r in rows), listed.stdout
+    shown = subprocess.run([sys.executable, "-m", "device.cli", "clips", "show",
+                            clips[0]["id"], "--config", str(cfg)], cwd=REPO,
+                           capture_output=True, text=True, timeout=60)
+    assert "simulated: yes: from a synthetic scene or a video file" in shown.stdout, shown.stdout
 
 
 def test_run_at_speed_8_never_dates_clips_into_the_future(tmp_path: Path) -> None:
