@@ -68,7 +68,8 @@ class OpenClip:
             return
         start = self._start(first)
         opened = ClipOpened(self.handle.id, start[0], start[1], start[2], self._info.width,
-                            self._info.height, self._info.fps)
+                            self._info.height, self._info.fps, simulated=self.simulated,
+                            clock_synced=self.clock_synced)
         # The directory fsync also makes the new MP4's name durable.
         write_atomic(path, json.dumps(opened.to_json()).encode(), mode=0o600)
 
