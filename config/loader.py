@@ -127,7 +127,9 @@ def _section(cls: type, name: str, raw: dict[str, Any], filename: str,
             continue
         why = _check(f, value)
         if why:
-            problems.append(Problem(filename, lines.find(name, key), full, value, why))
+            # A secret (a password) is never echoed: errors reach the journal and files.
+            shown = value if f.repr else _MISSING
+            problems.append(Problem(filename, lines.find(name, key), full, shown, why))
         else:
             values[key] = float(value) if f.type == "float" else value
     return cls(**values)

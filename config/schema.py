@@ -21,9 +21,12 @@ class CaptureConfig:
     """Where frames come from and how the analysis ("lores") image is made."""
 
     source: str = setting(
-        "synthetic:porch",
-        "Frame source: a video file, an image folder or printf pattern (in%06d.jpg), "
-        "an OpenCV device/URL as 'camera:0' or 'rtsp://…', or 'synthetic:NAME'.",
+        "picamera:0?size=1920x1080&fps=25&lores=320x240",
+        "Frame source of `doorcam run`: the Pi camera ('picamera:N?size=WxH&fps=&lores=WxH'), "
+        "a video file, an image folder or printf pattern (in%06d.jpg), an OpenCV device/URL "
+        "as 'camera:0' or 'rtsp://…', or 'synthetic:NAME'. Clips from a file or a synthetic "
+        "scene are marked simulated. `doorcam simulate` without a SOURCE uses this when it "
+        "is a file or a synthetic scene, else synthetic:porch.",
         restart=True,
     )
     lores_width: int = setting(

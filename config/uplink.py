@@ -97,3 +97,6 @@ class UplinkConfig:
         "empty = <store>/device_key.pem.", restart=True)
     clock_skew_s: int = setting(300, "Tolerated clock difference with agencies and owner.",
                                 min=0, max=3600)
+    match_simulated: bool = setting(
+        False, "Also match clips from a synthetic scene or a video file (simulated) to agency "
+        "requests, for demos and tests; a device never needs it.", restart=True)

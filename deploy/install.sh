@@ -27,13 +27,16 @@ R=${ROOT%/}
 PREFIX=$R/opt/doorcam
 UNIT=$R/etc/systemd/system/doorcam.service
 WEB_UNIT=$R/etc/systemd/system/doorcam-web.service
+# Bounds the wait for network time at boot (see the file).
+WAIT_SYNC=$R/etc/systemd/system/systemd-time-wait-sync.service.d/doorcam.conf
 CONF=$R/etc/doorcam/doorcam.toml
 LINK=$R/usr/local/bin/doorcam
 
 if [ "$UNINSTALL" = 1 ]; then
     [ "$SYSTEMCTL" = 1 ] && systemctl disable --now doorcam-web.service doorcam.service \
         2>/dev/null || true
-    rm -f "$UNIT" "$WEB_UNIT"
+    rm -f "$UNIT" "$WEB_UNIT" "$WAIT_SYNC"
+    rmdir "$(dirname "$WAIT_SYNC")" 2>/dev/null || true
     [ -L "$LINK" ] && rm -f "$LINK"
     rm -rf "$PREFIX"
     [ "$SYSTEMCTL" = 1 ] && systemctl daemon-reload || true
@@ -76,12 +79,12 @@ mkdir -p "$PREFIX"
 mkdir -p "$(dirname "$CONF")" "$(dirname "$UNIT")"
 if [ ! -e "$CONF" ]; then
     sed -e 's|^path = "~/.local/share/doorcam/store"|path = "/var/lib/doorcam"|' \
-        -e 's|^source = "synthetic:porch"|source = "picamera:0"|' \
         "$SRC/config/doorcam.example.toml" > "$CONF"
     chmod 0640 "$CONF"
 fi
 install -m 0644 "$SRC/deploy/doorcam.service" "$UNIT"
 install -m 0644 "$SRC/deploy/doorcam-web.service" "$WEB_UNIT"
+install -D -m 0644 "$SRC/deploy/time-wait-sync-doorcam.conf" "$WAIT_SYNC"
 # `sudo doorcam requests list` for the owner (it acts as the service's user, see README).
 mkdir -p "$(dirname "$LINK")"
 ln -sfn /opt/doorcam/venv/bin/doorcam "$LINK"

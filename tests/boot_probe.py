@@ -3,8 +3,8 @@
 
 Watches doorcam.service under the container's real systemd, writes what it saw to
 /probe/result.json and powers the container off. Steps: ready, status, journal fields,
-hardening, the web app (TLS, user, no key), reload, watchdog restart of a stopped (SIGSTOP)
-daemon, clean stop, config error.
+the clock (waiting for network time, marked clips), hardening, the web app (TLS, user, no
+key), reload, watchdog restart of a stopped (SIGSTOP) daemon, clean stop, config error.
 """
 
 import json
@@ -66,6 +66,27 @@ def step_journal() -> None:
     result["journal_events"] = sorted({e.get("DOORCAM_EVENT") for e in entries} - {None})
     clips = sh("find", "/var/lib/doorcam", "-name", "*.mp4").stdout.split()
     result["clips"] = clips
+
+
+def step_clock() -> None:
+    """Network time: the unit waits for time-sync.target through systemd-time-wait-sync,
+    whose wait our drop-in bounds; in a container nothing synchronises the clock, so the
+    status says so and the clips are marked, until timesyncd's flag file appears."""
+    unit = sh("systemctl", "show", UNIT, "-p", "After,Wants").stdout
+    waiter = sh("systemctl", "show", "systemd-time-wait-sync.service", "-p",
+                "LoadState,TimeoutStartUSec,DropInPaths").stdout
+    clips = json.loads(sh("doorcam", "clips", "list", "--json").stdout or "[]")
+    c = {"unit": dict(line.split("=", 1) for line in unit.splitlines() if "=" in line),
+         "waiter": dict(line.split("=", 1) for line in waiter.splitlines() if "=" in line),
+         "status_before": show()["StatusText"],
+         "clips": [[x["clock_synced"], x["simulated"]] for x in clips]}
+    flag = Path("/run/systemd/timesync/synchronized")
+    flag.parent.mkdir(parents=True, exist_ok=True)
+    flag.touch()
+    after = wait(lambda: "clock not synchronised" not in (t := show()["StatusText"]) and t, 30)
+    c["status_after"] = after or show()["StatusText"]
+    flag.unlink()
+    result["clock"] = c
 
 
 def step_owner_cli() -> None:
@@ -217,7 +238,8 @@ def step_config_error() -> None:
 
 def main() -> None:
     try:
-        for step in (step_ready, step_journal, step_owner_cli, step_hardening, step_web,
+        for step in (step_ready, step_journal, step_clock, step_owner_cli, step_hardening,
+                     step_web,
                      step_reload,
                      step_mqtt, step_watchdog,
                      step_stop, step_config_error):

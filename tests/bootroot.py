@@ -24,9 +24,10 @@ from tests.support import require
 REPO = Path(__file__).resolve().parent.parent
 SUITE = "trixie"
 MIRROR = "http://deb.debian.org/debian"
-# The owner's broker runs inside the container too (status and Home Assistant discovery).
+# The owner's broker runs inside the container too (status and Home Assistant discovery);
+# systemd-timesyncd as on Raspberry Pi OS (it ships systemd-time-wait-sync).
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "util-linux", "mosquitto",
-                 "mosquitto-clients")
+                 "mosquitto-clients", "systemd-timesyncd")
 CACHE = Path(os.environ.get("DOORCAM_BOOT_CACHE", "/var/tmp/doorcam-boot-cache"))
 
 

@@ -48,7 +48,9 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
                           capture_output=True, text=True, timeout=300, check=False)
     assert dpkg.returncode == 0, dpkg.stdout + dpkg.stderr
     conf = root / "etc/doorcam/doorcam.toml"
-    text = conf.read_text().replace('source = "picamera:0"', 'source = "synthetic:porch"')
+    camera = 'source = "picamera:0?size=1920x1080&fps=25&lores=320x240"'
+    assert camera in conf.read_text(), "the installed config defaults to the Pi camera"
+    text = conf.read_text().replace(camera, 'source = "synthetic:porch"')
     text = text.replace('\nid = ""\n', '\nid = "doorcam"\n', 1)  # the probe's topics
     head, ha = text.split("[homeassistant]\n")
     before, home = head.split("[owner_mqtt]\n")  # Home Assistant talks to the home broker
@@ -109,6 +111,17 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert "DOORCAM_COMPONENT" in r["journal_fields"]
     assert {"motion_started", "clip_stored"} <= set(r["journal_events"])
     assert r["clips"] and all(c.startswith("/var/lib/doorcam/") for c in r["clips"])
+    # Network time: ordered after time-sync.target, systemd-time-wait-sync pulled in and
+    # its wait bounded by our drop-in (it does not run in a container: nothing there may set
+    # the clock, so the daemon says the clock is not synchronised and marks its clips).
+    k = r["clock"]
+    assert "time-sync.target" in k["unit"]["After"].split(), k
+    assert "systemd-time-wait-sync.service" in k["unit"]["Wants"].split(), k
+    assert k["waiter"]["LoadState"] == "loaded", k
+    assert k["waiter"]["TimeoutStartUSec"] == "1min 30s", k
+    assert "clock not synchronised; " in k["status_before"], k
+    assert k["clips"] and all(c == [False, True] for c in k["clips"]), k
+    assert "clock" not in k["status_after"] and "frames/s" in k["status_after"], k
     o = r["owner_cli"]
     assert o["rc"] == 0 and o["clips"] >= 1 and o["root_owned"] == [], o
     # Hardening: own user in video, no capabilities, no new privileges, seccomp filter,

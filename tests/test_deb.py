@@ -52,6 +52,8 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     assert "doorcam:x:" in (root / "etc/passwd").read_text()
     unit = (root / "lib/systemd/system/doorcam.service").read_text()
     assert "ExecStart=/usr/bin/doorcam run --config /etc/doorcam/doorcam.toml" in unit
+    bound = root / "lib/systemd/system/systemd-time-wait-sync.service.d/doorcam.conf"
+    assert "TimeoutStartSec=90s" in bound.read_text(), "the wait for network time is bounded"
     web = root / "usr/lib/doorcam/device/web"
     assert (web / "templates/base.html").is_file() and (web / "static/app.css").is_file()
     check = subprocess.run(
@@ -65,3 +67,4 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     assert not (root / "usr/lib/doorcam").exists() and conf.exists()
     assert not (wants / "doorcam.service").exists()
     assert not (wants / "doorcam-web.service").exists()
+    assert not bound.exists(), "nothing of doorcam changes the clock wait once removed"

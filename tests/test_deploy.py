@@ -14,6 +14,8 @@ from tests.support import require
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "deploy" / "doorcam.service"
+WAIT_SYNC = REPO / "deploy" / "time-wait-sync-doorcam.conf"
+HOST_WAIT_SYNC = Path("/usr/lib/systemd/system/systemd-time-wait-sync.service")
 WEB_UNIT = REPO / "deploy" / "doorcam-web.service"
 
 
@@ -109,3 +111,39 @@ def test_unit_contract() -> None:
         assert line in text, line
     settings = [ln.strip() for ln in text.splitlines() if not ln.lstrip().startswith("#")]
     assert "PrivateDevices=yes" not in settings, "it would hide the camera"
+
+
+def _settings(text: str) -> list[str]:
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def test_unit_waits_for_network_time_through_systemd_time_wait_sync() -> None:
+    settings = _settings(UNIT.read_text(encoding="utf-8"))
+    after = next(s for s in settings if s.startswith("After="))
+    wants = next(s for s in settings if s.startswith("Wants="))
+    assert "time-sync.target" in after.split("=", 1)[1].split()
+    # systemd.special(7): a unit that needs accurate time orders itself after the target
+    # and does not pull it in; the waiter that holds the target back is pulled in.
+    assert "systemd-time-wait-sync.service" in wants.split("=", 1)[1].split()
+    assert not any("time-sync.target" in s for s in settings if s.startswith(
+        ("Wants=", "Requires=")))
+
+
+def test_the_wait_for_network_time_is_bounded() -> None:
+    settings = _settings(WAIT_SYNC.read_text(encoding="utf-8"))
+    assert settings[0] == "[Service]"
+    timeout = [s.split("=", 1)[1] for s in settings if s.startswith("TimeoutStartSec=")]
+    assert timeout and timeout[-1].endswith("s") and 0 < int(timeout[-1][:-1]) <= 120
+
+
+def test_time_wait_sync_with_the_drop_in_verifies(analyze: str, tmp_path: Path) -> None:
+    """The host's systemd-time-wait-sync unit with our drop-in beside it loads cleanly."""
+    require(HOST_WAIT_SYNC.exists(), "systemd-time-wait-sync not installed "
+            "(apt package systemd-timesyncd)")
+    unit = tmp_path / HOST_WAIT_SYNC.name
+    shutil.copy(HOST_WAIT_SYNC, unit)
+    (tmp_path / f"{unit.name}.d").mkdir()
+    shutil.copy(WAIT_SYNC, tmp_path / f"{unit.name}.d" / "doorcam.conf")
+    done = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr

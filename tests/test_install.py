@@ -28,7 +28,7 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     assert check.returncode == 0, check.stderr
     cfg = tomllib.loads(conf.read_text())
     assert cfg["store"]["path"] == "/var/lib/doorcam"
-    assert cfg["capture"]["source"] == "picamera:0"
+    assert cfg["capture"]["source"] == "picamera:0?size=1920x1080&fps=25&lores=320x240"
     assert conf.stat().st_mode & 0o007 == 0, "the config may hold broker passwords"
     assert unit.read_text() == (REPO / "deploy" / "doorcam.service").read_text()
     web_unit = unit.with_name("doorcam-web.service")

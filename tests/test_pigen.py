@@ -22,22 +22,31 @@ def _step(step: Path, rootfs: Path) -> subprocess.CompletedProcess[str]:
                           env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_install_step_puts_the_package_into_the_image(tmp_path: Path) -> None:
-    require(shutil.which("dpkg-deb"), "dpkg not available (not a Debian-family machine)")
+def test_install_step_sets_up_the_venv_with_headless_opencv(tmp_path: Path) -> None:
     stage = tmp_path / "stage"
     shutil.copytree(STAGE, stage)
-    built = subprocess.run(["bash", str(REPO / "deploy/build-deb.sh"),
-                            str(stage / "00-install/files")], capture_output=True, text=True,
-                           timeout=120)
-    assert built.returncode == 0, built.stderr
+    files = stage / "00-install/files"
+    files.mkdir(exist_ok=True)
+    archived = subprocess.run(["git", "archive", "--format=tar.gz", "-o",
+                               str(files / "doorcam-src.tar.gz"), "HEAD"], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+    require(archived.returncode == 0, f"not a git checkout: {archived.stderr.strip()}")
     rootfs = tmp_path / "rootfs"
     (rootfs / "tmp").mkdir(parents=True)
     done = _step(stage / "00-install", rootfs)
     assert done.returncode == 0, done.stderr
-    assert (rootfs / "tmp/doorcam.deb").stat().st_size > 10_000
+    assert (rootfs / "tmp/doorcam-src.tar.gz").stat().st_size > 10_000
     script = (tmp_path / "chroot-script.sh").read_text()
-    assert "apt-get install -y /tmp/doorcam.deb" in script
-    assert "python3-picamera2" in (stage / "00-install/00-packages").read_text()
+    assert "deploy/install.sh --no-apt --no-systemctl" in script
+    assert "chgrp doorcam /etc/doorcam/doorcam.toml" in script
+    assert "multi-user.target.wants" in script
+    packages = (stage / "00-install/00-packages").read_text().split()
+    assert "python3-picamera2" in packages and "python3-venv" in packages
+    # Qt, VTK and GDAL stay off a Lite card: OpenCV comes from the headless wheel.
+    assert "python3-opencv" not in packages
+    install = (REPO / "deploy/install.sh").read_text()
+    assert "python3 -m venv --system-site-packages" in install
+    assert '"opencv-python-headless' in (REPO / "setup.py").read_text()
 
 
 def _firstboot(tmp_path: Path, rootfs: Path) -> subprocess.CompletedProcess[str]:
@@ -48,6 +57,9 @@ def _firstboot(tmp_path: Path, rootfs: Path) -> subprocess.CompletedProcess[str]
                PYTHONPATH=str(REPO))
     return subprocess.run([str(rootfs / "usr/lib/doorcam/doorcam-firstboot")], env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+SECRET = "hunter2-broker-password"
 
 
 def test_first_boot_imports_a_valid_config_and_refuses_a_broken_one(tmp_path: Path) -> None:
@@ -69,9 +81,29 @@ def test_first_boot_imports_a_valid_config_and_refuses_a_broken_one(tmp_path: Pa
     assert conf.stat().st_mode & 0o777 == 0o640
     assert not (boot / "doorcam.toml").exists(), "the FAT copy must not stay readable"
 
-    (boot / "doorcam.toml").write_text("[motion]\nthreshold = 999\n")
+    # Rejected: a wrong value and a broker password of the wrong type.
+    (boot / "doorcam.toml").write_text(
+        f'[motion]\nthreshold = 999\n[mqtt]\nusername = "cam"\npassword = ["{SECRET}"]\n')
     done = _firstboot(tmp_path, rootfs)
     assert done.returncode == 0
     assert 'id = "front-door"' in conf.read_text(), "a broken config must not replace it"
-    assert (boot / "doorcam.toml.invalid").exists()
-    assert "motion.threshold = 999" in (boot / "doorcam-config-error.txt").read_text()
+    assert not (boot / "doorcam.toml").exists() and not (boot / "doorcam.toml.invalid").exists()
+    on_boot = [p for p in boot.rglob("*") if p.is_file()]
+    assert [p.name for p in on_boot] == ["doorcam-config-error.txt"], on_boot
+    notice = (boot / "doorcam-config-error.txt").read_text()
+    assert "doorcam.toml:2: motion.threshold = 999: must be between" in notice
+    assert "doorcam.toml:5: mqtt.password: must be a string" in notice
+    assert SECRET not in notice and str(rootfs) not in notice
+    kept = rootfs / "etc/doorcam/rejected/doorcam.toml"
+    assert SECRET in kept.read_text(), "the owner's file is kept, off the boot partition"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert kept.parent.stat().st_mode & 0o777 == 0o700 and kept.stat().st_uid == os.geteuid()
+
+    # Fixed and put back: imported, and the stale notice and rejected copy are gone.
+    (boot / "doorcam.toml").write_text('[device]\nid = "back-door"\n')
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert 'id = "back-door"' in conf.read_text()
+    assert not (boot / "doorcam-config-error.txt").exists()
+    assert not (rootfs / "etc/doorcam/rejected").exists()
+    assert sorted(p.name for p in (rootfs / "etc/doorcam").iterdir()) == ["doorcam.toml"]

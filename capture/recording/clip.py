@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 
 import cv2
@@ -39,8 +40,11 @@ class CommittedClip:
 class OpenClip:
     """Writes entries to the MP4 at `handle.tmp_path` and gathers its ClipMeta."""
 
-    def __init__(self, handle: ClipHandle, info: StreamInfo, thumbnail_width: int) -> None:
+    def __init__(self, handle: ClipHandle, info: StreamInfo, thumbnail_width: int, *,
+                 simulated: bool = False, clock_synced: bool = True) -> None:
         self.handle = handle
+        self.simulated = simulated
+        self.clock_synced = clock_synced
         self.writer = Mp4Writer(handle.tmp_path, info, fragment_seconds=FRAGMENT_SECONDS)
         self._info = info
         self._thumb_width = thumbnail_width
@@ -65,7 +69,8 @@ class OpenClip:
             return
         start = self._start(first)
         opened = ClipOpened(self.handle.id, start[0], start[1], start[2], self._info.width,
-                            self._info.height, self._info.fps)
+                            self._info.height, self._info.fps, simulated=self.simulated,
+                            clock_synced=self.clock_synced)
         # The directory fsync also makes the new MP4's name durable.
         write_atomic(path, json.dumps(opened.to_json()).encode(), mode=0o600)
 
@@ -105,7 +110,9 @@ class OpenClip:
         first, last = self._first, self._last
         assert first is not None and last is not None  # close() raised if nothing was written
         start_wall, start_pts, first_seq = self._start(first)
-        end_wall = last.wall + (start_pts + duration - last.pts)
+        # A file replayed N times faster delivers a frame in 1/N of its media duration: the
+        # last frame's media length could reach past now. A clip never ends in the future.
+        end_wall = min(last.wall + (start_pts + duration - last.pts), time.time())
         jpeg = b""
         if self._thumb is not None:
             ok, buf = cv2.imencode(".jpg", self._thumb, [cv2.IMWRITE_JPEG_QUALITY, 85])
@@ -115,7 +122,8 @@ class OpenClip:
             first_seq=first_seq, last_seq=first_seq + frames - 1,
             peak_score=self.peak if self._thumb is not None else 0.0,
             thumbnail_jpeg=jpeg, width=self._info.width, height=self._info.height,
-            frames=frames, trigger=self.trigger,
+            frames=frames, trigger=self.trigger, simulated=self.simulated,
+            clock_synced=self.clock_synced,
         )
 
     def discard(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from capture.frame import Frame, Packet, StreamInfo
 from capture.media.encode import EncodeError, Encoder
@@ -29,11 +30,18 @@ class Recorder:
     keyframe. A failure aborts only the open clip; the recorder carries on, and opens the
     next clip no sooner than RETRY_S later. `force` (a doorbell ring) records from the next
     frame for at least the given seconds without motion, and marks the clip holding it.
+
+    `simulated` marks every clip (a synthetic scene or a file); `clock_synced` is asked once
+    per clip, when it opens: a clip begun before the system clock was synchronised keeps
+    wrong wall times even if the clock is set while it records.
     """
 
     def __init__(self, cfg: RecordingConfig, info: StreamInfo, sink: ClipSink,
-                 encoder: Encoder) -> None:
+                 encoder: Encoder, *, simulated: bool = False,
+                 clock_synced: Callable[[], bool] = lambda: True) -> None:
         self._cfg = cfg
+        self._simulated = simulated
+        self._clock_synced = clock_synced
         self._sink = sink
         self._encoder = encoder
         try:
@@ -113,7 +121,8 @@ class Recorder:
     def _open(self, entries: list[Entry]) -> None:
         handle = self._sink.begin()
         try:
-            self._clip = OpenClip(handle, self._info, self._cfg.thumbnail_width)
+            self._clip = OpenClip(handle, self._info, self._cfg.thumbnail_width,
+                                  simulated=self._simulated, clock_synced=self._clock_synced())
         except MuxError:
             self._sink.abort(handle)
             raise

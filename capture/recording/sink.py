@@ -28,6 +28,9 @@ class ClipOpened:
     width: int
     height: int
     fps: float
+    # Notes written before these existed carry neither: the defaults.
+    simulated: bool = False
+    clock_synced: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,6 +43,12 @@ class ClipOpened:
         values: dict[str, Any] = {}
         for f in fields(cls):
             v = data.get(f.name)
+            if str(f.type) == "bool":
+                v = f.default if v is None else v
+                if not isinstance(v, bool):
+                    raise ValueError(f"bad {f.name!r}")
+                values[f.name] = v
+                continue
             kind: tuple[type, ...] = _KINDS[str(f.type)]
             if isinstance(v, bool) or not isinstance(v, kind):
                 raise ValueError(f"bad or missing {f.name!r}")

@@ -67,9 +67,9 @@ class Clock:
     """Stamps frames with monotonic and wall time, sleeping first when paced.
 
     Unpaced, mono = start + pts; paced at N, a frame is delivered no earlier than
-    first-frame time + (pts - first pts) / N and mono is when it was delivered. Wall time
-    follows the recording's own timeline (open time + pts) at any speed, so clip times and
-    durations agree however fast a file is replayed.
+    first-frame time + (pts - first pts) / N and mono is when it was delivered. Wall time is
+    when the frame really arrived, at any speed: a recording replayed faster than real time
+    would otherwise date its clips into the future (clip durations come from media time).
     """
 
     def __init__(self, pace: float | None) -> None:
@@ -83,15 +83,14 @@ class Clock:
     def stamp(self, pts: float) -> tuple[float, float]:
         """(mono, wall) for a frame at media time pts."""
         if self.pace is None:
-            mono = self._mono0 + pts
-        else:
-            if self._origin is None:
-                self._origin = time.monotonic() - pts / self.pace
-            delay = self._origin + pts / self.pace - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            mono = time.monotonic()
-        return mono, self._mono0 + self._wall_minus_mono + pts
+            return self._mono0 + pts, time.monotonic() + self._wall_minus_mono
+        if self._origin is None:
+            self._origin = time.monotonic() - pts / self.pace
+        delay = self._origin + pts / self.pace - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        mono = time.monotonic()
+        return mono, mono + self._wall_minus_mono
 
 
 def run_passes(

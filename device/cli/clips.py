@@ -82,6 +82,10 @@ def _list(args: argparse.Namespace) -> int:
         print(f"no clips in {store.root}")
     else:
         print(render_rows(records))
+        if any(r.simulated or not r.clock_synced for r in records):
+            print("\nsimulated: from a synthetic scene or a video file; clock unsynced: "
+                  "recorded before the system clock was set by network time. Neither is "
+                  "offered to agency requests.")
         short = [r.id for r in records if r.cut_short]
         if short:
             print(f"\ncut short by a power cut or crash (saved up to the last second on "
@@ -112,6 +116,12 @@ def _show(args: argparse.Namespace) -> int:
         elif key == "cut_short" and value:
             value = "yes: recording was interrupted (power cut or crash) and the clip ends "\
                 "at the last fragment saved"
+        elif key == "simulated" and value:
+            value = "yes: from a synthetic scene or a video file, not the camera; never "\
+                "offered to agency requests"
+        elif key == "clock_synced" and not value:
+            value = "no: recorded before network time set the clock, so its times may be "\
+                "wrong; never offered to agency requests"
         print(f"{key:>14}: {value}")
     return 0 if intact else 1
 

@@ -68,6 +68,7 @@ latitude = {LAT}
 longitude = {LON}
 [uplink]
 enabled = true
+match_simulated = true  # the demo's clips come from the synthetic scene
 registry_key = "{public_key_to_text(registry.public_key())}"
 owner_keys = ["owner:{public_key_to_text(owner.public_key())}"]
 [mqtt]

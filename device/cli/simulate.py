@@ -18,6 +18,9 @@ from device.cli.table import clip_table
 from device.errors import EXIT_FAILURE, UserError, input_damage
 from device.wiring.pipeline import LocalLoop, MotionEventRecord
 
+# `doorcam run` defaults to the Pi camera; a simulation needs no hardware.
+DEFAULT_SOURCE = "synthetic:porch"
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
@@ -26,7 +29,8 @@ def add_parser(sub: Any) -> None:
         "synthetic scene",
     )
     p.add_argument("source", nargs="?", help="video file, image folder, printf pattern "
-                   "(in%%06d.jpg) or synthetic:NAME (default: capture.source from the config)")
+                   "(in%%06d.jpg) or synthetic:NAME (default: capture.source from the config "
+                   f"when it is one of these, else {DEFAULT_SOURCE})")
     p.add_argument("--speed", default="max", help="realtime, max, or N (N× real time); "
                    "default max")
     p.add_argument("--store", metavar="DIR", help="clip store directory (default: store.path)")
@@ -81,15 +85,18 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     cfg = build.with_store_path(load_config(args.config), args.store)
+    spec = args.source or (cfg.capture.source if build.is_simulated(cfg.capture.source)
+                           else DEFAULT_SOURCE)
     store = build.open_store(cfg)
-    source = build.open_frames(cfg, args.source, pace)
+    source = build.open_frames(cfg, spec, pace)
     jsonl = open(args.events_jsonl, "w", encoding="utf-8") if args.events_jsonl else None  # noqa: SIM115
     progress = None if args.quiet else Progress(source.info.frames)
     report = _Report(progress, jsonl)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     failures = 0
     try:
-        failures = _run_loop(cfg, source, store, report, progress)
+        failures = _run_loop(cfg, source, store, report, progress,
+                             simulated=build.is_simulated(spec))
     except _Terminated:
         print("doorcam: terminated; the open clip was finalized", file=sys.stderr)
         return 143
@@ -101,15 +108,16 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(clip_table(store, report.clips, report.events))
     store.close()
-    damage = input_damage(source, args.source or cfg.capture.source)
+    damage = input_damage(source, spec)
     if damage:
         raise damage
     return EXIT_FAILURE if failures else 0
 
 
 def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
-              progress: Progress | None) -> int:
+              progress: Progress | None, *, simulated: bool) -> int:
     from capture.recording import RecordingError
+    from device.daemon.clock import ClockWatch
     from device.wiring import build
     frames = iter(source.frames())
     first = next(frames, None)
@@ -117,7 +125,8 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
         raise SourceError(f"{source.info.name or 'source'}: no frames")
     height, width = first.lores.shape[:2]
     detector = build.make_detector(cfg, height, width)
-    recorder = build.make_recorder(cfg, source.info, store)
+    recorder = build.make_recorder(cfg, source.info, store, simulated=simulated,
+                                   clock_synced=ClockWatch().sample)
     loop = LocalLoop(detector, recorder, report)
     failures = 0
     try:

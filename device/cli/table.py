@@ -34,12 +34,20 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
 
 
+def notes(rec: Any) -> str:
+    """What sets a clip apart: not from the camera, unreliable times, interrupted."""
+    marks = [("simulated", getattr(rec, "simulated", False)),
+             ("clock unsynced", not getattr(rec, "clock_synced", True)),
+             ("cut short", getattr(rec, "cut_short", False))]
+    return ", ".join(name for name, on in marks if on)
+
+
 def render_rows(records: Iterable[Any], paths: dict[str, str] | None = None) -> str:
-    header = ("ID", "START", "LENGTH", "SIZE", "PEAK", "HELD")
+    header = ("ID", "START", "LENGTH", "SIZE", "PEAK", "HELD", "NOTE")
     rows = [header]
     for r in records:
         rows.append((r.id, local(r.start_wall), f"{r.duration:.1f} s", human_size(r.size),
-                     f"{r.peak_score:.1%}", "yes" if r.held else ""))
+                     f"{r.peak_score:.1%}", "yes" if r.held else "", notes(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]

@@ -16,6 +16,7 @@ from capture.sources import is_live
 from config import Config
 from device.daemon.camera_guard import CameraGuard
 from device.daemon.camera_source import Nothing, ReopeningCamera
+from device.daemon.clock import ClockWatch
 from device.daemon.logsetup import event
 from device.daemon.retention import RetentionScheduler
 from device.daemon.workers import DropQueue, Worker
@@ -60,9 +61,11 @@ class CaptureSide:
     """The camera thread and the motion thread; see the module docstring."""
 
     def __init__(self, cfg: Config, pace: float | None, *,
-                 guard: CameraGuard | None = None) -> None:
+                 guard: CameraGuard | None = None, clock: ClockWatch | None = None) -> None:
         self.cfg = cfg
         self.pace = pace
+        self.clock = clock or ClockWatch()
+        self.simulated = build.is_simulated(cfg.capture.source)
         self.frames: DropQueue[Frame | None] = DropQueue(8)
         self.camera_source = ReopeningCamera(self.open_source, live=is_live(cfg.capture.source),
                                              guard=guard)
@@ -95,6 +98,7 @@ class CaptureSide:
 
     def start(self) -> None:
         self._store = None
+        self.clock.sample()
         self.process.start()
         self.camera.start()
 
@@ -122,7 +126,7 @@ class CaptureSide:
             detector = build.make_detector(self.cfg, h, w)
             source = self.camera_source.source
             assert source is not None
-            recorder = build.make_recorder(self.cfg, source.info, self._store)
+            recorder = self._recorder(self.cfg, source.info)
             self._loop = LocalLoop(detector, recorder, self.listener)
         self._apply_reload()
         if self._rang.is_set():
@@ -143,6 +147,11 @@ class CaptureSide:
         Rings before that frame are one recording."""
         self._rang.set()
 
+    def _recorder(self, cfg: Config, info: Any) -> Any:
+        # The recorder asks the clock once per clip, on this (the motion) thread.
+        return build.make_recorder(cfg, info, self._store, simulated=self.simulated,
+                                   clock_synced=self.clock.sample)
+
     def reload(self, cfg: Config) -> None:
         """Take new motion, recording and retention settings (from SIGHUP) at the next frame."""
         self._reloaded = cfg
@@ -160,8 +169,7 @@ class CaptureSide:
         if new.recording != self.cfg.recording:
             for clip in self._loop.recorder.close():
                 self.listener.clip_stored(clip)
-            self._loop.recorder = build.make_recorder(new, self.camera_source.source.info,
-                                                      self._store)
+            self._loop.recorder = self._recorder(new, self.camera_source.source.info)
         self._store.limits = retention.Limits.from_config(new.store)
         self.cfg = new
         log.info("configuration reloaded")
@@ -178,14 +186,17 @@ class CaptureSide:
         return frames / max(time.monotonic() - self._started, 1e-6)
 
     def stats(self) -> dict[str, Any]:
-        return {"fps": round(self.frames_per_second(), 1), "camera": self.guard.fault or "ok"}
+        return {"fps": round(self.frames_per_second(), 1), "camera": self.guard.fault or "ok",
+                "clock_synced": self.clock.sample()}
 
     def status(self) -> str:
         fps = self.frames_per_second()
         last = self.listener.last_event
         ago = f"{time.time() - last:.0f} s ago" if last else "none yet"
         fault = self.guard.status()
-        return (fault + "; " if fault else "") + f"{fps:.1f} frames/s, last motion event {ago}"
+        clock = "" if self.clock.sample() else "clock not synchronised; "
+        return ((fault + "; " if fault else "") + clock
+                + f"{fps:.1f} frames/s, last motion event {ago}")
 
     def stop(self) -> None:
         self.camera.stop()

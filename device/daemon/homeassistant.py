@@ -62,6 +62,11 @@ class HomeAssistant:
             self._entity("sensor", "free_storage", "Free storage", state_topic=t["stats"],
                          value_template="{{ value_json.free_mb }}", unit_of_measurement="MB",
                          device_class="data_size", state_class="measurement"),
+            # A problem while no network time has set the clock: clips are then not evidence.
+            self._entity("binary_sensor", "clock_unsynced", "Clock not synchronised",
+                         state_topic=t["stats"], device_class="problem",
+                         value_template="{{ 'OFF' if value_json.get('clock_synced', true) "
+                         "else 'ON' }}"),
         ]
         if self.doorbell:
             # Home Assistant's `event` platform: each message is one press, never retained

@@ -65,7 +65,8 @@ def finalize(conn: sqlite3.Connection, layout: Layout, clip_id: str) -> index.Cl
         duration=got.duration, start_pts=opened.start_pts, first_seq=opened.first_seq,
         last_seq=opened.first_seq + got.frames - 1, frames=got.frames, width=got.width,
         height=got.height, size=size, sha256=sha, peak_score=0.0, held=False,
-        created=time.time(), cut_short=not got.prefix.finished)
+        created=time.time(), cut_short=not got.prefix.finished, simulated=opened.simulated,
+        clock_synced=opened.clock_synced)
     files.write_synced(layout.tmp_thumb(clip_id), got.thumbnail_jpeg)
     files.write_synced(layout.journal(clip_id), json.dumps(rec.to_json()).encode())
     fsync_dir(layout.tmp)
@@ -98,4 +99,6 @@ def _opened(layout: Layout, clip_id: str, part: Path, got: Salvaged) -> ClipOpen
         log.warning("clip %s: its start note is unreadable (%s); start time estimated "
                     "from the file", clip_id, exc)
         fps = got.frames / got.duration if got.duration > 0 else 0.0
-        return ClipOpened(clip_id, start, 0.0, 0, got.width, got.height, fps)
+        # Nor is it known whether the clock was synchronised: the clip is never offered.
+        return ClipOpened(clip_id, start, 0.0, 0, got.width, got.height, fps,
+                          clock_synced=False)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
 from capture.media import encoder_for
 from capture.privacy import PrivacyMask
 from capture.recording import Recorder
-from capture.sources import open_source
+from capture.sources import is_live, open_source
 from config import Config
 from device.store import ClipStore
 from motion import MotionDetector
@@ -50,8 +51,15 @@ def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDet
     return MotionDetector(motion, lores_width, lores_height)
 
 
-def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore) -> Recorder:
-    return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording))
+def is_simulated(spec: str) -> bool:
+    """A synthetic scene or a recorded file: its clips are never evidence by default."""
+    return not is_live(spec)
+
+
+def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
+                  clock_synced: Callable[[], bool] = lambda: True) -> Recorder:
+    return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording),
+                    simulated=simulated, clock_synced=clock_synced)
 
 
 def open_store(cfg: Config) -> ClipStore:

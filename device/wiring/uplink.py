@@ -33,10 +33,19 @@ from uplink.upload.tus import TusClient
 
 
 class StoreCatalog:
-    """The clip store as the uplink sees it (uplink may not import device)."""
+    """The clip store as the uplink sees it (uplink may not import device).
 
-    def __init__(self, store: ClipStore) -> None:
+    Only camera clips recorded with a synchronised clock are matched to requests; with
+    `match_simulated` (demos) simulated clips are too, whatever the clock said: the demo's
+    agency dates its request by the same machine's clock.
+    """
+
+    def __init__(self, store: ClipStore, *, match_simulated: bool = False) -> None:
         self.store = store
+        self.match_simulated = match_simulated
+
+    def _offerable(self, rec: ClipRecord) -> bool:
+        return self.match_simulated if rec.simulated else rec.clock_synced
 
     @staticmethod
     def _info(rec: ClipRecord) -> ClipInfo:
@@ -45,7 +54,7 @@ class StoreCatalog:
 
     def overlapping(self, start: float, end: float) -> list[ClipInfo]:
         return [self._info(r) for r in self.store.list()
-                if r.start_wall <= end and r.end_wall >= start]
+                if r.start_wall <= end and r.end_wall >= start and self._offerable(r)]
 
     def get(self, clip_id: str) -> ClipInfo | None:
         try:
@@ -61,6 +70,8 @@ class StoreCatalog:
         return self.store.clip_path(clip_id)
 
 
+def catalog(cfg: Config, store: ClipStore) -> StoreCatalog:
+    return StoreCatalog(store, match_simulated=cfg.uplink.match_simulated)
 
 
 def identity(cfg: Config) -> DeviceIdentity:
@@ -100,7 +111,7 @@ def open_desk(cfg: Config, now: float) -> Iterator[RequestDesk]:
     audit = AuditLog(paths.audit)
     desk = None
     try:
-        desk = RequestDesk(paths.desk, _registry(cfg, paths, now), StoreCatalog(store), audit,
+        desk = RequestDesk(paths.desk, _registry(cfg, paths, now), catalog(cfg, store), audit,
                            identity(cfg), owner_keys(cfg),
                            allow_insecure_loopback=cfg.upload.allow_insecure_loopback,
                            skew_s=cfg.uplink.clock_skew_s)
@@ -125,7 +136,7 @@ def open_worker(cfg: Config) -> Iterator[UploadWorker]:
     def client() -> TusClient:
         return TusClient(RequestsTransport(cfg.upload), cfg.upload, resume)
 
-    worker = UploadWorker(paths.desk, StoreCatalog(store), client, key, kid, identity(cfg), audit,
+    worker = UploadWorker(paths.desk, catalog(cfg, store), client, key, kid, identity(cfg), audit,
                           give_up_after_s=cfg.upload.give_up_after_hours * 3600.0,
                           give_up_after_failures=cfg.upload.give_up_after_failures)
     try:

@@ -36,8 +36,9 @@ def test_file_kinds(make_video, square_x, name, codec, reported) -> None:
         assert f.lores.shape == (48, 64) and f.lores.dtype == np.uint8
         assert f.lores.flags.c_contiguous and not f.exposure_changed
         assert f.mono - frames[0].mono == pytest.approx(f.pts)
-        assert f.wall - frames[0].wall == pytest.approx(f.pts, abs=1e-3)
-    assert abs(frames[0].wall - time.time()) < 60
+    # Wall time is when each frame really arrived (here: as fast as it decodes).
+    assert np.all(np.diff([f.wall for f in frames]) >= 0)
+    assert time.time() - 60 < frames[0].wall <= frames[-1].wall <= time.time()
     assert np.all(np.diff([square_x(f.lores) for f in frames]) > 0)
     assert (len(frames[0].packets) > 0) == (reported == "h264")
 

@@ -69,6 +69,7 @@ latitude = {LAT}
 longitude = {LON}
 [uplink]
 enabled = true
+match_simulated = true  # the clips come from the synthetic scene
 registry_key = "{public_key_to_text(self.registry_key.public_key())}"
 owner_keys = ["owner-1:{owner}"]
 [mqtt]

@@ -52,10 +52,15 @@ stats_interval_s = 5
         assert motion["payload_on"] == "ON" and motion["device"]["identifiers"] == [NODE]
         for key in ("last_event", "pending_requests", "free_storage"):
             ha.expect(f"homeassistant/sensor/{NODE}/{key}/config")
+        clock = json.loads(ha.expect(
+            f"homeassistant/binary_sensor/{NODE}/clock_unsynced/config").payload)
+        assert clock["device_class"] == "problem"
+        assert clock["state_topic"] == "doorcam/v1/device/porch-9/stats"
         image = json.loads(ha.expect(f"homeassistant/image/{NODE}/snapshot/config").payload)
         assert image["content_type"] == "image/jpeg"
         stats = json.loads(ha.expect("doorcam/v1/device/porch-9/stats").payload)
         assert stats["free_mb"] > 0 and "pending" in stats
+        assert isinstance(stats["clock_synced"], bool), stats
         states = [ha.expect("doorcam/v1/device/porch-9/motion", timeout=20).payload]
         while states[-1] != b"ON":  # idle at start: OFF
             states.append(ha.expect("doorcam/v1/device/porch-9/motion", timeout=20).payload)

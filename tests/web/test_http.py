@@ -228,6 +228,19 @@ def test_hold_and_release_a_clip(world: World) -> None:
     assert next(c for c in world.clips() if c["id"] == clip)["held"] is False
 
 
+def test_clips_page_marks_simulated_clips(world: World) -> None:
+    clips = world.clips()
+    assert clips and all(c["simulated"] for c in clips), "the world's clips are synthetic"
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    login(s, url)
+    page = s.get(url + "/clips").text
+    assert page.count('class="badge simulated"') == len(clips)
+    unsynced = sum(not c["clock_synced"] for c in clips)
+    assert page.count('class="badge unsynced"') == unsynced
+
+
 def test_bad_input_gets_a_clear_4xx(world: World) -> None:
     rid = world.import_request()
     world.add_user()

@@ -18,7 +18,12 @@ class ClipInfo:
 
 class ClipCatalog(Protocol):
     def overlapping(self, start: float, end: float) -> list[ClipInfo]:
-        """Clips whose [start_wall, end_wall] overlaps [start, end]."""
+        """Clips that may be offered whose [start_wall, end_wall] overlaps [start, end].
+
+        Never a clip whose times cannot be trusted (recorded before the system clock was
+        synchronised), nor a simulated one (a synthetic scene or a file) unless the device
+        is set up for a demo.
+        """
         ...
 
     def get(self, clip_id: str) -> ClipInfo | None: ...
