@@ -74,7 +74,9 @@ def test_read_only_command_on_a_mistyped_store_creates_nothing(
         command: list[str], tmp_path: Path) -> None:
     typo = tmp_path / "sotre"
     line = _one_line(_doorcam(*command, "--store", str(typo)))
-    assert line.startswith(f"doorcam: store: no clip store at {typo}: check --store"), line
+    expected = (f"doorcam: no audit log at {typo}" if command[0] == "audit"
+                else f"doorcam: store: no clip store at {typo}")
+    assert line.startswith(expected) and "check --store" in line, line
     assert not typo.exists()
 
 

@@ -29,15 +29,14 @@ def add_parser(sub: Any) -> None:
 
 
 def _log(args: argparse.Namespace) -> Any:
-    from device.store import require_store
     from device.wiring.paths import DevicePaths
     from uplink.audit import AuditLog
 
     cfg = device_config(args.config, args.store)
-    require_store(cfg.store.path)
     path = DevicePaths.of(cfg).audit
     if not path.exists():
-        raise UserError(f"no audit log at {path}: no request has been received yet")
+        raise UserError(f"no audit log at {path}: check --store (or store.path in the "
+                        "config); the daemon makes it when the first request arrives")
     return AuditLog(path)
 
 
