@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
 from capture.media import encoder_for
+from capture.media.signing import SigningEncoder
 from capture.recording import Recorder
 from capture.sources import open_source
 from config import Config
 from device.store import ClipStore
+from device.wiring.paths import DevicePaths
 from motion import MotionDetector
+from uplink.desk.keys import load_or_create_device_key
+from uplink.desk.media_key import DeviceMediaSigner, load_or_create_media_signer
+
+log = logging.getLogger(__name__)
 
 
 def parse_speed(text: str) -> float | None:
@@ -44,7 +51,24 @@ def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDet
 
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore) -> Recorder:
-    return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording))
+    encoder = encoder_for(info, cfg.recording)
+    signer = make_media_signer(cfg)
+    if signer is not None:
+        encoder = SigningEncoder(encoder, signer)
+    return Recorder(cfg.recording, info, store, encoder)
+
+
+def make_media_signer(cfg: Config) -> DeviceMediaSigner | None:
+    """The video signing key (ONVIF Media Signing), beside the device key; None, with a
+    warning, when it cannot be read or created: the camera then records unsigned video
+    rather than none (evidence manifests still sign each clip's SHA-256)."""
+    path = DevicePaths.of(cfg).device_key
+    try:
+        device_key, _ = load_or_create_device_key(path)
+        return load_or_create_media_signer(device_key, path, cfg.device.id)
+    except (OSError, ValueError) as e:
+        log.warning("video signing off: cannot use the signing key beside %s: %s", path, e)
+        return None
 
 
 def open_store(cfg: Config) -> ClipStore:
