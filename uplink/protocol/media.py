@@ -3,6 +3,8 @@ altered, removed or reordered. Never raises on bad input: findings go in the rep
 
 from __future__ import annotations
 
+import datetime
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,7 +211,7 @@ def _match(gops: list[_Gop], seis: list[_Sei], problems: list[str], notes: list[
             when = _when(s.record)
             problems.append(f"GOP #{c} ({when}) is missing: its signature is here, its frames "
                             "are not")
-    for prev, cur in zip(order, order[1:], strict=False):
+    for prev, cur in itertools.pairwise(order):
         if cur <= prev:
             problems.append(f"GOP #{cur} comes after GOP #{prev}: GOPs were reordered")
         elif cur > prev + 1:
@@ -244,7 +246,5 @@ def _diff(g: _Gop, r: GopRecord) -> str:
 
 
 def _when(r: GopRecord) -> str:
-    import datetime
-
     start = datetime.datetime.fromtimestamp(unix_from_timestamp(r.start_ts), datetime.UTC)
     return start.strftime("%Y-%m-%dT%H:%M:%SZ")
