@@ -62,6 +62,7 @@ class MediaReport:
 class _Gop:
     first_frame: int
     hashes: list[bytes] = field(default_factory=list)
+    frame_of: list[int] = field(default_factory=list)  # each hash's frame within the GOP
     frames: int = 0
 
 
@@ -105,6 +106,7 @@ def verify_media(path: Path, device_key: Ed25519PublicKey | None = None) -> Medi
                     continue
                 gop = gops[-1] if gops else leading
                 gop.hashes.append(hashed[0])
+                gop.frame_of.append(gop.frames - 1 if frame_counted else gop.frames)
                 if not frame_counted:
                     gop.frames += 1
                     frame_counted = True
@@ -235,11 +237,12 @@ def _closest(g: _Gop, seis: list[_Sei]) -> _Sei | None:
 
 def _diff(g: _Gop, r: GopRecord) -> str:
     signed = set(r.hash_list)
-    changed = [i for i, h in enumerate(g.hashes) if h not in signed]
-    missing = len(signed - set(g.hashes))
+    differing = [i for i, h in enumerate(g.hashes) if h not in signed]
+    changed = sorted({g.frame_of[i] for i in differing})
+    missing = max(0, len(signed - set(g.hashes)) - len(differing))
     parts = []
     if changed:
-        parts.append("slice(s) " + ", ".join(str(i) for i in changed[:8]) + " differ")
+        parts.append("frame(s) " + ", ".join(str(i) for i in changed[:8]) + " differ")
     if missing:
         parts.append(f"{missing} signed slice(s) missing")
     return "; ".join(parts) or "slices reordered"
