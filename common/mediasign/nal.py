@@ -36,19 +36,15 @@ def hashable(nal: bytes) -> bytes:
 def split_annex_b(data: bytes) -> list[bytes]:
     """NAL units of a byte-stream access unit, start codes removed."""
     out: list[bytes] = []
-    i, n = 0, len(data)
-    start = -1
-    while i + 2 < n:
-        if data[i] == 0 and data[i + 1] == 0 and data[i + 2] == 1:
-            if start >= 0:
-                out.append(data[start:_trim_zero(data, start, i)])
-            i += 3
-            start = i
-        else:
-            i += 1
-    if start >= 0 and start < n:
-        out.append(data[start:])
-    return [u for u in out if u]
+    start = data.find(b"\x00\x00\x01")
+    while start >= 0:
+        begin = start + 3
+        nxt = data.find(b"\x00\x00\x01", begin)
+        end = len(data) if nxt < 0 else _trim_zero(data, begin, nxt)
+        if end > begin:
+            out.append(data[begin:end])
+        start = nxt
+    return out
 
 
 def _trim_zero(data: bytes, start: int, end: int) -> int:
