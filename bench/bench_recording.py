@@ -1,6 +1,7 @@
 """Recording throughput, one run: libx264 fps at 720p/1080p (configured preset), remux
-speed, what making each ~1 s fragment durable (fsync) costs, and what painting a privacy
-mask costs per 1080p frame.
+speed, what making each ~1 s fragment durable (fsync) costs, what painting a privacy
+mask costs per 1080p frame, and what signing the video at capture (ONVIF Media
+Signing) costs per frame at 1080p25 and adds to the bitrate.
 
 Usage: .venv/bin/python bench/bench_recording.py [--frames N] [--out results.json]
 Figures are ratios to real time (the stream's fps) measured on this machine in one run.
@@ -18,12 +19,15 @@ from pathlib import Path
 
 import av
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from capture.frame import Frame, Packet, StreamInfo
 from capture.media.h264 import H264Encoder
 from capture.media.mux import Mp4Writer
+from capture.media.signing import StreamSigner
 from capture.privacy import PrivacyMask
 from config.schema import RecordingConfig
+from uplink.desk.media_key import load_or_create_media_signer
 
 DATA = Path(os.environ.get("DOORCAM_TEST_DATA",
                            Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -77,6 +81,29 @@ def mask_cost(w: int, h: int, repeats: int = 300) -> dict[str, float]:
         best = min(timeit.repeat(paint, number=repeats, repeat=5)) / repeats
         out[f"{name}_ms"] = best * 1000
     return out
+
+
+def signing_cost(cfg: RecordingConfig, w: int, h: int, n: int) -> dict[str, float]:
+    """CPU per frame of hashing and signing already encoded packets, and the SEI bitrate."""
+    frames = _frames(w, h, n)
+    enc = H264Encoder(cfg)
+    enc.start(StreamInfo(w, h, FPS, "rawvideo"))
+    packets = [p for f in frames for p in enc.encode(f)] + enc.stop()
+    with tempfile.TemporaryDirectory() as d:
+        signer = load_or_create_media_signer(Ed25519PrivateKey.generate(),
+                                             Path(d) / "device_key.pem", "bench")
+    signer.sign_digest(bytes(32))  # OpenSSL's first use is not per-frame cost
+    stream = StreamSigner(signer, 0)
+    size = 0
+    for p in packets:
+        size += len(stream.sign(p, 1_700_000_000.0 + p.pts).data)
+    seconds = len(packets) / FPS
+    return {"us_per_frame": stream.sign_seconds / len(packets) * 1e6,
+            "ms_per_gop": stream.sign_seconds / max(1, stream.seis) * 1e3,
+            "cpu_share_at_25fps": stream.sign_seconds / seconds,
+            "seis": stream.seis, "sei_bytes_each": stream.sei_bytes / max(1, stream.seis),
+            "sei_kbit_s": stream.sei_bytes * 8 / seconds / 1000,
+            "video_kbit_s": (size - stream.sei_bytes) * 8 / seconds / 1000}
 
 
 def _packets(path: Path) -> tuple[list[Packet], StreamInfo]:
@@ -152,6 +179,14 @@ def main() -> None:
     results["privacy_mask_1080p"] = m
     print(f"privacy mask 1080p ({m['covered']:.0%} covered): BGR {m['bgr_ms']:.2f} ms, "
           f"YUV420 {m['yuv420_ms']:.2f} ms per frame")
+    sg = signing_cost(cfg, 1920, 1080, max(args.frames, 125))
+    results["signing_1080p"] = sg
+    print(f"signing 1080p25: {sg['us_per_frame']:.0f} us CPU per frame "
+          f"({sg['cpu_share_at_25fps'] * 100:.2f} % of one core), "
+          f"{sg['ms_per_gop']:.2f} ms per GOP (hashing and signing); "
+          f"SEI {sg['sei_bytes_each']:.0f} B per GOP = {sg['sei_kbit_s']:.1f} kbit/s on "
+          f"{sg['video_kbit_s']:.0f} kbit/s of video "
+          f"(+{sg['sei_kbit_s'] / sg['video_kbit_s'] * 100:.2f} %)")
     clip = DATA / "dvrscan" / "traffic_camera.mp4"
     if clip.exists():
         r = remux_rate(clip, repeats=5)

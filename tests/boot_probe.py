@@ -149,11 +149,14 @@ def step_web() -> None:
                              re.MULTILINE))
     w["proc"] = {k: fields.get(k) for k in ("Uid", "CapEff", "CapBnd", "NoNewPrivs", "Seccomp")}
     uid, gid = fields["Uid"].split()[0], fields["Gid"].split()[0]
-    key = "/var/lib/doorcam/device_key.pem"
-    inside = sh("nsenter", "-t", pid, "-m", "-S", uid, "-G", gid, "cat", key)
-    w["key_inside"] = [inside.returncode, inside.stderr.strip()[-120:]]
-    outside = sh("setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "cat", key)
-    w["key_outside_rc"] = outside.returncode
+    keys = {}
+    for name in ("device_key.pem", "device_key.x25519.pem", "device_key.media.pem"):
+        key = f"/var/lib/doorcam/{name}"
+        inside = sh("nsenter", "-t", pid, "-m", "-S", uid, "-G", gid, "cat", key)
+        outside = sh("setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "cat", key)
+        keys[name] = {"inside": [inside.returncode, inside.stderr.strip()[-120:]],
+                      "outside_rc": outside.returncode}
+    w["keys"] = keys
     der = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", 8443)))
     import hashlib
     w["served_fp"] = ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())

@@ -141,8 +141,9 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert w["SubState"] == "running" and w["login_status"] == 200, w
     assert w["proc"]["Uid"] == r["proc"]["Uid"] and w["proc"]["CapEff"] == "0" * 16, w
     assert w["proc"]["CapBnd"] == "0" * 16 and w["proc"]["NoNewPrivs"] == "1", w
-    assert w["key_inside"][0] != 0 and "Permission denied" in w["key_inside"][1], w
-    assert w["key_outside_rc"] == 0, w
+    for name, key in w["keys"].items():  # signing, owner-channel and video-signing keys
+        assert key["inside"][0] != 0 and "Permission denied" in key["inside"][1], (name, w)
+        assert key["outside_rc"] == 0, (name, w)
     assert f"fingerprint: {w['served_fp']}" in w["url"], w
     assert isinstance(w["exposure"], float) and w["exposure"] <= 2.5, w
     assert r["reload"] == {"same_pid": True, "logged": True}

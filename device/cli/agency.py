@@ -51,8 +51,12 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--host", default="127.0.0.1")
     q.add_argument("--port", type=int, default=8080)
     q.set_defaults(run=_receive)
-    q = a.add_parser("verify", help="verify a received request folder offline")
-    q.add_argument("folder")
+    q = a.add_parser("verify", help="verify a received request folder (or one MP4's video "
+                                    "signatures) offline")
+    q.add_argument("folder", help="a request folder, or an .mp4 file")
+    q.add_argument("--device-key", default="",
+                   help="for an .mp4: the device's public key (a manifest's device_key) the "
+                        "video signing certificate must come from")
     q.set_defaults(run=_verify)
 
 
@@ -233,10 +237,36 @@ def _verify(args: argparse.Namespace) -> int:
     from uplink.agency import EvidenceInbox
 
     folder = Path(args.folder)
+    if folder.suffix == ".mp4" and folder.is_file():
+        return _verify_video(folder, args.device_key)
     report = EvidenceInbox(folder.parent).verify(folder)
+    for cid, media in sorted(report.media.items()):
+        print(f"clip {cid}: video " + ("signed" if media.signed else "not signed"))
+        for line in media.lines() if media.signed else []:
+            print(f"  {line}")
     if report.ok:
         print(f"ok: {len(report.verified_clips)} clip(s) match the signed manifest")
         return 0
     for problem in report.problems:
         print(problem)
+    return EXIT_FAILURE
+
+
+def _verify_video(path: Path, device_key: str) -> int:
+    from uplink.protocol import public_key_from_text
+    from uplink.protocol.media import verify_media
+
+    try:
+        key = public_key_from_text(device_key) if device_key else None
+    except ValueError as e:
+        print(f"--device-key: {e}")
+        return EXIT_FAILURE
+    report = verify_media(path, key)
+    for line in report.lines():
+        print(line)
+    if report.ok:
+        bound = "issued by the given device key" if report.key_bound else "key not checked"
+        print(f"ok: every signed GOP is intact and in order ({bound})")
+        return 0
+    print("NOT VALID" if report.signed else "not signed")
     return EXIT_FAILURE

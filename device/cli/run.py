@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
                     "recovery waits for the next start", store.root)
     elif report.changed:
         log.info("clip store %s", report.summary())
+    build.ensure_device_keys(cfg)
     notifier = Notifier()
     with contextlib.ExitStack() as stack:
         sides = build_sides(cfg, capture=not args.no_capture,

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
 from capture.media import encoder_for
+from capture.media.signing import SigningEncoder
 from capture.privacy import PrivacyMask
 from capture.recording import Recorder
 from capture.sources import is_live, open_source
 from config import Config
 from device.store import ClipStore
+from device.wiring.paths import DevicePaths
 from motion import MotionDetector
+from uplink.desk.keys import (
+    device_enc_key_path,
+    load_or_create_device_enc_key,
+    load_or_create_device_key,
+)
+from uplink.desk.media_key import DeviceMediaSigner, load_or_create_media_signer
+
+log = logging.getLogger(__name__)
 
 
 def parse_speed(text: str) -> float | None:
@@ -58,8 +69,37 @@ def is_simulated(spec: str) -> bool:
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
                   clock_synced: Callable[[], bool] = lambda: True) -> Recorder:
-    return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording),
-                    simulated=simulated, clock_synced=clock_synced)
+    encoder = encoder_for(info, cfg.recording)
+    signer = make_media_signer(cfg)
+    if signer is not None:
+        encoder = SigningEncoder(encoder, signer)
+    return Recorder(cfg.recording, info, store, encoder, simulated=simulated,
+                    clock_synced=clock_synced)
+
+
+def ensure_device_keys(cfg: Config) -> None:
+    """Make the device's keys (signing, owner-channel encryption, video signing) now, before
+    the daemon reports READY: the web app's unit starts after that and hides exactly the
+    key files that exist then, so none may appear later."""
+    path = DevicePaths.of(cfg).device_key
+    try:
+        load_or_create_device_enc_key(device_enc_key_path(path))
+    except (OSError, ValueError) as e:
+        log.warning("cannot use the owner-channel key beside %s: %s", path, e)
+    make_media_signer(cfg)
+
+
+def make_media_signer(cfg: Config) -> DeviceMediaSigner | None:
+    """The video signing key (ONVIF Media Signing), beside the device key; None, with a
+    warning, when it cannot be read or created: the camera then records unsigned video
+    rather than none (evidence manifests still sign each clip's SHA-256)."""
+    path = DevicePaths.of(cfg).device_key
+    try:
+        device_key, _ = load_or_create_device_key(path)
+        return load_or_create_media_signer(device_key, path, cfg.device.id)
+    except (OSError, ValueError) as e:
+        log.warning("video signing off: cannot use the signing key beside %s: %s", path, e)
+        return None
 
 
 def open_store(cfg: Config) -> ClipStore:

@@ -1,16 +1,19 @@
 """The agency's check of received evidence: the device's signed manifest, each clip's size
-and SHA-256. Never raises on bad input: problems are listed in the report."""
+and SHA-256, and the video signatures inside each clip (ONVIF Media Signing), which say
+which GOP was altered, removed or reordered. Never raises on bad input: problems are listed
+in the report."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import sha256_file
 from uplink.errors import RequestRejected
 from uplink.protocol.canonical import parse_json
 from uplink.protocol.keys import public_key_from_text, verify_document
+from uplink.protocol.media import MediaReport, verify_media
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,8 @@ class EvidenceReport:
     request_id: str
     problems: tuple[str, ...]
     verified_clips: tuple[str, ...]
+    # Each received clip's video signature check, by clip id.
+    media: dict[str, MediaReport] = field(default_factory=dict)
 
 
 def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> EvidenceReport:
@@ -38,6 +43,7 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
         return EvidenceReport(False, "", (f"manifest: {exc}",), ())
     request_id = str(body.get("request_id", ""))
     verified = []
+    media: dict[str, MediaReport] = {}
     clips = body.get("clips")
     if not isinstance(clips, list) or not clips:
         problems.append("manifest lists no clips")
@@ -48,6 +54,9 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
         if path is None or not Path(path).is_file():
             problems.append(f"clip {cid or '?'}: not received")
             continue
+        media[cid] = check = verify_media(Path(path), key)
+        if check.signed and not check.ok:
+            problems.extend(f"clip {cid}: {p}" for p in check.problems)
         size = Path(path).stat().st_size
         if size != entry.get("size"):
             problems.append(f"clip {cid}: size {size} != {entry.get('size')}")
@@ -55,4 +64,4 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
             problems.append(f"clip {cid}: SHA-256 does not match the manifest")
         else:
             verified.append(cid)
-    return EvidenceReport(not problems, request_id, tuple(problems), tuple(verified))
+    return EvidenceReport(not problems, request_id, tuple(problems), tuple(verified), media)

@@ -1,0 +1,80 @@
+"""The GOP hash chain: how each picture slice is hashed and what a GOP's SEI records.
+
+A GOP starts at the first slice of an IDR picture. That slice's SHA-256 is the GOP's
+anchor; every other slice of the GOP is hashed as SHA-256(anchor || SHA-256(slice)), so a
+slice moved into another GOP no longer matches. The GOP hash is the SHA-256 of the
+concatenated slice hashes; the linked hash of GOP n is the anchor of GOP n-1 (zeros for
+the first), chaining GOPs together. Only picture slices are hashed (parameter sets, AUDs
+and other SEIs are not), as in the reference implementation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from common.mediasign.nal import IDR, SLICE, hashable, nal_type, starts_gop
+from common.mediasign.sei import HASH_SIZE, GopRecord
+
+ZERO = bytes(HASH_SIZE)
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+@dataclass
+class SliceHasher:
+    """Hashes slices in decode order with the anchor rule (shared by signer and verifier)."""
+
+    anchor: bytes = ZERO
+    has_anchor: bool = False
+
+    def new_gop(self) -> None:
+        self.has_anchor = False
+
+    def hash(self, nal: bytes) -> tuple[bytes, bool] | None:
+        """(the slice's hash-list entry, whether it became the anchor), or None for units
+        that are not hashed."""
+        if nal_type(nal) not in (SLICE, IDR):
+            return None
+        h = sha256(hashable(nal))
+        if starts_gop(nal) and not self.has_anchor:
+            self.anchor, self.has_anchor = h, True
+            return h, True
+        return sha256(self.anchor + h), False
+
+
+@dataclass
+class GopChain:
+    """The signing side's state: feed NAL units in decode order with `add`; at each GOP
+    start (from the second on) `add` returns the record of the GOP just ended, which the
+    caller signs and places in front of that first slice."""
+
+    hasher: SliceHasher = field(default_factory=SliceHasher)
+    hashes: list[bytes] = field(default_factory=list)
+    counter: int = -1  # the reference's partial GOP counter: the first signed GOP is 1
+    linked: list[bytes] = field(default_factory=lambda: [ZERO, ZERO])  # [previous, pending]
+    start_ts: int = 0
+    end_ts: int = 0
+    started: bool = False
+
+    def add(self, nal: bytes, timestamp: int) -> GopRecord | None:
+        record = None
+        if starts_gop(nal):
+            self.start_ts, self.end_ts = self.end_ts, timestamp
+            if self.started and self.counter > 0:
+                gop_hash = sha256(b"".join(self.hashes)) if self.hashes else ZERO
+                record = GopRecord(self.counter, self.start_ts, self.end_ts, len(self.hashes),
+                                   gop_hash, self.linked[0], tuple(self.hashes))
+                self.hashes = []
+                self.hasher.new_gop()
+            self.counter = max(self.counter, 0) + 1
+        hashed = self.hasher.hash(nal)
+        if hashed is not None:
+            h, is_anchor = hashed
+            if is_anchor:
+                self.linked = [self.linked[1], h]
+            self.hashes.append(h)
+        self.started = True
+        return record

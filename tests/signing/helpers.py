@@ -1,0 +1,68 @@
+"""Signed clips for the media signing tests, and ways to tamper with them."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from capture.frame import StreamInfo
+from capture.media.h264 import H264Encoder
+from capture.media.signing import SigningEncoder
+from capture.recording import Recorder
+from common.mediasign.mp4 import h264_track
+from config.schema import RecordingConfig
+from tests.recording.helpers import DirSink, frame
+from uplink.desk.media_key import DeviceMediaSigner, load_or_create_media_signer
+
+GOP = 25  # 1 s keyframe interval at 25 fps
+
+
+def device_signer(root: Path) -> tuple[Ed25519PrivateKey, DeviceMediaSigner]:
+    key = Ed25519PrivateKey.generate()
+    return key, load_or_create_media_signer(key, root / "device_key.pem", "porch-1", "test")
+
+
+def record_signed_clip(root: Path, signer: DeviceMediaSigner, frames: int = 200) -> Path:
+    """One clip of `frames` frames (8 GOPs for 200) recorded through the signing encoder."""
+    cfg = RecordingConfig()
+    sink = DirSink(root)
+    rec = Recorder(cfg, StreamInfo(320, 240, 25.0, "rawvideo"),
+                   sink, SigningEncoder(H264Encoder(cfg), signer))
+    for i in range(frames):
+        rec.push(frame(i), motion=20 < i < frames - 50, score=1.0)
+    rec.close()
+    assert list(sink.committed) == ["c001"]
+    return sink.committed["c001"][0]
+
+
+def remux(src: Path, dst: Path, order: list[int]) -> Path:
+    """A copy of `src` holding its samples in `order` (indexes), retimed to stay playable."""
+    with av.open(str(src)) as inp:
+        st = inp.streams.video[0]
+        packets = [p for p in inp.demux(st) if p.size]
+        step = 3600  # 1/25 s in 1/90000
+        with av.open(str(dst), "w", format="mp4") as out:
+            os_ = out.add_stream_from_template(st, opaque=True)
+            for n, i in enumerate(order):
+                p = av.Packet(bytes(packets[i]))
+                p.pts = p.dts = n * step
+                p.duration = step
+                p.time_base = Fraction(1, 90000)
+                p.is_keyframe = packets[i].is_keyframe
+                p.stream = os_
+                out.mux(p)
+    return dst
+
+
+def flip_byte(path: Path, sample: int) -> None:
+    """Change one byte in the middle of a sample's last NAL unit, in place."""
+    track = h264_track(path)
+    off, size = track.offsets[sample], track.sizes[sample]
+    with open(path, "r+b") as f:
+        f.seek(off + size - 4)
+        b = f.read(1)
+        f.seek(off + size - 4)
+        f.write(bytes([b[0] ^ 0x10]))

@@ -1,0 +1,79 @@
+"""Acceptance against the ONVIF Media Signing framework's own validator (C, OpenSSL,
+GStreamer), built from its public source. Opt-in: set DOORCAM_MEDIA_SIGNING_SRC to a
+checkout of github.com/onvif/media-signing-framework (CI cannot reach GitHub). Needs meson,
+ninja, pkg-config, libssl-dev, libgstreamer1.0-dev, libgstreamer-plugins-base1.0-dev and
+gstreamer1.0-plugins-good/-bad from Debian. DOORCAM_MEDIA_SIGNING_BUILD keeps the build
+(default: a fresh one under the test's temporary directory)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.signing.helpers import GOP, device_signer, flip_byte, record_signed_clip, remux
+from uplink.desk.media_key import MediaKeyFiles
+
+SRC = os.environ.get("DOORCAM_MEDIA_SIGNING_SRC", "")
+
+pytestmark = pytest.mark.skipif(
+    not SRC, reason="set DOORCAM_MEDIA_SIGNING_SRC to a checkout of "
+                    "onvif/media-signing-framework to check clips with its validator")
+
+
+@pytest.fixture(scope="module")
+def validator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    build = Path(os.environ.get("DOORCAM_MEDIA_SIGNING_BUILD")
+                 or tmp_path_factory.mktemp("msf"))
+    prefix = build / "inst"
+    exe = prefix / "bin" / "validator"
+    if not exe.exists():
+        for cmd in (["meson", "setup", "--prefix", str(prefix), "-Dvalidator=true", SRC,
+                     str(build / "build")],
+                    ["meson", "install", "-C", str(build / "build")]):
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+            assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert exe.exists()
+    return exe
+
+
+def run_validator(exe: Path, anchor: Path, clip: Path, cwd: Path) -> str:
+    libs = [str(p) for p in (exe.parent.parent).glob("lib*/**/") if any(p.glob("libmedia*"))]
+    env = dict(os.environ, LD_LIBRARY_PATH=":".join(libs))
+    cwd.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([str(exe), "-b", "-C", str(anchor), "-c", "h264", str(clip)],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    results = cwd / "validation_results.txt"
+    assert results.exists(), done.stdout + done.stderr
+    return results.read_text()
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("clips")
+    _, signer = device_signer(root)
+    return record_signed_clip(root, signer), MediaKeyFiles.beside(root / "device_key.pem").anchor
+
+
+def test_a_stored_clip_is_valid(validator: Path, signed: tuple[Path, Path],
+                                tmp_path: Path) -> None:
+    out = run_validator(validator, signed[1], signed[0], tmp_path)
+    assert "PUBLIC KEY IS VALID!" in out and "VIDEO IS VALID!" in out, out
+
+
+@pytest.mark.parametrize("tamper", ["altered frame", "removed GOP", "swapped GOPs"])
+def test_a_tampered_clip_is_invalid(validator: Path, signed: tuple[Path, Path], tmp_path: Path,
+                                    tamper: str) -> None:
+    clip = tmp_path / "t.mp4"
+    g = list(range(200))
+    if tamper == "altered frame":
+        clip.write_bytes(signed[0].read_bytes())
+        flip_byte(clip, 2 * GOP + 10)
+    elif tamper == "removed GOP":
+        remux(signed[0], clip, g[:3 * GOP] + g[4 * GOP:])
+    else:
+        remux(signed[0], clip, g[:2 * GOP] + g[3 * GOP:4 * GOP] + g[2 * GOP:3 * GOP] + g[4 * GOP:])
+    out = run_validator(validator, signed[1], clip, tmp_path / "v")
+    assert "VIDEO IS INVALID!" in out, out

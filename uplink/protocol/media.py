@@ -1,0 +1,253 @@
+"""Checking ONVIF Media Signing in an MP4 offline: which GOPs are intact, which were
+altered, removed or reordered. Never raises on bad input: findings go in the report."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+from common.mediasign.chain import SliceHasher, sha256
+from common.mediasign.mp4 import Mp4Error, read_samples
+from common.mediasign.nal import iter_units, starts_gop
+from common.mediasign.sei import (
+    SHA256_OID,
+    GopRecord,
+    ParsedSei,
+    SeiError,
+    is_media_signing_sei,
+    parse_sei,
+    unix_from_timestamp,
+)
+
+
+@dataclass(frozen=True)
+class GopFinding:
+    position: int  # 1-based position of the GOP in the file
+    first_frame: int  # 0-based index of its first frame in the file
+    frames: int
+    counter: int | None  # the signer's GOP number, when a signature matches it
+    status: str  # valid | altered | unsigned | tail
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class MediaReport:
+    signed: bool
+    ok: bool
+    gops: tuple[GopFinding, ...]
+    problems: tuple[str, ...]
+    notes: tuple[str, ...]
+    key_bound: bool  # the signing certificate was issued by the expected device key
+    vendor: str = ""
+
+    def lines(self) -> list[str]:
+        out = [f"GOP {g.position} (frames {g.first_frame}-{g.first_frame + g.frames - 1}"
+               + (f", signed GOP #{g.counter}" if g.counter is not None else "")
+               + f"): {g.status}" + (f": {g.detail}" if g.detail else "") for g in self.gops]
+        out += [f"problem: {p}" for p in self.problems]
+        out += [f"note: {n}" for n in self.notes]
+        return out
+
+
+@dataclass
+class _Gop:
+    first_frame: int
+    hashes: list[bytes] = field(default_factory=list)
+    frame_of: list[int] = field(default_factory=list)  # each hash's frame within the GOP
+    frames: int = 0
+
+
+@dataclass
+class _Sei:
+    after_gop: int  # index of the GOP it follows (-1: before the first)
+    parsed: ParsedSei
+    record: GopRecord
+
+
+def verify_media(path: Path, device_key: Ed25519PublicKey | None = None) -> MediaReport:
+    """Check every signed GOP of the MP4 at `path`. With `device_key` (a manifest's), the
+    signing certificate must have been issued by it."""
+    try:
+        track, samples = read_samples(Path(path))
+    except (Mp4Error, OSError) as e:
+        return MediaReport(False, False, (), (f"cannot read the video: {e}",), (), False)
+    gops: list[_Gop] = []
+    seis: list[_Sei] = []
+    problems: list[str] = []
+    hasher = SliceHasher()
+    leading = _Gop(0)
+    try:
+        for index, sample in enumerate(samples):
+            frame_counted = False
+            for nal in iter_units(sample, track.length_size):
+                if is_media_signing_sei(nal):
+                    try:
+                        parsed = parse_sei(nal)
+                    except (SeiError, IndexError, ValueError) as e:
+                        problems.append(f"frame {index}: unreadable signature SEI: {e}")
+                        continue
+                    if parsed.record is not None:
+                        seis.append(_Sei(len(gops) - 1, parsed, parsed.record))
+                    continue
+                if starts_gop(nal):
+                    hasher.new_gop()
+                    gops.append(_Gop(index))
+                hashed = hasher.hash(nal)
+                if hashed is None:
+                    continue
+                gop = gops[-1] if gops else leading
+                gop.hashes.append(hashed[0])
+                gop.frame_of.append(gop.frames - 1 if frame_counted else gop.frames)
+                if not frame_counted:
+                    gop.frames += 1
+                    frame_counted = True
+    except ValueError as e:
+        return MediaReport(False, False, (), (f"cannot read the video: {e}",), (), False)
+    if not seis:
+        return MediaReport(False, False, (), ("the video carries no ONVIF Media Signing SEI",),
+                           (), False)
+    notes: list[str] = []
+    if leading.frames:
+        problems.append(f"{leading.frames} frames before the first keyframe cannot be checked")
+    key_bound, leaf_key, vendor = _check_certificates(seis[0].parsed, device_key, problems, notes)
+    good = [s for s in seis if _signature_ok(s, leaf_key, problems)]
+    return _match(gops, good, problems, notes, key_bound, vendor)
+
+
+def _check_certificates(first: ParsedSei, device_key: Ed25519PublicKey | None,
+                        problems: list[str], notes: list[str],
+                        ) -> tuple[bool, ec.EllipticCurvePublicKey | None, str]:
+    vendor = ""
+    if first.vendor is not None:
+        vendor = " ".join(x for x in (first.vendor.manufacturer, first.vendor.serial_number,
+                                      first.vendor.firmware_version) if x)
+    if first.hash_oid and first.hash_oid != SHA256_OID:
+        problems.append("the signatures use a hash other than SHA-256 (not supported)")
+        return False, None, vendor
+    try:
+        leaf = x509.load_pem_x509_certificates(first.certificates)[0]
+    except (ValueError, IndexError):
+        problems.append("the signature SEI carries no readable signing certificate")
+        return False, None, vendor
+    key = leaf.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        problems.append("the signing certificate's key is not ECDSA (not supported here)")
+        return False, None, vendor
+    if device_key is None:
+        notes.append("no device key given: the signatures are checked, not who made them")
+        return False, key, vendor
+    try:
+        device_key.verify(leaf.signature, leaf.tbs_certificate_bytes)
+    except InvalidSignature:
+        problems.append("the signing certificate was not issued by the manifest's device key")
+        return False, key, vendor
+    return True, key, vendor
+
+
+def _signature_ok(s: _Sei, key: ec.EllipticCurvePublicKey | None, problems: list[str]) -> bool:
+    if key is None:
+        return False
+    try:
+        key.verify(s.parsed.signature, sha256(s.parsed.signed_part),
+                   ec.ECDSA(Prehashed(hashes.SHA256())))
+    except InvalidSignature:
+        problems.append(f"the signature of GOP #{s.record.gop_counter} does not verify")
+        return False
+    r = s.record
+    if r.hash_list and sha256(b"".join(r.hash_list)) != r.gop_hash:
+        problems.append(f"GOP #{r.gop_counter}: its hash list does not give its GOP hash")
+        return False
+    return True
+
+
+def _match(gops: list[_Gop], seis: list[_Sei], problems: list[str], notes: list[str],
+           key_bound: bool, vendor: str) -> MediaReport:
+    by_list = {s.record.hash_list: s for s in seis if s.record.hash_list}
+    findings: list[GopFinding] = []
+    used: set[int] = set()
+    order: list[int] = []
+    last_signed_after = max((s.after_gop for s in seis), default=-1)
+    for i, g in enumerate(gops):
+        s = by_list.get(tuple(g.hashes))
+        if s is not None:
+            used.add(id(s))
+            order.append(s.record.gop_counter)
+            findings.append(GopFinding(i + 1, g.first_frame, g.frames, s.record.gop_counter,
+                                       "valid"))
+            continue
+        best = _closest(g, seis)
+        if best is not None:
+            used.add(id(best))
+            order.append(best.record.gop_counter)
+            findings.append(GopFinding(i + 1, g.first_frame, g.frames, best.record.gop_counter,
+                                       "altered", _diff(g, best.record)))
+            problems.append(f"GOP {i + 1} (signed GOP #{best.record.gop_counter}) was altered: "
+                            + _diff(g, best.record))
+        elif i > last_signed_after:
+            findings.append(GopFinding(i + 1, g.first_frame, g.frames, None, "tail",
+                                       "after the last signature (the clip ends before the "
+                                       "next GOP, which would carry it)"))
+            notes.append(f"the last {g.frames} frames are not covered by a signature in this "
+                         "file")
+        else:
+            findings.append(GopFinding(i + 1, g.first_frame, g.frames, None, "unsigned",
+                                       "no signature in the file matches it"))
+            problems.append(f"GOP {i + 1} (frames from {g.first_frame}) matches no signature: "
+                            "its signature was removed, or the frames are not the signed ones")
+    for s in seis:
+        if id(s) in used:
+            continue
+        c = s.record.gop_counter
+        if s.after_gop < 0:
+            notes.append(f"the first signature is for GOP #{c}, recorded before the clip starts")
+        else:
+            when = _when(s.record)
+            problems.append(f"GOP #{c} ({when}) is missing: its signature is here, its frames "
+                            "are not")
+    for prev, cur in itertools.pairwise(order):
+        if cur <= prev:
+            problems.append(f"GOP #{cur} comes after GOP #{prev}: GOPs were reordered")
+        elif cur > prev + 1:
+            gap = f"#{prev + 1}" if cur == prev + 2 else f"#{prev + 1}-#{cur - 1}"
+            problems.append(f"GOP {gap} missing between GOP #{prev} and GOP #{cur}")
+    problems = list(dict.fromkeys(problems))
+    ok = not problems and any(f.status == "valid" for f in findings)
+    return MediaReport(True, ok, tuple(findings), tuple(problems), tuple(notes), key_bound,
+                       vendor)
+
+
+def _closest(g: _Gop, seis: list[_Sei]) -> _Sei | None:
+    mine = set(g.hashes)
+    best, score = None, 0
+    for s in seis:
+        n = len(mine & set(s.record.hash_list))
+        if n > score:
+            best, score = s, n
+    return best
+
+
+def _diff(g: _Gop, r: GopRecord) -> str:
+    signed = set(r.hash_list)
+    differing = [i for i, h in enumerate(g.hashes) if h not in signed]
+    changed = sorted({g.frame_of[i] for i in differing})
+    missing = max(0, len(signed - set(g.hashes)) - len(differing))
+    parts = []
+    if changed:
+        parts.append("frame(s) " + ", ".join(str(i) for i in changed[:8]) + " differ")
+    if missing:
+        parts.append(f"{missing} signed slice(s) missing")
+    return "; ".join(parts) or "slices reordered"
+
+
+def _when(r: GopRecord) -> str:
+    start = datetime.datetime.fromtimestamp(unix_from_timestamp(r.start_ts), datetime.UTC)
+    return start.strftime("%Y-%m-%dT%H:%M:%SZ")
