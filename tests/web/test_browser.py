@@ -1,13 +1,13 @@
 """The owner's app in a real browser: Debian's chromium, headless, driven by Selenium through
 Debian's chromedriver (nothing is downloaded). Skips where chromium is absent; CI fails.
-Saves a 390x844 screenshot of each page into docs/screenshots/."""
+Saves a 390x844 screenshot of each page (into docs/screenshots/ with DOORCAM_SCREENSHOTS=1)."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import os
-import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +20,11 @@ from tests.e2e.test_consent_e2e import REPO, doorcam
 from tests.web.world import PASSWORD, World
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-SHOTS = REPO / "docs" / "screenshots"
+DOCS_SHOTS = REPO / "docs" / "screenshots"
+# The README's pictures are re-taken on purpose (DOORCAM_SCREENSHOTS=1); an ordinary run
+# writes its screenshots outside the checkout, so the suite leaves the tree clean.
+SHOTS = (DOCS_SHOTS if os.environ.get("DOORCAM_SCREENSHOTS")
+         else Path(tempfile.gettempdir()) / "doorcam-screenshots")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--window-size=390,844", "--ignore-certificate-errors", "--autoplay-policy="
@@ -220,8 +224,6 @@ def test_a_form_posted_from_another_origin_is_refused(world: World, browser: Any
     assert request_rows(world)[rid]["status"] == "pending"
 
 
-def test_screenshots_exist_for_every_page() -> None:
-    if not shutil.which("chromium") and not os.environ.get("CI"):
-        pytest.skip("screenshots are made by the browser tests")
+def test_the_readme_has_a_screenshot_of_every_page() -> None:
     for name in ("login", "requests", "clips", "live", "activity", "device"):
-        assert (SHOTS / f"{name}.png").exists(), name
+        assert (DOCS_SHOTS / f"{name}.png").exists(), name
