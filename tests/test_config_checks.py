@@ -220,6 +220,8 @@ def test_sd_card_first_boot_refuses_what_the_daemon_would(tmp_path: Path) -> Non
     done = _firstboot(tmp_path, rootfs)
     assert done.returncode == 0, done.stderr
     assert not (rootfs / "etc/doorcam/doorcam.toml").exists()
-    assert (boot / "doorcam.toml.invalid").exists()
+    # Kept for the owner where only root reads it, never on the boot partition.
+    assert (rootfs / "etc/doorcam/rejected/doorcam.toml").exists()
+    assert not (boot / "doorcam.toml").exists() and not (boot / "doorcam.toml.invalid").exists()
     reasons = (boot / "doorcam-config-error.txt").read_text()
     assert "capture.source = 'picamera:0?fps=25fps': picamera fps must be a number" in reasons

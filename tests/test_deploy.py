@@ -67,13 +67,16 @@ def test_web_unit_contract() -> None:
     text = WEB_UNIT.read_text(encoding="utf-8")
     for line in ("ExecStart=/opt/doorcam/venv/bin/python3 -m device.web --config "
                  "/etc/doorcam/doorcam.toml\n", "User=doorcam\n",
-                 "InaccessiblePaths=-/var/lib/doorcam/device_key.pem\n",
                  "ProtectSystem=strict", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n",
                  "AmbientCapabilities=\n", "PrivateDevices=yes", "After=network-online.target "
                  "doorcam.service", "SystemCallFilter=@system-service"):
         assert line in text, line
     settings = [ln.strip() for ln in text.splitlines() if not ln.lstrip().startswith("#")]
     assert not any(s.startswith("SupplementaryGroups") for s in settings), "no camera"
+    hidden = {p for s in settings if s.startswith("InaccessiblePaths=")
+              for p in s.removeprefix("InaccessiblePaths=").split()}
+    for key in ("device_key.pem", "device_key.x25519.pem", "device_key.media.pem"):
+        assert f"-/var/lib/doorcam/{key}" in hidden, f"{key} readable by the web app"
 
 
 @pytest.fixture
