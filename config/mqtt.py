@@ -19,6 +19,11 @@ def _no_wildcards(value: Any) -> str | None:
     return None
 
 
+def topic_prefix_problem(value: Any) -> str | None:
+    """Why `value` cannot be a topic prefix (None: it can), for tools taking one as an option."""
+    return _no_wildcards(value)
+
+
 def _optional_topic(value: Any) -> str | None:
     return None if value == "" else _no_wildcards(value)
 
@@ -77,6 +82,10 @@ class MqttConfig:
     def status_topic(self, device_id: str) -> str:
         """Availability topic: retained 'online', 'offline' (last will) or 'stopped'."""
         return f"{self.topic_prefix}/device/{device_id}/status"
+
+    def requests_topic_base(self) -> str:
+        """Agency requests arrive on `<this>/<geohash5>` (docs/protocol.md, "Topics")."""
+        return f"{self.topic_prefix}/requests"
 
     def effective_owner_topic(self, device_id: str) -> str:
         return self.owner_topic or f"{self.topic_prefix}/owner/{device_id}"

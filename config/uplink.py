@@ -13,6 +13,7 @@ from config.fields import setting
 # KID:ED25519 (decides only) or KID:ED25519:X25519 (also reads the device's sealed view).
 _KEY = re.compile(r"[A-Za-z0-9._-]{1,64}:[A-Za-z0-9_-]{43}(:[A-Za-z0-9_-]{43})?")
 _DEVICE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_AGENCY_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 # Read in this order; the first that holds an id wins. pi-gen images empty /etc/machine-id
@@ -51,6 +52,18 @@ def default_device_id(files: tuple[Path, ...] = MACHINE_ID_FILES) -> str:
     if raw is None:
         return "doorcam"
     return "doorcam-" + hashlib.sha256(b"doorcam device id\0" + raw.encode()).hexdigest()[:8]
+
+
+def _agency_ids(value: Any) -> str | None:
+    ok = isinstance(value, list) and all(
+        isinstance(v, str) and _AGENCY_ID.fullmatch(v) for v in value)
+    return None if ok else "a list of agency ids (as the registry spells them: a-z 0-9 . _ -)"
+
+
+def _incident_types(value: Any) -> str | None:
+    ok = isinstance(value, list) and all(
+        isinstance(v, str) and 0 < len(v) <= 64 and v.isprintable() for v in value)
+    return None if ok else "a list of incident types (1-64 printable characters each)"
 
 
 def _owner_keys(value: Any) -> str | None:
@@ -100,3 +113,25 @@ class UplinkConfig:
     match_simulated: bool = setting(
         False, "Also match clips from a synthetic scene or a video file (simulated) to agency "
         "requests, for demos and tests; a device never needs it.", restart=True)
+    # The owner's own policy: only ever tighter than the protocol's limits (15 min - 12 h,
+    # 0.025 - 0.5 sq mi), so each setting's range is the protocol's.
+    min_window_minutes: int = setting(
+        15, "Shortest request window you accept, in minutes (the protocol allows 15 and "
+        "more); requests outside your limits are kept as not matching and never shown.",
+        min=15, max=720)
+    max_window_minutes: int = setting(
+        720, "Longest request window you accept, in minutes (the protocol allows up to 720).",
+        min=15, max=720)
+    min_area_sq_mi: float = setting(
+        0.025, "Smallest request area you accept, in square miles (the protocol allows 0.025 "
+        "and more): a larger minimum keeps requests from singling out your street.",
+        min=0.025, max=0.5)
+    max_area_sq_mi: float = setting(
+        0.5, "Largest request area you accept, in square miles (the protocol allows up to "
+        "0.5).", min=0.025, max=0.5)
+    accept_agencies: list[str] = setting(
+        [], "Agency ids whose requests you accept; empty = every agency the registry lists.",
+        check=_agency_ids)
+    accept_incident_types: list[str] = setting(
+        [], "Incident types you accept (e.g. \"burglary\"), compared ignoring case; empty = "
+        "every type.", check=_incident_types)

@@ -4,9 +4,19 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import Any
 
 from config.fields import setting
+
+
+def _ca_file(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "a file name"
+    if value and not (os.path.isfile(value) and os.access(value, os.R_OK)):
+        return "must name a readable PEM file (or be empty for the system's CAs)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,9 @@ class UploadConfig:
         0, "Failed rounds in a row (each up to max_attempts calls) after which an accepted "
         "upload is given up, however little time passed; 0 = only the hours count.",
         min=0, max=1000000)
+    ca_file: str = setting(
+        "", "CA certificate file (PEM) that agency upload servers' certificates must chain "
+        "to, for an agency with a private CA; empty = the system's CAs.", check=_ca_file)
     allow_insecure_loopback: bool = setting(
         False, "Development only: allow plain http:// to 127.0.0.0/8, ::1 or localhost. "
         "Never set this on a device in use.")

@@ -46,6 +46,7 @@ class AuditKind(StrEnum):
     EXPIRED = "expired"
     UPLOADED = "uploaded"
     FAILED = "failed"
+    RECEIPT = "receipt"  # the agency's signed receipt: checked (ok) or missing/bad (not ok)
 
 
 @dataclass(frozen=True)

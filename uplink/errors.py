@@ -48,6 +48,14 @@ REJECT_REASONS: Final = frozenset({
     "outside_jurisdiction",  # request circle not inside the agency's registered area
     "host_not_allowed",  # upload host not in the agency's allowed hosts
     "insecure_url",      # not https (or http outside the loopback dev exception), userinfo
+    # The owner's own limits ([uplink]): the request is kept, as not matching, never shown.
+    "owner_window",      # window outside the owner's shortest..longest
+    "owner_area",        # circle area outside the owner's smallest..largest
+    "owner_agency",      # agency not among those the owner accepts
+    "owner_incident",    # incident type not among those the owner accepts
+    # The agency's receipt of delivered evidence (audited, never sent anywhere).
+    "bad_receipt",       # not a well-formed v1 receipt for this request
+    "incomplete_receipt",  # a file the device sent is not listed
 })
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import re
 import signal
@@ -41,15 +42,26 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--start", required=True, help="UTC, 2026-11-28T13:00:00Z or now-2h")
     q.add_argument("--end", required=True, help="UTC, or now / now-10m")
     q.add_argument("--expires-days", type=int, default=7)
+    q.add_argument("--retention-days", type=int, metavar="DAYS",
+                   help="terms: the agency keeps the footage at most this long")
+    q.add_argument("--no-onward-sharing", action="store_true",
+                   help="terms: the agency passes the footage to no one else")
+    q.add_argument("--terms-text", metavar="TEXT", help="terms in words (up to 1000 characters)")
     q.set_defaults(run=_request)
     q = a.add_parser("publish", help="publish a signed request to every area cell it covers")
     q.add_argument("file")
     add_broker_args(q)
+    q.add_argument("--topic-prefix", default="doorcam/v1",
+                   help="the devices' [mqtt] topic_prefix (requests go to PREFIX/requests/CELL)")
     q.set_defaults(run=_publish)
     q = a.add_parser("receive", help="run the reference tus receiver; verifies evidence")
     q.add_argument("--dir", required=True)
     q.add_argument("--host", default="127.0.0.1")
     q.add_argument("--port", type=int, default=8080)
+    q.add_argument("--key", help="the agency's private key (.key): signs a receipt of what "
+                   "arrived for each request (GET .../receipt/REQUEST_ID)")
+    q.add_argument("--kid", help="the key's id as the registry lists it (default: the key "
+                   "file's name without .key)")
     q.set_defaults(run=_receive)
     q = a.add_parser("verify", help="verify a received request folder (or one MP4's video "
                                     "signatures) offline")
@@ -170,7 +182,7 @@ def _request(args: argparse.Namespace) -> int:
 
     now = int(time.time())
     try:
-        doc = compose_request(
+        doc = compose_request(terms=_terms(args),
             key=_load_key(args.key), kid=args.kid, agency_id=args.agency_id,
             agency_name=args.agency_name, case_number=args.case, incident_type=args.type,
             description=args.description, investigator=args.investigator,
@@ -185,7 +197,18 @@ def _request(args: argparse.Namespace) -> int:
     return 0
 
 
+def _terms(args: argparse.Namespace) -> Any:
+    from uplink.protocol.request import RequestTerms
+
+    if args.retention_days is None:
+        if args.no_onward_sharing or args.terms_text:
+            raise UserError("terms need --retention-days (how long the footage is kept)")
+        return None
+    return RequestTerms(args.retention_days, args.no_onward_sharing, args.terms_text or "")
+
+
 def _publish(args: argparse.Namespace) -> int:
+    from config.mqtt import topic_prefix_problem
     from uplink.mqtt import MqttLink
     from uplink.protocol.geo import cells_covering, topic
     from uplink.protocol.request import parse_request
@@ -195,8 +218,13 @@ def _publish(args: argparse.Namespace) -> int:
         req = parse_request(payload)
     except OSError as exc:
         raise UserError(f"{args.file}: {exc.strerror}") from None
-    topics = [topic(c) for c in cells_covering(req.lat, req.lon, req.radius_m)]
-    link = MqttLink(broker_config(args), f"agency-{req.agency_id}")
+    problem = topic_prefix_problem(args.topic_prefix)
+    if problem:
+        raise UserError(f"--topic-prefix {args.topic_prefix!r}: must be {problem}")
+    cfg = dataclasses.replace(broker_config(args), topic_prefix=args.topic_prefix)
+    topics = [topic(c, cfg.requests_topic_base())
+              for c in cells_covering(req.lat, req.lon, req.radius_m)]
+    link = MqttLink(cfg, f"agency-{req.agency_id}")
     link.start()
     try:
         deadline = time.monotonic() + 10
@@ -222,8 +250,10 @@ def _receive(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(message)s", stream=sys.stderr)
     inbox = EvidenceInbox(Path(args.dir))
+    key = _load_key(args.key) if args.key else None
+    kid = args.kid or (Path(args.key).name.removesuffix(".key") if args.key else "")
     rx = TusReceiver(Path(args.dir) / ".uploads", args.host, args.port,
-                     on_complete=inbox.on_complete).start()
+                     on_complete=inbox.on_complete, receipt_key=key, receipt_kid=kid).start()
     print(f"receiving tus uploads at {rx.url}; evidence in {args.dir}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())

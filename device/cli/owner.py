@@ -304,6 +304,7 @@ def _pending(args: argparse.Namespace) -> int:
             "seq": seen.head["seq"], "hash": seen.head["hash"]},
             "pending": [{"request_id": r.request_id, "agency": r.agency_name,
                          "case": r.case_number, "incident": r.incident_type,
+                         "terms": r.terms and r.terms.public(),
                          "request_sha256": e["request_sha256"], "clips": e["clips"]}
                         for r, e in good],
             "recent": seen.view.get("recent", []), "refused": len(bad)}))
@@ -314,6 +315,12 @@ def _pending(args: argparse.Namespace) -> int:
               f"({r.incident_type}), signed by the agency: {len(e['clips'])} clip(s): "
               f"{', '.join(c['id'] for c in e['clips'])}")
         print(f"    {r.description.splitlines()[0][:160]}")
+        print("    terms: " + ("none stated" if r.terms is None else
+                            f"kept at most {r.terms.retention_days} day(s), "
+                            + ("no onward sharing" if r.terms.no_onward_sharing
+                               else "may be shared onward")
+                            + (f"; {r.terms.text.splitlines()[0][:120]}" if r.terms.text
+                               else "")))
     if not good:
         print("nothing awaits your decision")
     for item in seen.view.get("recent", [])[-5:]:

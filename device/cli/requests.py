@@ -109,6 +109,9 @@ def _show(args: argparse.Namespace) -> int:
     print(f"contact    {r['investigator']} ({r['contact']})")
     print(f"expires    {local(r['expires_at'])}; uploads would go to {r['upload_url']}")
     print("why        " + r["description"].replace("\n", "\n           "))
+    print("terms      " + _terms_text(r.get("terms")).replace("\n", "\n           "))
+    if r.get("outside_policy"):
+        print(f"not shown  outside your limits: {r['outside_policy']}")
     for c in r["clips"]:
         print(f"  clip {c['id']}  {local(c['start'])} - {local(c['end'])[11:19]}  "
               f"{c['size']} bytes  sha256 {c['sha256'][:16]}…")
@@ -119,6 +122,17 @@ def _show(args: argparse.Namespace) -> int:
         print(f"decide     doorcam requests accept {r['request_id']} [--clip ID ...]  |  "
               f"doorcam requests decline {r['request_id']}")
     return 0
+
+
+def _terms_text(terms: Any) -> str:
+    """The agency's terms in words (they are part of its signed request)."""
+    if not isinstance(terms, dict):
+        return "none stated (nothing limits how long it keeps the footage or who sees it)"
+    days = terms.get("retention_days")
+    out = f"keeps the footage at most {days} day(s); " + (
+        "shares it with no one else" if terms.get("no_onward_sharing")
+        else "may share it onward")
+    return out + (f"\n{terms['text']}" if terms.get("text") else "")
 
 
 def _accept(args: argparse.Namespace) -> int:

@@ -64,7 +64,8 @@ class UplinkSide:
         self.poll = upload_poll_s
         self.link = link
         self.home = home
-        self.request_topics = topics_for(cfg.device.latitude, cfg.device.longitude)
+        self.request_topics = topics_for(cfg.device.latitude, cfg.device.longitude,
+                                         cfg.mqtt.requests_topic_base())
         # Taken before the links connect: each announces `online` only once the broker has
         # confirmed these, so whoever sees `online` may publish and be heard.
         self.link.subscribe(list(self.request_topics), qos=1)

@@ -7,6 +7,7 @@ audit.sqlite3 (+ .head), registry.state, uploads.sqlite3 (tus resume), device_ke
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -25,8 +26,11 @@ from uplink.desk import (
     UploadWorker,
     load_or_create_device_key,
 )
-from uplink.errors import RegistryError
+from uplink.desk.scope import CutFailed, CutSpan
+from uplink.errors import RegistryError, RequestRejected
 from uplink.protocol import Registry, RegistryStore, public_key_from_text
+from uplink.protocol.registry import parse_registry
+from uplink.protocol.request import OwnerPolicy
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.transport import RequestsTransport
 from uplink.upload.tus import TusClient
@@ -74,8 +78,31 @@ def catalog(cfg: Config, store: ClipStore) -> StoreCatalog:
     return StoreCatalog(store, match_simulated=cfg.uplink.match_simulated)
 
 
+class MediaCutter:
+    """The uplink's `ClipCutter`, done by remuxing in capture/media (no re-encode)."""
+
+    def cut(self, source: Path, dest: Path, start_s: float, end_s: float) -> CutSpan | None:
+        from capture.media.cut import CutError, cut_clip  # loads PyAV only when cutting
+
+        try:
+            span = cut_clip(source, dest, start_s, end_s)
+        except CutError as exc:
+            raise CutFailed(str(exc)) from None
+        return None if span is None else CutSpan(span.start_s, span.end_s)
+
+
 def identity(cfg: Config) -> DeviceIdentity:
     return DeviceIdentity(cfg.device.id, cfg.device.latitude, cfg.device.longitude)
+
+
+def owner_policy(cfg: Config) -> OwnerPolicy:
+    """The owner's limits on which requests may be shown ([uplink], within the protocol's)."""
+    u = cfg.uplink
+    return OwnerPolicy(min_window_s=u.min_window_minutes * 60,
+                       max_window_s=u.max_window_minutes * 60,
+                       min_area_sq_mi=u.min_area_sq_mi, max_area_sq_mi=u.max_area_sq_mi,
+                       agencies=frozenset(u.accept_agencies),
+                       incident_types=frozenset(u.accept_incident_types))
 
 
 def owner_keys(cfg: Config) -> dict[str, Ed25519PublicKey]:
@@ -114,7 +141,7 @@ def open_desk(cfg: Config, now: float) -> Iterator[RequestDesk]:
         desk = RequestDesk(paths.desk, _registry(cfg, paths, now), catalog(cfg, store), audit,
                            identity(cfg), owner_keys(cfg),
                            allow_insecure_loopback=cfg.upload.allow_insecure_loopback,
-                           skew_s=cfg.uplink.clock_skew_s)
+                           skew_s=cfg.uplink.clock_skew_s, policy=owner_policy(cfg))
         desk.prune_ledger(now)
         yield desk
     finally:
@@ -136,9 +163,18 @@ def open_worker(cfg: Config) -> Iterator[UploadWorker]:
     def client() -> TusClient:
         return TusClient(RequestsTransport(cfg.upload), cfg.upload, resume)
 
+    def agencies() -> Registry | None:
+        """The registry as trusted now, read without recording it (the desk does that)."""
+        try:
+            key = public_key_from_text(cfg.uplink.registry_key)
+            return parse_registry(paths.registry.read_bytes(), key, time.time())
+        except (ValueError, OSError, RegistryError, RequestRejected):
+            return None
+
     worker = UploadWorker(paths.desk, catalog(cfg, store), client, key, kid, identity(cfg), audit,
                           give_up_after_s=cfg.upload.give_up_after_hours * 3600.0,
-                          give_up_after_failures=cfg.upload.give_up_after_failures)
+                          give_up_after_failures=cfg.upload.give_up_after_failures,
+                          cutter=MediaCutter(), agencies=agencies)
     try:
         yield worker
     finally:

@@ -130,3 +130,28 @@ def test_inbox_files_by_validated_ids_and_verify_catches_tampering(tmp_path: Pat
     done = doorcam("agency", "verify", str(folder))
     assert done.returncode == 1 and "SHA-256" in done.stdout
     assert (folder / "PROBLEMS.json").exists() and not (folder / "VERIFIED.json").exists()
+
+
+def test_terms_are_signed_into_the_request_and_topics_follow_the_prefix(
+        tmp_path: Path, broker: MosquittoBroker) -> None:
+    from uplink.protocol.request import RequestTerms, parse_request
+
+    _keys(tmp_path, "pd-key")
+    done = doorcam(*_request_args(tmp_path), "--retention-days", "30", "--no-onward-sharing",
+                   "--terms-text", "Deleted when the case closes.")
+    assert done.returncode == 0, done.stderr
+    req = parse_request((tmp_path / "req.json").read_bytes())
+    assert req.terms == RequestTerms(30, True, "Deleted when the case closes.")
+    half = doorcam(*_request_args(tmp_path), "--no-onward-sharing")
+    assert half.returncode == 2 and "--retention-days" in half.stderr
+
+    peer = Peer(broker.port)
+    peer.subscribe("town/cams/requests/#")
+    done = doorcam("agency", "publish", str(tmp_path / "req.json"), "--port", str(broker.port),
+                   "--topic-prefix", "town/cams")
+    assert done.returncode == 0, done.stderr
+    expected = {topic(c, "town/cams/requests") for c in cells_covering(40.693, -73.9905, 300)}
+    assert {peer.expect(t).topic for t in sorted(expected)} == expected
+    peer.close()
+    bad = doorcam("agency", "publish", str(tmp_path / "req.json"), "--topic-prefix", "a/#")
+    assert bad.returncode == 2 and "--topic-prefix" in bad.stderr

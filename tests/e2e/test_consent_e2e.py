@@ -83,7 +83,7 @@ backoff_base_s = 0.2
         self.daemon: subprocess.Popen[str] | None = None
         self.log: LogLines | None = None
 
-    def request(self, request_id: str | None = None) -> bytes:
+    def request(self, request_id: str | None = None, **extra: Any) -> bytes:
         now = int(time.time())
         body = {"type": "request", "protocol": 1, "request_id": request_id or str(uuid.uuid4()),
                 "agency": {"id": "pd-1", "name": "Test Police"}, "case_number": "2026-001",
@@ -92,7 +92,7 @@ backoff_base_s = 0.2
                 "location": {"lat": f"{LAT:.7f}", "lon": f"{LON:.7f}", "radius_m": 300},
                 "window": {"start": format_time(now - 1800), "end": format_time(now + 120)},
                 "issued_at": format_time(now - 5), "expires_at": format_time(now + 86400),
-                "upload_url": self.receiver.url}
+                "upload_url": self.receiver.url, **extra}
         return json.dumps(sign_document(body, self.agency_key, "pd-1-key")).encode()
 
     def start_daemon(self) -> None:
@@ -191,3 +191,18 @@ def test_request_accept_two_of_three_then_exactly_those_arrive(scene: Scene) -> 
     assert not rejected_lines or all(len(ln) < 400 for ln in rejected_lines)
     for peer in (agency, agency2):
         peer.close()
+
+
+def test_the_owner_sees_the_agencys_terms_before_deciding(scene: Scene) -> None:
+    terms = {"retention_days": 30, "no_onward_sharing": True, "text": "Deleted at trial end."}
+    path = scene.tmp / "with-terms.json"
+    path.write_bytes(scene.request(terms=terms))
+    rid = json.loads(path.read_bytes())["request_id"]
+    done = doorcam("requests", "import", str(path), "--config", str(scene.config))
+    assert done.returncode == 0 and "pending" in done.stdout, done.stdout + done.stderr
+    shown = doorcam("requests", "show", rid, "--config", str(scene.config))
+    assert shown.returncode == 0, shown.stderr
+    assert "keeps the footage at most 30 day(s); shares it with no one else" in shown.stdout
+    assert "Deleted at trial end." in shown.stdout
+    as_json = doorcam("requests", "show", rid, "--json", "--config", str(scene.config))
+    assert json.loads(as_json.stdout)["terms"] == terms

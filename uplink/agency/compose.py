@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from uplink.protocol import owner as protocol_owner
 from uplink.protocol import public_key_to_text, sign_document
 from uplink.protocol.fields import format_time
-from uplink.protocol.request import check_policy, request_from_document
+from uplink.protocol.request import RequestTerms, check_policy, request_from_document
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ def compose_request(*, key: Ed25519PrivateKey, kid: str, agency_id: str, agency_
                     case_number: str, incident_type: str, description: str,
                     investigator: str, contact: str, lat: float, lon: float, radius_m: int,
                     start: int, end: int, upload_url: str, now: int,
-                    expires_in: int = 7 * 86400, request_id: str | None = None
-                    ) -> dict[str, Any]:
+                    expires_in: int = 7 * 86400, request_id: str | None = None,
+                    terms: RequestTerms | None = None) -> dict[str, Any]:
     """A signed request; raises RequestRejected (with the policy reason) if it would be
     refused by every device for breaking the policy limits."""
     body = {
@@ -68,6 +68,10 @@ def compose_request(*, key: Ed25519PrivateKey, kid: str, agency_id: str, agency_
         "issued_at": format_time(now), "expires_at": format_time(now + expires_in),
         "upload_url": upload_url,
     }
+    if terms is not None:
+        body["terms"] = {"retention_days": terms.retention_days,
+                         "no_onward_sharing": terms.no_onward_sharing,
+                         **({"text": terms.text} if terms.text else {})}
     doc = sign_document(body, key, kid)
     check_policy(request_from_document(doc), now)
     return doc

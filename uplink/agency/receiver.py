@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common import sha256_file
 from uplink.agency.receiver_http import (
@@ -21,6 +24,7 @@ from uplink.agency.receiver_http import (
     _Handler,
     parse_metadata,
 )
+from uplink.protocol.receipt import ReceivedFile, build_receipt
 
 __all__ = ["LoggedRequest", "TusReceiver", "Upload", "parse_metadata"]
 
@@ -31,8 +35,12 @@ class TusReceiver:
     def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 0, *,
                  checksum: bool = True, max_size: int = 1 << 34,
                  ssl_context: ssl.SSLContext | None = None,
-                 on_complete: Callable[[Upload], None] | None = None) -> None:
+                 on_complete: Callable[[Upload], None] | None = None,
+                 receipt_key: Ed25519PrivateKey | None = None, receipt_kid: str = "",
+                 clock: Callable[[], float] = time.time) -> None:
         self.directory = Path(directory)
+        # Signs receipts of what arrived (GET /files/receipt/<request id>); None: no receipts.
+        self.receipt_key, self.receipt_kid, self.clock = receipt_key, receipt_kid, clock
         self.on_complete = on_complete  # called once per upload whose last byte arrived
         self.directory.mkdir(parents=True, exist_ok=True)
         self.checksum = checksum
@@ -115,3 +123,16 @@ class TusReceiver:
         if self.on_complete is not None:
             self.on_complete(upload)
 
+    def receipt(self, request_id: str) -> bytes | None:
+        """A signed receipt of every file of the request that arrived whole and matched its
+        announced SHA-256 (hashed again here, from the bytes on disk)."""
+        if self.receipt_key is None:
+            return None
+        with self._lock:
+            done = [u for u in self.uploads.values() if u.offset == u.length
+                    and u.verified and u.metadata.get("request_id") == request_id]
+        if not done:
+            return None
+        files = [ReceivedFile(sha256_file(u.path), u.length) for u in done]
+        return build_receipt(request_id=request_id, files=files, key=self.receipt_key,
+                             kid=self.receipt_kid, now=self.clock())

@@ -17,6 +17,7 @@ TUS_VERSION = "1.0.0"
 BASE = "/files/"
 MAX_CHECKSUMMED_BODY = 64 << 20  # a checksummed PATCH is held in memory until verified
 _ID = re.compile(r"^/files/([0-9a-f]{32})$")
+_RECEIPT = re.compile(r"^/files/receipt/([0-9a-f-]{36})$")
 
 
 @dataclass
@@ -54,6 +55,7 @@ class ReceiverState(Protocol):
     def count_error(self) -> None: ...
     def create(self, length: int, metadata: dict[str, str]) -> str: ...
     def finish(self, upload: Upload) -> None: ...
+    def receipt(self, request_id: str) -> bytes | None: ...
 
 
 class ReceiverServer(ThreadingHTTPServer):
@@ -162,6 +164,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         upload_id = self.rx.create(int(raw), metadata)
         self._reply(201, {"Location": BASE + upload_id})  # relative, as tus allows
+
+    def do_GET(self) -> None:
+        self._log()
+        match = _RECEIPT.match(self.path)
+        receipt = self.rx.receipt(match.group(1)) if match else None
+        if receipt is None:
+            self._reply(404)
+            return
+        self._reply(200, {"Content-Type": "application/json"}, receipt)
 
     def do_HEAD(self) -> None:
         self._log()

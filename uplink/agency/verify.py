@@ -5,6 +5,7 @@ in the report."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from common import sha256_file
 from uplink.errors import RequestRejected
 from uplink.protocol.canonical import parse_json
+from uplink.protocol.fields import parse_time
 from uplink.protocol.keys import public_key_from_text, verify_document
 from uplink.protocol.media import MediaReport, verify_media
 
@@ -58,10 +60,42 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
         if check.signed and not check.ok:
             problems.extend(f"clip {cid}: {p}" for p in check.problems)
         size = Path(path).stat().st_size
-        if size != entry.get("size"):
+        if (cut := _cut_problem(entry)) is not None:
+            problems.append(f"clip {cid}: {cut}")
+        elif size != entry.get("size"):
             problems.append(f"clip {cid}: size {size} != {entry.get('size')}")
         elif sha256_file(Path(path)) != entry.get("sha256"):
             problems.append(f"clip {cid}: SHA-256 does not match the manifest")
         else:
             verified.append(cid)
     return EvidenceReport(not problems, request_id, tuple(problems), tuple(verified), media)
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _cut_problem(entry: dict[str, object]) -> str | None:
+    """What is wrong with a clip entry's times, hash and, for a clip cut to the request's
+    window, its `original` (the stored clip's hash, size and span, which hold the cut)."""
+    try:
+        start, end = parse_time(str(entry.get("start"))), parse_time(str(entry.get("end")))
+    except ValueError:
+        return "bad start or end time in the manifest"
+    if not _HEX64.fullmatch(str(entry.get("sha256"))) or end < start:
+        return "bad SHA-256 or span in the manifest"
+    original = entry.get("original")
+    if original is None:
+        return None
+    if not isinstance(original, dict) or not _HEX64.fullmatch(str(original.get("sha256"))):
+        return "the original clip is not named by its SHA-256"
+    try:
+        o_start, o_end = parse_time(str(original.get("start"))), parse_time(
+            str(original.get("end")))
+    except ValueError:
+        return "bad start or end time of the original clip"
+    size = original.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        return "bad size of the original clip"
+    if not o_start <= start <= end <= o_end:
+        return "the cut does not lie inside the original clip"
+    return None

@@ -35,6 +35,7 @@ class RequestStatus(StrEnum):
     PENDING = "pending"  # matched clips, awaiting the owner (clips held)
     NO_CLIPS = "no_clips"  # the device is in the area but has no clip in the window
     NOT_HERE = "not_here"  # the device lies outside the request's area
+    OUTSIDE_POLICY = "outside_policy"  # authentic, but outside the owner's own limits
     ACCEPTED = "accepted"  # the owner accepted: the upload is due or under way
     DECLINED = "declined"  # the owner declined: nothing is sent
     EXPIRED = "expired"  # not decided before its expiry

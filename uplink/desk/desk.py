@@ -27,7 +27,13 @@ from uplink.protocol import (
     location_in_area,
     window_overlaps,
 )
-from uplink.protocol.request import CLOCK_SKEW_S, describe, parse_request
+from uplink.protocol.request import (
+    CLOCK_SKEW_S,
+    OwnerPolicy,
+    check_owner_policy,
+    describe,
+    parse_request,
+)
 from uplink.protocol.validator import AgencyDirectory
 
 log = logging.getLogger("doorcam.requests")
@@ -49,8 +55,10 @@ class RequestDesk:
     def __init__(self, db_path: Path, directory: AgencyDirectory, catalog: ClipCatalog,
                  audit: AuditLog, identity: DeviceIdentity,
                  owner_keys: Mapping[str, Ed25519PublicKey], *,
-                 allow_insecure_loopback: bool = False, skew_s: int = CLOCK_SKEW_S) -> None:
+                 allow_insecure_loopback: bool = False, skew_s: int = CLOCK_SKEW_S,
+                 policy: OwnerPolicy | None = None) -> None:
         self.book = RequestBook(db_path)
+        self.policy = policy or OwnerPolicy()
         # The validator looks ids up in the book's replay ledger; `_store` claims them there.
         self.validator = RequestValidator(directory, self.book,
                                           allow_insecure_loopback=allow_insecure_loopback,
@@ -100,16 +108,28 @@ class RequestDesk:
 
     def _store(self, v: VerifiedRequest, now: float, payload: bytes) -> ReceiveOutcome:
         req = v.request
-        self.audit.append(AuditKind.RECEIVED, req.request_id, describe(req), at=now)
+        try:
+            check_owner_policy(req, self.policy)
+            outside = None
+        except RequestRejected as exc:
+            outside = exc
+        received = describe(req)
+        if outside is not None:  # stored (its id claimed) but never shown
+            received["not_shown"] = {"reason": outside.reason, "detail": outside.detail[:200]}
+        self.audit.append(AuditKind.RECEIVED, req.request_id, received, at=now)
         here = location_in_area(self.identity.latitude, self.identity.longitude, req)
         clips = [c for c in self.catalog.overlapping(req.window_start, req.window_end)
-                 if window_overlaps(c.start_wall, c.end_wall, req)] if here else []
+                 if window_overlaps(c.start_wall, c.end_wall, req)] if (
+                     here and outside is None) else []
         status = (RequestStatus.PENDING if clips
+                  else RequestStatus.OUTSIDE_POLICY if outside is not None
                   else RequestStatus.NO_CLIPS if here else RequestStatus.NOT_HERE)
         public = {**describe(req), "agency_id": req.agency_id,
                   "description": req.description, "investigator": req.investigator_name,
                   "contact": req.investigator_contact, "upload_url": req.upload_url,
                   "lat": req.lat, "lon": req.lon}
+        if outside is not None:
+            public["outside_policy"] = str(outside)[:200]
         # The uploader may reach exactly the host that was checked against the registry now.
         row = RequestRow(req.request_id, status, now, float(req.expires_at), req.body_sha256,
                          req.agency_id, (v.destination.host,), req.upload_url, public,
@@ -127,7 +147,8 @@ class RequestDesk:
             log.info("new request %s from %s (case %s) matches %d clip(s): awaiting the owner",
                      req.request_id, req.agency_name, req.case_number, len(clips))
         else:
-            why = "no clip in its window" if here else "device is outside its area"
+            why = (f"outside your policy ({outside})" if outside is not None
+                   else "no clip in its window" if here else "device is outside its area")
             log.info("request %s not shown: %s", req.request_id, why)
         return ReceiveOutcome(status, req.request_id)
 

@@ -18,12 +18,26 @@ MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
-class EvidenceClip:
-    clip_id: str
-    start: float  # Unix time of the first frame
+class SourceClip:
+    """The clip as stored on the device, when what was sent is a cut of it."""
+
+    start: float
     end: float
     size: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class EvidenceClip:
+    """One file sent: its span (Unix times of its first frame and its end), size and hash;
+    `original` names the stored clip it was cut from, if it was cut to the window."""
+
+    clip_id: str
+    start: float
+    end: float
+    size: int
+    sha256: str
+    original: SourceClip | None = None
 
 
 def build_manifest(*, request_id: str, case_number: str, agency_id: str, device_id: str,
@@ -41,11 +55,20 @@ def build_manifest(*, request_id: str, case_number: str, agency_id: str, device_
         "device_id": device_id,
         "device_key": public_key_to_text(key.public_key()),
         "created_at": format_time(int(now)),
-        "clips": [
-            {"clip_id": c.clip_id, "start": format_time(int(c.start)),
-             "end": format_time(int(c.end + 0.999)), "size": int(c.size), "sha256": c.sha256}
-            for c in clips
-        ],
+        "clips": [_entry(c) for c in clips],
     }
     signed = sign_document(doc, key, kid)
     return json.dumps(signed, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def _span(start: float, end: float) -> dict[str, Any]:
+    return {"start": format_time(int(start)), "end": format_time(int(end + 0.999))}
+
+
+def _entry(c: EvidenceClip) -> dict[str, Any]:
+    entry: dict[str, Any] = {"clip_id": c.clip_id, **_span(c.start, c.end),
+                             "size": int(c.size), "sha256": c.sha256}
+    if c.original is not None:
+        o = c.original
+        entry["original"] = {**_span(o.start, o.end), "size": int(o.size), "sha256": o.sha256}
+    return entry

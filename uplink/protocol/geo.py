@@ -10,7 +10,7 @@ BASE32: Final = "0123456789bcdefghjkmnpqrstuvwxyz"
 _DECODE: Final = {c: i for i, c in enumerate(BASE32)}
 EARTH_RADIUS_M: Final = 6_371_008.8  # IUGG mean radius
 TOPIC_PRECISION: Final = 5
-TOPIC_PREFIX: Final = "doorcam/v1/requests/"
+REQUESTS_BASE: Final = "doorcam/v1/requests"  # `<[mqtt] topic_prefix>/requests`
 # Covering is computed on a lat/lon box; this slack keeps a cell the circle only grazes.
 _COVER_SLACK_M: Final = 1.0
 _MAX_COVER_CELLS: Final = 4096
@@ -113,15 +113,15 @@ def distance_to_box_m(lat: float, lon: float, box: Box) -> float:
     return distance_m(lat, lon, near_lat, near_lon)
 
 
-def topic(cell: str) -> str:
-    """The MQTT topic requests for one precision-5 cell are published on."""
-    return TOPIC_PREFIX + cell
+def topic(cell: str, base: str = REQUESTS_BASE) -> str:
+    """The MQTT topic requests for one precision-5 cell are published on, under `base`."""
+    return f"{base}/{cell}"
 
 
-def topics_for(lat: float, lon: float) -> list[str]:
+def topics_for(lat: float, lon: float, base: str = REQUESTS_BASE) -> list[str]:
     """A device's subscriptions: its own cell first, then its neighbours."""
     cell = encode(lat, lon, TOPIC_PRECISION)
-    return [topic(c) for c in [cell, *neighbours(cell)]]
+    return [topic(c, base) for c in [cell, *neighbours(cell)]]
 
 
 def cells_covering(lat: float, lon: float, radius_m: float,

@@ -28,6 +28,33 @@ CLOCK_SKEW_S: Final = 300
 
 # Upper bounds for a radius that can never pass policy; the schema only keeps ints sane.
 MAX_RADIUS_FIELD_M: Final = 100_000
+MAX_TERMS_TEXT: Final = 1000
+MAX_RETENTION_DAYS: Final = 36500
+
+
+@dataclass(frozen=True)
+class RequestTerms:
+    """What the agency promises about the footage (optional, signed with the request)."""
+
+    retention_days: int  # kept at most this long
+    no_onward_sharing: bool  # not passed to anyone else
+    text: str = ""
+
+    def public(self) -> dict[str, Any]:
+        return {"retention_days": self.retention_days,
+                "no_onward_sharing": self.no_onward_sharing, "text": self.text}
+
+
+@dataclass(frozen=True)
+class OwnerPolicy:
+    """The owner's own limits, only ever tighter than the protocol's (config [uplink])."""
+
+    min_window_s: int = MIN_WINDOW_S
+    max_window_s: int = MAX_WINDOW_S
+    min_area_sq_mi: float = MIN_AREA_SQ_MI
+    max_area_sq_mi: float = MAX_AREA_SQ_MI
+    agencies: frozenset[str] = frozenset()  # empty: every agency the registry lists
+    incident_types: frozenset[str] = frozenset()  # empty: every type; compared casefolded
 
 
 @dataclass(frozen=True)
@@ -52,6 +79,7 @@ class AgencyRequest:
     upload_url: str
     kid: str
     document: JsonObject = field(repr=False, compare=False)
+    terms: RequestTerms | None = None
 
     @property
     def body_sha256(self) -> str:
@@ -75,6 +103,7 @@ def request_from_document(doc: JsonObject) -> AgencyRequest:
         raise RequestRejected("unsupported_version", f"protocol {doc['protocol']} is not 1")
     agency, person = f.nested("agency"), f.nested("investigator")
     where, window = f.nested("location"), f.nested("window")
+    terms = f.nested("terms") if "terms" in doc else None
     f.used.add("sig")  # checked by verify_document, so that a missing one reads "unsigned"
     req = AgencyRequest(
         request_id=f.text("request_id", 36, pattern=UUID_RE),
@@ -95,8 +124,13 @@ def request_from_document(doc: JsonObject) -> AgencyRequest:
         upload_url=f.text("upload_url", 2048),
         kid=f.text("kid", 64, pattern=KID_RE) if "kid" in doc else "",
         document=doc,
+        terms=None if terms is None else RequestTerms(
+            retention_days=terms.integer("retention_days", 1, MAX_RETENTION_DAYS),
+            no_onward_sharing=terms.flag("no_onward_sharing"),
+            text=terms.text("text", MAX_TERMS_TEXT, multiline=True)
+            if "text" in terms.obj else ""),
     )
-    for part in (f, agency, person, where, window):
+    for part in (f, agency, person, where, window, *([terms] if terms else [])):
         part.done()
     return req
 
@@ -125,6 +159,24 @@ def check_policy(req: AgencyRequest, now: float, skew_s: int = CLOCK_SKEW_S) -> 
         raise RequestRejected("window_future", "the time window has not ended yet")
 
 
+def check_owner_policy(req: AgencyRequest, policy: OwnerPolicy) -> None:
+    """The owner's own limits (after the protocol's); `RequestRejected` says which."""
+    span = req.window_end - req.window_start
+    if not policy.min_window_s <= span <= policy.max_window_s:
+        raise RequestRejected("owner_window", f"window of {span} s is outside your "
+                              f"{policy.min_window_s}..{policy.max_window_s} s")
+    area = area_sq_miles(req.radius_m)
+    if not policy.min_area_sq_mi <= area <= policy.max_area_sq_mi:
+        raise RequestRejected("owner_area", f"area of {area:.4f} sq mi is outside your "
+                              f"{policy.min_area_sq_mi}..{policy.max_area_sq_mi}")
+    if policy.agencies and req.agency_id not in policy.agencies:
+        raise RequestRejected("owner_agency", f"agency {req.agency_id} is not one you accept")
+    if policy.incident_types and req.incident_type.casefold() not in {
+            t.casefold() for t in policy.incident_types}:
+        raise RequestRejected("owner_incident",
+                              f"incident type {req.incident_type!r} is not one you accept")
+
+
 def check_freshness(req: AgencyRequest, now: float, skew_s: int = CLOCK_SKEW_S) -> None:
     """Reject a request issued in the future (beyond skew) or past its expiry."""
     if req.issued_at > now + skew_s:
@@ -147,8 +199,11 @@ def window_overlaps(clip_start: float, clip_end: float, request: AgencyRequest) 
 
 def describe(req: AgencyRequest) -> dict[str, Any]:
     """The fields an owner is shown, as plain values (for prompts and the audit log)."""
-    return {
+    out: dict[str, Any] = {
         "request_id": req.request_id, "agency": req.agency_name, "case": req.case_number,
         "incident": req.incident_type, "radius_m": req.radius_m,
         "window": [req.window_start, req.window_end], "expires_at": req.expires_at,
     }
+    if req.terms is not None:
+        out["terms"] = req.terms.public()
+    return out

@@ -164,7 +164,7 @@ class RequestsTransport:
 
     def __init__(self, cfg: UploadConfig, *, ca_bundle: str | None = None) -> None:
         self._cfg = cfg
-        self._verify: bool | str = ca_bundle if ca_bundle else True
+        self._verify: bool | str = ca_bundle or cfg.ca_file or True
         self._session = requests.Session()
         self._session.trust_env = False  # no *_PROXY, no .netrc, no REQUESTS_CA_BUNDLE
         self._session.headers.update(

@@ -20,6 +20,7 @@ STATUS_WORDS = {
     "pending": "Awaiting your decision", "accepted": "Shared: uploading",
     "uploaded": "Shared and delivered", "failed": "Shared, but the upload failed",
     "declined": "Declined: nothing shared", "expired": "Expired: nothing shared",
+    "outside_policy": "Outside your limits: not shown, nothing shared",
 }
 
 

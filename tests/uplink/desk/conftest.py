@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from config.upload import UploadConfig
-from tests.uplink.protocol.world import AGENCY_ID, NOW, World, agency_entry, request_body
+from tests.uplink.protocol.world import (
+    AGENCY_ID,
+    AGENCY_KID,
+    NOW,
+    World,
+    agency_entry,
+    request_body,
+)
 from uplink.agency.receiver import TusReceiver
 from uplink.audit import AuditLog
 from uplink.desk import (
@@ -96,7 +103,7 @@ class Device:
         self.opened += [desk, audit]
         return desk
 
-    def worker(self, at: float = float(NOW), **give_up: float) -> UploadWorker:
+    def worker(self, at: float = float(NOW), **extra: Any) -> UploadWorker:
         """A worker as the daemon builds it (a fresh one per 'process'), clock fixed at `at`."""
         cfg = UploadConfig(allow_insecure_loopback=True, max_attempts=2, backoff_base_s=0.0,
                            call_deadline_s=10.0)
@@ -108,7 +115,8 @@ class Device:
             return TusClient(RequestsTransport(cfg), cfg, resume)
 
         worker = UploadWorker(self.tmp / "uplink.sqlite3", self.catalog, client, key, kid,
-                              DEVICE, audit, clock=lambda: at, **give_up)
+                              DEVICE, audit, clock=lambda: at,
+                              **{"agencies": lambda: self.registry, **extra})
         self.opened += [worker, audit]
         return worker
 
@@ -138,11 +146,13 @@ class Device:
 
 @pytest.fixture
 def device(tmp_path: Path) -> Iterator[Device]:
-    receiver = TusReceiver(tmp_path / "received").start()
-    clips = tmp_path / "clips"
-    clips.mkdir()
     world = World(tmp_path / "keys", generate_keypair()[0], generate_keypair()[0])
     world.tmp.mkdir()
+    # The agency's receiver signs receipts with the agency's registered key, as a real one would.
+    receiver = TusReceiver(tmp_path / "received", receipt_key=world.agency_key,
+                           receipt_kid=AGENCY_KID, clock=lambda: float(NOW)).start()
+    clips = tmp_path / "clips"
+    clips.mkdir()
     dev = Device(tmp_path, world, receiver, FileCatalog(clips), generate_keypair()[0])
     yield dev
     dev.close()

@@ -56,8 +56,10 @@ def test_accept_two_of_three_uploads_exactly_those_with_a_valid_manifest(device:
     assert desk.get(row.request_id).status == "uploaded"
     with AuditLog(device.tmp / "audit.sqlite3") as audit:
         kinds = [e.kind for e in audit.entries()]
+        receipt = json.loads(list(audit.entries())[-1].detail)
         assert audit.verify().ok
-    assert kinds == ["received", "shown", "accepted", "uploaded"]
+    assert kinds == ["received", "shown", "accepted", "uploaded", "receipt"]
+    assert receipt["ok"] is True, receipt
     assert worker.run_once() == [], "done means done: nothing is sent twice"
 
 

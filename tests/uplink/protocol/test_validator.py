@@ -68,7 +68,11 @@ CASES: list[tuple[dict[str, Any], str]] = [
 ]
 # Reasons with a test of their own below.
 DEDICATED = {"unsigned", "bad_signature", "unknown_key", "revoked_key", "key_not_valid",
-             "replayed", "oversized", "bad_utf8", "bad_json"}
+             "replayed", "oversized", "bad_utf8", "bad_json",
+             # the owner's own limits (tests/uplink/desk/test_owner_limits.py) and the
+             # agency's receipt (tests/uplink/desk/test_scope.py)
+             "owner_window", "owner_area", "owner_agency", "owner_incident", "bad_receipt",
+             "incomplete_receipt"}
 
 
 @pytest.mark.parametrize(("change", "reason"), CASES)
