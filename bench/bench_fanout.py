@@ -475,7 +475,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         work = Path(tmp)
         broker = MosquittoBroker(work_dir=work / "broker")  # inherits the raised fd limit
-        broker.config_path.write_text(broker_config(broker.port, args.tcp_nodelay), encoding="utf-8")
+        broker.config_path.write_text(broker_config(broker.port, args.tcp_nodelay),
+                                      encoding="utf-8")
         broker.start()
         try:
             result = asyncio.run(run(args, broker, work))
