@@ -46,6 +46,7 @@ class AuditKind(StrEnum):
     EXPIRED = "expired"
     UPLOADED = "uploaded"
     FAILED = "failed"
+    REGISTRY = "registry"  # a new agency registry was installed (not tied to a request)
 
 
 @dataclass(frozen=True)
