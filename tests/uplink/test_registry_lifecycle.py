@@ -310,3 +310,30 @@ def test_running_daemon_takes_a_new_registry_and_warns_before_expiry(
         daemon.wait(60)
         notify.close()
     assert "Traceback" not in log.text()
+
+
+def test_live_registry_refuses_requests_once_expired_and_keeps_its_registry_on_a_bad_file(
+        tmp_path: Path, signer: Signer, caplog: pytest.LogCaptureFixture) -> None:
+    from config import load_config
+    from device.wiring.registry import LiveRegistry
+
+    conf = device_config(tmp_path, signer)
+    done = doorcam("registry", "install", "--config", str(conf),
+                   str(signer.sign(1, "--expires-days", "1")))
+    assert done.returncode == 0, done.stderr
+    now = time.time()
+    live = LiveRegistry(load_config(conf), now)
+    validator = RequestValidator(live, RequestLedger(tmp_path / "ledger.sqlite3"))
+    live.refresh(now)
+    assert validator.validate(signer.request("pd-a"), now).agency.agency_id == "pd-1"
+
+    (tmp_path / "store/registry.json").write_text('{"not": "a registry"}')
+    live.refresh(now)
+    assert live.current.version == 1
+    assert "agency registry" in caplog.text and "v1 stays in use" in caplog.text
+
+    live.refresh(now + 2 * 86400)  # the registry's expiry has passed
+    with pytest.raises(RequestRejected) as caught:
+        validator.validate(signer.request("pd-a"), now)
+    assert caught.value.reason == "registry_expired"
+    assert live.warnings(now + 2 * 86400)[0].startswith("registry v1 expired ")

@@ -66,9 +66,9 @@ CASES: list[tuple[dict[str, Any], str]] = [
     ({"protocol": 2}, "unsupported_version"),
     ({"surprise": "field"}, "schema"),
 ]
-# Reasons with a test of their own below.
+# Reasons with a test of their own below (registry_expired: tests/uplink/test_registry_lifecycle).
 DEDICATED = {"unsigned", "bad_signature", "unknown_key", "revoked_key", "key_not_valid",
-             "replayed", "oversized", "bad_utf8", "bad_json"}
+             "replayed", "oversized", "bad_utf8", "bad_json", "registry_expired"}
 
 
 @pytest.mark.parametrize(("change", "reason"), CASES)
