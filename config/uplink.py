@@ -108,6 +108,10 @@ class UplinkConfig:
     device_key_file: str = setting(
         "", "The device's Ed25519 signing key (created if missing, mode 0600); "
         "empty = <store>/device_key.pem.", restart=True)
+    registry_warn_days: int = setting(
+        14, "Warn (log, status line, Home Assistant stats, `doorcam config check`) this many "
+        "days before the registry or an agency key in it expires; 0 = only once expired.",
+        min=0, max=365)
     clock_skew_s: int = setting(300, "Tolerated clock difference with agencies and owner.",
                                 min=0, max=3600)
     match_simulated: bool = setting(

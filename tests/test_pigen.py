@@ -107,3 +107,49 @@ def test_first_boot_imports_a_valid_config_and_refuses_a_broken_one(tmp_path: Pa
     assert not (boot / "doorcam-config-error.txt").exists()
     assert not (rootfs / "etc/doorcam/rejected").exists()
     assert sorted(p.name for p in (rootfs / "etc/doorcam").iterdir()) == ["doorcam.toml"]
+
+
+def test_first_boot_installs_a_registry_from_the_boot_partition(tmp_path: Path) -> None:
+    """A doorcam-registry.json on the boot partition goes through `doorcam registry install`
+    (signature, rollback, audit) and leaves the partition, installed or not."""
+    from tests.uplink.test_registry_lifecycle import Signer
+
+    signer = Signer(tmp_path)
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    assert _step(STAGE / "01-firstboot", rootfs).returncode == 0
+    unit = (rootfs / "etc/systemd/system/doorcam-firstboot.service").read_text()
+    assert "ConditionPathExists=|/boot/firmware/doorcam-registry.json" in unit
+    boot = rootfs / "boot/firmware"
+    boot.mkdir(parents=True)
+    store = tmp_path / "store"
+    (rootfs / "etc/doorcam").mkdir(parents=True)
+    (rootfs / "etc/doorcam/doorcam.toml").write_text(
+        f'[store]\npath = "{store}"\n[uplink]\nregistry_key = "{signer.public}"\n')
+    v1, v2 = signer.sign(1), signer.sign(2)
+
+    (boot / "doorcam-registry.json").write_bytes(v2.read_bytes())
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert "installed the boot partition's doorcam-registry.json" in done.stdout
+    assert (store / "registry.json").read_bytes() == v2.read_bytes()
+    assert not (boot / "doorcam-registry.json").exists()
+    assert sorted(p.name for p in (rootfs / "etc/doorcam").iterdir()) == ["doorcam.toml"]
+    from uplink.audit import AuditLog
+
+    with AuditLog(store / "audit.sqlite3") as audit:
+        assert [e.kind for e in audit.entries()] == ["registry"]
+
+    # An older one is refused through the same rollback check, and the reason left behind.
+    (boot / "doorcam-registry.json").write_bytes(v1.read_bytes())
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert (store / "registry.json").read_bytes() == v2.read_bytes()
+    assert [p.name for p in boot.iterdir()] == ["doorcam-registry-error.txt"]
+    notice = (boot / "doorcam-registry-error.txt").read_text()
+    assert "doorcam-registry.json: registry version 1 is older than 2" in notice
+    assert str(rootfs) not in notice
+
+    (boot / "doorcam-registry.json").write_bytes(v2.read_bytes())
+    assert _firstboot(tmp_path, rootfs).returncode == 0
+    assert not any(boot.iterdir()), "installed (already current): notice and file gone"

@@ -47,6 +47,7 @@ class AuditKind(StrEnum):
     UPLOADED = "uploaded"
     FAILED = "failed"
     RECEIPT = "receipt"  # the agency's signed receipt: checked (ok) or missing/bad (not ok)
+    REGISTRY = "registry"  # a new agency registry was installed (not tied to a request)
 
 
 @dataclass(frozen=True)

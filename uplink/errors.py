@@ -38,6 +38,7 @@ REJECT_REASONS: Final = frozenset({
     "window_future",     # window ends in the future (beyond clock skew)
     "unsigned",          # no `sig` / `kid`
     "bad_signature",     # signature does not verify
+    "registry_expired",  # the device's agency registry is past its expires-at
     "unknown_agency",    # agency id not in the registry
     "unknown_key",       # agency has no key with this kid
     "revoked_key",

@@ -15,6 +15,7 @@ from device.cli import (
     demo,
     detect,
     owner,
+    registry,
     requests,
     run,
     simulate,
@@ -22,8 +23,8 @@ from device.cli import (
 from device.errors import EXIT_USAGE, UserError, user_error
 from device.web import command as web
 
-COMMANDS = (simulate, detect, clips, config, run, requests, audit, agency, demo, owner,
-            web)
+COMMANDS = (simulate, detect, clips, config, run, requests, audit, registry, agency, demo,
+            owner, web)
 
 
 def build_parser() -> argparse.ArgumentParser:

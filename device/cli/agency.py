@@ -31,6 +31,15 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--agencies", required=True, metavar="FILE.json")
     q.add_argument("--version", type=int, required=True)
     q.add_argument("--out", required=True)
+    q.add_argument("--expires-days", type=int, default=365,
+                   help="the registry expires this many days after issue (devices warn "
+                        "before, and refuse it after); 0 = never")
+    q.add_argument("--revoke", action="append", default=[], metavar="KID",
+                   help="mark this agency key revoked (repeatable)")
+    q.add_argument("--not-before", action="append", default=[], metavar="KID=WHEN",
+                   help="this key is valid from WHEN (UTC, or now-1d); repeatable")
+    q.add_argument("--not-after", action="append", default=[], metavar="KID=WHEN",
+                   help="this key is valid until WHEN (UTC, or now+30d); repeatable")
     q.set_defaults(run=_registry)
     q = a.add_parser("request", help="compose and sign a request for assistance")
     for name in ("key", "kid", "agency-id", "agency-name", "case", "type", "description",
@@ -73,13 +82,14 @@ def add_parser(sub: Any) -> None:
 
 
 def parse_when(text: str, now: int) -> int:
-    """`2026-11-28T13:00:00Z`, `now`, or `now-90m` / `now-2h` / `now-1d`."""
+    """`2026-11-28T13:00:00Z`, `now`, or `now-90m` / `now-2h` / `now+30d`."""
     from uplink.protocol.fields import parse_time
 
-    m = re.fullmatch(r"now(?:-(\d+)([smhd]))?", text)
+    m = re.fullmatch(r"now(?:([-+])(\d+)([smhd]))?", text)
     if m:
-        n, unit = int(m.group(1) or 0), m.group(2) or "s"
-        return now - n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+        sign = -1 if m.group(1) == "-" else 1
+        n, unit = int(m.group(2) or 0), m.group(3) or "s"
+        return now + sign * n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
     try:
         return parse_time(text)
     except ValueError:
@@ -163,9 +173,14 @@ def _registry(args: argparse.Namespace) -> int:
         raise UserError(f"{args.agencies}: {why}; expected {_AGENCIES_FORMAT}") from None
     if args.version < 1:
         raise UserError(f"--version must be 1 or more, not {args.version}")
+    if args.expires_days < 0:
+        raise UserError(f"--expires-days must be 0 (never) or more, not {args.expires_days}")
+    _key_options(agencies, args, now)
     key = _load_key(args.key)
-    body = {"type": "registry", "protocol": 1, "version": args.version,
-            "issued_at": format_time(now), "agencies": agencies}
+    body: dict[str, Any] = {"type": "registry", "protocol": 1, "version": args.version,
+                            "issued_at": format_time(now), "agencies": agencies}
+    if args.expires_days:
+        body["expires_at"] = format_time(now + args.expires_days * 86400)
     doc = sign_document(body, key, args.kid)
     try:  # what devices will check: refuse to write a registry they would refuse
         parse_registry(json.dumps(doc).encode(), key.public_key(), now)
@@ -174,6 +189,26 @@ def _registry(args: argparse.Namespace) -> int:
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"signed registry v{args.version} with {len(agencies)} agency(ies): {args.out}")
     return 0
+
+
+def _key_options(agencies: list[dict[str, Any]], args: argparse.Namespace, now: int) -> None:
+    """Apply --revoke, --not-before and --not-after to the keys they name."""
+    from uplink.protocol.fields import format_time
+
+    keys = {k["kid"]: k for a in agencies for k in a.get("keys", [])
+            if isinstance(k, dict) and isinstance(k.get("kid"), str)}
+    changes: list[tuple[str, str, object]] = [(kid, "revoked", True) for kid in args.revoke]
+    for option, field in (("not_before", "valid_from"), ("not_after", "valid_until")):
+        for item in getattr(args, option):
+            kid, sep, when = item.partition("=")
+            if not sep:
+                raise UserError(f"--{option.replace('_', '-')} {item!r}: use KID=WHEN")
+            changes.append((kid, field, format_time(parse_when(when, now))))
+    for kid, field, value in changes:
+        if kid not in keys:
+            raise UserError(f"no agency key {kid!r} in {args.agencies} "
+                            f"(keys: {', '.join(sorted(keys)) or 'none'})")
+        keys[kid][field] = value
 
 
 def _request(args: argparse.Namespace) -> int:

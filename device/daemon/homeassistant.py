@@ -67,6 +67,11 @@ class HomeAssistant:
                          state_topic=t["stats"], device_class="problem",
                          value_template="{{ 'OFF' if value_json.get('clock_synced', true) "
                          "else 'ON' }}"),
+            # The agency registry or one of its keys expires soon (the warning is the stat).
+            self._entity("binary_sensor", "registry_expiring", "Agency registry expiring",
+                         state_topic=t["stats"], device_class="problem",
+                         value_template="{{ 'ON' if value_json.get('registry_warning') "
+                         "else 'OFF' }}"),
         ]
         if self.doorbell:
             # Home Assistant's `event` platform: each message is one press, never retained

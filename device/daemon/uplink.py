@@ -12,6 +12,7 @@ from typing import Any
 from config import Config
 from device.daemon.workers import Worker
 from device.wiring.paths import DevicePaths
+from device.wiring.registry import LiveRegistry
 from device.wiring.uplink import open_desk, open_worker
 from uplink.mqtt import MqttLink
 from uplink.protocol import topics_for
@@ -87,6 +88,9 @@ class UplinkSide:
         self._view_sent = 0.0
         self._pending = 0
         self._head: tuple[int, str] | None = None
+        self._registry: Any = None
+        self._registry_warnings: list[str] = []
+        self._registry_warning = ""  # read by the status and supervisor threads
         self.wake_uploads = threading.Event()
 
     def start(self) -> None:
@@ -96,8 +100,10 @@ class UplinkSide:
     # -- request feed thread ---------------------------------------------------------
     def _feed_step(self, stop: threading.Event) -> None:
         if self._desk is None:
-            self._desk_cm = open_desk(self.cfg, time.time())
+            self._registry = LiveRegistry(self.cfg, time.time())
+            self._desk_cm = open_desk(self.cfg, time.time(), self._registry)
             self._desk = self._desk_cm.__enter__()
+            self._check_registry(time.time())
             self._publish_view(force=True)
         msg = self.link.get(timeout=0.25 if self.home is not None else 0.5)
         self._note_listening()
@@ -114,8 +120,20 @@ class UplinkSide:
             self._last_sweep = now
             for rid in self._desk.expire(now):
                 log.info("request %s expired without a decision; nothing was shared", rid)
+            self._check_registry(now)
             self._publish_view()
         self._publish_head()
+
+    def _check_registry(self, now: float) -> None:
+        """Take a newly installed registry; warn (once per change) before it or a key expires."""
+        self._registry.refresh(now)
+        warnings = self._registry.warnings(now)
+        if warnings != self._registry_warnings:
+            self._registry_warnings = warnings
+            if warnings:
+                log.warning("agency registry: %s; get a newer one from its signer "
+                            "(doorcam registry refresh)", "; ".join(warnings))
+        self._registry_warning = "; ".join(warnings)
 
     def _note_listening(self) -> None:
         """Log when the broker has confirmed the subscriptions (again after a reconnect)."""
@@ -197,7 +215,7 @@ class UplinkSide:
         return self._pending
 
     def stats(self) -> dict[str, Any]:
-        return {"pending": self.pending_count()}
+        return {"pending": self.pending_count(), "registry_warning": self._registry_warning}
 
     def workers(self) -> Sequence[Worker]:
         return (self.feed, self.uploads)
@@ -212,7 +230,8 @@ class UplinkSide:
         pending = self.pending_count()
         home = "" if self.home is None else (
             ", home broker " + ("connected" if self.home.ready else "not ready"))
-        return f"{pending} pending request(s), MQTT {self._link_state()}{home}"
+        registry = f", REGISTRY: {self._registry_warning}" if self._registry_warning else ""
+        return f"{pending} pending request(s), MQTT {self._link_state()}{home}{registry}"
 
     def _link_state(self) -> str:
         if self.link.ready:

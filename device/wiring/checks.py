@@ -176,6 +176,10 @@ def _registry(cfg: Config, report: Report, now: float) -> None:
         report.add("uplink", "registry_file", shown,
                    f"registry version {registry.version} is older than version {newest}, "
                    "accepted before: put the newest registry there")
+        return
+    for line in registry.expiring(now, cfg.uplink.registry_warn_days * 86400):
+        report.notes.append(f"agency registry: {line}; get a newer one from its signer "
+                            "(doorcam registry refresh)")
 
 
 def _key_file(report: Report, shown: str, path: Path,

@@ -2,7 +2,8 @@
 
 Files beside the clips (store.path): uplink.sqlite3 (requests, decisions, replay ledger:
 one database, so a request and its claimed id are stored together),
-audit.sqlite3 (+ .head), registry.state, uploads.sqlite3 (tus resume), device_key.pem.
+audit.sqlite3 (+ .head), registry.state and .source (device/wiring/registry.py),
+uploads.sqlite3 (tus resume), device_key.pem.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from config import Config
-from device.errors import UserError
 from device.store import ClipNotFound, ClipRecord, ClipStore
 from device.wiring.paths import DevicePaths
+from device.wiring.registry import LiveRegistry
 from uplink.audit import AuditLog
 from uplink.desk import (
     ClipInfo,
@@ -28,7 +29,7 @@ from uplink.desk import (
 )
 from uplink.desk.scope import CutFailed, CutSpan
 from uplink.errors import RegistryError, RequestRejected
-from uplink.protocol import Registry, RegistryStore, public_key_from_text
+from uplink.protocol import Registry, public_key_from_text
 from uplink.protocol.registry import parse_registry
 from uplink.protocol.request import OwnerPolicy
 from uplink.upload.resume import SqliteResumeStore
@@ -113,32 +114,18 @@ def owner_keys(cfg: Config) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
-def _registry(cfg: Config, paths: DevicePaths, now: float) -> Registry:
-    if not cfg.uplink.registry_key:
-        raise UserError("uplink.registry_key is not set: the device trusts no agency registry")
-    try:
-        key = public_key_from_text(cfg.uplink.registry_key)
-    except ValueError as exc:
-        raise UserError(f"uplink.registry_key: {exc}") from None
-    try:
-        data = paths.registry.read_bytes()
-    except OSError as exc:
-        raise UserError(f"agency registry {paths.registry}: {exc.strerror or exc}") from None
-    try:
-        return RegistryStore(paths.registry_state, key).accept(data, now)
-    except RegistryError as exc:
-        raise UserError(f"agency registry {paths.registry}: {exc}") from None
-
-
 @contextmanager
-def open_desk(cfg: Config, now: float) -> Iterator[RequestDesk]:
-    """The request desk with everything it needs; closes them all on exit."""
+def open_desk(cfg: Config, now: float,
+              registry: LiveRegistry | None = None) -> Iterator[RequestDesk]:
+    """The request desk with everything it needs; closes them all on exit. The daemon passes
+    its own `registry` to refresh it; otherwise the registry file is read once."""
     paths = DevicePaths.of(cfg)
+    directory = LiveRegistry(cfg, now) if registry is None else registry
     store = ClipStore(cfg.store, recover=False)
     audit = AuditLog(paths.audit)
     desk = None
     try:
-        desk = RequestDesk(paths.desk, _registry(cfg, paths, now), catalog(cfg, store), audit,
+        desk = RequestDesk(paths.desk, directory, catalog(cfg, store), audit,
                            identity(cfg), owner_keys(cfg),
                            allow_insecure_loopback=cfg.upload.allow_insecure_loopback,
                            skew_s=cfg.uplink.clock_skew_s, policy=owner_policy(cfg))

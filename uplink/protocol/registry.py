@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +79,38 @@ class Registry:
     issued_at: int
     agencies: Mapping[str, Agency]
     body_sha256: str
+    expires_at: int | None = None
 
     def agency(self, agency_id: str) -> Agency | None:
         """The agency with this id, if listed."""
         return self.agencies.get(agency_id)
+
+    def expiring(self, now: float, within_s: float) -> list[str]:
+        """One line for the registry and each usable key that expires within `within_s`
+        (or has expired): what to renew before requests start being refused."""
+        found: list[tuple[int, str]] = []
+        if self.expires_at is not None and self.expires_at <= now + within_s:
+            found.append((self.expires_at, f"registry v{self.version}"))
+        lines = []
+        for agency in self.agencies.values():
+            usable = [k for k in agency.keys.values()
+                      if not k.revoked and k.valid_from <= now <= k.valid_until]
+            if not usable:
+                lines.append(f"agency {agency.agency_id} has no valid key now (all revoked, "
+                             "expired or not yet valid)")
+            for key in usable:
+                if key.valid_until <= now + within_s:
+                    found.append((key.valid_until, f"key {key.kid!r} of {agency.agency_id}"))
+        return [_expiry_line(what, at, now) for at, what in sorted(found)] + lines
+
+
+def _expiry_line(what: str, at: int, now: float) -> str:
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+    if at <= now:
+        return f"{what} expired {when}"
+    days = (at - now) / 86400
+    return f"{what} expires {when} (in {days:.0f} day(s))" if days >= 1 else \
+        f"{what} expires {when} (in {(at - now) / 3600:.0f} hour(s))"
 
 
 def _key(obj: object) -> AgencyKey:
@@ -147,6 +176,12 @@ def _registry(body: JsonObject, now: float) -> Registry:
     version, issued_at = f.integer("version", 1, 2**53 - 1), f.time("issued_at")
     if issued_at > now + CLOCK_SKEW_S:
         raise RegistryError("registry is issued in the future")
+    expires_at = f.time("expires_at") if "expires_at" in f.obj else None
+    if expires_at is not None:
+        if expires_at <= issued_at:
+            raise RegistryError("registry expires_at is not after issued_at")
+        if expires_at < now - CLOCK_SKEW_S:
+            raise RegistryError(f"registry v{version} expired at {body['expires_at']}")
     agencies: dict[str, Agency] = {}
     for item in f.items("agencies", 10_000):
         agency = _agency(item)
@@ -155,7 +190,7 @@ def _registry(body: JsonObject, now: float) -> Registry:
         agencies[agency.agency_id] = agency
     f.done()
     digest = hashlib.sha256(canonical_bytes(body)).hexdigest()
-    return Registry(version, issued_at, agencies, digest)
+    return Registry(version, issued_at, agencies, digest, expires_at)
 
 
 class RegistryStore:
@@ -179,19 +214,28 @@ class RegistryStore:
             raise RegistryError(f"registry state {self.state_path} is malformed")
         return version, digest
 
-    def accept(self, data: bytes, now: float) -> Registry:
-        """Verify `data`, refuse rollback or a changed body under the same version, record it."""
+    def check(self, data: bytes, now: float) -> Registry:
+        """Verify `data` and refuse rollback or a changed body under the same version,
+        recording nothing (an installer writes the file first, then `record`s it)."""
         registry = parse_registry(data, self.registry_key, now)
         version, digest = self.accepted()
         if registry.version < version:
-            raise RegistryError(f"registry version {registry.version} is older than {version}")
+            raise RegistryError(f"registry version {registry.version} is older than {version}, "
+                                "accepted before")
         if registry.version == version and registry.body_sha256 != digest:
             raise RegistryError(f"registry version {version} seen before with other content")
-        if registry.version > version:
-            self._record(registry)
         return registry
 
-    def _record(self, registry: Registry) -> None:
+    def accept(self, data: bytes, now: float) -> Registry:
+        """Verify `data`, refuse rollback or a changed body under the same version, record it."""
+        registry = self.check(data, now)
+        self.record(registry)
+        return registry
+
+    def record(self, registry: Registry) -> None:
+        """Remember `registry` as the newest accepted (a no-op if it already is)."""
+        if self.accepted()[0] >= registry.version:
+            return
         state = {"version": registry.version, "body_sha256": registry.body_sha256}
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.state_path, json.dumps(state).encode(), 0o600)

@@ -52,7 +52,8 @@ class Headers(Mapping[str, str]):
 
 @dataclass(frozen=True)
 class Response:
-    """Status, headers and at most `BODY_CAP` bytes of body of one HTTP exchange."""
+    """Status, headers and at most `BODY_CAP` bytes (or the transport's own cap) of body of
+    one HTTP exchange."""
 
     status: int
     headers: Headers = field(default_factory=Headers)
@@ -162,8 +163,10 @@ class _WatchedAdapter(HTTPAdapter):
 class RequestsTransport:
     """`Transport` over a `requests.Session`: no redirects, no environment, TLS verified."""
 
-    def __init__(self, cfg: UploadConfig, *, ca_bundle: str | None = None) -> None:
+    def __init__(self, cfg: UploadConfig, *, ca_bundle: str | None = None,
+                 body_cap: int = BODY_CAP) -> None:
         self._cfg = cfg
+        self._body_cap = body_cap
         self._verify: bool | str = ca_bundle or cfg.ca_file or True
         self._session = requests.Session()
         self._session.trust_env = False  # no *_PROXY, no .netrc, no REQUESTS_CA_BUNDLE
@@ -225,9 +228,10 @@ class RequestsTransport:
                     raise DeadlineExceeded(f"{method} {url}: deadline passed reading the body")
                 chunks.append(chunk)
                 size += len(chunk)
-                if size >= BODY_CAP:
+                if size >= self._body_cap:
                     break  # the rest is never read; closing drops the connection
-            return Response(resp.status_code, Headers(resp.headers), b"".join(chunks)[:BODY_CAP])
+            return Response(resp.status_code, Headers(resp.headers),
+                            b"".join(chunks)[:self._body_cap])
 
     def close(self) -> None:
         self._session.close()

@@ -66,13 +66,13 @@ CASES: list[tuple[dict[str, Any], str]] = [
     ({"protocol": 2}, "unsupported_version"),
     ({"surprise": "field"}, "schema"),
 ]
-# Reasons with a test of their own below.
+# Reasons with a test of their own below (registry_expired: tests/uplink/test_registry_lifecycle).
 DEDICATED = {"unsigned", "bad_signature", "unknown_key", "revoked_key", "key_not_valid",
              "replayed", "oversized", "bad_utf8", "bad_json",
              # the owner's own limits (tests/uplink/desk/test_owner_limits.py) and the
              # agency's receipt (tests/uplink/desk/test_scope.py)
              "owner_window", "owner_area", "owner_agency", "owner_incident", "bad_receipt",
-             "incomplete_receipt"}
+             "incomplete_receipt", "registry_expired"}
 
 
 @pytest.mark.parametrize(("change", "reason"), CASES)

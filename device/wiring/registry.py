@@ -1,0 +1,181 @@
+"""The agency registry on the device: installing a signed one (from a file or an https URL),
+and the live copy the request desk checks requests against, re-read when its file changes.
+
+Files beside the clips (store.path): registry.state (rollback protection), registry.source
+(the URL the registry was last installed from, for `doorcam registry refresh`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from common import write_atomic
+from config import Config
+from device.errors import UserError
+from device.wiring.paths import DevicePaths
+from uplink.audit import AuditKind, AuditLog
+from uplink.errors import RegistryError, RequestRejected, UploadError
+from uplink.protocol import Registry, RegistryStore, public_key_from_text
+from uplink.protocol.registry import MAX_REGISTRY_BYTES, Agency
+from uplink.protocol.request import CLOCK_SKEW_S
+from uplink.upload.transport import RequestsTransport
+
+log = logging.getLogger("doorcam")
+
+
+def registry_key(cfg: Config) -> Ed25519PublicKey:
+    """The key the owner trusts to sign registries ([uplink] registry_key)."""
+    if not cfg.uplink.registry_key:
+        raise UserError("uplink.registry_key is not set: the device trusts no agency registry")
+    try:
+        return public_key_from_text(cfg.uplink.registry_key)
+    except ValueError as exc:
+        raise UserError(f"uplink.registry_key: {exc}") from None
+
+
+def source_path(paths: DevicePaths) -> Path:
+    return paths.root / "registry.source"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where `refresh` fetches from: the URL of the last install from a URL."""
+
+    url: str
+    ca_file: str = ""
+
+
+def recorded_source(paths: DevicePaths) -> Source | None:
+    try:
+        doc = json.loads(source_path(paths).read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{source_path(paths)}: unreadable ({exc})") from None
+    url, ca_file = doc.get("url") if isinstance(doc, dict) else None, doc.get("ca_file", "")
+    if not isinstance(url, str) or not isinstance(ca_file, str):
+        raise UserError(f"{source_path(paths)}: malformed; install from the URL again")
+    return Source(url, ca_file)
+
+
+def fetch(cfg: Config, source: Source) -> bytes:
+    """The registry at `source.url`: https only (loopback http with the upload dev flag),
+    no redirects, within [upload] call_deadline_s in all."""
+    if source.ca_file and not Path(source.ca_file).is_file():
+        raise UserError(f"--ca-file {source.ca_file}: no such file")
+    transport = RequestsTransport(cfg.upload, ca_bundle=source.ca_file or None,
+                                  body_cap=MAX_REGISTRY_BYTES + 1)
+    try:
+        resp = transport.request("GET", source.url, {"Accept": "application/json"}, None,
+                                 time.monotonic() + cfg.upload.call_deadline_s)
+    except UploadError as exc:
+        raise UserError(f"registry not fetched: {exc}") from None
+    finally:
+        transport.close()
+    if resp.status != 200:
+        raise UserError(f"registry not fetched: GET {source.url}: HTTP {resp.status}")
+    if len(resp.body) > MAX_REGISTRY_BYTES:
+        raise UserError(f"registry not fetched: {source.url} is larger than "
+                        f"{MAX_REGISTRY_BYTES // (1024 * 1024)} MiB")
+    return resp.body
+
+
+@dataclass(frozen=True)
+class Installed:
+    registry: Registry
+    previous_version: int
+    written: bool  # False: this exact registry was already in place
+
+
+def install(cfg: Config, data: bytes, origin: str, now: float,
+            source: Source | None = None) -> Installed:
+    """Check `data` as the daemon would (signature, rollback), write it durably where the
+    daemon reads it, record it as accepted and audit it. Nothing changes if it is refused."""
+    paths = DevicePaths.of(cfg)
+    store = RegistryStore(paths.registry_state, registry_key(cfg))
+    try:
+        previous = store.accepted()[0]
+        registry = store.check(data, now)
+    except RegistryError as exc:
+        raise UserError(f"{origin}: {exc}") from None
+    try:
+        in_place = paths.registry.read_bytes() == data
+    except OSError:
+        in_place = False
+    if not in_place:
+        paths.registry.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(paths.registry, data, 0o644)
+    # Recorded only once the file is in place: a crash in between leaves the state behind the
+    # file (the daemon records it at its next read), never ahead of it.
+    store.record(registry)
+    if source is not None:
+        write_atomic(source_path(paths), json.dumps(
+            {"url": source.url, "ca_file": source.ca_file}).encode(), 0o644)
+    if not in_place or registry.version > previous:
+        with AuditLog(paths.audit) as audit:
+            audit.append(AuditKind.REGISTRY, None, {
+                "version": registry.version, "body_sha256": registry.body_sha256,
+                "previous_version": previous, "source": origin[:300]}, at=now)
+    return Installed(registry, previous, not in_place)
+
+
+class LiveRegistry:
+    """The registry as the request desk sees it (an `AgencyDirectory`). Used by one thread:
+    `refresh` re-reads the file when it changed (an install by `doorcam registry`) and takes
+    it through the same checks; a refused file leaves the current registry in use."""
+
+    def __init__(self, cfg: Config, now: float) -> None:
+        self.paths = DevicePaths.of(cfg)
+        self.store = RegistryStore(self.paths.registry_state, registry_key(cfg))
+        self.warn_s = cfg.uplink.registry_warn_days * 86400
+        self._stamp = self._file_stamp()
+        try:
+            self.current = self.store.accept(self.paths.registry.read_bytes(), now)
+        except OSError as exc:
+            raise UserError(f"agency registry {self.paths.registry}: "
+                            f"{exc.strerror or exc}") from None
+        except RegistryError as exc:
+            raise UserError(f"agency registry {self.paths.registry}: {exc}") from None
+        self.expired = False
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.paths.registry)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def agency(self, agency_id: str) -> Agency | None:
+        if self.expired:
+            raise RequestRejected("registry_expired", f"the agency registry "
+                                  f"v{self.current.version} has expired")
+        return self.current.agency(agency_id)
+
+    def refresh(self, now: float) -> None:
+        """Take a changed file if it passes every check; note whether ours has expired."""
+        stamp = self._file_stamp()
+        if stamp is not None and stamp != self._stamp:
+            self._stamp = stamp
+            old = self.current
+            try:
+                self.current = self.store.accept(self.paths.registry.read_bytes(), now)
+            except (OSError, RegistryError) as exc:
+                log.warning("agency registry %s not loaded, v%d stays in use: %s",
+                            self.paths.registry, old.version, exc)
+            else:
+                if self.current.body_sha256 != old.body_sha256:
+                    log.info("agency registry v%d loaded (was v%d)", self.current.version,
+                             old.version)
+        expires = self.current.expires_at
+        self.expired = expires is not None and now > expires + CLOCK_SKEW_S
+
+    def warnings(self, now: float) -> list[str]:
+        """What expires within [uplink] registry_warn_days (or has expired)."""
+        return self.current.expiring(now, self.warn_s)
