@@ -67,11 +67,12 @@ class HomeAssistant:
                          state_topic=t["stats"], device_class="problem",
                          value_template="{{ 'OFF' if value_json.get('clock_synced', true) "
                          "else 'ON' }}"),
-            # The agency registry or one of its keys expires soon (the warning is the stat).
+            # The agency registry or one of its keys expires soon (how many warnings; the journal
+            # and the STATUS line say which).
             self._entity("binary_sensor", "registry_expiring", "Agency registry expiring",
                          state_topic=t["stats"], device_class="problem",
-                         value_template="{{ 'ON' if value_json.get('registry_warning') "
-                         "else 'OFF' }}"),
+                         value_template="{{ 'ON' if value_json.get('registry_warnings', 0) "
+                         "> 0 else 'OFF' }}"),
         ]
         if self.doorbell:
             # Home Assistant's `event` platform: each message is one press, never retained

@@ -215,7 +215,10 @@ class UplinkSide:
         return self._pending
 
     def stats(self) -> dict[str, Any]:
-        return {"pending": self.pending_count(), "registry_warning": self._registry_warning}
+        # A count, not the text: the warning names agencies and keys, and stats go to the
+        # home broker; the journal and the STATUS line say which.
+        return {"pending": self.pending_count(),
+                "registry_warnings": len(self._registry_warnings)}
 
     def workers(self) -> Sequence[Worker]:
         return (self.feed, self.uploads)
