@@ -6,7 +6,6 @@ the network through `Transport`, so what can leave the device is decided here.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
 import threading
@@ -22,9 +21,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import parse_url
 
+from common.netdeadline import DeadlineWatch, open_socket
 from config.upload import UploadConfig
 from uplink.errors import DeadlineExceeded, DestinationRefused, TransientUploadError
-from uplink.upload.connect import open_socket
 from uplink.upload.urls import check_scheme
 
 BODY_CAP = 64 * 1024
@@ -71,40 +70,11 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class _Watch:
-    """The sockets one call uses, shut down from a timer thread when its deadline passes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._socks: list[socket.socket] = []
-        self.expired = False
-
-    def add(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socks.append(sock)
-            if self.expired:
-                _shut(sock)
-
-    def fire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._socks:
-                _shut(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    # shutdown() from another thread wakes a recv()/send() blocked in the caller's thread;
-    # close() would not, and could hand the fd number to someone else meanwhile. The plain
-    # socket method, because SSLSocket.shutdown also drops the TLS object under the reader.
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
 _current = threading.local()
 
 
 def _register(sock: socket.socket | None) -> None:
-    watch: _Watch | None = getattr(_current, "watch", None)
+    watch: DeadlineWatch | None = getattr(_current, "watch", None)
     if watch is not None and sock is not None:
         watch.add(sock)
 
@@ -126,7 +96,7 @@ def _connect(conn: HTTPConnection) -> socket.socket:
         raise NewConnectionError(conn, f"Failed to establish a new connection: {e}") from e
 
 
-class _WatchedHTTP(HTTPConnection):
+class DeadlineWatchedHTTP(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         return _connect(self)
 
@@ -135,7 +105,7 @@ class _WatchedHTTP(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPS(HTTPSConnection):
+class DeadlineWatchedHTTPS(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
         return _connect(self)
 
@@ -145,14 +115,14 @@ class _WatchedHTTPS(HTTPSConnection):
 
 
 class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTP
+    ConnectionCls = DeadlineWatchedHTTP
 
 
 class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPS
+    ConnectionCls = DeadlineWatchedHTTPS
 
 
-class _WatchedAdapter(HTTPAdapter):
+class DeadlineWatchedAdapter(HTTPAdapter):
     """An adapter whose connections report their sockets to the calling thread's watch."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -172,8 +142,8 @@ class RequestsTransport:
         self._session.trust_env = False  # no *_PROXY, no .netrc, no REQUESTS_CA_BUNDLE
         self._session.headers.update(
             {"User-Agent": "doorcam-uplink/1", "Accept-Encoding": "identity"})
-        self._session.mount("https://", _WatchedAdapter(max_retries=0))
-        self._session.mount("http://", _WatchedAdapter(max_retries=0))
+        self._session.mount("https://", DeadlineWatchedAdapter(max_retries=0))
+        self._session.mount("http://", DeadlineWatchedAdapter(max_retries=0))
 
     def request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
@@ -187,7 +157,7 @@ class RequestsTransport:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded(f"{method} {url}: deadline passed before the call")
-        watch = _Watch()
+        watch = DeadlineWatch()
         timer = threading.Timer(remaining, watch.fire)
         timer.daemon = True
         _current.watch, _current.deadline = watch, deadline

@@ -17,7 +17,6 @@ process:
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import socket
 import ssl
@@ -25,9 +24,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
+from common.netdeadline import DeadlineWatch, open_socket
 from uplink.errors import DeadlineExceeded, DestinationRefused, TransientUploadError
 from uplink.protocol.urls import Destination, is_loopback, parse_destination
 
@@ -72,58 +72,6 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class _Watch:
-    """The sockets one call uses, shut down from a timer thread when its deadline passes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._socks: list[socket.socket] = []
-        self.expired = False
-
-    def add(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socks.append(sock)
-            if self.expired:
-                _shut(sock)
-
-    def fire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._socks:
-                _shut(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    # shutdown() from another thread wakes a recv()/send()/connect() blocked in the caller's
-    # thread; close() would not, and could hand the fd number to someone else meanwhile. The
-    # plain socket method, because SSLSocket.shutdown also drops the TLS object under the
-    # reader.
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def resolve(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
-    """getaddrinfo for TCP on a helper thread: it has no timeout of its own (a silent
-    resolver holds it 15 s and more); TimeoutError if it has not answered by `deadline`."""
-    box: list[Any] = []
-    done = threading.Event()
-
-    def look_up() -> None:
-        try:
-            box.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
-        except OSError as exc:
-            box.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=look_up, name="push-dns", daemon=True).start()
-    if not done.wait(max(0.0, deadline - time.monotonic())):
-        raise TimeoutError(f"looking up {host} did not finish before the call's deadline")
-    if isinstance(box[0], OSError):
-        raise box[0]
-    return list(box[0])
-
-
 class _Connection(http.client.HTTPConnection):
     """One connection whose sockets the call's watch can cut, TLS wrapped here."""
 
@@ -151,19 +99,8 @@ class _Connection(http.client.HTTPConnection):
         self.sock = sock
 
     def _open(self) -> socket.socket:
-        last: OSError | None = None
-        for family, kind, proto, _, address in resolve(self._where.host, self._where.port,
-                                                       self._deadline):
-            sock = socket.socket(family, kind, proto)
-            self._register(sock)
-            try:
-                sock.settimeout(self.timeout)
-                sock.connect(address)
-                return sock
-            except OSError as exc:
-                last = exc
-                sock.close()
-        raise last or OSError(f"{self._where.host} has no address")
+        return open_socket(self._where.host, self._where.port, timeout=self.timeout,
+                           deadline=self._deadline, register=self._register)
 
 
 class StdlibTransport:
@@ -198,7 +135,7 @@ class StdlibTransport:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded(f"{method} {url}: deadline passed before the call")
-        watch = _Watch()
+        watch = DeadlineWatch()
         timer = threading.Timer(remaining, watch.fire)
         timer.daemon = True
         conn = _Connection(where, timeout=min(self.connect_timeout_s, remaining),

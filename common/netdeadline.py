@@ -1,4 +1,6 @@
-"""Opening an upload connection within the call's deadline, the name lookup included.
+"""An HTTP call's total deadline at the socket level, for the uploader's and Web Push's
+transports alike: the connection opened within the deadline, the name lookup included, and a
+watch that shuts the call's sockets down when the deadline passes.
 
 getaddrinfo() has no timeout of its own: a resolver that does not answer holds it for
 timeout x attempts x servers (15 s and more with the C library's defaults). The lookup runs on
@@ -8,6 +10,7 @@ does. Each socket is handed to the deadline watch before it connects.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -64,3 +67,33 @@ def open_socket(
             last = exc
             sock.close()
     raise last or OSError(f"{host} has no address")
+
+
+class DeadlineWatch:
+    """The sockets one call uses, shut down from a timer thread when its deadline passes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self.expired = False
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._socks:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # shutdown() from another thread wakes a recv()/send()/connect() blocked in the caller's
+    # thread; close() would not, and could hand the fd number to someone else meanwhile. The
+    # plain socket method, because SSLSocket.shutdown also drops the TLS object under the
+    # reader.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
