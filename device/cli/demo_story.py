@@ -52,6 +52,8 @@ class Story:
         registry, agency, owner = (generate_keypair()[0] for _ in range(3))
         for name, key in (("registry", registry), ("agency", agency), ("owner", owner)):
             save_private_key(key, keys / f"{name}.key")
+        # The agency signs a receipt of what arrives, which the device checks and audits.
+        self.receiver.receipt_key, self.receiver.receipt_kid = agency, "demo-pd-1"
         host = self.receiver.url.split("/")[2]
         spec = AgencySpec("demo-pd", "Demo Police Department",
                           [("demo-pd-1", public_key_to_text(agency.public_key()))], [host],

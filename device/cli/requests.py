@@ -119,8 +119,9 @@ def _show(args: argparse.Namespace) -> int:
         d = r["decision"]
         print(f"decision   {d['verdict']} via {d['channel']}: {', '.join(d['clips']) or '-'}")
     else:
-        print(f"decide     doorcam requests accept {r['request_id']} [--clip ID ...]  |  "
-              f"doorcam requests decline {r['request_id']}")
+        print(f"share      sudo doorcam requests accept {r['request_id']} [--clip ID ...]")
+        print(f"or refuse  sudo doorcam requests decline {r['request_id']}  (the agency is not "
+              "told)")
     return 0
 
 
