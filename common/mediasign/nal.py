@@ -78,12 +78,17 @@ def join_length_prefixed(units: list[bytes], size: int = 4) -> bytes:
     return b"".join(len(u).to_bytes(size, "big") + u for u in units)
 
 
-def add_emulation_prevention(rbsp: bytes) -> bytes:
-    """Insert 0x03 after two zero bytes when the next byte is 0..3 (H.264 7.4.1)."""
-    if b"\x00\x00" not in rbsp:
+def add_emulation_prevention(rbsp: bytes, *, after: bytes = b"") -> bytes:
+    """Insert 0x03 after two zero bytes when the next byte is 0..3 (H.264 7.4.1). `after`:
+    already escaped bytes this continues (their trailing zeros count); not returned."""
+    zeros = 0
+    for b in reversed(after[-2:]):
+        if b != 0:
+            break
+        zeros += 1
+    if b"\x00\x00" not in bytes(zeros) + rbsp:
         return rbsp
     out = bytearray()
-    zeros = 0
     for b in rbsp:
         if zeros >= 2 and b <= 3:
             out.append(3)

@@ -124,23 +124,8 @@ def build_sei(tlvs: bytes, sig_tlv_size: int) -> tuple[bytes, int]:
 
 def finish_sei(unsigned_nal: bytes, sig_tlv: bytes) -> bytes:
     """Append the signature TLV with emulation prevention continuing across the join."""
-    return _continue_epb(unsigned_nal, sig_tlv) + bytes([STOP_BYTE])
-
-
-def _continue_epb(prefix: bytes, tail: bytes) -> bytes:
-    zeros = 0
-    for b in reversed(prefix[-2:]):
-        if b != 0:
-            break
-        zeros += 1
-    out = bytearray(prefix)
-    for b in tail:
-        if zeros >= 2 and b <= 3:
-            out.append(3)
-            zeros = 0
-        out.append(b)
-        zeros = zeros + 1 if b == 0 else 0
-    return bytes(out)
+    return (unsigned_nal + add_emulation_prevention(sig_tlv, after=unsigned_nal)
+            + bytes([STOP_BYTE]))
 
 
 def is_media_signing_sei(nal: bytes) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,18 +87,6 @@ class Layout:
         self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         for d in (self.clips, self.thumbs, self.tmp):
             d.mkdir(mode=DIR_MODE, exist_ok=True)
-
-
-def hash_and_sync(path: Path) -> tuple[str, int]:
-    """SHA-256 and size of a file, read in chunks; the file is fsynced on the way."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-        os.fsync(f.fileno())
-    return digest.hexdigest(), size
 
 
 def write_synced(path: Path, data: bytes) -> None:

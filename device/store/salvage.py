@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common import fsync_dir
+from common import fsync_dir, sha256_file_and_size
 from device.store import files, index
 from device.store.files import OPENED, Layout
 from device.store.ids import is_clip_id
@@ -59,7 +59,7 @@ def finalize(conn: sqlite3.Connection, layout: Layout, clip_id: str) -> index.Cl
         log.warning("clip %s: cut short and nothing in it decodes (%s)", clip_id, exc)
         return None
     opened = _opened(layout, clip_id, part, got)
-    sha, size = files.hash_and_sync(out)
+    sha, size = sha256_file_and_size(out, fsync=True)
     rec = index.ClipRecord(
         id=clip_id, start_wall=opened.start_wall, end_wall=opened.start_wall + got.duration,
         duration=got.duration, start_pts=opened.start_pts, first_seq=opened.first_seq,

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from capture.recording.sink import ClipHandle, ClipMeta
-from common import fsync_dir, sha256_file
+from common import fsync_dir, sha256_file, sha256_file_and_size
 from config import StoreConfig
 from device.store import files, index, retention
 from device.store.errors import (
@@ -165,7 +165,7 @@ class ClipStore:
         clip_id = self._take(handle)
         lay, renamed = self.layout, False
         try:
-            sha, size = files.hash_and_sync(lay.tmp_clip(clip_id))
+            sha, size = sha256_file_and_size(lay.tmp_clip(clip_id), fsync=True)
             rec = ClipRecord(
                 id=clip_id, start_wall=meta.start_wall, end_wall=meta.end_wall,
                 duration=meta.duration, start_pts=meta.start_pts, first_seq=meta.first_seq,

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 
+from common.httpseam import Response
 from config.upload import UploadConfig
 from uplink.errors import PermanentUploadError, TransientUploadError, UploadError
-from uplink.upload.transport import Response
 
 # Answers that will not change by asking again. 412 is tus's "protocol version unsupported".
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 412, 413, 415, 422})

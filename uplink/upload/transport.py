@@ -10,9 +10,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -21,6 +20,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import parse_url
 
+from common.httpseam import Headers, Response
 from common.netdeadline import DeadlineWatch, open_socket
 from config.upload import UploadConfig
 from uplink.errors import DeadlineExceeded, DestinationRefused, TransientUploadError
@@ -28,46 +28,6 @@ from uplink.upload.urls import check_scheme
 
 BODY_CAP = 64 * 1024
 _READ_SIZE = 4096
-
-
-class Headers(Mapping[str, str]):
-    """Read-only response headers with case-insensitive lookup."""
-
-    def __init__(self, items: Mapping[str, str] | None = None) -> None:
-        self._items = {k.lower(): (k, v) for k, v in (items or {}).items()}
-
-    def __getitem__(self, name: str) -> str:
-        return self._items[name.lower()][1]
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k, _ in self._items.values())
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return f"Headers({dict(self.items())!r})"
-
-
-@dataclass(frozen=True)
-class Response:
-    """Status, headers and at most `BODY_CAP` bytes (or the transport's own cap) of body of
-    one HTTP exchange."""
-
-    status: int
-    headers: Headers = field(default_factory=Headers)
-    body: bytes = b""
-
-
-class Transport(Protocol):
-    """Sends one request; `deadline` is an absolute `time.monotonic()` value."""
-
-    def request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
-        deadline: float,
-    ) -> Response: ...
-
-    def close(self) -> None: ...
 
 
 _current = threading.local()

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import sha256_file_and_size
+from common.httpseam import Response, Transport
 from config.upload import UploadConfig
 from uplink.errors import PermanentUploadError, TransientUploadError
 from uplink.upload.resume import ResumeState, ResumeStore
 from uplink.upload.retry import Backoff, UploadCancelled, UploadGone, check_status
-from uplink.upload.transport import Response, Transport
 from uplink.upload.urls import check_url, destination, resolve_location
 
 TUS_VERSION = "1.0.0"

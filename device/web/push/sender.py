@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from common.httpseam import Response, Transport
 from device.web.push.crypto import encrypt
 from device.web.push.errors import (
     DeliveryError,
@@ -38,7 +39,7 @@ from device.web.push.errors import (
     SubscriptionRefused,
     Unreachable,
 )
-from device.web.push.transport import Response, StdlibTransport, Transport
+from device.web.push.transport import StdlibTransport
 from device.web.push.vapid import VapidKey, audience
 from uplink.errors import DestinationRefused as TransportRefused
 from uplink.errors import UplinkError

@@ -22,11 +22,10 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
+from common.httpseam import Headers, Response
 from common.netdeadline import DeadlineWatch, open_socket
 from uplink.errors import DeadlineExceeded, DestinationRefused, TransientUploadError
 from uplink.protocol.urls import Destination, is_loopback, parse_destination
@@ -34,42 +33,6 @@ from uplink.protocol.urls import Destination, is_loopback, parse_destination
 BODY_CAP = 64 * 1024  # a push service's answer is a status and a short reason
 CONNECT_TIMEOUT_S = 5.0
 _READ_SIZE = 4096
-
-
-class Headers(Mapping[str, str]):
-    """Read-only response headers with case-insensitive lookup."""
-
-    def __init__(self, items: Mapping[str, str] | None = None) -> None:
-        self._items = {k.lower(): (k, v) for k, v in (items or {}).items()}
-
-    def __getitem__(self, name: str) -> str:
-        return self._items[name.lower()][1]
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k, _ in self._items.values())
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-@dataclass(frozen=True)
-class Response:
-    """Status, headers and at most `BODY_CAP` bytes of body of one HTTP exchange."""
-
-    status: int
-    headers: Mapping[str, str] = field(default_factory=Headers)
-    body: bytes = b""
-
-
-class Transport(Protocol):
-    """Sends one request; `deadline` is an absolute `time.monotonic()` value."""
-
-    def request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
-        deadline: float,
-    ) -> Response: ...
-
-    def close(self) -> None: ...
 
 
 class _Connection(http.client.HTTPConnection):
