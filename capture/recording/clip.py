@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -55,12 +56,21 @@ class OpenClip:
         self.trigger = "motion"  # what the clip is kept for: "motion" or "ring"
 
     def write(self, entry: Entry) -> None:
-        if self._first is None and entry.packet.keyframe:
+        """Add a packet; the newest one is held back until the next, so that `finish` can
+        still seal it (the clip's closing signature goes in the last packet)."""
+        if self._first is None:
+            if not entry.packet.keyframe:
+                return  # undecodable without its keyframe: the writer would drop it too
             self._note_opened(entry)
-        self.writer.write(entry.packet)
-        if self._first is None and self.writer.frames:
             self._first = entry
+        if self._last is not None:
+            self.writer.write(self._last.packet)
         self._last = entry
+
+    @property
+    def empty(self) -> bool:
+        """No keyframe came: nothing of this clip can be kept."""
+        return self._first is None
 
     def _note_opened(self, first: Entry) -> None:
         """Durably note where the clip starts before any of its fragments is synced."""
@@ -104,8 +114,13 @@ class OpenClip:
         th = max(1, round(h * tw / w))
         self._thumb = bgr if tw == w else cv2.resize(bgr, (tw, th), interpolation=cv2.INTER_AREA)
 
-    def finish(self) -> ClipMeta:
-        """Close the MP4 (MuxError on failure) and describe it."""
+    def finish(self, seal: bytes = b"") -> ClipMeta:
+        """Write the last packet with `seal` (NAL units framed as the stream's) after its
+        own, close the MP4 (MuxError on failure) and describe it."""
+        if self._last is not None:
+            final = self._last.packet
+            self.writer.write(dataclasses.replace(final, data=final.data + seal) if seal
+                              else final)
         frames, duration = self.writer.close()
         first, last = self._first, self._last
         assert first is not None and last is not None  # close() raised if nothing was written

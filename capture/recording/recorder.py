@@ -8,6 +8,7 @@ from collections.abc import Callable
 from capture.frame import Frame, Packet, StreamInfo
 from capture.media.encode import EncodeError, Encoder
 from capture.media.mux import MuxError
+from capture.media.signing import MediaSigner, StreamSigner, length_size_of
 from capture.recording.clip import CommittedClip, OpenClip, RecordingError
 from capture.recording.prebuffer import Entry, PreBuffer
 from capture.recording.sink import ClipSink
@@ -34,11 +35,16 @@ class Recorder:
     `simulated` marks every clip (a synthetic scene or a file); `clock_synced` is asked once
     per clip, when it opens: a clip begun before the system clock was synchronised keeps
     wrong wall times even if the clock is set while it records.
+
+    With `signer`, every packet is signed (ONVIF Media Signing) before it enters the
+    pre-roll, and each clip is sealed as it is finished: its last packet carries the
+    signature of every frame since the last one, so no frame of a clip is left unsigned.
     """
 
     def __init__(self, cfg: RecordingConfig, info: StreamInfo, sink: ClipSink,
                  encoder: Encoder, *, simulated: bool = False,
-                 clock_synced: Callable[[], bool] = lambda: True) -> None:
+                 clock_synced: Callable[[], bool] = lambda: True,
+                 signer: MediaSigner | None = None) -> None:
         self._cfg = cfg
         self._simulated = simulated
         self._clock_synced = clock_synced
@@ -48,6 +54,8 @@ class Recorder:
             self._info = encoder.output_info if encoder.running else encoder.start(info)
         except EncodeError as e:
             raise RecordingError(f"cannot start recording: {e}") from e
+        self.signing = (StreamSigner(signer, length_size_of(self._info.extradata))
+                        if signer is not None else None)
         self._pre = PreBuffer(cfg.pre_roll_seconds, cfg.preroll_max_mb * 1024 * 1024)
         self._clip: OpenClip | None = None
         self._last_motion = float("-inf")
@@ -85,14 +93,19 @@ class Recorder:
             elif (self._clip and frame.pts - self._last_motion > self._post_roll
                   and frame.pts > self._forced_until):
                 self._finish(done)
-            entries = [Entry(p, frame.seq, frame.pts, frame.wall) for p in packets]
-            for e in entries:
+            extending = self._clip is not None
+            for p in packets:
+                if extending and self._split_due and p.keyframe:
+                    self._finish(done)
+                    self._open([])  # no gap, no overlap: the next clip starts on this keyframe
+                # A packet's capture time: its frame's, shifted by the pts difference.
+                e = Entry(self._sign(p, frame.wall + (p.pts - frame.pts)), frame.seq,
+                          frame.pts, frame.wall)
                 self._pre.add(e)
-            if self._clip is None:
-                if (motion or forced) and frame.pts >= self._retry_at:
-                    self._open(list(self._pre))
-            else:
-                self._extend(entries, done)
+                if extending:
+                    self._write(e)
+            if self._clip is None and (motion or forced) and frame.pts >= self._retry_at:
+                self._open(list(self._pre))
             if self._clip:
                 if forced:
                     self._clip.trigger = forced[0]
@@ -112,11 +125,14 @@ class Recorder:
                 last = clip.last
                 for p in tail:
                     seq, pts, wall = (last.seq, last.pts, last.wall) if last else (0, p.pts, 0.0)
-                    clip.write(Entry(p, seq, pts, wall))
+                    clip.write(Entry(self._sign(p, wall), seq, pts, wall))
                 self._finish(done)
         except _FAILURES as e:
             self._fail(e, done)
         return done
+
+    def _sign(self, packet: Packet, wall: float) -> Packet:
+        return packet if self.signing is None else self.signing.sign(packet, wall)
 
     def _open(self, entries: list[Entry]) -> None:
         handle = self._sink.begin()
@@ -129,25 +145,23 @@ class Recorder:
         for e in entries:
             self._clip.write(e)
 
-    def _extend(self, entries: list[Entry], done: list[CommittedClip]) -> None:
-        for e in entries:
-            assert self._clip is not None
-            if self._split_due and e.packet.keyframe:
-                self._finish(done)
-                self._open([])  # no gap, no overlap: the next clip starts on this keyframe
-            assert self._clip is not None
-            self._clip.write(e)
-            if self._clip.length >= self._cfg.max_clip_seconds:
-                self._split_due = True
+    def _write(self, e: Entry) -> None:
+        assert self._clip is not None
+        self._clip.write(e)
+        if self._clip.length >= self._cfg.max_clip_seconds:
+            self._split_due = True
 
     def _finish(self, done: list[CommittedClip]) -> None:
         clip = self._clip
         assert clip is not None
-        if clip.writer.frames == 0:  # motion ended before any keyframe: nothing to keep
+        if clip.empty:  # motion ended before any keyframe: nothing to keep
             log.warning("clip %s had no keyframe; discarded", clip.handle.id)
             self._drop()
             return
-        meta = clip.finish()
+        last = clip.last
+        seal = b"" if self.signing is None or last is None else \
+            self.signing.seal(last.wall + (last.packet.pts - last.pts))
+        meta = clip.finish(seal)
         self._sink.commit(clip.handle, meta)
         self._clip, self._split_due = None, False
         done.append(CommittedClip(clip.handle.id, meta))

@@ -48,8 +48,9 @@ class SliceHasher:
 @dataclass
 class GopChain:
     """The signing side's state: feed NAL units in decode order with `add`; at each GOP
-    start (from the second on) `add` returns the record of the GOP just ended, which the
-    caller signs and places in front of that first slice."""
+    start (from the second on) `add` returns the record of the GOP just ended (or of its
+    part since the last `seal`), which the caller signs and places in the stream after it.
+    `seal` ends a partial GOP where a clip ends: the GOP goes on, with the anchor it has."""
 
     hasher: SliceHasher = field(default_factory=SliceHasher)
     hashes: list[bytes] = field(default_factory=list)
@@ -77,4 +78,17 @@ class GopChain:
                 self.linked = [self.linked[1], h]
             self.hashes.append(h)
         self.started = True
+        return record
+
+    def seal(self, timestamp: int) -> GopRecord | None:
+        """The record of the slices hashed since the last record, as a partial GOP; None
+        when there are none (or no GOP has started yet)."""
+        if self.counter <= 0 or not self.hashes:
+            return None
+        self.start_ts, self.end_ts = self.end_ts, timestamp
+        record = GopRecord(self.counter, self.start_ts, self.end_ts, len(self.hashes),
+                           sha256(b"".join(self.hashes)), self.linked[0], tuple(self.hashes),
+                           triggered_partial=True)
+        self.hashes = []
+        self.counter += 1
         return record

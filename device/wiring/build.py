@@ -9,7 +9,6 @@ from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
 from capture.media import encoder_for
-from capture.media.signing import SigningEncoder
 from capture.privacy import PrivacyMask
 from capture.recording import Recorder
 from capture.sources import is_live, open_source
@@ -69,12 +68,9 @@ def is_simulated(spec: str) -> bool:
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
                   clock_synced: Callable[[], bool] = lambda: True) -> Recorder:
-    encoder = encoder_for(info, cfg.recording)
-    signer = make_media_signer(cfg)
-    if signer is not None:
-        encoder = SigningEncoder(encoder, signer)
-    return Recorder(cfg.recording, info, store, encoder, simulated=simulated,
-                    clock_synced=clock_synced)
+    return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording),
+                    simulated=simulated, clock_synced=clock_synced,
+                    signer=make_media_signer(cfg))
 
 
 def ensure_device_keys(cfg: Config) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from capture.frame import StreamInfo
 from capture.media.h264 import H264Encoder
-from capture.media.signing import SigningEncoder
 from capture.recording import Recorder
 from common.mediasign.mp4 import h264_track
 from config.schema import RecordingConfig
@@ -26,16 +26,24 @@ def device_signer(root: Path) -> tuple[Ed25519PrivateKey, DeviceMediaSigner]:
 
 
 def record_signed_clip(root: Path, signer: DeviceMediaSigner, frames: int = 200) -> Path:
-    """One clip of `frames` frames (8 GOPs for 200) recorded through the signing encoder."""
-    cfg = RecordingConfig()
+    """One clip of `frames` frames (8 GOPs for 200) recorded with signing."""
+    clips = record_session(root, signer, frames, lambda i: 20 < i < frames - 50)
+    assert len(clips) == 1
+    return clips[0]
+
+
+def record_session(root: Path, signer: DeviceMediaSigner, frames: int,
+                   motion: Callable[[int], bool], cfg: RecordingConfig | None = None,
+                   ) -> list[Path]:
+    """The clips one signing session records from `frames` frames, in order."""
+    cfg = cfg or RecordingConfig()
     sink = DirSink(root)
     rec = Recorder(cfg, StreamInfo(320, 240, 25.0, "rawvideo"),
-                   sink, SigningEncoder(H264Encoder(cfg), signer))
+                   sink, H264Encoder(cfg), signer=signer)
     for i in range(frames):
-        rec.push(frame(i), motion=20 < i < frames - 50, score=1.0)
+        rec.push(frame(i), motion=motion(i), score=1.0)
     rec.close()
-    assert list(sink.committed) == ["c001"]
-    return sink.committed["c001"][0]
+    return [sink.committed[c][0] for c in sorted(sink.committed)]
 
 
 def remux(src: Path, dst: Path, order: list[int]) -> Path:

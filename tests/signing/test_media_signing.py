@@ -3,6 +3,7 @@ libx264 recording through the recorder, tampered with by real remuxing."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from pathlib import Path
@@ -11,14 +12,23 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from capture.frame import StreamInfo
+from capture.media.cut import cut_clip
 from capture.media.mux import Mp4Writer
 from capture.media.signing import StreamSigner
 from capture.media.signing.stream import length_size_of
 from common.mediasign.mp4 import read_samples
 from common.mediasign.nal import iter_units
 from common.mediasign.sei import is_media_signing_sei, parse_sei
-from tests.recording.helpers import traffic_packets
-from tests.signing.helpers import GOP, device_signer, flip_byte, record_signed_clip, remux
+from config.schema import RecordingConfig
+from tests.recording.helpers import decode, traffic_packets
+from tests.signing.helpers import (
+    GOP,
+    device_signer,
+    flip_byte,
+    record_session,
+    record_signed_clip,
+    remux,
+)
 from uplink.desk.media_key import MediaKeyFiles
 from uplink.protocol.media import verify_media
 
@@ -37,19 +47,55 @@ def test_a_recorded_clip_is_signed_gop_by_gop_and_verifies(
     assert len(samples) == 200
     seis = [i for i, s in enumerate(samples)
             if any(is_media_signing_sei(n) for n in iter_units(s, track.length_size))]
-    assert seis == list(range(GOP, 200, GOP))  # in every keyframe's access unit but the first
+    # After each keyframe's access unit (never in it), and the last frame seals the clip.
+    assert seis == [*range(GOP + 1, 200, GOP), 199]
+    units = list(iter_units(samples[199], track.length_size))
+    assert is_media_signing_sei(units[-1]) and not is_media_signing_sei(units[0])
     report = verify_media(clip, key.public_key())
     assert report.ok and report.signed and report.key_bound, report.lines()
-    assert [g.status for g in report.gops] == ["valid"] * 7 + ["tail"]
-    assert [g.counter for g in report.gops[:7]] == list(range(1, 8))
+    assert [g.status for g in report.gops] == ["valid"] * 8, "no frame is left unsigned"
+    assert [g.counter for g in report.gops] == list(range(1, 9))
     assert report.vendor == "doorcam porch-1 test"
+
+
+def test_every_clip_of_a_session_verifies_to_its_last_frame(tmp_path: Path) -> None:
+    key, signer = device_signer(tmp_path)
+    cfg = RecordingConfig(pre_roll_seconds=1.0, post_roll_seconds=0.4, max_clip_seconds=3.0)
+    # Two events (the second split at a keyframe when it reaches 3 s) and one that ends
+    # mid-GOP right before the next begins: clips overlap through the pre-roll.
+    moving = [(30, 60), (110, 260), (290, 300), (312, 330)]
+    clips = record_session(tmp_path, signer, 400,
+                           lambda i: any(a <= i < b for a, b in moving), cfg)
+    assert len(clips) >= 4
+    for clip in clips:
+        report = verify_media(clip, key.public_key())
+        assert report.ok, (clip.name, report.lines())
+        assert {g.status for g in report.gops} == {"valid"}, (clip.name, report.lines())
+        assert decode(clip).pts, clip.name
+
+
+def test_a_clip_cut_at_gop_boundaries_by_the_device_still_verifies(
+        signed: tuple[Path, Ed25519PrivateKey], tmp_path: Path) -> None:
+    start = cut_clip(signed[0], tmp_path / "start.mp4", 2.1, 100.0)
+    assert start is not None and start.start_s == 2.0
+    report = verify_media(tmp_path / "start.mp4", signed[1].public_key())
+    assert report.ok, report.lines()
+    assert [g.counter for g in report.gops] == [3, 4, 5, 6, 7, 8]
+    assert any("GOP #2, recorded before the clip starts" in n for n in report.notes)
+    middle = cut_clip(signed[0], tmp_path / "middle.mp4", 2.1, 5.5)
+    assert middle is not None
+    report = verify_media(tmp_path / "middle.mp4", signed[1].public_key())
+    assert report.ok, report.lines()
+    assert [g.status for g in report.gops] == ["valid"] * 3 + ["tail"]
+    assert any("the last 13 frames are not covered" in n for n in report.notes)
 
 
 def test_the_sei_carries_the_leaf_certificate_not_the_anchor(
         signed: tuple[Path, Ed25519PrivateKey], tmp_path: Path) -> None:
     clip, _ = signed
     track, samples = read_samples(clip)
-    sei = next(n for n in iter_units(samples[GOP], track.length_size) if is_media_signing_sei(n))
+    sei = next(n for n in iter_units(samples[GOP + 1], track.length_size)
+               if is_media_signing_sei(n))
     parsed = parse_sei(sei)
     assert parsed.certificates.count(b"BEGIN CERTIFICATE") == 1
     # libx264's sliced threads may cut a picture into several slices: each is hashed.
@@ -95,15 +141,6 @@ def test_swapped_gops_are_reported_reordered(signed: tuple[Path, Ed25519PrivateK
     assert "GOP #3 comes after GOP #4: GOPs were reordered" in report.problems, report.lines()
 
 
-def test_a_clip_cut_at_gop_boundaries_still_verifies(signed: tuple[Path, Ed25519PrivateKey],
-                                                     tmp_path: Path) -> None:
-    part = remux(signed[0], tmp_path / "part.mp4", list(range(GOP, 6 * GOP)))
-    report = verify_media(part, signed[1].public_key())
-    assert report.ok, report.lines()
-    assert [g.counter for g in report.gops if g.status == "valid"] == [2, 3, 4, 5]
-    assert any("before the clip starts" in n for n in report.notes)
-
-
 def test_unsigned_video_is_told_apart(tmp_path: Path, signed: tuple[Path, Ed25519PrivateKey]
                                       ) -> None:
     from capture.media.h264 import H264Encoder
@@ -128,14 +165,22 @@ def test_remuxed_length_prefixed_h264_with_b_frames_is_signed(test_data: Path,
     assert length_size_of(avcc) == 4
     stream = StreamSigner(signer, length_size_of(avcc))
     info = StreamInfo(1280, 720, 25.0, "h264", extradata=avcc)
-    w = Mp4Writer(tmp_path / "t.mp4", info)
-    for p in packets:
-        w.write(stream.sign(p, 1_700_000_000.0 + p.pts))
-    w.close()
-    assert stream.seis >= 1
-    report = verify_media(tmp_path / "t.mp4", key.public_key())
+    signed = [stream.sign(p, 1_700_000_000.0 + p.pts) for p in packets]
+    unsealed, sealed = tmp_path / "unsealed.mp4", tmp_path / "sealed.mp4"
+    for path, last in ((unsealed, signed[-1]), (sealed, dataclasses.replace(
+            signed[-1], data=signed[-1].data + stream.seal()))):
+        w = Mp4Writer(path, info)
+        for p in [*signed[:-1], last]:
+            w.write(p)
+        w.close()
+    assert stream.seis >= 2
+    report = verify_media(unsealed, key.public_key())
     assert report.ok, report.lines()
-    assert sum(g.status == "valid" for g in report.gops) == stream.seis
+    assert [g.status for g in report.gops][-1] == "tail"
+    report = verify_media(sealed, key.public_key())
+    assert report.ok, report.lines()
+    assert {g.status for g in report.gops} == {"valid"}
+    assert len(report.gops) == stream.seis  # one signature per GOP, the last one sealed
 
 
 def test_the_video_key_is_private_and_reused(tmp_path: Path) -> None:

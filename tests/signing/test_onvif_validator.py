@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.signing.helpers import GOP, device_signer, flip_byte, record_signed_clip, remux
+from capture.media.cut import cut_clip
+from config.schema import RecordingConfig
+from tests.signing.helpers import (
+    GOP,
+    device_signer,
+    flip_byte,
+    record_session,
+    record_signed_clip,
+    remux,
+)
 from uplink.desk.media_key import MediaKeyFiles
 
 SRC = os.environ.get("DOORCAM_MEDIA_SIGNING_SRC", "")
@@ -61,6 +70,27 @@ def test_a_stored_clip_is_valid(validator: Path, signed: tuple[Path, Path],
                                 tmp_path: Path) -> None:
     out = run_validator(validator, signed[1], signed[0], tmp_path)
     assert "PUBLIC KEY IS VALID!" in out and "VIDEO IS VALID!" in out, out
+
+
+def test_every_clip_of_a_session_is_valid(validator: Path, tmp_path: Path) -> None:
+    # Clips after the first begin in the middle of the signed stream, on a keyframe.
+    _, signer = device_signer(tmp_path)
+    clips = record_session(tmp_path, signer, 300,
+                           lambda i: 30 <= i < 60 or 150 <= i < 200,
+                           RecordingConfig(pre_roll_seconds=1.0, post_roll_seconds=0.4))
+    assert len(clips) == 2
+    anchor = MediaKeyFiles.beside(tmp_path / "device_key.pem").anchor
+    for n, clip in enumerate(clips):
+        out = run_validator(validator, anchor, clip, tmp_path / f"v{n}")
+        assert "VIDEO IS VALID!" in out, (clip.name, out)
+
+
+@pytest.mark.parametrize("window", [(2.1, 100.0), (2.1, 5.5), (0.0, 5.5)])
+def test_a_clip_cut_to_a_window_is_valid(validator: Path, signed: tuple[Path, Path],
+                                         tmp_path: Path, window: tuple[float, float]) -> None:
+    assert cut_clip(signed[0], tmp_path / "cut.mp4", *window) is not None
+    out = run_validator(validator, signed[1], tmp_path / "cut.mp4", tmp_path / "v")
+    assert "VIDEO IS VALID!" in out, out
 
 
 @pytest.mark.parametrize("tamper", ["altered frame", "removed GOP", "swapped GOPs"])

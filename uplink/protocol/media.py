@@ -61,14 +61,19 @@ class MediaReport:
 @dataclass
 class _Gop:
     first_frame: int
+    first_slice: int  # position of its first slice among all slices of the file
     hashes: list[bytes] = field(default_factory=list)
     frame_of: list[int] = field(default_factory=list)  # each hash's frame within the GOP
     frames: int = 0
 
+    @property
+    def end_slice(self) -> int:
+        return self.first_slice + len(self.hashes)
+
 
 @dataclass
 class _Sei:
-    after_gop: int  # index of the GOP it follows (-1: before the first)
+    at: int  # how many slices of the file come before it
     parsed: ParsedSei
     record: GopRecord
 
@@ -84,7 +89,8 @@ def verify_media(path: Path, device_key: Ed25519PublicKey | None = None) -> Medi
     seis: list[_Sei] = []
     problems: list[str] = []
     hasher = SliceHasher()
-    leading = _Gop(0)
+    leading = _Gop(0, 0)
+    slices = 0
     try:
         for index, sample in enumerate(samples):
             frame_counted = False
@@ -96,14 +102,15 @@ def verify_media(path: Path, device_key: Ed25519PublicKey | None = None) -> Medi
                         problems.append(f"frame {index}: unreadable signature SEI: {e}")
                         continue
                     if parsed.record is not None:
-                        seis.append(_Sei(len(gops) - 1, parsed, parsed.record))
+                        seis.append(_Sei(slices, parsed, parsed.record))
                     continue
                 if starts_gop(nal):
                     hasher.new_gop()
-                    gops.append(_Gop(index))
+                    gops.append(_Gop(index, slices))
                 hashed = hasher.hash(nal)
                 if hashed is None:
                     continue
+                slices += 1
                 gop = gops[-1] if gops else leading
                 gop.hashes.append(hashed[0])
                 gop.frame_of.append(gop.frames - 1 if frame_counted else gop.frames)
@@ -169,22 +176,54 @@ def _signature_ok(s: _Sei, key: ec.EllipticCurvePublicKey | None, problems: list
     return True
 
 
+def _segments(g: _Gop, by_first: dict[bytes, list[_Sei]]) -> tuple[list[_Sei], int]:
+    """The signatures covering the GOP from its start, in order (a GOP sealed where a clip
+    ended is signed in parts), and how many of its slices they cover."""
+    found: list[_Sei] = []
+    k = 0
+    while k < len(g.hashes):
+        fits = [s for s in by_first.get(g.hashes[k], ())
+                if tuple(g.hashes[k:k + len(s.record.hash_list)]) == s.record.hash_list]
+        if not fits:
+            break
+        # Prefer the part that follows the previous one (identical pictures repeat hashes).
+        want = found[-1].record.gop_counter + 1 if found else None
+        s = next((s for s in fits if s.record.gop_counter == want), fits[0])
+        found.append(s)
+        k += len(s.record.hash_list)
+    return found, k
+
+
 def _match(gops: list[_Gop], seis: list[_Sei], problems: list[str], notes: list[str],
            key_bound: bool, vendor: str) -> MediaReport:
-    by_list = {s.record.hash_list: s for s in seis if s.record.hash_list}
+    by_first: dict[bytes, list[_Sei]] = {}
+    for s in seis:
+        if s.record.hash_list:
+            by_first.setdefault(s.record.hash_list[0], []).append(s)
+    empty = {s.record.gop_counter for s in seis if not s.record.hash_list}
+    last_sei = max(s.at for s in seis)
     findings: list[GopFinding] = []
     used: set[int] = set()
     order: list[int] = []
-    last_signed_after = max((s.after_gop for s in seis), default=-1)
     for i, g in enumerate(gops):
-        s = by_list.get(tuple(g.hashes))
-        if s is not None:
-            used.add(id(s))
-            order.append(s.record.gop_counter)
-            findings.append(GopFinding(i + 1, g.first_frame, g.frames, s.record.gop_counter,
-                                       "valid"))
+        parts, covered = _segments(g, by_first)
+        used.update(id(s) for s in parts)
+        order.extend(s.record.gop_counter for s in parts)
+        counter = parts[0].record.gop_counter if parts else None
+        split = f"signed in {len(parts)} parts" if len(parts) > 1 else ""
+        if covered == len(g.hashes):
+            findings.append(GopFinding(i + 1, g.first_frame, g.frames, counter, "valid", split))
             continue
-        best = _closest(g, seis)
+        if last_sei < g.end_slice:
+            # No signature comes after this GOP's last slice: the file ends before the one
+            # that would sign the rest.
+            rest = g.frames - (g.frame_of[covered] if covered else 0)
+            findings.append(GopFinding(i + 1, g.first_frame, g.frames, counter, "tail",
+                                       f"its last {rest} frames come after the last "
+                                       "signature in this file"))
+            notes.append(f"the last {rest} frames are not covered by a signature in this file")
+            continue
+        best = _closest(g, [s for s in seis if id(s) not in used])
         if best is not None:
             used.add(id(best))
             order.append(best.record.gop_counter)
@@ -192,32 +231,28 @@ def _match(gops: list[_Gop], seis: list[_Sei], problems: list[str], notes: list[
                                        "altered", _diff(g, best.record)))
             problems.append(f"GOP {i + 1} (signed GOP #{best.record.gop_counter}) was altered: "
                             + _diff(g, best.record))
-        elif i > last_signed_after:
-            findings.append(GopFinding(i + 1, g.first_frame, g.frames, None, "tail",
-                                       "after the last signature (the clip ends before the "
-                                       "next GOP, which would carry it)"))
-            notes.append(f"the last {g.frames} frames are not covered by a signature in this "
-                         "file")
         else:
             findings.append(GopFinding(i + 1, g.first_frame, g.frames, None, "unsigned",
                                        "no signature in the file matches it"))
             problems.append(f"GOP {i + 1} (frames from {g.first_frame}) matches no signature: "
                             "its signature was removed, or the frames are not the signed ones")
+    first_end = gops[0].end_slice if gops else 0
     for s in seis:
-        if id(s) in used:
+        if id(s) in used or not s.record.hash_list:
             continue
         c = s.record.gop_counter
-        if s.after_gop < 0:
+        if s.at < first_end:
             notes.append(f"the first signature is for GOP #{c}, recorded before the clip starts")
         else:
-            when = _when(s.record)
-            problems.append(f"GOP #{c} ({when}) is missing: its signature is here, its frames "
-                            "are not")
+            problems.append(f"GOP #{c} ({_when(s.record)}) is missing: its signature is here, "
+                            "its frames are not")
     for prev, cur in itertools.pairwise(order):
         if cur <= prev:
             problems.append(f"GOP #{cur} comes after GOP #{prev}: GOPs were reordered")
-        elif cur > prev + 1:
-            gap = f"#{prev + 1}" if cur == prev + 2 else f"#{prev + 1}-#{cur - 1}"
+            continue
+        gone = [c for c in range(prev + 1, cur) if c not in empty]
+        if gone:
+            gap = f"#{gone[0]}" if len(gone) == 1 else f"#{gone[0]}-#{gone[-1]}"
             problems.append(f"GOP {gap} missing between GOP #{prev} and GOP #{cur}")
     problems = list(dict.fromkeys(problems))
     ok = not problems and any(f.status == "valid" for f in findings)
