@@ -16,8 +16,8 @@ from pathlib import Path
 from capture.frame import SourceError
 from capture.sources import check_spec
 from config import Config, ConfigError, Problem
+from config.broker import BrokerConnection
 from config.loader import ConfigFile, load_config_file
-from config.mqtt import MqttConfig
 from device.wiring.paths import DevicePaths
 from uplink.desk.keys import device_enc_key_path
 from uplink.errors import RegistryError
@@ -29,10 +29,12 @@ from uplink.protocol.registry import parse_registry
 
 @dataclass
 class Report:
-    """What the checks found: problems stop the start; notes only inform."""
+    """What the checks found: problems stop the start; warnings (settings that are
+    ignored) and notes only inform."""
 
     where: ConfigFile
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def add(self, section: str, key: str, value: object, allowed: str) -> None:
@@ -40,21 +42,21 @@ class Report:
 
 
 def load_checked(path: str | Path | None, *, capture: bool = True,
-                 environ: dict[str, str] | None = None) -> tuple[Config, list[str]]:
-    """The config at `path`, checked as `doorcam run` needs it, and notes worth showing.
-    ConfigError lists every problem: first those of the file itself, then (once it
-    loads) those of what it names."""
+                 environ: dict[str, str] | None = None) -> tuple[Config, Report]:
+    """The config at `path`, checked as `doorcam run` needs it, and the report, whose
+    warnings and notes are worth showing. ConfigError lists every problem: first those
+    of the file itself, then (once it loads) those of what it names."""
     cfg, where = load_config_file(path)
     report = check(cfg, where, capture=capture,
                    environ=dict(os.environ) if environ is None else environ)
     if report.problems:
         raise ConfigError(report.problems)
-    return cfg, report.notes
+    return cfg, report
 
 
 def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
           environ: dict[str, str] | None = None, now: float | None = None) -> Report:
-    report = Report(where)
+    report = Report(where, warnings=[str(w) for w in where.warnings])
     env = {} if environ is None else environ
     if capture:
         _source(cfg, report)
@@ -67,7 +69,7 @@ def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
     if cfg.uplink.enabled:
         _mqtt("mqtt", cfg.mqtt, report)
     if cfg.owner_mqtt.enabled:
-        _mqtt("owner_mqtt", cfg.owner_mqtt.link_config(cfg.device.id), report)
+        _mqtt("owner_mqtt", cfg.owner_mqtt, report)
         _password_env(cfg, report, env)
     if cfg.uplink.enabled and cfg.owner_mqtt.enabled:
         _distinct_sessions(cfg, report)
@@ -220,7 +222,7 @@ def _readable(path_text: str) -> str | None:
     return None
 
 
-def _mqtt(section: str, mqtt: MqttConfig, report: Report) -> None:
+def _mqtt(section: str, mqtt: BrokerConnection, report: Report) -> None:
     if not mqtt.host.strip():
         report.add(section, "host", mqtt.host, "needs the broker's host name or address")
     for key in ("ca_file", "cert_file", "key_file"):
