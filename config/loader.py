@@ -191,6 +191,12 @@ def _cross_checks(cfg: Config, filename: str, lines: _KeyLines) -> list[Problem]
         out.append(Problem(filename, lines.find("doorbell", "chime_pin"), "doorbell.chime_pin",
                            b.chime_pin, "is the button's pin (doorbell.pin): the chime relay "
                            "needs a pin of its own"))
+    if cfg.homeassistant.enabled and not cfg.owner_mqtt.enabled:
+        out.append(Problem(
+            filename, lines.find("homeassistant", "enabled"), "homeassistant.enabled", True,
+            "needs [owner_mqtt] enabled: Home Assistant is reached only through the home "
+            "broker, never the agency broker of [mqtt]; set [owner_mqtt] enabled = true with "
+            "its host, or turn [homeassistant] off"))
     u, d = cfg.uplink, cfg.device
     if u.enabled and not u.registry_key:
         out.append(Problem(filename, lines.find("uplink", "enabled"), "uplink.enabled", True,

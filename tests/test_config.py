@@ -126,7 +126,7 @@ def test_retired_key_is_ignored_with_a_warning_naming_file_key_and_replacement(
     conf = tmp_path / "doorcam.toml"
     conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[mqtt]\nport = 1884\n'
                     'owner_topic = "home/door"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="mqtt.owner_topics = 'x': unknown key"):
+    with pytest.raises(ConfigError, match=r"mqtt\.owner_topics = 'x': unknown key"):
         parse_config('[mqtt]\nowner_topics = "x"\n')  # only the retired name is let through
     done = _doorcam("config", "check", str(conf))
     assert done.returncode == 0, done.stderr
