@@ -15,8 +15,9 @@ from capture.recording import Recorder
 from capture.sources import is_live, open_source
 from config import Config
 from device.store import ClipStore
+from device.wiring.checks import watched_area_problem
 from device.wiring.paths import DevicePaths
-from motion import MotionDetector
+from motion import MotionDetector, MotionError
 from uplink.desk.keys import (
     device_enc_key_path,
     load_or_create_device_enc_key,
@@ -55,7 +56,12 @@ def open_frames(cfg: Config, spec: str | None, pace: float | None) -> FrameSourc
 
 
 def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDetector:
-    """The detector ignores the privacy masks' areas as well as its own mask."""
+    """The detector ignores the privacy masks' areas as well as its own mask. MotionError
+    names the setting when the masks leave nothing of this picture size to watch."""
+    found = watched_area_problem(cfg, lores_width, lores_height)
+    if found:
+        section, key, why = found
+        raise MotionError(f"{section}.{key} {why}")
     motion = cfg.motion
     if cfg.privacy.masks:
         motion = dataclasses.replace(motion, mask=[*motion.mask, *cfg.privacy.masks])

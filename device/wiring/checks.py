@@ -6,6 +6,7 @@ does not fail at start. Nothing here opens a camera, connects to a broker or wri
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import time
@@ -14,11 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.frame import SourceError
-from capture.sources import check_spec
+from capture.sources import check_spec, source_kind
+from capture.sources.picam import parse_spec as parse_picamera
 from config import Config, ConfigError, Problem
 from config.broker import BrokerConnection
 from config.loader import ConfigFile, load_config_file
 from device.wiring.paths import DevicePaths
+from motion import MotionError
+from motion.regions import analysis_mask
 from uplink.desk.keys import device_enc_key_path
 from uplink.errors import RegistryError
 from uplink.protocol import RegistryStore, public_key_from_text
@@ -60,6 +64,7 @@ def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
     env = {} if environ is None else environ
     if capture:
         _source(cfg, report)
+        _watched_area(cfg, report)
     _store(cfg, report)
     _keys(cfg, report)
     if cfg.uplink.enabled:
@@ -83,6 +88,48 @@ def _source(cfg: Config, report: Report) -> None:
         check_spec(spec, cfg.capture)
     except SourceError as exc:
         report.add("capture", "source", spec, str(exc).removeprefix(f"{spec}: "))
+
+
+def watched_area_problem(cfg: Config, width: int, height: int) -> tuple[str, str, str] | None:
+    """(section, key, why) when the privacy masks, or the motion mask and zones with them,
+    leave nothing of a `width` x `height` analysis image to watch; None when some is left."""
+    privacy = cfg.privacy.masks
+    if privacy and _nothing_left(privacy, [], width, height):
+        return ("privacy", "masks", "cover the whole frame: nothing is left to watch or "
+                "record; leave some of the picture uncovered")
+    m = cfg.motion
+    if not _nothing_left([*m.mask, *privacy], m.zones, width, height):
+        return None
+    if m.zones:
+        covering = " and ".join(k for k, v in (("motion.mask", m.mask),
+                                                ("privacy.masks", privacy)) if v)
+        return ("motion", "zones", f"lie entirely under {covering}: nothing of the frame is "
+                "left to watch")
+    together = " together with privacy.masks" if privacy else ""
+    return ("motion", "mask", f"covers the whole frame{together}: nothing is left to watch")
+
+
+def _nothing_left(mask: list[list[list[float]]], zones: list[list[list[float]]],
+                  width: int, height: int) -> bool:
+    try:
+        analysis_mask(mask, zones, width, height)
+    except MotionError:
+        return True
+    return False
+
+
+def _watched_area(cfg: Config, report: Report) -> None:
+    # Masks are frame fractions, so the analysis size barely matters: the Pi camera's lores
+    # size when the source names it, else the configured width at 4:3 (the detector checks
+    # again at the source's own size when it starts).
+    width, height = cfg.capture.lores_width, cfg.capture.lores_width * 3 // 4
+    with contextlib.suppress(SourceError):  # reported by _source
+        if source_kind(cfg.capture.source) == "picamera":
+            width, height = parse_picamera(cfg.capture.source, cfg.capture).lores
+    found = watched_area_problem(cfg, width, height)
+    if found:
+        section, key, why = found
+        report.add(section, key, getattr(getattr(cfg, section), key), why)
 
 
 def _user() -> str:
