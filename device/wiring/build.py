@@ -76,7 +76,7 @@ def is_simulated(spec: str) -> bool:
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
                   clock_synced: Callable[[], bool] = lambda: True) -> Recorder:
     encoder = encoder_for(info, cfg.recording)
-    signer = make_media_signer(cfg)
+    signer = make_media_signer(cfg) if cfg.recording.sign else None
     if signer is not None:
         encoder = SigningEncoder(encoder, signer)
     return Recorder(cfg.recording, info, store, encoder, simulated=simulated,
@@ -92,6 +92,7 @@ def ensure_device_keys(cfg: Config) -> None:
         load_or_create_device_enc_key(device_enc_key_path(path))
     except (OSError, ValueError) as e:
         log.warning("cannot use the owner-channel key beside %s: %s", path, e)
+    # Even with recording.sign off: turning it on by a reload must find the key there.
     make_media_signer(cfg)
 
 
