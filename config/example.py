@@ -28,6 +28,11 @@ def toml_value(value: Any) -> str:
     return str(value)
 
 
+def _fields(cls: Any) -> list[dataclasses.Field[Any]]:
+    """A section's settings in the order they are shown: its on/off switch first."""
+    return sorted(dataclasses.fields(cls), key=lambda f: f.name != "enabled")
+
+
 def render_example() -> str:
     out = [HEADER]
     for name, cls in SECTIONS.items():
@@ -35,7 +40,7 @@ def render_example() -> str:
         out.append(f"# {cls.__doc__.strip() if cls.__doc__ else name}")
         out.append(f"[{name}]")
         instance = cls()
-        for f in dataclasses.fields(cls):
+        for f in _fields(cls):
             meta = f.metadata
             doc = meta["doc"]
             extra = []
@@ -60,7 +65,7 @@ def render_effective(cfg: Any) -> str:
     for name in SECTIONS:
         section = getattr(cfg, name)
         out.append(f"[{name}]")
-        for f in dataclasses.fields(section):
+        for f in _fields(section):
             value = getattr(section, f.name)
             if not f.repr and value:
                 out.append(f"# {f.name} is set (hidden)")

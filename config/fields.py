@@ -35,6 +35,13 @@ def setting(
     return dataclasses.field(default=default, metadata=meta)
 
 
+def secret(field: Any) -> Any:
+    """Keep the value out of repr(), so logging a config never prints it (and the loader
+    never echoes it in an error)."""
+    field.repr = False
+    return field
+
+
 def num(value: float) -> str:
     """A bound as people write it: 10000000, 0.5, 1e-06 only when it must."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -44,6 +44,8 @@ class ConfigFile:
 
     name: str
     lines: _KeyLines
+    # Settings that are read but ignored (retired keys): worth a warning, not a refusal.
+    warnings: tuple[Problem, ...] = ()
 
     def problem(self, section: str, key: str, value: Any, allowed: str) -> Problem:
         """A problem with `[section] key`; its line, or the section's, or none if unset."""
@@ -74,7 +76,8 @@ def load_config_file(path: str | Path | None) -> tuple[Config, ConfigFile]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(str(p), None, "(file)", _MISSING,
                                    f"cannot be read: {exc}")]) from None
-    return parse_config(text, str(p)), ConfigFile(str(p), _KeyLines(text))
+    cfg, warnings = _parse(text, str(p))
+    return cfg, ConfigFile(str(p), _KeyLines(text), tuple(warnings))
 
 
 def with_device_id(cfg: Config) -> Config:
@@ -86,6 +89,11 @@ def with_device_id(cfg: Config) -> Config:
 
 
 def parse_config(text: str, filename: str = "<config>") -> Config:
+    return _parse(text, filename)[0]
+
+
+def _parse(text: str, filename: str) -> tuple[Config, list[Problem]]:
+    """The validated Config and the warnings about it (retired keys, which it ignores)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -95,6 +103,7 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
                                    _MISSING, f"not valid TOML: {msg}")]) from None
     lines = _KeyLines(text)
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name not in SECTIONS:
@@ -104,23 +113,30 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
             problems.append(Problem(filename, lines.find(None, name), name, value,
                                     "must be a table, e.g. [" + name + "]"))
         else:
-            sections[name] = _section(SECTIONS[name], name, value, filename, lines, problems)
+            sections[name] = _section(SECTIONS[name], name, value, filename, lines, problems,
+                                      warnings)
     if problems:
         raise ConfigError(problems)
     cfg = Config(**sections)
     problems.extend(_cross_checks(cfg, filename, lines))
     if problems:
         raise ConfigError(problems)
-    return with_device_id(cfg)
+    return with_device_id(cfg), warnings
 
 
 def _section(cls: type, name: str, raw: dict[str, Any], filename: str,
-             lines: _KeyLines, problems: list[Problem]) -> Any:
+             lines: _KeyLines, problems: list[Problem], warnings: list[Problem]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    # A section lists the keys it no longer has, each with what replaces it, in RETIRED.
+    retired: dict[str, str] = getattr(cls, "RETIRED", {})
     values: dict[str, Any] = {}
     for key, value in raw.items():
         full = f"{name}.{key}"
         f = fields.get(key)
+        if f is None and key in retired:
+            warnings.append(Problem(filename, lines.find(name, key), full, value,
+                                    f"ignored: {retired[key]}"))
+            continue
         if f is None:
             problems.append(Problem(filename, lines.find(name, key), full, value,
                                     f"unknown key; known in [{name}]: {', '.join(fields)}"))
@@ -175,6 +191,12 @@ def _cross_checks(cfg: Config, filename: str, lines: _KeyLines) -> list[Problem]
         out.append(Problem(filename, lines.find("doorbell", "chime_pin"), "doorbell.chime_pin",
                            b.chime_pin, "is the button's pin (doorbell.pin): the chime relay "
                            "needs a pin of its own"))
+    if cfg.homeassistant.enabled and not cfg.owner_mqtt.enabled:
+        out.append(Problem(
+            filename, lines.find("homeassistant", "enabled"), "homeassistant.enabled", True,
+            "needs [owner_mqtt] enabled: Home Assistant is reached only through the home "
+            "broker, never the agency broker of [mqtt]; set [owner_mqtt] enabled = true with "
+            "its host, or turn [homeassistant] off"))
     u, d = cfg.uplink, cfg.device
     if u.enabled and not u.registry_key:
         out.append(Problem(filename, lines.find("uplink", "enabled"), "uplink.enabled", True,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from config.broker import BrokerConnection
 from config.fields import setting
 
 SEVEN_DAYS_S = 7 * 24 * 3600
@@ -24,37 +25,19 @@ def topic_prefix_problem(value: Any) -> str | None:
     return _no_wildcards(value)
 
 
-def _optional_topic(value: Any) -> str | None:
-    return None if value == "" else _no_wildcards(value)
-
-
-def _secret(field: Any) -> Any:
-    """Keep the value out of repr(), so logging a config never prints it."""
-    field.repr = False
-    return field
-
-
 @dataclass(frozen=True)
-class MqttConfig:
+class MqttConfig(BrokerConnection):
     """The MQTT link: broker address, credentials, session and topic layout."""
 
-    host: str = setting("127.0.0.1", "Broker host name or address.", restart=True)
-    port: int = setting(1883, "Broker TCP port (8883 is usual with TLS).",
-                        min=1, max=65535, restart=True)
+    # Keys this section no longer has: a file still setting one starts, with a warning.
+    RETIRED: ClassVar[dict[str, str]] = {
+        "owner_topic": "the owner's channel is on the home broker now: use [owner_mqtt] "
+                       "(its owner_topic)",
+    }
+
     client_id: str = setting(
         "", "MQTT client id; empty = 'doorcam-<device id>'. It names the persistent "
         "session on the broker, so it must stay the same across restarts.", restart=True)
-    username: str = setting("", "Broker user name; empty = connect anonymously.", restart=True)
-    password: str = _secret(setting("", "Broker password (used only with a user name).",
-                                    restart=True))
-    tls: bool = setting(False, "Connect with TLS.", restart=True)
-    ca_file: str = setting("", "CA certificate file for TLS; empty = the system's CAs.",
-                           restart=True)
-    cert_file: str = setting("", "Client certificate file for TLS; empty = none.",
-                             restart=True)
-    key_file: str = setting("", "Private key file of the client certificate.", restart=True)
-    keepalive_s: int = setting(30, "Seconds between keep-alive pings when idle.",
-                               min=5, max=3600, restart=True)
     reconnect_min_s: int = setting(1, "First wait before reconnecting; it doubles each "
                                    "failed attempt.", min=1, max=600, restart=True)
     reconnect_max_s: int = setting(60, "Longest wait between reconnect attempts.",
@@ -69,9 +52,6 @@ class MqttConfig:
         min=0, max=0xFFFFFFFF, restart=True)
     topic_prefix: str = setting("doorcam/v1", "First levels of every topic the device uses.",
                                 check=_no_wildcards, restart=True)
-    owner_topic: str = setting(
-        "", "Topic of the owner's decisions; empty = '<topic_prefix>/owner/<device id>'.",
-        check=_optional_topic, restart=True)
     queue_size: int = setting(
         256, "Incoming messages held for the consumer, and outgoing ones held while "
         "offline; beyond this they are dropped and counted.", min=1, max=100_000)
@@ -86,9 +66,6 @@ class MqttConfig:
     def requests_topic_base(self) -> str:
         """Agency requests arrive on `<this>/<geohash5>` (docs/protocol.md, "Topics")."""
         return f"{self.topic_prefix}/requests"
-
-    def effective_owner_topic(self, device_id: str) -> str:
-        return self.owner_topic or f"{self.topic_prefix}/owner/{device_id}"
 
 
 def check_device_id(device_id: str) -> None:

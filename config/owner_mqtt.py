@@ -3,39 +3,32 @@ carries the owner channel and Home Assistant status, never the agency broker."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
+from typing import Any
 
+from config.broker import BrokerConnection
 from config.fields import setting
-from config.mqtt import MqttConfig, _no_wildcards, _optional_topic, _secret
+from config.mqtt import MqttConfig, _no_wildcards
+
+
+def _optional_topic(value: Any) -> str | None:
+    return None if value == "" else _no_wildcards(value)
 
 
 @dataclass(frozen=True)
-class OwnerMqttConfig:
+class OwnerMqttConfig(BrokerConnection):
     """The home broker: the owner's sealed view and decisions, Home Assistant status."""
 
     enabled: bool = setting(
         False, "Connect to the home broker. Off: no remote owner channel and no Home "
         "Assistant (neither ever goes to the agency broker of [mqtt]).", restart=True)
-    host: str = setting("127.0.0.1", "Home broker host name or address.", restart=True)
-    port: int = setting(1883, "Home broker TCP port (8883 is usual with TLS).",
-                        min=1, max=65535, restart=True)
     client_id: str = setting(
         "", "MQTT client id; empty = 'doorcam-<device id>-home'.", restart=True)
-    username: str = setting("", "Broker user name; empty = connect anonymously.", restart=True)
-    password: str = _secret(setting("", "Broker password (used only with a user name).",
-                                    restart=True))
     password_env: str = setting(
         "", "Environment variable holding the password instead (e.g. from a systemd "
         "credential); used when password is empty.", restart=True)
-    tls: bool = setting(False, "Connect with TLS.", restart=True)
-    ca_file: str = setting("", "CA certificate file for TLS; empty = the system's CAs.",
-                           restart=True)
-    cert_file: str = setting("", "Client certificate file for TLS; empty = none.",
-                             restart=True)
-    key_file: str = setting("", "Private key file of the client certificate.", restart=True)
-    keepalive_s: int = setting(30, "Seconds between keep-alive pings when idle.",
-                               min=5, max=3600, restart=True)
     max_packet_kb: int = setting(
         1024, "Largest MQTT packet accepted (the owner's view carries each pending "
         "request's signed document).", min=1, max=256 * 1024, restart=True)
@@ -47,15 +40,13 @@ class OwnerMqttConfig:
 
     def link_config(self, device_id: str) -> MqttConfig:
         """The connection settings as the MQTT link takes them."""
-        return MqttConfig(
-            host=self.host, port=self.port, client_id=self.effective_client_id(device_id),
-            username=self.username,
+        shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(BrokerConnection)}
+        shared.update(
+            client_id=self.effective_client_id(device_id),
             password=self.password or (os.environ.get(self.password_env, "")
-                                       if self.password_env else ""),
-            tls=self.tls, ca_file=self.ca_file, cert_file=self.cert_file,
-            key_file=self.key_file, keepalive_s=self.keepalive_s,
-            max_packet_kb=self.max_packet_kb, topic_prefix=self.topic_prefix,
-            owner_topic=self.owner_topic)
+                                       if self.password_env else ""))
+        return MqttConfig(**shared, max_packet_kb=self.max_packet_kb,
+                          topic_prefix=self.topic_prefix)
 
     def effective_client_id(self, device_id: str) -> str:
         return self.client_id or f"doorcam-{device_id}-home"

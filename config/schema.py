@@ -104,6 +104,11 @@ class RecordingConfig:
         choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"))
     thumbnail_width: int = setting(
         320, "Width of the peak-frame JPEG stored with each clip.", min=32, max=1920)
+    sign: bool = setting(
+        True, "Sign the video as it is recorded (ONVIF Media Signing: a signature in the "
+        "stream for every GOP, with a key kept beside the device key), so an agency can "
+        "check that no frame was altered, removed or reordered. Off: an agency can check "
+        "only the signed manifest of its request (each clip's SHA-256), not each frame.")
 
 
 @dataclass(frozen=True)

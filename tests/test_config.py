@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from config import Config, ConfigError, load_config, parse_config
-from config.example import render_effective, render_example
+from config.example import render_effective, render_example, toml_value
 from config.loader import with_device_id
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,3 +119,46 @@ def test_cli_config_check_and_show(tmp_path: Path) -> None:
     assert done.stderr.strip() == (
         f"doorcam: config error: {bad}:2: motion.threshold = 0: must be between 1 and 254")
     assert "Traceback" not in done.stderr
+
+
+def test_retired_key_is_ignored_with_a_warning_naming_file_key_and_replacement(
+        tmp_path: Path) -> None:
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[mqtt]\nport = 1884\n'
+                    'owner_topic = "home/door"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"mqtt\.owner_topics = 'x': unknown key"):
+        parse_config('[mqtt]\nowner_topics = "x"\n')  # only the retired name is let through
+    done = _doorcam("config", "check", str(conf))
+    assert done.returncode == 0, done.stderr
+    warnings = [ln for ln in done.stdout.splitlines() if ln.startswith("warning: ")]
+    assert warnings == [f"warning: {conf}:5: mqtt.owner_topic = 'home/door': ignored: the "
+                        "owner's channel is on the home broker now: use [owner_mqtt] (its "
+                        "owner_topic)"], done.stdout
+    assert load_config(conf).mqtt.port == 1884, "the rest of the section still applies"
+
+
+def test_both_broker_sections_share_the_connection_settings() -> None:
+    from config.broker import BrokerConnection
+    from config.mqtt import MqttConfig
+    from config.owner_mqtt import OwnerMqttConfig
+
+    shared = {"host": "broker.home", "port": 8883, "username": "door", "password": "pw",
+              "tls": True, "ca_file": "/ca.pem", "cert_file": "/c.pem", "key_file": "/k.pem",
+              "keepalive_s": 45}
+    assert set(shared) | {"client_id"} == {f.name for f in fields(BrokerConnection)}
+    text = "".join(f"{k} = {toml_value(v)}\n" for k, v in shared.items())
+    cfg = parse_config(f"[mqtt]\n{text}[owner_mqtt]\n{text}")
+    for section in (cfg.mqtt, cfg.owner_mqtt):
+        assert {k: getattr(section, k) for k in shared} == shared
+    assert "pw" not in repr(cfg.mqtt) and "pw" not in repr(cfg.owner_mqtt)
+    link = cfg.owner_mqtt.link_config("porch")
+    assert isinstance(link, MqttConfig) and isinstance(cfg.owner_mqtt, OwnerMqttConfig)
+    assert {k: getattr(link, k) for k in shared} == shared
+    assert link.client_id == "doorcam-porch-home" and link.max_packet_kb == 1024
+    # The same bounds and words in both sections.
+    for section in ("mqtt", "owner_mqtt"):
+        with pytest.raises(ConfigError) as info:
+            parse_config(f"[{section}]\nkeepalive_s = 2\nport = 0\n", "c.toml")
+        assert [str(p) for p in info.value.problems] == [
+            f"c.toml:2: {section}.keepalive_s = 2: must be between 5 and 3600",
+            f"c.toml:3: {section}.port = 0: must be between 1 and 65535"]

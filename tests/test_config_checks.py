@@ -73,6 +73,12 @@ CASES: dict[str, tuple[Callable[[Path], str], str, str]] = {
     "web certificate missing": (
         lambda t: f'[web]\ncert_file = "{t}/cert.pem"\nkey_file = "{t}/key.pem"\n',
         "web.cert_file", "does not exist"),
+    "home assistant without the home broker": (
+        lambda t: '[homeassistant]\nenabled = true\n', "homeassistant.enabled",
+        "needs [owner_mqtt] enabled: Home Assistant is reached only through the home broker"),
+    "privacy masks cover the frame": (
+        lambda t: '[privacy]\nmasks = [[[0, 0], [1, 0], [1, 1]], [[0, 0], [0, 1], [1, 1]]]\n',
+        "privacy.masks", "cover the whole frame: nothing is left to watch or record"),
     "broker CA file missing": (
         lambda t: f'[owner_mqtt]\nenabled = true\ntls = true\nca_file = "{t}/ca.pem"\n',
         "owner_mqtt.ca_file", "does not exist"),

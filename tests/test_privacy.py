@@ -17,6 +17,7 @@ from common.mediasign.nal import join_length_prefixed, split_length_prefixed
 from common.mediasign.sei import is_media_signing_sei
 from config import ConfigError, parse_config
 from device.wiring import build
+from motion import MotionError
 from tests.recording.helpers import check_clip, check_jpeg, packet_bytes, traffic_packets
 
 REPO = Path(__file__).resolve().parent.parent
@@ -104,6 +105,22 @@ def test_the_detector_ignores_masked_areas_even_in_unmasked_pictures() -> None:
 
     assert events("") >= 2
     assert events(masks(BELOW_LINTEL)) == 0
+
+
+def test_masks_that_leave_nothing_to_watch_are_named() -> None:
+    """Which setting leaves nothing to watch, at the picture size the detector is built for
+    (`doorcam config check` makes the same check; tests/test_config_checks.py)."""
+    left = [[[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]]
+    half_zone = "[motion]\nzones = [[[0.6, 0.2], [0.9, 0.2], [0.9, 0.8]]]\n"  # right half
+    assert build.make_detector(parse_config(masks(left) + half_zone), 180, 320)
+    with pytest.raises(MotionError) as err:
+        build.make_detector(parse_config(masks([*left, *RIGHT_HALF])), 180, 320)
+    assert str(err.value) == ("privacy.masks cover the whole frame: nothing is left to watch "
+                              "or record; leave some of the picture uncovered")
+    with pytest.raises(MotionError) as err:
+        build.make_detector(parse_config(masks(RIGHT_HALF) + half_zone), 180, 320)
+    assert str(err.value) == ("motion.zones lie entirely under privacy.masks: nothing of the "
+                              "frame is left to watch")
 
 
 @pytest.fixture(scope="module")

@@ -300,14 +300,18 @@ def _receive(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from uplink.agency import EvidenceInbox
+    from uplink.protocol.media import NOT_SIGNED
 
     folder = Path(args.folder)
     if folder.suffix == ".mp4" and folder.is_file():
         return _verify_video(folder, args.device_key)
     report = EvidenceInbox(folder.parent).verify(folder)
     for cid, media in sorted(report.media.items()):
-        print(f"clip {cid}: video " + ("signed" if media.signed else "not signed"))
-        for line in media.lines() if media.signed else []:
+        unsigned = media.problems == (NOT_SIGNED,)
+        print(f"clip {cid}: video " + ("not signed at capture: only the manifest vouches for it"
+                                       if unsigned else "signed" if media.signed
+                                       else "unreadable"))
+        for line in [] if unsigned else media.lines():
             print(f"  {line}")
     if report.ok:
         print(f"ok: {len(report.verified_clips)} clip(s) match the signed manifest")
@@ -319,7 +323,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _verify_video(path: Path, device_key: str) -> int:
     from uplink.protocol import public_key_from_text
-    from uplink.protocol.media import verify_media
+    from uplink.protocol.media import NOT_SIGNED, verify_media
 
     try:
         key = public_key_from_text(device_key) if device_key else None
@@ -327,11 +331,17 @@ def _verify_video(path: Path, device_key: str) -> int:
         print(f"--device-key: {e}")
         return EXIT_FAILURE
     report = verify_media(path, key)
+    if report.problems == (NOT_SIGNED,):
+        # Not tampering: the device recorded it with recording.sign off (or without its key).
+        print("not signed at capture: the video carries no signatures, so its frames cannot "
+              "be checked; check it against its request's signed manifest (doorcam agency "
+              "verify FOLDER)")
+        return EXIT_FAILURE
     for line in report.lines():
         print(line)
     if report.ok:
         bound = "issued by the given device key" if report.key_bound else "key not checked"
         print(f"ok: every signed GOP is intact and in order ({bound})")
         return 0
-    print("NOT VALID" if report.signed else "not signed")
+    print("NOT VALID")
     return EXIT_FAILURE

@@ -29,8 +29,10 @@ def add_parser(sub: Any) -> None:
 def _check(args: argparse.Namespace) -> int:
     from device.wiring.checks import load_checked
 
-    _, notes = load_checked(args.file, capture=not args.no_capture)
-    for note in notes:
+    _, report = load_checked(args.file, capture=not args.no_capture)
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for note in report.notes:
         print(f"note: {note}")
     print(f"{args.file}: ok")
     return 0

@@ -186,6 +186,7 @@ def _registry(args: argparse.Namespace, now: float) -> Any:
 
 
 def _read(args: argparse.Namespace, enc: Any) -> _Seen:
+    from config.owner_mqtt import OwnerMqttConfig
     from uplink.errors import UplinkError
     from uplink.mqtt import MqttLink
     from uplink.protocol import public_key_from_text
@@ -205,8 +206,8 @@ def _read(args: argparse.Namespace, enc: Any) -> _Seen:
     except ValueError as exc:
         raise UserError(f"device key: {exc}") from None
     cfg = dataclasses.replace(broker_config(args), session_expiry_s=0, max_packet_kb=4096,
-                              topic_prefix=args.topic_prefix, owner_topic="")
-    base = cfg.effective_owner_topic(args.device)
+                              topic_prefix=args.topic_prefix)
+    base = OwnerMqttConfig(topic_prefix=args.topic_prefix).effective_owner_topic(args.device)
     view_topic, head_topic = f"{base}/pending", f"{base}/audit"
     link = MqttLink(cfg, f"owner-{args.device}-{os.urandom(4).hex()}")
     link.subscribe([view_topic, head_topic])

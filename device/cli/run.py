@@ -38,13 +38,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Every configuration error stops here, before any thread, with exit 78: systemd
         # does not restart a daemon whose config cannot work (RestartPreventExitStatus=78).
-        cfg, notes = load_checked(args.config, capture=not args.no_capture)
+        cfg, checked = load_checked(args.config, capture=not args.no_capture)
     except ConfigError as exc:
         prefix = priority_prefix(logging.ERROR) if stderr_is_journal() else ""
         for problem in exc.problems:
             print(f"{prefix}doorcam: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG_DAEMON
-    for note in notes:
+    for warning in checked.warnings:
+        log.warning("%s", warning)
+    for note in checked.notes:
         log.info("%s", note)
     from device.daemon.supervisor import ConfigReloader, Supervisor, build_sides
     from device.wiring import build

@@ -14,8 +14,9 @@ from capture.recording import Recorder
 from capture.sources import is_live, open_source
 from config import Config
 from device.store import ClipStore
+from device.wiring.checks import watched_area_problem
 from device.wiring.paths import DevicePaths
-from motion import MotionDetector
+from motion import MotionDetector, MotionError
 from uplink.desk.keys import (
     device_enc_key_path,
     load_or_create_device_enc_key,
@@ -54,7 +55,12 @@ def open_frames(cfg: Config, spec: str | None, pace: float | None) -> FrameSourc
 
 
 def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDetector:
-    """The detector ignores the privacy masks' areas as well as its own mask."""
+    """The detector ignores the privacy masks' areas as well as its own mask. MotionError
+    names the setting when the masks leave nothing of this picture size to watch."""
+    found = watched_area_problem(cfg, lores_width, lores_height)
+    if found:
+        section, key, why = found
+        raise MotionError(f"{section}.{key} {why}")
     motion = cfg.motion
     if cfg.privacy.masks:
         motion = dataclasses.replace(motion, mask=[*motion.mask, *cfg.privacy.masks])
@@ -68,9 +74,9 @@ def is_simulated(spec: str) -> bool:
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
                   clock_synced: Callable[[], bool] = lambda: True) -> Recorder:
+    signer = make_media_signer(cfg) if cfg.recording.sign else None
     return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording),
-                    simulated=simulated, clock_synced=clock_synced,
-                    signer=make_media_signer(cfg))
+                    simulated=simulated, clock_synced=clock_synced, signer=signer)
 
 
 def ensure_device_keys(cfg: Config) -> None:
@@ -82,6 +88,7 @@ def ensure_device_keys(cfg: Config) -> None:
         load_or_create_device_enc_key(device_enc_key_path(path))
     except (OSError, ValueError) as e:
         log.warning("cannot use the owner-channel key beside %s: %s", path, e)
+    # Even with recording.sign off: turning it on by a reload must find the key there.
     make_media_signer(cfg)
 
 

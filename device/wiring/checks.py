@@ -6,6 +6,7 @@ does not fail at start. Nothing here opens a camera, connects to a broker or wri
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import time
@@ -14,11 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.frame import SourceError
-from capture.sources import check_spec
+from capture.sources import check_spec, source_kind
+from capture.sources.picam import parse_spec as parse_picamera
 from config import Config, ConfigError, Problem
+from config.broker import BrokerConnection
 from config.loader import ConfigFile, load_config_file
-from config.mqtt import MqttConfig
 from device.wiring.paths import DevicePaths
+from motion import MotionError
+from motion.regions import analysis_mask
 from uplink.desk.keys import device_enc_key_path
 from uplink.errors import RegistryError
 from uplink.protocol import RegistryStore, public_key_from_text
@@ -29,10 +33,12 @@ from uplink.protocol.registry import parse_registry
 
 @dataclass
 class Report:
-    """What the checks found: problems stop the start; notes only inform."""
+    """What the checks found: problems stop the start; warnings (settings that are
+    ignored) and notes only inform."""
 
     where: ConfigFile
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def add(self, section: str, key: str, value: object, allowed: str) -> None:
@@ -40,24 +46,25 @@ class Report:
 
 
 def load_checked(path: str | Path | None, *, capture: bool = True,
-                 environ: dict[str, str] | None = None) -> tuple[Config, list[str]]:
-    """The config at `path`, checked as `doorcam run` needs it, and notes worth showing.
-    ConfigError lists every problem: first those of the file itself, then (once it
-    loads) those of what it names."""
+                 environ: dict[str, str] | None = None) -> tuple[Config, Report]:
+    """The config at `path`, checked as `doorcam run` needs it, and the report, whose
+    warnings and notes are worth showing. ConfigError lists every problem: first those
+    of the file itself, then (once it loads) those of what it names."""
     cfg, where = load_config_file(path)
     report = check(cfg, where, capture=capture,
                    environ=dict(os.environ) if environ is None else environ)
     if report.problems:
         raise ConfigError(report.problems)
-    return cfg, report.notes
+    return cfg, report
 
 
 def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
           environ: dict[str, str] | None = None, now: float | None = None) -> Report:
-    report = Report(where)
+    report = Report(where, warnings=[str(w) for w in where.warnings])
     env = {} if environ is None else environ
     if capture:
         _source(cfg, report)
+        _watched_area(cfg, report)
     _store(cfg, report)
     _keys(cfg, report)
     if cfg.uplink.enabled:
@@ -67,7 +74,7 @@ def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
     if cfg.uplink.enabled:
         _mqtt("mqtt", cfg.mqtt, report)
     if cfg.owner_mqtt.enabled:
-        _mqtt("owner_mqtt", cfg.owner_mqtt.link_config(cfg.device.id), report)
+        _mqtt("owner_mqtt", cfg.owner_mqtt, report)
         _password_env(cfg, report, env)
     if cfg.uplink.enabled and cfg.owner_mqtt.enabled:
         _distinct_sessions(cfg, report)
@@ -81,6 +88,48 @@ def _source(cfg: Config, report: Report) -> None:
         check_spec(spec, cfg.capture)
     except SourceError as exc:
         report.add("capture", "source", spec, str(exc).removeprefix(f"{spec}: "))
+
+
+def watched_area_problem(cfg: Config, width: int, height: int) -> tuple[str, str, str] | None:
+    """(section, key, why) when the privacy masks, or the motion mask and zones with them,
+    leave nothing of a `width` x `height` analysis image to watch; None when some is left."""
+    privacy = cfg.privacy.masks
+    if privacy and _nothing_left(privacy, [], width, height):
+        return ("privacy", "masks", "cover the whole frame: nothing is left to watch or "
+                "record; leave some of the picture uncovered")
+    m = cfg.motion
+    if not _nothing_left([*m.mask, *privacy], m.zones, width, height):
+        return None
+    if m.zones:
+        covering = " and ".join(k for k, v in (("motion.mask", m.mask),
+                                                ("privacy.masks", privacy)) if v)
+        return ("motion", "zones", f"lie entirely under {covering}: nothing of the frame is "
+                "left to watch")
+    together = " together with privacy.masks" if privacy else ""
+    return ("motion", "mask", f"covers the whole frame{together}: nothing is left to watch")
+
+
+def _nothing_left(mask: list[list[list[float]]], zones: list[list[list[float]]],
+                  width: int, height: int) -> bool:
+    try:
+        analysis_mask(mask, zones, width, height)
+    except MotionError:
+        return True
+    return False
+
+
+def _watched_area(cfg: Config, report: Report) -> None:
+    # Masks are frame fractions, so the analysis size barely matters: the Pi camera's lores
+    # size when the source names it, else the configured width at 4:3 (the detector checks
+    # again at the source's own size when it starts).
+    width, height = cfg.capture.lores_width, cfg.capture.lores_width * 3 // 4
+    with contextlib.suppress(SourceError):  # reported by _source
+        if source_kind(cfg.capture.source) == "picamera":
+            width, height = parse_picamera(cfg.capture.source, cfg.capture).lores
+    found = watched_area_problem(cfg, width, height)
+    if found:
+        section, key, why = found
+        report.add(section, key, getattr(getattr(cfg, section), key), why)
 
 
 def _user() -> str:
@@ -220,7 +269,7 @@ def _readable(path_text: str) -> str | None:
     return None
 
 
-def _mqtt(section: str, mqtt: MqttConfig, report: Report) -> None:
+def _mqtt(section: str, mqtt: BrokerConnection, report: Report) -> None:
     if not mqtt.host.strip():
         report.add(section, "host", mqtt.host, "needs the broker's host name or address")
     for key in ("ca_file", "cert_file", "key_file"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,8 @@ from tests.signing.helpers import (
 )
 from uplink.desk.media_key import MediaKeyFiles
 from uplink.protocol.media import verify_media
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -141,21 +145,31 @@ def test_swapped_gops_are_reported_reordered(signed: tuple[Path, Ed25519PrivateK
     assert "GOP #3 comes after GOP #4: GOPs were reordered" in report.problems, report.lines()
 
 
-def test_unsigned_video_is_told_apart(tmp_path: Path, signed: tuple[Path, Ed25519PrivateKey]
-                                      ) -> None:
-    from capture.media.h264 import H264Encoder
-    from capture.recording import Recorder
-    from config.schema import RecordingConfig
-    from tests.recording.helpers import DirSink, frame
+@pytest.mark.parametrize("sign", [True, False])
+def test_recording_sign_turns_signing_at_capture_on_and_off(tmp_path: Path, sign: bool
+                                                            ) -> None:
+    """Through the device's own wiring; an unsigned clip is told apart from a tampered one."""
+    from config import parse_config
+    from device.wiring import build
+    from tests.recording.helpers import frame
 
-    sink = DirSink(tmp_path)
-    rec = Recorder(RecordingConfig(), StreamInfo(320, 240, 25.0, "rawvideo"), sink,
-                   H264Encoder(RecordingConfig()))
-    for i in range(60):
-        rec.push(frame(i), motion=True, score=1.0)
-    rec.close()
-    report = verify_media(sink.committed["c001"][0])
-    assert not report.signed and not report.ok
+    cfg = parse_config(f'[store]\npath = "{tmp_path}/store"\n[uplink]\ndevice_key_file = '
+                       f'"{tmp_path}/device_key.pem"\n[recording]\nsign = {str(sign).lower()}\n')
+    with build.open_store(cfg) as store:
+        rec = build.make_recorder(cfg, StreamInfo(320, 240, 25.0, "rawvideo"), store)
+        for i in range(60):
+            rec.push(frame(i), motion=True, score=1.0)
+        [clip] = rec.close()
+        path = store.clip_path(clip.id)
+    report = verify_media(path)
+    assert report.signed is sign and report.ok is sign, report.lines()
+    if sign:
+        return
+    done = subprocess.run([sys.executable, "-m", "device.cli", "agency", "verify", str(path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and done.stderr == ""
+    assert done.stdout.startswith("not signed at capture: the video carries no signatures")
+    assert "problem" not in done.stdout and "NOT VALID" not in done.stdout
 
 
 def test_remuxed_length_prefixed_h264_with_b_frames_is_signed(test_data: Path,

@@ -28,6 +28,9 @@ from common.mediasign.sei import (
     unix_from_timestamp,
 )
 
+# The one problem of a readable video recorded without signatures (not a sign of tampering).
+NOT_SIGNED = "the video carries no ONVIF Media Signing SEI"
+
 
 @dataclass(frozen=True)
 class GopFinding:
@@ -120,8 +123,7 @@ def verify_media(path: Path, device_key: Ed25519PublicKey | None = None) -> Medi
     except ValueError as e:
         return MediaReport(False, False, (), (f"cannot read the video: {e}",), (), False)
     if not seis:
-        return MediaReport(False, False, (), ("the video carries no ONVIF Media Signing SEI",),
-                           (), False)
+        return MediaReport(False, False, (), (NOT_SIGNED,), (), False)
     notes: list[str] = []
     if leading.frames:
         problems.append(f"{leading.frames} frames before the first keyframe cannot be checked")
