@@ -1,7 +1,7 @@
 """Writes the clips of tests/recording/test_pyav_floor.py with whichever PyAV is imported:
 run as a script under the oldest supported PyAV, called in-process under the current one.
 
-    python floor_writer.py OUT_DIR KEY_DIR TRAFFIC_MP4   (prints a JSON report)
+    python -m tests.recording.floor_writer OUT_DIR KEY_DIR TRAFFIC_MP4   (prints a JSON report)
 
 Every file goes through the product's own code: a signed recording (libx264, fragmented
 writer, standard MP4 on close), a signed remux of real footage (avcC, B-frames), the

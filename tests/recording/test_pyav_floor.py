@@ -53,7 +53,7 @@ def test_clips_written_under_the_oldest_pyav_match_the_current_ones(
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(site), str(REPO)))}
     child = subprocess.run(
-        [sys.executable, str(Path(floor_writer.__file__)), str(old), str(keys), str(traffic)],
+        [sys.executable, "-m", floor_writer.__name__, str(old), str(keys), str(traffic)],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False)
     assert child.returncode == 0, child.stderr[-3000:]
     got = json.loads(child.stdout)
