@@ -153,7 +153,11 @@ class SubscriptionStore:
         have = {row[1] for row in self.db.execute("PRAGMA table_info(subscriptions)")}
         for name, kind in _ADDED.items():
             if name not in have:
-                self.db.execute(f"ALTER TABLE subscriptions ADD COLUMN {name} {kind}")
+                try:
+                    self.db.execute(f"ALTER TABLE subscriptions ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):  # another thread added it first
+                        raise
 
     def close(self) -> None:
         self.db.close()
@@ -190,14 +194,19 @@ class SubscriptionStore:
                now: float) -> Subscribed | None:
         """Replace the account's subscription at `old_endpoint` by `keys` if `token` is the
         change token issued for it; the same id (its pending pushes follow) and a new token.
-        None, with nothing changed, for any other account, endpoint or token."""
+        None, with nothing changed, for any other account, endpoint or token, or when another
+        account holds the new endpoint (a change never takes over another's subscription)."""
         new_token, digest = _new_token()
         self.db.execute("BEGIN IMMEDIATE")
         try:
             row = self.db.execute(
                 "SELECT id, change_hash FROM subscriptions WHERE account = ? AND endpoint = ?",
                 (account, old_endpoint)).fetchone()
-            if row is None or row[1] is None or not hmac.compare_digest(row[1], _digest(token)):
+            proven = row is not None and row[1] is not None and hmac.compare_digest(
+                row[1], _digest(token))
+            holder = self.db.execute("SELECT account FROM subscriptions WHERE endpoint = ?",
+                                     (keys.endpoint,)).fetchone()
+            if not proven or (holder is not None and holder[0] != account):
                 self.db.execute("ROLLBACK")
                 return None
             self.db.execute("DELETE FROM subscriptions WHERE endpoint = ? AND id != ?",

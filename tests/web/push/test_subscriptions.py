@@ -110,6 +110,8 @@ def test_a_change_token_replaces_its_own_subscription_once(tmp_path: Path) -> No
         assert store.change("alice", old, theirs.change_token, new, 3.0) is None, "bob's"
         assert store.change("bob", old, mine.change_token, new, 3.0) is None, "alice's"
         assert store.change("alice", old, mine.change_token + "x", new, 3.0) is None
+        assert store.change("alice", old, mine.change_token, _keys(other), 3.0) is None, \
+            "bob's subscription is not taken over"
         assert [s.endpoint for s in store.all()] == [old, other], "nothing changed"
 
         done = store.change("alice", old, mine.change_token, new, 4.0)
