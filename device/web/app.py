@@ -119,8 +119,10 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/device", device.device_page, methods=["GET"]),
         Route("/sw.js", push.service_worker, methods=["GET"]),
         Route("/push/subscribe.js", push.subscribe_script, methods=["GET"]),
+        Route("/push/renew.js", push.renew_script, methods=["GET"]),
         Route("/push/subscribe", push.subscribe, methods=["POST"]),
         Route("/push/unsubscribe", push.unsubscribe, methods=["POST"]),
+        Route("/push/change", push.change, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={

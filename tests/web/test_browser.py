@@ -224,6 +224,70 @@ def test_a_form_posted_from_another_origin_is_refused(world: World, browser: Any
     assert request_rows(world)[rid]["status"] == "pending"
 
 
+# The browser's push service stands in for Google's, which this machine cannot reach: the
+# page's PushManager answers with subscriptions made at the loopback push service instead.
+FAKE_PUSH_MANAGER = """
+const fake = (json) => ({ endpoint: json.endpoint, options: {}, toJSON: () => json });
+window.fakePush = { current: null, next: fake(arguments[0]) };
+PushManager.prototype.getSubscription = async () => window.fakePush.current;
+PushManager.prototype.subscribe = async () => {
+  window.fakePush.current = window.fakePush.next;
+  return window.fakePush.current;
+};
+window.fakePush.rotate = (json) => { window.fakePush.current = fake(json); };
+"""
+
+
+def test_notifications_turn_on_and_a_rotated_subscription_is_renewed(
+        make_world: Callable[..., World], browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.web.push.pushservice import PushService
+    from tests.web.test_push_app import PUSH_ON
+
+    service = PushService().start()
+    try:
+        world = make_world(web=PUSH_ON)
+        world.add_user()
+        url = world.start()
+        log_in(browser, url)
+        browser.get(url + "/device")
+        browser.execute_cdp_cmd("Browser.grantPermissions",
+                                {"origin": url, "permissions": ["notifications"]})
+        _, first = service.subscribe()
+        _, second = service.subscribe()
+        browser.execute_script(FAKE_PUSH_MANAGER, first)
+        button = browser.find_element(By.CSS_SELECTOR, "[data-push-subscribe]")
+        button.click()
+        state = wait_for(lambda: button.get_attribute("data-push-state"), "subscribing")
+        assert state == "subscribed", browser.page_source
+        worker = browser.execute_async_script(
+            "navigator.serviceWorker.ready.then((r) => arguments[0](r.active.scriptURL))")
+        assert worker == url + "/sw.js", "the worker (and the renew.js it imports) runs"
+        saved = browser.execute_async_script(
+            "self.doorcamPush.load().then(arguments[0])")
+        assert saved["endpoint"] == first["endpoint"] and saved["token"]
+
+        # What the worker does on pushsubscriptionchange (which nothing here can fire): the
+        # same function, in the page, where the fake push manager can hand out a new one.
+        renew = ("navigator.serviceWorker.ready.then((r) => self.doorcamPush.renew("
+                 "r.pushManager, null, null)).then(arguments[0], (e) => arguments[0](`${e}`))")
+        browser.execute_script("window.fakePush.rotate(arguments[0])", second)
+        assert browser.execute_async_script(renew) == "renewed"
+        renewed = browser.execute_async_script("self.doorcamPush.load().then(arguments[0])")
+        assert renewed["endpoint"] == second["endpoint"]
+        assert renewed["token"] not in ("", saved["token"])
+        assert browser.execute_async_script(renew) == "unchanged"
+
+        rid = world.import_request()
+        assert service.wait_for(1, timeout=10), "".join(world.log)
+        assert [m["tag"] for m in service.delivered_to(second)] == [f"request-{rid}"]
+        assert service.delivered_to(first) == [] and service.problems == []
+        assert console_errors(browser) == []
+    finally:
+        service.stop()
+
+
 def test_the_readme_has_a_screenshot_of_every_page() -> None:
     for name in ("login", "requests", "clips", "live", "activity", "device"):
         assert (DOCS_SHOTS / f"{name}.png").exists(), name

@@ -137,6 +137,71 @@ def test_subscriptions_are_checked_like_every_post(
     assert push_service.posts == 0 and "Traceback" not in "".join(world.log)
 
 
+def change(s: requests.Session, url: str, old: str, token: str, new: Any,
+           **headers: str) -> requests.Response:
+    """What the service worker sends when its browser rotated the subscription: no CSRF
+    token (a worker has no page), the old endpoint and its change token instead."""
+    h = {"Origin": url, "Sec-Fetch-Site": "same-origin", "Content-Type": "application/json",
+         **headers}
+    body = json.dumps({"old_endpoint": old, "token": token, "subscription": new})
+    return s.post(url + "/push/change", data=body, headers=h, allow_redirects=False)
+
+
+def test_a_rotated_subscription_is_replaced_only_with_its_own_change_token(
+        make_world: Callable[..., World], push_service: PushService) -> None:
+    world = make_world(web=PUSH_ON)
+    world.add_user()
+    world.add_user("sam")
+    url = world.start()
+    alex, sam = world.session(), world.session()
+    token = login(alex, url)
+    sam_token = login(sam, url, "sam")
+    _, old = push_service.subscribe()
+    _, new = push_service.subscribe()
+    _, sams = push_service.subscribe()
+    r = post_json(alex, url, "/push/subscribe", old, token)
+    assert r.status_code == 200, r.text
+    issued = r.json()["change_token"]
+    r = post_json(sam, url, "/push/subscribe", sams, sam_token)
+    sam_issued = r.json()["change_token"]
+    assert len(issued) >= 43 and issued != sam_issued
+
+    refused = "could not be renewed"
+    for who, endpoint, proof, why in (
+            (alex, old["endpoint"], issued[:-1] + "A", "a wrong token"),
+            (alex, old["endpoint"], sam_issued, "another subscription's token"),
+            (alex, sams["endpoint"], sam_issued, "another account's subscription"),
+            (sam, old["endpoint"], issued, "another account's session")):
+        r = change(who, url, endpoint, proof, new)
+        assert r.status_code == 403 and refused in r.text, (why, r.status_code, r.text)
+    r = change(world.session(), url, old["endpoint"], issued, new)
+    assert r.status_code == 401, "the login is still required"
+    r = change(alex, url, old["endpoint"], issued, new, Origin="https://evil.example",
+               **{"Sec-Fetch-Site": "cross-site"})
+    assert r.status_code == 403 and "another site" in r.text
+    r = change(alex, url, old["endpoint"], issued, {**new, "keys": {}})
+    assert r.status_code == 400 and "keys.p256dh is missing" in r.text
+    assert "1 browser(s) get notifications for alex" in alex.get(url + "/device").text
+
+    r = change(alex, url, old["endpoint"], issued, new)  # the refusals did not spend it
+    assert r.status_code == 200 and r.json()["renewed"] is True, r.text
+    rotated = r.json()["change_token"]
+    assert rotated not in (issued, sam_issued)
+    r = change(alex, url, old["endpoint"], issued, new)
+    assert r.status_code == 403, "a change token works once"
+    r = change(alex, url, new["endpoint"], issued, old)
+    assert r.status_code == 403, "the old token does not move the new subscription"
+
+    rid = world.import_request()
+    assert push_service.wait_for(2, timeout=10), "".join(world.log)
+    assert push_service.delivered_to(new) == push_service.delivered_to(sams) != []
+    assert push_service.delivered_to(old) == []
+    assert push_service.delivered_to(new)[0]["tag"] == f"request-{rid}"
+    r = change(alex, url, new["endpoint"], rotated, old)
+    assert r.status_code == 200, "the token that came with the change works, once"
+    assert "Traceback" not in "".join(world.log)
+
+
 def test_with_push_off_the_device_page_says_how_to_turn_it_on(world: World) -> None:
     world.add_user()
     url = world.start()

@@ -1,8 +1,14 @@
-"""Web Push: the service worker, the subscribe script, and a browser's (un)subscription.
+"""Web Push: the service worker, its scripts, and a browser's (un)subscription.
 
 `subscribe.js` posts JSON (not a form), with the session's CSRF token in a header; the
 origin check and the login are the same as for every form post. Answers are plain text
 (the script shows them to the owner), never an HTML page.
+
+The service worker renews a subscription its browser rotated (`pushsubscriptionchange`). It
+has no page and so no CSRF token; instead of one it proves it held the old subscription with
+that subscription's change token (see device.web.push.subscriptions), which works once, for
+that subscription of the logged-in account, and is replaced by the answer's. The origin
+check and the login are the same as for every post.
 """
 
 from __future__ import annotations
@@ -37,15 +43,23 @@ async def subscribe_script(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "subscribe.js", media_type="text/javascript")
 
 
-async def _json_call(request: Request) -> tuple[WebContext, str, object]:
-    """(context, account, parsed body) of an authenticated same-origin JSON post."""
+async def renew_script(request: Request) -> Response:
+    # Loaded by the page and imported by the service worker (same origin, same scope).
+    return FileResponse(STATIC_DIR / "renew.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
+
+
+async def _json_call(request: Request, *, csrf: bool = True
+                     ) -> tuple[WebContext, str, object]:
+    """(context, account, parsed body) of an authenticated same-origin JSON post; with
+    `csrf`, the session's CSRF token must be in its header."""
     ctx: WebContext = request.app.state.ctx
     settings: Settings = request.app.state.settings
     check_origin(request, settings)
     session = await session_of(request, ctx, settings, time.time())
     if session is None:
         raise HTTPException(401, "You are not logged in: log in again and retry.")
-    if not same_token(request.headers.get(CSRF_HEADER), session.csrf):
+    if csrf and not same_token(request.headers.get(CSRF_HEADER), session.csrf):
         raise HTTPException(403, "The page is out of date (its security token does not "
                                  "match your login). Reload it and try again.")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -74,10 +88,32 @@ async def subscribe(request: Request) -> Response:
     from device.web.push import InvalidSubscription
 
     try:
-        sub_id = await run_in_threadpool(ctx.push.subscribe, account, body)
+        done = await run_in_threadpool(ctx.push.subscribe, account, body)
     except InvalidSubscription as exc:
         return PlainTextResponse(str(exc), status_code=400)
-    return JSONResponse({"subscribed": True, "id": sub_id})
+    return JSONResponse({"subscribed": True, "id": done.id, "change_token": done.change_token})
+
+
+async def change(request: Request) -> Response:
+    """The service worker's renewal: {"old_endpoint", "token", "subscription"}."""
+    ctx, account, body = await _json_call(request, csrf=False)
+    fields = body if isinstance(body, dict) else {}
+    old, token, new = (fields.get("old_endpoint"), fields.get("token"),
+                       fields.get("subscription"))
+    if not (isinstance(old, str) and old and isinstance(token, str) and token
+            and isinstance(new, dict)):
+        raise HTTPException(400, "Send {\"old_endpoint\": URL, \"token\": the change token, "
+                                 "\"subscription\": the new PushSubscription JSON}.")
+    from device.web.push import ChangeRefused, InvalidSubscription
+
+    try:
+        done = await run_in_threadpool(ctx.push.change, account, old, token, new)
+    except InvalidSubscription as exc:
+        return PlainTextResponse(str(exc), status_code=400)
+    except ChangeRefused:
+        return PlainTextResponse("This browser's notifications could not be renewed: turn "
+                                 "them on again on the Device page.", status_code=403)
+    return JSONResponse({"renewed": True, "id": done.id, "change_token": done.change_token})
 
 
 async def unsubscribe(request: Request) -> Response:

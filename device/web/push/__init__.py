@@ -6,9 +6,15 @@ The web app calls this API; it owns the HTTP endpoints and serves `static/` (STA
 
     push.public_key()                  -> str   the applicationServerKey for subscribe.js
                                                 (base64url, uncompressed P-256 point)
-    push.subscribe(account, body)      -> int   store a browser's PushSubscription JSON;
-                                                raises InvalidSubscription (a message for
-                                                the owner: answer 400 with it)
+    push.subscribe(account, body)      -> Subscribed   store a browser's PushSubscription
+                                                JSON; raises InvalidSubscription (a message
+                                                for the owner: answer 400 with it); the
+                                                change token goes to that browser only
+    push.change(account, old_endpoint, token, body) -> Subscribed
+                                                the browser rotated its subscription: replace
+                                                the old one; raises InvalidSubscription, or
+                                                ChangeRefused unless the token is the one
+                                                issued for `old_endpoint` of `account`
     push.unsubscribe(account, endpoint) -> bool
     push.subscriptions(account)        -> list[Subscription]
 
@@ -32,6 +38,7 @@ from typing import Any
 
 from config.push import PushConfig
 from device.web.push.errors import (
+    ChangeRefused,
     DeliveryError,
     InvalidSubscription,
     PushConfigError,
@@ -41,6 +48,7 @@ from device.web.push.errors import (
 from device.web.push.notifier import Notifier, NotifyReport
 from device.web.push.sender import CALL_DEADLINE_S, PushSender, default_transport
 from device.web.push.subscriptions import (
+    Subscribed,
     Subscription,
     SubscriptionStore,
     check_account,
@@ -54,6 +62,7 @@ DB_FILE = "push.sqlite3"
 
 __all__ = [
     "STATIC_DIR",
+    "ChangeRefused",
     "DeliveryError",
     "InvalidSubscription",
     "Notifier",
@@ -61,6 +70,7 @@ __all__ = [
     "PushConfigError",
     "PushError",
     "PushService",
+    "Subscribed",
     "Subscription",
     "SubscriptionGone",
 ]
@@ -92,12 +102,24 @@ class PushService:
         return SubscriptionStore(self.state_dir / DB_FILE)
 
     def subscribe(self, account: str, json_body: bytes | str | dict[str, Any],
-                  now: float | None = None) -> int:
-        """Validate and store a subscription for `account`; its id."""
+                  now: float | None = None) -> Subscribed:
+        """Validate and store a subscription for `account`; its id and change token."""
         keys = parse_subscription(json_body)
         check_account(account)
         with self._store() as store:
             return store.add(account, keys, time.time() if now is None else now)
+
+    def change(self, account: str, old_endpoint: str, token: str,
+               json_body: bytes | str | dict[str, Any], now: float | None = None
+               ) -> Subscribed:
+        """Replace the subscription the browser rotated, on proof it held the old one."""
+        keys = parse_subscription(json_body)
+        with self._store() as store:
+            done = store.change(account, old_endpoint, token, keys,
+                                time.time() if now is None else now)
+        if done is None:
+            raise ChangeRefused("the old subscription or its change token does not match")
+        return done
 
     def unsubscribe(self, account: str, endpoint: str) -> bool:
         with self._store() as store:

@@ -2,14 +2,16 @@
 
     PushError
     ├── InvalidSubscription        a browser's subscription JSON is refused (message says why)
+    ├── ChangeRefused              a renewed subscription without a valid change token
     ├── PushConfigError            push is enabled but cannot work (e.g. no contact)
     └── DeliveryError              one push was not delivered; `status` is the HTTP status or 0
         ├── SubscriptionGone       404/410: the browser unsubscribed; drop the subscription
         ├── SubscriptionRefused    400/401/403/other 4xx: this push will never be accepted
         ├── PayloadTooLarge        413: the encrypted message is over the service's limit
         ├── DestinationRefused     a redirect, or plain http to a host other than loopback
-        └── RetryLater             a later attempt may succeed
-            ├── RateLimited        429; `retry_after` seconds when the service said
+        └── RetryLater             a later attempt may succeed; `retry_after` seconds when the
+            │                      push service said (Retry-After on a 429 or 5xx)
+            ├── RateLimited        429
             ├── PushServiceError   5xx
             └── Unreachable        no connection, TLS failure, or the total deadline passed
 
@@ -25,6 +27,10 @@ class PushError(Exception):
 
 class InvalidSubscription(PushError, ValueError):
     """The subscription a browser sent cannot be stored; the message is for the owner."""
+
+
+class ChangeRefused(PushError):
+    """A subscription change whose old endpoint, account or change token does not match."""
 
 
 class PushConfigError(PushError):
@@ -56,16 +62,16 @@ class DestinationRefused(DeliveryError):
 
 
 class RetryLater(DeliveryError):
-    """A later attempt may succeed."""
+    """A later attempt may succeed; not before `retry_after` seconds if the service said."""
 
-
-class RateLimited(RetryLater):
-    """429 Too Many Requests; `retry_after` is the service's Retry-After in seconds, if any."""
-
-    def __init__(self, message: str, status: int = 429, retry_after: float | None = None
+    def __init__(self, message: str, status: int = 0, retry_after: float | None = None
                  ) -> None:
         super().__init__(message, status)
         self.retry_after = retry_after
+
+
+class RateLimited(RetryLater):
+    """429 Too Many Requests."""
 
 
 class PushServiceError(RetryLater):

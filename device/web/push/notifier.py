@@ -12,6 +12,15 @@ after a request was first seen does not get a push for it.
 
 Motion pushes are best effort: not stored, at most one per `MOTION_GAP_S`, short TTL.
 Doorbell rings likewise, but every ring is sent, whatever `notify_on_motion` says.
+
+A push service's Retry-After (on a 429 or 5xx) holds every push to that service until then:
+due rows wait without spending an attempt, motion and ring pushes are skipped. A subscription
+whose pushes keep failing otherwise (`STALE_FAILURES` in a row, the first `STALE_AFTER_S`
+ago) belongs to a browser that is gone without its push service saying so: it is dropped.
+
+What was notified is kept `KEEP_NOTIFIED_S` after it was first seen, then pruned (with its
+outbox rows) once the request is no longer pending, `PRUNE_BATCH` rows at a time, at most
+every `PRUNE_EVERY_S` while nothing is left over.
 """
 
 from __future__ import annotations
@@ -26,16 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.push import PushConfig
-from device.web.push.errors import (
-    DeliveryError,
-    PushError,
-    RateLimited,
-    RetryLater,
-    SubscriptionGone,
-)
+from device.web.push.errors import DeliveryError, PushError, RetryLater, SubscriptionGone
 from device.web.push.message import Message, motion_message, request_message, ring_message
 from device.web.push.sender import PushSender, Target
 from device.web.push.subscriptions import Subscription, SubscriptionStore
+from device.web.push.vapid import audience
 from uplink.desk.book import RequestStatus
 
 log = logging.getLogger("doorcam.push")
@@ -45,6 +49,11 @@ RETRY_BASE_S = 30.0
 RETRY_MAX_S = 3600.0
 MOTION_GAP_S = 60.0
 MOTION_TTL_S = 300
+STALE_FAILURES = 10
+STALE_AFTER_S = 3 * 86400.0
+KEEP_NOTIFIED_S = 7 * 86400.0
+PRUNE_EVERY_S = 3600.0
+PRUNE_BATCH = 500
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notified (request_id TEXT PRIMARY KEY, first_seen REAL NOT NULL);
@@ -52,6 +61,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     request_id TEXT NOT NULL, subscription_id INTEGER NOT NULL, agency TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, done_at REAL, outcome TEXT,
     PRIMARY KEY (request_id, subscription_id));
+CREATE INDEX IF NOT EXISTS notified_first_seen ON notified (first_seen);
 """
 
 
@@ -61,11 +71,13 @@ class NotifyReport:
 
     new_requests: list[str] = field(default_factory=list)
     delivered: int = 0
-    dropped: int = 0  # subscriptions removed: the push service said they are gone
+    dropped: int = 0  # subscriptions removed: gone, or failing for days
     retrying: int = 0
+    held: int = 0  # not tried: their push service asked to wait (Retry-After)
     failed: int = 0  # given up: refused for good, or out of attempts
     motion: int = 0  # motion pushes delivered
     rings: int = 0  # doorbell pushes delivered
+    pruned: int = 0  # requests no longer needed, forgotten
 
 
 class Notifier:
@@ -75,12 +87,17 @@ class Notifier:
     def __init__(self, book_path: Path, store_path: Path,
                  sender: Callable[[], PushSender], cfg: PushConfig, *,
                  clock: Callable[[], float] = time.time,
-                 max_attempts: int = MAX_ATTEMPTS) -> None:
+                 max_attempts: int = MAX_ATTEMPTS, keep_notified_s: float = KEEP_NOTIFIED_S,
+                 prune_batch: int = PRUNE_BATCH) -> None:
         self.book_path = Path(book_path)
         self.store_path = Path(store_path)
         self.cfg = cfg
         self.clock = clock
         self.max_attempts = max_attempts
+        self.keep_notified_s = keep_notified_s
+        self.prune_batch = prune_batch
+        self._next_prune = float("-inf")
+        self._held: dict[str, float] = {}  # push service origin -> wall time it asked for
         self._make_sender = sender
         self._sender: PushSender | None = None
         self._store: SubscriptionStore | None = None
@@ -160,8 +177,8 @@ class Notifier:
         db = self.store.db
         due = db.execute(
             "SELECT request_id, subscription_id, agency, attempts FROM outbox "
-            "WHERE done_at IS NULL AND next_at <= ? ORDER BY next_at, request_id",
-            (now,)).fetchall()
+            "WHERE done_at IS NULL AND next_at <= ? "
+            "ORDER BY next_at, request_id, subscription_id", (now,)).fetchall()
         for request_id, sub_id, agency, attempts in due:
             if request_id not in pending:
                 self._finish(request_id, sub_id, now, "request no longer pending")
@@ -172,7 +189,32 @@ class Notifier:
                 continue
             self._deliver(sub, request_message(request_id, agency), request_id, attempts,
                           now, report)
+        report.pruned = self._prune(pending, now)
         return report
+
+    def _prune(self, pending: dict[str, str], now: float) -> int:
+        """Forget requests first seen long ago that are no longer pending (decided or
+        expired: they never will be again), one bounded batch; how many."""
+        if now < self._next_prune or not self.book_path.exists():
+            return 0
+        db = self.store.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            done = [(r[0],) for r in db.execute(
+                "SELECT request_id FROM notified WHERE first_seen < ? AND request_id NOT IN "
+                "(SELECT value FROM json_each(?)) ORDER BY first_seen LIMIT ?",
+                (now - self.keep_notified_s, json.dumps(list(pending)), self.prune_batch))]
+            db.executemany("DELETE FROM outbox WHERE request_id = ?", done)
+            db.executemany("DELETE FROM notified WHERE request_id = ?", done)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        # A full batch may have left more: the next pass goes on.
+        self._next_prune = now if len(done) == self.prune_batch else now + PRUNE_EVERY_S
+        if done:
+            log.info("push: forgot %d request(s) no longer pending", len(done))
+        return len(done)
 
     def _pending_requests(self, now: float) -> dict[str, str]:
         """{request id: agency name} of pending, shown, unexpired requests, read-only."""
@@ -219,6 +261,13 @@ class Notifier:
 
     def _deliver(self, sub: Subscription, message: Message, request_id: str, attempts: int,
                  now: float, report: NotifyReport) -> None:
+        held = self._held_until(sub, now)
+        if held is not None:
+            self.store.db.execute(
+                "UPDATE outbox SET next_at = ? WHERE request_id = ? AND subscription_id = ?",
+                (held, request_id, sub.id))
+            report.held += 1
+            return
         try:
             self.sender.send(Target(sub.endpoint, sub.p256dh, sub.auth), message.payload(),
                              ttl=self.cfg.ttl_s, urgency="normal")
@@ -228,7 +277,8 @@ class Notifier:
             report.dropped += 1
         except RetryLater as exc:
             attempts += 1
-            self.store.failed(sub.id, str(exc))
+            if self._failed(sub, exc, now, report):
+                return
             if attempts >= self.max_attempts:
                 log.warning("push: giving up request %s to subscription %d after %d "
                             "attempts: %s", request_id, sub.id, attempts, exc)
@@ -236,8 +286,8 @@ class Notifier:
                 report.failed += 1
                 return
             wait = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (attempts - 1))
-            if isinstance(exc, RateLimited) and exc.retry_after is not None:
-                wait = min(RETRY_MAX_S, max(wait, exc.retry_after))
+            if exc.retry_after is not None:
+                wait = max(wait, exc.retry_after)
             self.store.db.execute(
                 "UPDATE outbox SET attempts = ?, next_at = ?, outcome = ? "
                 "WHERE request_id = ? AND subscription_id = ?",
@@ -248,13 +298,36 @@ class Notifier:
         except DeliveryError as exc:
             log.warning("push: request %s to subscription %d failed: %s",
                         request_id, sub.id, exc)
-            self.store.failed(sub.id, str(exc))
-            self._finish(request_id, sub.id, now, f"failed: {exc}", attempts + 1)
+            if not self._failed(sub, exc, now, report):
+                self._finish(request_id, sub.id, now, f"failed: {exc}", attempts + 1)
             report.failed += 1
         else:
             self.store.succeeded(sub.id, now)
             self._finish(request_id, sub.id, now, "delivered", attempts + 1)
             report.delivered += 1
+
+    def _held_until(self, sub: Subscription, now: float) -> float | None:
+        """When the subscription's push service said to come back, if that is still ahead."""
+        until = self._held.get(_origin(sub.endpoint))
+        return until if until is not None and until > now else None
+
+    def _failed(self, sub: Subscription, exc: DeliveryError, now: float,
+                report: NotifyReport) -> bool:
+        """Count a failure (holding its push service if it said Retry-After); True if the
+        subscription has now failed for so long that it was dropped."""
+        if isinstance(exc, RetryLater) and exc.retry_after is not None:
+            origin = _origin(sub.endpoint)
+            self._held[origin] = max(self._held.get(origin, now), now + exc.retry_after)
+        row = self.store.failed(sub.id, str(exc), now)
+        if (row is None or row.failing_since is None or row.failures < STALE_FAILURES
+                or now - row.failing_since < STALE_AFTER_S):
+            return False
+        log.warning("push: dropping subscription %d of %s: %d failures in a row over %.0f "
+                    "day(s), the last: %s", sub.id, sub.account, row.failures,
+                    (now - row.failing_since) / 86400, exc)
+        self._drop(sub.id)
+        report.dropped += 1
+        return True
 
     def _finish(self, request_id: str, sub_id: int, now: float, outcome: str,
                 attempts: int | None = None) -> None:
@@ -289,6 +362,9 @@ class Notifier:
         """One best-effort push to every subscription, kept briefly; how many took it."""
         payload, sent = message.payload(), 0
         for sub in self.store.all():
+            if self._held_until(sub, now) is not None:
+                report.held += 1
+                continue
             try:
                 self.sender.send(Target(sub.endpoint, sub.p256dh, sub.auth), payload,
                                  ttl=min(self.cfg.ttl_s, MOTION_TTL_S), urgency="high",
@@ -299,8 +375,15 @@ class Notifier:
                 report.dropped += 1
             except DeliveryError as exc:
                 log.info("push: %s to subscription %d: %s", topic, sub.id, exc)
-                self.store.failed(sub.id, str(exc))
+                self._failed(sub, exc, now, report)
             else:
                 self.store.succeeded(sub.id, now)
                 sent += 1
         return sent
+
+
+def _origin(endpoint: str) -> str:
+    try:
+        return audience(endpoint)
+    except ValueError:
+        return endpoint

@@ -8,8 +8,8 @@ the system's CAs, and https required except to a loopback address. Outcomes:
     2xx (201 Created)   delivered: `send` returns
     404, 410            SubscriptionGone: the caller drops the subscription
     413                 PayloadTooLarge
-    429                 RateLimited (with the service's Retry-After, if any)
-    5xx                 PushServiceError
+    429                 RateLimited        } with the service's Retry-After, if any
+    5xx                 PushServiceError   }
     other 4xx           SubscriptionRefused
     3xx, plain http     DestinationRefused (the redirect is never followed)
     no answer in time   Unreachable
@@ -128,7 +128,8 @@ def _classify(response: Response, where: str) -> None:
     if 400 <= status < 500:
         raise SubscriptionRefused(f"{where}: push refused ({status}){said}", status)
     if status >= 500:
-        raise PushServiceError(f"{where}: push service failed ({status}){said}", status)
+        raise PushServiceError(f"{where}: push service failed ({status}){said}", status,
+                               retry_after(response.headers.get("Retry-After")))
     raise DeliveryError(f"{where}: unexpected answer {status}{said}", status)
 
 

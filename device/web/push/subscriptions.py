@@ -4,11 +4,20 @@ A subscription is what a browser's `PushSubscription.toJSON()` gives: an endpoin
 push service and two keys (RFC 8291 §2): `p256dh`, the browser's P-256 public key, and `auth`,
 a 16-byte secret. The endpoint is unique: the same browser subscribing again (or for another
 account) replaces its row.
+
+Each stored subscription also gets a change token: 32 random bytes handed to the browser once
+(only their SHA-256 is kept). When the browser's push service rotates the subscription, the
+service worker, which has no CSRF token, proves with it that it held the old subscription:
+`change` accepts the token once, for the account and endpoint it was issued for, and issues
+the next one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,10 +39,14 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscriptions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, endpoint TEXT NOT NULL UNIQUE,
     p256dh BLOB NOT NULL, auth BLOB NOT NULL, created REAL NOT NULL, last_success REAL,
-    failures INTEGER NOT NULL DEFAULT 0, last_failure TEXT);
+    failures INTEGER NOT NULL DEFAULT 0, last_failure TEXT, failing_since REAL,
+    change_hash BLOB);
 CREATE INDEX IF NOT EXISTS subscriptions_account ON subscriptions (account);
 """
-_COLUMNS = "id, account, endpoint, p256dh, auth, created, last_success, failures, last_failure"
+# Columns added since the first release, for databases made before them.
+_ADDED = {"failing_since": "REAL", "change_hash": "BLOB"}
+_COLUMNS = ("id, account, endpoint, p256dh, auth, created, last_success, failures, "
+            "last_failure, failing_since")
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,24 @@ class Subscription:
     last_success: float | None
     failures: int  # failed deliveries since the last success
     last_failure: str | None
+    failing_since: float | None  # the first of those failures
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """A stored subscription's id, and the change token only its browser gets."""
+
+    id: int
+    change_token: str
+
+
+def _new_token() -> tuple[str, bytes]:
+    token = secrets.token_urlsafe(32)
+    return token, _digest(token)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "replace")).digest()
 
 
 def parse_subscription(body: bytes | str | Mapping[str, Any]) -> Keys:
@@ -119,6 +150,14 @@ class SubscriptionStore:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(subscriptions)")}
+        for name, kind in _ADDED.items():
+            if name not in have:
+                try:
+                    self.db.execute(f"ALTER TABLE subscriptions ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):  # another thread added it first
+                        raise
 
     def close(self) -> None:
         self.db.close()
@@ -129,16 +168,17 @@ class SubscriptionStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def add(self, account: str, keys: Keys, now: float) -> int:
-        """Store (or replace, by endpoint) a subscription; its id."""
+    def add(self, account: str, keys: Keys, now: float) -> Subscribed:
+        """Store (or replace, by endpoint) a subscription; its id and change token."""
         check_account(account)
+        token, digest = _new_token()
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("DELETE FROM subscriptions WHERE endpoint = ?", (keys.endpoint,))
             new_id = self.db.execute(
-                "INSERT INTO subscriptions (account, endpoint, p256dh, auth, created) "
-                "VALUES (?,?,?,?,?)", (account, keys.endpoint, keys.p256dh, keys.auth, now)
-            ).lastrowid
+                "INSERT INTO subscriptions (account, endpoint, p256dh, auth, created, "
+                "change_hash) VALUES (?,?,?,?,?,?)",
+                (account, keys.endpoint, keys.p256dh, keys.auth, now, digest)).lastrowid
             self.db.execute(
                 "DELETE FROM subscriptions WHERE account = ? AND id NOT IN (SELECT id FROM "
                 "subscriptions WHERE account = ? ORDER BY created DESC, id DESC LIMIT ?)",
@@ -148,7 +188,38 @@ class SubscriptionStore:
             self.db.execute("ROLLBACK")
             raise
         assert new_id is not None
-        return int(new_id)
+        return Subscribed(int(new_id), token)
+
+    def change(self, account: str, old_endpoint: str, token: str, keys: Keys,
+               now: float) -> Subscribed | None:
+        """Replace the account's subscription at `old_endpoint` by `keys` if `token` is the
+        change token issued for it; the same id (its pending pushes follow) and a new token.
+        None, with nothing changed, for any other account, endpoint or token, or when another
+        account holds the new endpoint (a change never takes over another's subscription)."""
+        new_token, digest = _new_token()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute(
+                "SELECT id, change_hash FROM subscriptions WHERE account = ? AND endpoint = ?",
+                (account, old_endpoint)).fetchone()
+            proven = row is not None and row[1] is not None and hmac.compare_digest(
+                row[1], _digest(token))
+            holder = self.db.execute("SELECT account FROM subscriptions WHERE endpoint = ?",
+                                     (keys.endpoint,)).fetchone()
+            if not proven or (holder is not None and holder[0] != account):
+                self.db.execute("ROLLBACK")
+                return None
+            self.db.execute("DELETE FROM subscriptions WHERE endpoint = ? AND id != ?",
+                            (keys.endpoint, row[0]))
+            self.db.execute(
+                "UPDATE subscriptions SET endpoint = ?, p256dh = ?, auth = ?, created = ?, "
+                "change_hash = ?, failures = 0, last_failure = NULL, failing_since = NULL "
+                "WHERE id = ?", (keys.endpoint, keys.p256dh, keys.auth, now, digest, row[0]))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return Subscribed(int(row[0]), new_token)
 
     def remove(self, account: str, endpoint: str) -> bool:
         """Drop the account's subscription with this endpoint; False if there was none."""
@@ -171,8 +242,11 @@ class SubscriptionStore:
 
     def succeeded(self, sub_id: int, now: float) -> None:
         self.db.execute("UPDATE subscriptions SET last_success = ?, failures = 0, "
-                        "last_failure = NULL WHERE id = ?", (now, sub_id))
+                        "last_failure = NULL, failing_since = NULL WHERE id = ?", (now, sub_id))
 
-    def failed(self, sub_id: int, reason: str) -> None:
-        self.db.execute("UPDATE subscriptions SET failures = failures + 1, last_failure = ? "
-                        "WHERE id = ?", (reason[:200], sub_id))
+    def failed(self, sub_id: int, reason: str, now: float) -> Subscription | None:
+        """Count a failed delivery; the subscription as it stands now."""
+        self.db.execute("UPDATE subscriptions SET failures = failures + 1, last_failure = ?, "
+                        "failing_since = COALESCE(failing_since, ?) WHERE id = ?",
+                        (reason[:200], now, sub_id))
+        return self.get(sub_id)

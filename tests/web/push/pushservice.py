@@ -4,8 +4,9 @@ Each POST to an endpoint it handed out must carry `Content-Encoding: aes128gcm`,
 Urgency and `Authorization: vapid t=<JWT>, k=<key>` whose ES256 signature verifies against `k`
 with `aud` = this server's origin, `exp` in the next 24 hours and `sub` a mailto:/https: URI.
 The body is then decrypted with the subscribing browser's private key. Anything wrong is
-recorded in `problems` and answered 400. `answer` tells it to reply 201 (default), 410, 429,
-500, redirect (307 elsewhere), or stay silent until the test ends.
+recorded in `problems` and answered 400. `answer` tells it to reply 201 (default), 410, 429 or
+503 (both with Retry-After: 120), 500, redirect (307 elsewhere), or stay silent until the test
+ends.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class PushService:
             req.end_headers()
             return None
         if how != "201":
-            extra = {"Retry-After": "120"} if how == "429" else {}
+            extra = {"Retry-After": "120"} if how in ("429", "503") else {}
             return self._reply(req, int(how), b"nope", extra)
         try:
             delivery = self._check(token, dict(req.headers.items()), body)

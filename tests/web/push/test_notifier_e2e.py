@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from config.push import PushConfig
-from device.web.push import PushService
+from device.web.push import Notifier, PushService
+from device.web.push.notifier import PRUNE_EVERY_S, STALE_AFTER_S, STALE_FAILURES
 from tests.uplink.desk.conftest import NOW, Device
 from tests.web.push.pushservice import PushService as LoopbackPushService
 
@@ -127,29 +128,104 @@ def test_a_silent_push_service_is_cut_at_the_deadline_and_retried_later(
     assert push_service.delivered_to(sub) == [_expected(rid)]
 
 
-def test_429_and_500_are_retried_then_given_up(
+def test_retry_after_holds_the_push_service_and_a_500_is_retried_then_given_up(
         device: Device, push_service: LoopbackPushService) -> None:
     svc = _service(device)
-    _, limited = push_service.subscribe()
-    _, broken = push_service.subscribe()
-    svc.subscribe("owner", limited, now=NOW)
-    svc.subscribe("owner", broken, now=NOW)
-    push_service.answer[push_service.token_of(limited)] = "429"
-    push_service.answer[push_service.token_of(broken)] = "500"
-    rid = _pending_request(device)
+    other = LoopbackPushService().start()  # a second push service: the hold is per service
+    try:
+        _, limited = push_service.subscribe()
+        _, same_service = push_service.subscribe()
+        _, broken = other.subscribe()
+        for sub in (limited, same_service, broken):
+            svc.subscribe("owner", sub, now=NOW)
+        push_service.answer[push_service.token_of(limited)] = "503"  # Retry-After: 120
+        other.answer[other.token_of(broken)] = "500"
+        rid = _pending_request(device)
+        notifier = svc.notifier()
+        notifier.max_attempts = 3
+        report = notifier.notify_pending(NOW + 1)
+        assert (report.retrying, report.held) == (2, 1)
+        assert push_service.posts == 1, "the rest of the held service waits"
+        push_service.answer.clear()
+        notifier.ring()
+        report = notifier.notify_pending(NOW + 60)  # the 500's 2nd attempt (due at 1 + 30)
+        assert (report.retrying, report.held, report.rings) == (1, 2, 0)
+        assert push_service.posts == 1, "nothing to the held service before Retry-After"
+        report = notifier.notify_pending(NOW + 125)  # the 500's 3rd attempt (due at 60 + 60)
+        assert (report.delivered, report.failed) == (2, 1), "the 500 gives up after 3"
+        assert push_service.delivered_to(limited) == push_service.delivered_to(
+            same_service) == [_expected(rid)]
+        report = notifier.notify_pending(NOW + 10 * H)
+        assert (report.delivered, report.failed, report.retrying) == (0, 0, 0)
+        notifier.close()
+        assert (push_service.posts, other.posts) == (3, 4), "3 attempts and the ring"
+    finally:
+        other.stop()
+
+
+def test_a_subscription_failing_for_days_is_dropped_and_logged_once(
+        device: Device, push_service: LoopbackPushService,
+        caplog: pytest.LogCaptureFixture) -> None:
+    svc = _service(device)
+    _, dead = push_service.subscribe()
+    _, alive = push_service.subscribe()
+    svc.subscribe("owner", dead, now=NOW)
+    svc.subscribe("owner", alive, now=NOW)
+    push_service.answer[push_service.token_of(dead)] = "500"
     notifier = svc.notifier()
-    notifier.max_attempts = 3
-    assert notifier.notify_pending(NOW + 1).retrying == 2
-    # The 429 said Retry-After: 120; the 500 waits the first backoff step (30 s).
-    assert notifier.notify_pending(NOW + 40).retrying == 1
-    push_service.answer.pop(push_service.token_of(limited))
-    report = notifier.notify_pending(NOW + 130)  # the 500's 3rd attempt (due at 40 + 60)
-    assert (report.delivered, report.failed) == (1, 1), "the 500 gives up after 3 attempts"
-    assert push_service.delivered_to(limited) == [_expected(rid)]
-    report = notifier.notify_pending(NOW + 10 * H)
-    assert (report.delivered, report.failed, report.retrying) == (0, 0, 0)
+    day = 24 * H
+    # Many failures in one day are not enough, nor days with few failures.
+    at = [NOW + i for i in range(STALE_FAILURES - 1)] + [NOW + STALE_AFTER_S - day]
+    for t in at:
+        notifier.ring()
+        assert notifier.notify_pending(t).rings == 1
+    (row,) = [s for s in svc.subscriptions() if s.endpoint == dead["endpoint"]]
+    assert (row.failures, row.failing_since) == (STALE_FAILURES, NOW)
+    notifier.ring()
+    report = notifier.notify_pending(NOW + STALE_AFTER_S)
+    assert (report.rings, report.dropped) == (1, 1)
+    notifier.ring()
+    assert notifier.notify_pending(NOW + STALE_AFTER_S + 1).dropped == 0
     notifier.close()
-    assert push_service.posts == 2 + 1 + 2
+    assert [s.endpoint for s in svc.subscriptions()] == [alive["endpoint"]]
+    assert len(push_service.delivered_to(alive)) == STALE_FAILURES + 2
+    dropped = [r for r in caplog.records if "failures in a row" in r.getMessage()]
+    assert len(dropped) == 1 and dropped[0].levelname == "WARNING"
+    assert dead["endpoint"] not in caplog.text, "endpoints are capabilities: not logged"
+
+
+def test_requests_no_longer_pending_are_forgotten_in_batches(
+        device: Device, push_service: LoopbackPushService) -> None:
+    svc = _service(device)
+    _, sub = push_service.subscribe()
+    svc.subscribe("owner", sub, now=NOW)
+    decided = [_pending_request(device, i) for i in range(3)]
+    pending = _pending_request(device, 3)
+    notifier = Notifier(device.tmp / "uplink.sqlite3", device.tmp / "web" / "push.sqlite3",
+                        svc.sender, CFG, keep_notified_s=2 * PRUNE_EVERY_S - 10, prune_batch=2)
+    assert notifier.notify_pending(NOW + 1).delivered == 4
+    desk = device.desk()
+    for rid in decided:
+        desk.decline(rid, NOW + 2)
+    desk.close()
+    db = notifier.store.db
+
+    def rows() -> tuple[set[str], set[str]]:
+        return ({r[0] for r in db.execute("SELECT request_id FROM notified")},
+                {r[0] for r in db.execute("SELECT request_id FROM outbox")})
+
+    later = NOW + 1 + PRUNE_EVERY_S  # the next scheduled prune
+    assert notifier.notify_pending(later).pruned == 0, "not kept long enough yet"
+    assert rows() == ({*decided, pending},) * 2
+    later += PRUNE_EVERY_S
+    assert notifier.notify_pending(later - 1).pruned == 0, "not due yet"
+    first = notifier.notify_pending(later).pruned
+    second = notifier.notify_pending(later + 1).pruned
+    assert (first, second) == (2, 1), "a full batch is followed at once by the rest"
+    assert rows() == ({pending}, {pending}), "a pending request is never forgotten"
+    assert notifier.notify_pending(later + 2).pruned == 0
+    notifier.close()
+    assert push_service.posts == 4, "nothing was pushed twice"
 
 
 def test_decided_request_is_not_pushed_any_more(

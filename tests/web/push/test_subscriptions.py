@@ -5,13 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from device.web.push.errors import InvalidSubscription
-from device.web.push.subscriptions import MAX_PER_ACCOUNT, SubscriptionStore, parse_subscription
+from device.web.push.subscriptions import (
+    MAX_PER_ACCOUNT,
+    Keys,
+    SubscriptionStore,
+    parse_subscription,
+)
 from tests.web.push.browser import Browser
 
 
@@ -81,9 +87,60 @@ def test_store_replaces_by_endpoint_and_caps_each_account(tmp_path: Path) -> Non
         assert not store.remove("bob", "https://push.example.com/6"), "not bob's"
         assert not store.remove("alice", "https://push.example.com/5")
         sub = store.all("bob")[0]
-        store.failed(sub.id, "x")
-        store.failed(sub.id, "y")
-        assert store.get(sub.id).failures == 2  # type: ignore[union-attr]
+        store.failed(sub.id, "x", 3.0)
+        failing = store.failed(sub.id, "y", 4.0)
+        assert failing is not None and (failing.failures, failing.failing_since) == (2, 3.0)
         store.succeeded(sub.id, 5.0)
         fresh = store.get(sub.id)
         assert fresh is not None and (fresh.failures, fresh.last_success) == (0, 5.0)
+        assert fresh.failing_since is None, "a success ends the streak"
+
+
+def _keys(endpoint: str) -> Keys:
+    return parse_subscription(_sub(endpoint))
+
+
+def test_a_change_token_replaces_its_own_subscription_once(tmp_path: Path) -> None:
+    with SubscriptionStore(tmp_path / "push.sqlite3") as store:
+        old, other = "https://push.example.com/old", "https://push.example.com/other"
+        mine = store.add("alice", _keys(old), 1.0)
+        theirs = store.add("bob", _keys(other), 1.0)
+        store.failed(mine.id, "500", 2.0)
+        new = _keys("https://push.example.com/new")
+        assert store.change("alice", old, theirs.change_token, new, 3.0) is None, "bob's"
+        assert store.change("bob", old, mine.change_token, new, 3.0) is None, "alice's"
+        assert store.change("alice", old, mine.change_token + "x", new, 3.0) is None
+        assert store.change("alice", old, mine.change_token, _keys(other), 3.0) is None, \
+            "bob's subscription is not taken over"
+        assert [s.endpoint for s in store.all()] == [old, other], "nothing changed"
+
+        done = store.change("alice", old, mine.change_token, new, 4.0)
+        assert done is not None and done.id == mine.id and done.change_token not in (
+            mine.change_token, theirs.change_token)
+        row = store.get(mine.id)
+        assert row is not None and (row.endpoint, row.p256dh, row.failures) == (
+            new.endpoint, new.p256dh, 0)
+        again = _keys("https://push.example.com/newer")
+        assert store.change("alice", old, mine.change_token, again, 5.0) is None, "used"
+        assert store.change("alice", new.endpoint, mine.change_token, again, 5.0) is None
+        assert store.change("alice", new.endpoint, done.change_token, again, 5.0)
+        assert [s.endpoint for s in store.all()] == [again.endpoint, other]
+
+
+def test_a_database_from_before_change_tokens_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "push.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE subscriptions (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                   "account TEXT NOT NULL, endpoint TEXT NOT NULL UNIQUE, p256dh BLOB NOT NULL,"
+                   " auth BLOB NOT NULL, created REAL NOT NULL, last_success REAL, "
+                   "failures INTEGER NOT NULL DEFAULT 0, last_failure TEXT)")
+        k = _keys("https://push.example.com/before")
+        db.execute("INSERT INTO subscriptions (account, endpoint, p256dh, auth, created) "
+                   "VALUES ('alice', ?, ?, ?, 1.0)", (k.endpoint, k.p256dh, k.auth))
+    db.close()
+    with SubscriptionStore(path) as store:
+        (before,) = store.all()
+        assert before.failing_since is None
+        assert store.change("alice", k.endpoint, "", _keys("https://push.example.com/x"),
+                            2.0) is None, "no token was ever issued for it"
+        assert store.failed(before.id, "500", 3.0).failing_since == 3.0  # type: ignore[union-attr]

@@ -6,21 +6,15 @@
  *   data-push-url="/push/subscriptions" where the subscription JSON is POSTed (same origin)
  *   data-csrf-token="…"                  sent in the header named by data-csrf-header
  *   data-csrf-header="X-CSRF-Token"      (optional; this is the default)
- *   data-sw-url="/push/sw.js"            the service worker script (optional; default below)
+ *   data-sw-url="/sw.js"                 the service worker script (optional; this is the default)
  * Progress is reported as a "doorcam-push" CustomEvent on the element, detail
  * {state: "subscribed" | "denied" | "unsupported" | "failed", message}, and in its
- * data-push-state attribute.
+ * data-push-state attribute. Needs renew.js loaded first: the device's answer carries the
+ * subscription's change token, kept for the service worker (see renew.js).
  */
 'use strict';
 
 (() => {
-  function keyBytes(base64url) {
-    const base64 = (base64url + '='.repeat((4 - (base64url.length % 4)) % 4))
-      .replace(/-/g, '+').replace(/_/g, '/');
-    const raw = atob(base64);
-    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
-  }
-
   function report(el, state, message) {
     el.dataset.pushState = state;
     el.dispatchEvent(new CustomEvent('doorcam-push', { bubbles: true,
@@ -41,13 +35,13 @@
       return;
     }
     try {
-      const registration = await navigator.serviceWorker.register(d.swUrl || '/push/sw.js');
+      const registration = await navigator.serviceWorker.register(d.swUrl || '/sw.js');
       await navigator.serviceWorker.ready;
       let subscription = await registration.pushManager.getSubscription();
       if (subscription === null) {
         subscription = await registration.pushManager.subscribe({
           userVisibleOnly: true,
-          applicationServerKey: keyBytes(d.pushKey),
+          applicationServerKey: self.doorcamPush.keyBytes(d.pushKey),
         });
       }
       const response = await fetch(d.pushUrl, {
@@ -62,6 +56,9 @@
         report(el, 'failed', `The device refused the subscription: ${text}`);
         return;
       }
+      const answer = await response.json();
+      await self.doorcamPush.save({ endpoint: subscription.endpoint,
+                                    token: answer.change_token, key: d.pushKey });
       report(el, 'subscribed', 'Notifications are on for this browser.');
     } catch (e) {
       report(el, 'failed', `Could not subscribe: ${e && e.message ? e.message : e}`);

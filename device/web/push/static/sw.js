@@ -1,10 +1,13 @@
-/* doorcam push service worker: shows a push as a notification, opens its page on click.
+/* doorcam push service worker: shows a push as a notification, opens its page on click,
+ * and tells the device when the browser replaced the subscription (renew.js).
  *
  * A push carries (encrypted, see device/web/push/message.py):
  *   {"title": "doorcam", "body": "New request from …", "url": "/#request-ID", "tag": "…"}
  * Only a same-origin path is ever opened; anything else opens "/".
  */
 'use strict';
+
+importScripts('/push/renew.js');
 
 function safePath(url) {
   if (typeof url !== 'string' || !url.startsWith('/') || url.startsWith('//') ||
@@ -45,4 +48,10 @@ self.addEventListener('notificationclick', (event) => {
     }
     return self.clients.openWindow(target);
   })());
+});
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil(self.doorcamPush.renew(self.registration.pushManager,
+                                         event.oldSubscription || null,
+                                         event.newSubscription || null));
 });
