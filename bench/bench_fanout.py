@@ -1,9 +1,10 @@
 """Fan-out of agency requests over one mosquitto: N devices spread over a city's geohash cells,
-each subscribed exactly as the daemon subscribes (`topics_for`: own cell + 8 neighbours, QoS 1),
-and an agency publishing signed requests to every cell they cover (`cells_covering`, QoS 1, as
+each subscribed exactly as the daemon subscribes (`topics_for`: its own cell, QoS 1), and an
+agency publishing signed requests to every cell they cover (`cells_covering`, QoS 1, as
 `doorcam agency publish` does).
 
-Usage: .venv/bin/python bench/bench_fanout.py [--devices N] [--requests N] [--out results.json]
+Usage: .venv/bin/python bench/bench_fanout.py [--devices N] [--requests N] [--compare-ring]
+       [--out results.json]
 
 Every device is a real MQTT v5 connection of its own (own client id, own subscriptions) to one
 mosquitto started for the bench. 10,000 paho clients (a thread or a socket loop each) do not
@@ -16,8 +17,10 @@ request), measured in this one process, so it includes the time the process take
 thousands of sockets in turn; the real validation (signature, registry, policy) timed apart,
 to add for "shown"; and correctness: a device must receive only requests published to its
 own subscriptions (misdelivered must be 0), every device inside a request's circle must
-receive it (missed must be 0), and how many deliveries land on neighbours outside the circle
-(the daemon drops those as "not here"). Figures are from one run on a shared machine.
+receive it (missed must be 0), and how many deliveries land on devices outside the circle
+(the daemon keeps those as "not here"). `--compare-ring` runs the same devices and requests
+again, on a fresh broker, subscribed as earlier releases did (own cell + its 8 neighbours),
+and reports the deliveries per request of both. Figures are from one run on a shared machine.
 """
 
 from __future__ import annotations
@@ -50,7 +53,13 @@ from uplink.agency.compose import (  # noqa: E402
     sign_registry,
 )
 from uplink.protocol import generate_keypair, location_in_area, parse_request  # noqa: E402
-from uplink.protocol.geo import cells_covering, encode, topic, topics_for  # noqa: E402
+from uplink.protocol.geo import (  # noqa: E402
+    cells_covering,
+    encode,
+    neighbours,
+    topic,
+    topics_for,
+)
 from uplink.protocol.ledger import RequestLedger  # noqa: E402
 from uplink.protocol.registry import parse_registry  # noqa: E402
 from uplink.protocol.request import AgencyRequest  # noqa: E402
@@ -249,28 +258,33 @@ class Simulation:
             pub.done.set()
 
 
-def place_devices(n: int, rng: random.Random) -> list[Device]:
+def place_devices(n: int, rng: random.Random) -> list[tuple[float, float]]:
     dlat = CITY_HALF_M / 111_195.0
     dlon = dlat / math.cos(math.radians(CITY_LAT))
-    out = []
-    for _ in range(n):
-        lat = CITY_LAT + rng.uniform(-dlat, dlat)
-        lon = CITY_LON + rng.uniform(-dlon, dlon)
-        out.append(Device(lat, lon, frozenset(topics_for(lat, lon))))
-    return out
+    return [(CITY_LAT + rng.uniform(-dlat, dlat), CITY_LON + rng.uniform(-dlon, dlon))
+            for _ in range(n)]
+
+
+def ring_topics(lat: float, lon: float) -> list[str]:
+    """How earlier releases subscribed: the own cell and the 8 around it."""
+    cell = encode(lat, lon)
+    return [topic(c) for c in [cell, *neighbours(cell)]]
+
+
+DESIGNS = {"own": topics_for, "ring": ring_topics}
 
 
 def make_requests(count: int, rng: random.Random, agency_key: Any, now: int,
-                  devices: list[Device]) -> list[bytes]:
-    """Signed requests centred on random devices (a request is about somewhere people live)."""
+                  places: list[tuple[float, float]]) -> list[bytes]:
+    """Signed requests centred near random devices (a request is about where people live)."""
     out = []
     for i in range(count):
-        d = rng.choice(devices)
+        lat, lon = rng.choice(places)
         out.append(json.dumps(compose_request(
             key=agency_key, kid=AGENCY_KID, agency_id=AGENCY_ID, agency_name="Police de Lyon",
             case_number=f"2026-{i:05d}", incident_type="burglary",
             description="Bench request.", investigator="Insp. Bench", contact="+33 4 00 00 00 00",
-            lat=d.lat + rng.uniform(-0.002, 0.002), lon=d.lon + rng.uniform(-0.002, 0.002),
+            lat=lat + rng.uniform(-0.002, 0.002), lon=lon + rng.uniform(-0.002, 0.002),
             radius_m=rng.randint(150, 640), start=now - 5400, end=now - 3600,
             upload_url=UPLOAD_URL, now=now)).encode("utf-8"))
     return out
@@ -313,9 +327,11 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-async def run(args: argparse.Namespace, broker: MosquittoBroker, work: Path) -> dict[str, Any]:
-    rng = random.Random(args.seed)
-    devices = place_devices(args.devices, rng)
+async def run(args: argparse.Namespace, broker: MosquittoBroker, design: str,
+              places: list[tuple[float, float]], payloads: list[bytes]) -> dict[str, Any]:
+    """Connect every device subscribed as `design` says, publish `payloads`, measure."""
+    subscriptions = DESIGNS[design]
+    devices = [Device(lat, lon, frozenset(subscriptions(lat, lon))) for lat, lon in places]
     sim = Simulation(devices)
     by_topic: dict[str, list[int]] = defaultdict(list)
     for n, d in enumerate(devices):
@@ -352,9 +368,6 @@ async def run(args: argparse.Namespace, broker: MosquittoBroker, work: Path) -> 
     await asyncio.wait_for(agency.ready, 10)
     assert agency.transport is not None
 
-    now = int(time.time())
-    agency_key, _ = generate_keypair()
-    payloads = make_requests(args.requests, rng, agency_key, now, devices)
     published: list[Published] = []
     packet_id = 0
     timeouts = 0
@@ -377,13 +390,19 @@ async def run(args: argparse.Namespace, broker: MosquittoBroker, work: Path) -> 
                 timeouts += 1
         await asyncio.sleep(args.gap_s)  # requests are rare; let the previous one drain
     cpu1, rss_end = _proc_stat(broker.pid)
+    lost = sim.lost
+    for d in devices:
+        if d.client is not None and d.client.transport is not None:
+            d.client.transport.close()
+    if agency.transport is not None:
+        agency.transport.close()
 
     latencies: list[float] = []
     first: list[float] = []
     last: list[float] = []
     own_cell = 0
     receivers: list[int] = []
-    missed = in_area = neighbour_deliveries = 0
+    missed = in_area = outside_deliveries = 0
     for pub in published:
         lat_ms = [(t - pub.t0) * 1000 for t in pub.first.values()]
         latencies += lat_ms
@@ -399,37 +418,35 @@ async def run(args: argparse.Namespace, broker: MosquittoBroker, work: Path) -> 
                 in_area += 1
                 missed += n not in pub.first
             if n in pub.first and not inside:
-                neighbour_deliveries += 1
+                outside_deliveries += 1
     received_total = sum(receivers)
-    validation = time_validation(payloads, agency_key, now, work, args.validation_rounds)
-    py = resource.getrusage(resource.RUSAGE_SELF)
     return {
-        "devices": args.devices, "connected": connected, "setup_failures": len(failures),
-        "setup_failure_sample": failures[:3], "connections_lost": sim.lost,
+        "design": design, "devices": len(devices), "connected": connected,
+        "topics_per_device": round(statistics.mean(len(d.topics) for d in devices), 2),
+        "setup_failures": len(failures), "setup_failure_sample": failures[:3],
+        "connections_lost": lost,
         "setup_s": round(setup_s, 2), "cells": len({encode(d.lat, d.lon) for d in devices}),
         "requests": len(published), "timeouts": timeouts,
         "topics_per_request_mean": round(statistics.mean(len(p.topics) for p in published), 2),
         "receivers_per_request_mean": round(statistics.mean(receivers), 1),
         "receivers_per_request_max": max(receivers),
         "deliveries": sim.deliveries, "duplicate_copies": sim.duplicates,
+        "deliveries_per_request_mean": round(sim.deliveries / max(1, len(published)), 1),
         "latency_ms_p50": round(pct(latencies, 0.50), 2),
         "latency_ms_p99": round(pct(latencies, 0.99), 2),
         "first_device_ms_p50": round(pct(first, 0.50), 2),
         "first_device_ms_p99": round(pct(first, 0.99), 2),
         "last_device_ms_p50": round(pct(last, 0.50), 2),
         "last_device_ms_p99": round(pct(last, 0.99), 2),
-        "validation_ms_p50": round(pct(validation, 0.50), 3),
-        "validation_ms_p99": round(pct(validation, 0.99), 3),
         "misdelivered": sim.misdelivered,
         "misdelivered_device_fraction": len(sim.misdelivered_devices) / max(1, connected),
         "in_area_pairs": in_area, "missed_in_area": missed,
-        "neighbour_fraction": round(neighbour_deliveries / max(1, received_total), 3),
+        "outside_circle_fraction": round(outside_deliveries / max(1, received_total), 4),
         "own_cell_fraction": round(own_cell / max(1, received_total), 3),
         "unknown_messages": sim.unknown,
         "broker_rss_mib_connected": round(rss_connected / 1024, 1),
         "broker_rss_mib_end": round(rss_end / 1024, 1),
         "broker_cpu_s_publishing": round(cpu1 - cpu0, 2),
-        "python_peak_rss_mib": round(py.ru_maxrss / 1024, 1),
     }
 
 
@@ -447,6 +464,37 @@ def broker_config(port: int, nodelay: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def one_design(args: argparse.Namespace, work: Path, design: str,
+               places: list[tuple[float, float]], payloads: list[bytes]) -> dict[str, Any]:
+    """One design on a broker of its own, so nothing of another run stays in it."""
+    broker = MosquittoBroker(work_dir=work / f"broker-{design}")  # inherits the raised fd limit
+    broker.config_path.write_text(broker_config(broker.port, args.tcp_nodelay), encoding="utf-8")
+    broker.start()
+    try:
+        return asyncio.run(run(args, broker, design, places, payloads))
+    finally:
+        broker.stop()
+
+
+def report(r: dict[str, Any]) -> None:
+    print(f"[{r['design']}] devices {r['connected']}/{r['devices']} connected and subscribed in "
+          f"{r['setup_s']} s over {r['cells']} cells ({r['topics_per_device']:g} topics each); "
+          f"broker RSS {r['broker_rss_mib_connected']} MiB")
+    print(f"[{r['design']}] requests {r['requests']}: {r['topics_per_request_mean']} cells each, "
+          f"{r['receivers_per_request_mean']} receiving devices on average "
+          f"(max {r['receivers_per_request_max']}), {r['deliveries_per_request_mean']} "
+          f"deliveries per request, {r['timeouts']} timeouts")
+    print(f"[{r['design']}] publish → received: p50 {r['latency_ms_p50']} ms, p99 "
+          f"{r['latency_ms_p99']} ms; first device of a request p50 {r['first_device_ms_p50']}"
+          f" ms, p99 {r['first_device_ms_p99']} ms; last p50 {r['last_device_ms_p50']} ms, "
+          f"p99 {r['last_device_ms_p99']} ms; broker CPU {r['broker_cpu_s_publishing']} s")
+    print(f"[{r['design']}] misdelivered {r['misdelivered']} "
+          f"(devices {r['misdelivered_device_fraction']:.4f}),"
+          f" missed inside the circle {r['missed_in_area']} of {r['in_area_pairs']},"
+          f" deliveries outside the circle {r['outside_circle_fraction']:.1%}, through the"
+          f" device's own cell {r['own_cell_fraction']:.1%}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=2000,
@@ -459,6 +507,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tcp-nodelay", action="store_true",
                         help="mosquitto's set_tcp_nodelay (off by default, as in its own)")
+    parser.add_argument("--compare-ring", action="store_true",
+                        help="also run the same devices and requests subscribed as earlier "
+                             "releases did (own cell + 8 neighbours), on a fresh broker")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     if mosquitto_path() is None:
@@ -472,38 +523,41 @@ def main() -> int:
         return 1
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need) if hard ==
                                                 resource.RLIM_INFINITY else hard, hard))
+    rng = random.Random(args.seed)
+    places = place_devices(args.devices, rng)
+    now = int(time.time())
+    agency_key, _ = generate_keypair()
+    payloads = make_requests(args.requests, rng, agency_key, now, places)
+    designs = ["own", "ring"] if args.compare_ring else ["own"]
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         work = Path(tmp)
-        broker = MosquittoBroker(work_dir=work / "broker")  # inherits the raised fd limit
-        broker.config_path.write_text(broker_config(broker.port, args.tcp_nodelay),
-                                      encoding="utf-8")
-        broker.start()
-        try:
-            result = asyncio.run(run(args, broker, work))
-        finally:
-            broker.stop()
-    print(f"devices {result['connected']}/{result['devices']} connected and subscribed in "
-          f"{result['setup_s']} s over {result['cells']} cells (9 topics each); "
-          f"broker RSS {result['broker_rss_mib_connected']} MiB")
-    print(f"requests {result['requests']}: {result['topics_per_request_mean']} cells each, "
-          f"{result['receivers_per_request_mean']} receiving devices on average "
-          f"(max {result['receivers_per_request_max']}), {result['timeouts']} timeouts")
-    print(f"publish → received: p50 {result['latency_ms_p50']} ms, p99 "
-          f"{result['latency_ms_p99']} ms; last device of a request p50 "
-          f"{result['last_device_ms_p50']} ms, p99 {result['last_device_ms_p99']} ms")
-    print(f"first device of a request p50 {result['first_device_ms_p50']} ms, p99 "
-          f"{result['first_device_ms_p99']} ms (the broker's path, before the process's queue)")
+        runs = [one_design(args, work, d, places, payloads) for d in designs]
+        validation = time_validation(payloads, agency_key, now, work, args.validation_rounds)
+    result = dict(runs[0])
+    result["validation_ms_p50"] = round(pct(validation, 0.50), 3)
+    result["validation_ms_p99"] = round(pct(validation, 0.99), 3)
+    result["python_peak_rss_mib"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    for r in runs:
+        report(r)
+    if len(runs) > 1:
+        ring = runs[1]
+        result["ring"] = ring
+        result["deliveries_ring_to_own"] = round(
+            ring["deliveries"] / max(1, result["deliveries"]), 2)
+        result["receivers_ring_to_own"] = round(
+            ring["receivers_per_request_mean"] / max(1, result["receivers_per_request_mean"]), 2)
+        print(f"per request, own cell vs own cell + 8 neighbours: deliveries "
+              f"{result['deliveries_per_request_mean']} vs {ring['deliveries_per_request_mean']}"
+              f" ({result['deliveries_ring_to_own']}x), receiving devices "
+              f"{result['receivers_per_request_mean']} vs {ring['receivers_per_request_mean']}"
+              f" ({result['receivers_ring_to_own']}x)")
     print(f"validation (add for 'shown'): p50 {result['validation_ms_p50']} ms, p99 "
           f"{result['validation_ms_p99']} ms")
-    print(f"misdelivered {result['misdelivered']} "
-          f"(devices {result['misdelivered_device_fraction']:.4f}),"
-          f" missed inside the circle {result['missed_in_area']} of {result['in_area_pairs']},"
-          f" deliveries outside the circle {result['neighbour_fraction']:.1%}, through the"
-          f" device's own cell {result['own_cell_fraction']:.1%}")
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    ok = (result["misdelivered"] == 0 and result["missed_in_area"] == 0
-          and result["timeouts"] == 0 and result["connected"] == result["devices"])
+    ok = all(r["misdelivered"] == 0 and r["missed_in_area"] == 0 and r["timeouts"] == 0
+             and r["connected"] == r["devices"] for r in runs)
     return 0 if ok else 1
 
 

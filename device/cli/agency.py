@@ -257,8 +257,12 @@ def _publish(args: argparse.Namespace) -> int:
     if problem:
         raise UserError(f"--topic-prefix {args.topic_prefix!r}: must be {problem}")
     cfg = dataclasses.replace(broker_config(args), topic_prefix=args.topic_prefix)
-    topics = [topic(c, cfg.requests_topic_base())
-              for c in cells_covering(req.lat, req.lon, req.radius_m)]
+    try:
+        # Devices subscribe to their own cell only: every cell the circle touches gets a copy.
+        cells = cells_covering(req.lat, req.lon, req.radius_m)
+    except ValueError as exc:
+        raise UserError(f"{args.file}: cannot publish this request's circle: {exc}") from None
+    topics = [topic(c, cfg.requests_topic_base()) for c in cells]
     link = MqttLink(cfg, f"agency-{req.agency_id}")
     link.start()
     try:

@@ -139,8 +139,7 @@ class UplinkSide:
         """Log when the broker has confirmed the subscriptions (again after a reconnect)."""
         listening = self.link.ready
         if listening and not self._listening:
-            log.info("listening for agency requests on %d area topics",
-                     len(self.request_topics))
+            log.info("listening for agency requests on %s", ", ".join(self.request_topics))
         self._listening = listening
 
     def _handle(self, msg: Any, now: float) -> None:

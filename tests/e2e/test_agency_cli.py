@@ -90,11 +90,18 @@ def test_publish_reaches_every_cell_the_request_covers(tmp_path: Path, broker: M
     done = doorcam("agency", "publish", str(tmp_path / "req.json"), "--port", str(broker.port))
     assert done.returncode == 0, done.stderr
     expected = {topic(c) for c in cells_covering(40.693, -73.9905, 300)}
+    assert len(expected) > 1  # the circle crosses a cell border: devices on both sides hear it
     got = {peer.expect(t).topic for t in sorted(expected)}
     assert got == expected
     peer.close()
     down = doorcam("agency", "publish", str(tmp_path / "req.json"), "--port", "1")
     assert down.returncode == 2 and "unreachable" in down.stderr
+    # Around a pole a circle touches thousands of cells: refused before connecting.
+    assert doorcam(*_request_args(tmp_path, lat="90", out=str(tmp_path / "pole.json"))
+                   ).returncode == 0
+    pole = doorcam("agency", "publish", str(tmp_path / "pole.json"), "--port", "1")
+    assert pole.returncode == 2 and pole.stderr.count("\n") == 1
+    assert "too many cells" in pole.stderr and "unreachable" not in pole.stderr
 
 
 def test_inbox_files_by_validated_ids_and_verify_catches_tampering(tmp_path: Path) -> None:

@@ -103,14 +103,26 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def distance_to_box_m(lat: float, lon: float, box: Box) -> float:
     """Distance from a point to the nearest point of a cell (0 inside it)."""
-    near_lat = min(max(lat, box.lat_min), box.lat_max)
-    if box.lon_min <= lon <= box.lon_max:
-        near_lon = lon
-    else:  # the nearer edge, going either way around the antimeridian
-        west = (box.lon_min - lon) % 360
-        east = (lon - box.lon_max) % 360
-        near_lon = box.lon_min if west <= east else box.lon_max
-    return distance_m(lat, lon, near_lat, near_lon)
+    if box.lon_min <= lon <= box.lon_max:  # straight along the meridian
+        return distance_m(lat, lon, min(max(lat, box.lat_min), box.lat_max), lon)
+    return min(_distance_to_edge_m(lat, lon, box.lon_min, box),
+               _distance_to_edge_m(lat, lon, box.lon_max, box))
+
+
+def _distance_to_edge_m(lat: float, lon: float, edge_lon: float, box: Box) -> float:
+    """Distance from a point to a cell's edge on meridian `edge_lon`.
+
+    The nearest point of a meridian is poleward of the point's own latitude (far from the
+    equator, by more than a cell's width near a pole), so the point's latitude is not used:
+    the nearest point is the perpendicular's foot, kept on the edge, or an end of the edge.
+    """
+    candidates = [box.lat_min, box.lat_max]
+    c = math.cos(math.radians(edge_lon - lon))
+    if c > 0:  # the foot is on this meridian, not on its continuation over the pole
+        foot = math.degrees(math.atan2(math.sin(math.radians(lat)),
+                                       math.cos(math.radians(lat)) * c))
+        candidates.append(min(max(foot, box.lat_min), box.lat_max))
+    return min(distance_m(lat, lon, la, edge_lon) for la in candidates)
 
 
 def topic(cell: str, base: str = REQUESTS_BASE) -> str:
@@ -119,9 +131,12 @@ def topic(cell: str, base: str = REQUESTS_BASE) -> str:
 
 
 def topics_for(lat: float, lon: float, base: str = REQUESTS_BASE) -> list[str]:
-    """A device's subscriptions: its own cell first, then its neighbours."""
-    cell = encode(lat, lon, TOPIC_PRECISION)
-    return [topic(c, base) for c in [cell, *neighbours(cell)]]
+    """A device's subscriptions: its own cell's topic, nothing else.
+
+    Publishers send a request to every cell its circle touches (`cells_covering`), so the
+    own cell receives every request whose circle contains the device.
+    """
+    return [topic(encode(lat, lon, TOPIC_PRECISION), base)]
 
 
 def cells_covering(lat: float, lon: float, radius_m: float,

@@ -17,8 +17,10 @@ from uplink.protocol.geo import (
     bounds,
     cells_covering,
     distance_m,
+    distance_to_box_m,
     encode,
     neighbours,
+    topic,
     topics_for,
 )
 from uplink.protocol.request import AgencyRequest, location_in_area, parse_request, window_overlaps
@@ -59,10 +61,59 @@ def test_neighbours_wrap_the_antimeridian_and_stop_at_the_pole() -> None:
     assert len(neighbours(encode(89.99, 0.0))) == 5
 
 
-def test_topics_are_own_cell_then_neighbours() -> None:
-    topics = topics_for(40.6928, -73.9903)
-    assert len(topics) == 9 and len(set(topics)) == 9
-    assert topics[0] == "doorcam/v1/requests/" + encode(40.6928, -73.9903, 5)
+def test_a_device_subscribes_to_its_own_cell_only() -> None:
+    assert topics_for(40.6928, -73.9903) == ["doorcam/v1/requests/" + encode(40.6928, -73.9903, 5)]
+
+
+def _lyon_cell() -> Any:
+    return bounds(encode(45.76, 4.84))
+
+
+# A device 1 m inside its cell's border, inside a request circle centred in another cell.
+# (device lat, lon), bearing from the device to the centre, radius, distance to the centre.
+ACROSS = {
+    "corner": ((_lyon_cell().lat_min + 1e-5, _lyon_cell().lon_min + 1e-5), 225.0, 150, 148.0),
+    "edge": (((_lyon_cell().lat_min + _lyon_cell().lat_max) / 2, _lyon_cell().lon_max - 1e-5),
+             90.0, 640, 630.0),
+    "antimeridian": ((-16.5, 180 - 1e-5), 90.0, 300, 295.0),
+    "southern corner": ((bounds(encode(-33.87, 151.21)).lat_max - 1e-5,
+                         bounds(encode(-33.87, 151.21)).lon_max - 1e-5), 45.0, 200, 197.0),
+}
+
+
+def _centre_near_the_pole() -> tuple[tuple[float, float], tuple[float, float], int]:
+    """Near a pole a meridian's nearest point is far poleward of a point's own latitude."""
+    centre = (89.99421, -123.8408)
+    return centre, destination(*centre, 16.0, 576.0), 640
+
+
+@pytest.mark.parametrize("case", [*ACROSS, "near the pole"])
+def test_the_own_cell_receives_a_circle_centred_in_another_cell(case: str) -> None:
+    if case == "near the pole":
+        centre, device, radius = _centre_near_the_pole()
+    else:
+        device, bearing, radius, away = ACROSS[case]
+        centre = destination(*device, bearing, away)
+    req = request(location={"lat": f"{centre[0]:.7f}", "lon": f"{centre[1]:.7f}",
+                            "radius_m": radius})
+    assert encode(*device) != encode(req.lat, req.lon)
+    assert location_in_area(*device, req)
+    published = {topic(c) for c in cells_covering(req.lat, req.lon, req.radius_m)}
+    assert topics_for(*device)[0] in published
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(89.9, 90), st.booleans(), lons, st.floats(0, 360), st.floats(0, 2000),
+       st.floats(0, 1), st.floats(0, 1))
+def test_distance_to_a_cell_near_a_pole_never_exceeds_the_distance_to_a_point_of_it(
+        lat: float, south: bool, lon: float, bearing: float, d: float, fy: float, fx: float
+) -> None:
+    # Near a pole the nearest point of a cell's side is well poleward of the point's latitude.
+    lat = -lat if south else lat
+    box = bounds(encode(*destination(lat, lon, bearing, d)))
+    point = (box.lat_min + fy * (box.lat_max - box.lat_min),
+             box.lon_min + fx * (box.lon_max - box.lon_min))
+    assert distance_to_box_m(lat, lon, box) <= distance_m(lat, lon, *point) + 1e-6
 
 
 @settings(max_examples=200, deadline=None)
