@@ -58,6 +58,13 @@ async function sha256(readable) {
 const server = new Server({
   path: "/files",
   datastore: store,
+  // Evidence is read from the store, never back through this server: an upload's URL does
+  // not download it (the receipt URL the device asks for answers 404 too), and a finished
+  // upload cannot be deleted through it.
+  async onIncomingRequest(req) {
+    if (req.method === "GET") throw { status_code: 404, body: "not found\n" };
+  },
+  disableTerminationForFinishedUploads: true,
   // Refused at creation: without a digest the finish hook could not vouch for the file.
   async onUploadCreate(req, upload) {
     if (!HEX64.test(upload.metadata?.sha256 ?? "")) {

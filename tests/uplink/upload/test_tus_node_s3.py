@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.broker import free_port
 from tests.support import require, wait_until
@@ -159,6 +160,10 @@ def test_upload_larger_than_a_part_lands_in_the_bucket_byte_exact(
     assert f"finished {key} sha256 {meta.sha256} ok" in node_server.lines
     assert node_server.parts(key) == [8 * MiB, 3 * MiB + 777]
     assert node_server.object_sha256(key) == meta.sha256 == result.sha256
+    # Evidence is read from the bucket, not through the tus server, and stays there.
+    tus = {"Tus-Resumable": "1.0.0"}
+    assert requests.get(result.url, headers=tus, timeout=10).status_code == 404
+    assert requests.delete(result.url, headers=tus, timeout=10).status_code == 400
     # The info object stays beside the upload; no incomplete part or multipart upload is left.
     assert node_server.keys() == {key, f"{key}.info"}
     assert node_server.open_multipart_uploads() == []
