@@ -3,9 +3,9 @@
 
 The S3 server is moto's (moto.server, in its own process, data in memory): it implements what
 the s3 store uses faithfully, multipart uploads with ListParts, AbortMultipartUpload and the
-5 MiB minimum for every part but the last (EntityTooSmall on completion), and decodes the AWS
-SDK's aws-chunked bodies with trailing checksums. s3rver (npm) has no ListParts or
-AbortMultipartUpload, and MinIO is a binary download."""
+5 MiB minimum for every part but the last (EntityTooSmall on completion; checked below, as
+the precondition of these tests). s3rver (npm, 3.7.1) has no ListParts (which the store calls
+on every request) or AbortMultipartUpload and no part minimum; MinIO is a binary download."""
 
 from __future__ import annotations
 
@@ -142,6 +142,17 @@ def node_server(modules: Path, tmp_path: Path, s3: LocalS3) -> Iterator[S3TusSer
     server.stop()
 
 
+def test_the_local_s3_refuses_parts_under_5_mib_but_the_last(s3: LocalS3) -> None:
+    s3.client.create_bucket(Bucket="minimum")
+    small = s3.client.create_multipart_upload(Bucket="minimum", Key="k")["UploadId"]
+    etags = [s3.client.upload_part(Bucket="minimum", Key="k", UploadId=small, PartNumber=n,
+                                   Body=b"x" * MiB)["ETag"] for n in (1, 2)]
+    with pytest.raises(s3.client.exceptions.ClientError, match="EntityTooSmall"):
+        s3.client.complete_multipart_upload(
+            Bucket="minimum", Key="k", UploadId=small, MultipartUpload={"Parts": [
+                {"ETag": e, "PartNumber": n} for n, e in enumerate(etags, 1)]})
+
+
 def test_upload_larger_than_a_part_lands_in_the_bucket_byte_exact(
         tmp_path: Path, node_server: S3TusServer, store: SqliteResumeStore,
         make_client: Callable[..., TusClient]) -> None:
@@ -205,6 +216,27 @@ def test_resumes_from_what_the_bucket_holds_after_the_server_is_killed(
     assert node_server.parts(key) == [8 * MiB, MiB + 3]
     assert node_server.object_sha256(key) == meta.sha256
     assert sum(ln.startswith("finished ") for ln in node_server.lines) == 1
+
+
+def test_a_cut_connection_keeps_what_arrived_in_the_incomplete_part(
+        tmp_path: Path, node_server: S3TusServer, store: SqliteResumeStore,
+        make_client: Callable[..., TusClient]) -> None:
+    """The server keeps the part of a PATCH that arrived before the cut (as the incomplete
+    part); the device asks (HEAD) and resends only the rest."""
+    src = tmp_path / "clip.mp4"
+    meta = write_random(src, 3 * MiB)
+    proxy = FaultProxy(node_server.port, budgets=itertools.repeat(700 * 1024))
+    offsets: list[int] = []
+    try:
+        client = make_client(dev_config(max_attempts=5), store, on_offset=offsets.append)
+        result = client.upload_file(src, f"http://127.0.0.1:{proxy.port}/files/", meta,
+                                    "clip", allowed_hosts=LOOPBACK)
+    finally:
+        proxy.stop()
+    assert proxy.cuts >= 4 and result.offset_regressions == 0
+    assert any(o % MiB for o in offsets), "no resume from inside a chunk"
+    assert offsets == sorted(offsets) and offsets[-1] == 3 * MiB
+    assert node_server.object_sha256(upload_id(result.url)) == meta.sha256
 
 
 def test_server_killed_mid_request_loses_the_incomplete_part_and_the_device_resends(
