@@ -3,6 +3,7 @@ packages installed once from the pinned package-lock, and the server as a child 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -29,15 +30,17 @@ def node_modules() -> Path:
             "(Debian 12's nodejs is 18: use NodeSource's)")
     lock = (HERE / "package-lock.json").read_bytes()
     folder = CACHE / hashlib.sha256(lock).hexdigest()[:16]
-    if not (folder / "node_modules" / ".package-lock.json").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copyfile(HERE / name, folder / name)
-        run = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=folder, capture_output=True, text=True, timeout=300)
-        require(run.returncode == 0,
-                f"npm ci of tests/tus_node failed (no registry?): {run.stderr[-500:]}")
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".installing").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)  # another test run may be installing the same lock
+        if not (folder / "node_modules" / ".package-lock.json").exists():
+            for name in ("package.json", "package-lock.json"):
+                shutil.copyfile(HERE / name, folder / name)
+            run = subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=folder, capture_output=True, text=True, timeout=300)
+            require(run.returncode == 0,
+                    f"npm ci of tests/tus_node failed (no registry?): {run.stderr[-500:]}")
     return folder / "node_modules"
 
 
