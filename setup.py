@@ -39,6 +39,12 @@ setup(
             "trustme>=1.1",
             "tuspyserver>=4.4",
             "selenium>=4.20",  # drives Debian's chromium + chromium-driver (never downloads)
+            # A local S3-compatible server (moto.server, which needs flask and flask-cors)
+            # for the tus Node server on object storage; boto3 comes with it and reads the
+            # bucket back. Not moto[server], which adds every AWS service's dependencies.
+            "moto[s3]>=5.1",
+            "flask>=3",
+            "flask-cors>=4",
         ],
     },
     entry_points={"console_scripts": ["doorcam = device.cli:main"]},

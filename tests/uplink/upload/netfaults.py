@@ -73,14 +73,19 @@ class FaultProxy(_Acceptor):
     """Forwards to 127.0.0.1:`target`; cuts each connection after its byte budget (client→server).
 
     `budgets` yields one budget per connection (None = unlimited); `corrupt_at` flips one
-    byte at that position of the overall client→server stream, once.
+    byte at that position of the overall client→server stream, once; once that stream
+    reaches `hold_at` (to within one read), nothing more goes up until `release` is set, so
+    the server is caught with a request half received (`holding` is set).
     """
 
     def __init__(self, target: int, budgets: Iterator[int | None] | None = None,
-                 corrupt_at: int | None = None) -> None:
+                 corrupt_at: int | None = None, hold_at: int | None = None) -> None:
         self.target = target
         self._budgets = budgets
         self.corrupt_at = corrupt_at
+        self.hold_at = hold_at
+        self.holding = threading.Event()
+        self.release = threading.Event()
         self.bytes_up = 0
         self.cuts = 0
         super().__init__()
@@ -100,6 +105,7 @@ class FaultProxy(_Acceptor):
                 data = conn.recv(want)
                 if not data:
                     break
+                self._maybe_hold(len(data))
                 data = self._maybe_corrupt(data)
                 up.sendall(data)
                 sent += len(data)
@@ -112,6 +118,19 @@ class FaultProxy(_Acceptor):
                     s.shutdown(socket.SHUT_RDWR)
             back.join(5)
             up.close()
+
+    def _maybe_hold(self, size: int) -> None:
+        with self._lock:
+            at = self.hold_at
+            if at is None or self.bytes_up + size < at:
+                return
+            self.hold_at = None
+        self.holding.set()
+        self.release.wait()
+
+    def stop(self) -> None:
+        self.release.set()
+        super().stop()
 
     def _maybe_corrupt(self, data: bytes) -> bytes:
         with self._lock:

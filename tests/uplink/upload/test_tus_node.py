@@ -6,105 +6,39 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
-import shutil
-import signal
-import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.broker import free_port
-from tests.support import require, wait_until
 from tests.uplink.upload.conftest import LOOPBACK, dev_config, write_random
 from tests.uplink.upload.netfaults import FaultProxy
+from tests.uplink.upload.tus_node import NodeTusServer, node_modules, upload_id
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.tus import TusClient
 
-SERVER_VERSION = "2.4.5"
-FILE_STORE_VERSION = "2.1.1"
-CACHE = Path(os.environ.get("DOORCAM_TUS_NODE_CACHE", "/var/tmp/doorcam-tus-node"))
-SCRIPT = Path(__file__).resolve().parents[2] / "tus_node" / "server.mjs"
 MiB = 1 << 20
 
 
-def _node_modules() -> Path:
-    """The pinned packages, installed once into a cache folder outside the checkout."""
-    require(shutil.which("node") and shutil.which("npm"),
-            "node and npm not installed (apt install nodejs npm); the tus Node interop needs them")
-    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
-    major_minor = tuple(int(p) for p in version.strip().lstrip("v").split(".")[:2])
-    require(major_minor >= (20, 19), f"@tus/server {SERVER_VERSION} needs Node >= 20.19, "
-            f"not {version.strip()} (Debian 12's nodejs is 18: use NodeSource's)")
-    folder = CACHE / f"server-{SERVER_VERSION}_file-store-{FILE_STORE_VERSION}"
-    if not (folder / "node_modules" / "@tus" / "file-store" / "package.json").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "package.json").write_text('{"private": true}\n', encoding="utf-8")
-        run = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error",
-             f"@tus/server@{SERVER_VERSION}", f"@tus/file-store@{FILE_STORE_VERSION}"],
-            cwd=folder, capture_output=True, text=True, timeout=300)
-        require(run.returncode == 0,
-                f"npm install of @tus/server failed (no registry?): {run.stderr[-500:]}")
-    return folder
+class FileTusServer(NodeTusServer):
+    """The Node server on @tus/file-store: each upload is one file in `store`."""
 
-
-class NodeTusServer:
-    """The Node server as a child process, restartable on the same port and store folder."""
-
-    def __init__(self, folder: Path, store: Path) -> None:
-        self.script = folder / "server.mjs"  # ES modules find node_modules beside the script
-        shutil.copyfile(SCRIPT, self.script)
-        self.store = store
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/files/"
-        self.lines: list[str] = []
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self) -> NodeTusServer:
-        proc = subprocess.Popen(["node", str(self.script), str(self.port), str(self.store)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.proc = proc
-        mark = len(self.lines)
-        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
-        wait_until(lambda: f"listening on {self.port}" in self.lines[mark:]
-                   or proc.poll() is not None, 30, "the tus Node server to listen")
-        assert proc.poll() is None, "\n".join(self.lines)
-        return self
-
-    def _read(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to the client, whatever was in flight is cut."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def __init__(self, modules: Path, tmp_path: Path) -> None:
+        self.store = tmp_path / "tus-node"
+        super().__init__(modules, tmp_path / "node", ["file", str(self.store)])
 
     def stored(self, url: str) -> Path:
-        return self.store / url.rstrip("/").rsplit("/", 1)[1]
+        return self.store / upload_id(url)
 
 
 @pytest.fixture(scope="module")
-def node_modules() -> Path:
-    return _node_modules()
+def modules() -> Path:
+    return node_modules()
 
 
 @pytest.fixture
-def node_server(node_modules: Path, tmp_path: Path) -> Iterator[NodeTusServer]:
-    server = NodeTusServer(node_modules, tmp_path / "tus-node").start()
+def node_server(modules: Path, tmp_path: Path) -> Iterator[FileTusServer]:
+    server = FileTusServer(modules, tmp_path).start()
     yield server
     server.stop()
 
@@ -114,7 +48,7 @@ def _sha256(path: Path) -> str:
 
 
 def test_upload_lands_intact_and_checked_on_finish(
-        tmp_path: Path, node_server: NodeTusServer, store: SqliteResumeStore,
+        tmp_path: Path, node_server: FileTusServer, store: SqliteResumeStore,
         make_client: Callable[..., TusClient]) -> None:
     src = tmp_path / "clip.mp4"
     meta = write_random(src, 3 * MiB + 777)
@@ -122,13 +56,12 @@ def test_upload_lands_intact_and_checked_on_finish(
         src, node_server.url, meta, "clip", allowed_hosts=LOOPBACK)
     assert result.url.startswith(node_server.url) and result.attempts == 1
     assert _sha256(node_server.stored(result.url)) == meta.sha256 == result.sha256
-    upload_id = result.url.rstrip("/").rsplit("/", 1)[1]
-    assert f"finished {upload_id} sha256 {meta.sha256} ok" in node_server.lines
+    assert f"finished {upload_id(result.url)} sha256 {meta.sha256} ok" in node_server.lines
     assert store.load("clip") is None
 
 
 def test_resumes_from_the_server_offset_after_the_server_is_killed(
-        tmp_path: Path, node_server: NodeTusServer, make_client: Callable[..., TusClient]) -> None:
+        tmp_path: Path, node_server: FileTusServer, make_client: Callable[..., TusClient]) -> None:
     """The server dies twice mid-upload; each time it comes back on the same port and store
     folder, and the device continues from the offset the restarted server reports."""
     src = tmp_path / "clip.mp4"
@@ -160,7 +93,7 @@ def test_resumes_from_the_server_offset_after_the_server_is_killed(
 
 
 def test_resumes_inside_a_chunk_when_connections_are_cut(
-        tmp_path: Path, node_server: NodeTusServer, store: SqliteResumeStore,
+        tmp_path: Path, node_server: FileTusServer, store: SqliteResumeStore,
         make_client: Callable[..., TusClient]) -> None:
     """The file store keeps the part of a PATCH that arrived; the device asks (HEAD) and
     resends only the rest."""
@@ -181,7 +114,7 @@ def test_resumes_inside_a_chunk_when_connections_are_cut(
 
 
 def test_corrupted_upload_is_refused_by_the_finish_hook_and_sent_again(
-        tmp_path: Path, node_server: NodeTusServer, store: SqliteResumeStore,
+        tmp_path: Path, node_server: FileTusServer, store: SqliteResumeStore,
         make_client: Callable[..., TusClient]) -> None:
     """One byte flipped on the way: no chunk checksum catches it, the finish hook does; the
     corrupted upload is removed, the device finds it gone and sends the file again."""
@@ -203,7 +136,7 @@ def test_corrupted_upload_is_refused_by_the_finish_hook_and_sent_again(
 
 
 def test_upload_without_a_digest_is_refused_at_creation(
-        node_server: NodeTusServer) -> None:
+        node_server: FileTusServer) -> None:
     import requests
 
     resp = requests.post(node_server.url, headers={"Tus-Resumable": "1.0.0",
