@@ -18,7 +18,7 @@ from config import StoreConfig
 from device.store import ClipStore
 
 REPO = Path(__file__).resolve().parent.parent
-KILLS = int(os.environ.get("DOORCAM_CRASH_KILLS", "50"))
+KILLS = int(os.environ.get("DOORCAM_CRASH_KILLS", "24"))  # more for a deeper run
 
 CONFIG = """
 [recording]

@@ -52,6 +52,8 @@ def add_parser(sub: Any) -> None:
         q.add_argument("--registry-key", help="the key that signs the registry you trust")
         q.add_argument("--config", metavar="FILE",
                        help="a device config to take the registry file and key from")
+        q.add_argument("--wait", type=_seconds, default=WAIT_S, metavar="SECONDS",
+                       help=f"how long to wait for the device's view (default {WAIT_S:.0f})")
         q.set_defaults(run=run)
         if name == "pending":
             q.add_argument("--json", action="store_true", help="machine-readable output")
@@ -185,6 +187,16 @@ def _registry(args: argparse.Namespace, now: float) -> Any:
         raise UserError(f"agency registry {file}: {exc}") from None
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 600")
+    return value
+
+
 def _read(args: argparse.Namespace, enc: Any) -> _Seen:
     from config.owner_mqtt import OwnerMqttConfig
     from uplink.errors import UplinkError
@@ -214,7 +226,7 @@ def _read(args: argparse.Namespace, enc: Any) -> _Seen:
     link.start()
     found: dict[str, dict[str, Any]] = {}
     problems: dict[str, str] = {}
-    deadline = time.monotonic() + WAIT_S
+    deadline = time.monotonic() + args.wait
     try:
         while time.monotonic() < deadline and not {view_topic, head_topic} <= set(found):
             msg = link.get(timeout=0.25)
@@ -244,7 +256,7 @@ def _read(args: argparse.Namespace, enc: Any) -> _Seen:
                             f"{args.device}'s key and sealed to {args.kid}; not shown "
                             f"({problems[view_topic]})")
         raise UserError(f"no view of device {args.device!r} on {args.host}:{args.port} "
-                        f"within {WAIT_S:.0f} s")
+                        f"within {args.wait:g} s")
     head = found.get(head_topic)
     _check_anchor(args.device, anchor, pinned, found[view_topic], head, link)
     return _Seen(found[view_topic], head, link, base)
@@ -364,7 +376,7 @@ def _decide(args: argparse.Namespace) -> int:
         sealed = seal(json.dumps(doc).encode(), {str(seen.view["kid"]): device_enc},
                       device_id=args.device, topic=topic)
         seen.link.publish(topic, sealed, qos=1)
-        if not seen.link.wait_published(WAIT_S):
+        if not seen.link.wait_published(max(args.wait, WAIT_S)):
             raise UserError("the broker did not acknowledge the decision")
     finally:
         seen.link.close()
