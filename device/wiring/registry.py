@@ -25,7 +25,7 @@ from uplink.audit import AuditKind, AuditLog
 from uplink.errors import AuditError, RegistryError, RequestRejected, UploadError
 from uplink.protocol import Registry, RegistryStore, public_key_from_text
 from uplink.protocol.fields import format_time
-from uplink.protocol.registry import MAX_REGISTRY_BYTES, Agency
+from uplink.protocol.registry import MAX_REGISTRY_BYTES, Agency, parse_registry
 from uplink.protocol.request import CLOCK_SKEW_S
 from uplink.upload.transport import RequestsTransport
 
@@ -108,9 +108,17 @@ def install(cfg: Config, data: bytes, origin: str, now: float,
     except RegistryError as exc:
         raise UserError(f"{origin}: {exc}") from None
     try:
-        in_place = paths.registry.read_bytes() == data
+        placed: bytes | None = paths.registry.read_bytes()
     except OSError:
-        in_place = False
+        placed = None
+    in_place = placed == data
+    if placed is not None and not in_place:
+        # The state can be behind the file (a crash before `record`, or a file put in place
+        # by hand that no daemon has read yet): a valid newer file is never replaced.
+        newer = _version_of(placed, store, now)
+        if newer > registry.version:
+            raise UserError(f"{origin}: registry version {registry.version} is older than "
+                            f"{newer}, in place at {paths.registry}")
     if not in_place:
         paths.registry.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(paths.registry, data, 0o644)
@@ -126,6 +134,14 @@ def install(cfg: Config, data: bytes, origin: str, now: float,
                 "version": registry.version, "body_sha256": registry.body_sha256,
                 "previous_version": previous, "source": origin[:300]}, at=now)
     return Installed(registry, previous, not in_place)
+
+
+def _version_of(data: bytes, store: RegistryStore, now: float) -> int:
+    """The version of a registry that passes the signature and expiry checks, else 0."""
+    try:
+        return parse_registry(data, store.registry_key, now).version
+    except RegistryError:
+        return 0
 
 
 class LiveRegistry:

@@ -69,6 +69,15 @@ class Signer:
         assert done.returncode == 0, done.stderr
         return out
 
+    def variant(self, base: Path, **changes: object) -> bytes:
+        """`base` with `changes` to its body, signed again (in process: faster)."""
+        from uplink.protocol import sign_document
+
+        body = json.loads(base.read_text())
+        del body["sig"], body["kid"]
+        body.update(changes)
+        return json.dumps(sign_document(body, self.key, "reg-1")).encode()
+
     def request(self, kid: str) -> bytes:
         now = int(time.time())
         doc = compose_request(
@@ -356,7 +365,6 @@ def test_daemon_audits_each_registry_it_takes_into_use_and_each_refused_file_onc
     from device.errors import UserError
     from device.web.pages.activity import describe_audit
     from device.wiring.registry import LiveRegistry, install
-    from uplink.protocol import sign_document
     from uplink.protocol.fields import format_time
 
     conf = device_config(tmp_path, signer)
@@ -365,10 +373,7 @@ def test_daemon_audits_each_registry_it_takes_into_use_and_each_refused_file_onc
     v1 = signer.sign(1, "--expires-days", "30")
 
     def resign(**changes: object) -> bytes:
-        body = json.loads(v1.read_text())
-        del body["sig"], body["kid"]
-        body.update(changes)
-        return json.dumps(sign_document(body, signer.key, "reg-1")).encode()
+        return signer.variant(v1, **changes)
     install(cfg, v1.read_bytes(), str(v1), now)
     assert _pickups(store) == [], "an install is audited as such, not as taken into use"
     reg1 = parse_registry(v1.read_bytes(), signer.key.public_key(), now)
@@ -426,3 +431,21 @@ def test_daemon_audits_each_registry_it_takes_into_use_and_each_refused_file_onc
                         "v1 stays in use.")
     assert words[4].startswith("An agency registry file was refused (registry version 1 is "
                                "older than 2")
+
+
+def test_install_never_replaces_a_newer_registry_in_place(tmp_path: Path, signer: Signer) -> None:
+    """The state can lag the file (a crash between writing and recording it): a refresh that
+    fetches the registry the state names must not put it over the newer one in place."""
+    from config import load_config
+    from device.errors import UserError
+    from device.wiring.registry import install
+
+    cfg, store = load_config(device_config(tmp_path, signer)), tmp_path / "store"
+    v1, now = signer.sign(1), time.time()
+    install(cfg, v1.read_bytes(), str(v1), now)
+    newer = signer.variant(v1, version=2)
+    (store / "registry.json").write_bytes(newer)
+    assert json.loads((store / "registry.state").read_text())["version"] == 1
+    with pytest.raises(UserError, match="registry version 1 is older than 2, in place at "):
+        install(cfg, v1.read_bytes(), "https://registry.example/registry.json", now)
+    assert (store / "registry.json").read_bytes() == newer
