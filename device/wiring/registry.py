@@ -174,14 +174,13 @@ class LiveRegistry:
         self.expired = False
 
     def _take(self, data: bytes, now: float) -> Registry:
-        """`data` checked (signature, rollback, expiry), audited, recorded as accepted."""
-        registry = self.store.check(data, now)
+        """`data` checked (signature, rollback, expiry), recorded as accepted, audited."""
+        registry = self.store.accept(data, now)
         expires = registry.expires_at
         self._audit_once(AuditKind.REGISTRY_LOADED, "body_sha256", registry.body_sha256, {
             "version": registry.version, "issued_at": format_time(registry.issued_at),
             "expires_at": None if expires is None else format_time(expires),
             "agencies": len(registry.agencies)}, now)
-        self.store.record(registry)
         return registry
 
     def _audit_refused(self, data: bytes, exc: RegistryError, in_use: int, now: float) -> None:

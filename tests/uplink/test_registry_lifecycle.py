@@ -420,6 +420,17 @@ def test_daemon_audits_each_registry_it_takes_into_use_and_each_refused_file_onc
     assert LiveRegistry(cfg, now).current.version == 5  # as the owner's commands read it
     assert len(_pickups(store)) == 5, "only the daemon audits what it takes into use"
 
+    log = store / "audit.sqlite3"
+    log.rename(store / "aside")
+    log.mkdir()  # the audit log cannot be opened: the registry is not taken into use
+    registry.write_bytes(resign(version=6))
+    live.refresh(now)
+    assert live.current.version == 2
+    log.rmdir()
+    (store / "aside").rename(log)
+    live.refresh(now)  # tried again, the file unchanged
+    assert live.current.version == 6 and _pickups(store)[-1][1]["version"] == 6
+
     with AuditLog(store / "audit.sqlite3") as audit:
         words = [describe_audit(e) for e in audit.entries()]
         assert audit.verify().ok
