@@ -27,6 +27,10 @@ sed 's|^ExecStart=/opt/doorcam/venv/bin/doorcam|ExecStart=/usr/bin/doorcam|' \
 sed -e 's|^ExecStart=/opt/doorcam/venv/bin/python3|ExecStart=/usr/bin/python3|' \
     -e 's|^Environment=PYTHONDONTWRITEBYTECODE=1|&\nEnvironment=PYTHONPATH=/usr/lib/doorcam|' \
     "$SRC/deploy/doorcam-web.service" > "$PKG/lib/systemd/system/doorcam-web.service"
+sed 's|^ExecStart=/opt/doorcam/venv/bin/doorcam|ExecStart=/usr/bin/doorcam|' \
+    "$SRC/deploy/doorcam-registry-refresh.service" \
+    > "$PKG/lib/systemd/system/doorcam-registry-refresh.service"
+install -m 0644 "$SRC/deploy/doorcam-registry-refresh.timer" "$PKG/lib/systemd/system/"
 install -D -m 0644 "$SRC/deploy/time-wait-sync-doorcam.conf" \
     "$PKG/lib/systemd/system/systemd-time-wait-sync.service.d/doorcam.conf"
 install -m 0644 "$SRC/config/doorcam.example.toml" "$PKG/usr/share/doorcam/"

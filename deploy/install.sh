@@ -27,15 +27,18 @@ R=${ROOT%/}
 PREFIX=$R/opt/doorcam
 UNIT=$R/etc/systemd/system/doorcam.service
 WEB_UNIT=$R/etc/systemd/system/doorcam-web.service
+# Keeps the agency registry current once it was installed from a URL (see the units).
+REFRESH_UNIT=$R/etc/systemd/system/doorcam-registry-refresh.service
+REFRESH_TIMER=$R/etc/systemd/system/doorcam-registry-refresh.timer
 # Bounds the wait for network time at boot (see the file).
 WAIT_SYNC=$R/etc/systemd/system/systemd-time-wait-sync.service.d/doorcam.conf
 CONF=$R/etc/doorcam/doorcam.toml
 LINK=$R/usr/local/bin/doorcam
 
 if [ "$UNINSTALL" = 1 ]; then
-    [ "$SYSTEMCTL" = 1 ] && systemctl disable --now doorcam-web.service doorcam.service \
-        2>/dev/null || true
-    rm -f "$UNIT" "$WEB_UNIT" "$WAIT_SYNC"
+    [ "$SYSTEMCTL" = 1 ] && systemctl disable --now doorcam-registry-refresh.timer \
+        doorcam-web.service doorcam.service 2>/dev/null || true
+    rm -f "$UNIT" "$WEB_UNIT" "$REFRESH_UNIT" "$REFRESH_TIMER" "$WAIT_SYNC"
     rmdir "$(dirname "$WAIT_SYNC")" 2>/dev/null || true
     [ -L "$LINK" ] && rm -f "$LINK"
     rm -rf "$PREFIX"
@@ -84,6 +87,8 @@ if [ ! -e "$CONF" ]; then
 fi
 install -m 0644 "$SRC/deploy/doorcam.service" "$UNIT"
 install -m 0644 "$SRC/deploy/doorcam-web.service" "$WEB_UNIT"
+install -m 0644 "$SRC/deploy/doorcam-registry-refresh.service" "$REFRESH_UNIT"
+install -m 0644 "$SRC/deploy/doorcam-registry-refresh.timer" "$REFRESH_TIMER"
 install -D -m 0644 "$SRC/deploy/time-wait-sync-doorcam.conf" "$WAIT_SYNC"
 # `sudo doorcam requests list` for the owner (it acts as the service's user, see README).
 mkdir -p "$(dirname "$LINK")"
@@ -91,6 +96,6 @@ ln -sfn /opt/doorcam/venv/bin/doorcam "$LINK"
 if [ "$SYSTEMCTL" = 1 ]; then
     chgrp doorcam "$CONF" || true
     systemctl daemon-reload
-    systemctl enable --now doorcam.service doorcam-web.service
+    systemctl enable --now doorcam.service doorcam-web.service doorcam-registry-refresh.timer
 fi
 echo "doorcam installed in $PREFIX; config $CONF; unit $UNIT"

@@ -4,12 +4,14 @@
 Watches doorcam.service under the container's real systemd, writes what it saw to
 /probe/result.json and powers the container off. Steps: ready, status, journal fields,
 the clock (waiting for network time, marked clips), hardening, the web app (TLS, user, no
-key), reload, watchdog restart of a stopped (SIGSTOP) daemon, clean stop, config error.
+key), the registry refresh timer, reload, watchdog restart of a stopped (SIGSTOP) daemon,
+clean stop, config error.
 """
 
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -167,6 +169,34 @@ def step_web() -> None:
     result["web"] = w
 
 
+def step_registry_timer() -> None:
+    """The registry refresh timer: enabled and scheduled; its service skipped while no URL
+    was ever installed, then (no network in here) failing with one line, seen by
+    `systemctl --failed`."""
+    timer, svc = "doorcam-registry-refresh.timer", "doorcam-registry-refresh.service"
+
+    def props(unit: str, names: str) -> dict:
+        out = sh("systemctl", "show", unit, "-p", names).stdout
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    r: dict = {"enabled": sh("systemctl", "is-enabled", timer).stdout.strip(),
+               "listed": timer in sh("systemctl", "list-timers", "--all", "--no-pager").stdout,
+               "timer": props(timer, "ActiveState,NextElapseUSecRealtime")}
+    sh("systemctl", "start", svc, timeout=120)  # a oneshot: returns once it has run
+    r["skipped"] = props(svc, "ActiveState,ConditionResult")
+    source = Path("/var/lib/doorcam/registry.source")
+    source.write_text('{"url": "https://127.0.0.1:9/registry.json", "ca_file": ""}')
+    shutil.chown(source, "doorcam", "doorcam")
+    sh("systemctl", "start", svc, timeout=120)
+    r["run"] = props(svc, "ActiveState,Result,ExecMainStatus,ConditionResult")
+    r["in_failed"] = svc in sh("systemctl", "--failed", "--no-pager", "--plain").stdout
+    out = sh("journalctl", "-u", svc, "-o", "json", "--no-pager").stdout
+    r["lines"] = [e.get("MESSAGE") for e in map(json.loads, out.splitlines())
+                  if e.get("_TRANSPORT") == "stdout"]
+    source.unlink()
+    sh("systemctl", "reset-failed", svc)
+    result["registry_timer"] = r
+
+
 def step_reload() -> None:
     before = show()["MainPID"]
     sh("systemctl", "reload", UNIT)
@@ -242,7 +272,7 @@ def step_config_error() -> None:
 def main() -> None:
     try:
         for step in (step_ready, step_journal, step_clock, step_owner_cli, step_hardening,
-                     step_web,
+                     step_web, step_registry_timer,
                      step_reload,
                      step_mqtt, step_watchdog,
                      step_stop, step_config_error):

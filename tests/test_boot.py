@@ -146,6 +146,15 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
         assert key["outside_rc"] == 0, (name, w)
     assert f"fingerprint: {w['served_fp']}" in w["url"], w
     assert isinstance(w["exposure"], float) and w["exposure"] <= 2.5, w
+    # The registry refresh timer: enabled by the package and scheduled; its service is
+    # skipped until a registry URL was installed, and a failed refresh is a failed unit.
+    t = r["registry_timer"]
+    assert t["enabled"] == "enabled" and t["listed"] and t["timer"]["ActiveState"] == "active", t
+    assert t["skipped"] == {"ActiveState": "inactive", "ConditionResult": "no"}, t
+    assert t["run"]["ConditionResult"] == "yes" and t["run"]["Result"] == "exit-code", t
+    assert t["run"]["ActiveState"] == "failed" and t["in_failed"], t
+    assert len(t["lines"]) == 1 and t["lines"][0].startswith(
+        "doorcam: registry not fetched: GET https://127.0.0.1:9/registry.json"), t
     assert r["reload"] == {"same_pid": True, "logged": True}
     # Status on the owner's broker from inside the sandbox, and Home Assistant discovery.
     m = r["mqtt"]

@@ -41,6 +41,12 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     wants = root / "etc/systemd/system/multi-user.target.wants"
     assert (wants / "doorcam.service").is_symlink()
     assert (wants / "doorcam-web.service").is_symlink(), "the web app is enabled too"
+    timer = root / "etc/systemd/system/timers.target.wants/doorcam-registry-refresh.timer"
+    assert timer.is_symlink(), "the registry refresh timer is enabled"
+    assert (root / "lib/systemd/system/doorcam-registry-refresh.timer").is_file()
+    refresh = (root / "lib/systemd/system/doorcam-registry-refresh.service").read_text()
+    assert "ExecStart=/usr/bin/doorcam registry refresh --config /etc/doorcam/doorcam.toml" \
+        in refresh
     web_unit = (root / "lib/systemd/system/doorcam-web.service").read_text()
     assert "ExecStart=/usr/bin/python3 -m device.web --config /etc/doorcam/doorcam.toml" \
         in web_unit and "Environment=PYTHONPATH=/usr/lib/doorcam\n" in web_unit
@@ -67,4 +73,5 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     assert not (root / "usr/lib/doorcam").exists() and conf.exists()
     assert not (wants / "doorcam.service").exists()
     assert not (wants / "doorcam-web.service").exists()
+    assert not timer.is_symlink() and not timer.exists()
     assert not bound.exists(), "nothing of doorcam changes the clock wait once removed"

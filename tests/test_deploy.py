@@ -1,4 +1,5 @@
-"""The systemd unit: verifies clean and stays hardened (exposure <= 2.5)."""
+"""The systemd units (daemon, web app, registry refresh and its timer): verify clean and stay
+hardened (exposure <= 2.5)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ UNIT = REPO / "deploy" / "doorcam.service"
 WAIT_SYNC = REPO / "deploy" / "time-wait-sync-doorcam.conf"
 HOST_WAIT_SYNC = Path("/usr/lib/systemd/system/systemd-time-wait-sync.service")
 WEB_UNIT = REPO / "deploy" / "doorcam-web.service"
+REFRESH_UNIT = REPO / "deploy" / "doorcam-registry-refresh.service"
+REFRESH_TIMER = REPO / "deploy" / "doorcam-registry-refresh.timer"
 
 
 @pytest.fixture
@@ -77,6 +80,52 @@ def test_web_unit_contract() -> None:
               for p in s.removeprefix("InaccessiblePaths=").split()}
     for key in ("device_key.pem", "device_key.x25519.pem", "device_key.media.pem"):
         assert f"-/var/lib/doorcam/{key}" in hidden, f"{key} readable by the web app"
+
+
+@pytest.fixture
+def refresh_units(tmp_path: Path) -> tuple[Path, Path]:
+    """The refresh service (runnable here) and its timer, side by side as systemd finds them."""
+    timer = tmp_path / REFRESH_TIMER.name
+    shutil.copy(REFRESH_TIMER, timer)
+    return _runnable(tmp_path, REFRESH_UNIT, "/opt/doorcam/venv/bin/doorcam"), timer
+
+
+def test_registry_refresh_units_verify_and_are_hardened(
+        analyze: str, refresh_units: tuple[Path, Path]) -> None:
+    done = subprocess.run([analyze, "verify", *map(str, refresh_units)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
+    score = _exposure(analyze, refresh_units[0])
+    assert score <= 2.5, score
+
+
+def test_registry_refresh_contract() -> None:
+    from config import load_config
+    from device.wiring.paths import DevicePaths
+    from device.wiring.registry import source_path
+
+    service = _settings(REFRESH_UNIT.read_text(encoding="utf-8"))
+    for line in ("Type=oneshot", "ExecStart=/opt/doorcam/venv/bin/doorcam registry refresh "
+                 "--config /etc/doorcam/doorcam.toml", "User=doorcam", "StateDirectory=doorcam",
+                 "ProtectSystem=strict", "PrivateDevices=yes", "NoNewPrivileges=yes",
+                 "CapabilityBoundingSet=", "Wants=network-online.target"):
+        assert line in service, line
+    assert "[Install]" not in service, "started by its timer only"
+    assert not any(s.startswith("Restart=") for s in service), "a failure waits for the timer"
+    # Skipped until a URL was installed: the condition names the file the CLI records, in the
+    # store of the installed config (the example's path, as the package and install.sh set it).
+    cfg = load_config(REPO / "config" / "doorcam.example.toml")
+    store = Path("/var/lib/doorcam")
+    recorded = source_path(DevicePaths.of(cfg)).relative_to(Path(cfg.store.path).expanduser())
+    assert f"ConditionPathExists={store / recorded}" in service
+    hidden = {p for s in service if s.startswith("InaccessiblePaths=")
+              for p in s.removeprefix("InaccessiblePaths=").split()}
+    assert {f"-{store}/device_key.pem", f"-{store}/device_key.x25519.pem",
+            f"-{store}/device_key.media.pem"} <= hidden, "nothing here signs"
+    timer = _settings(REFRESH_TIMER.read_text(encoding="utf-8"))
+    for line in ("OnCalendar=daily", "Persistent=true", "WantedBy=timers.target"):
+        assert line in timer, line
+    assert any(s.startswith("RandomizedDelaySec=") for s in timer)
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     assert unit.read_text() == (REPO / "deploy" / "doorcam.service").read_text()
     web_unit = unit.with_name("doorcam-web.service")
     assert web_unit.read_text() == (REPO / "deploy" / "doorcam-web.service").read_text()
+    for name in ("doorcam-registry-refresh.service", "doorcam-registry-refresh.timer"):
+        assert unit.with_name(name).read_text() == (REPO / "deploy" / name).read_text()
     python = root / "opt" / "doorcam" / "venv" / "bin" / "python3"
     assert python.exists(), "the web unit runs the venv's python3 -m device.web"
     assert "doorcam:x:" in (root / "etc" / "passwd").read_text()
@@ -53,5 +55,7 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     assert gone.returncode == 0, gone.stderr
     assert not (root / "opt" / "doorcam").exists() and not unit.exists()
     assert not web_unit.exists()
+    assert not unit.with_name("doorcam-registry-refresh.timer").exists()
+    assert not unit.with_name("doorcam-registry-refresh.service").exists()
     assert not link.is_symlink()
     assert clip.read_bytes() == b"footage" and conf.exists()

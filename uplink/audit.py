@@ -48,6 +48,8 @@ class AuditKind(StrEnum):
     FAILED = "failed"
     RECEIPT = "receipt"  # the agency's signed receipt: checked (ok) or missing/bad (not ok)
     REGISTRY = "registry"  # a new agency registry was installed (not tied to a request)
+    REGISTRY_LOADED = "registry_loaded"  # the daemon took a registry into use (once each)
+    REGISTRY_REFUSED = "registry_refused"  # the daemon refused a registry file (once each)
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,22 @@ class AuditLog:
             "WHERE kind = ? AND request_id = ? ORDER BY seq LIMIT 1",
             (self.kinds(kind).value, request_id)).fetchone()
         return None if row is None else AuditEntry(*row)
+
+    def find_detail(self, kind: StrEnum | str, key: str, value: object) -> AuditEntry | None:
+        """The first entry of `kind` whose detail has `key` equal to `value` (a scan of that
+        kind: for rare entries)."""
+        rows = self._db.execute(
+            "SELECT seq, at, kind, request_id, detail, prev, hash FROM audit WHERE kind = ? "
+            "ORDER BY seq", (self.kinds(kind).value,))
+        for row in rows:
+            entry = AuditEntry(*row)
+            try:
+                detail = json.loads(entry.detail)
+            except ValueError:
+                continue
+            if isinstance(detail, dict) and detail.get(key) == value:
+                return entry
+        return None
 
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the last entry, (0, GENESIS) if empty: what to anchor off-device."""

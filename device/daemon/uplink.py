@@ -100,7 +100,7 @@ class UplinkSide:
     # -- request feed thread ---------------------------------------------------------
     def _feed_step(self, stop: threading.Event) -> None:
         if self._desk is None:
-            self._registry = LiveRegistry(self.cfg, time.time())
+            self._registry = LiveRegistry(self.cfg, time.time(), audit=True)
             self._desk_cm = open_desk(self.cfg, time.time(), self._registry)
             self._desk = self._desk_cm.__enter__()
             self._check_registry(time.time())

@@ -7,6 +7,7 @@ Files beside the clips (store.path): registry.state (rollback protection), regis
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -21,9 +22,10 @@ from config import Config
 from device.errors import UserError
 from device.wiring.paths import DevicePaths
 from uplink.audit import AuditKind, AuditLog
-from uplink.errors import RegistryError, RequestRejected, UploadError
+from uplink.errors import AuditError, RegistryError, RequestRejected, UploadError
 from uplink.protocol import Registry, RegistryStore, public_key_from_text
-from uplink.protocol.registry import MAX_REGISTRY_BYTES, Agency
+from uplink.protocol.fields import format_time
+from uplink.protocol.registry import MAX_REGISTRY_BYTES, Agency, parse_registry
 from uplink.protocol.request import CLOCK_SKEW_S
 from uplink.upload.transport import RequestsTransport
 
@@ -106,9 +108,17 @@ def install(cfg: Config, data: bytes, origin: str, now: float,
     except RegistryError as exc:
         raise UserError(f"{origin}: {exc}") from None
     try:
-        in_place = paths.registry.read_bytes() == data
+        placed: bytes | None = paths.registry.read_bytes()
     except OSError:
-        in_place = False
+        placed = None
+    in_place = placed == data
+    if placed is not None and not in_place:
+        # The state can be behind the file (a crash before `record`, or a file put in place
+        # by hand that no daemon has read yet): a valid newer file is never replaced.
+        newer = _version_of(placed, store, now)
+        if newer > registry.version:
+            raise UserError(f"{origin}: registry version {registry.version} is older than "
+                            f"{newer}, in place at {paths.registry}")
     if not in_place:
         paths.registry.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(paths.registry, data, 0o644)
@@ -126,24 +136,66 @@ def install(cfg: Config, data: bytes, origin: str, now: float,
     return Installed(registry, previous, not in_place)
 
 
+def _version_of(data: bytes, store: RegistryStore, now: float) -> int:
+    """The version of a registry that passes the signature and expiry checks, else 0."""
+    try:
+        return parse_registry(data, store.registry_key, now).version
+    except RegistryError:
+        return 0
+
+
 class LiveRegistry:
     """The registry as the request desk sees it (an `AgencyDirectory`). Used by one thread:
     `refresh` re-reads the file when it changed (an install by `doorcam registry`) and takes
-    it through the same checks; a refused file leaves the current registry in use."""
+    it through the same checks; a refused file leaves the current registry in use.
 
-    def __init__(self, cfg: Config, now: float) -> None:
+    With `audit` (the daemon), each registry taken into use and each file refused is audited
+    once: the audit log itself says what was audited before, so a restart does not repeat an
+    entry. A registry that cannot be audited is not taken into use (retried at the next
+    refresh)."""
+
+    def __init__(self, cfg: Config, now: float, *, audit: bool = False) -> None:
         self.paths = DevicePaths.of(cfg)
         self.store = RegistryStore(self.paths.registry_state, registry_key(cfg))
         self.warn_s = cfg.uplink.registry_warn_days * 86400
+        self.audit = audit
+        self._audited: set[tuple[str, str]] = set()  # (kind, digest) known to be in the log
         self._stamp = self._file_stamp()
         try:
-            self.current = self.store.accept(self.paths.registry.read_bytes(), now)
+            data = self.paths.registry.read_bytes()
         except OSError as exc:
             raise UserError(f"agency registry {self.paths.registry}: "
                             f"{exc.strerror or exc}") from None
+        try:
+            self.current = self._take(data, now)
         except RegistryError as exc:
+            self._audit_refused(data, exc, 0, now)
             raise UserError(f"agency registry {self.paths.registry}: {exc}") from None
         self.expired = False
+
+    def _take(self, data: bytes, now: float) -> Registry:
+        """`data` checked (signature, rollback, expiry), recorded as accepted, audited."""
+        registry = self.store.accept(data, now)
+        expires = registry.expires_at
+        self._audit_once(AuditKind.REGISTRY_LOADED, "body_sha256", registry.body_sha256, {
+            "version": registry.version, "issued_at": format_time(registry.issued_at),
+            "expires_at": None if expires is None else format_time(expires),
+            "agencies": len(registry.agencies)}, now)
+        return registry
+
+    def _audit_refused(self, data: bytes, exc: RegistryError, in_use: int, now: float) -> None:
+        self._audit_once(AuditKind.REGISTRY_REFUSED, "file_sha256",
+                         hashlib.sha256(data).hexdigest(),
+                         {"reason": str(exc)[:300], "in_use_version": in_use}, now)
+
+    def _audit_once(self, kind: AuditKind, key: str, digest: str, detail: dict[str, object],
+                    now: float) -> None:
+        if not self.audit or (kind, digest) in self._audited:
+            return
+        with AuditLog(self.paths.audit) as audit:
+            if audit.find_detail(kind, key, digest) is None:
+                audit.append(kind, None, {key: digest, **detail}, at=now)
+        self._audited.add((kind, digest))
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -151,6 +203,18 @@ class LiveRegistry:
         except OSError:
             return None
         return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def _reload(self, data: bytes, now: float) -> None:
+        old = self.current
+        try:
+            self.current = self._take(data, now)
+        except RegistryError as exc:
+            log.warning("agency registry %s not loaded, v%d stays in use: %s",
+                        self.paths.registry, old.version, exc)
+            self._audit_refused(data, exc, old.version, now)
+            return
+        if self.current.body_sha256 != old.body_sha256:
+            log.info("agency registry v%d loaded (was v%d)", self.current.version, old.version)
 
     def agency(self, agency_id: str) -> Agency | None:
         if self.expired:
@@ -163,16 +227,15 @@ class LiveRegistry:
         stamp = self._file_stamp()
         if stamp is not None and stamp != self._stamp:
             self._stamp = stamp
-            old = self.current
             try:
-                self.current = self.store.accept(self.paths.registry.read_bytes(), now)
-            except (OSError, RegistryError) as exc:
+                self._reload(self.paths.registry.read_bytes(), now)
+            except OSError as exc:
                 log.warning("agency registry %s not loaded, v%d stays in use: %s",
-                            self.paths.registry, old.version, exc)
-            else:
-                if self.current.body_sha256 != old.body_sha256:
-                    log.info("agency registry v%d loaded (was v%d)", self.current.version,
-                             old.version)
+                            self.paths.registry, self.current.version, exc.strerror or exc)
+            except AuditError as exc:
+                log.error("agency registry %s not audited, v%d stays in use (tried again at "
+                          "the next check): %s", self.paths.registry, self.current.version, exc)
+                self._stamp = None
         expires = self.current.expires_at
         self.expired = expires is not None and now > expires + CLOCK_SKEW_S
 

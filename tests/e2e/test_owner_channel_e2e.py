@@ -186,7 +186,8 @@ def test_owner_reads_a_verified_current_view_decides_and_anchors_the_audit_log(
     # Audit tail: the owner's tool saved the signed head it verified; cut the log back
     # below it and rewrite the head file: plain verify passes, the anchor does not.
     anchor = json.loads(home.anchor.read_text())
-    assert anchor["seq"] == 8  # received+shown twice, accepted, uploaded, receipt, declined
+    # The registry taken into use, received+shown twice, accepted, uploaded, receipt, declined.
+    assert anchor["seq"] == 9
     scene.stop_daemon()
     audit = scene.store / "audit.sqlite3"
     with sqlite3.connect(audit) as db:

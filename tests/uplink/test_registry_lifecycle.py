@@ -69,6 +69,15 @@ class Signer:
         assert done.returncode == 0, done.stderr
         return out
 
+    def variant(self, base: Path, **changes: object) -> bytes:
+        """`base` with `changes` to its body, signed again (in process: faster)."""
+        from uplink.protocol import sign_document
+
+        body = json.loads(base.read_text())
+        del body["sig"], body["kid"]
+        body.update(changes)
+        return json.dumps(sign_document(body, self.key, "reg-1")).encode()
+
     def request(self, kid: str) -> bytes:
         now = int(time.time())
         doc = compose_request(
@@ -124,7 +133,7 @@ def test_install_from_a_file_is_checked_written_and_audited_and_rollback_refused
             "registry version 1 is older than 2, accepted before")
     refused(doorcam("registry", "install", "--config", str(conf), str(v2_other)),
             "registry version 2 seen before with other content")
-    forged = json.loads(v2.read_text())
+    forged = json.loads(v1.read_text())
     forged["version"] = 3
     (tmp_path / "forged.json").write_text(json.dumps(forged))
     refused(doorcam("registry", "install", "--config", str(conf), str(tmp_path / "forged.json")),
@@ -337,3 +346,117 @@ def test_live_registry_refuses_requests_once_expired_and_keeps_its_registry_on_a
         validator.validate(signer.request("pd-a"), now)
     assert caught.value.reason == "registry_expired"
     assert live.warnings(now + 2 * 86400)[0].startswith("registry v1 expired ")
+
+
+def _pickups(store: Path) -> list[tuple[str, dict[str, object]]]:
+    with AuditLog(store / "audit.sqlite3") as audit:
+        return [(e.kind, json.loads(e.detail)) for e in audit.entries()
+                if e.kind in ("registry_loaded", "registry_refused")]
+
+
+def test_daemon_audits_each_registry_it_takes_into_use_and_each_refused_file_once(
+        tmp_path: Path, signer: Signer) -> None:
+    """Unit level (the daemon's LiveRegistry with audit on): one entry per distinct registry
+    or refused file, across restarts too; a refused file leaves the registry in use."""
+    import hashlib
+    import os
+
+    from config import load_config
+    from device.errors import UserError
+    from device.web.pages.activity import describe_audit
+    from device.wiring.registry import LiveRegistry, install
+    from uplink.protocol.fields import format_time
+
+    conf = device_config(tmp_path, signer)
+    store, cfg = tmp_path / "store", load_config(conf)
+    now = time.time()
+    v1 = signer.sign(1, "--expires-days", "30")
+
+    def resign(**changes: object) -> bytes:
+        return signer.variant(v1, **changes)
+    install(cfg, v1.read_bytes(), str(v1), now)
+    assert _pickups(store) == [], "an install is audited as such, not as taken into use"
+    reg1 = parse_registry(v1.read_bytes(), signer.key.public_key(), now)
+    assert reg1.expires_at is not None
+    live = LiveRegistry(cfg, now, audit=True)
+    loaded_v1 = ("registry_loaded", {
+        "version": 1, "body_sha256": reg1.body_sha256, "agencies": 1,
+        "issued_at": format_time(reg1.issued_at), "expires_at": format_time(reg1.expires_at)})
+    assert _pickups(store) == [loaded_v1]
+    LiveRegistry(cfg, now, audit=True)  # a restart with the same registry
+    assert _pickups(store) == [loaded_v1]
+
+    registry = store / "registry.json"
+    forged = json.loads(v1.read_text())
+    forged["version"] = 3
+    registry.write_text(json.dumps(forged))
+    for _ in range(2):  # the same bad file seen again (touched) is not audited again
+        live.refresh(now)
+        assert live.current.version == 1
+        os.utime(registry, ns=(time.time_ns(), time.time_ns() + 10**9))
+    with pytest.raises(UserError, match="bad_signature"):
+        LiveRegistry(cfg, now, audit=True)  # nor at a restart that finds it
+    refused = _pickups(store)[1:]
+    assert refused == [("registry_refused", {
+        "file_sha256": hashlib.sha256(registry.read_bytes()).hexdigest(),
+        "in_use_version": 1, "reason": refused[0][1]["reason"]})]
+    assert "registry refused: bad_signature" in str(refused[0][1]["reason"])
+
+    registry.write_bytes(resign(version=2))  # as `doorcam registry install` leaves it
+    live.refresh(now)
+    assert live.current.version == 2
+    registry.write_bytes(v1.read_bytes())  # a rollback put in place by hand
+    live.refresh(now)
+    registry.write_bytes(resign(version=4, issued_at=format_time(int(now) - 7200),
+                                expires_at=format_time(int(now) - 3600)))
+    live.refresh(now)
+    assert live.current.version == 2
+    kinds = [(k, d.get("version") or d.get("reason")) for k, d in _pickups(store)[2:]]
+    assert [k for k, _ in kinds] == ["registry_loaded", "registry_refused", "registry_refused"]
+    assert kinds[0][1] == 2 and "older than 2" in str(kinds[1][1])
+    assert "registry v4 expired at" in str(kinds[2][1])
+
+    registry.write_bytes(resign(version=5))
+    assert LiveRegistry(cfg, now).current.version == 5  # as the owner's commands read it
+    assert len(_pickups(store)) == 5, "only the daemon audits what it takes into use"
+
+    log = store / "audit.sqlite3"
+    log.rename(store / "aside")
+    log.mkdir()  # the audit log cannot be opened: the registry is not taken into use
+    registry.write_bytes(resign(version=6))
+    live.refresh(now)
+    assert live.current.version == 2
+    log.rmdir()
+    (store / "aside").rename(log)
+    live.refresh(now)  # tried again, the file unchanged
+    assert live.current.version == 6 and _pickups(store)[-1][1]["version"] == 6
+
+    with AuditLog(store / "audit.sqlite3") as audit:
+        words = [describe_audit(e) for e in audit.entries()]
+        assert audit.verify().ok
+    assert words[0] == "Agency registry v1 installed."
+    assert words[1].startswith("The doorcam service took agency registry v1 into use: "
+                               "1 agency(ies), valid until ")
+    assert words[2] == ("An agency registry file was refused (registry refused: bad_signature: "
+                        f"{str(refused[0][1]['reason']).split('bad_signature: ')[1]}); "
+                        "v1 stays in use.")
+    assert words[4].startswith("An agency registry file was refused (registry version 1 is "
+                               "older than 2")
+
+
+def test_install_never_replaces_a_newer_registry_in_place(tmp_path: Path, signer: Signer) -> None:
+    """The state can lag the file (a crash between writing and recording it): a refresh that
+    fetches the registry the state names must not put it over the newer one in place."""
+    from config import load_config
+    from device.errors import UserError
+    from device.wiring.registry import install
+
+    cfg, store = load_config(device_config(tmp_path, signer)), tmp_path / "store"
+    v1, now = signer.sign(1), time.time()
+    install(cfg, v1.read_bytes(), str(v1), now)
+    newer = signer.variant(v1, version=2)
+    (store / "registry.json").write_bytes(newer)
+    assert json.loads((store / "registry.state").read_text())["version"] == 1
+    with pytest.raises(UserError, match="registry version 1 is older than 2, in place at "):
+        install(cfg, v1.read_bytes(), "https://registry.example/registry.json", now)
+    assert (store / "registry.json").read_bytes() == newer
