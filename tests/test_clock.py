@@ -1,15 +1,27 @@
-"""The system clock's state: the probe (timesyncd's flag file, the kernel's NTP state) and
-the watch the daemon samples per clip and for its status."""
+"""The system clock's state: the probe (timesyncd's flag file, the kernel's NTP state), the
+kernel's error bounds, and the watch the daemon samples per clip and for its status."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from capture.recording.sink import ClipClock
 from device.daemon.clock import ClockWatch, kernel_synced, system_probe
+from device.daemon.kernel_clock import (
+    MAX_ERROR_LIMIT_US,
+    KernelClock,
+    _Timex,
+    read_kernel_clock,
+)
+from tests.support import require
 
 
 def test_timesyncd_flag_file_means_synchronised(tmp_path: Path) -> None:
@@ -45,3 +57,42 @@ def test_watch_logs_each_change_once_and_counts_errors_as_unsynchronised(
     assert len(lines) == 3, lines
     assert "not synchronised" in lines[0] and "synchronised" in lines[1]
     assert "not synchronised" in lines[2]
+
+
+def test_the_kernel_clock_reads_without_privileges_into_the_kernels_layout() -> None:
+    require(sys.platform.startswith("linux"), "adjtimex(2) is Linux's")
+    booted = time.monotonic()  # CLOCK_BOOTTIME never runs behind CLOCK_MONOTONIC
+    state = read_kernel_clock()
+    assert state is not None, "adjtimex(modes=0) is readable without privileges"
+    assert 0 <= state.max_error_us <= MAX_ERROR_LIMIT_US
+    assert 0 <= state.est_error_us <= MAX_ERROR_LIMIT_US
+    assert state.since_boot_s >= booted
+    assert kernel_synced(lambda: state) is state.synchronised
+    # Fields after maxerror hold what the kernel puts there only if every offset is right:
+    # the time, the tick in µs per USER_HZ, and the fixed frequency tolerance (500 ppm).
+    tx = _Timex()
+    assert ctypes.CDLL(None).adjtimex(ctypes.byref(tx)) >= 0
+    assert abs(tx.time.tv_sec - time.time()) < 5
+    assert tx.tick == 1_000_000 // os.sysconf("SC_CLK_TCK")
+    assert tx.tolerance == 500 << 16
+
+
+def test_a_clip_is_stamped_with_the_kernels_error_bounds_only_when_synchronised() -> None:
+    synced = KernelClock(True, max_error_us=12_001, est_error_us=2_400, since_boot_s=60.0)
+    unsynced = KernelClock(False, MAX_ERROR_LIMIT_US, MAX_ERROR_LIMIT_US, 5.0)
+    asked: list[str] = []
+
+    def reader(state: KernelClock | None) -> Callable[[], KernelClock | None]:
+        def read() -> KernelClock | None:
+            asked.append("kernel")
+            return state
+        return read
+
+    # The bound is rounded up: 12.001 ms is not within 12 ms.
+    assert ClockWatch(lambda: True, reader(synced)).stamp() == ClipClock(True, 13, 2)
+    # timesyncd's flag says synchronised but the kernel cannot be read (a sandbox).
+    assert ClockWatch(lambda: True, reader(None)).stamp() == ClipClock(True, None, None)
+    assert ClockWatch(lambda: True, reader(unsynced)).stamp() == ClipClock(True, None, None)
+    asked.clear()
+    assert ClockWatch(lambda: False, reader(synced)).stamp() == ClipClock(False, None, None)
+    assert asked == [], "no bounds are read for a clock that is not synchronised"

@@ -150,7 +150,7 @@ class CaptureSide:
     def _recorder(self, cfg: Config, info: Any) -> Any:
         # The recorder asks the clock once per clip, on this (the motion) thread.
         return build.make_recorder(cfg, info, self._store, simulated=self.simulated,
-                                   clock_synced=self.clock.sample)
+                                   clock=self.clock.stamp)
 
     def reload(self, cfg: Config) -> None:
         """Take new motion, recording and retention settings (from SIGHUP) at the next frame."""
