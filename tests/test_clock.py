@@ -4,6 +4,7 @@ kernel's error bounds, and the watch the daemon samples per clip and for its sta
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import os
 import sys
@@ -13,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from capture.media.h264 import H264Encoder
+from capture.recording import Recorder
 from capture.recording.sink import ClipClock
+from device.cli import main
 from device.daemon.clock import ClockWatch, kernel_synced, system_probe
 from device.daemon.kernel_clock import (
     MAX_ERROR_LIMIT_US,
@@ -21,6 +25,10 @@ from device.daemon.kernel_clock import (
     _Timex,
     read_kernel_clock,
 )
+from device.store import ClipStore
+from tests.recording.helpers import frame
+from tests.recording.test_recorder import CFG, FPS, INFO
+from tests.store.helpers import store_config
 from tests.support import require
 
 
@@ -96,3 +104,26 @@ def test_a_clip_is_stamped_with_the_kernels_error_bounds_only_when_synchronised(
     asked.clear()
     assert ClockWatch(lambda: False, reader(synced)).stamp() == ClipClock(False, None, None)
     assert asked == [], "no bounds are read for a clock that is not synchronised"
+
+
+def test_clips_show_states_the_clock_on_one_line(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    clocks = [ClipClock(True, 12, 3), ClipClock(True), ClipClock(False)]
+    want = ["clock: synchronised, error ≤ 12 ms", "clock: synchronised, error bound not known",
+            "clock: not synchronised at capture"]
+    root = tmp_path / "store"
+    with ClipStore(store_config(root)) as store:
+        rec = Recorder(CFG, INFO, store, H264Encoder(CFG), clock=lambda: clocks.pop(0))
+        events = [range(20, 30), range(90, 100), range(160, 170)]  # far apart: three clips
+        clips = [c for i in range(230) for c in rec.push(frame(i, FPS),
+                                                         any(i in e for e in events), 1.0)]
+        clips += rec.close()
+    assert len(clips) == 3 and not clocks
+    for clip, line in zip(clips, want, strict=True):
+        assert main(["clips", "show", clip.id, "--store", str(root)]) == 0
+        out = capsys.readouterr().out
+        clock = [x.strip() for x in out.splitlines() if "clock" in x]
+        assert len(clock) == 1 and clock[0].startswith(line), out
+    assert main(["clips", "show", clips[0].id, "--store", str(root), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["clock_synced"], shown["clock_max_error_ms"]) == (True, 12)
