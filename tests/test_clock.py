@@ -85,7 +85,8 @@ def test_the_kernel_clock_reads_without_privileges_into_the_kernels_layout() -> 
     assert tx.tolerance == 500 << 16
 
 
-def test_a_clip_is_stamped_with_the_kernels_error_bounds_only_when_synchronised() -> None:
+def test_a_clip_is_stamped_with_the_kernels_error_bounds_only_when_synchronised(
+        caplog: pytest.LogCaptureFixture) -> None:
     synced = KernelClock(True, max_error_us=12_001, est_error_us=2_400, since_boot_s=60.0)
     unsynced = KernelClock(False, MAX_ERROR_LIMIT_US, MAX_ERROR_LIMIT_US, 5.0)
     asked: list[str] = []
@@ -98,8 +99,11 @@ def test_a_clip_is_stamped_with_the_kernels_error_bounds_only_when_synchronised(
 
     # The bound is rounded up: 12.001 ms is not within 12 ms.
     assert ClockWatch(lambda: True, reader(synced)).stamp() == ClipClock(True, 13, 2)
-    # timesyncd's flag says synchronised but the kernel cannot be read (a sandbox).
-    assert ClockWatch(lambda: True, reader(None)).stamp() == ClipClock(True, None, None)
+    # timesyncd's flag says synchronised but the kernel cannot be read (a sandbox): said once.
+    refused = ClockWatch(lambda: True, reader(None))
+    with caplog.at_level(logging.WARNING, logger="doorcam"):
+        assert [refused.stamp(), refused.stamp()] == [ClipClock(True, None, None)] * 2
+    assert ["cannot be read" in r.getMessage() for r in caplog.records] == [True]
     assert ClockWatch(lambda: True, reader(unsynced)).stamp() == ClipClock(True, None, None)
     asked.clear()
     assert ClockWatch(lambda: False, reader(synced)).stamp() == ClipClock(False, None, None)

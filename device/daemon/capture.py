@@ -99,6 +99,7 @@ class CaptureSide:
     def start(self) -> None:
         self._store = None
         self.clock.sample()
+        self.clock.read_kernel()
         self.process.start()
         self.camera.start()
 

@@ -4,8 +4,9 @@ the time its wall clock may be days or years off, so clips recorded then carry w
 Two sources, either of which says "synchronised": the flag file systemd-timesyncd creates
 once it has set the clock (it lives in /run, so it is gone at every boot), and the kernel's
 own NTP state (adjtimex: no STA_UNSYNC bit, not TIME_ERROR), which chrony and ntpd keep too.
-Under the service's sandbox the adjtimex call is refused (ProtectClock=, the @privileged
-filter); a clock that cannot be checked counts as not synchronised.
+A clock that cannot be checked counts as not synchronised. The kernel's state also bounds the
+clock's error, which each clip records; the service's sandbox lets the daemon read it
+(adjtimex with modes = 0) and nothing more: without CAP_SYS_TIME the kernel refuses changes.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class ClockWatch:
                  kernel: ClockReader = read_kernel_clock) -> None:
         self._probe = probe
         self._kernel = kernel
+        self._unreadable_told = False
         self._lock = threading.Lock()  # sampled by the motion, status and main threads
         self.synced: bool | None = None  # not sampled yet
 
@@ -71,11 +73,19 @@ class ClockWatch:
         bounds are not known)."""
         if not self.sample():
             return ClipClock(synced=False)
+        return ClipClock(True, *error_ms(self.read_kernel()))
+
+    def read_kernel(self) -> KernelClock | None:
+        """The kernel's clock state; the first time it cannot be read, a warning."""
         try:
             state = self._kernel()
         except OSError:
             state = None
-        return ClipClock(True, *error_ms(state))
+        if state is None and not self._unreadable_told:
+            self._unreadable_told = True
+            log.warning("the kernel's clock state cannot be read (adjtimex refused): clips "
+                        "record no bound on the clock's error")
+        return state
 
 
 def error_ms(state: KernelClock | None) -> tuple[int | None, int | None]:
