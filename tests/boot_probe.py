@@ -66,6 +66,8 @@ def step_journal() -> None:
     entries = journal()
     result["journal_fields"] = sorted({k for e in entries for k in e if k.startswith("DOORCAM")})
     result["journal_events"] = sorted({e.get("DOORCAM_EVENT") for e in entries} - {None})
+    result["kernel_clock_unreadable"] = [e["MESSAGE"] for e in entries
+                                         if "clock state cannot be read" in e.get("MESSAGE", "")]
     clips = sh("find", "/var/lib/doorcam", "-name", "*.mp4").stdout.split()
     result["clips"] = clips
 

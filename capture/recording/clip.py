@@ -13,7 +13,7 @@ import numpy as np
 from capture.frame import Frame, StreamInfo
 from capture.media.mux import Mp4Writer
 from capture.recording.prebuffer import Entry
-from capture.recording.sink import ClipHandle, ClipMeta, ClipOpened
+from capture.recording.sink import ClipClock, ClipHandle, ClipMeta, ClipOpened
 from common import write_atomic
 
 # Media per fragment made durable while a clip is written: a power cut loses at most this
@@ -42,10 +42,10 @@ class OpenClip:
     """Writes entries to the MP4 at `handle.tmp_path` and gathers its ClipMeta."""
 
     def __init__(self, handle: ClipHandle, info: StreamInfo, thumbnail_width: int, *,
-                 simulated: bool = False, clock_synced: bool = True) -> None:
+                 simulated: bool = False, clock: ClipClock | None = None) -> None:
         self.handle = handle
         self.simulated = simulated
-        self.clock_synced = clock_synced
+        self.clock = clock or ClipClock()
         self.writer = Mp4Writer(handle.tmp_path, info, fragment_seconds=FRAGMENT_SECONDS)
         self._info = info
         self._thumb_width = thumbnail_width
@@ -80,7 +80,9 @@ class OpenClip:
         start = self._start(first)
         opened = ClipOpened(self.handle.id, start[0], start[1], start[2], self._info.width,
                             self._info.height, self._info.fps, simulated=self.simulated,
-                            clock_synced=self.clock_synced)
+                            clock_synced=self.clock.synced,
+                            clock_max_error_ms=self.clock.max_error_ms,
+                            clock_est_error_ms=self.clock.est_error_ms)
         # The directory fsync also makes the new MP4's name durable.
         write_atomic(path, json.dumps(opened.to_json()).encode(), mode=0o600)
 
@@ -138,7 +140,8 @@ class OpenClip:
             peak_score=self.peak if self._thumb is not None else 0.0,
             thumbnail_jpeg=jpeg, width=self._info.width, height=self._info.height,
             frames=frames, trigger=self.trigger, simulated=self.simulated,
-            clock_synced=self.clock_synced,
+            clock_synced=self.clock.synced, clock_max_error_ms=self.clock.max_error_ms,
+            clock_est_error_ms=self.clock.est_error_ms,
         )
 
     def discard(self) -> None:

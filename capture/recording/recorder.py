@@ -11,7 +11,7 @@ from capture.media.mux import MuxError
 from capture.media.signing import MediaSigner, StreamSigner, length_size_of
 from capture.recording.clip import CommittedClip, OpenClip, RecordingError
 from capture.recording.prebuffer import Entry, PreBuffer
-from capture.recording.sink import ClipSink
+from capture.recording.sink import ClipClock, ClipSink
 from config.schema import RecordingConfig
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,9 @@ class Recorder:
     next clip no sooner than RETRY_S later. `force` (a doorbell ring) records from the next
     frame for at least the given seconds without motion, and marks the clip holding it.
 
-    `simulated` marks every clip (a synthetic scene or a file); `clock_synced` is asked once
-    per clip, when it opens: a clip begun before the system clock was synchronised keeps
-    wrong wall times even if the clock is set while it records.
+    `simulated` marks every clip (a synthetic scene or a file); `clock` is asked once per
+    clip, when it opens: a clip begun before the system clock was synchronised keeps wrong
+    wall times even if the clock is set while it records.
 
     With `signer`, every packet is signed (ONVIF Media Signing) before it enters the
     pre-roll, and each clip is sealed as it is finished: its last packet carries the
@@ -43,11 +43,11 @@ class Recorder:
 
     def __init__(self, cfg: RecordingConfig, info: StreamInfo, sink: ClipSink,
                  encoder: Encoder, *, simulated: bool = False,
-                 clock_synced: Callable[[], bool] = lambda: True,
+                 clock: Callable[[], ClipClock] = ClipClock,
                  signer: MediaSigner | None = None) -> None:
         self._cfg = cfg
         self._simulated = simulated
-        self._clock_synced = clock_synced
+        self._clock = clock
         self._sink = sink
         self._encoder = encoder
         try:
@@ -138,7 +138,7 @@ class Recorder:
         handle = self._sink.begin()
         try:
             self._clip = OpenClip(handle, self._info, self._cfg.thumbnail_width,
-                                  simulated=self._simulated, clock_synced=self._clock_synced())
+                                  simulated=self._simulated, clock=self._clock())
         except MuxError:
             self._sink.abort(handle)
             raise

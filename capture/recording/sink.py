@@ -18,6 +18,16 @@ class ClipHandle:
 
 
 @dataclass(frozen=True)
+class ClipClock:
+    """The system clock as a clip opens: whether network time had set it, and the kernel's
+    bounds on its error in milliseconds (None when not synchronised or not known)."""
+
+    synced: bool = True
+    max_error_ms: int | None = None
+    est_error_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class ClipOpened:
     """What is known of a clip when its first keyframe is written (the media holds the rest)."""
 
@@ -31,6 +41,8 @@ class ClipOpened:
     # Notes written before these existed carry neither: the defaults.
     simulated: bool = False
     clock_synced: bool = True
+    clock_max_error_ms: int | None = None
+    clock_est_error_ms: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,6 +62,9 @@ class ClipOpened:
                 values[f.name] = v
                 continue
             kind: tuple[type, ...] = _KINDS[str(f.type)]
+            if v is None and f.default is None:
+                values[f.name] = None
+                continue
             if isinstance(v, bool) or not isinstance(v, kind):
                 raise ValueError(f"bad or missing {f.name!r}")
             if isinstance(v, float) and not math.isfinite(v):
@@ -58,7 +73,8 @@ class ClipOpened:
         return cls(**values)
 
 
-_KINDS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float)}
+_KINDS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float),
+                                       "int | None": (int,)}
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,8 @@ class ClipMeta:
     trigger: str = "motion"  # what started the recording: "motion" or "ring"
     simulated: bool = False  # from a synthetic scene or a file, not a camera
     clock_synced: bool = True  # False: recorded before the system clock was synchronised
+    clock_max_error_ms: int | None = None  # the kernel's bound on the clock's error
+    clock_est_error_ms: int | None = None  # and its estimate (both None: not known)
 
 
 class ClipSink(Protocol):

@@ -317,6 +317,8 @@ def _verify(args: argparse.Namespace) -> int:
                                        else "unreadable"))
         for line in [] if unsigned else media.lines():
             print(f"  {line}")
+    for line in report.clock_lines():
+        print(line)
     if report.ok:
         print(f"ok: {len(report.verified_clips)} clip(s) match the signed manifest")
         return 0

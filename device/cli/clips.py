@@ -7,12 +7,15 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from device.access import Invoker, sudo_invoker
 from device.cli.admin import device_config
 from device.cli.table import iso, local, render_rows
 from device.errors import UserError
+
+if TYPE_CHECKING:
+    from device.store import ClipRecord
 
 CHUNK = 1 << 20
 
@@ -110,8 +113,12 @@ def _show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_with_iso(info), indent=2))
         return 0 if intact else 1
+    for key in ("clock_max_error_ms", "clock_est_error_ms"):
+        del info[key]  # on the clock line
     for key, value in info.items():
-        if key in ("start_wall", "end_wall") and isinstance(value, float):
+        if key == "clock_synced":
+            key, value = "clock", clock_line(rec)
+        elif key in ("start_wall", "end_wall") and isinstance(value, float):
             value = f"{local(value)} ({value:.3f})"
         elif key == "cut_short" and value:
             value = "yes: recording was interrupted (power cut or crash) and the clip ends "\
@@ -119,11 +126,18 @@ def _show(args: argparse.Namespace) -> int:
         elif key == "simulated" and value:
             value = "yes: from a synthetic scene or a video file, not the camera; never "\
                 "offered to agency requests"
-        elif key == "clock_synced" and not value:
-            value = "no: recorded before network time set the clock, so its times may be "\
-                "wrong; never offered to agency requests"
         print(f"{key:>14}: {value}")
     return 0 if intact else 1
+
+
+def clock_line(rec: ClipRecord) -> str:
+    """The system clock when the clip was recorded, as `clips show` states it."""
+    if not rec.clock_synced:
+        return ("not synchronised at capture: network time had not set it, so the clip's "
+                "times may be wrong; never offered to agency requests")
+    if rec.clock_max_error_ms is None:
+        return "synchronised, error bound not known"
+    return f"synchronised, error ≤ {rec.clock_max_error_ms} ms"
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -126,7 +126,7 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
     height, width = first.lores.shape[:2]
     detector = build.make_detector(cfg, height, width)
     recorder = build.make_recorder(cfg, source.info, store, simulated=simulated,
-                                   clock_synced=ClockWatch().sample)
+                                   clock=ClockWatch().stamp)
     loop = LocalLoop(detector, recorder, report)
     failures = 0
     try:

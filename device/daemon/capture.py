@@ -99,6 +99,7 @@ class CaptureSide:
     def start(self) -> None:
         self._store = None
         self.clock.sample()
+        self.clock.read_kernel()
         self.process.start()
         self.camera.start()
 
@@ -150,7 +151,7 @@ class CaptureSide:
     def _recorder(self, cfg: Config, info: Any) -> Any:
         # The recorder asks the clock once per clip, on this (the motion) thread.
         return build.make_recorder(cfg, info, self._store, simulated=self.simulated,
-                                   clock_synced=self.clock.sample)
+                                   clock=self.clock.stamp)
 
     def reload(self, cfg: Config) -> None:
         """Take new motion, recording and retention settings (from SIGHUP) at the next frame."""

@@ -22,11 +22,13 @@ BUSY_TIMEOUT_S = 10.0
 
 COLUMNS = ("id", "start_wall", "end_wall", "duration", "start_pts", "first_seq", "last_seq",
            "frames", "width", "height", "size", "sha256", "peak_score", "held", "created",
-           "cut_short", "trigger", "simulated", "clock_synced")
+           "cut_short", "trigger", "simulated", "clock_synced", "clock_max_error_ms",
+           "clock_est_error_ms")
 FLAGS = ("held", "cut_short", "simulated", "clock_synced")  # stored as 0/1
 # Added after version 1: a journal written before carries none of these (their defaults).
 _LATER: dict[str, Any] = {"cut_short": False, "trigger": "motion", "simulated": False,
-                          "clock_synced": True}
+                          "clock_synced": True, "clock_max_error_ms": None,
+                          "clock_est_error_ms": None}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ class ClipRecord:
     # False when the clip was recorded before the system clock was synchronised: its wall
     # times may be wrong, so it is never matched to an agency's time window.
     clock_synced: bool = True
+    # The kernel's bound on the clock's error when the clip opened, and its estimate
+    # (milliseconds); None when the clock was not synchronised or its state not known
+    # (every clip indexed before these were recorded).
+    clock_max_error_ms: int | None = None
+    clock_est_error_ms: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -66,7 +73,10 @@ class ClipRecord:
     def from_json(cls, data: dict[str, Any]) -> ClipRecord:
         values: dict[str, Any] = {name: data[name] for name in COLUMNS if name not in _LATER}
         for name, default in _LATER.items():
-            values[name] = type(default)(data.get(name, default))
+            value = data.get(name, default)
+            if value is not None:
+                value = int(value) if default is None else type(default)(value)
+            values[name] = value
         return cls(**values)
 
     @classmethod
@@ -95,10 +105,16 @@ def _v3_provenance(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE clips ADD COLUMN clock_synced INTEGER NOT NULL DEFAULT 1")
 
 
+def _v4_clock_error(conn: sqlite3.Connection) -> None:
+    # NULL, not known, for every clip indexed before.
+    conn.execute("ALTER TABLE clips ADD COLUMN clock_max_error_ms INTEGER")
+    conn.execute("ALTER TABLE clips ADD COLUMN clock_est_error_ms INTEGER")
+
+
 # Schema version N is reached by running MIGRATIONS[:N] in order; to change the schema,
 # append a function (never edit a shipped one).
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _v1_clips, _v2_cut_short, _v3_provenance)
+    _v1_clips, _v2_cut_short, _v3_provenance, _v4_clock_error)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -66,7 +66,8 @@ def finalize(conn: sqlite3.Connection, layout: Layout, clip_id: str) -> index.Cl
         last_seq=opened.first_seq + got.frames - 1, frames=got.frames, width=got.width,
         height=got.height, size=size, sha256=sha, peak_score=0.0, held=False,
         created=time.time(), cut_short=not got.prefix.finished, simulated=opened.simulated,
-        clock_synced=opened.clock_synced)
+        clock_synced=opened.clock_synced, clock_max_error_ms=opened.clock_max_error_ms,
+        clock_est_error_ms=opened.clock_est_error_ms)
     files.write_synced(layout.tmp_thumb(clip_id), got.thumbnail_jpeg)
     files.write_synced(layout.journal(clip_id), json.dumps(rec.to_json()).encode())
     fsync_dir(layout.tmp)

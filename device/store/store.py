@@ -172,7 +172,9 @@ class ClipStore:
                 last_seq=meta.last_seq, frames=meta.frames, width=meta.width,
                 height=meta.height, size=size, sha256=sha, peak_score=meta.peak_score,
                 held=False, created=time.time(), trigger=meta.trigger,
-                simulated=meta.simulated, clock_synced=meta.clock_synced)
+                simulated=meta.simulated, clock_synced=meta.clock_synced,
+                clock_max_error_ms=meta.clock_max_error_ms,
+                clock_est_error_ms=meta.clock_est_error_ms)
             files.write_synced(lay.tmp_thumb(clip_id), meta.thumbnail_jpeg)
             files.write_synced(lay.journal(clip_id), json.dumps(rec.to_json()).encode())
             fsync_dir(lay.tmp)

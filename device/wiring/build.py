@@ -11,6 +11,7 @@ from capture.frame import FrameSource, StreamInfo
 from capture.media import encoder_for
 from capture.privacy import PrivacyMask
 from capture.recording import Recorder
+from capture.recording.sink import ClipClock
 from capture.sources import is_live, open_source
 from config import Config
 from device.store import ClipStore
@@ -73,10 +74,10 @@ def is_simulated(spec: str) -> bool:
 
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
-                  clock_synced: Callable[[], bool] = lambda: True) -> Recorder:
+                  clock: Callable[[], ClipClock] = ClipClock) -> Recorder:
     signer = make_media_signer(cfg) if cfg.recording.sign else None
     return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording),
-                    simulated=simulated, clock_synced=clock_synced, signer=signer)
+                    simulated=simulated, clock=clock, signer=signer)
 
 
 def ensure_device_keys(cfg: Config) -> None:

@@ -30,6 +30,7 @@ from uplink.desk import (
 from uplink.desk.scope import CutFailed, CutSpan
 from uplink.errors import RegistryError, RequestRejected
 from uplink.protocol import Registry, public_key_from_text
+from uplink.protocol.evidence import ClockStatement
 from uplink.protocol.registry import parse_registry
 from uplink.protocol.request import OwnerPolicy
 from uplink.upload.resume import SqliteResumeStore
@@ -55,7 +56,8 @@ class StoreCatalog:
     @staticmethod
     def _info(rec: ClipRecord) -> ClipInfo:
         return ClipInfo(id=rec.id, start_wall=rec.start_wall, end_wall=rec.end_wall,
-                        size=rec.size, sha256=rec.sha256)
+                        size=rec.size, sha256=rec.sha256,
+                        clock=ClockStatement(rec.clock_synced, rec.clock_max_error_ms))
 
     def overlapping(self, start: float, end: float) -> list[ClipInfo]:
         return [self._info(r) for r in self.store.list()

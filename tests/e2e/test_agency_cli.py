@@ -110,7 +110,7 @@ def test_inbox_files_by_validated_ids_and_verify_catches_tampering(tmp_path: Pat
 
     from uplink.agency import EvidenceInbox
     from uplink.agency.receiver import Upload
-    from uplink.protocol.evidence import EvidenceClip, build_manifest
+    from uplink.protocol.evidence import ClockStatement, EvidenceClip, build_manifest
     from uplink.protocol.keys import generate_keypair
 
     inbox = EvidenceInbox(tmp_path / "evidence")
@@ -121,7 +121,8 @@ def test_inbox_files_by_validated_ids_and_verify_catches_tampering(tmp_path: Pat
     manifest = tmp_path / "m.json"
     manifest.write_bytes(build_manifest(
         request_id=rid, case_number="C", agency_id="pd", device_id="d",
-        clips=[EvidenceClip(cid, 0, 10, 5000, digest)], key=generate_keypair()[0],
+        clips=[EvidenceClip(cid, 0, 10, 5000, digest, clock=ClockStatement(False))],
+        key=generate_keypair()[0],
         kid="device-x", now=time.time()))
     hostile = Upload(5, {"request_id": "../../etc", "clip_id": "../x", "filename": "../../x"},
                      clip)
@@ -133,6 +134,10 @@ def test_inbox_files_by_validated_ids_and_verify_catches_tampering(tmp_path: Pat
     folder = tmp_path / "evidence" / rid
     assert sorted(p.name for p in folder.iterdir()) == [
         f"{cid}.mp4", "VERIFIED.json", "manifest.json"]
+    # A clip recorded by an unsynchronised clock is stated, and warned of, not refused.
+    done = doorcam("agency", "verify", str(folder))
+    assert done.returncode == 0, done.stdout
+    assert f"warning: clip {cid}: clock not synchronised when recorded" in done.stdout
     (folder / f"{cid}.mp4").write_bytes(b"edite" * 1000)  # same size, other bytes
     done = doorcam("agency", "verify", str(folder))
     assert done.returncode == 1 and "SHA-256" in done.stdout

@@ -1,5 +1,5 @@
-"""What the recorder stamps on each clip besides its media: simulated, and whether the
-system clock was synchronised, asked once per clip when it opens."""
+"""What the recorder stamps on each clip besides its media: simulated, and the system
+clock (synchronised or not, its error bounds), asked once per clip when it opens."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from capture.media.h264 import H264Encoder
 from capture.recording import CommittedClip, Recorder
-from capture.recording.sink import ClipOpened
+from capture.recording.sink import ClipClock, ClipOpened
 from device.store import ClipStore
 from tests.recording.helpers import DirSink, frame
 from tests.recording.test_recorder import CFG, FPS, INFO
@@ -19,15 +19,15 @@ from tests.store.helpers import store_config
 
 
 def test_clock_is_sampled_once_per_clip_when_it_opens(sink: DirSink) -> None:
-    answers = [False, True]  # not synchronised for the first clip, then synchronised
+    # Not synchronised for the first clip, then synchronised.
+    answers = [ClipClock(synced=False), ClipClock(True, 12, 3)]
     asked: list[int] = []
 
-    def clock_synced() -> bool:
+    def clock() -> ClipClock:
         asked.append(len(asked))
         return answers[len(asked) - 1]
 
-    rec = Recorder(CFG, INFO, sink, H264Encoder(CFG), simulated=True,
-                   clock_synced=clock_synced)
+    rec = Recorder(CFG, INFO, sink, H264Encoder(CFG), simulated=True, clock=clock)
     clips: list[CommittedClip] = []
     events = [range(30, 40), range(100, 110)]  # two events, far apart: two clips
     for i in range(160):
@@ -35,7 +35,8 @@ def test_clock_is_sampled_once_per_clip_when_it_opens(sink: DirSink) -> None:
     clips += rec.close()
     assert len(clips) == 2
     assert len(asked) == 2, "asked per clip, not per frame"
-    assert [c.meta.clock_synced for c in clips] == [False, True]
+    assert [(c.meta.clock_synced, c.meta.clock_max_error_ms, c.meta.clock_est_error_ms)
+            for c in clips] == [(False, None, None), (True, 12, 3)]
     assert all(c.meta.simulated for c in clips)
 
 
@@ -55,7 +56,7 @@ def test_a_clip_cut_short_keeps_its_marks(tmp_path: Path) -> None:
     root, crashed = tmp_path / "store", tmp_path / "crashed"
     store = ClipStore(store_config(root))
     rec = Recorder(CFG, INFO, store, H264Encoder(CFG), simulated=True,
-                   clock_synced=lambda: False)
+                   clock=lambda: ClipClock(True, 40, 7))
     for i in range(130):
         rec.push(frame(i, FPS), i >= 10, 0.5)
     clip_id = rec.current_clip_id
@@ -64,10 +65,13 @@ def test_a_clip_cut_short_keeps_its_marks(tmp_path: Path) -> None:
     rec.close()
     store.close()
     note = json.loads((crashed / "tmp" / f"{clip_id}.open.json").read_bytes())
-    assert (note["simulated"], note["clock_synced"]) == (True, False)
+    assert (note["simulated"], note["clock_synced"], note["clock_max_error_ms"]) == (
+        True, True, 40)
     with ClipStore(store_config(crashed)) as again:
         got = again.get(clip_id)
-        assert got.cut_short and got.simulated and not got.clock_synced
+        assert got.cut_short and got.simulated
+        assert (got.clock_synced, got.clock_max_error_ms, got.clock_est_error_ms) == (
+            True, 40, 7)
 
 
 def test_a_start_note_from_before_the_marks_reads_with_the_defaults() -> None:
@@ -75,5 +79,8 @@ def test_a_start_note_from_before_the_marks_reads_with_the_defaults() -> None:
            "height": 2, "fps": 25.0}
     opened = ClipOpened.from_json(old)
     assert (opened.simulated, opened.clock_synced) == (False, True)
+    assert (opened.clock_max_error_ms, opened.clock_est_error_ms) == (None, None)
     with pytest.raises(ValueError, match="clock_synced"):
         ClipOpened.from_json({**old, "clock_synced": "yes"})
+    with pytest.raises(ValueError, match="clock_max_error_ms"):
+        ClipOpened.from_json({**old, "clock_max_error_ms": 1.5})

@@ -21,10 +21,10 @@ def store_config(root: Path, **limits: float) -> StoreConfig:
 
 
 def meta(start_wall: float = 1_700_000_000.0, duration: float = 4.0, frames: int = 100,
-         thumb: bytes = b"\xff\xd8thumb\xff\xd9") -> ClipMeta:
+         thumb: bytes = b"\xff\xd8thumb\xff\xd9", **later: Any) -> ClipMeta:
     return ClipMeta(start_wall=start_wall, end_wall=start_wall + duration, duration=duration,
                     start_pts=12.5, first_seq=300, last_seq=300 + frames - 1, peak_score=0.25,
-                    thumbnail_jpeg=thumb, width=640, height=480, frames=frames)
+                    thumbnail_jpeg=thumb, width=640, height=480, frames=frames, **later)
 
 
 def commit_bytes(store: ClipStore, data: bytes | None = None, **meta_kw: Any) -> str:

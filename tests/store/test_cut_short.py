@@ -126,11 +126,13 @@ def test_an_index_of_schema_1_gains_cut_short(tmp_path: Path) -> None:
         old = store_index.get(conn, "old")
         assert old is not None and old.cut_short is False
         assert (old.trigger, old.simulated, old.clock_synced) == ("motion", False, True)
+        assert (old.clock_max_error_ms, old.clock_est_error_ms) == (None, None)
         assert conn.execute("PRAGMA user_version").fetchone()[0] == store_index.SCHEMA_VERSION
     finally:
         conn.close()
     legacy = old.to_json()
-    for later in ("cut_short", "trigger", "simulated", "clock_synced"):
+    for later in ("cut_short", "trigger", "simulated", "clock_synced", "clock_max_error_ms",
+                  "clock_est_error_ms"):
         del legacy[later]  # a journal written by the first version
     assert store_index.ClipRecord.from_json(legacy) == old
 

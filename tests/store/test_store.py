@@ -208,6 +208,33 @@ def test_migrations_append_and_run_once(tmp_path: Path) -> None:
         conn.close()
 
 
+def test_clock_bounds_are_kept_and_clips_indexed_before_read_as_unknown(
+        store: ClipStore, root: Path, tmp_path: Path) -> None:
+    new = commit_bytes(store, clock_max_error_ms=12, clock_est_error_ms=3)
+    got = store.get(new)
+    assert (got.clock_max_error_ms, got.clock_est_error_ms) == (12, 3)
+    assert store_index.ClipRecord.from_json(json.loads(json.dumps(got.to_json()))) == got
+    store.close()
+    with ClipStore(store_config(root)) as again:
+        assert again.get(new) == got
+
+    path = tmp_path / "index.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    store_index.migrate(conn, store_index.MIGRATIONS[:3])  # the schema before the bounds
+    conn.execute("INSERT INTO clips (id, start_wall, end_wall, duration, start_pts, "
+                 "first_seq, last_seq, frames, width, height, size, sha256, peak_score, "
+                 "held, created, clock_synced) VALUES ('old', 1, 2, 1, 0, 0, 24, 25, 320, "
+                 "240, 9, 'ab', 0.5, 0, 3, 1)")
+    conn.close()
+    conn = store_index.connect(path)
+    try:
+        old = store_index.get(conn, "old")
+    finally:
+        conn.close()
+    assert old is not None and old.clock_synced
+    assert (old.clock_max_error_ms, old.clock_est_error_ms) == (None, None)
+
+
 def test_a_second_instance_reads_while_the_first_records(store: ClipStore, root: Path) -> None:
     first = commit_bytes(store)
     handle = store.begin()

@@ -1,7 +1,8 @@
 """The agency's check of received evidence: the device's signed manifest, each clip's size
 and SHA-256, and the video signatures inside each clip (ONVIF Media Signing), which say
 which GOP was altered, removed or reordered. Never raises on bad input: problems are listed
-in the report."""
+in the report. The clock each clip was recorded by is reported too: a clock that was not
+synchronised makes a warning, not a failure."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from common import sha256_file
 from uplink.errors import RequestRejected
 from uplink.protocol.canonical import parse_json
+from uplink.protocol.evidence import ClockStatement
 from uplink.protocol.fields import parse_time
 from uplink.protocol.keys import public_key_from_text, verify_document
 from uplink.protocol.media import MediaReport, verify_media
@@ -26,6 +28,27 @@ class EvidenceReport:
     verified_clips: tuple[str, ...]
     # Each received clip's video signature check, by clip id.
     media: dict[str, MediaReport] = field(default_factory=dict)
+    # The device's clock when each clip was recorded, by clip id (None: not stated, as
+    # manifests from devices that predate the statement).
+    clocks: dict[str, ClockStatement | None] = field(default_factory=dict)
+
+    def clock_lines(self) -> list[str]:
+        """One line per clip on its clock; those that call its times into doubt start with
+        "warning:"."""
+        return [f"clip {cid}: {clock_line(c)}" if c is None or c.synchronised
+                else f"warning: clip {cid}: {clock_line(c)}"
+                for cid, c in sorted(self.clocks.items())]
+
+
+def clock_line(clock: ClockStatement | None) -> str:
+    if clock is None:
+        return "clock not stated by the device"
+    if not clock.synchronised:
+        return ("clock not synchronised when recorded: its times may be wrong (the signed "
+                "video timestamps come from the same clock)")
+    if clock.max_error_ms is None:
+        return "clock synchronised when recorded, error bound not known"
+    return f"clock synchronised when recorded, error ≤ {clock.max_error_ms} ms"
 
 
 def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> EvidenceReport:
@@ -46,12 +69,19 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
     request_id = str(body.get("request_id", ""))
     verified = []
     media: dict[str, MediaReport] = {}
+    clocks: dict[str, ClockStatement | None] = {}
     clips = body.get("clips")
     if not isinstance(clips, list) or not clips:
         problems.append("manifest lists no clips")
         clips = []
     for entry in clips:
         cid = str(entry.get("clip_id", "")) if isinstance(entry, dict) else ""
+        if cid:
+            try:
+                clocks[cid] = (None if entry.get("clock") is None
+                               else ClockStatement.from_json(entry["clock"]))
+            except ValueError as exc:
+                problems.append(f"clip {cid}: bad clock statement in the manifest: {exc}")
         path = clip_files.get(cid)
         if path is None or not Path(path).is_file():
             problems.append(f"clip {cid or '?'}: not received")
@@ -68,7 +98,8 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
             problems.append(f"clip {cid}: SHA-256 does not match the manifest")
         else:
             verified.append(cid)
-    return EvidenceReport(not problems, request_id, tuple(problems), tuple(verified), media)
+    return EvidenceReport(not problems, request_id, tuple(problems), tuple(verified), media,
+                          clocks)
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from uplink.protocol.evidence import ClockStatement
+
 
 @dataclass(frozen=True)
 class ClipInfo:
@@ -14,6 +16,7 @@ class ClipInfo:
     end_wall: float
     size: int
     sha256: str
+    clock: ClockStatement | None = None  # the device's clock when it was recorded
 
 
 class ClipCatalog(Protocol):

@@ -74,7 +74,7 @@ class Scope:
     def _item(self, info: ClipInfo, source: Path, cutter: ClipCutter | None,
               window: tuple[float, float]) -> Item:
         whole = Item(EvidenceClip(info.id, info.start_wall, info.end_wall, info.size,
-                                  info.sha256), source)
+                                  info.sha256, clock=info.clock), source)
         start, end = window
         if cutter is None or (info.start_wall >= start and info.end_wall <= end):
             return whole
@@ -89,7 +89,7 @@ class Scope:
         original = SourceClip(info.start_wall, info.end_wall, info.size, info.sha256)
         return Item(EvidenceClip(info.id, info.start_wall + span.start_s,
                                  info.start_wall + span.end_s, dest.stat().st_size,
-                                 sha256_file(dest), original), dest)
+                                 sha256_file(dest), original, info.clock), dest)
 
     def resumed(self, catalog_path: Callable[[str], Path]) -> list[Item] | None:
         """The files named by a manifest written before, if it and its cuts are all there."""

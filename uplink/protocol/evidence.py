@@ -18,6 +18,31 @@ MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
+class ClockStatement:
+    """The device's clock when a clip was recorded: whether network time had synchronised
+    it, and the kernel's bound on its error in milliseconds (None: not known)."""
+
+    synchronised: bool
+    max_error_ms: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"synchronised": self.synchronised, "max_error_ms": self.max_error_ms}
+
+    @classmethod
+    def from_json(cls, data: object) -> ClockStatement:
+        """ValueError unless `data` is a well-formed statement (other keys are ignored)."""
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        synced, bound = data.get("synchronised"), data.get("max_error_ms")
+        if not isinstance(synced, bool):
+            raise ValueError("'synchronised' is not true or false")
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)
+                                  or bound < 0):
+            raise ValueError("'max_error_ms' is not a whole number of milliseconds or null")
+        return cls(synced, bound)
+
+
+@dataclass(frozen=True)
 class SourceClip:
     """The clip as stored on the device, when what was sent is a cut of it."""
 
@@ -30,7 +55,8 @@ class SourceClip:
 @dataclass(frozen=True)
 class EvidenceClip:
     """One file sent: its span (Unix times of its first frame and its end), size and hash;
-    `original` names the stored clip it was cut from, if it was cut to the window."""
+    `original` names the stored clip it was cut from, if it was cut to the window; `clock`
+    states the device's clock when it was recorded, if known."""
 
     clip_id: str
     start: float
@@ -38,6 +64,7 @@ class EvidenceClip:
     size: int
     sha256: str
     original: SourceClip | None = None
+    clock: ClockStatement | None = None
 
 
 def build_manifest(*, request_id: str, case_number: str, agency_id: str, device_id: str,
@@ -71,4 +98,6 @@ def _entry(c: EvidenceClip) -> dict[str, Any]:
     if c.original is not None:
         o = c.original
         entry["original"] = {**_span(o.start, o.end), "size": int(o.size), "sha256": o.sha256}
+    if c.clock is not None:
+        entry["clock"] = c.clock.to_json()
     return entry

@@ -18,6 +18,7 @@ from tests.uplink.desk.conftest import NOW, Device
 from uplink.agency.verify import verify_evidence
 from uplink.audit import AuditLog
 from uplink.desk import ClipInfo
+from uplink.protocol.evidence import ClockStatement
 from uplink.protocol.fields import parse_time
 from uplink.protocol.keys import generate_keypair
 
@@ -27,7 +28,8 @@ FPS = 25
 SECONDS = 8  # frames are 1/25 s apart whatever the stream's nominal rate
 
 
-def _real_clip(dev: Device, index: int, start_wall: float) -> str:
+def _real_clip(dev: Device, index: int, start_wall: float,
+               clock: ClockStatement | None = None) -> str:
     """An H.264 MP4 made by the recorder's own encoder and muxer, placed in the catalog."""
     clip_id = f"20250615T1{index:05d}Z-{index:08x}"
     path = dev.catalog.path(clip_id)
@@ -41,7 +43,7 @@ def _real_clip(dev: Device, index: int, start_wall: float) -> str:
     _, duration = writer.close()
     data = path.read_bytes()
     dev.catalog.clips[clip_id] = ClipInfo(clip_id, start_wall, start_wall + duration,
-                                          len(data), hashlib.sha256(data).hexdigest())
+                                          len(data), hashlib.sha256(data).hexdigest(), clock)
     return clip_id
 
 
@@ -60,8 +62,10 @@ def _frames(path: Path) -> tuple[list[float], list[float]]:
 
 
 def test_clips_reaching_outside_the_window_are_cut_at_keyframes(device: Device) -> None:
-    early = _real_clip(device, 1, WINDOW[0] - 3.3)  # starts 3.3 s before the window
-    late = _real_clip(device, 2, WINDOW[1] - 2.5)  # ends 5.5 s after it
+    # Starts 3.3 s before the window; ends 5.5 s after it; inside, from a device that did
+    # not state its clock.
+    early = _real_clip(device, 1, WINDOW[0] - 3.3, ClockStatement(True, 12))
+    late = _real_clip(device, 2, WINDOW[1] - 2.5, ClockStatement(True, None))
     inside = _real_clip(device, 3, WINDOW[0] + 600)
     desk, worker = device.desk(), device.worker(cutter=MediaCutter())
     outcome = desk.receive(device.request(), NOW)
@@ -77,6 +81,12 @@ def test_clips_reaching_outside_the_window_are_cut_at_keyframes(device: Device) 
     report = verify_evidence(got["manifest"].path.read_bytes(),
                              {k: u.path for k, u in got.items()})
     assert report.ok, report.problems
+    # A cut states the clock its clip was recorded by, as the agency's check reads it.
+    assert entries[early]["clock"] == {"synchronised": True, "max_error_ms": 12}
+    assert entries[late]["clock"] == {"synchronised": True, "max_error_ms": None}
+    assert "clock" not in entries[inside]
+    assert report.clocks == {early: ClockStatement(True, 12), late: ClockStatement(True),
+                             inside: None}
 
     # Unchanged: a clip wholly inside the window is sent byte for byte.
     assert got[inside].path.read_bytes() == device.catalog.path(inside).read_bytes()

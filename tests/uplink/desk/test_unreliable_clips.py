@@ -16,17 +16,20 @@ from tests.store.helpers import store_config
 from tests.uplink.desk.conftest import DEVICE, NOW, OWNER_KID, Device
 from uplink.audit import AuditLog
 from uplink.desk import RequestDesk
+from uplink.protocol.evidence import ClockStatement
 
 IN_WINDOW = NOW - 2 * 3600 + 600.0  # the test request's window is [NOW - 2 h, NOW - 1 h]
 
 
-def _commit(store: ClipStore, *, simulated: bool = False, clock_synced: bool = True) -> str:
+def _commit(store: ClipStore, *, simulated: bool = False, clock_synced: bool = True,
+            clock_max_error_ms: int | None = None) -> str:
     handle = store.begin()
     handle.tmp_path.write_bytes(os.urandom(4096))
     store.commit(handle, ClipMeta(
         start_wall=IN_WINDOW, end_wall=IN_WINDOW + 4.0, duration=4.0, start_pts=0.0,
         first_seq=0, last_seq=99, peak_score=0.3, thumbnail_jpeg=b"\xff\xd8\xff\xd9",
-        width=640, height=480, frames=100, simulated=simulated, clock_synced=clock_synced))
+        width=640, height=480, frames=100, simulated=simulated, clock_synced=clock_synced,
+        clock_max_error_ms=clock_max_error_ms))
     return handle.id
 
 
@@ -48,9 +51,12 @@ def store(tmp_path: Path) -> Iterator[ClipStore]:
 
 def test_a_clip_recorded_before_the_clock_was_set_is_neither_held_nor_offered(
         device: Device, store: ClipStore) -> None:
-    good = _commit(store)
+    good = _commit(store, clock_max_error_ms=12)
     unsynced = _commit(store, clock_synced=False)
     assert {r.id: r.clock_synced for r in store.list()} == {good: True, unsynced: False}
+    # What the evidence manifest will state of the clip's clock.
+    info = StoreCatalog(store).get(good)
+    assert info is not None and info.clock == ClockStatement(True, 12)
     desk = _desk(device, store, match_simulated=True)  # no setting lets an unsynced clip in
     outcome = desk.receive(device.request(), NOW)
     assert outcome.kind == "pending"
