@@ -6,6 +6,7 @@ the network through `Transport`, so what can leave the device is decided here.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import threading
@@ -129,7 +130,7 @@ class RequestsTransport:
                 raise DeadlineExceeded(f"{method} {url}: deadline passed") from exc
             if _cert_failed(exc):
                 raise DestinationRefused(f"{method} {url}: TLS certificate not trusted") from exc
-            raise TransientUploadError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+            raise TransientUploadError(f"{method} {url}: {_why(exc)}") from exc
         finally:
             timer.cancel()
             _current.watch = _current.deadline = None
@@ -185,3 +186,17 @@ def _first_arg_exc(exc: BaseException) -> BaseException | None:
         return reason
     arg = exc.args[0] if exc.args else None
     return arg if isinstance(arg, BaseException) else None
+
+
+def _why(exc: BaseException) -> str:
+    """The cause in words ("Connection refused"), not the library's chain of object reprs."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.strerror:
+            return str(e.strerror)
+        reason = getattr(e, "reason", None)
+        e = reason if isinstance(reason, BaseException) else (e.__cause__ or e.__context__)
+    text = re.sub(r"<[^<>]* object at 0x[0-9a-fA-F]+>:?\s*", "", str(exc))
+    return " ".join(text.split()) or type(exc).__name__
