@@ -129,6 +129,10 @@ listen = "127.0.0.1:0"
         for path in sorted(folder.iterdir()):
             print(f"  {path.name:40s} {path.stat().st_size:>9} bytes")
         print(show_json(folder / "VERIFIED.json"))
+        say("An evidence technician checks the video signed at capture, GOP by GOP "
+            "(doorcam agency verify)")
+        if main(["agency", "verify", str(folder)]) != 0:
+            return 1
         say("Every step is in the device's hash-chained audit log (doorcam audit show)")
         main(["audit", "show", "--config", str(config)])
         return main(["audit", "verify", "--config", str(config)])

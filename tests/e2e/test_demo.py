@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,10 @@ def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
     report = json.loads(verified[0].read_text())
     assert report["ok"] and len(report["verified_clips"]) == 2
     assert "requests accept" in done.stdout and "audit log intact" in done.stdout
+    # Both clips are signed at capture and every GOP of them checks, to their last frame.
+    assert done.stdout.count(": video signed") == 2, done.stdout[-3000:]
+    gops = re.findall(r"^  GOP \d+ \(frames [^)]*\): (\w+)", done.stdout, re.M)
+    assert gops and set(gops) == {"valid"}, done.stdout[-3000:]
     # The decision went through the web app's HTTP interface, as a browser sends it.
     assert "the owner's app: http://127.0.0.1:" in done.stdout
     listed = subprocess.run([sys.executable, "-m", "device.cli", "requests", "list", "--all",
