@@ -46,6 +46,10 @@ def describe_audit(e: AuditEntry) -> str:
         "expired": "Expired without a decision: nothing shared.",
         "uploaded": "The shared clips were delivered to the agency.",
         "failed": f"The upload failed: {d.get('reason') or d.get('detail') or '?'}.",
+        "receipt": (f"The agency signed a receipt for the {d.get('files', '?')} file(s) it "
+                    "received, and it matches what was sent." if d.get("ok") is True else
+                    f"The agency's receipt is missing or does not match what was sent "
+                    f"({d.get('problem', '?')}); what was sent is unchanged."),
         "registry": f"Agency registry v{d.get('version', '?')} installed"
                     f"{_was(d.get('previous_version'))}.",
         "registry_loaded": f"The doorcam service took agency registry v{d.get('version', '?')} "

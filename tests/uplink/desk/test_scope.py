@@ -12,6 +12,7 @@ from capture.frame import StreamInfo
 from capture.media.h264 import H264Encoder
 from capture.media.mux import Mp4Writer
 from config.schema import RecordingConfig
+from device.web.pages.activity import describe_audit
 from device.wiring.uplink import MediaCutter
 from tests.recording.helpers import frame
 from tests.uplink.desk.conftest import NOW, Device
@@ -135,6 +136,9 @@ def test_the_receipt_is_checked_kept_and_audited(device: Device) -> None:
         last = list(audit.entries())[-1]
     assert last.kind == "receipt"
     assert json.loads(last.detail)["sha256"] == hashlib.sha256(kept.read_bytes()).hexdigest()
+    files = json.loads(last.detail)["files"]
+    assert describe_audit(last) == (f"The agency signed a receipt for the {files} file(s) it "
+                                    "received, and it matches what was sent.")
 
 
 def test_a_missing_or_forged_receipt_is_audited_and_delivery_still_counts(
@@ -163,3 +167,5 @@ def test_a_missing_or_forged_receipt_is_audited_and_delivery_still_counts(
     assert last.kind == "receipt" and last.request_id == rid2
     assert json.loads(last.detail)["ok"] is False
     assert "404" in json.loads(last.detail)["problem"]
+    words = describe_audit(last)
+    assert words.startswith("The agency's receipt is missing or does not match") and "404" in words
