@@ -27,6 +27,7 @@ from tests.bootroot import REPO
 from tests.picam_virtual import scene
 from tests.picamroot import SITE, picam_tree, require_tools
 from tests.recording.helpers import check_clip, check_jpeg
+from uplink.protocol.media import verify_media
 
 DOORCAM = "import sys; from device.cli import main; sys.exit(main(sys.argv[1:]))"
 FPS = 30
@@ -127,9 +128,14 @@ def test_doorcam_simulate_stores_decodable_clips_with_preroll(camera: Tree) -> N
     assert first["start_pts"] < events[0]["start"] - 0.5, (first, events[0])
     assert first["first_seq"] < events[0]["start_frame"]
     for clip in clips.values():
-        probe = probe_clip(camera.out / "store" / "clips" / f"{clip['id']}.mp4")
+        path = camera.out / "store" / "clips" / f"{clip['id']}.mp4"
+        probe = probe_clip(path)
         assert probe.codec == "h264" and (probe.width, probe.height) == (640, 480)
         assert probe.frames >= 20 and probe.frames == clip["frames"], (probe, clip)
+        # picamera2's encoder packets are signed at capture, every GOP to the clip's end.
+        report = verify_media(path)
+        assert report.signed and report.ok, report.lines()
+        assert {g.status for g in report.gops} == {"valid"}, report.lines()
 
 
 def test_privacy_mask_is_black_in_every_frame_the_camera_stores(camera: Tree) -> None:
