@@ -20,6 +20,7 @@ from capture.recording.sink import ClipHandle, ClipMeta, ClipOpened
 from common.mediasign.mp4 import h264_track
 from config.schema import RecordingConfig
 from tests.recording.helpers import WALL0, decode, frame, packet_bytes, square_index
+from tests.support import require
 
 FPS = 25.0
 INFO = StreamInfo(320, 240, FPS, "rawvideo", name="synthetic")
@@ -204,7 +205,9 @@ def test_placeholder_thumbnail_has_the_clip_shape() -> None:
 
 def _io_written() -> int:
     """Bytes this process has passed to write() so far."""
-    for line in Path("/proc/self/io").read_text().splitlines():
+    io_stats = Path("/proc/self/io")
+    require(io_stats.exists(), "needs Linux's per-process I/O counters (/proc/self/io)")
+    for line in io_stats.read_text().splitlines():
         if line.startswith("wchar:"):
             return int(line.split()[1])
     raise AssertionError("no wchar in /proc/self/io")
