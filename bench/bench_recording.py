@@ -1,7 +1,8 @@
 """Recording throughput, one run: libx264 fps at 720p/1080p (configured preset), remux
 speed, what making each ~1 s fragment durable (fsync) costs, what painting a privacy
-mask costs per 1080p frame, and what signing the video at capture (ONVIF Media
-Signing) costs per frame at 1080p25 and adds to the bitrate.
+mask costs per 1080p frame, what signing the video at capture (ONVIF Media
+Signing) costs per frame at 1080p25 and adds to the bitrate, and how many bytes a
+recorded clip writes to the disk per byte of the finished file.
 
 Usage: .venv/bin/python bench/bench_recording.py [--frames N] [--out results.json]
 Figures are ratios to real time (the stream's fps) measured on this machine in one run.
@@ -162,6 +163,47 @@ def fragment_cost(path: Path, repeats: int, where: Path | None) -> dict[str, flo
     return out
 
 
+def _io() -> dict[str, int]:
+    """This process's I/O counters: wchar = bytes passed to write(), write_bytes = bytes
+    of page cache dirtied for the disk (a page dirtied again before it is written back
+    counts once), cancelled_write_bytes = dirty pages dropped with a deleted file."""
+    lines = Path("/proc/self/io").read_text().splitlines()
+    return {k: int(v) for k, v in (line.split(": ") for line in lines)}
+
+
+def clip_writes(path: Path, where: Path | None, repeats: int = 3) -> dict[str, float]:
+    """Bytes written per byte of finished clip, recording as the recorder does (fragments
+    fsynced as they are written, a standard faststart MP4 on close): the index in space
+    reserved in front (one copy) against FFmpeg's faststart pass (copy, then move).
+    Bytes from the last run (they do not vary), close time the best of `repeats`."""
+    packets, info = _packets(path)
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(dir=where) as d:
+        for name, reserve in {"reserved": None, "faststart_pass": 0}.items():
+            best = float("inf")
+            for _ in range(repeats):
+                clip = Path(d) / f"{name}.mp4"
+                before = _io()
+                w = Mp4Writer(clip, info, fragment_seconds=1.0, sync=True,
+                              moov_reserve=reserve)
+                for p in packets:
+                    w.write(p)
+                recorded = _io()
+                t = time.perf_counter()
+                w.close()
+                best = min(best, time.perf_counter() - t)
+                after = _io()
+            size = clip.stat().st_size
+            disk = after["write_bytes"] - after["cancelled_write_bytes"] - (
+                before["write_bytes"] - before["cancelled_write_bytes"])
+            out[f"{name}_written_per_byte"] = (after["wchar"] - before["wchar"]) / size
+            out[f"{name}_close_written_per_byte"] = (after["wchar"] - recorded["wchar"]) / size
+            out[f"{name}_disk_per_byte"] = disk / size
+            out[f"{name}_bytes"] = size
+            out[f"{name}_close_ms"] = best * 1000
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--frames", type=int, default=100)
@@ -200,6 +242,19 @@ def main() -> None:
               f"{f['fragmented_fsync_ms']:.0f} ms ({f['fsyncs']:.0f} fsyncs, "
               f"{f['fsync_ms_each']:.1f} ms each; "
               f"{f['fragmented_fsync_realtime_ratio']:.0f}x real time)")
+        c = clip_writes(clip, args.dir)
+        results["clip_writes_traffic_720p"] = c
+        r_, f_ = "reserved_", "faststart_pass_"
+        print(f"bytes written per byte of finished clip: {c[r_ + 'written_per_byte']:.2f} "
+              f"with the index reserved in front, {c[f_ + 'written_per_byte']:.2f} with "
+              f"FFmpeg's faststart pass "
+              f"({c[r_ + 'written_per_byte'] / c[f_ + 'written_per_byte']:.2f}x)")
+        print(f"  on close: {c[r_ + 'close_written_per_byte']:.2f} against "
+              f"{c[f_ + 'close_written_per_byte']:.2f}, {c[r_ + 'close_ms']:.0f} ms against "
+              f"{c[f_ + 'close_ms']:.0f} ms (best of 3); page cache dirtied for the disk "
+              f"{c[r_ + 'disk_per_byte']:.2f} against {c[f_ + 'disk_per_byte']:.2f} (a "
+              f"rewrite before writeback counts once); finished clip "
+              f"{c[r_ + 'bytes'] / c[f_ + 'bytes'] - 1:+.1%} in size")
     else:
         print(f"remux skipped: {clip} not found (set DOORCAM_TEST_DATA)")
     if args.out:

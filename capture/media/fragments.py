@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,16 @@ import av.error
 import cv2
 import numpy as np
 
+log = logging.getLogger(__name__)
 _AV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 _MAX_BOXES = 1_000_000  # a corrupt file must not keep the walk going for ever
+# The most a sample can add to a one-track index: its size (stsz 4), duration (stts 8),
+# composition offset (ctts 8), sync flag (stss 4), dependency flags (sdtp 1) and, at
+# worst, a chunk of its own (stsc 12, co64 8).
+INDEX_BYTES_PER_SAMPLE = 48
+# A standard index holds what the fragmented file's empty one does (headers, sample
+# description) less the fragment defaults, plus an edit list and padding for the rest.
+INDEX_BYTES_EXTRA = 1024
 
 
 class SalvageError(Exception):
@@ -123,16 +132,25 @@ def jpeg_thumbnail(bgr: np.ndarray | None, size: tuple[int, int], width: int) ->
     return buf.tobytes() if ok else b""
 
 
-def defragment(path: Path, *, faststart: bool = True, expect: int | None = None) -> None:
+def defragment(path: Path, *, faststart: bool = True, expect: int | None = None,
+               moov_reserve: int | None = None) -> None:
     """Rewrite a finished fragmented MP4 as a standard one, in place (one rename).
+
+    With `faststart` and `expect` (the frames written) the copy is written in one pass:
+    space for the index is reserved in front of the media, `moov_reserve` bytes or else
+    an upper bound for `expect` frames (the unused rest becomes a free box). Should the
+    index not fit, the copy is made again the way FFmpeg's faststart does it, writing the
+    media and then moving it behind the index (every byte written twice).
 
     Until the rename the fragmented file stays whole, so a crash during the copy loses
     nothing. SalvageError on failure (the fragmented file is then left as it was).
     """
     part = path.with_name(path.name + ".std")
     try:
-        with path.open("rb") as raw:
-            frames, _, _, _ = _copy(raw, part, faststart=faststart, thumbnail=False)
+        reserve = 0
+        if faststart and expect:
+            reserve = moov_reserve if moov_reserve is not None else index_bound(path, expect)
+        frames = _standard_copy(path, part, faststart=faststart, reserve=reserve)
         if expect is not None and frames != expect:
             raise SalvageError(f"{path.name}: {frames} frames copied, {expect} written")
         os.replace(part, path)
@@ -144,9 +162,49 @@ def defragment(path: Path, *, faststart: bool = True, expect: int | None = None)
         raise SalvageError(f"{path.name}: making a standard MP4 failed: {_reason(e)}") from e
 
 
+def index_bound(path: Path, frames: int) -> int:
+    """Bytes that the standard index of fragmented `path` with `frames` frames fits in."""
+    return _header_index_size(path) + INDEX_BYTES_EXTRA + INDEX_BYTES_PER_SAMPLE * frames
+
+
+def _header_index_size(path: Path) -> int:
+    """Size of the (empty) moov box a fragmented file starts with; 0 if not found."""
+    with path.open("rb") as f:
+        for _ in range(8):
+            head = f.read(8)
+            if len(head) < 8:
+                break
+            size = int.from_bytes(head[:4], "big")
+            if head[4:8] == b"moov":
+                return size
+            if size < 8:
+                break
+            f.seek(size - 8, os.SEEK_CUR)
+    return 0
+
+
+def _standard_copy(src: Path, dest: Path, *, faststart: bool, reserve: int) -> int:
+    """Copy `src` to a standard MP4 `dest`, its index in `reserve` bytes in front if > 0;
+    returns the frames copied."""
+    if reserve > 0:
+        try:
+            with src.open("rb") as raw:
+                return _copy(raw, dest, faststart=faststart, thumbnail=False,
+                             reserve=reserve)[0]
+        except (SalvageError, *_AV_ERRORS) as e:
+            # FFmpeg has then written the index over the start of the media: start again.
+            log.warning("%s: the copy with %d bytes reserved for the index failed (%s); "
+                        "copying again and moving the index to the front", src.name,
+                        reserve, _reason(e))
+    with src.open("rb") as raw:
+        return _copy(raw, dest, faststart=faststart, thumbnail=False)[0]
+
+
 def _copy(src: io.RawIOBase | io.BufferedReader, dest: Path, *, faststart: bool,
-          thumbnail: bool) -> tuple[int, float, tuple[int, int], np.ndarray | None]:
-    """Packet copy of the first video stream.
+          thumbnail: bool, reserve: int = 0
+          ) -> tuple[int, float, tuple[int, int], np.ndarray | None]:
+    """Packet copy of the first video stream; with `reserve` > 0 the index is written into
+    that many bytes left in front of the media (FFmpeg fails at the end if it does not fit).
 
     Returns (frames, duration s, (width, height), BGR picture of the middle keyframe).
     """
@@ -159,7 +217,8 @@ def _copy(src: io.RawIOBase | io.BufferedReader, dest: Path, *, faststart: bool,
         tb = ins.time_base
         size = (ins.codec_context.width, ins.codec_context.height)
         extradata = bytes(ins.codec_context.extradata or b"")
-        opts = {"movflags": "+faststart"} if faststart else {}
+        opts = ({"moov_size": str(reserve)} if reserve > 0
+                else {"movflags": "+faststart"} if faststart else {})
         with av.open(str(dest), "w", format="mp4", options=opts) as out:
             outs = out.add_stream_from_template(ins, opaque=True)
             with contextlib.suppress(RuntimeError):

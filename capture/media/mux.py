@@ -37,11 +37,14 @@ class Mp4Writer:
     `sync`, is fsynced at once by the thread calling `write`, so a power cut loses only the
     fragment in progress (`fragments.salvage` recovers the rest). On close the file becomes
     a standard MP4 (a packet copy, index in front unless not `faststart`), replacing the
-    fragmented one in one rename.
+    fragmented one in one rename. The copy is written once, into space reserved in front
+    for the index (`moov_reserve` bytes, by default an upper bound for the frames written;
+    0 moves the media behind the index in a second pass, as FFmpeg's faststart does).
     """
 
     def __init__(self, path: str | Path, info: StreamInfo, *, faststart: bool = True,
-                 fragment_seconds: float = 0.0, sync: bool = True) -> None:
+                 fragment_seconds: float = 0.0, sync: bool = True,
+                 moov_reserve: int | None = None) -> None:
         self.path = Path(path)
         self.frames = 0
         self.dropped = 0
@@ -54,6 +57,7 @@ class Mp4Writer:
         self._closed = False
         self._faststart = faststart
         self._fragmented = fragment_seconds > 0
+        self._moov_reserve = moov_reserve
         self._sync_fd = -1
         self._synced_size = 0
         if self._fragmented:
@@ -172,7 +176,8 @@ class Mp4Writer:
             raise MuxError(f"{self.path}: no keyframe arrived, the clip is empty")
         if self._fragmented:
             try:
-                defragment(self.path, faststart=self._faststart, expect=self.frames)
+                defragment(self.path, faststart=self._faststart, expect=self.frames,
+                           moov_reserve=self._moov_reserve)
             except SalvageError as e:
                 raise MuxError(str(e)) from e
         return self.frames, self.duration

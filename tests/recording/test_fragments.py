@@ -17,8 +17,10 @@ from capture.media.h264 import H264Encoder
 from capture.media.mux import Mp4Writer
 from capture.recording import Recorder
 from capture.recording.sink import ClipHandle, ClipMeta, ClipOpened
+from common.mediasign.mp4 import h264_track
 from config.schema import RecordingConfig
-from tests.recording.helpers import WALL0, decode, frame, square_index
+from tests.recording.helpers import WALL0, decode, frame, packet_bytes, square_index
+from tests.support import require
 
 FPS = 25.0
 INFO = StreamInfo(320, 240, FPS, "rawvideo", name="synthetic")
@@ -199,3 +201,68 @@ def test_placeholder_thumbnail_has_the_clip_shape() -> None:
     jpeg = jpeg_thumbnail(None, (640, 480), 320)
     img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert img.shape == (240, 320, 3)
+
+
+def _io_written() -> int:
+    """Bytes this process has passed to write() so far."""
+    io_stats = Path("/proc/self/io")
+    require(io_stats.exists(), "needs Linux's per-process I/O counters (/proc/self/io)")
+    for line in io_stats.read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/self/io")
+
+
+def _record(path: Path, packets: list[Packet], info: StreamInfo,
+            moov_reserve: int | None = None) -> int:
+    """Record as the recorder does; bytes written by close."""
+    w = Mp4Writer(path, info, fragment_seconds=1.0, moov_reserve=moov_reserve)
+    for p in packets:
+        w.write(p)
+    before = _io_written()
+    assert w.close()[0] == len(packets)
+    return _io_written() - before
+
+
+def test_a_closed_clip_is_copied_once_with_its_index_in_front(
+        tmp_path: Path, traffic: tuple[list[Packet], bytes]) -> None:
+    packets, avcc = traffic
+    packets = packets[:200]  # two GOPs with B-frames
+    info = StreamInfo(1280, 720, FPS, "h264", extradata=avcc)
+    one, two = tmp_path / "one.mp4", tmp_path / "two.mp4"
+    once = _record(one, packets, info)
+    twice = _record(two, packets, info, moov_reserve=0)  # FFmpeg's faststart pass
+    size = one.stat().st_size
+    # Close writes the last fragment (< 1 s of 8 s here), then the copy; FFmpeg's pass
+    # also moves the copy.
+    assert twice - once > 0.95 * two.stat().st_size
+    assert size < once < 1.15 * size
+    kinds = boxes(one.read_bytes())
+    assert kinds[:3] == [b"ftyp", b"moov", b"free"] and b"moof" not in kinds
+    assert kinds.index(b"moov") < kinds.index(b"mdat")
+    # The index is exact (our own MP4 reader, no FFmpeg) and the packets are those written.
+    data, track = one.read_bytes(), h264_track(one)
+    assert [data[o:o + n] for o, n in zip(track.offsets, track.sizes, strict=True)] == [
+        p.data for p in packets]
+    assert packet_bytes(two) == [p.data for p in packets]
+    d = decode(one)
+    assert len(d.pts) == len(packets) and d.pts[0] == 0.0
+    assert not one.with_name("one.mp4.std").exists()
+
+
+def test_an_index_that_outgrows_its_reserve_is_moved_to_the_front_instead(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _, packets = encode(60)
+    path, before = tmp_path / "small.mp4", tmp_path / "before.mp4"
+    _record(before, packets, INFO, moov_reserve=0)
+    assert "reserved for the index" not in caplog.text
+    written = _record(path, packets, INFO, moov_reserve=64)
+    assert "with 64 bytes reserved for the index failed" in caplog.text
+    size = path.stat().st_size
+    assert written > 2 * size  # the failed copy, then the copy and its move
+    kinds = boxes(path.read_bytes())
+    assert kinds[:2] == [b"ftyp", b"moov"] and b"moof" not in kinds and b"mdat" in kinds
+    assert packet_bytes(path) == packet_bytes(before)
+    assert len(packet_bytes(path)) == 60
+    assert [square_index(g) for g in decode(path).gray] == list(range(60))
+    assert not path.with_name("small.mp4.std").exists()
