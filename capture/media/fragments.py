@@ -142,8 +142,9 @@ def defragment(path: Path, *, faststart: bool = True, expect: int | None = None,
     index not fit, the copy is made again the way FFmpeg's faststart does it, writing the
     media and then moving it behind the index (every byte written twice).
 
-    Until the rename the fragmented file stays whole, so a crash during the copy loses
-    nothing. SalvageError on failure (the fragmented file is then left as it was).
+    Until the rename the fragmented file stays whole, and the copy is fsynced before it, so a
+    crash or power cut during the copy loses nothing. SalvageError on failure (the
+    fragmented file is then left as it was).
     """
     part = path.with_name(path.name + ".std")
     try:
@@ -153,6 +154,10 @@ def defragment(path: Path, *, faststart: bool = True, expect: int | None = None,
         frames = _standard_copy(path, part, faststart=faststart, reserve=reserve)
         if expect is not None and frames != expect:
             raise SalvageError(f"{path.name}: {frames} frames copied, {expect} written")
+        # On disk before it replaces the synced fragments: a power cut after the rename must
+        # not leave a copy the file system never wrote out.
+        with part.open("rb") as f:
+            os.fsync(f.fileno())
         os.replace(part, path)
     except (SalvageError, *_AV_ERRORS) as e:
         with contextlib.suppress(OSError):
