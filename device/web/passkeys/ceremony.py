@@ -76,9 +76,10 @@ class Ceremonies(Protocol):
 
 
 def counter_regressed(stored: int, new: int) -> bool:
-    """A sign counter that did not move forward: a sign of a cloned authenticator. Passkeys
-    that keep no counter (synced ones) report 0 every time, which is allowed."""
-    return stored != 0 and new != 0 and new <= stored
+    """A sign counter that did not move forward once either is non-zero (WebAuthn's rule):
+    a sign of a cloned authenticator. Passkeys that keep no counter (synced ones) report 0
+    every time, which is allowed."""
+    return (stored != 0 or new != 0) and new <= stored
 
 
 def _bytes(body: Mapping[str, Any], key: str, *, empty_ok: bool = False) -> bytes:
