@@ -254,3 +254,20 @@ def test_where_passkeys_fit() -> None:
     assert "only at https://door.example.org/" in str(refusal(site, "192.168.1.20:8443"))
     assert "public_url" in str(refusal(None, "door.example.org"))
 
+
+
+def test_an_account_removed_takes_its_passkeys_along(tmp_path: Any) -> None:
+    """A new account under an old name must not inherit the old one's passkeys."""
+    from device.web.accounts import Accounts
+    from device.web.passkeys.store import Passkey
+
+    db = tmp_path / "accounts.sqlite3"
+    with Accounts(db) as acc, PasskeyStore(db) as store:
+        acc.add("alex", PASSWORD, 0.0)
+        handle = store.user_handle("alex")
+        store.add(Passkey(b"id", "alex", "phone", "localhost", b"key", 0, 0.0, None))
+        assert [k.label for k in store.of("alex")] == ["phone"]
+        acc.remove("alex")
+        acc.add("alex", PASSWORD, 1.0)
+        assert store.of("alex") == [] and store.get(b"id") is None
+        assert store.user_handle("alex") != handle and store.handle_owner(handle) is None
