@@ -136,7 +136,7 @@ def test_adding_a_passkey_takes_the_password_the_csrf_token_and_a_verified_answe
     login(ip, world.url)
     assert f"Passkeys work only at {url}/" in ip.get(world.url + "/device").text
     assert "data-passkey-add" not in ip.get(world.url + "/device").text
-    assert "data-passkey-login" not in requests.get(world.url + "/login").text
+    assert "data-passkey-login" not in ip.get(world.url + "/login").text
 
     # Removing: another account cannot, the password is needed, then it is gone.
     form = {"csrf": other_csrf, "passkey": ref.group(1), "password": PASSWORD}

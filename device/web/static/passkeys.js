@@ -4,7 +4,8 @@
  *                         data-finish-url, data-csrf-token (sent as X-CSRF-Token)
  *   [data-passkey-login]  data-begin-url, data-finish-url, data-login-token (sent as
  *                         X-Login-Token), data-next
- * Inside each: [data-passkey-start] (hidden until this browser can use passkeys here) and
+ * Inside each: [data-passkey-start] (hidden and disabled until this browser can use
+ * passkeys here, so the form never submits without this script) and
  * [data-passkey-status], which says what happened, or why passkeys cannot work here.
  */
 'use strict';
@@ -91,6 +92,7 @@
         continue;
       }
       start.hidden = false;
+      start.disabled = false;
       el.addEventListener(event, async (e) => {
         if (event === 'click' && !e.target.closest('[data-passkey-start]')) return;
         e.preventDefault();
