@@ -44,6 +44,44 @@ def origins(value: Any) -> str | None:
     return None
 
 
+def public_url(value: Any) -> str | None:
+    """Empty, or https://HOST[:PORT] with a host name (http only for localhost)."""
+    allowed = ('empty, or the address browsers open this app at, such as '
+               '"https://door.example.org" or "https://door.local:8443": a host name, not an '
+               'IP address (passkeys refuse those), http only for localhost, no path')
+    if not isinstance(value, str):
+        return allowed
+    if not value:
+        return None
+    try:
+        split_public_url(value)
+    except ValueError:
+        return allowed
+    return None
+
+
+def split_public_url(value: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port or None) of a `public_url`; ValueError if it is not one."""
+    scheme, sep, rest = value.partition("://")
+    host, _, port_text = rest.rpartition(":") if ":" in rest else (rest, "", "")
+    if (not sep or scheme not in ("http", "https") or not host or "/" in rest
+            or host.startswith("[") or (port_text and not port_text.isdigit())):
+        raise ValueError(value)
+    port = int(port_text) if port_text else None
+    if port is not None and not 0 < port <= 65535:
+        raise ValueError(value)
+    labels = host.split(".")
+    if host != host.lower() or not all(
+            label and len(label) <= 63 and label[0] != "-" and label[-1] != "-"
+            and all(c.isalnum() or c == "-" for c in label) for label in labels):
+        raise ValueError(value)
+    if all(c.isdigit() or c == "." for c in host):  # an IPv4 address
+        raise ValueError(value)
+    if scheme == "http" and host != "localhost":
+        raise ValueError(value)
+    return scheme, host, port
+
+
 @dataclass(frozen=True)
 class WebConfig:
     """The owner's web app: address, TLS certificate, sessions and login lockout."""
@@ -70,3 +108,9 @@ class WebConfig:
         [], "Extra origins allowed to post forms (a reverse proxy's public address, e.g. "
         "\"https://door.example.org\"); the app's own address is always allowed.",
         check=origins)
+    public_url: str = setting(
+        "", "The address browsers open this app at, e.g. \"https://door.example.org\" "
+        "(behind a proxy) or \"https://door.local:8443\": its host name is the passkeys' "
+        "relying party and the address is checked exactly when one is used. Passkeys work "
+        "only there, with a certificate the browser trusts (http only for localhost); "
+        "empty = no passkeys, passwords only.", check=public_url)

@@ -28,6 +28,8 @@ class AccessKind(StrEnum):
     ACCOUNT_ADDED = "account_added"
     PASSWORD_CHANGED = "password_changed"
     ACCOUNT_REMOVED = "account_removed"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
 
 
 def open_access_log(path: Path) -> AuditLog:
@@ -43,6 +45,8 @@ _WORDS = {
     "{request}", "account_added": "account added (on the device)",
     "password_changed": "password changed (on the device)",
     "account_removed": "account removed (on the device)",
+    "passkey_added": "added passkey \"{passkey}\"",
+    "passkey_removed": "removed passkey \"{passkey}\"",
 }
 
 
@@ -56,7 +60,7 @@ def describe_access(entry: AuditEntry) -> tuple[str, str]:
     text = _WORDS.get(entry.kind, entry.kind)
     clips = detail.get("clips") or []
     what = text.format(clip=detail.get("clip", "?"), request=entry.request_id or "?",
-                       n=len(clips))
+                       n=len(clips), passkey=detail.get("passkey", "?"))
     if entry.kind == "shared" and clips:
         what += ": " + ", ".join(str(c) for c in clips)
     if detail.get("addr") and entry.kind in ("login", "login_failed", "locked_out"):

@@ -74,6 +74,12 @@ def _hash(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
                           maxmem=128 * r * n + (1 << 20), dklen=32)
 
 
+def _keys(name: str | None, addr: str) -> tuple[str, ...]:
+    """The failure counters a way in is counted against."""
+    by_addr = f"addr:{addr[:64]}"
+    return (by_addr,) if name is None else (f"user:{name[:64]}", by_addr)
+
+
 def _token_key(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
@@ -85,6 +91,8 @@ class Accounts:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # Tables that hang off an account (its passkeys) go with it when it is removed.
+        self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
         path.chmod(0o600)
 
@@ -101,6 +109,10 @@ class Accounts:
     # -- accounts ----------------------------------------------------------------------
     def names(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT name FROM users ORDER BY name")]
+
+    def exists(self, name: str) -> bool:
+        return self._db.execute("SELECT 1 FROM users WHERE name = ?",
+                                (name,)).fetchone() is not None
 
     def add(self, name: str, password: str, now: float) -> None:
         check_name(name)
@@ -146,12 +158,7 @@ class Accounts:
               lockout_s: float) -> bool:
         """True if the password is right. Raises LockedOut (without checking the password)
         while the account or the client address is locked; counts each failure."""
-        keys = (f"user:{name[:64]}", f"addr:{addr[:64]}")
-        for key in keys:
-            row = self._db.execute("SELECT locked_until FROM failures WHERE key = ?",
-                                   (key,)).fetchone()
-            if row and row[0] is not None and row[0] > now:
-                raise LockedOut(row[0] - now)
+        self.refuse_if_locked(name, addr, now)
         row = self._db.execute("SELECT salt, hash, n, r, p FROM users WHERE name = ?",
                                (name,)).fetchone()
         if row is None:  # same work as a real check, so timing does not reveal names
@@ -160,18 +167,34 @@ class Accounts:
         else:
             salt, digest, n, r, p = row
             ok = hmac.compare_digest(_hash(password, salt, n, r, p), digest)
+        if ok:
+            self.succeeded(name, addr)
+        else:
+            self.failed(name, addr, now, limit=limit, lockout_s=lockout_s)
+        return ok
+
+    def refuse_if_locked(self, name: str | None, addr: str, now: float) -> None:
+        """LockedOut while the account (if named) or the client address is locked."""
+        for key in _keys(name, addr):
+            row = self._db.execute("SELECT locked_until FROM failures WHERE key = ?",
+                                   (key,)).fetchone()
+            if row and row[0] is not None and row[0] > now:
+                raise LockedOut(row[0] - now)
+
+    def failed(self, name: str | None, addr: str, now: float, *, limit: int,
+               lockout_s: float) -> None:
+        """Count a failed way in against the client address and, if named, the account."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            if ok:
-                self._db.execute("DELETE FROM failures WHERE key IN (?, ?)", keys)
-            else:
-                for key in keys:
-                    self._fail(key, now, limit, lockout_s)
+            for key in _keys(name, addr):
+                self._fail(key, now, limit, lockout_s)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        return ok
+
+    def succeeded(self, name: str, addr: str) -> None:
+        self._db.execute("DELETE FROM failures WHERE key IN (?, ?)", _keys(name, addr))
 
     def _fail(self, key: str, now: float, limit: int, lockout_s: float) -> None:
         row = self._db.execute("SELECT count, locked_until FROM failures WHERE key = ?",

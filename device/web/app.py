@@ -18,7 +18,7 @@ from device.store import ClipNotFound, InvalidClipId, StoreError
 from device.web import timefmt
 from device.web.call import Settings, render
 from device.web.context import Unavailable, WebContext
-from device.web.pages import activity, clips, device, live, login, push, requests
+from device.web.pages import activity, clips, device, live, login, passkeys, push, requests
 from device.web.security import SecurityHeaders
 from uplink.errors import DecisionRefused, UnknownRequest
 
@@ -47,7 +47,8 @@ def _error_page(request: Request, status: int, message: str,
                 headers: dict[str, str] | None = None) -> Response:
     settings: Settings = request.app.state.settings
     path = request.url.path
-    if path.endswith(("/video", "/thumb", "/download")) or path.startswith("/push/"):
+    if path.endswith(("/video", "/thumb", "/download")) or path.startswith("/push/") or (
+            path.startswith("/passkeys/") and path != "/passkeys/remove"):
         return PlainTextResponse(message, status_code=status, headers=headers)
     try:
         response = render(request, settings, "error.html", status, status=status,
@@ -117,6 +118,11 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/live", live.live, methods=["GET"]),
         Route("/activity", activity.activity, methods=["GET"]),
         Route("/device", device.device_page, methods=["GET"]),
+        Route("/passkeys/register/begin", passkeys.register_begin, methods=["POST"]),
+        Route("/passkeys/register/finish", passkeys.register_finish, methods=["POST"]),
+        Route("/passkeys/remove", passkeys.remove, methods=["POST"]),
+        Route("/passkeys/login/begin", passkeys.login_begin, methods=["POST"]),
+        Route("/passkeys/login/finish", passkeys.login_finish, methods=["POST"]),
         Route("/sw.js", push.service_worker, methods=["GET"]),
         Route("/push/subscribe.js", push.subscribe_script, methods=["GET"]),
         Route("/push/renew.js", push.renew_script, methods=["GET"]),

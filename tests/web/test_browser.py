@@ -291,3 +291,54 @@ def test_notifications_turn_on_and_a_rotated_subscription_is_renewed(
 def test_the_readme_has_a_screenshot_of_every_page() -> None:
     for name in ("login", "requests", "clips", "live", "activity", "device"):
         assert (DOCS_SHOTS / f"{name}.png").exists(), name
+
+
+def test_owner_adds_a_passkey_logs_out_and_signs_in_with_it(
+        make_world: Callable[..., World], browser: Any) -> None:
+    """Chromium's virtual authenticator (a platform passkey with user verification) at
+    http://localhost:PORT, the address public_url names."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.virtual_authenticator import (
+        Protocol,
+        Transport,
+        VirtualAuthenticatorOptions,
+    )
+
+    from tests.web.test_http import access_log
+    from tests.web.test_passkeys import passkey_world
+
+    world, url = passkey_world(make_world)
+    browser.add_virtual_authenticator(VirtualAuthenticatorOptions(
+        protocol=Protocol.CTAP2, transport=Transport.INTERNAL, has_resident_key=True,
+        has_user_verification=True, is_user_verified=True))
+    log_in(browser, url)
+    browser.get(url + "/device#passkeys")
+    form = browser.find_element(By.CSS_SELECTOR, "form[data-passkey-add]")
+    form.find_element(By.NAME, "label").send_keys("Alex's laptop")
+    form.find_element(By.NAME, "password").send_keys(PASSWORD)
+    button = form.find_element(By.CSS_SELECTOR, "[data-passkey-start]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    button.click()
+    wait_for(lambda: "done=passkey_added" in browser.current_url, "the passkey to be added")
+    section = browser.find_element(By.ID, "passkeys").text
+    assert "Passkey added." in browser.page_source and "Alex's laptop" in section
+    shot(browser, "passkeys")
+    [credential] = browser.get_credentials()
+    assert credential.is_resident_credential
+
+    logout = browser.find_element(By.CSS_SELECTOR, "form.logout button")
+    logout.click()
+    wait_for(lambda: browser.current_url.endswith("/login"), "the login page")
+    start = browser.find_element(By.CSS_SELECTOR, "[data-passkey-login] [data-passkey-start]")
+    assert start.is_displayed() and start.text == "Sign in with a passkey"
+    shot(browser, "login-passkey")
+    start.click()
+    wait_for(lambda: browser.current_url.rstrip("/") == url, "the requests page")
+    assert browser.find_element(By.CSS_SELECTOR, "nav.tabs").is_displayed()
+    assert [e.get("with") for e in access_log(world) if e["kind"] == "login"] == \
+        [None, "passkey"]
+    browser.get(url + "/device#passkeys")
+    assert "last used" in browser.find_element(By.ID, "passkeys").text
+    assert console_errors(browser) == []
+    browser.get(url + "/activity")
+    assert "alex logged in from 127.0.0.1" in browser.find_element(By.TAG_NAME, "body").text

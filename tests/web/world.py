@@ -31,7 +31,7 @@ class World(Scene):
     """Scene (tests/e2e) plus clips copied from a template store and a web server."""
 
     def __init__(self, tmp: Path, template: Path, *, tls: bool = True,
-                 web: str = "") -> None:
+                 web: str = "", listen: str = "127.0.0.1:0", lockout: int = 3) -> None:
         super().__init__(tmp, port=1)  # MQTT is never used: requests arrive by file
         for name in ("clips", "thumbs", "index.sqlite3"):
             src = template / name
@@ -40,8 +40,8 @@ class World(Scene):
             else:
                 shutil.copy2(src, self.store / name)
         with self.config.open("a", encoding="utf-8") as out:
-            out.write(f"[web]\ntls = {'true' if tls else 'false'}\nlisten = \"127.0.0.1:0\"\n"
-                      f"lockout_failures = 3\n{web}\n")
+            out.write(f"[web]\ntls = {'true' if tls else 'false'}\nlisten = \"{listen}\"\n"
+                      f"lockout_failures = {lockout}\n{web}\n")
         self.server: subprocess.Popen[str] | None = None
         self.log: list[str] = []
         self.url = ""

@@ -15,6 +15,8 @@ from config.schema import SECTIONS
 from device.web import tls
 from device.web.call import Call, page
 from device.web.context import Unavailable
+from device.web.passkeys.site import refusal, site_of
+from device.web.passkeys.store import PasskeyStore
 
 
 def settings_rows(cfg: Any) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -63,9 +65,13 @@ def device_page(call: Call) -> Response:
     push_on = ctx.cfg.push.enabled
     push_key = ctx.push.public_key() if push_on else ""
     push_count = len(ctx.push.subscriptions(call.account)) if push_on else 0
+    site = site_of(ctx.cfg.web.public_url)
+    with PasskeyStore(ctx.paths.accounts) as store:
+        passkeys = store.of(call.account)
     return call.render(
         "device.html", cfg=ctx.cfg, sections=settings_rows(ctx.cfg), registry=registry,
         registry_problem=problem, count=count, size=size, disk=disk, cert=cert,
         key_present=ctx.paths.device_key.exists(),
         key_fingerprint=device_key_fingerprint(ctx.paths.device_key), accounts=accounts,
-        push_on=push_on, push_key=push_key, push_count=push_count)
+        push_on=push_on, push_key=push_key, push_count=push_count, passkeys=passkeys,
+        passkey_site=site, passkey_problem=refusal(site, call.request.headers.get("host", "")))

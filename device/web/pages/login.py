@@ -16,12 +16,13 @@ from device.web.access import AccessKind
 from device.web.accounts import LockedOut
 from device.web.call import Call, Settings, action, check_origin, read_form, render
 from device.web.context import WebContext
+from device.web.passkeys.site import refusal, site_of
 from device.web.security import same_token
 
 log = logging.getLogger("doorcam.web")
 
 
-def _safe_next(value: str) -> str:
+def safe_next(value: str) -> str:
     ok = value.startswith("/") and not value.startswith("//") and "\\" not in value
     return value if ok and len(value) < 200 else "/"
 
@@ -29,11 +30,24 @@ def _safe_next(value: str) -> str:
 def _form_page(request: Request, settings: Settings, *, status: int = 200,
                error: str = "", name: str = "") -> Response:
     token = secrets.token_urlsafe(24)
+    ctx: WebContext = request.app.state.ctx
+    site = site_of(ctx.cfg.web.public_url)
     response = render(request, settings, "login.html", status, login_token=token,
                       error=error, name=name,
-                      next=_safe_next(request.query_params.get("next", "/")))
+                      next=safe_next(request.query_params.get("next", "/")),
+                      passkey_problem=refusal(site, request.headers.get("host", "")),
+                      passkeys_set_up=site is not None)
     response.set_cookie(settings.login_cookie, token, max_age=3600, httponly=True,
                         secure=settings.tls, samesite="strict", path="/")
+    return response
+
+
+def logged_in(response: Response, settings: Settings, token: str, hours: float) -> Response:
+    """The session cookie of a new login on `response`; the login form's cookie is spent."""
+    response.set_cookie(settings.session_cookie, token, max_age=int(hours * 3600),
+                        httponly=True, secure=settings.tls, samesite="strict", path="/")
+    response.delete_cookie(settings.login_cookie, path="/", secure=settings.tls,
+                           httponly=True, samesite="strict")
     return response
 
 
@@ -83,13 +97,8 @@ async def login(request: Request) -> Response:
     if kind == "ok":
         token, _session = result
         log.info("web login: %s from %s", name, addr)
-        response: Response = RedirectResponse(_safe_next(one("next")), status_code=303)
-        response.set_cookie(settings.session_cookie, token,
-                            max_age=int(cfg.session_hours * 3600), httponly=True,
-                            secure=settings.tls, samesite="strict", path="/")
-        response.delete_cookie(settings.login_cookie, path="/", secure=settings.tls,
-                               httponly=True, samesite="strict")
-        return response
+        response: Response = RedirectResponse(safe_next(one("next")), status_code=303)
+        return logged_in(response, settings, token, cfg.session_hours)
     log.warning("web login refused for %r from %s (%s)", name[:32], addr, kind)
     if kind == "bad":
         return _form_page(request, settings, status=401, name=name,
