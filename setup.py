@@ -23,9 +23,10 @@ setup(
         "starlette>=0.40",
         "jinja2>=3.1",
         "uvicorn>=0.30",
-        # Passkeys in the web app (device/web/passkeys/webauthn.py): 1.2 is Debian
-        # trixie's python3-fido2; 2.x is what pip picks beside a newer cryptography.
-        "fido2>=1.2,<3",
+        # Passkeys in the web app (device/web/passkeys/webauthn.py): Debian trixie packages
+        # python3-fido2 1.1.x-1.2 (the passkey tests pass on 1.1.3, 1.2.0 and 2.2.1); 2.x is
+        # what pip picks beside a newer cryptography.
+        "fido2>=1.1.3,<3",
         # The doorbell button and chime relay (device/daemon/gpio.py); Debian and Pi OS
         # package it as python3-gpiozero.
         "gpiozero>=1.6",  # 1.6 is Bookworm's, 2.0 trixie's
