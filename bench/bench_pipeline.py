@@ -105,6 +105,7 @@ def peak_rss_mb(args: list[str]) -> float:
 
 
 UNIT = REPO / "deploy" / "doorcam.service"
+Runs = list[tuple[float, float]]
 
 _RUN_WRAPPER = (
     "import resource, signal, subprocess, sys, time\n"
@@ -151,12 +152,13 @@ def run_rss_cpu(config: Path, seconds: float, env: dict[str, str]) -> tuple[floa
 
 
 def run_as_unit_vs_bare(video: Path, tmp: Path, seconds: float,
-                        repeats: int) -> dict[str, float]:
+                        repeats: int) -> tuple[dict[str, float], dict[str, Runs]]:
     """`doorcam run` with the unit's environment and without it, alternately (the machine
     is shared), each on a fresh store, median of `repeats` each; at real-time pace both
-    handle the same frames, so their CPU times compare per frame."""
-    unit: list[tuple[float, float]] = []
-    bare: list[tuple[float, float]] = []
+    handle the same frames, so their CPU times compare per frame. Returns the medians and
+    every run's (peak RSS MB, CPU s)."""
+    unit: Runs = []
+    bare: Runs = []
     for i in range(repeats):
         unit.append(run_rss_cpu(run_config(video, tmp / f"unit{i}"), seconds,
                                 unit_environment()))
@@ -167,7 +169,8 @@ def run_as_unit_vs_bare(video: Path, tmp: Path, seconds: float,
     cpu_bare = statistics.median(c for _, c in bare)
     return {"rss_mb": rss_unit, "rss_mb_without_unit_env": rss_bare,
             "rss_ratio": rss_unit / rss_bare, "cpu_s": cpu_unit,
-            "cpu_s_without_unit_env": cpu_bare, "cpu_ratio": cpu_unit / cpu_bare}
+            "cpu_s_without_unit_env": cpu_bare, "cpu_ratio": cpu_unit / cpu_bare}, {
+            "unit": unit, "without": bare}
 
 
 def main() -> int:
@@ -195,10 +198,11 @@ def main() -> int:
                 ["simulate", "synthetic:porch?seconds=30&size=1920x1080", "--quiet",
                  "--config", str(cfg), "--store", str(Path(tmp) / "b")]),
         }
-        run = run_as_unit_vs_bare(video, Path(tmp), 30, args.run_repeats)
+        run, runs = run_as_unit_vs_bare(video, Path(tmp), 30, args.run_repeats)
         rss["doorcam_run_1080p_h264_5s_preroll_30s"] = run["rss_mb"]
     result["peak_rss_mb"] = rss
-    result["doorcam_run_unit_env"] = {"environment": unit_environment(), **run}
+    result["doorcam_run_unit_env"] = {"environment": unit_environment(), **run,
+                                      "runs_rss_mb_cpu_s": runs}
     t = result["traffic_720p_h264"]
     assert isinstance(t, dict)
     print("\n## Pipeline (720p H.264 traffic clip, best of "
