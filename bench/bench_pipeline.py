@@ -178,7 +178,7 @@ def main() -> int:
     parser.add_argument("--data", default=os.environ.get(
         "DOORCAM_TEST_DATA", str(REPO.parent / "shared" / "data")))
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--run-repeats", type=int, default=1,
+    parser.add_argument("--run-repeats", type=int, default=3,
                         help="30 s `doorcam run` pairs (unit environment / without), median")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
