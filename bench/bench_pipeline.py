@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,23 +104,73 @@ def peak_rss_mb(args: list[str]) -> float:
     return int(done.stdout.strip().splitlines()[-1]) / 1024.0
 
 
+UNIT = REPO / "deploy" / "doorcam.service"
+Runs = list[tuple[float, float]]
+
 _RUN_WRAPPER = (
     "import resource, signal, subprocess, sys, time\n"
     "p = subprocess.Popen(sys.argv[2:], stderr=subprocess.DEVNULL)\n"
     "time.sleep(float(sys.argv[1])); p.send_signal(signal.SIGTERM); code = p.wait()\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(r.ru_maxrss, r.ru_utime + r.ru_stime)\n"
     "sys.exit(code)\n"
 )
 
 
-def peak_rss_run_mb(config: Path, seconds: float) -> float:
-    """Peak RSS of `doorcam run` (camera, motion and recording threads) over `seconds`."""
+def unit_environment(unit: Path = UNIT) -> dict[str, str]:
+    """The `Environment=` settings of the daemon's systemd unit. The allocator reads its
+    settings when the process starts, so they must be in place before `doorcam run` is."""
+    env: dict[str, str] = {}
+    for line in unit.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Environment="):
+            for item in shlex.split(line.removeprefix("Environment=")):
+                key, _, value = item.partition("=")
+                env[key] = value
+    return env
+
+
+def run_config(video: Path, store: Path) -> Path:
+    """A config for `doorcam run` on `video`, looping, 5 s pre-roll, clips under `store`."""
+    cfg = store.with_suffix(".toml")
+    cfg.write_text(f'[capture]\nsource = "{video}"\nloop = true\n'
+                   f'[recording]\npre_roll_seconds = 5.0\n'
+                   f'[store]\npath = "{store}"\n', encoding="utf-8")
+    return cfg
+
+
+def run_rss_cpu(config: Path, seconds: float, env: dict[str, str]) -> tuple[float, float]:
+    """(peak RSS in MB, CPU seconds) of `doorcam run` (camera, motion and recording threads)
+    over `seconds`, started with `env` over ours minus the unit's settings."""
+    base = {k: v for k, v in os.environ.items() if k not in unit_environment()}
     done = subprocess.run([sys.executable, "-c", _RUN_WRAPPER, str(seconds), sys.executable,
                            "-m", "device.cli", "run", "--config", str(config)], cwd=REPO,
-                          capture_output=True, text=True, check=False)
+                          env={**base, **env}, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"doorcam run failed: {done.stderr.strip()[-500:]}")
-    return int(done.stdout.strip().splitlines()[-1]) / 1024.0
+    maxrss, cpu = done.stdout.strip().splitlines()[-1].split()
+    return int(maxrss) / 1024.0, float(cpu)
+
+
+def run_as_unit_vs_bare(video: Path, tmp: Path, seconds: float,
+                        repeats: int) -> tuple[dict[str, float], dict[str, Runs]]:
+    """`doorcam run` with the unit's environment and without it, alternately (the machine
+    is shared), each on a fresh store, median of `repeats` each; at real-time pace both
+    handle the same frames, so their CPU times compare per frame. Returns the medians and
+    every run's (peak RSS MB, CPU s)."""
+    unit: Runs = []
+    bare: Runs = []
+    for i in range(repeats):
+        unit.append(run_rss_cpu(run_config(video, tmp / f"unit{i}"), seconds,
+                                unit_environment()))
+        bare.append(run_rss_cpu(run_config(video, tmp / f"bare{i}"), seconds, {}))
+    rss_unit = statistics.median(r for r, _ in unit)
+    rss_bare = statistics.median(r for r, _ in bare)
+    cpu_unit = statistics.median(c for _, c in unit)
+    cpu_bare = statistics.median(c for _, c in bare)
+    return {"rss_mb": rss_unit, "rss_mb_without_unit_env": rss_bare,
+            "rss_ratio": rss_unit / rss_bare, "cpu_s": cpu_unit,
+            "cpu_s_without_unit_env": cpu_bare, "cpu_ratio": cpu_unit / cpu_bare}, {
+            "unit": unit, "without": bare}
 
 
 def main() -> int:
@@ -126,6 +178,8 @@ def main() -> int:
     parser.add_argument("--data", default=os.environ.get(
         "DOORCAM_TEST_DATA", str(REPO.parent / "shared" / "data")))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--run-repeats", type=int, default=3,
+                        help="30 s `doorcam run` pairs (unit environment / without), median")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
     traffic = Path(args.data) / "dvrscan" / "traffic_camera.mp4"
@@ -144,12 +198,11 @@ def main() -> int:
                 ["simulate", "synthetic:porch?seconds=30&size=1920x1080", "--quiet",
                  "--config", str(cfg), "--store", str(Path(tmp) / "b")]),
         }
-        run_cfg = Path(tmp) / "run.toml"
-        run_cfg.write_text(f'[capture]\nsource = "{video}"\nloop = true\n'
-                           f'[recording]\npre_roll_seconds = 5.0\n'
-                           f'[store]\npath = "{Path(tmp) / "c"}"\n', encoding="utf-8")
-        rss["doorcam_run_1080p_h264_5s_preroll_30s"] = peak_rss_run_mb(run_cfg, 30)
+        run, runs = run_as_unit_vs_bare(video, Path(tmp), 30, args.run_repeats)
+        rss["doorcam_run_1080p_h264_5s_preroll_30s"] = run["rss_mb"]
     result["peak_rss_mb"] = rss
+    result["doorcam_run_unit_env"] = {"environment": unit_environment(), **run,
+                                      "runs_rss_mb_cpu_s": runs}
     t = result["traffic_720p_h264"]
     assert isinstance(t, dict)
     print("\n## Pipeline (720p H.264 traffic clip, best of "
@@ -162,6 +215,12 @@ def main() -> int:
     print("\n## Peak RSS, 1080p, 5 s pre-roll (target <= 150 MB)\n")
     for name, mb in rss.items():
         print(f"{name:40s}: {mb:6.1f} MB")
+    env = " ".join(f"{k}={v}" for k, v in unit_environment().items()) or "none"
+    print(f"\n`doorcam run` with the unit's environment ({env}) vs without, median of "
+          f"{args.run_repeats}: peak RSS {run['rss_mb']:.1f} / "
+          f"{run['rss_mb_without_unit_env']:.1f} MB ({run['rss_ratio']:.2f}x), "
+          f"CPU {run['cpu_s']:.1f} / "
+          f"{run['cpu_s_without_unit_env']:.1f} s ({run['cpu_ratio']:.2f}x)")
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
     return 0

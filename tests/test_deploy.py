@@ -163,6 +163,9 @@ def test_unit_contract() -> None:
         assert line in text, line
     settings = [ln.strip() for ln in text.splitlines() if not ln.lstrip().startswith("#")]
     assert "PrivateDevices=yes" not in settings, "it would hide the camera"
+    # Read by glibc when the process starts, so only the unit can set it (bench_pipeline
+    # starts `doorcam run` with the unit's environment).
+    assert "Environment=MALLOC_ARENA_MAX=2" in settings
 
 
 def _settings(text: str) -> list[str]:
