@@ -12,7 +12,6 @@ the same session and writes the same access-log entries.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from device.web.access import AccessKind
 from device.web.accounts import LockedOut, Session
 from device.web.call import Call, Settings, action, check_origin, session_of
 from device.web.context import WebContext
+from device.web.jsonbody import read_json
 from device.web.pages.login import logged_in, safe_next
 from device.web.passkeys import ceremonies
 from device.web.passkeys.ceremony import (
@@ -65,18 +65,7 @@ def _site(request: Request, ctx: WebContext) -> Site:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json":
-        raise HTTPException(415, "Send this as application/json (the page's script does).")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise HTTPException(413, f"The body is over {MAX_BODY} bytes.")
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        raise HTTPException(400, "The body is not JSON.") from None
+    parsed = await read_json(request, MAX_BODY)
     if not isinstance(parsed, dict):
         raise HTTPException(400, "The body is not a JSON object.")
     return parsed

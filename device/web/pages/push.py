@@ -13,7 +13,6 @@ check and the login are the same as for every post.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 
 from device.web.call import Settings, check_origin, session_of
 from device.web.context import WebContext
+from device.web.jsonbody import read_json
 from device.web.security import same_token
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -62,22 +62,10 @@ async def _json_call(request: Request, *, csrf: bool = True
     if csrf and not same_token(request.headers.get(CSRF_HEADER), session.csrf):
         raise HTTPException(403, "The page is out of date (its security token does not "
                                  "match your login). Reload it and try again.")
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json":
-        raise HTTPException(415, "Send the subscription as application/json.")
     if not ctx.cfg.push.enabled:
         raise HTTPException(400, "Notifications are turned off on this device "
                                  "([push] enabled = false in its config).")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise HTTPException(413, f"The subscription is over {MAX_BODY} bytes.")
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        raise HTTPException(400, "The body is not JSON.") from None
-    return ctx, session.name, parsed
+    return ctx, session.name, await read_json(request, MAX_BODY, "the subscription")
 
 
 async def subscribe(request: Request) -> Response:
