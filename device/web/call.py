@@ -7,6 +7,7 @@ through `call.ctx` and return a response.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from device.web.context import WebContext
 from device.web.security import cross_origin_refusal, same_token
 
 MAX_FORM = 64 * 1024
+CSRF_HEADER = "X-CSRF-Token"  # where page scripts send the session's CSRF token
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}", re.ASCII)
 View = Callable[["Call"], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -97,6 +99,11 @@ def request_id_param(request: Request) -> str:
     return rid
 
 
+def client_addr(request: Request) -> str:
+    """The peer address logins are counted and locked out by."""
+    return request.client.host if request.client else "unknown"
+
+
 def _state(request: Request) -> tuple[WebContext, Settings]:
     return request.app.state.ctx, request.app.state.settings
 
@@ -135,21 +142,57 @@ def page(view: View) -> Endpoint:
     return endpoint
 
 
-async def read_form(request: Request) -> dict[str, list[str]]:
-    """An application/x-www-form-urlencoded body (the only kind our forms send)."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        raise HTTPException(415, "Send this form from the doorcam page "
-                                 "(application/x-www-form-urlencoded).")
+async def _body(request: Request, kind: str, limit: int, wrong_kind: str,
+                too_large: str) -> bytes:
+    """The body of a post of content type `kind`, read up to `limit` bytes; 415 with
+    `wrong_kind` for another type, 413 with `too_large` past the limit."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != kind:
+        raise HTTPException(415, wrong_kind)
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM:
-            raise HTTPException(413, "The form is too large.")
+        if len(body) > limit:
+            raise HTTPException(413, too_large)
+    return body
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """An application/x-www-form-urlencoded body (the only kind our forms send)."""
+    body = await _body(request, "application/x-www-form-urlencoded", MAX_FORM,
+                       "Send this form from the doorcam page "
+                       "(application/x-www-form-urlencoded).", "The form is too large.")
     try:
         return parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=500)
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(400, "The form could not be read (not UTF-8 form data).") from None
+
+
+async def read_json(request: Request, limit: int, what: str = "the body") -> object:
+    """A script's JSON post, parsed; 415 unless application/json, 413 over `limit` bytes,
+    400 if not JSON. `what` names the body in the answers ("the subscription")."""
+    body = await _body(request, "application/json", limit,
+                       f"Send {what} as application/json (the page's script does).",
+                       f"{what[0].upper()}{what[1:]} is over {limit} bytes.")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise HTTPException(400, "The body is not JSON.") from None
+
+
+async def script_session(request: Request, *, csrf: bool = True
+                         ) -> tuple[WebContext, Settings, Session]:
+    """(context, settings, session) of a page script's post: same-origin and logged in
+    (401 otherwise, the script shows the answer), with the session's CSRF token in its
+    `CSRF_HEADER` unless `csrf` is False (the caller then proves the post otherwise)."""
+    ctx, settings = _state(request)
+    check_origin(request, settings)
+    session = await session_of(request, ctx, settings, time.time())
+    if session is None:
+        raise HTTPException(401, "You are not logged in: log in again and retry.")
+    if csrf and not same_token(request.headers.get(CSRF_HEADER), session.csrf):
+        raise HTTPException(403, "The page is out of date (its security token does not "
+                                 "match your login). Reload it and try again.")
+    return ctx, settings, session
 
 
 def check_origin(request: Request, settings: Settings) -> None:

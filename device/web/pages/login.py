@@ -14,7 +14,15 @@ from starlette.responses import RedirectResponse, Response
 
 from device.web.access import AccessKind
 from device.web.accounts import LockedOut
-from device.web.call import Call, Settings, action, check_origin, read_form, render
+from device.web.call import (
+    Call,
+    Settings,
+    action,
+    check_origin,
+    client_addr,
+    read_form,
+    render,
+)
 from device.web.context import WebContext
 from device.web.passkeys.site import refusal, site_of
 from device.web.security import same_token
@@ -68,7 +76,7 @@ async def login(request: Request) -> Response:
         raise HTTPException(403, "The login form is out of date. Reload the page and try "
                                  "again (cookies must be allowed for this site).")
     name, password = one("name").strip().lower()[:64], one("password")
-    addr = request.client.host if request.client else "unknown"
+    addr = client_addr(request)
     now = time.time()
     cfg = ctx.cfg.web
 

@@ -25,9 +25,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 
 from device.web.access import AccessKind
 from device.web.accounts import LockedOut, Session
-from device.web.call import Call, Settings, action, check_origin, session_of
+from device.web.call import (
+    Call,
+    Settings,
+    action,
+    check_origin,
+    client_addr,
+    read_json,
+    script_session,
+)
 from device.web.context import WebContext
-from device.web.jsonbody import read_json
 from device.web.pages.login import logged_in, safe_next
 from device.web.passkeys import ceremonies
 from device.web.passkeys.ceremony import (
@@ -41,7 +48,6 @@ from device.web.passkeys.site import Site, refusal, site_of
 from device.web.passkeys.store import Passkey, PasskeyError, PasskeyStore, binding
 from device.web.security import same_token
 
-CSRF_HEADER = "X-CSRF-Token"
 LOGIN_HEADER = "X-Login-Token"
 MAX_BODY = 32 * 1024
 MAX_LABEL = 60
@@ -71,23 +77,11 @@ async def _json(request: Request) -> dict[str, Any]:
     return parsed
 
 
-def _addr(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 async def _owner_call(request: Request) -> tuple[WebContext, Site, Session, str,
                                                   dict[str, Any]]:
     """(context, site, session, session token, body) of a logged-in owner's JSON post
     carrying the session's CSRF token."""
-    ctx: WebContext = request.app.state.ctx
-    settings: Settings = request.app.state.settings
-    check_origin(request, settings)
-    session = await session_of(request, ctx, settings, time.time())
-    if session is None:
-        raise HTTPException(401, "You are not logged in: log in again and retry.")
-    if not same_token(request.headers.get(CSRF_HEADER), session.csrf):
-        raise HTTPException(403, "The page is out of date (its security token does not "
-                                 "match your login). Reload it and try again.")
+    ctx, settings, session = await script_session(request)
     site = _site(request, ctx)
     body = await _json(request)
     return ctx, site, session, request.cookies.get(settings.session_cookie, ""), body
@@ -121,7 +115,7 @@ async def register_begin(request: Request) -> Response:
     """{"label", "password"} -> {"publicKey": creation options}."""
     ctx, site, session, token, body = await _owner_call(request)
     label, password = _label(body.get("label")), str(body.get("password") or "")
-    addr, now = _addr(request), time.time()
+    addr, now = client_addr(request), time.time()
 
     def begin() -> dict[str, Any]:
         _confirm_password(ctx, session.name, password, addr, now)
@@ -140,7 +134,7 @@ async def register_begin(request: Request) -> Response:
 async def register_finish(request: Request) -> Response:
     """The browser's new credential -> {"added": label}."""
     ctx, site, session, token, body = await _owner_call(request)
-    addr, now = _addr(request), time.time()
+    addr, now = client_addr(request), time.time()
 
     def finish() -> str:
         with _store(ctx) as store:
@@ -180,7 +174,7 @@ def _state(held: dict[str, Any]) -> dict[str, Any]:
 @action
 def remove(call: Call) -> Response:
     """A form post: the passkey's reference and the password again."""
-    addr = _addr(call.request)
+    addr = client_addr(call.request)
     _confirm_password(call.ctx, call.account, call.field("password"), addr, call.now)
     with _store(call.ctx) as store:
         gone = store.remove(call.account, call.field("passkey"))
@@ -206,7 +200,7 @@ async def _login_call(request: Request) -> tuple[WebContext, Site, str]:
 async def login_begin(request: Request) -> Response:
     """-> {"publicKey": request options} for any passkey of this site."""
     ctx, site, token = await _login_call(request)
-    addr, now = _addr(request), time.time()
+    addr, now = client_addr(request), time.time()
 
     def begin() -> dict[str, Any]:
         with ctx.accounts() as acc:
@@ -234,7 +228,7 @@ async def login_finish(request: Request) -> Response:
     ctx, site, token = await _login_call(request)
     settings: Settings = request.app.state.settings
     body = await _json(request)
-    addr, now, cfg = _addr(request), time.time(), ctx.cfg.web
+    addr, now, cfg = client_addr(request), time.time(), ctx.cfg.web
 
     def verify(store: PasskeyStore) -> str:
         """The account the assertion signs in; _Refused says why not."""

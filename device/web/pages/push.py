@@ -13,7 +13,6 @@ check and the login are the same as for every post.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -21,12 +20,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
-from device.web.call import Settings, check_origin, session_of
+from device.web.call import read_json, script_session
 from device.web.context import WebContext
-from device.web.jsonbody import read_json
-from device.web.security import same_token
 
-CSRF_HEADER = "X-CSRF-Token"
 MAX_BODY = 8 * 1024
 # device.web.push's static files, named without importing it (its HTTP client is heavy and
 # is loaded only when push is on).
@@ -53,15 +49,7 @@ async def _json_call(request: Request, *, csrf: bool = True
                      ) -> tuple[WebContext, str, object]:
     """(context, account, parsed body) of an authenticated same-origin JSON post; with
     `csrf`, the session's CSRF token must be in its header."""
-    ctx: WebContext = request.app.state.ctx
-    settings: Settings = request.app.state.settings
-    check_origin(request, settings)
-    session = await session_of(request, ctx, settings, time.time())
-    if session is None:
-        raise HTTPException(401, "You are not logged in: log in again and retry.")
-    if csrf and not same_token(request.headers.get(CSRF_HEADER), session.csrf):
-        raise HTTPException(403, "The page is out of date (its security token does not "
-                                 "match your login). Reload it and try again.")
+    ctx, _, session = await script_session(request, csrf=csrf)
     if not ctx.cfg.push.enabled:
         raise HTTPException(400, "Notifications are turned off on this device "
                                  "([push] enabled = false in its config).")
