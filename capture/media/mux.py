@@ -15,6 +15,8 @@ import av.error
 
 from capture.frame import Packet, StreamInfo
 from capture.media.fragments import SalvageError, defragment
+from common.mediasign.mp4 import is_avcc, read_avcc
+from common.mediasign.nal import join_annex_b
 
 log = logging.getLogger(__name__)
 TIME_BASE = Fraction(1, 90000)
@@ -200,16 +202,7 @@ def _reason(e: BaseException) -> str:
 
 
 def _annex_b(extradata: bytes) -> bytes:
-    """SPS and PPS with start codes, from an avcC record (ISO 14496-15) or as they are."""
-    if extradata[:1] != b"\x01" or len(extradata) < 7:
+    """SPS and PPS with start codes, from an avcC record or as they are."""
+    if not is_avcc(extradata):
         return extradata  # already Annex B
-    units: list[bytes] = []
-    pos = 5
-    for mask in (0x1F, 0xFF):  # the SPS count shares its byte with reserved bits; PPS not
-        count = extradata[pos] & mask
-        pos += 1
-        for _ in range(count):
-            size = int.from_bytes(extradata[pos:pos + 2], "big")
-            units.append(extradata[pos + 2:pos + 2 + size])
-            pos += 2 + size
-    return b"".join(b"\x00\x00\x00\x01" + u for u in units)
+    return join_annex_b(list(read_avcc(extradata)[1]))

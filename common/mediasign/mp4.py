@@ -87,7 +87,7 @@ def h264_track(path: Path) -> H264Track:
         avcc = _find(moov, es + 78, ee, b"avcC")
         if not avcc:
             raise Mp4Error(f"{path.name}: H.264 track without avcC")
-        length_size, sps_pps = _avcc(moov[avcc[0][0]:avcc[0][1]])
+        length_size, sps_pps = read_avcc(moov[avcc[0][0]:avcc[0][1]])
         offsets, sizes = _samples(moov, stbl)
         return H264Track(length_size, sps_pps, offsets, sizes)
     raise Mp4Error(f"{path.name}: no H.264 video track")
@@ -102,13 +102,20 @@ def _path(data: bytes, start: int, end: int, kinds: tuple[bytes, ...]) -> tuple[
     return start, end
 
 
-def _avcc(rec: bytes) -> tuple[int, tuple[bytes, ...]]:
-    if len(rec) < 7 or rec[0] != 1:
+def is_avcc(extradata: bytes) -> bool:
+    """An avcC record (ISO 14496-15), as MP4 keeps H.264's parameter sets, rather than
+    Annex B parameter sets or nothing."""
+    return len(extradata) >= 7 and extradata[0] == 1
+
+
+def read_avcc(rec: bytes) -> tuple[int, tuple[bytes, ...]]:
+    """(NAL length prefix size, the SPS and PPS units) of an avcC record."""
+    if not is_avcc(rec):
         raise Mp4Error("avcC record is not version 1")
     length_size = (rec[4] & 3) + 1
     units: list[bytes] = []
     pos = 5
-    for mask in (0x1F, 0xFF):
+    for mask in (0x1F, 0xFF):  # the SPS count shares its byte with reserved bits; PPS not
         count = rec[pos] & mask
         pos += 1
         for _ in range(count):

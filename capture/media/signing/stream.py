@@ -8,6 +8,7 @@ import time
 from capture.frame import Packet
 from capture.media.signing.seam import MediaSigner
 from common.mediasign.chain import GopChain, sha256
+from common.mediasign.mp4 import is_avcc, read_avcc
 from common.mediasign.nal import (
     IDR,
     SLICE,
@@ -29,9 +30,7 @@ from common.mediasign.sei import (
 
 def length_size_of(extradata: bytes) -> int:
     """NAL length prefix size from an avcC record; 0 for Annex B (no or raw extradata)."""
-    if len(extradata) >= 7 and extradata[0] == 1:
-        return (extradata[4] & 3) + 1
-    return 0
+    return read_avcc(extradata)[0] if is_avcc(extradata) else 0
 
 
 class StreamSigner:
