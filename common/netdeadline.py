@@ -14,7 +14,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 AddrInfo = tuple[Any, ...]
@@ -88,6 +88,17 @@ class DeadlineWatch:
             self.expired = True
             for sock in self._socks:
                 _shut(sock)
+
+    @contextlib.contextmanager
+    def armed(self, seconds: float) -> Iterator[None]:
+        """Fire from a timer thread `seconds` from now, unless the block ends first."""
+        timer = threading.Timer(seconds, self.fire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
 
 
 def _shut(sock: socket.socket) -> None:

@@ -119,12 +119,10 @@ class RequestsTransport:
         if remaining <= 0:
             raise DeadlineExceeded(f"{method} {url}: deadline passed before the call")
         watch = DeadlineWatch()
-        timer = threading.Timer(remaining, watch.fire)
-        timer.daemon = True
         _current.watch, _current.deadline = watch, deadline
-        timer.start()
         try:
-            response = self._exchange(method, url, headers, body, deadline, remaining)
+            with watch.armed(remaining):
+                response = self._exchange(method, url, headers, body, deadline, remaining)
         except (requests.RequestException, OSError) as exc:
             if watch.expired or time.monotonic() >= deadline:
                 raise DeadlineExceeded(f"{method} {url}: deadline passed") from exc
@@ -132,7 +130,6 @@ class RequestsTransport:
                 raise DestinationRefused(f"{method} {url}: TLS certificate not trusted") from exc
             raise TransientUploadError(f"{method} {url}: {_why(exc)}") from exc
         finally:
-            timer.cancel()
             _current.watch = _current.deadline = None
         if watch.expired:  # a cut socket can look like a body that ended early
             raise DeadlineExceeded(f"{method} {url}: deadline passed")

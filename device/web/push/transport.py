@@ -20,7 +20,6 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
@@ -99,14 +98,12 @@ class StdlibTransport:
         if remaining <= 0:
             raise DeadlineExceeded(f"{method} {url}: deadline passed before the call")
         watch = DeadlineWatch()
-        timer = threading.Timer(remaining, watch.fire)
-        timer.daemon = True
         conn = _Connection(where, timeout=min(self.connect_timeout_s, remaining),
                            deadline=deadline, register=watch.add,
                            context=self._context if where.scheme == "https" else None)
-        timer.start()
         try:
-            response = self._exchange(conn, method, url, target, headers, body, deadline)
+            with watch.armed(remaining):
+                response = self._exchange(conn, method, url, target, headers, body, deadline)
         except (http.client.HTTPException, OSError) as exc:
             if watch.expired or time.monotonic() >= deadline:
                 raise DeadlineExceeded(f"{method} {url}: deadline passed") from exc
@@ -115,7 +112,6 @@ class StdlibTransport:
                                          f"{exc.verify_message}") from exc
             raise TransientUploadError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         finally:
-            timer.cancel()
             conn.close()
         if watch.expired:  # a cut socket can look like a body that ended early
             raise DeadlineExceeded(f"{method} {url}: deadline passed")
