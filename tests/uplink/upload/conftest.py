@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from config.upload import UploadConfig
-from tests.uplink.upload.netfaults import ScriptedServer
+from tests.uplink.upload.netfaults import FaultProxy, ScriptedServer
 from uplink.agency.receiver import TusReceiver
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.transport import RequestsTransport
-from uplink.upload.tus import TusClient, UploadMetadata
+from uplink.upload.tus import TusClient, UploadMetadata, UploadResult
 
 LOOPBACK = frozenset({"127.0.0.1"})
 
@@ -40,6 +40,16 @@ def write_random(path: Path, size: int) -> UploadMetadata:
             left -= n
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return UploadMetadata(path.name, digest, "req-7", "clip-42")
+
+
+def upload_through(proxy: FaultProxy, client: TusClient, src: Path,
+                   meta: UploadMetadata) -> UploadResult:
+    """Upload `src` as the device does, through `proxy` (stopped afterwards)."""
+    try:
+        return client.upload_file(src, f"http://127.0.0.1:{proxy.port}/files/", meta, "clip",
+                                  allowed_hosts=LOOPBACK)
+    finally:
+        proxy.stop()
 
 
 def stop_when(event: threading.Event, offset: int) -> Callable[[int], None]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.uplink.upload.conftest import LOOPBACK, dev_config, write_random
+from tests.uplink.upload.conftest import LOOPBACK, dev_config, upload_through, write_random
 from tests.uplink.upload.netfaults import FaultProxy
 from uplink.agency.receiver import TusReceiver
 from uplink.upload.resume import SqliteResumeStore
@@ -42,11 +42,9 @@ def test_upload_survives_repeated_cuts(
     proxy = FaultProxy(_port(rx.url), budgets=itertools.repeat(budget_kib * 1024))
     offsets: list[int] = []
     try:
-        client = make_client(dev_config(max_attempts=5), store, on_offset=offsets.append)
-        result = client.upload_file(src, f"http://127.0.0.1:{proxy.port}/files/", meta,
-                                    "clip", allowed_hosts=LOOPBACK)
+        result = upload_through(proxy, make_client(dev_config(max_attempts=5), store,
+                                                   on_offset=offsets.append), src, meta)
     finally:
-        proxy.stop()
         rx.stop()
     assert proxy.cuts >= 15 and result.attempts > proxy.cuts // 2
     [upload] = rx.completed().values()  # exactly one complete object

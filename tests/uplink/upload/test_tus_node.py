@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.uplink.upload.conftest import LOOPBACK, dev_config, write_random
+from tests.uplink.upload.conftest import LOOPBACK, dev_config, upload_through, write_random
 from tests.uplink.upload.netfaults import FaultProxy
 from tests.uplink.upload.tus_node import NodeTusServer, node_modules, upload_id
 from uplink.upload.resume import SqliteResumeStore
@@ -101,12 +101,8 @@ def test_resumes_inside_a_chunk_when_connections_are_cut(
     meta = write_random(src, 6 * MiB)
     proxy = FaultProxy(node_server.port, budgets=itertools.repeat(700 * 1024))
     offsets: list[int] = []
-    try:
-        client = make_client(dev_config(max_attempts=5), store, on_offset=offsets.append)
-        result = client.upload_file(src, f"http://127.0.0.1:{proxy.port}/files/", meta,
-                                    "clip", allowed_hosts=LOOPBACK)
-    finally:
-        proxy.stop()
+    result = upload_through(proxy, make_client(dev_config(max_attempts=5), store,
+                                               on_offset=offsets.append), src, meta)
     assert proxy.cuts >= 8
     assert any(o % MiB for o in offsets), "no resume from inside a chunk"
     assert offsets == sorted(offsets) and offsets[-1] == 6 * MiB
@@ -121,12 +117,7 @@ def test_corrupted_upload_is_refused_by_the_finish_hook_and_sent_again(
     src = tmp_path / "clip.mp4"
     meta = write_random(src, 2 * MiB + 5)
     proxy = FaultProxy(node_server.port, corrupt_at=MiB + 12345)
-    try:
-        result = make_client(dev_config(max_attempts=5), store).upload_file(
-            src, f"http://127.0.0.1:{proxy.port}/files/", meta, "clip",
-            allowed_hosts=LOOPBACK)
-    finally:
-        proxy.stop()
+    result = upload_through(proxy, make_client(dev_config(max_attempts=5), store), src, meta)
     assert proxy.corrupt_at is None, "the byte was not flipped"
     [refused] = [line for line in node_server.lines if line.startswith("refused ")]
     refused_id = refused.split()[1]

@@ -24,7 +24,7 @@ import requests
 
 from tests.broker import free_port
 from tests.support import require, wait_until
-from tests.uplink.upload.conftest import LOOPBACK, dev_config, write_random
+from tests.uplink.upload.conftest import LOOPBACK, dev_config, upload_through, write_random
 from tests.uplink.upload.netfaults import FaultProxy
 from tests.uplink.upload.tus_node import NodeTusServer, node_modules, upload_id
 from uplink.upload.resume import SqliteResumeStore
@@ -227,12 +227,8 @@ def test_a_cut_connection_keeps_what_arrived_in_the_incomplete_part(
     meta = write_random(src, 3 * MiB)
     proxy = FaultProxy(node_server.port, budgets=itertools.repeat(700 * 1024))
     offsets: list[int] = []
-    try:
-        client = make_client(dev_config(max_attempts=5), store, on_offset=offsets.append)
-        result = client.upload_file(src, f"http://127.0.0.1:{proxy.port}/files/", meta,
-                                    "clip", allowed_hosts=LOOPBACK)
-    finally:
-        proxy.stop()
+    result = upload_through(proxy, make_client(dev_config(max_attempts=5), store,
+                                               on_offset=offsets.append), src, meta)
     assert proxy.cuts >= 4 and result.offset_regressions == 0
     assert any(o % MiB for o in offsets), "no resume from inside a chunk"
     assert offsets == sorted(offsets) and offsets[-1] == 3 * MiB
@@ -269,12 +265,10 @@ def test_server_killed_mid_request_loses_the_incomplete_part_and_the_device_rese
     killer = threading.Thread(target=kill_when_the_incomplete_part_is_out, daemon=True)
     killer.start()
     try:
-        client = make_client(dev_config(chunk_mb=2, max_attempts=5), store,
-                             on_offset=offsets.append, sleep=sleep)
-        result = client.upload_file(src, f"http://127.0.0.1:{proxy.port}/files/", meta,
-                                    "clip", allowed_hosts=LOOPBACK)
+        result = upload_through(proxy, make_client(dev_config(chunk_mb=2, max_attempts=5), store,
+                                                   on_offset=offsets.append, sleep=sleep),
+                                src, meta)
     finally:
-        proxy.stop()
         killer.join(10)
     assert lost == [([], None)], "the bucket still held what the server had confirmed"
     assert offsets[:3] == [0, 2 * MiB, 0]
@@ -293,12 +287,7 @@ def test_wrong_checksum_is_refused_and_the_object_deleted(
     src = tmp_path / "clip.mp4"
     meta = write_random(src, 2 * MiB + 5)
     proxy = FaultProxy(node_server.port, corrupt_at=MiB + 12345)
-    try:
-        result = make_client(dev_config(max_attempts=5), store).upload_file(
-            src, f"http://127.0.0.1:{proxy.port}/files/", meta, "clip",
-            allowed_hosts=LOOPBACK)
-    finally:
-        proxy.stop()
+    result = upload_through(proxy, make_client(dev_config(max_attempts=5), store), src, meta)
     assert proxy.corrupt_at is None, "the byte was not flipped"
     [refused] = [ln for ln in node_server.lines if ln.startswith("refused ")]
     refused_id = refused.split()[1]
