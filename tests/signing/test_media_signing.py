@@ -182,7 +182,7 @@ def test_remuxed_length_prefixed_h264_with_b_frames_is_signed(test_data: Path,
     signed = [stream.sign(p, 1_700_000_000.0 + p.pts) for p in packets]
     unsealed, sealed = tmp_path / "unsealed.mp4", tmp_path / "sealed.mp4"
     for path, last in ((unsealed, signed[-1]), (sealed, dataclasses.replace(
-            signed[-1], data=signed[-1].data + stream.seal()))):
+            signed[-1], data=signed[-1].data + stream.seal(1_700_000_000.0 + packets[-1].pts)))):
         w = Mp4Writer(path, info)
         for p in [*signed[:-1], last]:
             w.write(p)

@@ -49,7 +49,6 @@ class StreamSigner:
         self._chain = GopChain()
         self._pending: list[bytes] = []  # signed SEIs waiting for an access unit
         self._held = False  # the pending SEIs already let one GOP-starting unit pass
-        self._last_ts = 0
         self.seis = 0
         self.sei_bytes = 0
         self.sign_seconds = 0.0  # CPU time spent hashing, building and signing
@@ -57,7 +56,7 @@ class StreamSigner:
     def sign(self, packet: Packet, wall: float) -> Packet:
         """The packet, with the SEIs due placed in it. `wall` is its capture time."""
         t = time.thread_time()
-        ts = self._last_ts = timestamp_from_unix(wall)
+        ts = timestamp_from_unix(wall)
         units = list(iter_units(packet.data, self._length_size))
         place: list[bytes] = []
         if self._pending:
@@ -83,14 +82,13 @@ class StreamSigner:
         self.sei_bytes += len(data) - len(packet.data)
         return dataclasses.replace(packet, data=data)
 
-    def seal(self, wall: float | None = None) -> bytes:
+    def seal(self, wall: float) -> bytes:
         """The SEIs that sign every slice given so far (the GOP in progress as a partial
         GOP), framed as the stream is, to append to the last packet of a clip ending here;
         b"" when nothing is left unsigned. They also stay due for the next access unit, so
-        a later clip holding the same frames carries them too."""
+        a later clip holding the same frames carries them too. `wall`: when the clip ends."""
         t = time.thread_time()
-        ts = self._last_ts if wall is None else timestamp_from_unix(wall)
-        record = self._chain.seal(ts)
+        record = self._chain.seal(timestamp_from_unix(wall))
         if record is not None:
             self._pending.append(self._sei(record))
         self.sign_seconds += time.thread_time() - t
