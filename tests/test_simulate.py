@@ -13,8 +13,7 @@ import av
 import pytest
 
 from capture.media.decode import probe_clip
-from common.mediasign.nal import join_length_prefixed, split_length_prefixed
-from common.mediasign.sei import is_media_signing_sei
+from tests.signing.helpers import unsigned_packets
 
 REPO = Path(__file__).resolve().parent.parent
 TRAFFIC_EVENTS = ((10, 148), (359, 490), (543, 575))  # labelled frames, in the zone below
@@ -79,17 +78,10 @@ def test_h264_clips_are_remuxed_and_start_within_preroll_plus_gop(traffic_run: d
         assert onset - (PRE_ROLL + gop) - 1e-6 <= start <= onset, (start, onset, gop)
 
 
-def _unsigned(sample: bytes) -> bytes:
-    """An MP4 sample without the video signatures the device adds (ONVIF Media Signing)."""
-    units = split_length_prefixed(sample)
-    return join_length_prefixed([u for u in units if not is_media_signing_sei(u)])
-
-
 def test_remuxed_packets_are_the_source_packets(traffic_run: dict) -> None:
     first = traffic_run["clips"][-1]  # list is newest first
     path = traffic_run["store"] / "clips" / f"{first['id']}.mp4"
-    with av.open(str(path)) as c:
-        clip_packets = [_unsigned(bytes(p)) for p in c.demux(c.streams.video[0]) if p.size]
+    clip_packets = unsigned_packets(path)
     with av.open(str(traffic_run["video"])) as c:
         src = [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
     n = len(clip_packets)

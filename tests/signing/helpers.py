@@ -13,6 +13,8 @@ from capture.frame import StreamInfo
 from capture.media.h264 import H264Encoder
 from capture.recording import Recorder
 from common.mediasign.mp4 import h264_track
+from common.mediasign.nal import join_length_prefixed, split_length_prefixed
+from common.mediasign.sei import is_media_signing_sei
 from config.schema import RecordingConfig
 from tests.recording.helpers import DirSink, frame
 from uplink.desk.media_key import DeviceMediaSigner, load_or_create_media_signer
@@ -74,3 +76,12 @@ def flip_byte(path: Path, sample: int) -> None:
         b = f.read(1)
         f.seek(off + size - 4)
         f.write(bytes([b[0] ^ 0x10]))
+
+
+def unsigned_packets(path: Path) -> list[bytes]:
+    """Every video packet of an MP4, without the ONVIF Media Signing SEIs the device adds
+    (for comparing packets: ECDSA signatures differ from run to run)."""
+    with av.open(str(path)) as c:
+        return [join_length_prefixed([u for u in split_length_prefixed(bytes(p))
+                                      if not is_media_signing_sei(u)])
+                for p in c.demux(video=0) if p.size]
