@@ -22,8 +22,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The suite on every core (pytest-xdist; TEST_WORKERS=0 runs it in one process). Tests that
+# share a cached tree or a build carry an xdist_group mark and stay on one worker.
+TEST_WORKERS ?= auto
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	@mkdir -p bench-results

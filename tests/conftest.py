@@ -18,6 +18,14 @@ def data_dir() -> Path:
     return Path(os.environ.get("DOORCAM_TEST_DATA", REPO.parent / "shared" / "data"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the tests kept together on one worker (an `xdist_group` mark:
+    they share a cached tree or a build, and are the longest) come first, in their own
+    order, so that they run beside the rest instead of after it. Every worker sorts alike."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     """The shared real-footage folder; skips (CI: fails) when it is absent."""

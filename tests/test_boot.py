@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bootroot import REPO, base_root, overlay, require_boot_tools
+from tests.bootroot import ONE_WORKER, REPO, base_root, overlay, require_boot_tools
+
+pytestmark = ONE_WORKER
 
 PROBE_UNIT = """[Unit]
 Description=doorcam boot-test probe
@@ -161,7 +163,7 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert t["run"]["ActiveState"] == "failed" and t["in_failed"], t
     assert len(t["lines"]) == 1 and t["lines"][0].startswith(
         "doorcam: registry not fetched: GET https://127.0.0.1:9/registry.json"), t
-    assert r["reload"] == {"same_pid": True, "logged": True}
+    assert r["reload"] == {"same_pid": True, "logged": True}, r["journal_tail"]
     # Status on the owner's broker from inside the sandbox, and Home Assistant discovery.
     m = r["mqtt"]
     assert m["availability"] == "online" and m["motion"] in ("ON", "OFF"), m

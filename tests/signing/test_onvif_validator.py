@@ -23,13 +23,16 @@ from tests.signing.helpers import (
     record_signed_clip,
     remux,
 )
+from tests.support import build_lock
 from uplink.desk.media_key import MediaKeyFiles
 
 SRC = os.environ.get("DOORCAM_MEDIA_SIGNING_SRC", "")
 
-pytestmark = pytest.mark.skipif(
-    not SRC, reason="set DOORCAM_MEDIA_SIGNING_SRC to a checkout of "
-                    "onvif/media-signing-framework to check clips with its validator")
+pytestmark = [
+    pytest.mark.skipif(not SRC, reason="set DOORCAM_MEDIA_SIGNING_SRC to a checkout of "
+                       "onvif/media-signing-framework to check clips with its validator"),
+    pytest.mark.xdist_group("onvif-validator"),  # one worker builds the validator once
+]
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +41,13 @@ def validator(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  or tmp_path_factory.mktemp("msf"))
     prefix = build / "inst"
     exe = prefix / "bin" / "validator"
-    if not exe.exists():
-        for cmd in (["meson", "setup", "--prefix", str(prefix), "-Dvalidator=true", SRC,
-                     str(build / "build")],
-                    ["meson", "install", "-C", str(build / "build")]):
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-            assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    with build_lock(build):  # another test run may be building into the same folder
+        if not exe.exists():
+            for cmd in (["meson", "setup", "--prefix", str(prefix), "-Dvalidator=true", SRC,
+                         str(build / "build")],
+                        ["meson", "install", "-C", str(build / "build")]):
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+                assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert exe.exists()
     return exe
 
