@@ -53,6 +53,10 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
     camera = 'source = "picamera:0?size=1920x1080&fps=25&lores=320x240"'
     assert camera in conf.read_text(), "the installed config defaults to the Pi camera"
     text = conf.read_text().replace(camera, 'source = "synthetic:porch"')
+    # Looping, frames keep coming for the whole probe: the scene lasts about 20 s, and the
+    # reload is applied at the next frame (on a loaded machine the probe gets there later).
+    assert "\nloop = false\n" in text
+    text = text.replace("\nloop = false\n", "\nloop = true\n", 1)
     text = text.replace('\nid = ""\n', '\nid = "doorcam"\n', 1)  # the probe's topics
     head, ha = text.split("[homeassistant]\n")
     before, home = head.split("[owner_mqtt]\n")  # Home Assistant talks to the home broker
