@@ -302,7 +302,7 @@ def _match(gops: list[_Gop], seis: list[_Sei], problems: list[str], notes: list[
             gap = f"#{gone[0]}" if len(gone) == 1 else f"#{gone[0]}-#{gone[-1]}"
             problems.append(f"GOP {gap} missing between GOP #{prev} and GOP #{cur}")
     if strict:
-        problems += _unlinked([s for s in seis if id(s) in used], first_entry)
+        problems += _unlinked([s for s in seis if id(s) in first_entry], first_entry)
     problems = list(dict.fromkeys(problems))
     ok = not problems and any(f.status == "valid" for f in findings)
     return MediaReport(True, ok, tuple(findings), tuple(problems), tuple(notes), key_bound,
