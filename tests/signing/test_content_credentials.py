@@ -20,6 +20,7 @@ from common.mediasign.mp4 import read_samples
 from tests import npm
 from tests.signing.helpers import flip_byte
 from tests.signing.kinds import KINDS, Made
+from tests.signing.onvif import SIGNING_SRC, build_validator, run_validator
 from tests.support import require
 from uplink.desk.catalog import ClipInfo
 from uplink.desk.credentials import RequestCredentials
@@ -183,3 +184,17 @@ def test_without_a_usable_signer_the_clip_is_shared_without_credentials(
     assert item.path == stored and not item.evidence.credentials
     assert not list(tmp_path.glob("*.mp4")) and not list(tmp_path.glob("*c2pa-tmp"))
     assert "shared without them" in caplog.text and "\n" not in caplog.records[-1].message
+
+
+@pytest.mark.skipif(not SIGNING_SRC, reason="set DOORCAM_MEDIA_SIGNING_SRC to a checkout of "
+                    "onvif/media-signing-framework to check clips with its validator")
+def test_onvifs_validator_still_reads_a_shared_clip_valid(
+        shared: tuple[Path, Path, Path, Path], tmp_path: Path,
+        tmp_path_factory: pytest.TempPathFactory,
+        made_kind: Callable[[str], Made]) -> None:
+    # The clips were signed by the session's device key; its anchor is the trust anchor.
+    anchor = made_kind(next(iter(KINDS)))[1]
+    exe = build_validator(SIGNING_SRC, tmp_path_factory)
+    for n, clip in enumerate(shared[1:3]):
+        out = run_validator(exe, anchor, clip, tmp_path / str(n))
+        assert "VIDEO IS VALID!" in out, out
