@@ -19,6 +19,7 @@ from typing import Any
 
 from uplink.desk.schema import prepare
 from uplink.protocol import ledger
+from uplink.protocol.owner import Verdict
 
 _REQUEST_COLUMNS = ("request_id, status, received_at, expires_at, body_sha256, agency_id, "
                     "allowed_hosts, upload_url, public, shown_at, document")
@@ -41,13 +42,6 @@ class RequestStatus(StrEnum):
     EXPIRED = "expired"  # not decided before its expiry
     UPLOADED = "uploaded"  # the accepted clips and the manifest were delivered
     FAILED = "failed"  # the accepted upload failed for good
-
-
-class Verdict(StrEnum):
-    """The owner's answer to a request, stored as these strings in `decisions.verdict`."""
-
-    ACCEPT = "accept"
-    DECLINE = "decline"
 
 
 class Channel(StrEnum):
