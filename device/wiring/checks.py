@@ -179,20 +179,19 @@ def _keys(cfg: Config, report: Report) -> None:
             report.add("uplink", "registry_key", cfg.uplink.registry_key,
                        "not an Ed25519 public key (43 base64url characters, as `doorcam "
                        "agency keygen` prints it): copy the key the registry's signer gave you")
-    for entry in cfg.uplink.owner_keys:
-        parts = entry.split(":")
+    for entry, owner in zip(cfg.uplink.owner_keys, cfg.uplink.owners, strict=True):
         try:
-            public_key_from_text(parts[1])
-        except (ValueError, IndexError):
-            report.add("uplink", "owner_keys", entry, f"owner {parts[0]!r}: the signing key "
+            public_key_from_text(owner.signing_key)
+        except ValueError:
+            report.add("uplink", "owner_keys", entry, f"owner {owner.kid!r}: the signing key "
                        "is not an Ed25519 public key: paste the line `doorcam owner keygen` "
                        "printed")
             continue
-        if len(parts) == 3:
+        if owner.encryption_key is not None:
             try:
-                x25519_from_text(parts[2])
+                x25519_from_text(owner.encryption_key)
             except ValueError:
-                report.add("uplink", "owner_keys", entry, f"owner {parts[0]!r}: the "
+                report.add("uplink", "owner_keys", entry, f"owner {owner.kid!r}: the "
                            "encryption key is not an X25519 public key: paste the line "
                            "`doorcam owner keygen` printed")
 

@@ -56,11 +56,7 @@ def owner_policy(cfg: Config) -> OwnerPolicy:
 
 
 def owner_keys(cfg: Config) -> dict[str, Ed25519PublicKey]:
-    keys = {}
-    for entry in cfg.uplink.owner_keys:
-        kid, text = entry.split(":")[:2]  # a third part is the owner's encryption key
-        keys[kid] = public_key_from_text(text)
-    return keys
+    return {o.kid: public_key_from_text(o.signing_key) for o in cfg.uplink.owners}
 
 
 @contextmanager
