@@ -12,7 +12,7 @@ from typing import Any
 
 from capture.frame import Frame
 from capture.recording import RecordingError
-from capture.sources import is_live
+from capture.sources import is_live, is_simulated
 from config import Config
 from device.daemon.camera_guard import CameraGuard
 from device.daemon.camera_source import Nothing, ReopeningCamera
@@ -65,7 +65,7 @@ class CaptureSide:
         self.cfg = cfg
         self.pace = pace
         self.clock = clock or ClockWatch()
-        self.simulated = build.is_simulated(cfg.capture.source)
+        self.simulated = is_simulated(cfg.capture.source)
         self.frames: DropQueue[Frame | None] = DropQueue(8)
         self.camera_source = ReopeningCamera(self.open_source, live=is_live(cfg.capture.source),
                                              guard=guard)

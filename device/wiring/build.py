@@ -12,7 +12,7 @@ from capture.media import encoder_for
 from capture.privacy import PrivacyMask
 from capture.recording import Recorder
 from capture.recording.sink import ClipClock
-from capture.sources import is_live, open_source
+from capture.sources import open_source
 from config import Config
 from device.store import ClipStore
 from device.wiring.checks import watched_area_problem
@@ -66,11 +66,6 @@ def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDet
     if cfg.privacy.masks:
         motion = dataclasses.replace(motion, mask=[*motion.mask, *cfg.privacy.masks])
     return MotionDetector(motion, lores_width, lores_height)
-
-
-def is_simulated(spec: str) -> bool:
-    """A synthetic scene or a recorded file: its clips are never evidence by default."""
-    return not is_live(spec)
 
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,

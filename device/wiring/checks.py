@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.frame import SourceError
-from capture.sources import check_spec, source_kind
+from capture.sources import SourceKind, check_spec, source_kind
 from capture.sources.picam import parse_spec as parse_picamera
 from config import Config, ConfigError, Problem
 from config.broker import BrokerConnection
@@ -124,7 +124,7 @@ def _watched_area(cfg: Config, report: Report) -> None:
     # again at the source's own size when it starts).
     width, height = cfg.capture.lores_width, cfg.capture.lores_width * 3 // 4
     with contextlib.suppress(SourceError):  # reported by _source
-        if source_kind(cfg.capture.source) == "picamera":
+        if source_kind(cfg.capture.source) == SourceKind.PICAMERA:
             width, height = parse_picamera(cfg.capture.source, cfg.capture).lores
     found = watched_area_problem(cfg, width, height)
     if found:
