@@ -80,7 +80,6 @@ class CaptureSide:
         self._loop: LocalLoop | None = None
         self._store: Any = None
         self.source_ended = threading.Event()
-        self.recording_errors = 0
         self._reloaded: Config | None = None
         self.frames_shape = (0, 0)
         self._rang = threading.Event()  # set by the doorbell thread, taken by the motion thread
@@ -137,7 +136,6 @@ class CaptureSide:
             self._loop.feed(frame)
         except RecordingError as exc:
             # This clip is lost (aborted, nothing half-written); the camera keeps watching.
-            self.recording_errors += 1
             log.error("recording failed: %s", exc)
             self.retention.run(self._store)
         if self.retention.due():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
 from capture.media import encoder_for
@@ -104,6 +103,3 @@ def make_media_signer(cfg: Config) -> DeviceMediaSigner | None:
 def open_store(cfg: Config) -> ClipStore:
     return ClipStore(cfg.store)
 
-
-def store_dir(cfg: Config) -> Path:
-    return Path(cfg.store.path).expanduser()
