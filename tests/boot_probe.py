@@ -203,7 +203,7 @@ def step_reload() -> None:
     before = show()["MainPID"]
     sh("systemctl", "reload", UNIT)
     # The capture thread applies it at its next frame; a loaded machine can take a while.
-    wait(lambda: any("reloaded" in e.get("MESSAGE", "") for e in journal()), 60)
+    wait(lambda: any("reloaded" in e.get("MESSAGE", "") for e in journal()), 90)
     result["reload"] = {"same_pid": show()["MainPID"] == before,
                         "logged": any("reloaded" in e.get("MESSAGE", "") for e in journal())}
 

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from uplink.audit import AuditKind
 from uplink.desk.book import DecisionRow, RequestStatus
 from uplink.desk.desk import RequestDesk
-from uplink.errors import DecisionRefused
+from uplink.errors import DecisionRefused, Refusal
 from uplink.protocol.canonical import JsonObject
 from uplink.protocol.envelope import EnvelopeError, open_sealed, seal, x25519_to_text
 from uplink.protocol.fields import format_time
-from uplink.protocol.owner import raw_request_text, sign_head, sign_view
+from uplink.protocol.owner import OwnerTopics, raw_request_text, sign_head, sign_view
 
 log = logging.getLogger("doorcam.requests")
 
@@ -31,16 +31,11 @@ _DECIDED = (RequestStatus.ACCEPTED, RequestStatus.DECLINED, RequestStatus.EXPIRE
             RequestStatus.UPLOADED, RequestStatus.FAILED)
 
 
-def owner_topics(base: str) -> tuple[str, str, str]:
-    """(decisions, view, audit head) under the device's owner topic."""
-    return f"{base}/decisions", f"{base}/pending", f"{base}/audit"
-
-
 class OwnerChannel:
     def __init__(self, device_id: str, base_topic: str, key: Ed25519PrivateKey, kid: str,
                  enc_key: X25519PrivateKey, owners: Mapping[str, X25519PublicKey]) -> None:
         self.device_id = device_id
-        self.decisions_topic, self.view_topic, self.head_topic = owner_topics(base_topic)
+        self.decisions_topic, self.view_topic, self.head_topic = OwnerTopics.under(base_topic)
         self.key, self.kid = key, kid
         self.enc_key = enc_key
         self.owners = dict(owners)
@@ -97,5 +92,5 @@ class OwnerChannel:
             desk.audit.append(AuditKind.REJECTED, None,
                               {"reason": "decision_not_sealed", "detail": str(exc)[:200]},
                               at=now)
-            raise DecisionRefused("not_sealed", exc.detail) from None
+            raise DecisionRefused(Refusal.NOT_SEALED, exc.detail) from None
         return desk.decide_signed(plain, now)
