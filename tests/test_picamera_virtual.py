@@ -43,7 +43,9 @@ MASK = [[[0.62, 0.0], [1.0, 0.0], [1.0, 1.0], [0.62, 1.0]]]
 # make it read as Success (picamera2 drops frames whose status is anything else).
 TUNABLES = "glibc.malloc.perturb=255:glibc.malloc.tcache_count=0"
 
-pytestmark = ONE_WORKER  # the picamera2 layer sits on the boot test's cached tree
+# The picamera2 layer sits on the boot test's cached tree; the first test here may build
+# both (or wait for another test run building them), as the boot test may.
+pytestmark = [ONE_WORKER, pytest.mark.timeout(1200)]
 
 
 class Tree:
