@@ -3,23 +3,30 @@ a fresh world per test (own keys, registry, store copy, web server)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_consent_e2e import doorcam
+from tests.support import build_lock, run_folder
 from tests.web.world import World
 
 
 @pytest.fixture(scope="session")
 def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with the clips of 40 s of the synthetic porch (at least three)."""
-    root = tmp_path_factory.mktemp("template")
+    """A store with the clips of 40 s of the synthetic porch (at least three), made once per
+    test run: the first xdist worker simulates, the others wait and copy from it too."""
+    root = run_folder(tmp_path_factory) / "web-template"
     store = root / "store"
-    done = doorcam("simulate", "synthetic:porch?seconds=40&size=320x240", "--store",
-                   str(store), "--quiet")
-    assert done.returncode == 0, done.stderr
+    with build_lock(root):
+        if not (root / "complete").exists():
+            shutil.rmtree(store, ignore_errors=True)
+            done = doorcam("simulate", "synthetic:porch?seconds=40&size=320x240", "--store",
+                           str(store), "--quiet")
+            assert done.returncode == 0, done.stderr
+            (root / "complete").touch()
     return store
 
 
