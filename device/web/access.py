@@ -10,6 +10,7 @@ import json
 from enum import StrEnum
 from pathlib import Path
 
+from device.web.timefmt import clock, span
 from uplink.audit import AuditEntry, AuditLog
 
 
@@ -30,6 +31,8 @@ class AccessKind(StrEnum):
     ACCOUNT_REMOVED = "account_removed"
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
+    LIVE_STARTED = "live_started"
+    LIVE_ENDED = "live_ended"
 
 
 def open_access_log(path: Path) -> AuditLog:
@@ -47,6 +50,8 @@ _WORDS = {
     "account_removed": "account removed (on the device)",
     "passkey_added": "added passkey \"{passkey}\"",
     "passkey_removed": "removed passkey \"{passkey}\"",
+    "live_started": "started watching live video",
+    "live_ended": "watched live video from {start} to {end} ({length})",
 }
 
 
@@ -59,10 +64,18 @@ def describe_access(entry: AuditEntry) -> tuple[str, str]:
     who = str(detail.get("account") or "someone")
     text = _WORDS.get(entry.kind, entry.kind)
     clips = detail.get("clips") or []
+    start, end = _number(detail.get("from")), _number(detail.get("to"))
     what = text.format(clip=detail.get("clip", "?"), request=entry.request_id or "?",
-                       n=len(clips), passkey=detail.get("passkey", "?"))
+                       n=len(clips), passkey=detail.get("passkey", "?"),
+                       start=clock(start) if start else "?", end=clock(end) if end else "?",
+                       length=span(end - start) if start and end else "?")
     if entry.kind == "shared" and clips:
         what += ": " + ", ".join(str(c) for c in clips)
     if detail.get("addr") and entry.kind in ("login", "login_failed", "locked_out"):
         what += f" from {detail['addr']}"
     return who, what
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None

@@ -116,6 +116,7 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/clips/{cid}/delete", clips.confirm_delete, methods=["GET"]),
         Route("/clips/{cid}/delete", clips.delete, methods=["POST"]),
         Route("/live", live.live, methods=["GET"]),
+        Route("/live/{name}", live.live_file, methods=["GET"]),
         Route("/activity", activity.activity, methods=["GET"]),
         Route("/device", device.device_page, methods=["GET"]),
         Route("/passkeys/register/begin", passkeys.register_begin, methods=["POST"]),

@@ -1,0 +1,73 @@
+"""Live video in a real browser: Debian's headless chromium opens /live while `doorcam run`
+publishes a synthetic porch whose frames carry their capture time; the page plays it (the
+clock advances, the pictures change) and the frame on screen is at most a moment old."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.live_world import LiveWorld
+from tests.web.test_browser import browser, console_errors, log_in, shot, wait_for
+
+PROBE = (Path(__file__).parent / "live_probe.js").read_text(encoding="utf-8")
+__all__ = ["browser"]  # the fixture, imported for pytest
+
+
+@pytest.fixture
+def live_world(tmp_path: Path, template_store: Path) -> Iterator[LiveWorld]:
+    w = LiveWorld(tmp_path / "world", template_store)
+    yield w
+    w.stop()
+
+
+def sample(driver: Any) -> tuple[int | None, int, float, int]:
+    stamp, now, current, picture = driver.execute_script(PROBE)
+    return stamp, now, current, picture
+
+
+def test_live_page_plays_the_camera_now_and_the_snapshot_is_fresh(
+        live_world: LiveWorld, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    live_dir = live_world.start_camera()
+    live_world.add_user()
+    url = live_world.start()
+    log_in(browser, url)
+    opened = time.monotonic()
+    browser.get(url + "/live")
+    wait_for(lambda: browser.execute_script(
+        "const v = document.getElementById('live'); return v && v.currentTime > 0 && "
+        "!v.paused && v.readyState >= 2"), "the live video to play", timeout=30)
+    started = time.monotonic() - opened
+    samples: list[tuple[int | None, int, float, int]] = []
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        samples.append(sample(browser))
+        time.sleep(0.2)
+    times = [s[2] for s in samples]
+    assert times[-1] > times[0] + 2.0, f"currentTime did not advance: {times}"
+    assert len({s[3] for s in samples}) > len(samples) // 2, "the picture does not change"
+    stamps = [s for s in samples if s[0] is not None]
+    assert len(stamps) >= len(samples) // 2, f"stamps unreadable: {samples}"
+    delays = sorted(((now - stamp) % 2**32) / 1000 for stamp, now, _, _ in stamps)
+    # The frame on screen was captured a moment ago (the bench measures the distribution).
+    assert delays[len(delays) // 2] < 2.5, delays
+    state = browser.find_element(By.ID, "live-state").text
+    assert state == "Live", state
+    shot(browser, "live")
+    assert not [e for e in console_errors(browser) if "favicon" not in e]
+    # The snapshot the page links to is the porch now, not a picture of the past.
+    age = browser.execute_script(
+        "return fetch('/live/snapshot.jpg', {cache: 'no-store'}).then(r => "
+        "r.ok && r.headers.get('content-type') === 'image/jpeg' ? "
+        "Number(r.headers.get('x-snapshot-age')) : -1)")
+    assert 0 <= age <= 1.0, age
+    assert (live_dir / "snapshot.jpg").exists()
+    # Opening the page to video playing: the issue's bound is 3 s; a loaded test machine
+    # gets slack, the bench reports the real figure.
+    assert started < 15, started
