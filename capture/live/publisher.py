@@ -104,9 +104,9 @@ class LivePublisher:
         self._need_keyframe()
 
     def gap(self) -> None:
-        """Packets were lost: drop the fragment in progress and wait for a keyframe."""
-        self._pending.clear()
-        self._pending_ticks = 0
+        """Packets were lost after the last one added: what came before goes out as it is,
+        and nothing more until a keyframe."""
+        self._flush()
         self._rebase = self._origin is not None
         self._need_keyframe()
 
@@ -156,8 +156,8 @@ class LivePublisher:
         gop = self._gop_length
         if gop and self._gop_frames >= gop:
             return True
-        if not gop:
-            return self._pending_ticks >= self.fragment_ticks - duration // 2
+        if not gop:  # the first GOP: its end shows only when the next keyframe comes
+            return self._pending_ticks >= self.fragment_ticks + duration // 2
         pieces = max(1, -(-(gop * duration) // max(1, self.fragment_ticks)))
         share = -(-gop // pieces)
         return len(self._pending) >= share

@@ -5,7 +5,7 @@ clock advances, the pictures change) and the frame on screen is at most a moment
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
