@@ -155,7 +155,7 @@ def test_owner_shares_one_clip_declines_another_request_and_plays_video(
     browser.execute_script("window.scrollTo(0, 0)")
     shot(browser, "requests-decided")
 
-    for path, name in (("/clips", "clips"), ("/live", "live"), ("/activity", "activity"),
+    for path, name in (("/clips", "clips"), ("/live", "live-off"), ("/activity", "activity"),
                        ("/device", "device"), (f"/clips/{matched[0]['id']}/delete", "delete")):
         browser.get(url + path)
         assert browser.find_element(By.CSS_SELECTOR, "nav.tabs").is_displayed()

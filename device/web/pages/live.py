@@ -41,6 +41,7 @@ CROSS_SITE = ("Live video and the snapshot are shown only on this doorcam's own 
               "this request came from another site and is refused.")
 NOT_PUBLISHED = "Not published (the camera is not running, or this part of the stream is gone)."
 NO_SUCH_FILE = "There is no such live file."
+NOTHING = b'{"generation":0,"init":null,"codec":null,"fragments":[]}'
 
 
 def service_status() -> tuple[str, str] | None:
@@ -138,6 +139,10 @@ async def live_file(request: Request) -> Response:
             "s:" + hashlib.sha256(cookie.encode()).hexdigest()[:16]
         started, ended = views_of(request).touch(session.name, key, now)
         await run_in_threadpool(record, ctx, started, ended)
+    if data is None and name == INDEX:
+        # Nothing published: the camera is off. The player asks again; not an error.
+        return Response(NOTHING, media_type="application/json",
+                        headers={"Cache-Control": "no-store"})
     if data is None:
         return PlainTextResponse(NOT_PUBLISHED, 404)
     body, mtime = data

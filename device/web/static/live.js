@@ -70,7 +70,7 @@
   async function mse(MS) {
     let idx = await index();
     while (!idx || !idx.fragments.length || !idx.init) {
-      say(idx ? words.waiting : words.stopped, false);
+      say(idx && idx.generation ? words.waiting : words.stopped, false);
       await sleep(1000);
       idx = await index();
     }
