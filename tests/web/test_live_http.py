@@ -184,7 +184,7 @@ def test_a_live_view_goes_into_the_household_access_log(
 
 
 def test_live_views_end_after_a_quiet_spell_with_their_times() -> None:
-    from device.web.access import describe_access
+    from device.web.words import describe_access
     from uplink.audit import AuditEntry
 
     views = LiveViews()
