@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sqlite3
 
 import uvicorn
 
@@ -60,6 +61,13 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
     with ctx.accounts() as acc:
         if not acc.names():
             log.warning("no accounts yet: add one with `doorcam web adduser NAME`")
+    # Every request checks its login in the accounts database through a connection of its
+    # own. When the last connection to a WAL database closes, SQLite drops its shared-memory
+    # index and the next open writes it again: 33 kB to the disk or SD card per request, and
+    # a live viewer makes two requests a second. This idle connection, held (and used for
+    # nothing) by this thread for the life of the process, keeps the index.
+    keep = sqlite3.connect(paths.accounts)
+    keep.execute("SELECT count(*) FROM sqlite_master").fetchall()
     config = uvicorn.Config(
         create_app(ctx, tls=tls), log_config=None, access_log=False, server_header=False,
         proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2, ws="none",
@@ -77,6 +85,7 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
             pusher.start()
         except PushConfigError as exc:
             sock.close()
+            keep.close()
             raise UserError(str(exc)) from None
     try:
         server.run(sockets=[sock])
@@ -84,4 +93,5 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
         if pusher is not None:
             pusher.stop()
         sock.close()
+        keep.close()
     return 0

@@ -5,6 +5,7 @@ and each live view in the household access log. The files are a real publisher's
 from __future__ import annotations
 
 import http.client
+import os
 import shutil
 import ssl
 import tempfile
@@ -199,3 +200,28 @@ def test_live_views_end_after_a_quiet_spell_with_their_times() -> None:
                        '{"account": "alex", "from": 1000.0, "to": 1010.0}', "", "")
     who, what = describe_access(entry)
     assert who == "alex" and what.startswith("watched live video from ") and "(10 s)" in what
+
+
+def written(pid: int) -> int:
+    io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(io["write_bytes"])
+
+
+def test_watching_writes_nothing_to_disk_but_the_access_log(
+        served: tuple[World, Camera, str]) -> None:
+    """Each live request checks the login in SQLite; were its shared-memory index rebuilt
+    every time, each request would write 33 kB to the SD card."""
+    world, camera, url = served
+    s = world.session()
+    login(s, url)
+    assert world.server is not None
+    s.get(f"{url}/live/live.json?view=BBBBBBBBBBBBBBBB")  # the view starts: logged
+    os.sync()
+    before = written(world.server.pid)
+    for _ in range(5):
+        for f in camera.pub.fragments:
+            r = s.get(f"{url}/live/f{f.n}.m4s?view=BBBBBBBBBBBBBBBB")
+            assert r.status_code == 200
+    requests = 5 * len(camera.pub.fragments)
+    os.sync()
+    assert requests >= 20 and written(world.server.pid) - before < 16384
