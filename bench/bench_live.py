@@ -216,8 +216,8 @@ def report(res: dict[str, Any]) -> None:
     print(f"daemon CPU            {idle['daemon_cpu'] * 100:.1f} % of a core without a viewer, "
           f"{two['daemon_cpu'] * 100:.1f} % with two: ratio {res['daemon_cpu_ratio']:.2f}")
     print(f"web peak RSS          {res['web_peak_rss_mb']:.1f} MB with two viewers, "
-          f"{res['web_peak_rss_mb_idle']:.1f} MB logged in, no viewer: ratio {res['web_peak_rss_ratio']:.2f}"
-          f"  (target <= {t['web_peak_rss_mb']:.0f} MB)")
+          f"{res['web_peak_rss_mb_idle']:.1f} MB logged in, no viewer: ratio "
+          f"{res['web_peak_rss_ratio']:.2f}  (target <= {t['web_peak_rss_mb']:.0f} MB)")
     print(f"written to disk       daemon {idle['daemon_disk_bytes']} B without a viewer, "
           f"{two['daemon_disk_bytes']} B with two (live view: {res['disk_bytes_by_live']} B); "
           f"store grew {two['store_bytes']} B; web app {two['web_disk_bytes']} B "
