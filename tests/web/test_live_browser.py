@@ -101,3 +101,36 @@ def test_watching_live_while_a_visitor_comes_leaves_the_recording_alone(
     assert browser.execute_script("return !document.getElementById('live').paused")
     porch_world.camera.wait_for_line("clip stored", timeout=60)
     assert not [e for e in console_errors(browser) if "favicon" not in e]
+
+
+def test_a_browser_without_media_source_plays_the_hls_playlist(
+        live_world: LiveWorld, browser: Any) -> None:
+    """As on an iPhone before Safari 17.1: no MediaSource at all, so the page hands the HLS
+    playlist to the <video> element and the browser's own HLS player (Chromium's here)
+    plays the segments."""
+    live_world.start_camera()
+    live_world.add_user()
+    url = live_world.start()
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "delete window.MediaSource; delete window.ManagedMediaSource; "
+        "delete window.WebKitMediaSource;")})
+    log_in(browser, url)
+    browser.get(url + "/live")
+    assert browser.execute_script("return typeof window.MediaSource") == "undefined"
+    wait_for(lambda: browser.execute_script(
+        "const v = document.getElementById('live'); return v && v.currentTime > 1 && "
+        "!v.paused"), "the HLS video to play", timeout=45)
+    src = browser.execute_script("return document.getElementById('live').currentSrc")
+    assert "/live/live.m3u8" in src
+    samples = [sample(browser)]
+
+    def advanced() -> bool:
+        time.sleep(0.2)
+        samples.append(sample(browser))
+        return samples[-1][2] > samples[0][2] + 2.0
+
+    wait_for(advanced, "the HLS video to advance by 2 s", timeout=30)
+    stamps = [s for s in samples if s[0] is not None]
+    assert stamps, samples
+    delays = sorted(((now - stamp) % 2**32) / 1000 for stamp, now, _, _ in stamps)
+    assert delays[len(delays) // 2] < 8, delays  # HLS: whole GOPs, three of them buffered
