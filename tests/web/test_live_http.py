@@ -24,7 +24,7 @@ from config.live import LiveConfig
 from config.schema import CaptureConfig, RecordingConfig
 from device.web.liveviews import IDLE_S, LiveViews
 from tests.support import require
-from tests.web.helpers import login
+from tests.web.helpers import CSRF, login, post
 from tests.web.test_http import access_log
 from tests.web.world import World
 
@@ -94,6 +94,11 @@ def test_live_files_need_a_login_and_are_never_cached(
     page = s.get(url + "/live")
     assert '<video id="live"' in page.text and 'src="/static/live.js"' in page.text
     assert "blob:" in page.headers["content-security-policy"]  # MSE object URLs
+    # Logging out ends the stream at the next request: every one checks the login.
+    token = CSRF.search(page.text)
+    assert token is not None
+    assert post(s, url, "/logout", {"csrf": token.group(1)}).status_code == 303
+    assert s.get(f"{url}/live/f1.m4s").status_code == 401
 
 
 def test_cross_origin_reads_are_refused(served: tuple[World, Camera, str]) -> None:
