@@ -199,8 +199,10 @@ class CaptureSide:
         return frames / max(time.monotonic() - self._started, 1e-6)
 
     def stats(self) -> dict[str, Any]:
+        live = self.live_feed
         return {"fps": round(self.frames_per_second(), 1), "camera": self.guard.fault or "ok",
-                "clock_synced": self.clock.sample()}
+                "clock_synced": self.clock.sample(),
+                "live_dropped": live.dropped if live is not None else 0}
 
     def status(self) -> str:
         fps = self.frames_per_second()

@@ -12,6 +12,7 @@ from config import Config
 from device.errors import EXIT_FAILURE, UserError
 from device.web.app import create_app
 from device.web.context import WebContext, WebPaths
+from device.web.pages.live import end_live_views
 
 log = logging.getLogger("doorcam.web")
 
@@ -25,6 +26,11 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             log.info("%s", self.ready_line)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        # Here, not after run(): uvicorn ends the process with the signal it stopped for.
+        end_live_views(self.config.app)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -68,8 +74,9 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
     # nothing) by this thread for the life of the process, keeps the index.
     keep = sqlite3.connect(paths.accounts)
     keep.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    app = create_app(ctx, tls=tls)
     config = uvicorn.Config(
-        create_app(ctx, tls=tls), log_config=None, access_log=False, server_header=False,
+        app, log_config=None, access_log=False, server_header=False,
         proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2, ws="none",
         ssl_certfile=str(paths.cert) if tls else None,
         ssl_keyfile=str(paths.key) if tls else None)

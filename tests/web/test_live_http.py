@@ -187,6 +187,13 @@ def test_a_live_view_goes_into_the_household_access_log(
     assert [e["account"] for e in started] == ["alex"]
     activity = s.get(url + "/activity").text
     assert "started watching live video" in activity
+    # The app stops (the service restarts it, say): the view ends with its times.
+    assert world.server is not None
+    world.server.terminate()
+    assert world.server.wait(30) in (0, -15)  # uvicorn ends with the signal it stopped for
+    ended = [e for e in access_log(world) if e["kind"] == "live_ended"]
+    assert [e["account"] for e in ended] == ["alex"]
+    assert 0 <= float(ended[0]["to"]) - float(ended[0]["from"]) < 60
 
 
 def test_live_views_end_after_a_quiet_spell_with_their_times() -> None:

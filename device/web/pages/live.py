@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -88,10 +89,21 @@ def record(ctx: WebContext, started: LiveView | None, ended: list[LiveView]) -> 
                         "to": round(v.last, 3)}, at=v.last)
 
 
+def end_live_views(app: Any) -> None:
+    """The web app stops: every live view it was serving ends now (in the log)."""
+    views: LiveViews | None = getattr(app.state, "live_views", None)
+    if views is not None:
+        record(app.state.ctx, None, views.end_all())
+
+
+def end_idle_views(call: Call) -> None:
+    """Log the live views that have had no request for a while (any page may ask)."""
+    record(call.ctx, None, views_of(call.request).expire(call.now))
+
+
 @page
 def live(call: Call) -> Response:
-    ended = views_of(call.request).expire(call.now)
-    record(call.ctx, None, ended)
+    end_idle_views(call)
     snapshot = call.ctx.paths.live / SNAPSHOT
     try:
         age: float | None = max(0.0, call.now - snapshot.stat().st_mtime)
