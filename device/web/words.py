@@ -123,6 +123,25 @@ def error_message(status: int) -> str:
         return ERROR_MESSAGE_OTHER
 
 
+# --- live video's plain-text answers to the player ----------------------------------------
+
+class LiveAnswer(StrEnum):
+    NOT_LOGGED_IN = "not_logged_in"
+    CROSS_SITE = "cross_site"
+    NOT_PUBLISHED = "not_published"
+    NO_SUCH_FILE = "no_such_file"
+
+
+LIVE: Mapping[LiveAnswer, str] = {
+    LiveAnswer.NOT_LOGGED_IN: "You are not logged in: log in again to watch live video.",
+    LiveAnswer.CROSS_SITE: "Live video and the snapshot are shown only on this doorcam's own "
+                           "pages; this request came from another site and is refused.",
+    LiveAnswer.NOT_PUBLISHED: "Not published (the camera is not running, or this part of the "
+                              "stream is gone).",
+    LiveAnswer.NO_SUCH_FILE: "There is no such live file.",
+}
+
+
 # --- the household access log ------------------------------------------------------------
 
 ACCESS: Mapping[AccessKind, str] = {

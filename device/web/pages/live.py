@@ -30,18 +30,13 @@ from device.web.access import AccessKind
 from device.web.call import Call, page, session_of
 from device.web.context import WebContext
 from device.web.liveviews import LiveView, LiveViews
+from device.web.words import LIVE, LiveAnswer
 
 UNIT = "doorcam.service"
 WAIT_S = 3.0  # the longest a request for the next fragment waits for it to be published
 POLL_S = 0.04
 AHEAD = 4  # fragments a player may ask for ahead of the newest published one
 VIEW_ID = re.compile(r"[A-Za-z0-9_-]{16}", re.ASCII)
-
-NOT_LOGGED_IN = "You are not logged in: log in again to watch live video."
-CROSS_SITE = ("Live video and the snapshot are shown only on this doorcam's own pages; "
-              "this request came from another site and is refused.")
-NOT_PUBLISHED = "Not published (the camera is not running, or this part of the stream is gone)."
-NO_SUCH_FILE = "There is no such live file."
 NOTHING = b'{"generation":0,"init":null,"codec":null,"fragments":[]}'
 
 
@@ -134,14 +129,14 @@ async def live_file(request: Request) -> Response:
     ctx: WebContext = request.app.state.ctx
     settings = request.app.state.settings
     if cross_site(request, settings.trusted_origins):
-        return PlainTextResponse(CROSS_SITE, 403)
+        return PlainTextResponse(LIVE[LiveAnswer.CROSS_SITE], 403)
     now = time.time()
     session = await session_of(request, ctx, settings, now)
     if session is None:
-        return PlainTextResponse(NOT_LOGGED_IN, 401)
+        return PlainTextResponse(LIVE[LiveAnswer.NOT_LOGGED_IN], 401)
     name = str(request.path_params.get("name", ""))
     if not is_live_file(name):
-        return PlainTextResponse(NO_SUCH_FILE, 404)
+        return PlainTextResponse(LIVE[LiveAnswer.NO_SUCH_FILE], 404)
     directory = ctx.paths.live
     data = await _read(directory, name, request.query_params.get("wait") == "1")
     if name != SNAPSHOT:
@@ -156,7 +151,7 @@ async def live_file(request: Request) -> Response:
         return Response(NOTHING, media_type="application/json",
                         headers={"Cache-Control": "no-store"})
     if data is None:
-        return PlainTextResponse(NOT_PUBLISHED, 404)
+        return PlainTextResponse(LIVE[LiveAnswer.NOT_PUBLISHED], 404)
     body, mtime = data
     headers = {"Cache-Control": "no-store"}
     if name == SNAPSHOT:
