@@ -37,6 +37,7 @@ class LiveFeed:
         self.snapshot_seconds = snapshot_seconds
         self.dropped = 0  # frames the live thread had no time for
         self.snapshot_errors = 0
+        self.bad_packets = 0
         self._q: queue.Queue[_Item] = queue.Queue(maxsize=QUEUE_FRAMES)
         self._lost = threading.Event()
         self._next_snapshot = float("-inf")
@@ -73,7 +74,13 @@ class LiveFeed:
         pub.start(item.info)
         for p in item.packets:
             # A packet's capture time: its frame's, shifted by the pts difference.
-            pub.add(p, item.wall + (p.pts - item.pts))
+            try:
+                pub.add(p, item.wall + (p.pts - item.pts))
+            except ValueError as e:  # not H.264 the publisher can frame: skip to a keyframe
+                self.bad_packets += 1
+                if self.bad_packets == 1:
+                    log.warning("live view: a packet could not be published: %s", e)
+                pub.gap()
         if item.picture is not None:
             try:
                 pub.snapshot(item.picture.to_bgr())

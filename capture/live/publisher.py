@@ -114,6 +114,9 @@ class LivePublisher:
         if self._units is None or self._info is None:
             raise RuntimeError("LivePublisher.start() first")
         data, found = self._units.sample(packet.data)
+        if not data and not packet.keyframe:
+            self.skipped += 1  # parameter sets or delimiters alone: nothing to show
+            return
         if packet.keyframe:
             if found is not None and found != self._params:
                 self._flush()

@@ -3,6 +3,7 @@ plays, the source's own packets untouched, a bounded ring, and tmpfs only."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -267,3 +268,22 @@ def test_stamp_survives_a_round_trip() -> None:
     assert picture[0, 0, 0] == 90  # painted on a copy
     out[:9, 9:18] = 255 - out[:9, 9:18]  # one flipped block: the check fails
     assert stamps.read(out) is None
+
+
+def test_a_packet_that_is_not_h264_costs_a_gap_not_the_live_thread(shm: Path) -> None:
+    src = open_source("synthetic:porch?seconds=3&size=320x240&fps=25", CaptureConfig(),
+                      pace=None)
+    enc = encoder_for(src.info, RecordingConfig())
+    info = enc.start(src.info)
+    avcc = dataclasses.replace(info, extradata=bytes([1, 0x64, 0, 0x1E, 0xFF, 0xE0, 0]))
+    feed = open_live(shm, LIVE)
+    for f in src.frames():
+        out = enc.encode(f)
+        if f.seq == 30:  # length-prefixed per its avcC, but the length runs past the end
+            feed.packets(avcc, f, [Packet(b"\xff\xff\xff\xff\x65", f.pts, 0.04, False)])
+        else:
+            feed.packets(info, f, out)
+        while feed.step(0):
+            pass
+    assert feed.bad_packets == 1
+    assert len({p.n for p in feed.publisher.fragments}) >= 4  # it went on after the keyframe
