@@ -190,6 +190,7 @@ def run(seconds: float) -> dict[str, Any]:
             for d in drivers:
                 d.quit()
             world.stop()
+        off = publishing_off(seconds, template, tmp / "off")
     if len(delays) < 10:
         raise SystemExit(f"too few stamped frames read: {len(delays)}")
     return {
@@ -198,10 +199,30 @@ def run(seconds: float) -> dict[str, Any]:
                       "max": max(delays), "min": min(delays)},
         "start_s": starts, "idle": idle, "two_viewers": watched,
         "daemon_cpu_ratio": watched["daemon_cpu"] / max(idle["daemon_cpu"], 1e-9),
+        "daemon_cpu_live_off": off,
+        "publishing_cpu_ratio": idle["daemon_cpu"] / max(off, 1e-9),
         "web_peak_rss_mb": web_peak, "web_peak_rss_mb_idle": web_peak_idle,
         "web_peak_rss_ratio": web_peak / web_peak_idle,
         "disk_bytes_by_live": watched["daemon_disk_bytes"] - idle["daemon_disk_bytes"],
         "live_dir_bytes": live_bytes, "browser_frames": dropped, "targets": TARGETS}
+
+
+def publishing_off(seconds: float, template: Path, where: Path) -> float:
+    """The daemon's CPU on the same source with `[live] enabled = false`: what publishing
+    costs even when nobody watches."""
+    from tests.daemon_proc import DaemonRun
+
+    world = LiveWorld(where, template, live="enabled = false")
+    try:
+        world.camera = DaemonRun(world.config, speed="realtime")
+        world.camera.wait_for_line("doorcam running")
+        time.sleep(2)  # past the start, as in the run with live video
+        pid = world.camera.proc.pid
+        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        time.sleep(seconds)
+        return (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    finally:
+        world.stop()
 
 
 def report(res: dict[str, Any]) -> None:
@@ -215,6 +236,8 @@ def report(res: dict[str, Any]) -> None:
           f"(target <= {t['start_s']:.0f})")
     print(f"daemon CPU            {idle['daemon_cpu'] * 100:.1f} % of a core without a viewer, "
           f"{two['daemon_cpu'] * 100:.1f} % with two: ratio {res['daemon_cpu_ratio']:.2f}")
+    print(f"publishing itself     {res['daemon_cpu_live_off'] * 100:.1f} % of a core with "
+          f"[live] off: ratio {res['publishing_cpu_ratio']:.2f} (no viewer, live on / off)")
     print(f"web peak RSS          {res['web_peak_rss_mb']:.1f} MB with two viewers, "
           f"{res['web_peak_rss_mb_idle']:.1f} MB logged in, no viewer: ratio "
           f"{res['web_peak_rss_ratio']:.2f}  (target <= {t['web_peak_rss_mb']:.0f} MB)")
