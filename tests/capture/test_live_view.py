@@ -287,3 +287,33 @@ def test_a_packet_that_is_not_h264_costs_a_gap_not_the_live_thread(shm: Path) ->
             pass
     assert feed.bad_packets == 1
     assert len({p.n for p in feed.publisher.fragments}) >= 4  # it went on after the keyframe
+
+
+def test_privacy_masks_are_in_the_live_video_and_the_snapshot(shm: Path, tmp_path: Path) -> None:
+    """A file's own packets show what a mask hides, so with masks they are re-encoded from
+    masked pictures (as clips are): the live view shows the masks too."""
+    import cv2
+
+    from capture.privacy import PrivacyMask
+    from tests.capture.conftest import write_video
+
+    video = write_video(tmp_path / "in.mp4", frames=50, size=(320, 240), options={"g": "25"})
+    mask = PrivacyMask([[[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]])  # right half
+    src = open_source(str(video), CaptureConfig(), pace=None, privacy=mask)
+    enc = encoder_for(src.info, RecordingConfig())
+    info = enc.start(src.info)
+    feed = open_live(shm, LiveConfig(window_seconds=30))
+    for f in src.frames():
+        feed.packets(info, f, enc.encode(f))
+        while feed.step(0):
+            pass
+    movie = tmp_path / "live.mp4"
+    movie.write_bytes(joined(shm))
+    pictures = decode(str(movie))
+    assert pictures, "nothing published"
+    for p in pictures:
+        assert p[:, 168:].max() < 24  # black (give or take the encoder)
+        assert p[:, :150].mean() > 40  # the unmasked half still shows the scene
+    snap = cv2.imdecode(np.frombuffer((shm / "snapshot.jpg").read_bytes(), np.uint8),
+                        cv2.IMREAD_COLOR)
+    assert snap[:, 168:].max() < 24 and snap[:, :150].mean() > 40
