@@ -243,11 +243,11 @@ def test_notifications_turn_on_and_a_rotated_subscription_is_renewed(
     from selenium.webdriver.common.by import By
 
     from tests.web.push.pushservice import PushService
-    from tests.web.test_push_app import PUSH_ON
+    from tests.web.test_push_app import push_on
 
     service = PushService().start()
     try:
-        world = make_world(web=PUSH_ON)
+        world = make_world(web=push_on(service))
         world.add_user()
         url = world.start()
         log_in(browser, url)

@@ -22,7 +22,7 @@ from tests.support import wait_until
 from tests.web.helpers import login
 from tests.web.push.browser import Browser
 from tests.web.push.pushservice import PushService
-from tests.web.test_push_app import PUSH_ON, device_button, post_json
+from tests.web.test_push_app import device_button, post_json, push_on
 from tests.web.world import World
 
 
@@ -40,7 +40,7 @@ def push_service() -> Iterator[PushService]:
 
 def test_a_ring_clip_is_pushed_without_motion_notifications(
         make_world: Callable[..., World], push_service: PushService, pins: Any) -> None:
-    world = make_world(web=PUSH_ON)
+    world = make_world(web=push_on(push_service))
     # The template's clips were simulated at full speed: their times run up to 40 s ahead
     # of the clock, and the push thread takes only clips newer than the newest it knows.
     for clip in world.clips():

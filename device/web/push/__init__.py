@@ -8,8 +8,10 @@ The web app calls this API; it owns the HTTP endpoints and serves `static/` (STA
                                                 (base64url, uncompressed P-256 point)
     push.subscribe(account, body)      -> Subscribed   store a browser's PushSubscription
                                                 JSON; raises InvalidSubscription (a message
-                                                for the owner: answer 400 with it); the
-                                                change token goes to that browser only
+                                                for the owner: answer 400 with it), also
+                                                for an endpoint that is not at a push
+                                                service (endpoints.py); the change token
+                                                goes to that browser only
     push.change(account, old_endpoint, token, body) -> Subscribed
                                                 the browser rotated its subscription: replace
                                                 the old one; raises InvalidSubscription, or
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from config.push import PushConfig
+from device.web.push.endpoints import EndpointPolicy
 from device.web.push.errors import (
     ChangeRefused,
     DeliveryError,
@@ -64,6 +67,7 @@ __all__ = [
     "STATIC_DIR",
     "ChangeRefused",
     "DeliveryError",
+    "EndpointPolicy",
     "InvalidSubscription",
     "Notifier",
     "NotifyReport",
@@ -86,6 +90,7 @@ class PushService:
         self.book_path = Path(book_path)
         self.deadline_s = deadline_s
         self._vapid: VapidKey | None = None
+        self.policy = EndpointPolicy.of(cfg.other_services)
 
     @property
     def vapid(self) -> VapidKey:
@@ -104,7 +109,7 @@ class PushService:
     def subscribe(self, account: str, json_body: bytes | str | dict[str, Any],
                   now: float | None = None) -> Subscribed:
         """Validate and store a subscription for `account`; its id and change token."""
-        keys = parse_subscription(json_body)
+        keys = parse_subscription(json_body, self.policy)
         check_account(account)
         with self._store() as store:
             return store.add(account, keys, time.time() if now is None else now)
@@ -113,7 +118,7 @@ class PushService:
                json_body: bytes | str | dict[str, Any], now: float | None = None
                ) -> Subscribed:
         """Replace the subscription the browser rotated, on proof it held the old one."""
-        keys = parse_subscription(json_body)
+        keys = parse_subscription(json_body, self.policy)
         with self._store() as store:
             done = store.change(account, old_endpoint, token, keys,
                                 time.time() if now is None else now)
@@ -130,7 +135,8 @@ class PushService:
             return store.all(account)
 
     def sender(self) -> PushSender:
-        return PushSender(self.vapid, self.cfg.contact, default_transport(self.deadline_s),
+        return PushSender(self.vapid, self.cfg.contact, self.policy,
+                          default_transport(self.policy, self.deadline_s),
                           deadline_s=self.deadline_s)
 
     def notifier(self) -> Notifier:

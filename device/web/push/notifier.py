@@ -35,7 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.push import PushConfig
-from device.web.push.errors import DeliveryError, PushError, RetryLater, SubscriptionGone
+from device.web.push.errors import (
+    DeliveryError,
+    EndpointNotAllowed,
+    PushError,
+    RetryLater,
+    SubscriptionGone,
+)
 from device.web.push.message import Message, motion_message, request_message, ring_message
 from device.web.push.sender import PushSender, Target
 from device.web.push.subscriptions import Subscription, SubscriptionStore
@@ -271,7 +277,7 @@ class Notifier:
         try:
             self.sender.send(Target(sub.endpoint, sub.p256dh, sub.auth), message.payload(),
                              ttl=self.cfg.ttl_s, urgency="normal")
-        except SubscriptionGone as exc:
+        except (SubscriptionGone, EndpointNotAllowed) as exc:
             log.info("push: dropping subscription %d of %s: %s", sub.id, sub.account, exc)
             self._drop(sub.id)
             report.dropped += 1
@@ -369,7 +375,7 @@ class Notifier:
                 self.sender.send(Target(sub.endpoint, sub.p256dh, sub.auth), payload,
                                  ttl=min(self.cfg.ttl_s, MOTION_TTL_S), urgency="high",
                                  topic=topic)
-            except SubscriptionGone as exc:
+            except (SubscriptionGone, EndpointNotAllowed) as exc:
                 log.info("push: dropping subscription %d: %s", sub.id, exc)
                 self._drop(sub.id)
                 report.dropped += 1
