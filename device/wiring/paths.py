@@ -18,6 +18,7 @@ class DevicePaths:
     registry_state: Path
     resume: Path
     device_key: Path
+    ring: Path  # the doorbell's latest ring, for the web app's prompt push (ringmark.py)
 
     @classmethod
     def of(cls, cfg: Config) -> DevicePaths:
@@ -28,4 +29,5 @@ class DevicePaths:
             else root / "registry.json",
             registry_state=root / "registry.state", resume=root / "uploads.sqlite3",
             device_key=Path(cfg.uplink.device_key_file).expanduser()
-            if cfg.uplink.device_key_file else root / "device_key.pem")
+            if cfg.uplink.device_key_file else root / "device_key.pem",
+            ring=root / "doorbell.ring")

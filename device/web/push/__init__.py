@@ -20,11 +20,19 @@ The web app calls this API; it owns the HTTP endpoints and serves `static/` (STA
     push.unsubscribe(account, endpoint) -> bool
     push.subscriptions(account)        -> list[Subscription]
 
+    push.preferences(account)          -> Preferences  which kinds notify, and the snooze
+    push.set_kinds(account, kinds) / push.snooze(account, until or None)
+
     notifier = push.notifier()         # raises PushConfigError if enabled without contact
     stop = threading.Event()
     threading.Thread(target=notifier.run, args=(stop, 5.0), name="push").start()
-    ...  notifier.motion()             # from any thread, when motion starts
+    ...  notifier.event(Kind.RING)     # from any thread: a ring, person or motion
     stop.set(); notifier.wake()        # to stop
+
+    push.alert(account, text, url="/activity")   from any thread (a request handler): a
+                                                security alert to that account's browsers,
+                                                whatever its settings; False when no
+                                                notifier runs in this process
 
 Files in `state_dir`: vapid_key.pem (0600, made on first use; replacing it orphans every
 subscription) and push.sqlite3 (subscriptions, and what was notified). Each call of
@@ -48,7 +56,9 @@ from device.web.push.errors import (
     PushError,
     SubscriptionGone,
 )
+from device.web.push.kinds import Kind
 from device.web.push.notifier import Notifier, NotifyReport
+from device.web.push.preferences import Preferences, PreferenceStore
 from device.web.push.sender import CALL_DEADLINE_S, PushSender, default_transport
 from device.web.push.subscriptions import (
     Subscribed,
@@ -69,8 +79,10 @@ __all__ = [
     "DeliveryError",
     "EndpointPolicy",
     "InvalidSubscription",
+    "Kind",
     "Notifier",
     "NotifyReport",
+    "Preferences",
     "PushConfigError",
     "PushError",
     "PushService",
@@ -91,6 +103,7 @@ class PushService:
         self.deadline_s = deadline_s
         self._vapid: VapidKey | None = None
         self.policy = EndpointPolicy.of(cfg.other_services)
+        self._running: Notifier | None = None
 
     @property
     def vapid(self) -> VapidKey:
@@ -134,6 +147,32 @@ class PushService:
         with self._store() as store:
             return store.all(account)
 
+    def preferences(self, account: str) -> Preferences:
+        with self._store() as store:
+            return self._prefs(store).get(account)
+
+    def set_kinds(self, account: str, kinds: frozenset[Kind]) -> Preferences:
+        check_account(account)
+        with self._store() as store:
+            return self._prefs(store).set_kinds(account, kinds)
+
+    def snooze(self, account: str, until: float | None) -> Preferences:
+        check_account(account)
+        with self._store() as store:
+            return self._prefs(store).snooze(account, until)
+
+    def _prefs(self, store: SubscriptionStore) -> PreferenceStore:
+        return PreferenceStore(store.db, motion_default=self.cfg.notify_on_motion)
+
+    def alert(self, account: str, text: str, url: str = "/activity") -> bool:
+        """A security alert ("Someone is guessing your password") for `account`'s browsers,
+        sent by this process's push thread; False if none runs (push off)."""
+        notifier = self._running
+        if notifier is None:
+            return False
+        notifier.alert(account, text, url)
+        return True
+
     def sender(self) -> PushSender:
         return PushSender(self.vapid, self.cfg.contact, self.policy,
                           default_transport(self.policy, self.deadline_s),
@@ -145,4 +184,6 @@ class PushService:
             raise PushConfigError("push.contact must be set (mailto: or https:) when push "
                                   "is enabled: push services refuse pushes without it")
         self.vapid  # noqa: B018  (made now, in the caller's thread, not on the first push)
-        return Notifier(self.book_path, self.state_dir / DB_FILE, self.sender, self.cfg)
+        self._running = Notifier(self.book_path, self.state_dir / DB_FILE, self.sender,
+                                 self.cfg)
+        return self._running

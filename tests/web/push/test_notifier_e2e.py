@@ -46,8 +46,11 @@ def named(cfg: PushConfig, push: LoopbackPushService) -> PushConfig:
 
 
 def _expected(request_id: str) -> dict[str, Any]:
-    return {"title": "doorcam", "body": "New request from 84th Precinct",
-            "url": f"/#request-{request_id}", "tag": f"request-{request_id}"}
+    url = f"/#request-{request_id}"
+    return {"title": "doorcam", "body": "New request from 84th Precinct", "url": url,
+            "tag": f"request-{request_id}", "kind": "request", "image": "/live/snapshot.jpg",
+            "actions": [{"action": "requests", "title": "Requests", "url": url},
+                        {"action": "live", "title": "Live", "url": "/live"}]}
 
 
 def test_one_push_per_subscription_and_a_restart_does_not_repeat_it(
@@ -289,8 +292,9 @@ def test_run_loop_sends_motion_when_woken_and_stops(
     thread.join(10)
     assert not thread.is_alive()
     (d,) = push_service.deliveries
-    assert d.message == {"title": "doorcam", "body": "Motion at the door", "url": "/",
-                         "tag": "motion"}
+    assert d.message == {"title": "doorcam", "body": "Motion at the door", "url": "/clips",
+                         "tag": "motion", "kind": "motion", "image": "/live/snapshot.jpg",
+                         "actions": [{"action": "live", "title": "Live", "url": "/live"}]}
     assert (d.headers["topic"], d.headers["urgency"], d.headers["ttl"]) == (
         "motion", "high", "300")
 
