@@ -18,7 +18,17 @@ from device.store import ClipNotFound, InvalidClipId, StoreError
 from device.web import timefmt
 from device.web.call import Settings, render
 from device.web.context import Unavailable, WebContext
-from device.web.pages import activity, clips, device, live, login, passkeys, push, requests
+from device.web.pages import (
+    activity,
+    clips,
+    device,
+    live,
+    login,
+    notifications,
+    passkeys,
+    push,
+    requests,
+)
 from device.web.security import SecurityHeaders
 from uplink.errors import DecisionRefused, UnknownRequest
 
@@ -129,6 +139,11 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/push/subscribe", push.subscribe, methods=["POST"]),
         Route("/push/unsubscribe", push.unsubscribe, methods=["POST"]),
         Route("/push/change", push.change, methods=["POST"]),
+        Route("/push/settings.js", push.settings_script, methods=["GET"]),
+        Route("/notifications", notifications.notifications_page, methods=["GET"]),
+        Route("/notifications", notifications.save_kinds, methods=["POST"]),
+        Route("/notifications/snooze", notifications.snooze, methods=["POST"]),
+        Route("/notifications/unsnooze", notifications.unsnooze, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={

@@ -226,11 +226,7 @@ class Notifier:
             if Kind.REQUEST not in prefs.kinds:
                 self._finish(request_id, sub_id, now, "not wanted by the account")
                 continue
-            if prefs.snoozed(now):
-                assert prefs.snooze_until is not None
-                self.store.db.execute(
-                    "UPDATE outbox SET next_at = ? WHERE request_id = ? AND subscription_id = ?",
-                    (prefs.snooze_until, request_id, sub_id))
+            if prefs.snoozed(now):  # stays due: sent on the first pass after the snooze
                 report.snoozed += 1
                 continue
             self._deliver(sub, request_message(request_id, agency), request_id, attempts,

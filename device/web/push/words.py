@@ -47,3 +47,17 @@ PUSH_OFF = ("Notifications are off on this device. To get them, set [push] enabl
 
 def request(agency: str) -> str:
     return REQUEST.format(agency=agency or AN_AGENCY)
+
+# The Notifications page's own sentences (the template reads them from here).
+INTRO = ("Choose what notifies the browsers you turned notifications on in, as {account}. "
+         "Everyone in the household chooses for themselves.")
+BROWSERS_NONE = "No browser gets notifications for {account} yet: turn them on on the Device page."
+BROWSERS_SOME = "{count} browser(s) get notifications for {account}."
+SAVE = "Save"
+SNOOZE_TITLE = "Snooze"
+SNOOZE_HELP = ("A snooze silences rings, people and motion; an agency request waits and "
+               "arrives when the snooze ends.")
+SNOOZE_HOUR = "Snooze for 1 hour"
+SNOOZE_TOMORROW = "Snooze until tomorrow"
+SNOOZED_UNTIL = "Notifications are snoozed until"
+SNOOZE_CANCEL = "End the snooze"
