@@ -96,17 +96,17 @@ navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) => d
 """
 
 
-def _deliver(browser: Any, url: str, message: dict[str, Any]) -> None:
-    browser.execute_cdp_cmd("ServiceWorker.enable", {})
-    browser.execute_cdp_cmd("ServiceWorker.deliverPushMessage", {
-        "origin": url + "/", "registrationId": _registration_id(browser),
+def _deliver(driver: Any, url: str, message: dict[str, Any]) -> None:
+    driver.execute_cdp_cmd("ServiceWorker.enable", {})
+    driver.execute_cdp_cmd("ServiceWorker.deliverPushMessage", {
+        "origin": url + "/", "registrationId": _registration_id(driver),
         "data": json.dumps(message)})
 
 
-def _registration_id(browser: Any) -> str:
+def _registration_id(driver: Any) -> str:
     # The first registration of a fresh profile; DevTools names it in its worker events,
     # which Selenium does not pass on, so check that exactly one worker is registered.
-    count = browser.execute_async_script(
+    count = driver.execute_async_script(
         "navigator.serviceWorker.getRegistrations().then((r) => arguments[0](r.length))")
     assert count == 1
     return "0"
