@@ -69,7 +69,7 @@ def test_a_subscribed_browser_gets_exactly_one_push_per_request_within_2_s(
     world = make_world(web=push_on(push_service))
     world.add_user()
     url = world.start()
-    assert any("push notifications on (new requests)" in line for line in world.log)
+    assert any("push notifications on (rings, requests" in line for line in world.log)
     s = world.session()
     login(s, url)
     attrs = device_button(s, url)
@@ -90,8 +90,12 @@ def test_a_subscribed_browser_gets_exactly_one_push_per_request_within_2_s(
     [delivery] = push_service.deliveries
     latency = delivery.at - shown_at(world, rid)
     assert latency <= 2.0, f"request shown to push delivered: {latency:.2f} s"
-    assert delivery.message == {"title": "doorcam", "body": "New request from Test Police",
-                                "url": f"/#request-{rid}", "tag": f"request-{rid}"}
+    card = f"/#request-{rid}"
+    assert delivery.message == {
+        "title": "doorcam", "body": "New request from Test Police", "url": card,
+        "tag": f"request-{rid}", "kind": "request", "image": "/live/snapshot.jpg",
+        "actions": [{"action": "requests", "title": "Requests", "url": card},
+                    {"action": "live", "title": "Live", "url": "/live"}]}
     assert push_service.problems == []
     page = s.get(url + "/").text
     assert f'id="request-{rid}"' in page, "the notification opens this request's card"
