@@ -29,6 +29,7 @@ from config.push import KNOWN_SERVICES, ServiceEntry, is_host_name, parse_servic
 from uplink.protocol.urls import Destination, parse_destination
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+HTTPS_PORT = 443
 
 # Names that never leave the local network, whatever a resolver says about them (RFC 6761,
 # RFC 6762, RFC 8375, and the suffixes home routers hand out).
@@ -139,6 +140,10 @@ class EndpointPolicy:
             return (f"The endpoint's host {host} is not a push service this device knows "
                     f"({_SERVICES_WORDS}). The device's owner can allow it with [push] "
                     "other_services in the config.")
+        if where.port != HTTPS_PORT:
+            return (f"The endpoint names port {where.port}: push services are reached on "
+                    f"https's port {HTTPS_PORT} (another port needs an exact origin in [push] "
+                    "other_services).")
         return None
 
     def address_refusal(self, where: Destination, address: IPAddress) -> str | None:

@@ -58,6 +58,7 @@ def test_public_addresses_pass(address: str) -> None:
     ("https://push.example.org/x", "not a push service this device knows"),
     ("https://fcm.googleapis.com.evil.org/x", "not a push service this device knows"),
     ("https://notify.windows.com/x", "not a push service this device knows"),
+    ("https://fcm.googleapis.com:8443/fcm/send/x", "port 8443"),
 ])
 def test_subscribe_time_refusals_say_why(endpoint: str, says: str) -> None:
     why = EndpointPolicy.of().refusal(endpoint)
