@@ -5,10 +5,10 @@ One thread (`push`) owns the notifier and its SQLite connections for the life of
 It watches files rather than the daemon: the request book and the clip index are written by
 other processes, and a change of either file's size or mtime (or of its WAL) wakes a pass at
 once; a full pass runs every `interval` anyway, for retries. Rings come from the daemon's
-ring marker (device.wiring.ringmark), stat'ed every `RING_POLL_S`, so a ring is pushed
+ring marker (device.wiring.ringmark), read every `RING_POLL_S`, so a ring is pushed
 within a fraction of a second of the press rather than once its clip is recorded; the ring's
-clip is then not pushed again. Stat calls ten times a second cost next to nothing on a Pi,
-where opening the databases that often would not.
+clip is then not pushed again. Reading a tiny file ten times a second and two stat calls
+twice a second cost next to nothing on a Pi, where opening the databases that often would not.
 """
 
 from __future__ import annotations
@@ -88,19 +88,13 @@ class NewClips:
 
 
 class RingWatch:
-    """The daemon's ring marker: a ring newer than the last one seen, once."""
+    """The daemon's ring marker: a ring newer than the last one seen, once. The marker is
+    read on every look (a few dozen bytes): a stat could miss a replacement made within the
+    file system's timestamp granularity."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._sig: tuple[tuple[int, int], ...] | None = None
         self._last = read_ring(path) or 0.0
-
-    def changed(self) -> bool:
-        sig = _signature((self.path,))[:1]
-        if sig == self._sig:
-            return False
-        self._sig = sig
-        return True
 
     def rang(self, now: float) -> float | None:
         """The new ring's wall time, if the marker holds one not seen before and fresh."""
@@ -145,13 +139,12 @@ class PushThread:
         watched = (self.book, self.store_root / "index.sqlite3")
         clips = NewClips(self.store_root)
         rings = RingWatch(self.ring)
-        rings.changed()
         last_sig: tuple[tuple[int, int], ...] | None = None
         last_pass = last_look = float("-inf")
         try:
             while not self._stop.is_set():
                 mono = time.monotonic()
-                rang = rings.rang(time.time()) if rings.changed() else None
+                rang = rings.rang(time.time())
                 if rang is not None:
                     log.info("push: doorbell ring")
                     notifier.ring(rang)
