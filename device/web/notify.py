@@ -22,8 +22,8 @@ from pathlib import Path
 
 from device.store import StoreError
 from device.store.view import ClipView
+from device.web.kinds import Kind, clip_kind
 from device.web.push import Notifier, PushError, PushService
-from device.web.push.kinds import Kind, clip_kind
 from device.wiring.ringmark import read_ring
 
 log = logging.getLogger("doorcam.web")

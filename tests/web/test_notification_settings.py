@@ -44,10 +44,10 @@ def test_kinds_and_snooze_are_per_account_and_checked_like_every_form(
     assert 'href="/notifications"' in alex.get(url + "/device").text
 
     r = post(alex, url, "/notifications", {"csrf": token, "kind": ["ring", "motion"]})
-    assert r.status_code == 303 and r.headers["location"] == "/notifications?done=saved"
-    page = alex.get(url + "/notifications?done=saved")
+    assert r.status_code == 303 and r.headers["location"] == "/notifications?done=notify_saved"
+    page = alex.get(url + "/notifications?done=notify_saved")
     assert CHECKED.findall(page.text) == ["ring", "motion"]
-    assert "Saved: these kinds notify alex" in page.text
+    assert "Saved: these kinds notify your browsers" in page.text
     assert CHECKED.findall(sam.get(url + "/notifications").text) == ["ring", "request",
                                                                      "person"]
     r = post(alex, url, "/notifications", {"csrf": token, "kind": ["ring", "bogus"]})
@@ -80,7 +80,7 @@ def test_kinds_and_snooze_are_per_account_and_checked_like_every_form(
     assert "data-snoozed" not in alex.get(url + "/notifications").text
     r = post(sam, url, "/notifications/snooze", {"csrf": sam_token, "for": "tomorrow",
                                                  "until": str(time.time() + 5 * 3600)})
-    assert r.status_code == 303 and "done=tomorrow" in r.headers["location"]
+    assert r.status_code == 303 and "done=snoozed_tomorrow" in r.headers["location"]
     assert "Snoozed until tomorrow." in sam.get(url + r.headers["location"]).text
     assert "Traceback" not in "".join(world.log)
 
@@ -122,3 +122,10 @@ def test_with_push_off_the_page_says_how_to_turn_it_on(world: World) -> None:
     assert s.get(world.url + "/notifications", allow_redirects=False).status_code == 200
     assert world.session().get(url + "/notifications",
                                allow_redirects=False).status_code == 303
+
+
+def test_every_kind_has_its_words() -> None:
+    from device.web import words
+    from device.web.kinds import ORDER, Kind
+
+    assert set(words.KIND_NAME) == set(words.KIND_HINT) == set(ORDER) == set(Kind)

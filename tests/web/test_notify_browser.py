@@ -59,14 +59,14 @@ def test_the_notifications_page_in_a_browser(make_world: Callable[..., World],
         boxes["motion"].click()
         boxes["person"].click()
         browser.find_element(By.CSS_SELECTOR, "[data-kinds] button[type=submit]").click()
-        wait_for(lambda: "done=saved" in browser.current_url, "the saved page")
-        assert "Saved: these kinds notify alex" in browser.page_source
+        wait_for(lambda: "done=notify_saved" in browser.current_url, "the saved page")
+        assert "Saved: these kinds notify your browsers" in browser.page_source
         chosen = [b.get_attribute("value") for b in
                   browser.find_elements(By.CSS_SELECTOR, "input[name=kind]") if b.is_selected()]
         assert chosen == ["ring", "request", "motion"]
 
         browser.find_element(By.CSS_SELECTOR, "[data-snooze=tomorrow]").click()
-        wait_for(lambda: "done=tomorrow" in browser.current_url, "the snoozed page")
+        wait_for(lambda: "done=snoozed_tomorrow" in browser.current_url, "the snoozed page")
         banner = browser.find_element(By.CSS_SELECTOR, "[data-snoozed]")
         assert "Notifications are snoozed until" in banner.text
         until = _snooze_until(world, "alex")
@@ -79,7 +79,7 @@ def test_the_notifications_page_in_a_browser(make_world: Callable[..., World],
         assert "00:00" in shown or "12:00" in shown, shown  # the browser's own midnight
         shot(browser, "notifications")
         browser.find_element(By.CSS_SELECTOR, "[data-unsnooze]").click()
-        wait_for(lambda: "done=unsnoozed" in browser.current_url, "the unsnoozed page")
+        wait_for(lambda: "done=snooze_ended" in browser.current_url, "the unsnoozed page")
         assert not browser.find_elements(By.CSS_SELECTOR, "[data-snoozed]")
         assert _snooze_until(world, "alex") is None
         assert console_errors(browser) == []

@@ -9,67 +9,50 @@ epoch); without the script, at the device's next midnight.
 from __future__ import annotations
 
 import datetime as dt
-from types import ModuleType
 
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from device.web.call import Call, action, page
+from device.web.kinds import ORDER, Kind
+from device.web.words import KIND_HINT, KIND_NAME, Done, NotifyPage
 
 HOUR_S = 3600.0
 MAX_SNOOZE_S = 48 * 3600.0
 
 
-def _words() -> ModuleType:
-    """The words of notifications (in the push package, imported only when needed: its
-    HTTP client is not small)."""
-    from device.web.push import words
-
-    return words
-
-
 @page
 def notifications_page(call: Call) -> Response:
-    from device.web.push.kinds import ORDER
-
-    words = _words()
     on = call.ctx.cfg.push.enabled
     prefs = call.ctx.push.preferences(call.account) if on else None
     browsers = len(call.ctx.push.subscriptions(call.account)) if on else 0
     snoozed = prefs is not None and prefs.snoozed(call.now)
-    done = call.request.query_params.get("done", "")
     return call.render(
-        "notifications.html", notice="", push_on=on, prefs=prefs, browsers=browsers,
-        snoozed=snoozed,
-        kinds=[(k.value, words.KIND_NAMES[k], words.KIND_HINTS[k],
-                prefs is not None and k in prefs.kinds) for k in ORDER],
-        words=words, done={"saved": words.SAVED.format(account=call.account),
-                           "hour": words.SNOOZED_HOUR, "tomorrow": words.SNOOZED_TOMORROW,
-                           "unsnoozed": words.SNOOZE_ENDED}.get(done, ""))
+        "notifications.html", push_on=on, prefs=prefs, browsers=browsers, snoozed=snoozed,
+        kinds=[(k.value, KIND_NAME[k], KIND_HINT[k], prefs is not None and k in prefs.kinds)
+               for k in ORDER], words=NotifyPage)
 
 
-def _back(done: str) -> Response:
-    return RedirectResponse(f"/notifications?done={done}", status_code=303)
+def _back(done: Done) -> Response:
+    return RedirectResponse(f"/notifications?done={done.value}", status_code=303)
 
 
 def _require_push(call: Call) -> None:
     if not call.ctx.cfg.push.enabled:
-        raise HTTPException(400, _words().PUSH_OFF)
+        raise HTTPException(400, NotifyPage.PUSH_OFF)
 
 
 @action
 def save_kinds(call: Call) -> Response:
-    from device.web.push.kinds import Kind
-
     _require_push(call)
     known = {k.value: k for k in Kind}
     chosen = set()
     for name in call.fields("kind"):
         if name not in known:
-            raise HTTPException(400, _words().BAD_KIND.format(name=name[:40]))
+            raise HTTPException(400, NotifyPage.BAD_KIND.format(name=name[:40]))
         chosen.add(known[name])
     call.ctx.push.set_kinds(call.account, frozenset(chosen))
-    return _back("saved")
+    return _back(Done.NOTIFY_SAVED)
 
 
 def next_local_midnight(now: float) -> float:
@@ -83,7 +66,7 @@ def next_local_midnight(now: float) -> float:
 @action
 def snooze(call: Call) -> Response:
     _require_push(call)
-    words = _words()
+    words = NotifyPage
     how = call.field("for")
     if how == "hour":
         until = call.now + HOUR_S
@@ -101,11 +84,11 @@ def snooze(call: Call) -> Response:
     else:
         raise HTTPException(400, words.BAD_SNOOZE)
     call.ctx.push.snooze(call.account, until)
-    return _back(how)
+    return _back(Done.SNOOZED_HOUR if how == "hour" else Done.SNOOZED_TOMORROW)
 
 
 @action
 def unsnooze(call: Call) -> Response:
     _require_push(call)
     call.ctx.push.snooze(call.account, None)
-    return _back("unsnoozed")
+    return _back(Done.SNOOZE_ENDED)

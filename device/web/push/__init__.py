@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from config.push import PushConfig
+from device.web.kinds import Kind
 from device.web.push.endpoints import EndpointPolicy
 from device.web.push.errors import (
     ChangeRefused,
@@ -56,7 +57,6 @@ from device.web.push.errors import (
     PushError,
     SubscriptionGone,
 )
-from device.web.push.kinds import Kind
 from device.web.push.notifier import Notifier, NotifyReport
 from device.web.push.preferences import Preferences, PreferenceStore
 from device.web.push.sender import CALL_DEADLINE_S, PushSender, default_transport

@@ -27,8 +27,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from urllib.parse import quote
 
+from device.web.kinds import Kind
 from device.web.push import words
-from device.web.push.kinds import Kind
 
 MAX_NAME = 80
 SNAPSHOT = "/live/snapshot.jpg"  # the live view's current picture (behind the login)

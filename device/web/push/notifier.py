@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.push import PushConfig
+from device.web.kinds import Kind
 from device.web.push.errors import (
     DeliveryError,
     EndpointNotAllowed,
@@ -45,7 +46,6 @@ from device.web.push.errors import (
     RetryLater,
     SubscriptionGone,
 )
-from device.web.push.kinds import Kind
 from device.web.push.message import Message, alert_message, event_message, request_message
 from device.web.push.preferences import PreferenceStore
 from device.web.push.sender import PushSender, Target

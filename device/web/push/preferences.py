@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from device.web.push.kinds import DEFAULT_KINDS, Kind, format_kinds, parse_kinds
+from device.web.kinds import DEFAULT_KINDS, Kind, format_kinds, parse_kinds
 
 MAX_SNOOZE_S = 48 * 3600.0  # "until tomorrow" from a browser in any time zone fits in this
 

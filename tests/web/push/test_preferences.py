@@ -8,8 +8,8 @@ import dataclasses
 from typing import Any
 
 from config.push import PushConfig
+from device.web.kinds import DEFAULT_KINDS, clip_kind, format_kinds, parse_kinds
 from device.web.push import Kind, PushService
-from device.web.push.kinds import DEFAULT_KINDS, clip_kind, format_kinds, parse_kinds
 from tests.uplink.desk.conftest import NOW, Device
 from tests.web.push.pushservice import PushService as LoopbackPushService
 from tests.web.push.test_notifier_e2e import _pending_request

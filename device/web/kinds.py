@@ -1,4 +1,5 @@
-"""What a push is about: one enum from the clip store to the settings page.
+"""What a push is about: one enum from the clip store to the settings page (light: the
+pages and the words module import it without the push package).
 
 A clip's kind follows from its trigger and, once people detection labels clips, its labels:
 a ring is a ring whatever else was seen; a clip labelled "person" is a person; anything else
