@@ -151,7 +151,9 @@ class PushThread:
                 sig = last_sig
                 if rang is not None or mono - last_look >= self.poll_s:
                     sig, last_look = _signature(watched), mono
-                if rang is not None or sig != last_sig or mono - last_pass >= self.interval_s:
+                woken = notifier.woken()  # a security alert from a request thread
+                if (rang is not None or woken or sig != last_sig
+                        or mono - last_pass >= self.interval_s):
                     last_sig, last_pass = sig, mono
                     self._pass(notifier, clips)
                 self._stop.wait(self.ring_poll_s)
@@ -166,8 +168,11 @@ class PushThread:
                     continue
                 log.info("push: new clip %s: %s", clip_id, kind.value)
                 notifier.event(kind, start)
+        except (StoreError, sqlite3.Error, OSError) as exc:  # requests and rings still go
+            log.warning("push: reading new clips: %s", exc)
+        try:
             report = notifier.notify_pending(time.time())
-        except (PushError, StoreError, sqlite3.Error, OSError) as exc:
+        except (PushError, sqlite3.Error, OSError) as exc:
             log.warning("push: %s", exc)
             return
         if (report.delivered or report.motion or report.rings or report.people

@@ -155,6 +155,14 @@ class Notifier:
         """End the current wait of `run` early (call it after setting its stop event)."""
         self._wake.set()
 
+    def woken(self) -> bool:
+        """True once after an event or alert arrived from another thread (for a loop that
+        polls instead of `run`)."""
+        if not self._wake.is_set():
+            return False
+        self._wake.clear()
+        return True
+
     # -- the notifier thread ----------------------------------------------------------------
     def run(self, stop: threading.Event, interval: float = 5.0) -> None:
         """Call `notify_pending` every `interval` seconds (sooner on motion) until `stop`."""

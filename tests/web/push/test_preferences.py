@@ -124,3 +124,23 @@ def test_a_security_alert_reaches_only_its_account_even_snoozed(
         "title": "doorcam: security", "body": "Someone is guessing your password",
         "url": "/activity", "tag": "alert", "kind": "alert", "actions": []}]
     assert push_service.delivered_to(sam) == []
+
+
+def test_an_alert_from_a_request_thread_goes_out_at_once_through_the_push_thread(
+        device: Device, push_service: LoopbackPushService) -> None:
+    from device.web.notify import PushThread
+
+    svc = _service(device, push_service)
+    _, alex = push_service.subscribe()
+    svc.subscribe("alex", alex, now=NOW)
+    thread = PushThread(svc, device.tmp / "uplink.sqlite3", device.tmp / "no-store",
+                        device.tmp / "doorbell.ring", interval_s=3600.0)
+    thread.start()
+    try:
+        # The first pass (at start) is done once the thread is idle; the next full pass is
+        # an hour away, so only the alert's own wake-up can send it.
+        assert svc.alert("alex", "Someone is guessing your password")
+        assert push_service.wait_for(1, timeout=10), "sent well before the hourly pass"
+    finally:
+        thread.stop()
+    assert [m["kind"] for m in push_service.delivered_to(alex)] == ["alert"]
