@@ -32,6 +32,7 @@ RING_POLL_S = 0.1  # how soon a ring marker is noticed
 POLL_S = 0.5  # how soon a change of the request book or clip index is noticed
 INTERVAL_S = 5.0  # a full pass (retries due) at least this often
 RING_FRESH_S = 60.0  # an older ring (the web app was down when it rang) is not news
+LATE_LABEL_S = 120.0  # how long after a clip's start a "person" label is still news
 
 
 def _signature(paths: tuple[Path, ...]) -> tuple[tuple[int, int], ...]:
@@ -58,32 +59,47 @@ def _labels(record: object) -> tuple[str, ...]:
 
 
 class NewClips:
-    """Clips that appeared in the index since the last look: the daemon stores a clip for
-    every motion event and every doorbell ring (its trigger says which)."""
+    """Clips that appeared in the index since the last look, and their kind: the daemon
+    stores a clip for every motion event and every doorbell ring (its trigger says which),
+    and the people stage labels a clip "person", possibly after it was stored: a clip seen
+    as motion that gains the label within `LATE_LABEL_S` is news again, as a person."""
 
     def __init__(self, store_root: Path) -> None:
         self.store_root = store_root
         self._newest: tuple[float, str] | None = None
+        self._recent: dict[str, Kind] = {}  # clip id -> the kind it was seen as
 
     def _latest(self) -> list[tuple[float, str, Kind]]:
         with ClipView(self.store_root) as view:
-            since = self._newest[0] if self._newest else None
+            since = self._newest[0] - LATE_LABEL_S if self._newest else None
             return [(r.start_wall, r.id, clip_kind(r.trigger, _labels(r)))
                     for r in view.list(limit=50, since=since)]
 
     def prime(self) -> None:
         """Remember what exists now: clips from before the server started are not news."""
-        latest = [c[:2] for c in self._latest()]
-        self._newest = max(latest) if latest else (float("-inf"), "")
+        latest = self._latest()
+        self._recent = {cid: kind for _, cid, kind in latest}
+        self._newest = max(c[:2] for c in latest) if latest else (float("-inf"), "")
 
     def new(self) -> list[tuple[float, str, Kind]]:
-        """(start, clip id, kind) of each clip new since the last call, oldest first."""
+        """(start, clip id, kind) of each clip new (or newly a person) since the last call,
+        oldest first."""
         if self._newest is None:
             self.prime()
             return []
-        fresh = sorted(c for c in self._latest() if c[:2] > self._newest)
-        if fresh:
-            self._newest = fresh[-1][:2]
+        latest = sorted(self._latest())
+        fresh = []
+        for start, cid, kind in latest:
+            before = self._recent.get(cid)
+            arrived = before is None and (start, cid) > self._newest
+            labelled_late = before is Kind.MOTION and kind is Kind.PERSON
+            if arrived or labelled_late:
+                fresh.append((start, cid, kind))
+            self._recent[cid] = kind if before is None or kind is Kind.PERSON else before
+        if latest:
+            self._newest = max(self._newest, latest[-1][:2])
+        keep = {cid for _, cid, _ in latest}
+        self._recent = {cid: k for cid, k in self._recent.items() if cid in keep}
         return fresh
 
 

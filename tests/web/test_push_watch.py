@@ -1,4 +1,4 @@
-"""The ring marker between the daemon's doorbell thread and the web app's push thread: a
+"""What the push thread watches. The ring marker between the daemon's doorbell thread and the web app's push thread: a
 newer ring once, an old or unreadable marker never, and a write that never leaves a half
 file for the reader."""
 
@@ -52,3 +52,33 @@ def test_the_marker_is_replaced_whole_and_a_failed_write_is_only_logged(
     assert [p.name for p in tmp_path.iterdir()] == ["doorbell.ring"], "no temporary left"
     RingMarker(tmp_path / "gone" / "doorbell.ring").ring(1.0)
     assert "could not write the ring marker" in caplog.text
+
+
+def test_new_clips_carry_their_kind_and_old_ones_are_not_news(
+        tmp_path: Path, template_store: Path) -> None:
+    import dataclasses
+    import shutil
+
+    from device.store import index
+    from device.store.files import Layout
+    from device.web.kinds import Kind
+    from device.web.notify import NewClips
+
+    store = tmp_path / "store"
+    shutil.copytree(template_store, store)
+    clips = NewClips(store)
+    assert clips.new() == [], "what is there at start is not news"
+    conn = index.connect(Layout(store).index)
+    try:
+        [newest, *_] = index.newest_first(conn, None, None)
+        ring = dataclasses.replace(newest, id=newest.id[:-8] + "0000aaaa",
+                                   start_wall=newest.start_wall + 30, trigger="ring")
+        motion = dataclasses.replace(newest, id=newest.id[:-8] + "0000bbbb",
+                                     start_wall=newest.start_wall + 60, trigger="motion")
+        index.insert(conn, ring)
+        index.insert(conn, motion)
+    finally:
+        conn.close()
+    assert clips.new() == [(ring.start_wall, ring.id, Kind.RING),
+                           (motion.start_wall, motion.id, Kind.MOTION)]
+    assert clips.new() == [], "each once"
