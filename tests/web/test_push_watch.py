@@ -1,6 +1,6 @@
-"""What the push thread watches. The ring marker between the daemon's doorbell thread and the web app's push thread: a
-newer ring once, an old or unreadable marker never, and a write that never leaves a half
-file for the reader."""
+"""What the push thread watches: the ring marker between the daemon's doorbell thread and
+the web app's push thread (a newer ring once, an old or unreadable marker never, a write that
+never leaves a half file for the reader), and new clips with their kind."""
 
 from __future__ import annotations
 
