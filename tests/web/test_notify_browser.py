@@ -97,10 +97,24 @@ navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) => d
 
 
 def _deliver(driver: Any, url: str, message: dict[str, Any]) -> None:
+    from selenium.common.exceptions import WebDriverException
+
     driver.execute_cdp_cmd("ServiceWorker.enable", {})
-    driver.execute_cdp_cmd("ServiceWorker.deliverPushMessage", {
-        "origin": url + "/", "registrationId": _registration_id(driver),
-        "data": json.dumps(message)})
+    params = {"origin": url + "/", "registrationId": _registration_id(driver),
+              "data": json.dumps(message)}
+    failed: list[str] = []
+
+    def delivered() -> bool:
+        # DevTools learns of the registration asynchronously after `enable`: until then it
+        # answers that there is no such registration.
+        try:
+            driver.execute_cdp_cmd("ServiceWorker.deliverPushMessage", params)
+        except WebDriverException as exc:
+            failed.append(exc.msg or str(exc))
+            return False
+        return True
+
+    wait_for(delivered, f"DevTools delivering the push ({failed[-1:]})")
 
 
 def _registration_id(driver: Any) -> str:
