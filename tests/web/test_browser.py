@@ -289,7 +289,7 @@ def test_notifications_turn_on_and_a_rotated_subscription_is_renewed(
 
 
 def test_the_readme_has_a_screenshot_of_every_page() -> None:
-    for name in ("login", "requests", "clips", "live", "activity", "device"):
+    for name in ("login", "requests", "clips", "live", "activity", "device", "notifications"):
         assert (DOCS_SHOTS / f"{name}.png").exists(), name
 
 
