@@ -67,6 +67,8 @@ def test_kinds_and_snooze_are_per_account_and_checked_like_every_form(
     assert "data-snoozed" in page and "Notifications are snoozed until" in page
     assert "data-unsnooze" in page
     assert "data-snoozed" not in sam.get(url + "/notifications").text
+    assert "data-snoozed" in alex.get(url + "/device").text, "the Device page says so too"
+    assert "data-snoozed" not in sam.get(url + "/device").text
     for until, says in ((str(time.time() - 10), "not a time within the next two days"),
                         (str(time.time() + 3 * 86400), "not a time within the next two"),
                         ("soon", "not a time")):
