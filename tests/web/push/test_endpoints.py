@@ -188,3 +188,17 @@ def test_the_sender_drops_what_the_policy_refuses_and_reports_special_addresses(
         sender.send(Target(FCM, b.p256dh, b.auth), b"{}", ttl=60)
     assert not isinstance(err.value, (EndpointNotAllowed, Unreachable))
     assert "192.168.1.1" in str(err.value) and "abc:def" not in str(err.value)
+
+
+def test_a_rotated_subscription_is_held_to_the_same_rule(tmp_path: Path) -> None:
+    from config.push import PushConfig
+    from device.web.push import InvalidSubscription, PushService
+
+    svc = PushService(tmp_path, PushConfig(enabled=True, contact="mailto:o@example.org"),
+                      book_path=tmp_path / "uplink.sqlite3")
+    browser = Browser.new()
+    done = svc.subscribe("alex", browser.subscription(FCM))
+    with pytest.raises(InvalidSubscription, match="not an IP address"):
+        svc.change("alex", FCM, done.change_token,
+                   browser.subscription("https://169.254.169.254/latest/meta-data"))
+    assert [s.endpoint for s in svc.subscriptions("alex")] == [FCM]
