@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import logging
 import socket
@@ -127,6 +128,27 @@ def _certificate(cfg: Config, host: str) -> str | None:
     return tls.fingerprint(paths.cert)
 
 
+def with_lan_name(cfg: Config, port: int) -> Config:
+    """The config with `[web] public_url` defaulting to the device's .local name when the
+    config names none and the app serves a certificate from the device's own CA (passkeys
+    need a host name the browser trusts)."""
+    from device.web import trust
+
+    if cfg.web.public_url or not cfg.web.tls or port == 0:
+        return cfg
+    found = trust.load(_paths(cfg).root)
+    if found is None or not trust.issued_by(_paths(cfg).cert, found):
+        return cfg
+    url = trust.default_public_url(found, port)
+    return dataclasses.replace(cfg, web=dataclasses.replace(cfg.web, public_url=url))
+
+
+def _paths(cfg: Config) -> Any:
+    from device.web.context import WebPaths
+
+    return WebPaths.of(cfg)
+
+
 def addresses(cfg: Config, host: str, port: int) -> list[str]:
     """The addresses to open: for a wildcard listen, the LAN address (default route) and the
     host's .local name (mDNS), else the one listened on."""
@@ -137,19 +159,26 @@ def addresses(cfg: Config, host: str, port: int) -> list[str]:
         names = [lan_address(), f"{socket.gethostname()}.local"]
     else:
         names = [host]
-    return [f"{scheme}://{f'[{n}]' if ':' in n else n}:{port}/" for n in names if n]
+    found = [f"{scheme}://{f'[{n}]' if ':' in n else n}:{port}/" for n in names if n]
+    if cfg.web.public_url:  # the address passkeys work at comes first
+        found.insert(0, cfg.web.public_url + "/")
+    return list(dict.fromkeys(found))
 
 
 def _url(args: argparse.Namespace) -> int:
     cfg = web_config(getattr(args, "config", None))
     host, port = _listen(cfg, getattr(args, "listen", None))
     fp = _certificate(cfg, host)
+    cfg = with_lan_name(cfg, port)
     for i, address in enumerate(addresses(cfg, host, port)):
         print(f"{'open' if i == 0 else '  or'} {address}")
     if fp:
         print(f"certificate SHA-256 fingerprint: {fp}")
-        print("(your browser warns about a self-signed certificate: check that the "
-              "fingerprint it shows is this one before you continue)")
+        if cfg.web.public_url:
+            print("(a phone that installed this device's CA from the Device page trusts it)")
+        else:
+            print("(your browser warns about a self-signed certificate: check that the "
+                  "fingerprint it shows is this one before you continue)")
     return 0
 
 
@@ -161,6 +190,7 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = web_config(args.config)
     host, port = _listen(cfg, args.listen)
     fp = _certificate(cfg, host)
+    cfg = with_lan_name(cfg, port)
     from device.web.server import serve
 
     return serve(cfg, host, port, fingerprint=fp, addresses=addresses(cfg, host, port))

@@ -1,0 +1,92 @@
+"""`doorcam ca issue|show`: the device's own certificate authority and the web app's
+certificate it issues (the web app itself never opens the CA's key)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from device.errors import UserError
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("ca", help="the device's certificate authority, which phones install "
+                                  "to trust the web app")
+    a = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = a.add_parser("issue", help="make the CA unless there is one, and issue the web app's "
+                                   "certificate unless the current one is still good")
+    q.add_argument("--new-ca", action="store_true",
+                   help="make a new CA (after the device's LAN address changed for good); "
+                        "phones must install the new one")
+    q.add_argument("--config", metavar="FILE", help="config file (TOML)")
+    q.set_defaults(run=_issue)
+    q = a.add_parser("show", help="the CA's fingerprint and the names it is limited to")
+    q.add_argument("--config", metavar="FILE", help="config file (TOML)")
+    q.set_defaults(run=_show)
+
+
+def _key_mode(web_dir: Path) -> int:
+    """0640 when the web app's directory belongs to another user (the web app's own
+    service user, in the store's group): it must read the key it serves with."""
+    try:
+        owner = web_dir.stat().st_uid
+    except OSError:
+        return 0o600
+    return 0o640 if owner != os.geteuid() else 0o600
+
+
+def _issue(args: argparse.Namespace) -> int:
+    from device.web.command import web_config
+    from device.web.context import WebPaths
+    from device.web.tls import lan_address
+    from device.wiring import ca
+
+    cfg = web_config(args.config)
+    if not cfg.web.tls:
+        raise UserError("web.tls = false: the web app serves plain HTTP behind a proxy, "
+                        "so it needs no certificate from the device's CA")
+    paths = WebPaths.of(cfg)
+    files = ca.CaFiles.of(paths.root)
+    lan = lan_address()
+    try:
+        got = ca.ensure(files, cfg.device.id, [lan] if lan else [], paths.cert, paths.key,
+                        new_ca=args.new_ca, key_mode=_key_mode(paths.cert.parent))
+    except OSError as exc:
+        raise UserError(f"{exc.filename}: {exc.strerror or exc}") from None
+    if got.ca_made:
+        print(f"made the device CA {files.cert}")
+    print(f"{'issued' if got.leaf_issued else 'kept'} the web certificate {paths.cert} for "
+          f"{', '.join(got.leaf_names.dns + got.leaf_names.ips)}")
+    dropped = [a for a in ([lan] if lan else []) if a not in got.leaf_names.ips]
+    if dropped:
+        print(f"note: this device's address {', '.join(dropped)} is not one the CA was made "
+              f"for: open https://{got.leaf_names.dns[0]}/ instead, or make a new CA "
+              "(`doorcam ca issue --new-ca`) and install it on the phones again")
+    print(f"CA SHA-256 fingerprint: {got.ca_fingerprint}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from cryptography.hazmat.primitives import serialization
+
+    from device.web.command import web_config
+    from device.wiring import ca
+
+    cfg = web_config(args.config)
+    files = ca.CaFiles.of(Path(cfg.store.path).expanduser())
+    try:
+        cert = ca.load_cert(files.cert)
+    except FileNotFoundError:
+        raise UserError(f"no device CA yet ({files.cert}): make it with "
+                        "`doorcam ca issue`") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{files.cert}: {exc}") from None
+    names = ca.permitted_names(cert)
+    print(f"CA {files.cert}")
+    print(f"limited to {', '.join(names.dns + names.ips)}")
+    print(f"valid until {cert.not_valid_after_utc:%Y-%m-%d}")
+    print(f"SHA-256 fingerprint: "
+          f"{ca.fingerprint_der(cert.public_bytes(serialization.Encoding.DER))}")
+    return 0
