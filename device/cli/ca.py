@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from config import Config
+from device.access import become_store_owner, config_path, load_owner_config
 from device.errors import UserError
 
 
@@ -22,6 +24,12 @@ def add_parser(sub: Any) -> None:
                         "phones must install the new one")
     q.add_argument("--config", metavar="FILE", help="config file (TOML)")
     q.set_defaults(run=_issue)
+    q = a.add_parser("name", help="the device's name on the LAN (doorcam-xxxxxxxx.local), "
+                                  "which the CA vouches for and mDNS announces")
+    q.add_argument("--host", action="store_true",
+                   help="print the host name to set (without .local)")
+    q.add_argument("--config", metavar="FILE", help="config file (TOML)")
+    q.set_defaults(run=_name)
     q = a.add_parser("show", help="the CA's fingerprint and the names it is limited to")
     q.add_argument("--config", metavar="FILE", help="config file (TOML)")
     q.set_defaults(run=_show)
@@ -37,16 +45,23 @@ def _key_mode(web_dir: Path) -> int:
     return 0o640 if owner != os.geteuid() else 0o600
 
 
+def _config(explicit: str | None) -> Config:
+    """The config; as root, act as the store's owner (the service's user), who alone may
+    open the CA's key."""
+    cfg = load_owner_config(config_path(explicit))
+    become_store_owner(Path(cfg.store.path).expanduser())
+    return cfg
+
+
 def _issue(args: argparse.Namespace) -> int:
-    from device.web.command import web_config
     from device.web.context import WebPaths
     from device.web.tls import lan_address
     from device.wiring import ca
 
-    cfg = web_config(args.config)
+    cfg = _config(args.config)
     if not cfg.web.tls:
-        raise UserError("web.tls = false: the web app serves plain HTTP behind a proxy, "
-                        "so it needs no certificate from the device's CA")
+        print("web.tls = false (plain HTTP behind a proxy): no certificate to issue")
+        return 0
     paths = WebPaths.of(cfg)
     files = ca.CaFiles.of(paths.root)
     lan = lan_address()
@@ -68,13 +83,20 @@ def _issue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _name(args: argparse.Namespace) -> int:
+    from device.wiring.ca import mdns_name
+
+    name = mdns_name(load_owner_config(config_path(args.config)).device.id)
+    print(name.removesuffix(".local") if args.host else name)
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
     from cryptography.hazmat.primitives import serialization
 
-    from device.web.command import web_config
     from device.wiring import ca
 
-    cfg = web_config(args.config)
+    cfg = _config(args.config)
     files = ca.CaFiles.of(Path(cfg.store.path).expanduser())
     try:
         cert = ca.load_cert(files.cert)

@@ -49,9 +49,12 @@ def add_parser(sub: Any) -> None:
 
 
 def web_config(explicit: str | None) -> Config:
-    """The config, read as `doorcam requests` reads it; as root, act as the store's owner."""
+    """The config, read as `doorcam requests` reads it; as root, act as the owner of the
+    web app's files."""
     cfg = load_owner_config(config_path(explicit))
-    become_store_owner(Path(cfg.store.path).expanduser())
+    store = Path(cfg.store.path).expanduser()
+    # The web app's own files belong to its own service user where it has one.
+    become_store_owner(store / "web" if (store / "web").exists() else store)
     return cfg
 
 

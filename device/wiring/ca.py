@@ -154,6 +154,10 @@ def issue_leaf(files: CaFiles, names: Names, cert_path: Path, key_path: Path,
     """A server certificate for `names` signed by the CA; its key written with `key_mode`
     (group-readable where the web app runs as another user of the store's group)."""
     now = now or dt.datetime.now(dt.UTC)
+    st = os.stat(files.key)
+    if st.st_mode & 0o077 or st.st_uid != os.geteuid():
+        raise PermissionError(f"{files.key} must be this user's alone (mode 0600); "
+                              "refusing to sign with it")
     ca_key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     ca = load_cert(files.cert)
@@ -217,7 +221,7 @@ def ensure(files: CaFiles, device_id: str, lan_addresses: list[str], cert_path: 
     if made or not leaf_is_current(cert_path, ca, leaf_names):
         issue_leaf(files, leaf_names, cert_path, key_path, key_mode=key_mode)
         issued = True
-    elif key_mode != (os.stat(key_path).st_mode & 0o777):
+    elif (st := os.stat(key_path)).st_uid == os.geteuid() and st.st_mode & 0o777 != key_mode:
         os.chmod(key_path, key_mode)
     return Outcome(made, issued, fingerprint_der(ca.public_bytes(serialization.Encoding.DER)),
                    permitted, leaf_names)
