@@ -62,6 +62,10 @@ def _issue(args: argparse.Namespace) -> int:
     if not cfg.web.tls:
         print("web.tls = false (plain HTTP behind a proxy): no certificate to issue")
         return 0
+    if cfg.web.cert_file or cfg.web.key_file:
+        print("web.cert_file / key_file are set: the web app serves that certificate; "
+              "nothing issued")
+        return 0
     paths = WebPaths.of(cfg)
     files = ca.CaFiles.of(paths.root)
     lan = lan_address()

@@ -26,7 +26,7 @@ from device.wiring import ca
 from tests.e2e.test_consent_e2e import doorcam
 from tests.support import require
 from tests.web.helpers import login
-from tests.web.test_browser import CHROMIUM, DRIVER, FLAGS, log_in
+from tests.web.test_browser import CHROMIUM, DRIVER, FLAGS, log_in, shot
 from tests.web.world import World
 
 NAME = "doorcam-porch-1.local"  # the test world's device id is porch-1
@@ -191,6 +191,23 @@ def test_passkeys_default_to_the_local_name_when_the_ca_serves(ca_world: World) 
     assert shown.stdout.splitlines()[0] == f"open https://{NAME}:{port}/", shown.stdout
 
 
+def test_an_owners_own_certificate_is_never_replaced(
+        make_world: Callable[..., World], tmp_path: Path) -> None:
+    """With [web] cert_file set (a certificate the owner brought), `doorcam ca issue`
+    leaves it alone and makes no CA."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    ca.ensure(ca.CaFiles.of(mine), "elsewhere", [], mine / "cert.pem", mine / "key.pem")
+    before = (mine / "cert.pem").read_bytes()
+    world = make_world(web=f'cert_file = "{mine / "cert.pem"}"\n'
+                           f'key_file = "{mine / "key.pem"}"')
+    done = doorcam("ca", "issue", "--config", str(world.config))
+    assert done.returncode == 0, done.stderr
+    assert "cert_file" in done.stdout
+    assert (mine / "cert.pem").read_bytes() == before
+    assert not (world.store / "device_ca.pem").exists()
+
+
 def test_without_a_ca_there_is_nothing_to_download(world: World) -> None:
     world.add_user()
     url = world.start()
@@ -260,6 +277,10 @@ def test_chromium_trusts_the_app_once_the_ca_is_installed(
     trusting = chromium_at(_nss_home(tmp_path, ca_world.store / "device_ca.pem"))
     log_in(trusting, at)
     trusting.get(at + "/device")
+    trusting.execute_script("document.getElementById('trust').scrollIntoView();"
+                            "for (const d of document.querySelectorAll('#trust details'))"
+                            " d.open = true;")
+    shot(trusting, "device-trust")
     assert trusting.find_element(By.ID, "trust")
     assert trusting.execute_script("return window.isSecureContext") is True
     outcome = trusting.execute_async_script(
