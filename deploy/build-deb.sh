@@ -30,7 +30,8 @@ sed -e 's|^ExecStart=/opt/doorcam/venv/bin/python3|ExecStart=/usr/bin/python3|' 
 sed 's|^ExecStart=/opt/doorcam/venv/bin/doorcam|ExecStart=/usr/bin/doorcam|' \
     "$SRC/deploy/doorcam-registry-refresh.service" \
     > "$PKG/lib/systemd/system/doorcam-registry-refresh.service"
-install -m 0644 "$SRC/deploy/doorcam-registry-refresh.timer" "$PKG/lib/systemd/system/"
+install -m 0644 "$SRC/deploy/doorcam-registry-refresh.timer" "$SRC/deploy/doorcam-web-cert.timer" \
+    "$PKG/lib/systemd/system/"
 sed 's|^ExecStart=/opt/doorcam/venv/bin/doorcam|ExecStart=/usr/bin/doorcam|' \
     "$SRC/deploy/doorcam-web-cert.service" > "$PKG/lib/systemd/system/doorcam-web-cert.service"
 install -D -m 0644 "$SRC/deploy/avahi-doorcam.service" "$PKG/etc/avahi/services/doorcam.service"

@@ -29,6 +29,7 @@ UNIT=$R/etc/systemd/system/doorcam.service
 WEB_UNIT=$R/etc/systemd/system/doorcam-web.service
 # The web app's certificate from the device's own CA, before each start of the web app.
 CERT_UNIT=$R/etc/systemd/system/doorcam-web-cert.service
+CERT_TIMER=$R/etc/systemd/system/doorcam-web-cert.timer
 # Announces the web app on the LAN over mDNS (avahi-daemon).
 AVAHI=$R/etc/avahi/services/doorcam.service
 # Keeps the agency registry current once it was installed from a URL (see the units).
@@ -41,8 +42,9 @@ LINK=$R/usr/local/bin/doorcam
 
 if [ "$UNINSTALL" = 1 ]; then
     [ "$SYSTEMCTL" = 1 ] && systemctl disable --now doorcam-registry-refresh.timer \
+        doorcam-web-cert.timer \
         doorcam-web.service doorcam.service 2>/dev/null || true
-    rm -f "$UNIT" "$WEB_UNIT" "$CERT_UNIT" "$REFRESH_UNIT" "$REFRESH_TIMER" "$WAIT_SYNC" "$AVAHI"
+    rm -f "$UNIT" "$WEB_UNIT" "$CERT_UNIT" "$CERT_TIMER" "$REFRESH_UNIT" "$REFRESH_TIMER" "$WAIT_SYNC" "$AVAHI"
     rmdir "$(dirname "$WAIT_SYNC")" 2>/dev/null || true
     [ -L "$LINK" ] && rm -f "$LINK"
     rm -rf "$PREFIX"
@@ -98,6 +100,7 @@ fi
 install -m 0644 "$SRC/deploy/doorcam.service" "$UNIT"
 install -m 0644 "$SRC/deploy/doorcam-web.service" "$WEB_UNIT"
 install -m 0644 "$SRC/deploy/doorcam-web-cert.service" "$CERT_UNIT"
+install -m 0644 "$SRC/deploy/doorcam-web-cert.timer" "$CERT_TIMER"
 install -D -m 0644 "$SRC/deploy/avahi-doorcam.service" "$AVAHI"
 install -m 0644 "$SRC/deploy/doorcam-registry-refresh.service" "$REFRESH_UNIT"
 install -m 0644 "$SRC/deploy/doorcam-registry-refresh.timer" "$REFRESH_TIMER"
@@ -112,6 +115,7 @@ fi
 if [ "$SYSTEMCTL" = 1 ]; then
     chgrp doorcam "$CONF" || true
     systemctl daemon-reload
-    systemctl enable --now doorcam.service doorcam-web.service doorcam-registry-refresh.timer
+    systemctl enable --now doorcam.service doorcam-web.service doorcam-registry-refresh.timer \
+        doorcam-web-cert.timer
 fi
 echo "doorcam installed in $PREFIX; config $CONF; unit $UNIT"

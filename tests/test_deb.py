@@ -62,6 +62,8 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     cert_unit = (root / "lib/systemd/system/doorcam-web-cert.service").read_text()
     assert "ExecStart=/usr/bin/doorcam ca issue --config /etc/doorcam/doorcam.toml" in cert_unit
     assert "User=doorcam\n" in cert_unit
+    assert (root / "etc/systemd/system/timers.target.wants/doorcam-web-cert.timer"
+            ).is_symlink(), "the daily certificate check is enabled"
     assert (root / "usr/lib/doorcam/share-store.sh").stat().st_mode & 0o111
     avahi = root / "etc/avahi/services/doorcam.service"
     assert "<type>_https._tcp</type>" in avahi.read_text()
@@ -85,4 +87,6 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     assert not (wants / "doorcam.service").exists()
     assert not (wants / "doorcam-web.service").exists()
     assert not timer.is_symlink() and not timer.exists()
+    assert not (root / "etc/systemd/system/timers.target.wants/doorcam-web-cert.timer"
+                ).is_symlink()
     assert not bound.exists(), "nothing of doorcam changes the clock wait once removed"

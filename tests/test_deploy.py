@@ -21,6 +21,7 @@ WEB_UNIT = REPO / "deploy" / "doorcam-web.service"
 REFRESH_UNIT = REPO / "deploy" / "doorcam-registry-refresh.service"
 REFRESH_TIMER = REPO / "deploy" / "doorcam-registry-refresh.timer"
 CERT_UNIT = REPO / "deploy" / "doorcam-web-cert.service"
+CERT_TIMER = REPO / "deploy" / "doorcam-web-cert.timer"
 KEYS = ("device_key.pem", "device_key.x25519.pem", "device_key.media.pem", "device_ca.key")
 
 
@@ -105,8 +106,10 @@ def cert_unit(tmp_path: Path) -> Path:
 
 
 def test_cert_unit_verifies_and_is_hardened(analyze: str, cert_unit: Path) -> None:
-    done = subprocess.run([analyze, "verify", str(cert_unit)], capture_output=True, text=True,
-                          timeout=60)
+    timer = cert_unit.with_name(CERT_TIMER.name)
+    shutil.copy(CERT_TIMER, timer)
+    done = subprocess.run([analyze, "verify", str(cert_unit), str(timer)],
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
     assert _exposure(analyze, cert_unit) <= 2.5
     settings = _settings(CERT_UNIT.read_text(encoding="utf-8"))
@@ -114,7 +117,10 @@ def test_cert_unit_verifies_and_is_hardened(analyze: str, cert_unit: Path) -> No
                  "ExecStart=/opt/doorcam/venv/bin/doorcam ca issue --config "
                  "/etc/doorcam/doorcam.toml"):
         assert line in settings, line
-    assert "[Install]" not in settings, "pulled in by the web app's unit only"
+    assert "[Install]" not in settings, "pulled in by the web app's unit and its timer"
+    timer_settings = _settings(CERT_TIMER.read_text(encoding="utf-8"))
+    for line in ("OnCalendar=daily", "Persistent=true", "WantedBy=timers.target"):
+        assert line in timer_settings, line
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     passwd = (root / "etc" / "passwd").read_text()
     assert "doorcam:x:996:996:" in passwd
     assert "doorcam-web:x:995:996:" in passwd, "the web app's own user, in the group"
-    for name in ("doorcam-web-cert.service",):
+    for name in ("doorcam-web-cert.service", "doorcam-web-cert.timer"):
         assert unit.with_name(name).read_text() == (REPO / "deploy" / name).read_text()
     avahi = root / "etc" / "avahi" / "services" / "doorcam.service"
     assert avahi.read_text() == (REPO / "deploy" / "avahi-doorcam.service").read_text()
@@ -63,6 +63,7 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     assert not (root / "opt" / "doorcam").exists() and not unit.exists()
     assert not web_unit.exists() and not avahi.exists()
     assert not unit.with_name("doorcam-web-cert.service").exists()
+    assert not unit.with_name("doorcam-web-cert.timer").exists()
     assert not unit.with_name("doorcam-registry-refresh.timer").exists()
     assert not unit.with_name("doorcam-registry-refresh.service").exists()
     assert not link.is_symlink()

@@ -42,6 +42,8 @@ def test_install_step_sets_up_the_venv_with_headless_opencv(tmp_path: Path) -> N
     assert "multi-user.target.wants" in script
     assert "/etc/systemd/system/doorcam-registry-refresh.timer /etc/systemd/system/" \
         "timers.target.wants/" in script
+    assert "/etc/systemd/system/doorcam-web-cert.timer /etc/systemd/system/" \
+        "timers.target.wants/" in script
     packages = (stage / "00-install/00-packages").read_text().split()
     assert "python3-picamera2" in packages and "python3-venv" in packages
     # Qt, VTK and GDAL stay off a Lite card: OpenCV comes from the headless wheel.

@@ -191,6 +191,38 @@ def test_passkeys_default_to_the_local_name_when_the_ca_serves(ca_world: World) 
     assert shown.stdout.splitlines()[0] == f"open https://{NAME}:{port}/", shown.stdout
 
 
+def _served(url: str) -> str:
+    import ssl
+    host, port = url.removeprefix("https://").rsplit(":", 1)
+    der = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate((host, int(port))))
+    return ca.fingerprint_der(der)
+
+
+def test_a_certificate_issued_again_is_served_without_a_restart(ca_world: World) -> None:
+    import time
+
+    url = ca_world.start()
+    before = _served(url)
+    assert before == ca.fingerprint_der(ca.load_cert(ca_world.cert).public_bytes(
+        serialization.Encoding.DER))
+    done = doorcam("ca", "issue", "--new-ca", "--config", str(ca_world.config))
+    assert done.returncode == 0 and "issued" in done.stdout, done.stderr
+    new = ca.fingerprint_der(ca.load_cert(ca_world.cert).public_bytes(
+        serialization.Encoding.DER))
+    assert new != before
+    deadline = time.monotonic() + 30
+    while _served(url) != new:  # the app looks at the file every few seconds
+        assert time.monotonic() < deadline, "the new certificate was not served"
+        time.sleep(0.2)
+    assert ca_world.server is not None and ca_world.server.poll() is None, "no restart"
+    while not any("serving the new certificate" in line for line in ca_world.log):
+        assert time.monotonic() < deadline, "".join(ca_world.log)
+        time.sleep(0.1)
+    s = ca_world.session()
+    s.verify = str(ca_world.store / "device_ca.pem")  # the new CA
+    assert s.get(url + "/login").status_code == 200
+
+
 def test_an_owners_own_certificate_is_never_replaced(
         make_world: Callable[..., World], tmp_path: Path) -> None:
     """With [web] cert_file set (a certificate the owner brought), `doorcam ca issue`
