@@ -232,6 +232,7 @@ def step_web() -> None:
     w["state_dir"] = owner("/var/lib/doorcam")
     w["cert_unit"] = sh("journalctl", "-u", "doorcam-web-cert.service", "--no-pager",
                         "-o", "cat").stdout[-1500:]
+    w["cert_timer"] = sh("systemctl", "is-enabled", "doorcam-web-cert.timer").stdout.strip()
     w["journal"] = sh("journalctl", "-u", web, "--no-pager", "-o", "cat").stdout[-1500:]
     sec = sh("systemd-analyze", "security", "--no-pager", web).stdout
     m = re.search(r"Overall exposure level for \S+: ([\d.]+)", sec)

@@ -195,6 +195,7 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert mem["daemon_user_rc"] == 0, mem  # the check itself can succeed
     # It serves the certificate the device's CA issued (verified against the CA, by name).
     assert w["ca_verified"] == "ok", w
+    assert "made the device CA" in w["cert_unit"] and w["cert_timer"] == "enabled", w
     assert f"fingerprint: {w['served_fp']}" in w["url"], w
     assert "open https://doorcam.local:8443/" in w["url"], w
     # The upgrade: the account an earlier version (web app as doorcam) made logs in, the
