@@ -109,7 +109,12 @@ install -D -m 0644 "$SRC/deploy/time-wait-sync-doorcam.conf" "$WAIT_SYNC"
 mkdir -p "$(dirname "$LINK")"
 ln -sfn /opt/doorcam/venv/bin/doorcam "$LINK"
 # An existing store (an upgrade) is shared with the web app's user; keys stay the daemon's.
+# The services stop first, so that nothing is written with the old units' umask meanwhile;
+# `enable --now` below starts them again with the new code.
 if [ "$ROOT" = / ]; then
+    if [ "$SYSTEMCTL" = 1 ]; then
+        systemctl stop doorcam-web.service doorcam.service 2>/dev/null || true
+    fi
     sh "$SRC/deploy/share-store.sh" /var/lib/doorcam
 fi
 if [ "$SYSTEMCTL" = 1 ]; then
