@@ -136,20 +136,16 @@ def with_lan_name(cfg: Config, port: int) -> Config:
     config names none and the app serves a certificate from the device's own CA (passkeys
     need a host name the browser trusts)."""
     from device.web import trust
+    from device.web.context import WebPaths
 
     if cfg.web.public_url or not cfg.web.tls or port == 0:
         return cfg
-    found = trust.load(_paths(cfg).root)
-    if found is None or not trust.issued_by(_paths(cfg).cert, found):
+    paths = WebPaths.of(cfg)
+    found = trust.load(paths.root)
+    if found is None or not trust.issued_by(paths.cert, found):
         return cfg
     url = trust.default_public_url(found, port)
     return dataclasses.replace(cfg, web=dataclasses.replace(cfg.web, public_url=url))
-
-
-def _paths(cfg: Config) -> Any:
-    from device.web.context import WebPaths
-
-    return WebPaths.of(cfg)
 
 
 def addresses(cfg: Config, host: str, port: int) -> list[str]:
