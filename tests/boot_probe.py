@@ -216,6 +216,8 @@ def step_web() -> None:
     clips = json.loads(sh("doorcam", "clips", "list", "--json").stdout or "[]")
     code, _, body = fetch("/clips")
     w["clips_page"] = code
+    found = re.search(r'data-push-key="([^"]*)"', fetch("/device")[2].decode())
+    w["push_key"] = found[1] if found else None
     if clips:
         cid = clips[0]["id"]
         code, kind, video = fetch(f"/clips/{cid}/video")

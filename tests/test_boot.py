@@ -41,13 +41,15 @@ TimeoutAbortSec=5
 """
 
 
-def _old_install(root: Path) -> None:
+def _old_install(root: Path) -> str:
     """What an earlier version left: the service user alone (its web app ran as it too), and
-    a store of its 0600/0700 files: the web app's accounts (one account, "alex") and an
-    empty clip store. The package's upgrade must hand them to the web app's own user."""
+    a store of its 0600/0700 files: the web app's accounts (one account, "alex"), its Web
+    Push key and an empty clip store. The package's upgrade must hand them to the web app's
+    own user. The push key's public half, which the Device page must still show."""
     from config.schema import StoreConfig
     from device.store import ClipStore
     from device.web.accounts import Accounts
+    from device.web.push.vapid import VapidKey
 
     made = subprocess.run(["chroot", str(root), "adduser", "--system", "--group", "--home",
                            "/var/lib/doorcam", "--no-create-home", "doorcam"],
@@ -59,6 +61,7 @@ def _old_install(root: Path) -> None:
         state.mkdir(mode=0o700, parents=True, exist_ok=True)
         with Accounts(state / "web" / "accounts.sqlite3") as acc:
             acc.add("alex", OLD_PASSWORD, time.time())
+        push_key = VapidKey.load_or_create(state / "web" / "vapid_key.pem").public_key()
         ClipStore(StoreConfig(path=str(state))).close()
     finally:
         os.umask(old)
@@ -67,14 +70,15 @@ def _old_install(root: Path) -> None:
     for path in (state, *state.rglob("*")):
         os.lchown(path, int(user[2]), int(user[3]))
         assert path.stat().st_mode & 0o077 == 0, path
+    return push_key
 
 
-def _install(root: Path, tmp_path: Path, probe: Path) -> None:
+def _install(root: Path, tmp_path: Path, probe: Path) -> str:
     built = subprocess.run(["bash", str(REPO / "deploy/build-deb.sh"), str(tmp_path / "dist")],
                            capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, built.stderr
     shutil.copy(built.stdout.split()[-1], root / "tmp/doorcam.deb")
-    _old_install(root)
+    push_key = _old_install(root)
     dpkg = subprocess.run(["chroot", str(root), "dpkg", "-i", "/tmp/doorcam.deb"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert dpkg.returncode == 0, dpkg.stdout + dpkg.stderr
@@ -86,7 +90,12 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
     head, ha = text.split("[homeassistant]\n")
     before, home = head.split("[owner_mqtt]\n")  # Home Assistant talks to the home broker
     head = before + "[owner_mqtt]\n" + home.replace("enabled = false", "enabled = true", 1)
-    conf.write_text(head + "[homeassistant]\n" + ha.replace("enabled = false", "enabled = true", 1))
+    text = head + "[homeassistant]\n" + ha.replace("enabled = false", "enabled = true", 1)
+    # Web Push on: the push key an earlier version made must keep working.
+    push = '[push]\nenabled = false\ncontact = ""\n'
+    assert push in text
+    conf.write_text(text.replace(push, '[push]\nenabled = true\n'
+                                       'contact = "mailto:owner@example.org"\n'))
     # A device key, as the daemon makes it once its uplink is on: the web app must not read it.
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -109,6 +118,7 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
     (units / "multi-user.target.wants/doorcam-probe.service").symlink_to(
         "/etc/systemd/system/doorcam-probe.service")
     shutil.copy(REPO / "tests/boot_probe.py", probe / "boot_probe.py")
+    return push_key
 
 
 @pytest.mark.timeout(1200)
@@ -119,7 +129,7 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     probe.mkdir()
     console = tmp_path / "console.log"
     with overlay(base, tmp_path / "overlay") as root:
-        _install(root, tmp_path, probe)
+        push_key = _install(root, tmp_path, probe)
         # The package enabled its unit although systemd was not running (an image build).
         wants = root / "etc/systemd/system/multi-user.target.wants/doorcam.service"
         assert wants.is_symlink()
@@ -204,6 +214,7 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert w["old_login"] == 303 and w["clips_page"] == 200, w
     assert w["video"] == [200, "video/mp4"] and w["video_bytes"] > 1000, w
     assert w["hold"] == 303 and w["held"] is True, w
+    assert w["push_key"] == push_key, w  # the old Web Push key, so subscriptions stay valid
     assert w["web_dir"] == ["doorcam-web", "doorcam", "770"], w
     assert w["accounts"][0] == "doorcam-web" and w["accounts"][2] == "600", w
     assert w["index"][1:] == ["doorcam", "660"], w
