@@ -92,10 +92,11 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> str:
     head = before + "[owner_mqtt]\n" + home.replace("enabled = false", "enabled = true", 1)
     text = head + "[homeassistant]\n" + ha.replace("enabled = false", "enabled = true", 1)
     # Web Push on: the push key an earlier version made must keep working.
-    push = '[push]\nenabled = false\ncontact = ""\n'
-    assert push in text
-    conf.write_text(text.replace(push, '[push]\nenabled = true\n'
-                                       'contact = "mailto:owner@example.org"\n'))
+    before, push = text.split("[push]\n")
+    assert "\nenabled = false\n" in push and '\ncontact = ""\n' in push
+    push = push.replace("\nenabled = false\n", "\nenabled = true\n", 1).replace(
+        '\ncontact = ""\n', '\ncontact = "mailto:owner@example.org"\n', 1)
+    conf.write_text(before + "[push]\n" + push)
     # A device key, as the daemon makes it once its uplink is on: the web app must not read it.
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
