@@ -78,11 +78,13 @@ def _issue(args: argparse.Namespace) -> int:
         print(f"made the device CA {files.cert}")
     print(f"{'issued' if got.leaf_issued else 'kept'} the web certificate {paths.cert} for "
           f"{', '.join(got.leaf_names.dns + got.leaf_names.ips)}")
-    dropped = [a for a in ([lan] if lan else []) if a not in got.leaf_names.ips]
+    dropped = [n for n in got.wanted.dns + got.wanted.ips
+               if n not in got.leaf_names.dns + got.leaf_names.ips]
     if dropped:
-        print(f"note: this device's address {', '.join(dropped)} is not one the CA was made "
-              f"for: open https://{got.leaf_names.dns[0]}/ instead, or make a new CA "
-              "(`doorcam ca issue --new-ca`) and install it on the phones again")
+        at = next((d for d in got.leaf_names.dns if d.endswith(".local")), None)
+        print(f"note: {', '.join(dropped)} (this device's name or address now) is not one "
+              f"the CA was made for{f': open https://{at}/ instead,' if at else ';'} or make "
+              "a new CA (`doorcam ca issue --new-ca`) and install it on the phones again")
     print(f"CA SHA-256 fingerprint: {got.ca_fingerprint}")
     return 0
 

@@ -200,6 +200,7 @@ class Outcome:
     ca_fingerprint: str
     names: Names         # what the CA is constrained to
     leaf_names: Names    # what the web certificate names (within the CA's names)
+    wanted: Names        # the device's names and addresses now
 
 
 def ensure(files: CaFiles, device_id: str, lan_addresses: list[str], cert_path: Path,
@@ -224,4 +225,4 @@ def ensure(files: CaFiles, device_id: str, lan_addresses: list[str], cert_path: 
     elif (st := os.stat(key_path)).st_uid == os.geteuid() and st.st_mode & 0o777 != key_mode:
         os.chmod(key_path, key_mode)
     return Outcome(made, issued, fingerprint_der(ca.public_bytes(serialization.Encoding.DER)),
-                   permitted, leaf_names)
+                   permitted, leaf_names, wanted)

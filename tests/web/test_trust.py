@@ -107,6 +107,7 @@ def test_leaf_is_issued_again_only_when_needed(tmp_path: Path) -> None:
     moved = ca.ensure(files, "doorcam-1a2b3c4d", ["192.168.1.77"], cert, key)
     assert not moved.ca_made and moved.leaf_issued
     assert moved.leaf_names.ips == ("127.0.0.1", "::1")
+    assert moved.wanted.ips == ("127.0.0.1", "::1", "192.168.1.77")
     assert _openssl_verify(files.cert, cert, "-verify_hostname",
                            "doorcam-1a2b3c4d.local").returncode == 0
     # A self-signed certificate in its place (the web app's fallback) is replaced.
@@ -221,6 +222,24 @@ def test_a_certificate_issued_again_is_served_without_a_restart(ca_world: World)
     s = ca_world.session()
     s.verify = str(ca_world.store / "device_ca.pem")  # the new CA
     assert s.get(url + "/login").status_code == 200
+
+
+def test_issue_says_when_the_device_outgrew_its_ca(ca_world: World) -> None:
+    """A new device id (so a new .local name): the CA cannot vouch for it, the command says
+    so and how to make a new one; the certificate keeps only what the CA allows."""
+    text = ca_world.config.read_text()
+    assert 'id = "porch-1"' in text
+    ca_world.config.write_text(text.replace('id = "porch-1"', 'id = "porch-2"', 1))
+    done = doorcam("ca", "issue", "--config", str(ca_world.config))
+    assert done.returncode == 0, done.stderr
+    assert "doorcam-porch-2.local" in done.stdout and "--new-ca" in done.stdout, done.stdout
+    san = ca.load_cert(ca_world.cert).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
+    again = doorcam("ca", "issue", "--new-ca", "--config", str(ca_world.config))
+    assert again.returncode == 0 and "made the device CA" in again.stdout, again.stderr
+    assert "doorcam-porch-2.local" in doorcam("ca", "show", "--config",
+                                              str(ca_world.config)).stdout
 
 
 def test_an_owners_own_certificate_is_never_replaced(
