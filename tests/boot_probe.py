@@ -278,7 +278,7 @@ def step_reload() -> None:
     def logged() -> bool:
         return any(e.get("MESSAGE", "").startswith("reload: ") for e in journal()[since:])
     sh("systemctl", "reload", UNIT)
-    wait(logged, 20)
+    wait(logged, 90)
     result["reload"] = {"same_pid": show()["MainPID"] == before, "logged": logged()}
 
 
