@@ -7,11 +7,14 @@ trusting the app after the CA was installed the way a person does it (an NSS dat
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import plistlib
 import shutil
 import socket
+import ssl
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,7 +50,6 @@ def _rogue_leaf(files: ca.CaFiles, out: Path, *, dns: list[str], ips: list[str])
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     root = ca.load_cert(files.cert)
     key = ec.generate_private_key(ec.SECP256R1())
-    import ipaddress
     now = dt.datetime.now(dt.UTC)
     san = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i))
                                             for i in ips]
@@ -193,15 +195,12 @@ def test_passkeys_default_to_the_local_name_when_the_ca_serves(ca_world: World) 
 
 
 def _served(url: str) -> str:
-    import ssl
     host, port = url.removeprefix("https://").rsplit(":", 1)
     der = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate((host, int(port))))
     return ca.fingerprint_der(der)
 
 
 def test_a_certificate_issued_again_is_served_without_a_restart(ca_world: World) -> None:
-    import time
-
     url = ca_world.start()
     before = _served(url)
     assert before == ca.fingerprint_der(ca.load_cert(ca_world.cert).public_bytes(
