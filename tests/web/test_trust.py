@@ -33,6 +33,7 @@ from tests.web.test_browser import CHROMIUM, DRIVER, FLAGS, log_in, shot
 from tests.web.world import World
 
 NAME = "doorcam-porch-1.local"  # the test world's device id is porch-1
+ROGUE = "router.local"  # another site on the LAN (loopback here)
 
 
 def _openssl_verify(ca_pem: Path, leaf_pem: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -304,7 +305,8 @@ def chromium_at(tmp_path: Path) -> Iterator[Callable[[Path], Any]]:
         for flag in FLAGS:
             if flag != "--ignore-certificate-errors":
                 options.add_argument(flag)
-        options.add_argument(f"--host-resolver-rules=MAP {NAME} 127.0.0.1")
+        options.add_argument(f"--host-resolver-rules=MAP {NAME} 127.0.0.1, "
+                             f"MAP {ROGUE} 127.0.0.1")
         options.add_argument(f"--user-data-dir={home / 'profile'}")
         service = Service(executable_path=DRIVER, env={**os.environ, "HOME": str(home)})
         driver = webdriver.Chrome(service=service, options=options)
@@ -348,3 +350,48 @@ def test_chromium_trusts_the_app_once_the_ca_is_installed(
     assert not plain.find_elements(By.NAME, "password")
     assert "ERR_CERT_AUTHORITY_INVALID" in plain.page_source or \
         "Privacy error" in plain.title, plain.title
+
+
+def _site_signed_by_the_ca(files: ca.CaFiles, name: str, tmp: Path) -> Any:
+    """An https server on loopback with a certificate the device CA's key signed for `name`
+    exactly as it signs the web app's (what someone holding that key could mint)."""
+    import http.server
+    import threading
+
+    cert, key = tmp / f"{name}.pem", tmp / f"{name}.key"
+    ca.issue_leaf(files, ca.Names((name,), ()), cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             http.server.SimpleHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_chromium_refuses_another_site_the_ca_key_signed(
+        ca_world: World, chromium_at: Callable[[Path], Any], tmp_path: Path) -> None:
+    """The browser's own verifier holds the CA to its name constraints: with the CA
+    installed, a certificate its key signed for another name is refused (Chromium 156 says
+    ERR_CERT_INVALID), while the same kind of certificate for the device's own name is
+    accepted."""
+    from selenium.webdriver.common.by import By
+
+    files = ca.CaFiles.of(ca_world.store)
+    browser = chromium_at(_nss_home(tmp_path, files.cert))
+    for name, accepted in ((NAME, True), (ROGUE, False)):
+        server = _site_signed_by_the_ca(files, name, tmp_path)
+        try:
+            browser.get(f"https://{name}:{server.server_address[1]}/")
+            deadline = time.monotonic() + 15
+            while not (browser.find_elements(By.TAG_NAME, "ul")
+                       or "ERR_CERT_" in browser.page_source):
+                assert time.monotonic() < deadline, browser.page_source[-2000:]
+                time.sleep(0.1)
+            listed = "Directory listing" in browser.page_source
+            assert listed == accepted, (name, browser.title)
+            if not accepted:
+                assert "ERR_CERT_" in browser.page_source
+        finally:
+            server.shutdown()
+            server.server_close()
