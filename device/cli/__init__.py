@@ -10,6 +10,7 @@ from config import ConfigError
 from device.cli import (
     agency,
     audit,
+    ca,
     clips,
     config,
     demo,
@@ -24,7 +25,7 @@ from device.errors import EXIT_USAGE, UserError, user_error
 from device.web import command as web
 
 COMMANDS = (simulate, detect, clips, config, run, requests, audit, registry, agency, demo,
-            owner, web)
+            owner, web, ca)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ from device.store.errors import (
     StoreFull,
     StoreIOError,
 )
-from device.store.files import Layout
+from device.store.files import FILE_MODE, Layout
 from device.store.ids import new_clip_id, validate_clip_id
 from device.store.index import ClipRecord
 from device.store.reconcile import ReconcileReport, reconcile
@@ -67,7 +67,7 @@ class ClipStore:
         self._lock_fd = -1
         try:
             self.layout.create()
-            self._lock_fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
+            self._lock_fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, FILE_MODE)
             fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
             self._conn = index.connect(self.layout.index)
         except (OSError, sqlite3.Error) as exc:

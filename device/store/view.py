@@ -20,7 +20,7 @@ from types import TracebackType
 
 from device.store import index
 from device.store.errors import ClipNotFound, SchemaTooNew, StoreError, StoreIOError
-from device.store.files import Layout
+from device.store.files import FILE_MODE, Layout
 from device.store.ids import validate_clip_id
 from device.store.index import ClipRecord
 from device.store.removal import remove_clip
@@ -110,7 +110,7 @@ class ClipView:
 
     @contextlib.contextmanager
     def _shared_lock(self) -> Iterator[None]:
-        fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
             yield
