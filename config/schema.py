@@ -9,6 +9,7 @@ from config.fields import odd_or_zero, polygons, setting
 from config.homeassistant import HomeAssistantConfig
 from config.mqtt import MqttConfig
 from config.owner_mqtt import OwnerMqttConfig
+from config.people import PeopleConfig
 from config.privacy import PrivacyConfig
 from config.push import PushConfig
 from config.uplink import DeviceConfig, UplinkConfig
@@ -145,6 +146,7 @@ class Config:
     web: WebConfig = WebConfig()
     push: PushConfig = PushConfig()
     doorbell: DoorbellConfig = DoorbellConfig()
+    people: PeopleConfig = PeopleConfig()
 
 
 SECTIONS: dict[str, type] = {
@@ -162,4 +164,5 @@ SECTIONS: dict[str, type] = {
     "web": WebConfig,
     "push": PushConfig,
     "doorbell": DoorbellConfig,
+    "people": PeopleConfig,
 }
