@@ -56,6 +56,7 @@ class _Report:
         self.jsonl = jsonl
         self.clips: list[str] = []
         self.events = 0
+        self.people = 0
 
     def _say(self, line: str) -> None:
         if self.progress:
@@ -72,6 +73,10 @@ class _Report:
         if self.jsonl:
             self.jsonl.write(json.dumps(ev.to_json()) + "\n")
             self.jsonl.flush()
+
+    def person_seen(self, ev: MotionEventRecord) -> None:
+        self.people += 1
+        self._say(f"person seen in motion event {ev.id} (frame {ev.person_frame})")
 
     def clip_stored(self, clip: Any) -> None:
         self.clips.append(clip.id)
@@ -96,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     try:
         failures = _run_loop(cfg, source, store, report, progress,
-                             simulated=build.is_simulated(spec))
+                             simulated=build.is_simulated(spec), pace=pace)
     except _Terminated:
         print("doorcam: terminated; the open clip was finalized", file=sys.stderr)
         return 143
@@ -115,10 +120,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
-              progress: Progress | None, *, simulated: bool) -> int:
+              progress: Progress | None, *, simulated: bool, pace: float | None) -> int:
     from capture.recording import RecordingError
     from device.daemon.clock import ClockWatch
+    from device.daemon.people import PeopleThread
     from device.wiring import build
+    from device.wiring.people import PeopleStage
     frames = iter(source.frames())
     first = next(frames, None)
     if first is None:
@@ -127,7 +134,14 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
     detector = build.make_detector(cfg, height, width)
     recorder = build.make_recorder(cfg, source.info, store, simulated=simulated,
                                    clock=ClockWatch().stamp)
-    loop = LocalLoop(detector, recorder, report)
+    # The people stage runs on its own thread as on the device; as fast as the machine can
+    # go (no pace), the loop waits for it rather than drop checks, so runs are repeatable.
+    people = None
+    if cfg.people.enabled:
+        people = PeopleThread(build.make_people_detector_for(cfg), block=pace is None)
+        people.start()
+    loop = LocalLoop(detector, recorder, report, labels=store,
+                     people=PeopleStage(cfg.people, people) if people else None)
     failures = 0
     try:
         for frame in itertools.chain([first], frames):
@@ -141,6 +155,8 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
                 progress.update(loop.frames, loop.last_pts)
     finally:
         loop.close()
+        if people is not None:
+            people.stop()
         for removed in store.prune(time.time()):
             report._say(f"retention: deleted clip {removed}")
         if progress:
