@@ -64,12 +64,12 @@ def run(args: argparse.Namespace) -> int:
                 events += 1
                 event_id = r.transition.event_id
             count, found_boxes = "", ""
-            if people is not None and r.event_active and event_id is not None:
-                if people.offer(frame, r, event_id) is not None:
-                    found = people.results()[0]
-                    checked += 1
-                    people_busy += found.seconds
-                    count, found_boxes = str(len(found.boxes)), format_boxes(found.boxes)
+            if (people is not None and r.event_active and event_id is not None
+                    and people.offer(frame, r, event_id) is not None):
+                found = people.results()[0]
+                checked += 1
+                people_busy += found.seconds
+                count, found_boxes = str(len(found.boxes)), format_boxes(found.boxes)
             if writer:
                 writer.writerow((frame.seq, int(r.motion), int(r.event_active),
                                  f"{r.score:.5f}", format_boxes(r.boxes), count, found_boxes))
