@@ -26,9 +26,9 @@ class PeopleConfig:
         3.0, "At most this many people checks per second while an event has motion "
         "(each takes tens of milliseconds on a Pi 4).", min=0.2, max=30.0)
     min_hits: int = setting(
-        1, "Checks that must find a person before an event is labelled `person`. More "
-        "means fewer false labels but a later one, and none for a person who passes by "
-        "quickly (at the door a face shows for a fraction of a second as they turn).",
-        min=1, max=10)
+        2, "Checks in a row that must find a person in the same place before an event is "
+        "labelled `person`; after a check finds someone the next motion frame is checked "
+        "at once to confirm. 1 labels on one sighting (sooner, but a car's grille or a "
+        "pattern of leaves can pass for a person once).", min=1, max=10)
     min_score: float = setting(
         0.5, "The yolox detector's lowest person confidence (0..1).", min=0.05, max=0.99)

@@ -125,7 +125,7 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
     from device.daemon.clock import ClockWatch
     from device.daemon.people import PeopleThread
     from device.wiring import build
-    from device.wiring.people import PeopleStage
+    from device.wiring.people import Inline, PeopleStage, Runner
     frames = iter(source.frames())
     first = next(frames, None)
     if first is None:
@@ -134,14 +134,21 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
     detector = build.make_detector(cfg, height, width)
     recorder = build.make_recorder(cfg, source.info, store, simulated=simulated,
                                    clock=ClockWatch().stamp)
-    # The people stage runs on its own thread as on the device; as fast as the machine can
-    # go (no pace), the loop waits for it rather than drop checks, so runs are repeatable.
-    people = None
+    # Paced, the people stage runs on its own thread as on the device; as fast as the
+    # machine can go, the loop waits for each check, so a run's labels do not depend on how
+    # busy the machine is (a sighting is confirmed at the next frame, which must not have
+    # raced ahead of the detector).
+    people: PeopleThread | None = None
+    runner: Runner | None = None
     if cfg.people.enabled:
-        people = PeopleThread(build.make_people_detector_for(cfg), block=pace is None)
-        people.start()
+        detector_p = build.make_people_detector_for(cfg)
+        if pace is None:
+            runner = Inline(detector_p)
+        else:
+            runner = people = PeopleThread(detector_p)
+            people.start()
     loop = LocalLoop(detector, recorder, report, labels=store,
-                     people=PeopleStage(cfg.people, people) if people else None)
+                     people=PeopleStage(cfg.people, runner) if runner else None)
     failures = 0
     try:
         for frame in itertools.chain([first], frames):

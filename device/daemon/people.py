@@ -20,13 +20,10 @@ FINISH_S = 2.0  # at the end of input, how long the checks already queued may st
 
 
 class PeopleThread:
-    """`Runner` on a worker thread named `people`. `block=True` (a simulation run as fast as
-    it can) makes `submit` wait for room instead of dropping, so a run does not depend on
-    how busy the machine is."""
+    """`Runner` on a worker thread named `people`."""
 
-    def __init__(self, detector: PeopleDetector, *, block: bool = False) -> None:
+    def __init__(self, detector: PeopleDetector) -> None:
         self.detector = detector
-        self.block = block
         self.checks: DropQueue[PeopleCheck] = DropQueue(QUEUE)
         self._done: queue.SimpleQueue[PeopleFound] = queue.SimpleQueue()
         self._busy = 0  # submitted and not yet answered (nor dropped)
@@ -54,8 +51,6 @@ class PeopleThread:
 
     def submit(self, check: PeopleCheck) -> None:
         with self._changed:
-            if self.block:
-                self._changed.wait_for(lambda: self._busy < QUEUE or self._gone)
             self._busy += 1
             before = self.checks.dropped
             self.checks.put(check)

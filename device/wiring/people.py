@@ -3,13 +3,16 @@ how its answers become an event's `person` label.
 
 A check is due on a frame with motion inside an event, at most `checks_per_second` per
 event. The detector gets the moving region (the union of the motion boxes, padded) cut from
-the full-resolution picture, so a person far away keeps enough pixels. Where the detector
+the full-resolution picture, so a person far away keeps enough pixels. A sighting is checked
+again at the next motion frame and labels the event once `min_hits` checks in a row saw
+someone in the same place (`confirmed`). Where the detector
 runs (inline, or on its own thread that never holds up the motion loop) is the runner's
 business: `Runner`.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +97,26 @@ def to_frame(box: Box, region: Box) -> Box:
             box[2] * region[2], box[3] * region[3])
 
 
+def overlaps(a: Box, b: Box, share: float = 0.3) -> bool:
+    """Whether the boxes' intersection is at least `share` of the smaller one."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return False
+    return w * h >= share * min(a[2] * a[3], b[2] * b[3])
+
+
+def confirmed(hits: Sequence[Sequence[Box]], needed: int) -> bool:
+    """Whether the last `needed` checks that found someone each found them where the one
+    before did (a person stays; a pattern of leaves or a car's grille seldom fools the
+    detector twice in the same place)."""
+    if len(hits) < needed:
+        return False
+    chain = hits[len(hits) - needed:]
+    return all(any(overlaps(a, b) for a in before for b in after)
+               for before, after in itertools.pairwise(chain))
+
+
 def run_check(detector: PeopleDetector, check: PeopleCheck) -> PeopleFound:
     t0 = time.perf_counter()
     people = detector.detect(check.image)
@@ -128,11 +151,18 @@ class PeopleStage:
         self.runner = runner
         self._gap = 1.0 / cfg.checks_per_second
         self._last: tuple[int, float] = (0, float("-inf"))  # event id, pts of its last check
+        self._confirm = 0  # an event whose next motion frame is checked at once
         self.checks = 0
 
     def due(self, event_id: int, pts: float) -> bool:
         last_id, last_pts = self._last
-        return last_id != event_id or pts - last_pts >= self._gap - 1e-6
+        return (last_id != event_id or event_id == self._confirm
+                or pts - last_pts >= self._gap - 1e-6)
+
+    def confirm(self, event_id: int) -> None:
+        """A check of this event found someone: check its next motion frame at once, while
+        the person is still there (one check more per sighting, not a faster rate)."""
+        self._confirm = event_id
 
     def offer(self, frame: Frame, result: Any, event_id: int | None) -> PeopleCheck | None:
         """Submit a check of this frame if one is due; the check, or None."""
@@ -141,6 +171,8 @@ class PeopleStage:
         if not self.due(event_id, frame.pts):
             return None
         self._last = (event_id, frame.pts)
+        if self._confirm == event_id:
+            self._confirm = 0
         region = region_of(result.boxes)
         check = PeopleCheck(event_id, frame.seq, frame.pts, cut(frame.main.to_bgr(), region),
                             region)

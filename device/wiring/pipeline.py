@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from capture.frame import Frame
-from device.wiring.people import PeopleFound, PeopleStage
+from device.wiring.people import PeopleFound, PeopleStage, confirmed
 
 Box = tuple[float, float, float, float]
 PERSON = "person"
@@ -173,9 +173,12 @@ class LocalLoop:
         if not found.boxes:
             return
         ev.people.append((found.seq, list(found.boxes)))
-        if ev.person or len(ev.people) < self.min_hits:
-            if ev.person:
-                self._label_clips(ev)
+        if ev.person:
+            self._label_clips(ev)
+            return
+        if not confirmed([boxes for _, boxes in ev.people], self.min_hits):
+            if self.people is not None and ev is self._event:
+                self.people.confirm(ev.id)
             return
         ev.labels.append(PERSON)
         ev.person_frame = found.seq

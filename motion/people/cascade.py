@@ -15,11 +15,11 @@ from motion.people.base import PeopleError, Person, fractions, gray, resized
 SYSTEM_DIRS = ("/usr/share/opencv4/haarcascades", "/usr/share/opencv/haarcascades")
 FILES = {"face": "haarcascade_frontalface_alt2.xml",
          "upperbody": "haarcascade_upperbody.xml"}
-HEIGHT = 240  # pictures are scaled to this many rows: a face at the door is 24+ rows then
+HEIGHT = 200  # pictures are scaled to this many rows: a face at the door is 24+ rows then
 SCALE_STEP = 1.15  # between pyramid levels: 1.1 finds no more at the door and costs 1.5x
 # (neighbours, smallest object as a fraction of the picture height): faces are confirmed by
 # more neighbours, since leaves make face-like patches.
-TUNING = {"face": (5, 0.1), "upperbody": (4, 0.3)}
+TUNING = {"face": (5, 0.12), "upperbody": (4, 0.3)}
 
 
 def cascade_dirs() -> list[Path]:

@@ -61,6 +61,10 @@ enabled = true
 port = {broker.port}
 [homeassistant]
 enabled = true
+[people]
+# One sighting: paced at twice real time on a busy machine, the confirming check may come
+# after the person turned away.
+min_hits = 1
 """, encoding="utf-8")
     ha = Peer(broker.port)
     ha.subscribe("homeassistant/#")
