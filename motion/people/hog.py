@@ -9,7 +9,9 @@ from motion.people.base import PeopleError, Person, fractions, gray, resized
 
 WINDOW_H = 128  # the default detector's window is 64x128 pixels
 MIN_HEIGHT = 160  # a smaller picture is scaled up so a person filling it still fits a window
-MAX_HEIGHT = 400  # a larger one is scaled down: the pyramid would cost more and find no more
+# A larger one is scaled down: the region is the moving area padded by a quarter on each
+# side, so a person in it stands over half its height and still spans two windows here.
+MAX_HEIGHT = 256
 MIN_WEIGHT = 0.5  # SVM margins below this are mostly textures (trees, railings)
 
 
@@ -34,7 +36,7 @@ class HogDetector:
         if g.shape[1] < 64:
             return []
         rects, weights = self._hog.detectMultiScale(g, winStride=(8, 8), padding=(8, 8),
-                                                    scale=1.08)
+                                                    scale=1.1)
         H, W = g.shape[:2]
         return [Person(fractions(r, W, H), float(wt), self.name)
                 for r, wt in zip(rects, np.ravel(weights), strict=True)
