@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from common import fsync_dir
-from config import load_config
 from device.errors import EXIT_FAILURE, UserError
 
 MODEL_URL = ("https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/"
@@ -45,9 +44,10 @@ def add_parser(sub: Any) -> None:
 
 
 def _install(args: argparse.Namespace) -> int:
+    from device.cli.admin import device_config
     from device.wiring import build
 
-    cfg = load_config(args.config)
+    cfg = device_config(args.config, None)  # the device's config; written as the store's owner
     dest = build.people_model(cfg)
     if args.file:
         try:
