@@ -13,8 +13,8 @@ Figures: precision and recall of "this event had a person" (an event had one whe
 its frames shows a person); frames from a person's first appearance to the `person` label;
 the people stage's CPU time per check (cutting the region included) and per event as ratios
 to the motion detector's CPU time per frame in the same run (CPU, not wall time: OpenCV runs
-the detectors on several threads, which a busy machine stretches); and the whole pipeline's CPU with the stage on and off on a 1080p
-H.264 file (`doorcam simulate`).
+the detectors on several threads, which a busy machine stretches); and the whole pipeline's
+CPU with the stage on and off on a 1080p H.264 file (`doorcam simulate`).
 """
 
 from __future__ import annotations
