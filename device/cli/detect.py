@@ -5,7 +5,8 @@ frame (0-based, source order), motion (0/1 after the guards), event (0/1 after p
 hysteresis), score (moving fraction of the analysed area), boxes (`x y w h` in 0..1 frame
 fractions, `;`-separated), people (people found by the people stage in that frame; empty
 where it did not check the frame: it checks frames with motion in an event, at
-people.checks_per_second), people_boxes (theirs, as boxes are).
+people.checks_per_second, and the next such frame after a sighting), people_boxes (theirs,
+as boxes are).
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ def format_boxes(boxes: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from device.wiring import build
-    from device.wiring.people import Inline
+    from device.wiring.people import Inline, confirmed
     cfg = load_config(args.config)
     people = build.make_people_stage(cfg, Inline)
     event_id: int | None = None
+    hits: list[list[tuple[float, float, float, float]]] = []  # this event's sightings
     checked = people_busy = 0.0
     source = build.open_frames(cfg, args.source, pace=None)
     out = open(args.frames_csv, "w", newline="", encoding="utf-8") if args.frames_csv else None  # noqa: SIM115
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             if r.transition is not None and r.transition.kind == "start":
                 events += 1
                 event_id = r.transition.event_id
+                hits = []
             count, found_boxes = "", ""
             if (people is not None and r.event_active and event_id is not None
                     and people.offer(frame, r, event_id) is not None):
@@ -70,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
                 checked += 1
                 people_busy += found.seconds
                 count, found_boxes = str(len(found.boxes)), format_boxes(found.boxes)
+                if found.boxes and not confirmed(hits, cfg.people.min_hits):
+                    hits.append(list(found.boxes))
+                    if not confirmed(hits, cfg.people.min_hits):
+                        people.confirm(event_id)  # as the device does: look again at once
             if writer:
                 writer.writerow((frame.seq, int(r.motion), int(r.event_active),
                                  f"{r.score:.5f}", format_boxes(r.boxes), count, found_boxes))
