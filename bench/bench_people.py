@@ -236,6 +236,15 @@ def main() -> int:
     out: dict[str, object] = {"detector": getattr(detector, "name", "?"), "clips": results,
                               "real": scores(results, real),
                               "synthetic": scores(results, synthetic)}
+    # Which detector finds what, alone, on the real footage (the combination is the default).
+    from motion.people.cascade import CascadeDetector
+    from motion.people.hog import HogDetector
+
+    alone: dict[str, object] = {}
+    for single in (HogDetector(), CascadeDetector("upperbody"), CascadeDetector("face")):
+        runs = {c.name: run_clip(c, cfg, single) for c in all_clips if c.real}
+        alone[single.name] = scores(runs, real)
+    out["real_by_detector"] = alone
     # Cost: every check of every clip against the motion detector's time per frame, both
     # measured in this run on the same machine.
     per_frame_us = statistics.median([float(r["motion_frame_us"]) for r in results.values()])
@@ -282,6 +291,9 @@ def print_report(out: dict[str, object], all_clips: list[Clip]) -> None:
         print(f"{kind}: precision {s['precision']} recall {s['recall']} "
               f"(tp {s['tp']}, fp {s['fp']}, fn {s['fn']}); frames from first appearance "
               f"to the label: {s['delay_frames']}")
+    for name, s in out["real_by_detector"].items():  # type: ignore[attr-defined]
+        print(f"real, {name} alone: precision {s['precision']} recall {s['recall']} "
+              f"(tp {s['tp']}, fp {s['fp']}, fn {s['fn']}), delay {s['delay_frames']}")
     c: dict[str, object] = out["cost"]  # type: ignore[assignment]
     print(f"cost: one check {c['check_over_motion_frame']}x the motion detector's time per "
           f"frame ({c['check_us']} us vs {c['motion_frame_us']} us); one event "
