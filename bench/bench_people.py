@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -131,8 +132,8 @@ def clips(data: Path) -> list[Clip]:
     return out
 
 
-def run_clip(clip: Clip, stage_cfg: PeopleConfig, detector: object) -> dict[str, object]:
-    stage = PeopleStage(stage_cfg, Inline(detector))  # type: ignore[arg-type]
+def run_clip(clip: Clip, stage_cfg: PeopleConfig, detector: Any) -> dict[str, Any]:
+    stage = PeopleStage(stage_cfg, Inline(detector))
     motion = None
     events: list[Event] = []
     current: Event | None = None
@@ -184,16 +185,16 @@ def run_clip(clip: Clip, stage_cfg: PeopleConfig, detector: object) -> dict[str,
     }
 
 
-def scores(results: dict[str, dict[str, object]], names: list[str]) -> dict[str, object]:
+def scores(results: dict[str, dict[str, Any]], names: list[str]) -> dict[str, Any]:
     tp = fp = fn = tn = 0
     delays = []
     for name in names:
         r = results[name]
-        for e in r["events"]:  # type: ignore[attr-defined]
+        for e in r["events"]:
             labelled = e["label_frame"] >= 0
             if e["person"] and labelled:
                 tp += 1
-                delays.append(e["label_frame"] - r["first_person_frame"])  # type: ignore[operator]
+                delays.append(e["label_frame"] - r["first_person_frame"])
             elif e["person"]:
                 fn += 1
             elif labelled:
@@ -233,14 +234,14 @@ def main() -> int:
     results = {c.name: run_clip(c, cfg, detector) for c in all_clips}
     real = [c.name for c in all_clips if c.real]
     synthetic = [c.name for c in all_clips if not c.real]
-    out: dict[str, object] = {"detector": getattr(detector, "name", "?"), "clips": results,
+    out: dict[str, Any] = {"detector": getattr(detector, "name", "?"), "clips": results,
                               "real": scores(results, real),
                               "synthetic": scores(results, synthetic)}
     # Which detector finds what, alone, on the real footage (the combination is the default).
     from motion.people.cascade import CascadeDetector
     from motion.people.hog import HogDetector
 
-    alone: dict[str, object] = {}
+    alone: dict[str, Any] = {}
     for single in (HogDetector(), CascadeDetector("upperbody"), CascadeDetector("face")):
         runs = {c.name: run_clip(c, cfg, single) for c in all_clips if c.real}
         alone[single.name] = scores(runs, real)
@@ -248,9 +249,9 @@ def main() -> int:
     # Cost: every check of every clip against the motion detector's time per frame, both
     # measured in this run on the same machine.
     per_frame_us = statistics.median([float(r["motion_frame_us"]) for r in results.values()])
-    checks = sum(int(r["checks"]) for r in results.values())  # type: ignore[call-overload]
-    check_ms = sum(float(r["check_ms"]) for r in results.values())  # type: ignore[arg-type]
-    events = sum(len(r["events"]) for r in results.values())  # type: ignore[arg-type]
+    checks = sum(int(r["checks"]) for r in results.values())
+    check_ms = sum(float(r["check_ms"]) for r in results.values())
+    events = sum(len(r["events"]) for r in results.values())
     per_check_us = check_ms * 1000 / max(checks, 1)
     per_event_us = check_ms * 1000 / max(events, 1)
     out["cost"] = {"motion_frame_us": round(per_frame_us, 1), "checks": checks,
@@ -276,29 +277,30 @@ def main() -> int:
     return 0
 
 
-def print_report(out: dict[str, object], all_clips: list[Clip]) -> None:
-    results: dict[str, dict[str, object]] = out["clips"]  # type: ignore[assignment]
+def print_report(out: dict[str, Any], all_clips: list[Clip]) -> None:
+    results: dict[str, dict[str, Any]] = out["clips"]
     print(f"people detector: {out['detector']} (REAL footage, then SYNTHETIC scenes)")
     for c in all_clips:
         r = results[c.name]
         evs = r["events"]
-        persons = sum(1 for e in evs if e["person"])  # type: ignore[attr-defined, union-attr]
-        labelled = sum(1 for e in evs if e["label_frame"] >= 0)  # type: ignore[attr-defined, union-attr]
-        print(f"  {c.name:48s} events {len(evs):3d}  with a person {persons:2d}  "  # type: ignore[arg-type]
+        persons = sum(1 for e in evs if e["person"])
+        labelled = sum(1 for e in evs if e["label_frame"] >= 0)
+        print(f"  {c.name:48s} events {len(evs):3d}  with a person {persons:2d}  "
               f"labelled person {labelled:2d}  checks {r['checks']}")
     for kind in ("real", "synthetic"):
-        s: dict[str, object] = out[kind]  # type: ignore[assignment]
+        s: dict[str, Any] = out[kind]
         print(f"{kind}: precision {s['precision']} recall {s['recall']} "
               f"(tp {s['tp']}, fp {s['fp']}, fn {s['fn']}); frames from first appearance "
               f"to the label: {s['delay_frames']}")
-    for name, s in out["real_by_detector"].items():  # type: ignore[attr-defined]
+    for name, s in out["real_by_detector"].items():
         print(f"real, {name} alone: precision {s['precision']} recall {s['recall']} "
               f"(tp {s['tp']}, fp {s['fp']}, fn {s['fn']}), delay {s['delay_frames']}")
-    c: dict[str, object] = out["cost"]  # type: ignore[assignment]
-    print(f"cost: one check {c['check_over_motion_frame']}x the motion detector's time per "
-          f"frame ({c['check_us']} us vs {c['motion_frame_us']} us); one event "
-          f"{c['event_over_motion_frame']}x ({c['checks']} checks over {c['events']} events)")
-    p: dict[str, object] = out["pipeline_1080p"]  # type: ignore[assignment]
+    cost: dict[str, Any] = out["cost"]
+    print(f"cost: one check {cost['check_over_motion_frame']}x the motion detector's time per "
+          f"frame ({cost['check_us']} us vs {cost['motion_frame_us']} us); one event "
+          f"{cost['event_over_motion_frame']}x ({cost['checks']} checks over {cost['events']} "
+          "events)")
+    p: dict[str, Any] = out["pipeline_1080p"]
     print(f"1080p H.264 simulate, CPU with the stage on / off: {p['on_over_off']}x "
           f"(on {p['cpu_s_on']} s, off {p['cpu_s_off']} s)")
 
