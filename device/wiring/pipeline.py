@@ -15,23 +15,8 @@ MOTION = "motion"
 KEEP_ENDED = 4  # ended events whose late people answers still label them and their clips
 
 
-class Detection(Protocol):
-    motion: bool
-    event_active: bool
-    score: float
-    boxes: Sequence[Box]
-
-    @property
-    def transition(self) -> Any: ...
-
-
 class Detector(Protocol):
     def process(self, lores: Any, t: float, exposure_changed: bool = False) -> Any: ...
-
-
-class Committed(Protocol):
-    id: str
-    meta: Any
 
 
 class LabelSink(Protocol):
