@@ -46,6 +46,7 @@ setup(
             "ruff>=0.6",
             "mypy>=1.10",
             "import-linter>=2.17",
+            "vulture>=2.10",  # dead code, high confidence only (make lint)
             "psutil>=5.9",
             "trustme>=1.1",
             "tuspyserver>=4.4",

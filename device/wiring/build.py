@@ -12,7 +12,7 @@ from capture.media import encoder_for
 from capture.privacy import PrivacyMask
 from capture.recording import Recorder
 from capture.recording.sink import ClipClock
-from capture.sources import is_live, open_source
+from capture.sources import open_source
 from config import Config
 from device.store import ClipStore
 from device.wiring.checks import watched_area_problem
@@ -74,7 +74,7 @@ def people_model(cfg: Config) -> Path:
     """Where the yolox detector's model is: people.model, else in the store's folder."""
     if cfg.people.model:
         return Path(cfg.people.model).expanduser()
-    return store_dir(cfg) / "models" / "yolox_nano.onnx"
+    return Path(cfg.store.path).expanduser() / "models" / "yolox_nano.onnx"
 
 
 def make_people_detector_for(cfg: Config) -> PeopleDetector:
@@ -88,11 +88,6 @@ def make_people_stage(cfg: Config, runner: Callable[[PeopleDetector], Runner]
     if not cfg.people.enabled:
         return None
     return PeopleStage(cfg.people, runner(make_people_detector_for(cfg)))
-
-
-def is_simulated(spec: str) -> bool:
-    """A synthetic scene or a recorded file: its clips are never evidence by default."""
-    return not is_live(spec)
 
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
@@ -131,6 +126,3 @@ def make_media_signer(cfg: Config) -> DeviceMediaSigner | None:
 def open_store(cfg: Config) -> ClipStore:
     return ClipStore(cfg.store)
 
-
-def store_dir(cfg: Config) -> Path:
-    return Path(cfg.store.path).expanduser()
