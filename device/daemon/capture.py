@@ -221,7 +221,10 @@ class CaptureSide:
         out = {"fps": round(self.frames_per_second(), 1), "camera": self.guard.fault or "ok",
                "clock_synced": self.clock.sample()}
         if self.people is not None:
-            out.update(people_checks=self.people.answered, people_dropped=self.people.dropped)
+            p = self.people
+            out.update(people_checks=p.answered, people_dropped=p.dropped,
+                       people_failures=p.failures,
+                       people_ms_per_check=round(p.seconds / max(1, p.answered) * 1000, 1))
         return out
 
     def status(self) -> str:
