@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from config.doorbell import DoorbellConfig
 from config.fields import odd_or_zero, polygons, setting
 from config.homeassistant import HomeAssistantConfig
+from config.live import LiveConfig
 from config.mqtt import MqttConfig
 from config.owner_mqtt import OwnerMqttConfig
 from config.people import PeopleConfig
@@ -146,6 +147,7 @@ class Config:
     web: WebConfig = WebConfig()
     push: PushConfig = PushConfig()
     doorbell: DoorbellConfig = DoorbellConfig()
+    live: LiveConfig = LiveConfig()
     people: PeopleConfig = PeopleConfig()
 
 
@@ -164,5 +166,6 @@ SECTIONS: dict[str, type] = {
     "web": WebConfig,
     "push": PushConfig,
     "doorbell": DoorbellConfig,
+    "live": LiveConfig,
     "people": PeopleConfig,
 }

@@ -85,6 +85,12 @@ class CaptureSide:
                              max_silence=5.0)
         self.process = Worker("motion", self._process_step, on_stop=self._finish,
                               max_silence=10.0)
+        # The live view's thread owns its directory; the motion thread only queues packets
+        # for it (dropping when it lags). Its failure costs live video, never recording.
+        self.live_feed = build.make_live(cfg)
+        self.publisher = (None if self.live_feed is None else
+                          Worker("live", self._live_step, on_stop=self.live_feed.close,
+                                 max_silence=10.0, critical=False))
         self.listener = _LogListener()
         self.retention = RetentionScheduler(lambda: self.listener.clips)
         self._started = time.monotonic()
@@ -107,15 +113,22 @@ class CaptureSide:
 
     def workers(self) -> Sequence[Worker]:
         people = self.people.workers() if self.people is not None else ()
-        return (self.camera, self.process, *people)
+        live = (self.publisher,) if self.publisher else ()
+        return (self.camera, self.process, *live, *people)
 
     def start(self) -> None:
         self._store = None
         self.clock.sample()
         self.clock.read_kernel()
         self._start_people()
+        if self.publisher is not None:
+            self.publisher.start()
         self.process.start()
         self.camera.start()
+
+    def _live_step(self, stop: threading.Event) -> None:
+        assert self.live_feed is not None
+        self.live_feed.step(timeout=0.5)
 
     def _start_people(self) -> None:
         """The people thread, started before the motion thread that feeds it. A detector
@@ -182,7 +195,7 @@ class CaptureSide:
     def _recorder(self, cfg: Config, info: Any) -> Any:
         # The recorder asks the clock once per clip, on this (the motion) thread.
         return build.make_recorder(cfg, info, self._store, simulated=self.simulated,
-                                   clock=self.clock.stamp)
+                                   clock=self.clock.stamp, live=self.live_feed)
 
     def reload(self, cfg: Config) -> None:
         """Take new motion, recording and retention settings (from SIGHUP) at the next frame."""
@@ -218,8 +231,10 @@ class CaptureSide:
         return frames / max(time.monotonic() - self._started, 1e-6)
 
     def stats(self) -> dict[str, Any]:
+        live = self.live_feed
         out = {"fps": round(self.frames_per_second(), 1), "camera": self.guard.fault or "ok",
-               "clock_synced": self.clock.sample()}
+               "clock_synced": self.clock.sample(),
+               "live_dropped": live.dropped if live is not None else 0}
         if self.people is not None:
             p = self.people
             out.update(people_checks=p.answered, people_dropped=p.dropped,
@@ -245,6 +260,11 @@ class CaptureSide:
             if self.people.dropped:
                 log.warning("people checks dropped while the detector lagged: %d",
                             self.people.dropped)
+        if self.publisher is not None:
+            self.publisher.stop()
         if self.frames.dropped:
             log.warning("camera frames dropped while processing lagged: %d",
                         self.frames.dropped)
+        if self.live_feed is not None and self.live_feed.dropped:
+            log.warning("live view: frames dropped while it lagged: %d",
+                        self.live_feed.dropped)
