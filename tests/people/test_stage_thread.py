@@ -136,3 +136,17 @@ def test_a_failing_detector_stops_the_stage_not_the_caller() -> None:
     people.finish()
     people.stop()
     assert people.worker.error == "RuntimeError: boom" and not people.worker.critical
+
+
+def test_the_daemon_records_on_without_a_model_and_says_why(tmp_path: Path) -> None:
+    from device.daemon.capture import CaptureSide
+
+    cfg = Config(capture=CaptureConfig(source="synthetic:porch?seconds=2"),
+                 store=StoreConfig(path=str(tmp_path / "store")),
+                 people=PeopleConfig(detector="yolox"))
+    side = CaptureSide(cfg, None)
+    side._start_people()
+    assert side.people is None and "doorcam people install-model" in side.people_problem
+    assert {w.name for w in side.workers()} <= {"camera", "motion", "live"}
+    assert "people detection off" in side.status()
+    assert "people_checks" not in side.stats()
