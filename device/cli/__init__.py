@@ -16,6 +16,7 @@ from device.cli import (
     demo,
     detect,
     owner,
+    people,
     registry,
     requests,
     run,
@@ -25,7 +26,7 @@ from device.errors import EXIT_USAGE, UserError, user_error
 from device.web import command as web
 
 COMMANDS = (simulate, detect, clips, config, run, requests, audit, registry, agency, demo,
-            owner, web, ca)
+            owner, people, web, ca)
 
 
 def build_parser() -> argparse.ArgumentParser:
