@@ -30,11 +30,17 @@ setup(
         # The doorbell button and chime relay (device/daemon/gpio.py); Debian and Pi OS
         # package it as python3-gpiozero.
         "gpiozero>=1.6",  # 1.6 is Bookworm's, 2.0 trixie's
+        # Content Credentials (C2PA) on shared clips (uplink/protocol/credentials.py): the
+        # Content Authenticity Initiative's own library; wheels for x86_64 and aarch64, any
+        # Python 3. Debian does not package it: without it clips are shared without them.
+        "c2pa-python>=0.38,<0.39",
     ],
     extras_require={
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",
+            # `make unit` runs the suite on every core (Debian: python3-pytest-xdist).
+            "pytest-xdist>=3.5",
             "hypothesis>=6.100",
             "ruff>=0.6",
             "mypy>=1.10",

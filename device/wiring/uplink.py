@@ -8,12 +8,13 @@ uploads.sqlite3 (tus resume), device_key.pem.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from config import Config
 from device.store import ClipStore
@@ -22,14 +23,18 @@ from device.wiring.paths import DevicePaths
 from device.wiring.registry import LiveRegistry
 from uplink.audit import AuditLog
 from uplink.desk import RequestDesk, UploadWorker, load_or_create_device_key
+from uplink.desk.media_key import CredentialsKey, load_or_create_credentials_key
 from uplink.desk.scope import CutFailed, CutSpan
 from uplink.errors import RegistryError, RequestRejected
 from uplink.protocol import Registry, public_key_from_text
+from uplink.protocol.credentials import available as credentials_available
 from uplink.protocol.registry import parse_registry
 from uplink.protocol.request import OwnerPolicy
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.transport import RequestsTransport
 from uplink.upload.tus import TusClient
+
+log = logging.getLogger(__name__)
 
 
 class MediaCutter:
@@ -74,6 +79,17 @@ def open_desk(cfg: Config, now: float,
         yield desk
 
 
+def credentials_key(key: Ed25519PrivateKey, key_path: Path, device_id: str,
+                    ) -> CredentialsKey | None:
+    """What signs shared clips' Content Credentials; None (with a warning) where the C2PA
+    library is not installed (it is not packaged by Debian)."""
+    if not credentials_available():
+        log.warning("shared clips go without Content Credentials: the C2PA library "
+                    "(c2pa-python) is not installed")
+        return None
+    return load_or_create_credentials_key(key, key_path, device_id)
+
+
 @contextmanager
 def open_worker(cfg: Config) -> Iterator[UploadWorker]:
     """The upload worker with its own store, audit and resume connections."""
@@ -97,7 +113,8 @@ def open_worker(cfg: Config) -> Iterator[UploadWorker]:
     worker = UploadWorker(paths.desk, catalog(cfg, store), client, key, kid, identity(cfg), audit,
                           give_up_after_s=cfg.upload.give_up_after_hours * 3600.0,
                           give_up_after_failures=cfg.upload.give_up_after_failures,
-                          cutter=MediaCutter(), agencies=agencies)
+                          cutter=MediaCutter(), agencies=agencies,
+                          credentials=credentials_key(key, paths.device_key, cfg.device.id))
     try:
         yield worker
     finally:
