@@ -69,6 +69,22 @@ class ClipView:
         """Clips newest first."""
         return [] if self._conn is None else index.newest_first(self._conn, limit, since)
 
+    def page(self, limit: int, *, before: index.Cursor | None = None,
+             after: index.Cursor | None = None, trigger: str | None = None,
+             start: float | None = None, end: float | None = None) -> list[ClipRecord]:
+        """One page of clips newest first (see `index.page`)."""
+        if self._conn is None:
+            return []
+        return index.page(self._conn, limit, before=before, after=after, trigger=trigger,
+                          start=start, end=end)
+
+    def count(self, *, newer_than: index.Cursor | None = None, trigger: str | None = None,
+              start: float | None = None, end: float | None = None) -> int:
+        if self._conn is None:
+            return 0
+        return index.count(self._conn, newer_than=newer_than, trigger=trigger, start=start,
+                           end=end)
+
     def get(self, clip_id: str) -> ClipRecord:
         rec = None if self._conn is None else index.get(self._conn, validate_clip_id(clip_id))
         if rec is None:
