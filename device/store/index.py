@@ -198,7 +198,8 @@ Cursor = tuple[float, str]  # (start_wall, id): a place in the newest-first orde
 
 def _where(trigger: str | None, start: float | None, end: float | None
            ) -> tuple[list[str], list[Any]]:
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if trigger is not None:
         where.append("trigger = ?")
         args.append(trigger)
@@ -213,14 +214,15 @@ def _where(trigger: str | None, start: float | None, end: float | None
 
 def page(conn: sqlite3.Connection, limit: int, *, before: Cursor | None = None,
          after: Cursor | None = None, trigger: str | None = None, start: float | None = None,
-         end: float | None = None) -> list[ClipRecord]:
-    """Up to `limit` clips newest first, older than `before` or else newer than `after`
-    (keyset pagination on the start_wall index: a page costs the same deep in a big store),
-    optionally only those a `trigger` started and starting in [start, end)."""
+         end: float | None = None, inclusive: bool = False) -> list[ClipRecord]:
+    """Up to `limit` clips newest first, older than `before` (or that clip itself too,
+    `inclusive`) or else newer than `after` (keyset pagination on the start_wall index: a
+    page costs the same deep in a big store), optionally only those a `trigger` started and
+    starting in [start, end)."""
     where, args = _where(trigger, start, end)
     order = "DESC"
     if before is not None:
-        where.append("(start_wall, id) < (?, ?)")
+        where.append(f"(start_wall, id) {'<=' if inclusive else '<'} (?, ?)")
         args.extend(before)
     elif after is not None:
         where.append("(start_wall, id) > (?, ?)")

@@ -9,6 +9,7 @@ daemon starting meanwhile cannot "recover" a half-deleted clip. Imports no media
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import os
@@ -71,12 +72,13 @@ class ClipView:
 
     def page(self, limit: int, *, before: index.Cursor | None = None,
              after: index.Cursor | None = None, trigger: str | None = None,
-             start: float | None = None, end: float | None = None) -> list[ClipRecord]:
+             start: float | None = None, end: float | None = None,
+             inclusive: bool = False) -> builtins.list[ClipRecord]:
         """One page of clips newest first (see `index.page`)."""
         if self._conn is None:
             return []
         return index.page(self._conn, limit, before=before, after=after, trigger=trigger,
-                          start=start, end=end)
+                          start=start, end=end, inclusive=inclusive)
 
     def count(self, *, newer_than: index.Cursor | None = None, trigger: str | None = None,
               start: float | None = None, end: float | None = None) -> int:

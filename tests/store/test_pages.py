@@ -60,6 +60,8 @@ def test_keyset_pages_walk_every_clip_once_both_ways(tmp_path: Path) -> None:
             r for r in expected if start <= r.start_wall < end]
         here = expected[20]
         assert view.count(newer_than=(here.start_wall, here.id)) == 20
+        assert view.page(2, before=(here.start_wall, here.id), inclusive=True) == \
+            expected[20:22]
         assert view.count() == len(expected)
 
 
