@@ -50,7 +50,7 @@ def _templates() -> Jinja2Templates:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                              autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(span=timefmt.span, size=timefmt.size, length=timefmt.length)
+    env.filters.update(span=timefmt.span, size=timefmt.size, duration=timefmt.length)
     for name, fn in (("when", timefmt.when), ("clock", timefmt.clock), ("day", timefmt.day),
                      ("offset", timefmt.offset)):
         env.filters[name] = _in_zone(fn)

@@ -45,12 +45,14 @@ function restateTimes() {
 
 function adoptBrowserZone() {
   if (!browserZone || document.documentElement.dataset.zone === browserZone) return;
-  const secure = location.protocol === "https:" ? "; secure" : "";
-  document.cookie = `${ZONE_COOKIE}=${encodeURIComponent(browserZone)}; path=/; ` +
-    `max-age=31536000; samesite=strict${secure}`;
   restateTimes();
+  // IANA names ("America/New_York") are cookie-safe as they are; anything else is not sent.
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(browserZone)) return;
+  const secure = location.protocol === "https:" ? "; secure" : "";
+  document.cookie = `${ZONE_COOKIE}=${browserZone}; path=/; max-age=31536000; ` +
+    `samesite=strict${secure}`;
   // Days ("Today", "Yesterday") are grouped on the device: reload once in the right zone.
-  const stored = document.cookie.split("; ").includes(`${ZONE_COOKIE}=${encodeURIComponent(browserZone)}`);
+  const stored = document.cookie.split("; ").includes(`${ZONE_COOKIE}=${browserZone}`);
   const key = `doorcam-tz-reloaded:${browserZone}`;
   if (stored && document.querySelector("[data-days], [data-zone-page]") &&
       !sessionStorage.getItem(key)) {
