@@ -173,14 +173,22 @@ listen = "127.0.0.1:0"
                    headers=same_site, allow_redirects=False, timeout=30)
         if r.status_code != 303:
             raise RuntimeError(f"demo: logging in to the app failed ({r.status_code})")
-        page = s.get(f"{url}/", timeout=30).text
+        home = s.get(f"{url}/", timeout=30).text
+        if f'id="request-{rid}"' not in home:
+            raise RuntimeError("demo: the app's home screen does not show the request")
+        page = s.get(f"{url}/requests", timeout=30).text
         if f'id="request-{rid}"' not in page:
             raise RuntimeError("demo: the app does not show the request")
-        print(f"  GET / shows the request; POST /requests/{rid}/share with "
-              f"{len(chosen)} ticked clips", flush=True)
+        confirm = s.get(f"{url}/requests/{rid}/share", params={"clip": chosen}, timeout=30)
+        if confirm.status_code != 200 or "cannot be undone" not in confirm.text:
+            raise RuntimeError(f"demo: the app's share confirmation failed "
+                               f"({confirm.status_code})")
+        print(f"  GET / shows the request's banner, /requests the request; two clips ticked, "
+              f"the confirmation page names them; POST /requests/{rid}/share", flush=True)
         r = s.post(f"{url}/requests/{rid}/share",
-                   data={"csrf": _field(page, "csrf"), "clip": chosen}, headers=same_site,
-                   allow_redirects=False, timeout=60)
+                   data={"csrf": _field(confirm.text, "csrf"), "clip": chosen,
+                         "confirm": "yes"}, headers=same_site, allow_redirects=False,
+                   timeout=60)
         if r.status_code != 303:
             raise RuntimeError(f"demo: the app refused the decision ({r.status_code})")
 
