@@ -5,7 +5,7 @@ pages that visit every event once, kinds, days, and sharing only after confirmat
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from device.store import index
@@ -64,7 +64,7 @@ def test_timeline_pages_kinds_and_days_without_scripts(world: World) -> None:
     first = clips[0]
     stamp, text = TIME.search(page).groups()  # type: ignore[union-attr]
     start = datetime.fromtimestamp(first["start_wall"], IST)
-    assert stamp == datetime.fromtimestamp(int(first["start_wall"]), timezone.utc).strftime(
+    assert stamp == datetime.fromtimestamp(int(first["start_wall"]), UTC).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
     assert text == start.strftime("%H:%M")
     assert "Times in IST-5:30 (UTC+05:30), the device's zone." in page
