@@ -25,7 +25,7 @@ from device.web.pages.requests import Pending, pending_requests
 from device.web.timefmt import relative_day
 
 PAGE = 50  # rows per page: about nine fill a phone's screen
-_CURSOR = re.compile(r"(\d{1,12}(?:\.\d{1,6})?)_([0-9A-Za-z-]{1,64})", re.ASCII)
+_CURSOR = re.compile(r"(\d{1,12}(?:\.\d{1,20})?)_([0-9A-Za-z-]{1,64})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ class Filters:
 
 
 def cursor_text(rec: ClipRecord) -> str:
-    return f"{rec.start_wall:.6f}_{rec.id}"
+    """The clip's place, exactly: repr() of a float reads back as the same float."""
+    return f"{rec.start_wall!r}_{rec.id}"
 
 
 def parse_cursor(raw: str) -> Cursor:
