@@ -19,6 +19,14 @@ ROW = re.compile(r'<li class="event" id="e-([^"]+)" data-kind="(\w+)">')
 TIME = re.compile(r'<time datetime="([^"]+)" data-t="clock">([^<]+)</time>')
 
 
+def test_every_kind_of_event_has_its_words() -> None:
+    from device.web import words
+    from device.web.events import EventKind
+
+    assert set(words.KIND) == set(EventKind)
+    assert set(words.KIND_FILTER) == {None, *EventKind} == set(words.NO_EVENTS)
+
+
 def mark_rings(world: World, every: int) -> set[str]:
     """Mark every `every`-th clip as started by the doorbell (as the recorder does); their ids."""
     conn = index.connect(Layout(world.store).index)

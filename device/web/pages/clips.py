@@ -10,13 +10,13 @@ from starlette.responses import RedirectResponse, Response
 
 from device.store import ClipNotFound, ClipRecord, InvalidClipId, validate_clip_id
 from device.store.index import Cursor
-from device.web import timefmt
-from device.web import timeline_words as words
+from device.web import timefmt, words
 from device.web.access import AccessKind
 from device.web.call import Call, action, page
 from device.web.events import EventKind, kind_of
 from device.web.media import file_response
 from device.web.pages.timeline import cursor_text, filters_of, parse_cursor
+from device.web.words import Done
 from uplink.desk.book import RequestStatus
 
 PAGE = 40  # clips per page: a phone loads this many posters, not the whole store
@@ -144,8 +144,8 @@ def _hold(call: Call, held: bool) -> Response:
     with call.ctx.clips() as view:
         view.set_held(cid, held)
     call.log(AccessKind.HELD if held else AccessKind.RELEASED, clip=cid)
-    return RedirectResponse(f"/clips/{cid}?done={'held' if held else 'released'}",
-                            status_code=303)
+    done = Done.HELD if held else Done.RELEASED
+    return RedirectResponse(f"/clips/{cid}?done={done}", status_code=303)
 
 
 @action
@@ -179,4 +179,4 @@ def delete(call: Call) -> Response:
     with call.ctx.clips() as view:
         view.delete(cid)
     call.log(AccessKind.DELETED, clip=cid)
-    return RedirectResponse("/clips?done=deleted", status_code=303)
+    return RedirectResponse(f"/clips?done={Done.DELETED}", status_code=303)

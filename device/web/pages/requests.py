@@ -11,20 +11,15 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from device.store import ClipNotFound, ClipRecord
+from device.web import words
 from device.web.access import AccessKind
 from device.web.area import AreaPicture, area_picture
 from device.web.call import Call, action, page, request_id_param
 from device.web.context import Unavailable
+from device.web.words import Done
 from uplink.desk.book import DecisionRow, RequestRow, RequestStatus
 from uplink.errors import UnknownRequest
 from uplink.protocol.registry import Registry
-
-STATUS_WORDS = {
-    "pending": "Awaiting your decision", "accepted": "Shared: uploading",
-    "uploaded": "Shared and delivered", "failed": "Shared, but the upload failed",
-    "declined": "Declined: nothing shared", "expired": "Expired: nothing shared",
-    "outside_policy": "Outside your limits: not shown, nothing shared",
-}
 
 
 @dataclass(frozen=True)
@@ -42,7 +37,7 @@ class RequestItem:
     row: RequestRow
     agency: str
     agency_listed: bool
-    status: str
+    status: RequestStatus
     status_words: str
     decision: DecisionRow | None
     clips: list[ClipItem]
@@ -76,7 +71,7 @@ def _item(call: Call, row: RequestRow, decision: DecisionRow | None,
         area = area_picture(float(pub["lat"]), float(pub["lon"]), float(pub["radius_m"]),
                             call.ctx.cfg.device.latitude, call.ctx.cfg.device.longitude)
     agency, listed = _agency(registry, row)
-    return RequestItem(row, agency, listed, status, STATUS_WORDS.get(status, status),
+    return RequestItem(row, agency, listed, status, words.STATUS[status],
                        decision, clips, area, row.expires_at - call.now)
 
 
@@ -134,9 +129,6 @@ def pending_requests(call: Call) -> list[Pending]:
                    for r in rows), key=lambda p: p.seconds_left)
 
 
-NO_CLIP = "Tick at least one clip to share, or decline the request."
-
-
 @page
 def confirm_share(call: Call) -> Response:
     """What sharing these clips means, before it is done: a page, so it works without
@@ -144,7 +136,7 @@ def confirm_share(call: Call) -> Response:
     rid = request_id_param(call.request)
     chosen = call.request.query_params.getlist("clip")
     if not chosen:
-        raise HTTPException(400, NO_CLIP)
+        raise HTTPException(400, words.SHARE_NO_CLIP)
     try:
         registry: Registry | None = call.ctx.registry(call.now)
     except Unavailable:
@@ -161,12 +153,11 @@ def confirm_share(call: Call) -> Response:
                 records[c.clip_id] = None
     item = _item(call, row, None, registry, records)
     if item.status != RequestStatus.PENDING:
-        raise HTTPException(409, "This request was already decided or has expired.")
+        raise HTTPException(409, words.SHARE_NOT_PENDING)
     by_id = {c.clip_id: c for c in item.clips}
     wanted = [by_id.get(c) for c in dict.fromkeys(chosen)]
     if any(c is None or not c.present for c in wanted):
-        raise HTTPException(409, "That clip is not one of the request's matched clips, or "
-                                 "it was deleted since.")
+        raise HTTPException(409, words.SHARE_CLIP_GONE)
     return call.render("share_confirm.html", r=item, chosen=wanted)
 
 
@@ -175,14 +166,13 @@ def share(call: Call) -> Response:
     rid = request_id_param(call.request)
     chosen = call.fields("clip")
     if not chosen:
-        raise HTTPException(400, NO_CLIP)
+        raise HTTPException(400, words.SHARE_NO_CLIP)
     if call.field("confirm") != "yes":
-        raise HTTPException(400, "Sharing needs the confirmation step: use the Share button "
-                                 "on the page that lists the clips and the agency.")
+        raise HTTPException(400, words.SHARE_UNCONFIRMED)
     with call.ctx.desk(call.now) as desk:
         decision = desk.accept(rid, chosen, call.now, channel="web")
     call.log(AccessKind.SHARED, rid, clips=[c for c, _ in decision.clips])
-    return RedirectResponse(f"/requests?done=shared#request-{rid}", status_code=303)
+    return RedirectResponse(f"/requests?done={Done.SHARED}#request-{rid}", status_code=303)
 
 
 @action
@@ -191,4 +181,4 @@ def decline(call: Call) -> Response:
     with call.ctx.desk(call.now) as desk:
         desk.decline(rid, call.now, channel="web")
     call.log(AccessKind.DECLINED, rid)
-    return RedirectResponse(f"/requests?done=declined#request-{rid}", status_code=303)
+    return RedirectResponse(f"/requests?done={Done.DECLINED}#request-{rid}", status_code=303)

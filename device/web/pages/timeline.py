@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from device.store import ClipRecord
 from device.store.index import Cursor
-from device.web import timeline_words as words
+from device.web import words
 from device.web.call import Call, page
 from device.web.events import EventKind, filterable, kind_of, parse_kind
 from device.web.pages.requests import Pending, pending_requests
