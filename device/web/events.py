@@ -4,7 +4,7 @@ person, motion), from what the store records about it."""
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class EventKind(enum.StrEnum):
@@ -25,11 +25,27 @@ def kind_of(rec: Any) -> EventKind:
 
 def filterable() -> tuple[EventKind, ...]:
     """The kinds the store can be asked for: people only once clips carry labels."""
-    from device.store.index import COLUMNS
+    from device.store.index import ClipRecord
 
-    if "labels" in COLUMNS:
+    if "labels" in ClipRecord.__dataclass_fields__:
         return (EventKind.RING, EventKind.PERSON, EventKind.MOTION)
     return (EventKind.RING, EventKind.MOTION)
+
+
+class StoreFilter(NamedTuple):
+    """The clip index's filter for a kind (`ClipView.page`/`count`'s `trigger` and
+    `label`): rings and motion by what started the clip, people by their label."""
+
+    trigger: str | None = None
+    label: str | None = None
+
+
+def store_filter(kind: EventKind | None) -> StoreFilter:
+    if kind is None:
+        return StoreFilter()
+    if kind == EventKind.PERSON:
+        return StoreFilter(label=kind.value)
+    return StoreFilter(trigger=kind.value)
 
 
 def parse_kind(raw: str) -> EventKind | None:

@@ -13,7 +13,7 @@ from device.store.index import Cursor
 from device.web import timefmt, words
 from device.web.access import AccessKind
 from device.web.call import Call, action, page
-from device.web.events import EventKind, kind_of
+from device.web.events import EventKind, kind_of, store_filter
 from device.web.media import file_response
 from device.web.pages.timeline import cursor_text, filters_of, parse_cursor
 from device.web.words import Done
@@ -89,11 +89,11 @@ def clip_page(call: Call) -> Response:
     kind with ?kind=), and what the owner can do with it."""
     cid = _clip_id(call)
     f = filters_of(call)
-    trigger = f.kind.value if f.kind else None
+    only = store_filter(f.kind)
     with call.ctx.clips() as view:
         rec = view.get(cid)
-        newer = view.page(1, after=_at(rec), trigger=trigger)
-        older = view.page(1, before=_at(rec), trigger=trigger)
+        newer = view.page(1, after=_at(rec), trigger=only.trigger, label=only.label)
+        older = view.page(1, before=_at(rec), trigger=only.trigger, label=only.label)
     suffix = f"?kind={f.kind.value}" if f.kind else ""
     day = call.zone.local(rec.start_wall).date().isoformat()
     return call.render("clip.html", clip=rec, kind=kind_of(rec), words=words,

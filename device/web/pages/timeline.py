@@ -20,7 +20,7 @@ from device.store import ClipRecord
 from device.store.index import Cursor
 from device.web import words
 from device.web.call import Call, page
-from device.web.events import EventKind, filterable, kind_of, parse_kind
+from device.web.events import EventKind, filterable, kind_of, parse_kind, store_filter
 from device.web.pages.requests import Pending, pending_requests
 from device.web.timefmt import relative_day
 
@@ -86,26 +86,26 @@ def timeline(call: Call) -> Response:
     q = call.request.query_params
     zone = call.zone
     today = zone.local(call.now).date()
-    trigger = f.kind.value if f.kind else None
+    t, lb = store_filter(f.kind)
     before: Cursor | None = parse_cursor(q["before"]) if q.get("before") else None
     after: Cursor | None = parse_cursor(q["after"]) if q.get("after") and not before else None
     if f.day is not None and before is None and after is None:
         before = (zone.midnight(f.day + dt.timedelta(days=1)), "")  # the day's last event
     with call.ctx.clips() as view:
-        rows = view.page(PAGE + 1, before=before, after=after, trigger=trigger)
+        rows = view.page(PAGE + 1, before=before, after=after, trigger=t, label=lb)
         if after is not None:
             has_newer, rows = len(rows) > PAGE, rows[-PAGE:]
-            has_older = bool(rows) and bool(view.page(1, before=_at(rows[-1]), trigger=trigger))
+            has_older = bool(rows) and bool(view.page(1, before=_at(rows[-1]), trigger=t, label=lb))
         else:
             has_older, rows = len(rows) > PAGE, rows[:PAGE]
-            has_newer = bool(rows) and view.count(newer_than=_at(rows[0]), trigger=trigger) > 0
+            has_newer = bool(rows) and view.count(newer_than=_at(rows[0]), trigger=t, label=lb) > 0
         days: list[Day] = []
         for rec in rows:
             date = zone.local(rec.start_wall).date()
             if not days or days[-1].date != date:
                 start, end = zone.day_bounds(date)
                 days.append(Day(date, relative_day(date, today),
-                                view.count(trigger=trigger, start=start, end=end)))
+                                view.count(trigger=t, label=lb, start=start, end=end)))
             days[-1].events.append(Event(rec, kind_of(rec)))
         anything = bool(rows) or view.count() > 0
     pending: list[Pending] = pending_requests(call)
