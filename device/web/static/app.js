@@ -30,8 +30,10 @@ function formatTime(date, kind) {
     const d = parts(date, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
     return `${d.weekday} ${d.day} ${d.month} ${d.year}`;
   }
-  const d = parts(date, { day: "numeric", month: "short", year: "numeric" });
-  return `${d.day} ${d.month} ${d.year}, ${hm.hour}:${hm.minute} (${offsetText(date)})`;
+  // Month abbreviations as Python's %b spells them (ICU's en-GB says "Sept").
+  const d = parts(date, { day: "numeric", month: "numeric", year: "numeric" });
+  const month = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" ")[d.month - 1];
+  return `${d.day} ${month} ${d.year}, ${hm.hour}:${hm.minute} (${offsetText(date)})`;
 }
 
 function restateTimes() {
