@@ -10,7 +10,7 @@ import contextlib
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ __all__ = ["browser"]  # the fixture, shared with the other browser tests
 BROWSER_ZONE = "America/New_York"
 DEVICE_TZ = "IST-5:30"  # the web process's zone: POSIX, 5 h 30 min east of UTC
 NY = ZoneInfo(BROWSER_ZONE)
+IST = timezone(timedelta(hours=5, minutes=30))
 
 
 @pytest.fixture
@@ -172,6 +173,17 @@ def test_the_timeline_shows_rings_and_motion_in_the_browsers_zone(
                 and datetime.fromtimestamp(r.start_wall, NY).date() <= target]
     assert rows(browser)[0].get_attribute("id") == f"e-{expected[0].id}"
     assert console_errors(browser) == []
+
+    # Without the zone cookie the device renders its own zone (IST); the page's script
+    # restates each time in New York's and sets the cookie again.
+    browser.delete_cookie("doorcam-tz")
+    browser.get(f"{url}/clips/{rings[0].id}")
+    assert browser.execute_script("return document.documentElement.dataset.zone") == ""
+    stamp = browser.find_element(By.CSS_SELECTOR, "h1 time[data-t=seconds]")
+    wait_for(lambda: stamp.text == ny(rings[0].start_wall, "%H:%M:%S"), "the restated time")
+    assert ny(rings[0].start_wall, "%H:%M:%S") != datetime.fromtimestamp(
+        rings[0].start_wall, IST).strftime("%H:%M:%S")
+    assert browser.get_cookie("doorcam-tz")["value"] == BROWSER_ZONE
 
     # The device page names the device's zone and says the browser's differs.
     browser.get(url + "/device")
