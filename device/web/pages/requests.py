@@ -17,7 +17,7 @@ from device.web.area import AreaPicture, area_picture
 from device.web.call import Call, action, page, request_id_param
 from device.web.context import Unavailable
 from device.web.words import Done
-from uplink.desk.book import DecisionRow, RequestRow, RequestStatus
+from uplink.desk.book import Channel, DecisionRow, RequestRow, RequestStatus
 from uplink.errors import UnknownRequest
 from uplink.protocol.registry import Registry
 
@@ -169,8 +169,8 @@ def share(call: Call) -> Response:
         raise HTTPException(400, words.SHARE_NO_CLIP)
     if call.field("confirm") != "yes":
         raise HTTPException(400, words.SHARE_UNCONFIRMED)
-    with call.ctx.desk(call.now) as desk:
-        decision = desk.accept(rid, chosen, call.now, channel="web")
+    with call.ctx.decisions() as desk:
+        decision = desk.accept(rid, chosen, call.now, channel=Channel.WEB)
     call.log(AccessKind.SHARED, rid, clips=[c for c, _ in decision.clips])
     return RedirectResponse(f"/requests?done={Done.SHARED}#request-{rid}", status_code=303)
 
@@ -178,7 +178,7 @@ def share(call: Call) -> Response:
 @action
 def decline(call: Call) -> Response:
     rid = request_id_param(call.request)
-    with call.ctx.desk(call.now) as desk:
-        desk.decline(rid, call.now, channel="web")
+    with call.ctx.decisions() as desk:
+        desk.decline(rid, call.now, channel=Channel.WEB)
     call.log(AccessKind.DECLINED, rid)
     return RedirectResponse(f"/requests?done={Done.DECLINED}#request-{rid}", status_code=303)
