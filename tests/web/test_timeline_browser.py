@@ -151,6 +151,7 @@ def test_the_timeline_shows_rings_and_motion_in_the_browsers_zone(
     assert "playing" in second.get_attribute("class")
     assert second.find_elements(By.CSS_SELECTOR, ".player video")
     assert not first.find_elements(By.CSS_SELECTOR, ".player")
+    shot(browser, "home-playing")
 
     # Filters: rings only, then motion only.
     browser.find_element(By.CSS_SELECTOR, "nav.filters a.chip-ring").click()
@@ -184,6 +185,7 @@ def test_the_timeline_shows_rings_and_motion_in_the_browsers_zone(
     assert ny(rings[0].start_wall, "%H:%M:%S") != datetime.fromtimestamp(
         rings[0].start_wall, IST).strftime("%H:%M:%S")
     assert browser.get_cookie("doorcam-tz")["value"] == BROWSER_ZONE
+    shot(browser, "clip")
 
     # The device page names the device's zone and says the browser's differs.
     browser.get(url + "/device")
