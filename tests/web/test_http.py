@@ -89,7 +89,7 @@ def test_cross_origin_posts_and_missing_tokens_are_refused(world: World) -> None
     s = world.session()
     token = login(s, url)
     clip = world.clips()[0]["id"]
-    form = {"csrf": token, "clip": clip}
+    form = {"csrf": token, "clip": clip, "confirm": "yes"}
     r = post(s, url, f"/requests/{rid}/share", form, origin="https://evil.example")
     assert r.status_code == 403 and "another site" in r.text
     r = s.post(f"{url}/requests/{rid}/share", data=form, allow_redirects=False,
@@ -97,7 +97,8 @@ def test_cross_origin_posts_and_missing_tokens_are_refused(world: World) -> None
     assert r.status_code == 403 and "evil.example" in r.text
     r = s.post(f"{url}/requests/{rid}/share", data=form, allow_redirects=False)
     assert r.status_code == 403 and "does not say where it comes from" in r.text
-    r = post(s, url, f"/requests/{rid}/share", {"csrf": "forged", "clip": clip})
+    r = post(s, url, f"/requests/{rid}/share", {"csrf": "forged", "clip": clip,
+                                               "confirm": "yes"})
     assert r.status_code == 403 and "security token" in r.text
     r = post(s, url, f"/requests/{rid}/decline", {"clip": clip})
     assert r.status_code == 403
