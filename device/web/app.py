@@ -25,6 +25,7 @@ from device.web.pages import (
     device,
     live,
     login,
+    notifications,
     passkeys,
     push,
     requests,
@@ -127,6 +128,7 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/clips/{cid}/delete", clips.confirm_delete, methods=["GET"]),
         Route("/clips/{cid}/delete", clips.delete, methods=["POST"]),
         Route("/live", live.live, methods=["GET"]),
+        Route("/live/{name}", live.live_file, methods=["GET"]),
         Route("/activity", activity.activity, methods=["GET"]),
         Route("/device", device.device_page, methods=["GET"]),
         TextRoute("/passkeys/register/begin", passkeys.register_begin, methods=["POST"]),
@@ -140,6 +142,11 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         TextRoute("/push/subscribe", push.subscribe, methods=["POST"]),
         TextRoute("/push/unsubscribe", push.unsubscribe, methods=["POST"]),
         TextRoute("/push/change", push.change, methods=["POST"]),
+        TextRoute("/push/settings.js", push.settings_script, methods=["GET"]),
+        Route("/notifications", notifications.notifications_page, methods=["GET"]),
+        Route("/notifications", notifications.save_kinds, methods=["POST"]),
+        Route("/notifications/snooze", notifications.snooze, methods=["POST"]),
+        Route("/notifications/unsnooze", notifications.unsnooze, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={
