@@ -55,7 +55,9 @@ class HomeAssistant:
         entities = [
             self._entity("binary_sensor", "motion", "Motion", state_topic=t["motion"],
                          payload_on="ON", payload_off="OFF", device_class="motion"),
-            self._entity("sensor", "last_event", "Last motion event", state_topic=t["event"],
+            # Its `kind` attribute says what it was: "ring" (a clip the doorbell started) or
+            # "motion".
+            self._entity("sensor", "last_event", "Last event", state_topic=t["event"],
                          value_template="{{ value_json.start }}", device_class="timestamp",
                          json_attributes_topic=t["event"]),
             self._entity("sensor", "pending_requests", "Pending agency requests",
@@ -105,9 +107,10 @@ class HomeAssistant:
     def event(self, info: dict[str, Any]) -> None:
         self.link.publish(self.topics["event"], json.dumps(info).encode(), retain=True)
 
-    def ring(self) -> None:
-        self.link.publish(self.topics["doorbell"], json.dumps({"event_type": "ring"}).encode(),
-                          retain=False)
+    def ring(self, at: str) -> None:
+        """One press; `at` (ISO 8601 UTC) becomes the event's attribute in Home Assistant."""
+        self.link.publish(self.topics["doorbell"],
+                          json.dumps({"event_type": "ring", "at": at}).encode(), retain=False)
 
     def snapshot(self, jpeg: bytes) -> None:
         """The event's peak frame, only when the owner turned snapshots on."""

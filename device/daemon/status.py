@@ -81,13 +81,17 @@ class StatusSide:
             self.ha.event(_event_info(ev))
 
     def clip_stored(self, clip: Any) -> None:
+        meta = clip.meta
+        if meta.trigger == "ring":  # the doorbell's clip is the last event, of kind ring
+            self.ha.event({"kind": "ring", "start": _iso(meta.start_wall),
+                           "end": _iso(meta.end_wall), "clips": [clip.id]})
         thumb = self.store / "thumbs" / f"{clip.id}.jpg"
         if self.cfg.homeassistant.snapshots and thumb.exists():
             self.ha.snapshot(thumb.read_bytes())
 
     # Called from the doorbell thread.
     def ring(self, wall: float) -> None:
-        self.ha.ring()
+        self.ha.ring(_iso(wall))
 
     def workers(self) -> Sequence[Worker]:
         return (self.worker,)
@@ -104,7 +108,8 @@ class StatusSide:
 
 
 def _event_info(ev: MotionEventRecord) -> dict[str, Any]:
-    return {"event": ev.id, "start": _iso(ev.start_wall), "end": _iso(ev.end_wall),
+    return {"kind": "person" if "person" in ev.labels else "motion",
+            "event": ev.id, "start": _iso(ev.start_wall), "end": _iso(ev.end_wall),
             "peak_score": round(ev.peak_score, 4), "clips": ev.clips,
             "labels": list(ev.labels)}
 

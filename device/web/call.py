@@ -26,6 +26,7 @@ from device.web import words
 from device.web.accounts import Session
 from device.web.context import WebContext
 from device.web.security import cross_origin_refusal, same_token
+from device.web.zones import Zone, zone_of
 
 MAX_FORM = 64 * 1024
 CSRF_HEADER = "X-CSRF-Token"  # where page scripts send the session's CSRF token
@@ -64,6 +65,11 @@ class Call:
     def account(self) -> str:
         return self.session.name
 
+    @property
+    def zone(self) -> Zone:
+        """The zone this page shows times in (the browser's once its script said so)."""
+        return zone_of(self.request.cookies)
+
     def field(self, name: str) -> str:
         values = self.form.get(name) or [""]
         return values[0]
@@ -90,6 +96,7 @@ def render(request: Request, settings: Settings, template: str, status_code: int
     values.setdefault("csrf", "")
     values.setdefault("notice", "")
     values.setdefault("path", request.url.path)
+    values.setdefault("zone", zone_of(request.cookies))
     response: Response = settings.templates.TemplateResponse(request, template, values,
                                                              status_code=status_code)
     return response

@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from device.web.access import AccessKind
+from device.web.events import EventKind
 from device.web.kinds import Kind
 from device.web.timefmt import clock, span, when
 from uplink.audit import AuditEntry, AuditKind
@@ -93,6 +94,44 @@ def done(value: str) -> str:
         return DONE[Done(value)]
     except ValueError:
         return DONE_OTHER
+
+
+# --- the door's timeline: kinds of events, filters, empty days, the request banner -----
+
+KIND: Mapping[EventKind, str] = {
+    EventKind.RING: "Ring", EventKind.PERSON: "Person", EventKind.MOTION: "Motion"}
+KIND_FILTER: Mapping[EventKind | None, str] = {
+    None: "All", EventKind.RING: "Rings", EventKind.PERSON: "People",
+    EventKind.MOTION: "Motion"}
+NO_EVENTS: Mapping[EventKind | None, str] = {
+    None: "Nothing happened at the door in this time.",
+    EventKind.RING: "No one rang the doorbell in this time.",
+    EventKind.PERSON: "No people were seen in this time.",
+    EventKind.MOTION: "No motion was recorded in this time."}
+BAD_KIND = "That is not a kind of event this device records (ring, motion{person})."
+BAD_DAY = "That is not a day (expected YYYY-MM-DD)."
+BAD_CURSOR = "That page link is damaged: go back to the timeline."
+EMPTY_STORE = ("No events yet. When someone rings or moves at the door, it appears here "
+               "with a picture.")
+
+
+# Sharing: the confirmation page comes first, always.
+SHARE_NO_CLIP = "Tick at least one clip to share, or decline the request."
+SHARE_UNCONFIRMED = ("Sharing needs the confirmation step: use the Share button on the page "
+                     "that lists the clips and the agency.")
+SHARE_NOT_PENDING = "This request was already decided or has expired."
+SHARE_CLIP_GONE = ("That clip is not one of the request's matched clips, or it was deleted "
+                   "since.")
+
+
+def events(n: int) -> str:
+    return f"{n} event{'' if n == 1 else 's'}"
+
+
+def pending_banner(n: int, agency: str) -> str:
+    if n == 1:
+        return f"{agency} asks for footage from your camera: your decision is needed."
+    return f"{n} agency requests for footage await your decision."
 
 
 # --- the Notifications page: which kinds notify, and a snooze ------------------------------
