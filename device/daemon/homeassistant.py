@@ -1,7 +1,9 @@
 """Status on the home broker ([owner_mqtt], never the agency one) with Home Assistant MQTT
-discovery: motion, last event, stats, the doorbell's rings, and optionally a snapshot.
+discovery: motion, last event, stats, the doorbell's rings, and optionally a snapshot and a
+camera.
 
-Nothing here carries footage unless `homeassistant.snapshots` is on (a small JPEG per event).
+Nothing here carries footage unless the owner turned it on: `homeassistant.snapshots` (a small
+JPEG per event) or `homeassistant.camera` (the live view's current snapshot, never retained).
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ class HomeAssistant:
     """Discovery configs and states; `handle` republishes discovery when HA restarts."""
 
     def __init__(self, cfg: HomeAssistantConfig, mqtt: MqttConfig, device_id: str,
-                 link: Publisher, *, doorbell: bool = False) -> None:
+                 link: Publisher, *, doorbell: bool = False, camera: bool = False) -> None:
         self.cfg = cfg
+        self.camera = camera  # the live view runs and the owner turned the camera on
         self.doorbell = doorbell  # a [doorbell] button: announce its event entity
         self.device_id = device_id
         self.link = link
         self.availability = mqtt.status_topic(device_id)
         base = f"{mqtt.topic_prefix}/device/{device_id}"
         self.topics = {name: f"{base}/{name}" for name in ("motion", "event", "stats",
-                                                           "snapshot", "doorbell")}
+                                                           "snapshot", "doorbell", "camera",
+                                                           "camera/available")}
         self.ha_status_topic = f"{cfg.discovery_prefix}/status"
 
     def _entity(self, component: str, key: str, name: str,
@@ -82,6 +86,15 @@ class HomeAssistant:
         if self.cfg.snapshots:
             entities.append(self._entity("image", "snapshot", "Last event snapshot",
                                          image_topic=t["snapshot"], content_type="image/jpeg"))
+        if self.camera:
+            topic, config = self._entity("camera", "camera", "Door", topic=t["camera"])
+            # Available only while the daemon is and its snapshot is fresh (both topics).
+            device = {"topic": config.pop("availability_topic"),
+                      "value_template": config.pop("availability_template")}
+            config.pop("payload_available"), config.pop("payload_not_available")
+            config["availability"] = [device, {"topic": t["camera/available"]}]
+            config["availability_mode"] = "all"
+            entities.append((topic, config))
         return entities
 
     def republish(self) -> None:
@@ -102,6 +115,18 @@ class HomeAssistant:
         """The event's peak frame, only when the owner turned snapshots on."""
         if self.cfg.snapshots:
             self.link.publish(self.topics["snapshot"], jpeg, retain=True)
+
+    def camera_image(self, jpeg: bytes) -> None:
+        """The door now: not retained, so the broker keeps no picture once it is old (the
+        next one comes within `camera_interval_s`)."""
+        if self.camera:
+            self.link.publish(self.topics["camera"], jpeg, qos=0, retain=False)
+
+    def camera_available(self, available: bool) -> None:
+        # Retained (a word, no picture): Home Assistant subscribing later learns the state.
+        if self.camera:
+            self.link.publish(self.topics["camera/available"],
+                              b"online" if available else b"offline", retain=True)
 
     def stats(self, stats: dict[str, Any]) -> None:
         self.link.publish(self.topics["stats"], json.dumps(stats).encode(), retain=True)

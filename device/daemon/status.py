@@ -1,9 +1,10 @@
-"""The daemon's status side: motion, last event, stats and Home Assistant discovery on the
-home broker ([owner_mqtt]; never the agency broker). Publishing is thread-safe; this thread
-only sends stats on a timer."""
+"""The daemon's status side: motion, last event, stats, rings, the camera and Home Assistant
+discovery on the home broker ([owner_mqtt]; never the agency broker). Publishing is
+thread-safe; this thread sends stats and the camera's pictures on their timers."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -12,18 +13,30 @@ from pathlib import Path
 from typing import Any
 
 from config import Config
+from device.daemon.hacamera import CameraFeed
 from device.daemon.homeassistant import HomeAssistant
 from device.daemon.side import Side
 from device.daemon.workers import Worker
+from device.wiring.paths import current_snapshot
 from device.wiring.pipeline import MotionEventRecord
+
+log = logging.getLogger("doorcam")
 
 
 class StatusSide:
     def __init__(self, cfg: Config, link: Any, *, consume: bool) -> None:
         self.cfg = cfg
         self.link = link
-        self.ha = HomeAssistant(cfg.homeassistant, cfg.owner_mqtt.link_config(cfg.device.id),
-                                cfg.device.id, link, doorbell=cfg.doorbell.enabled)
+        ha = cfg.homeassistant
+        camera = ha.camera and cfg.live.enabled
+        if ha.camera and not camera:
+            log.warning("homeassistant.camera needs [live] enabled (its snapshot is the "
+                        "picture); the camera entity stays off")
+        self.ha = HomeAssistant(ha, cfg.owner_mqtt.link_config(cfg.device.id),
+                                cfg.device.id, link, doorbell=cfg.doorbell.enabled,
+                                camera=camera)
+        self.camera = CameraFeed(current_snapshot(cfg), self, interval_s=ha.camera_interval_s,
+                                 max_bytes=ha.camera_max_kb * 1024) if camera else None
         # Taken before the link connects, so its `online` waits for this SUBACK too. Without
         # an uplink our thread consumes; with one, its feed thread hands us these.
         self.link.subscribe([self.ha.ha_status_topic], qos=1)
@@ -39,13 +52,17 @@ class StatusSide:
         self.worker.start()
 
     def _step(self, stop: threading.Event) -> None:
+        # A ring's picture waiting for the next snapshot goes within a tenth of a second.
+        wait = 0.1 if self.camera is not None and self.camera.pending else 1.0
         if self.consume:
-            msg = self.link.get(timeout=1.0)
+            msg = self.link.get(timeout=wait)
             if msg is not None:
                 self.ha.handle(msg.topic, msg.payload)
                 self.link.ack(msg)
         else:
-            stop.wait(1.0)
+            stop.wait(wait)
+        if self.camera is not None:
+            self.camera.tick()
         now = time.monotonic()
         if now >= self._next_stats:
             self._next_stats = now + self.cfg.homeassistant.stats_interval_s
@@ -63,6 +80,8 @@ class StatusSide:
 
     # Called from the motion thread (publish is thread-safe).
     def event_started(self, ev: MotionEventRecord) -> None:
+        if self.camera is not None:  # the picture first: an automation on motion shows it
+            self.camera.trigger()
         self.ha.motion(True)
 
     def event_ended(self, ev: MotionEventRecord) -> None:
@@ -77,7 +96,18 @@ class StatusSide:
 
     # Called from the doorbell thread.
     def ring(self, wall: float) -> None:
+        if self.camera is not None:  # the picture first: an automation on the ring shows it
+            self.camera.trigger()
         self.ha.ring()
+
+    # The camera feed's sink (any thread).
+    def camera_image(self, jpeg: bytes) -> None:
+        # Never queued while the broker is away: a late picture would not be the door now.
+        if self.link.connected:
+            self.ha.camera_image(jpeg)
+
+    def camera_available(self, available: bool) -> None:
+        self.ha.camera_available(available)
 
     def workers(self) -> Sequence[Worker]:
         return (self.worker,)
