@@ -87,7 +87,9 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
         from device.web.push import PushConfigError
 
         paths.push.mkdir(mode=0o700, parents=True, exist_ok=True)
-        pusher = PushThread(ctx.push, paths.desk, paths.root)
+        from device.wiring.paths import DevicePaths
+
+        pusher = PushThread(ctx.push, paths.desk, paths.root, DevicePaths.of(cfg).ring)
         try:
             pusher.start()
         except PushConfigError as exc:

@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from device.web.access import AccessKind
+from device.web.kinds import Kind
 from device.web.timefmt import clock, span, when
 from uplink.audit import AuditEntry, AuditKind
 from uplink.desk.book import RequestStatus
@@ -62,6 +63,10 @@ class Done(StrEnum):
     DELETED = "deleted"
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
+    NOTIFY_SAVED = "notify_saved"
+    SNOOZED_HOUR = "snoozed_hour"
+    SNOOZED_TOMORROW = "snoozed_tomorrow"
+    SNOOZE_ENDED = "snooze_ended"
 
 
 DONE: Mapping[Done, str] = {
@@ -72,6 +77,10 @@ DONE: Mapping[Done, str] = {
     Done.DELETED: "Clip deleted.",
     Done.PASSKEY_ADDED: "Passkey added.",
     Done.PASSKEY_REMOVED: "Passkey removed: it no longer signs in.",
+    Done.NOTIFY_SAVED: "Saved: these kinds notify your browsers.",
+    Done.SNOOZED_HOUR: "Snoozed for an hour.",
+    Done.SNOOZED_TOMORROW: "Snoozed until tomorrow.",
+    Done.SNOOZE_ENDED: "Snooze ended: notifications are on again.",
 }
 DONE_OTHER = "Done."
 
@@ -84,6 +93,47 @@ def done(value: str) -> str:
         return DONE[Done(value)]
     except ValueError:
         return DONE_OTHER
+
+
+# --- the Notifications page: which kinds notify, and a snooze ------------------------------
+
+KIND_NAME: Mapping[Kind, str] = {
+    Kind.RING: "Doorbell rings",
+    Kind.REQUEST: "Agency requests for footage",
+    Kind.PERSON: "People at the door",
+    Kind.MOTION: "Any motion at the door",
+}
+KIND_HINT: Mapping[Kind, str] = {
+    Kind.RING: "With a current picture from the camera.",
+    Kind.REQUEST: "Snoozed requests arrive when the snooze ends.",
+    Kind.PERSON: "Clips in which the camera recognised a person.",
+    Kind.MOTION: "Every clip; at most one push a minute.",
+}
+
+
+class NotifyPage:
+    """The Notifications page's sentences (the template reads them from here)."""
+
+    TITLE = "Notifications"
+    INTRO = ("Choose what notifies the browsers you turned notifications on in, as "
+             "{account}. Everyone in the household chooses for themselves.")
+    BROWSERS_NONE = ("No browser gets notifications for {account} yet: turn them on on the "
+                     "Device page.")
+    BROWSERS_SOME = "{count} browser(s) get notifications for {account}."
+    SAVE = "Save"
+    SNOOZE_TITLE = "Snooze"
+    SNOOZE_HELP = ("A snooze silences rings, people and motion; an agency request waits and "
+                   "arrives when the snooze ends.")
+    SNOOZE_HOUR = "Snooze for 1 hour"
+    SNOOZE_TOMORROW = "Snooze until tomorrow"
+    SNOOZED_UNTIL = "Notifications are snoozed until"
+    SNOOZE_CANCEL = "End the snooze"
+    PUSH_OFF = ("Notifications are off on this device. To get them, set [push] enabled = true "
+                "and contact in the config.")
+    BAD_KIND = "That is not a kind of notification: {name}."
+    BAD_SNOOZE = "Choose a snooze of an hour or until tomorrow."
+    BAD_UNTIL = ("The snooze's end is not a time within the next two days (the page sends "
+                 "your browser's next midnight); reload the page and try again.")
 
 
 # --- error pages -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ class DevicePaths:
     resume: Path
     device_key: Path
     live: Path  # the live view's files, on tmpfs (see `live_dir`)
+    ring: Path  # the doorbell's latest ring, for the web app's prompt push (ringmark.py)
 
     @classmethod
     def of(cls, cfg: Config) -> DevicePaths:
@@ -34,7 +35,7 @@ class DevicePaths:
             registry_state=root / "registry.state", resume=root / "uploads.sqlite3",
             device_key=Path(cfg.uplink.device_key_file).expanduser()
             if cfg.uplink.device_key_file else root / "device_key.pem",
-            live=live_dir(cfg))
+            live=live_dir(cfg), ring=root / "doorbell.ring")
 
 
 def live_dir(cfg: Config, env: Mapping[str, str] = os.environ) -> Path:
