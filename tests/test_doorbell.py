@@ -15,6 +15,7 @@ import pytest
 
 from config import CaptureConfig, Config, ConfigError, RecordingConfig, StoreConfig, parse_config
 from config.doorbell import DoorbellConfig
+from config.live import LiveConfig
 from device.daemon.doorbell import DoorbellSide
 from device.daemon.notify import Notifier
 from device.daemon.supervisor import Supervisor, build_sides
@@ -144,6 +145,7 @@ def test_a_ring_records_a_clip_without_motion(pins: Any, tmp_path: Path) -> None
         recording=RecordingConfig(pre_roll_seconds=1.0, post_roll_seconds=0.5,
                                   keyframe_interval_seconds=0.5, preset="ultrafast"),
         store=StoreConfig(path=str(store)),
+        live=LiveConfig(enabled=False),  # nothing outside tmp_path (tests/test_ring_marker_place)
         doorbell=DoorbellConfig(enabled=True, pin=BUTTON, record_seconds=2.0))
     stop, reload = threading.Event(), threading.Event()
     with contextlib.ExitStack() as stack:
