@@ -11,6 +11,9 @@ import json
 import os
 import queue
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -38,6 +41,7 @@ from tests.gpio_pins import mock_factory
 from tests.support import require, wait_until
 from tests.uplink.mqtt.peer import Peer
 
+REPO = Path(__file__).resolve().parents[2]
 NODE = "doorcam_porch-9"
 BASE = "doorcam/v1/device/porch-9"
 CAMERA = f"{BASE}/camera"
@@ -226,4 +230,55 @@ def test_no_camera_without_live_view(tmp_path: Path, broker: MosquittoBroker) ->
         assert f"homeassistant/binary_sensor/{NODE}/motion/config" in topics
         assert not any("camera" in t for t in topics), topics
     finally:
+        ha.close()
+
+
+def test_motion_start_sends_a_picture_at_once_from_the_running_daemon(
+        tmp_path: Path, broker: MosquittoBroker, shm: Path) -> None:
+    """`doorcam run` on a porch someone walks onto: the picture comes just before motion ON."""
+    cfg = tmp_path / "doorcam.toml"
+    cfg.write_text(f"""
+[capture]
+source = "synthetic:porch?size=320x240"
+loop = true
+[store]
+path = "{tmp_path / 'store'}"
+[live]
+dir = "{shm}"
+[device]
+id = "porch-9"
+[owner_mqtt]
+enabled = true
+port = {broker.port}
+[homeassistant]
+enabled = true
+camera = true
+camera_interval_s = 3600
+""", encoding="utf-8")
+    ha = Peer(broker.port)
+    ha.subscribe(f"{BASE}/#")
+    daemon = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
+                               "--speed", "3"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        seq: list[tuple[str, bytes, float]] = []
+        while not seq or seq[-1][:2] != (f"{BASE}/motion", b"ON"):
+            msg = next_on(ha, {CAMERA, f"{BASE}/motion"}, timeout=60)
+            seq.append((msg.topic, msg.payload if msg.topic != CAMERA else b"",
+                        time.monotonic()))
+            if msg.topic == CAMERA:
+                assert decode(msg.payload).shape[:2] == (240, 320)
+        topics = [t for t, _, _ in seq]
+        assert seq[0][:2] == (f"{BASE}/motion", b"OFF"), "idle at start"
+        # The interval is an hour: a picture just before motion ON is the motion start's own
+        # (sent on the motion thread right before ON; one from the start would be seconds
+        # earlier, and the start's trigger sends its own picture even if the timer just did).
+        assert topics[-2] == CAMERA, f"no picture at the motion start: {topics}"
+        gap = seq[-1][2] - seq[-2][2]
+        assert gap < 0.25, f"the picture came {gap:.2f}s before motion ON: not the start's"
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+        assert daemon.returncode == 0, err
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
         ha.close()
