@@ -42,8 +42,7 @@ class HomeAssistant:
         node = f"doorcam_{self.device_id}"
         config = {
             "name": name, "unique_id": f"{node}_{key}", "object_id": f"{node}_{key}",
-            "device": {"identifiers": [node], "name": f"doorcam {self.device_id}",
-                       "manufacturer": "doorcam", "model": "doorbell camera"},
+            "device": self._device(),
             "availability_topic": self.availability, "payload_available": "online",
             "payload_not_available": "offline",
             # `stopped` (a clean exit) must read as unavailable too, not be ignored.
@@ -51,6 +50,11 @@ class HomeAssistant:
             **extra,
         }
         return f"{self.cfg.discovery_prefix}/{component}/{node}/{key}/config", config
+
+    def _device(self) -> dict[str, Any]:
+        node = f"doorcam_{self.device_id}"
+        return {"identifiers": [node], "name": f"doorcam {self.device_id}",
+                "manufacturer": "doorcam", "model": "doorbell camera"}
 
     def discovery(self) -> list[tuple[str, dict[str, Any]]]:
         t = self.topics
@@ -83,6 +87,15 @@ class HomeAssistant:
             # (a retained one would ring again whenever Home Assistant reconnects).
             entities.append(self._entity("event", "doorbell", "Doorbell", state_topic=t["doorbell"],
                                          device_class="doorbell", event_types=["ring"]))
+            # The same press as a device trigger ("doorbell" pressed), for automations made
+            # from the device's page; a device trigger takes no entity keys.
+            node = f"doorcam_{self.device_id}"
+            entities.append((
+                f"{self.cfg.discovery_prefix}/device_automation/{node}/ring/config",
+                {"automation_type": "trigger", "topic": t["doorbell"],
+                 "type": "button_short_press", "subtype": "doorbell",
+                 "value_template": "{{ value_json.event_type }}", "payload": "ring",
+                 "qos": 1, "device": self._device()}))
         if self.cfg.snapshots:
             entities.append(self._entity("image", "snapshot", "Last event snapshot",
                                          image_topic=t["snapshot"], content_type="image/jpeg"))
