@@ -153,3 +153,23 @@ def test_an_oversized_snapshot_is_skipped(tmp_path: Path) -> None:
     feed.tick()
     feed.trigger()
     assert sink.pictures == [] and sink.available == [False]
+
+
+def test_soon_brings_the_next_picture_forward_once(tmp_path: Path) -> None:
+    snap = tmp_path / "snapshot.jpg"
+    put(snap, jpeg())
+    feed, sink, clock = feed_for(snap, interval=3600.0)
+    feed.tick()
+    assert len(sink.pictures) == 1
+    feed.soon(2.0)  # Home Assistant restarted
+    clock.now += 1.0
+    put(snap, jpeg(160, 120))
+    feed.tick()
+    assert len(sink.pictures) == 1, "not before the delay"
+    clock.now += 1.0
+    feed.tick()
+    assert len(sink.pictures) == 2
+    clock.now += 100.0
+    put(snap, jpeg(80, 60))
+    feed.tick()
+    assert len(sink.pictures) == 2, "back to the interval"

@@ -104,6 +104,12 @@ class CameraFeed:
         with self._lock:
             self._pending = not self._send(skip=self._last_trigger, trigger=True)
 
+    def soon(self, delay_s: float) -> None:
+        """A picture within `delay_s` (Home Assistant restarted: it keeps none, since none is
+        retained, and needs a moment to subscribe after the discovery it was just sent)."""
+        with self._lock:
+            self._next_periodic = min(self._next_periodic, self._clock() + delay_s)
+
     @property
     def pending(self) -> bool:
         """A trigger waits for the next snapshot (tick again soon)."""

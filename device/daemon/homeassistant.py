@@ -9,6 +9,7 @@ JPEG per event) or `homeassistant.camera` (the live view's current snapshot, nev
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from config.homeassistant import HomeAssistantConfig
@@ -36,6 +37,7 @@ class HomeAssistant:
                                                            "snapshot", "doorbell", "camera",
                                                            "camera/available")}
         self.ha_status_topic = f"{cfg.discovery_prefix}/status"
+        self.on_birth: Callable[[], None] | None = None  # after the discovery, on HA's restart
 
     def _entity(self, component: str, key: str, name: str,
                 **extra: Any) -> tuple[str, dict[str, Any]]:
@@ -150,4 +152,6 @@ class HomeAssistant:
             return False
         if payload.strip() == b"online":
             self.republish()
+            if self.on_birth is not None:
+                self.on_birth()
         return True

@@ -21,6 +21,7 @@ from device.wiring.paths import current_snapshot
 from device.wiring.pipeline import MotionEventRecord
 
 log = logging.getLogger("doorcam")
+BIRTH_PICTURE_S = 2.0  # Home Assistant restarted: a picture once it has subscribed again
 
 
 class StatusSide:
@@ -37,6 +38,9 @@ class StatusSide:
                                 camera=camera)
         self.camera = CameraFeed(current_snapshot(cfg), self, interval_s=ha.camera_interval_s,
                                  max_bytes=ha.camera_max_kb * 1024) if camera else None
+        if self.camera is not None:
+            feed = self.camera
+            self.ha.on_birth = lambda: feed.soon(BIRTH_PICTURE_S)
         # Taken before the link connects, so its `online` waits for this SUBACK too. Without
         # an uplink our thread consumes; with one, its feed thread hands us these.
         self.link.subscribe([self.ha.ha_status_topic], qos=1)

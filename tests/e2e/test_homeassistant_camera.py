@@ -149,6 +149,12 @@ def test_a_ring_sends_the_door_now_to_home_assistant(tmp_path: Path, broker: Mos
             assert json.loads(ring.payload) == {"event_type": "ring"}
             print(f"ring to camera picture on the broker: {arrived * 1000:.0f} ms")
             assert arrived < 2.0, f"the ring's picture took {arrived:.2f}s"
+            # Home Assistant restarts: discovery again, then a picture within seconds (none
+            # is retained for it, and the interval is an hour).
+            ha.publish("homeassistant/status", b"online")
+            ha.expect(f"homeassistant/camera/{NODE}/camera/config", timeout=10)
+            again = ha.expect(CAMERA, timeout=10)
+            assert decode(again.payload).shape[:2] == (240, 320)
             stop.set()
             assert supervisor.run(stop, reload) is False
         # Nothing retained holds a picture: Home Assistant subscribing later gets none.
