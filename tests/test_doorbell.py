@@ -15,7 +15,6 @@ import pytest
 
 from config import CaptureConfig, Config, ConfigError, RecordingConfig, StoreConfig, parse_config
 from config.doorbell import DoorbellConfig
-from config.live import LiveConfig
 from device.daemon.doorbell import DoorbellSide
 from device.daemon.notify import Notifier
 from device.daemon.supervisor import Supervisor, build_sides
@@ -145,14 +144,14 @@ def test_a_ring_records_a_clip_without_motion(pins: Any, tmp_path: Path) -> None
         recording=RecordingConfig(pre_roll_seconds=1.0, post_roll_seconds=0.5,
                                   keyframe_interval_seconds=0.5, preset="ultrafast"),
         store=StoreConfig(path=str(store)),
-        live=LiveConfig(enabled=False),  # nothing outside tmp_path (tests/test_ring_marker_place)
         doorbell=DoorbellConfig(enabled=True, pin=BUTTON, record_seconds=2.0))
     stop, reload = threading.Event(), threading.Event()
     with contextlib.ExitStack() as stack:
         sides = build_sides(cfg, capture=True, pace=4.0, stack=stack)
         supervisor = Supervisor(sides, Notifier())
         supervisor.start(stack)
-        assert {w.name for w in supervisor.workers()} == {"camera", "motion", "doorbell"}
+        assert {w.name for w in supervisor.workers()} == {"camera", "motion", "live",
+                                                         "people", "doorbell"}
         capture, doorbell = sides
         pin = ready(doorbell, pins)  # type: ignore[arg-type]
         # Frames flow through a pre-roll longer than its keyframe interval, and the empty

@@ -35,7 +35,7 @@ class StatusSide:
                         "picture); the camera entity stays off")
         self.ha = HomeAssistant(ha, cfg.owner_mqtt.link_config(cfg.device.id),
                                 cfg.device.id, link, doorbell=cfg.doorbell.enabled,
-                                camera=camera)
+                                people=cfg.people.enabled, camera=camera)
         self.camera = CameraFeed(current_snapshot(cfg), self, interval_s=ha.camera_interval_s,
                                  max_bytes=ha.camera_max_kb * 1024) if camera else None
         if self.camera is not None:
@@ -53,6 +53,8 @@ class StatusSide:
     def start(self) -> None:
         self.ha.republish()
         self.ha.motion(False)
+        if self.cfg.people.enabled:
+            self.ha.person(False)
         self.worker.start()
 
     def _step(self, stop: threading.Event) -> None:
@@ -90,8 +92,15 @@ class StatusSide:
 
     def event_ended(self, ev: MotionEventRecord) -> None:
         self.ha.motion(False)
-        self.ha.event({"event": ev.id, "start": _iso(ev.start_wall), "end": _iso(ev.end_wall),
-                       "peak_score": round(ev.peak_score, 4), "clips": ev.clips})
+        if ev.person:
+            self.ha.person(False)
+        self.ha.event(_event_info(ev))
+
+    def person_seen(self, ev: MotionEventRecord) -> None:
+        if ev.end_frame < 0:  # still going: a person is at the door now
+            self.ha.person(True)
+        else:  # a late answer: the event is over, its record gains the label
+            self.ha.event(_event_info(ev))
 
     def clip_stored(self, clip: Any) -> None:
         thumb = self.store / "thumbs" / f"{clip.id}.jpg"
@@ -125,6 +134,12 @@ class StatusSide:
 
     def stop(self) -> None:
         self.worker.stop()
+
+
+def _event_info(ev: MotionEventRecord) -> dict[str, Any]:
+    return {"event": ev.id, "start": _iso(ev.start_wall), "end": _iso(ev.end_wall),
+            "peak_score": round(ev.peak_score, 4), "clips": ev.clips,
+            "labels": list(ev.labels)}
 
 
 def _iso(ts: float) -> str:
