@@ -98,6 +98,8 @@ class StatusSide:
 
     def person_seen(self, ev: MotionEventRecord) -> None:
         if ev.end_frame < 0:  # still going: a person is at the door now
+            if self.camera is not None:  # the picture first, as for motion and rings
+                self.camera.trigger()
             self.ha.person(True)
         else:  # a late answer: the event is over, its record gains the label
             self.ha.event(_event_info(ev))

@@ -34,8 +34,10 @@ from config.live import LiveConfig
 from config.owner_mqtt import OwnerMqttConfig
 from config.uplink import DeviceConfig
 from device.daemon.notify import Notifier
+from device.daemon.status import StatusSide
 from device.daemon.supervisor import Supervisor, build_sides
 from device.wiring.paths import current_snapshot
+from device.wiring.pipeline import MotionEventRecord
 from tests.broker import MosquittoBroker
 from tests.gpio_pins import mock_factory
 from tests.support import require, wait_until
@@ -71,6 +73,13 @@ def config(tmp_path: Path, port: int, live: Path, **ha: Any) -> Config:
                   live=LiveConfig(dir=str(live)),
                   doorbell=DoorbellConfig(enabled=True, pin=17, bounce_ms=20,
                                           record_seconds=1.0))
+
+
+def put_snapshot(path: Path, data: bytes) -> None:
+    """As the live publisher renews it: a new file renamed over the old."""
+    tmp = path.with_name(".snapshot.jpg.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -194,6 +203,16 @@ def test_a_stale_snapshot_is_not_sent_and_the_camera_goes_unavailable(
                 assert picture.payload == b"online"
                 picture = ha.expect(CAMERA, timeout=10)
             assert decode(picture.payload).shape[:2] == (120, 160)
+            # A person found while the event goes on (the people stage's answer, on the motion
+            # thread): the door's picture, then the person sensor ON.
+            status = sides[0]
+            assert isinstance(status, StatusSide)
+            put_snapshot(snap, buf.tobytes())  # a new picture since the last one sent
+            status.person_seen(MotionEventRecord(id=1, start_frame=0, start=0.0,
+                                                 labels=["motion", "person"]))
+            seen = next_on(ha, {CAMERA, f"{BASE}/person"}, timeout=10)
+            assert seen.topic == CAMERA, "the person's picture comes before the sensor"
+            assert next_on(ha, {CAMERA, f"{BASE}/person"}, timeout=10).payload == b"ON"
             old = time.time() - 30
             os.utime(snap, (old, old))  # the camera stopped renewing it
             assert ha.expect(CAMERA_AVAILABLE, timeout=10).payload == b"offline"
