@@ -136,6 +136,8 @@ class StatusSide:
 
     def stop(self) -> None:
         self.worker.stop()
+        if self.camera is not None:  # before the link closes: no picture comes any more
+            self.ha.camera_available(False)
 
 
 def _event_info(ev: MotionEventRecord) -> dict[str, Any]:

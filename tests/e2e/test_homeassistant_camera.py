@@ -223,13 +223,16 @@ def test_a_stale_snapshot_is_not_sent_and_the_camera_goes_unavailable(
                 == f"{BASE}/doorbell", "a picture of the past was sent for the ring"
             stop.set()
             assert supervisor.run(stop, reload) is False
-        later: list[str] = []
+        later: list[tuple[str, bytes]] = []
         while True:
             msg = ha.messages.get(timeout=10)
             if msg.topic == f"{BASE}/status" and msg.payload == b"stopped":
                 break
-            later.append(msg.topic)
-        assert CAMERA not in later
+            later.append((msg.topic, msg.payload))
+        assert CAMERA not in [t for t, _ in later]
+        # Stopping says so on the camera's own topic too (it is already offline here, as the
+        # snapshot is stale: said again, not left to the daemon's status alone).
+        assert (CAMERA_AVAILABLE, b"offline") in later, later
     finally:
         ha.close()
 
