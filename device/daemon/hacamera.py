@@ -89,7 +89,6 @@ class CameraFeed:
         self.sink = sink
         self.interval_s = interval_s
         self.max_bytes = max_bytes
-        self.sent = 0
         self._clock, self._wall = clock, wall
         self._lock = threading.Lock()
         self._last: Identity | None = None  # the snapshot sent last
@@ -145,7 +144,6 @@ class CameraFeed:
         if trigger:
             self._last_trigger = ident
         self._next_periodic = self._clock() + self.interval_s
-        self.sent += 1
         return True
 
     def _note(self, state: Picture) -> None:
