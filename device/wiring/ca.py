@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from common.durable import write_atomic
+from common.keyfile import read_key_file
 
 CA_DAYS = 3650
 # Apple refuses server certificates valid longer than 825 days, even from a CA the owner
@@ -154,11 +155,7 @@ def issue_leaf(files: CaFiles, names: Names, cert_path: Path, key_path: Path,
     """A server certificate for `names` signed by the CA; its key written with `key_mode`
     (group-readable where the web app runs as another user of the store's group)."""
     now = now or dt.datetime.now(dt.UTC)
-    st = os.stat(files.key)
-    if st.st_mode & 0o077 or st.st_uid != os.geteuid():
-        raise PermissionError(f"{files.key} must be this user's alone (mode 0600); "
-                              "refusing to sign with it")
-    ca_key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
+    ca_key = serialization.load_pem_private_key(read_key_file(files.key), password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     ca = load_cert(files.cert)
     key = ec.generate_private_key(ec.SECP256R1())
