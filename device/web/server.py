@@ -96,7 +96,7 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
         paths.push.mkdir(mode=0o700, parents=True, exist_ok=True)
         from device.wiring.paths import DevicePaths
 
-        pusher = PushThread(ctx.push, paths.desk, paths.root, DevicePaths.of(cfg).ring)
+        pusher = PushThread(ctx.push, paths.desk, paths.root, DevicePaths.of(cfg).rings)
         try:
             pusher.start()
         except PushConfigError as exc:

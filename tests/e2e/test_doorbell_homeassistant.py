@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 
 from config import Config, StoreConfig
@@ -58,6 +59,16 @@ def test_discovery_and_a_press_as_a_doorbell_event(tmp_path: Path, broker: Mosqu
             assert config["unique_id"] == f"{NODE}_doorbell"
             assert config["device"]["identifiers"] == [NODE]
             assert config["availability_topic"] == f"{BASE}/status"
+            # And as a device trigger, matching the event's own payload.
+            trigger = json.loads(ha.expect(
+                f"homeassistant/device_automation/{NODE}/ring/config", timeout=20).payload)
+            assert trigger["automation_type"] == "trigger"
+            assert trigger["topic"] == f"{BASE}/doorbell"
+            assert (trigger["type"], trigger["subtype"]) == ("button_short_press", "doorbell")
+            assert trigger["device"]["identifiers"] == [NODE]
+            assert trigger["payload"] == "ring"
+            assert trigger["value_template"] == "{{ value_json.event_type }}"
+            assert "unique_id" not in trigger and "availability_topic" not in trigger
             stats = json.loads(ha.expect(f"{BASE}/stats", timeout=20).payload)
             assert stats["rings"] == 0
 
@@ -72,6 +83,11 @@ def test_discovery_and_a_press_as_a_doorbell_event(tmp_path: Path, broker: Mosqu
             payload = json.loads(ring.payload)
             assert payload.keys() == {"event_type", "at"} and payload["event_type"] == "ring"
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", payload["at"])
+            # Home Assistant renders the trigger's template (Jinja) over the payload and
+            # fires when it equals `payload`.
+            rendered = jinja2.Template(trigger["value_template"]).render(
+                value_json=payload)
+            assert rendered == trigger["payload"]
             assert not ring.retain
             stop.set()
             assert supervisor.run(stop, reload) is False
