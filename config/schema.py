@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from config.doorbell import DoorbellConfig
 from config.fields import odd_or_zero, polygons, setting
 from config.homeassistant import HomeAssistantConfig
+from config.live import LiveConfig
 from config.mqtt import MqttConfig
 from config.owner_mqtt import OwnerMqttConfig
+from config.people import PeopleConfig
 from config.privacy import PrivacyConfig
 from config.push import PushConfig
 from config.uplink import DeviceConfig, UplinkConfig
@@ -145,6 +147,8 @@ class Config:
     web: WebConfig = WebConfig()
     push: PushConfig = PushConfig()
     doorbell: DoorbellConfig = DoorbellConfig()
+    live: LiveConfig = LiveConfig()
+    people: PeopleConfig = PeopleConfig()
 
 
 SECTIONS: dict[str, type] = {
@@ -162,4 +166,6 @@ SECTIONS: dict[str, type] = {
     "web": WebConfig,
     "push": PushConfig,
     "doorbell": DoorbellConfig,
+    "live": LiveConfig,
+    "people": PeopleConfig,
 }

@@ -15,7 +15,8 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from device.web.access import AccessKind
-from device.web.timefmt import when
+from device.web.kinds import Kind
+from device.web.timefmt import clock, span, when
 from uplink.audit import AuditEntry, AuditKind
 from uplink.desk.book import RequestStatus
 from uplink.errors import Refusal
@@ -62,6 +63,10 @@ class Done(StrEnum):
     DELETED = "deleted"
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
+    NOTIFY_SAVED = "notify_saved"
+    SNOOZED_HOUR = "snoozed_hour"
+    SNOOZED_TOMORROW = "snoozed_tomorrow"
+    SNOOZE_ENDED = "snooze_ended"
 
 
 DONE: Mapping[Done, str] = {
@@ -72,6 +77,10 @@ DONE: Mapping[Done, str] = {
     Done.DELETED: "Clip deleted.",
     Done.PASSKEY_ADDED: "Passkey added.",
     Done.PASSKEY_REMOVED: "Passkey removed: it no longer signs in.",
+    Done.NOTIFY_SAVED: "Saved: these kinds notify your browsers.",
+    Done.SNOOZED_HOUR: "Snoozed for an hour.",
+    Done.SNOOZED_TOMORROW: "Snoozed until tomorrow.",
+    Done.SNOOZE_ENDED: "Snooze ended: notifications are on again.",
 }
 DONE_OTHER = "Done."
 
@@ -84,6 +93,47 @@ def done(value: str) -> str:
         return DONE[Done(value)]
     except ValueError:
         return DONE_OTHER
+
+
+# --- the Notifications page: which kinds notify, and a snooze ------------------------------
+
+KIND_NAME: Mapping[Kind, str] = {
+    Kind.RING: "Doorbell rings",
+    Kind.REQUEST: "Agency requests for footage",
+    Kind.PERSON: "People at the door",
+    Kind.MOTION: "Any motion at the door",
+}
+KIND_HINT: Mapping[Kind, str] = {
+    Kind.RING: "With a current picture from the camera.",
+    Kind.REQUEST: "Snoozed requests arrive when the snooze ends.",
+    Kind.PERSON: "Clips in which the camera recognised a person.",
+    Kind.MOTION: "Every clip; at most one push a minute.",
+}
+
+
+class NotifyPage:
+    """The Notifications page's sentences (the template reads them from here)."""
+
+    TITLE = "Notifications"
+    INTRO = ("Choose what notifies the browsers you turned notifications on in, as "
+             "{account}. Everyone in the household chooses for themselves.")
+    BROWSERS_NONE = ("No browser gets notifications for {account} yet: turn them on on the "
+                     "Device page.")
+    BROWSERS_SOME = "{count} browser(s) get notifications for {account}."
+    SAVE = "Save"
+    SNOOZE_TITLE = "Snooze"
+    SNOOZE_HELP = ("A snooze silences rings, people and motion; an agency request waits and "
+                   "arrives when the snooze ends.")
+    SNOOZE_HOUR = "Snooze for 1 hour"
+    SNOOZE_TOMORROW = "Snooze until tomorrow"
+    SNOOZED_UNTIL = "Notifications are snoozed until"
+    SNOOZE_CANCEL = "End the snooze"
+    PUSH_OFF = ("Notifications are off on this device. To get them, set [push] enabled = true "
+                "and contact in the config.")
+    BAD_KIND = "That is not a kind of notification: {name}."
+    BAD_SNOOZE = "Choose a snooze of an hour or until tomorrow."
+    BAD_UNTIL = ("The snooze's end is not a time within the next two days (the page sends "
+                 "your browser's next midnight); reload the page and try again.")
 
 
 # --- error pages -------------------------------------------------------------------------
@@ -125,6 +175,25 @@ def error_message(status: int) -> str:
         return ERROR_MESSAGE_OTHER
 
 
+# --- live video's plain-text answers to the player ----------------------------------------
+
+class LiveAnswer(StrEnum):
+    NOT_LOGGED_IN = "not_logged_in"
+    CROSS_SITE = "cross_site"
+    NOT_PUBLISHED = "not_published"
+    NO_SUCH_FILE = "no_such_file"
+
+
+LIVE: Mapping[LiveAnswer, str] = {
+    LiveAnswer.NOT_LOGGED_IN: "You are not logged in: log in again to watch live video.",
+    LiveAnswer.CROSS_SITE: "Live video and the snapshot are shown only on this doorcam's own "
+                           "pages; this request came from another site and is refused.",
+    LiveAnswer.NOT_PUBLISHED: "Not published (the camera is not running, or this part of the "
+                              "stream is gone).",
+    LiveAnswer.NO_SUCH_FILE: "There is no such live file.",
+}
+
+
 # --- the household access log ------------------------------------------------------------
 
 ACCESS: Mapping[AccessKind, str] = {
@@ -144,6 +213,8 @@ ACCESS: Mapping[AccessKind, str] = {
     AccessKind.ACCOUNT_REMOVED: "account removed (on the device)",
     AccessKind.PASSKEY_ADDED: "added passkey \"{passkey}\"",
     AccessKind.PASSKEY_REMOVED: "removed passkey \"{passkey}\"",
+    AccessKind.LIVE_STARTED: "started watching live video",
+    AccessKind.LIVE_ENDED: "watched live video from {start} to {end} ({length})",
 }
 _FROM_ADDRESS = (AccessKind.LOGIN, AccessKind.LOGIN_FAILED, AccessKind.LOCKED_OUT)
 
@@ -174,13 +245,22 @@ def describe_access(entry: AuditEntry) -> tuple[str, str]:
     if kind is None:
         return who, entry.kind
     clips = detail.get("clips") or []
+    start, end = _number(detail.get("from")), _number(detail.get("to"))
     what = ACCESS[kind].format(clip=detail.get("clip", "?"), request=entry.request_id or "?",
-                               n=len(clips), passkey=detail.get("passkey", "?"))
+                               n=len(clips), passkey=detail.get("passkey", "?"),
+                               start=clock(start) if start else "?",
+                               end=clock(end) if end else "?",
+                               length=span(end - start) if start and end else "?")
     if kind == AccessKind.SHARED and clips:
         what += ": " + ", ".join(str(c) for c in clips)
     if detail.get("addr") and kind in _FROM_ADDRESS:
         what += f" from {detail['addr']}"
     return who, what
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
 
 
 # --- the request audit log ---------------------------------------------------------------

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
+from capture.live import LiveDirError, LiveFeed, open_live
 from capture.media import encoder_for
 from capture.privacy import PrivacyMask
 from capture.recording import Recorder
@@ -15,8 +17,10 @@ from capture.sources import open_source
 from config import Config
 from device.store import ClipStore
 from device.wiring.checks import watched_area_problem
-from device.wiring.paths import DevicePaths
+from device.wiring.paths import DevicePaths, live_dir
+from device.wiring.people import PeopleStage, Runner
 from motion import MotionDetector, MotionError
+from motion.people import PeopleDetector, make_people_detector
 from uplink.desk.keys import (
     device_enc_key_path,
     load_or_create_device_enc_key,
@@ -67,11 +71,47 @@ def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDet
     return MotionDetector(motion, lores_width, lores_height)
 
 
+def people_model(cfg: Config) -> Path:
+    """Where the yolox detector's model is: people.model, else in the store's folder."""
+    if cfg.people.model:
+        return Path(cfg.people.model).expanduser()
+    return Path(cfg.store.path).expanduser() / "models" / "yolox_nano.onnx"
+
+
+def make_people_detector_for(cfg: Config) -> PeopleDetector:
+    return make_people_detector(cfg.people, people_model(cfg))
+
+
+def make_people_stage(cfg: Config, runner: Callable[[PeopleDetector], Runner]
+                      ) -> PeopleStage | None:
+    """The people stage with its detector run by `runner`; None when people.enabled is off.
+    PeopleError when the detector cannot be built (the yolox model not installed)."""
+    if not cfg.people.enabled:
+        return None
+    return PeopleStage(cfg.people, runner(make_people_detector_for(cfg)))
+
+
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
-                  clock: Callable[[], ClipClock] = ClipClock) -> Recorder:
+                  clock: Callable[[], ClipClock] = ClipClock,
+                  live: LiveFeed | None = None) -> Recorder:
     signer = make_media_signer(cfg) if cfg.recording.sign else None
     return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording),
-                    simulated=simulated, clock=clock, signer=signer)
+                    simulated=simulated, clock=clock, signer=signer, tap=live)
+
+
+def make_live(cfg: Config) -> LiveFeed | None:
+    """The live view's feed into its directory on tmpfs; None (logged) when `[live]` is off
+    or the directory cannot be used: the camera records all the same."""
+    if not cfg.live.enabled:
+        return None
+    where = live_dir(cfg)
+    try:
+        feed = open_live(where, cfg.live)
+    except LiveDirError as e:
+        log.error("live view off: %s", e)
+        return None
+    log.info("live view published in %s", where)
+    return feed
 
 
 def ensure_device_keys(cfg: Config) -> None:
