@@ -155,7 +155,7 @@ def test_a_ring_sends_the_door_now_to_home_assistant(tmp_path: Path, broker: Mos
             assert picture.payload.startswith(b"\xff\xd8\xff")
             ring = next_on(ha, {CAMERA, f"{BASE}/doorbell"}, timeout=10)
             assert ring.topic == f"{BASE}/doorbell"
-            assert json.loads(ring.payload) == {"event_type": "ring"}
+            assert json.loads(ring.payload)["event_type"] == "ring"
             print(f"ring to camera picture on the broker: {arrived * 1000:.0f} ms")
             assert arrived < 2.0, f"the ring's picture took {arrived:.2f}s"
             # Home Assistant restarts: discovery again, then a picture within seconds (none
