@@ -17,6 +17,7 @@ class AccessKind(StrEnum):
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOCKED_OUT = "locked_out"
+    GUESSING = "guessing"  # a run of failed logins began a pause: someone may be guessing
     LOGOUT = "logout"
     VIEWED = "viewed"
     DOWNLOADED = "downloaded"
@@ -38,6 +39,8 @@ def open_access_log(path: Path) -> AuditLog:
 
 _WORDS = {
     "login": "logged in", "login_failed": "failed to log in", "locked_out": "was locked out",
+    "guessing": "someone is guessing passwords: {failures} failed logins {paused}; "
+                "paused for {minutes:g} minutes",
     "logout": "logged out", "viewed": "played clip {clip}",
     "downloaded": "downloaded clip {clip}", "held": "held clip {clip}",
     "released": "released the hold on clip {clip}", "deleted": "deleted clip {clip}",
@@ -50,6 +53,15 @@ _WORDS = {
 }
 
 
+_PAUSED = {
+    "source": "from {addr}: password logins from there are",
+    "account": "to account {account} from browsers that never signed in to it (the last from "
+               "{addr}): those are",
+    "device": "to account {account} from a browser that signed in to it before (at {addr}): "
+              "that browser is",
+}
+
+
 def describe_access(entry: AuditEntry) -> tuple[str, str]:
     """(who, what happened) in words."""
     try:
@@ -59,8 +71,16 @@ def describe_access(entry: AuditEntry) -> tuple[str, str]:
     who = str(detail.get("account") or "someone")
     text = _WORDS.get(entry.kind, entry.kind)
     clips = detail.get("clips") or []
+    paused = _PAUSED.get(str(detail.get("paused")), "")
+    if entry.kind == "guessing":
+        who = "someone"
+        paused = paused.format(account=detail.get("account", "?"),
+                               addr=detail.get("addr", "?"))
+    minutes = detail.get("minutes")
     what = text.format(clip=detail.get("clip", "?"), request=entry.request_id or "?",
-                       n=len(clips), passkey=detail.get("passkey", "?"))
+                       n=len(clips), passkey=detail.get("passkey", "?"), paused=paused,
+                       failures=detail.get("failures", "?"),
+                       minutes=minutes if isinstance(minutes, (int, float)) else 0)
     if entry.kind == "shared" and clips:
         what += ": " + ", ".join(str(c) for c in clips)
     if detail.get("addr") and entry.kind in ("login", "login_failed", "locked_out"):

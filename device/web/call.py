@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from device.web.accounts import Session
 from device.web.context import WebContext
 from device.web.security import cross_origin_refusal, same_token
+from device.web.sources import Proxies, proxies
 
 MAX_FORM = 64 * 1024
 CSRF_HEADER = "X-CSRF-Token"  # where page scripts send the session's CSRF token
@@ -46,6 +47,10 @@ class Settings:
     @property
     def login_cookie(self) -> str:
         return "__Host-doorcam-login" if self.tls else "doorcam-login"
+
+    def device_cookie(self, account: str) -> str:
+        """The cookie saying this browser has signed in to `account` before."""
+        return f"{'__Host-' if self.tls else ''}doorcam-device-{account}"
 
 
 @dataclass
@@ -99,9 +104,18 @@ def request_id_param(request: Request) -> str:
     return rid
 
 
-def client_addr(request: Request) -> str:
-    """The peer address logins are counted and locked out by."""
+def _peer(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _proxies(request: Request) -> Proxies:
+    ctx: WebContext = request.app.state.ctx
+    return proxies(tuple(ctx.cfg.web.trusted_proxies))
+
+
+def client_addr(request: Request) -> str:
+    """The client's address (through a trusted proxy only); logins are counted by it."""
+    return _proxies(request).client(_peer(request), request.headers.getlist("x-forwarded-for"))
 
 
 def _state(request: Request) -> tuple[WebContext, Settings]:
@@ -196,7 +210,11 @@ async def script_session(request: Request, *, csrf: bool = True
 
 
 def check_origin(request: Request, settings: Settings) -> None:
-    refusal = cross_origin_refusal(request, settings.trusted_origins)
+    ctx: WebContext = request.app.state.ctx
+    public = (ctx.cfg.web.public_url,) if ctx.cfg.web.public_url else ()
+    scheme = _proxies(request).scheme(_peer(request), request.url.scheme,
+                                      request.headers.get("x-forwarded-proto"))
+    refusal = cross_origin_refusal(request, settings.trusted_origins + public, scheme=scheme)
     if refusal:
         raise HTTPException(403, refusal)
 

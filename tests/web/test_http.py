@@ -63,7 +63,7 @@ def test_every_page_needs_a_login_and_carries_security_headers(world: World) -> 
     assert [e["kind"] for e in entries] == ["account_added", "login"]
 
 
-def test_wrong_passwords_lock_the_account_out_even_across_restarts(world: World) -> None:
+def test_wrong_passwords_pause_new_browsers_even_across_restarts(world: World) -> None:
     world.add_user()
     url = world.start()
     s = world.session()
@@ -78,7 +78,8 @@ def test_wrong_passwords_lock_the_account_out_even_across_restarts(world: World)
     url = world.start()
     assert try_login(world.session(), url, "alex", PASSWORD).status_code == 429
     kinds = [e["kind"] for e in access_log(world)]
-    assert kinds.count("login_failed") == 2 and "locked_out" in kinds and "login" not in kinds
+    assert kinds.count("login_failed") == 3 and "login" not in kinds
+    assert kinds.count("guessing") == 2 and "locked_out" in kinds  # the address, the account
 
 
 def test_cross_origin_posts_and_missing_tokens_are_refused(world: World) -> None:

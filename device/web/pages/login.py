@@ -12,8 +12,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from config.web import WebConfig
 from device.web.access import AccessKind
-from device.web.accounts import LockedOut
+from device.web.accounts import (
+    DEVICE_COOKIE_DAYS,
+    NAME_RE,
+    Attempt,
+    LockedOut,
+    Outcome,
+    Pause,
+)
 from device.web.call import (
     Call,
     Settings,
@@ -26,8 +34,28 @@ from device.web.call import (
 from device.web.context import WebContext
 from device.web.passkeys.site import refusal, site_of
 from device.web.security import same_token
+from device.web.sources import source_key
+from uplink.audit import AuditLog
 
 log = logging.getLogger("doorcam.web")
+
+
+PAUSED_WORDS = {
+    Pause.SOURCE: "Too many failed logins from your network: password logins from there "
+                  "are paused for {minutes}. A browser that has signed in here before, or a "
+                  "passkey, still works.",
+    Pause.ACCOUNT: "Too many failed logins to this account from browsers it does not know: "
+                   "they are paused for {minutes}. A browser that has signed in to it "
+                   "before, or a passkey, still works.",
+    Pause.DEVICE: "Too many failed logins from this browser: try again in {minutes}, or use "
+                  "a passkey.",
+}
+
+
+def paused_words(exc: LockedOut) -> str:
+    minutes = max(1, round(exc.seconds / 60))
+    return PAUSED_WORDS[exc.pause].format(
+        minutes=f"{minutes} minute{'s' if minutes != 1 else ''}")
 
 
 def safe_next(value: str) -> str:
@@ -50,13 +78,44 @@ def _form_page(request: Request, settings: Settings, *, status: int = 200,
     return response
 
 
-def logged_in(response: Response, settings: Settings, token: str, hours: float) -> Response:
-    """The session cookie of a new login on `response`; the login form's cookie is spent."""
+def logged_in(response: Response, settings: Settings, token: str, hours: float, *,
+              account: str, device_cookie: str) -> Response:
+    """The session cookie of a new login on `response`, and the browser's new device cookie
+    for `account` (it has now signed in before); the login form's cookie is spent."""
     response.set_cookie(settings.session_cookie, token, max_age=int(hours * 3600),
                         httponly=True, secure=settings.tls, samesite="strict", path="/")
+    response.set_cookie(settings.device_cookie(account), device_cookie,
+                        max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True,
+                        secure=settings.tls, samesite="strict", path="/")
     response.delete_cookie(settings.login_cookie, path="/", secure=settings.tls,
                            httponly=True, samesite="strict")
     return response
+
+
+def attempt_of(request: Request, settings: Settings, name: str) -> Attempt:
+    """How a login to `name` from this request is counted: by its source address, or by
+    the device cookie it carries for `name`."""
+    cookie = request.cookies.get(settings.device_cookie(name)) if NAME_RE.fullmatch(
+        name) else None
+    return Attempt(name, source_key(client_addr(request)), cookie)
+
+
+def record(access: AuditLog, kind: AccessKind, attempt: Attempt, addr: str, now: float,
+           **detail: Any) -> None:
+    """One access-log entry about a login attempt."""
+    access.append(kind, None, {"account": attempt.name or "(empty)", "addr": addr,
+                               **detail}, at=now)
+
+
+def record_paused(access: AuditLog, paused: tuple[Pause, ...], attempt: Attempt,
+                  addr: str, now: float, cfg: WebConfig) -> None:
+    """A "guessing" entry for each pause a failure began (the owner is pushed each)."""
+    for pause in paused:
+        record(access, AccessKind.GUESSING, attempt, addr, now, paused=pause.value,
+               failures=cfg.lockout_failures, minutes=cfg.lockout_minutes)
+        log.warning("web login: %d failed logins (%s %s); paused for %g minutes",
+                    cfg.lockout_failures, pause.value,
+                    addr if pause is Pause.SOURCE else attempt.name, cfg.lockout_minutes)
 
 
 async def login_form(request: Request) -> Response:
@@ -77,43 +136,54 @@ async def login(request: Request) -> Response:
                                  "again (cookies must be allowed for this site).")
     name, password = one("name").strip().lower()[:64], one("password")
     addr = client_addr(request)
+    who = attempt_of(request, settings, name)
     now = time.time()
     cfg = ctx.cfg.web
 
     def attempt() -> tuple[str, Any]:
         result: Any = None
+        outcome: Outcome | None = None
         with ctx.accounts() as acc:
             try:
-                ok = acc.login(name, password, addr, now, limit=cfg.lockout_failures,
-                               lockout_s=cfg.lockout_minutes * 60)
+                outcome = acc.login(who, password, now, limit=cfg.lockout_failures,
+                                    lockout_s=cfg.lockout_minutes * 60)
             except LockedOut as exc:
-                kind, result = "locked", str(exc)
+                kind, result = "locked", exc
             else:
-                if ok:
-                    kind, result = "ok", acc.open_session(name, now, cfg.session_hours * 3600)
+                if outcome.ok:
+                    kind = "ok"
+                    result = (acc.open_session(name, now, cfg.session_hours * 3600)[0],
+                              acc.device_cookie(name))
+                elif outcome.paused:
+                    kind = "bad"
+                    result = LockedOut(cfg.lockout_minutes * 60, outcome.paused[0])
                 else:
-                    kind, result = "bad", None
-                    if acc.locked(name, now):
-                        kind = "now_locked"
+                    kind = "bad"
+        browser = {"browser": "known" if outcome.known_device else "new"} if outcome else {}
         with ctx.access() as access:
-            entry = {"ok": AccessKind.LOGIN, "bad": AccessKind.LOGIN_FAILED,
-                     "now_locked": AccessKind.LOCKED_OUT, "locked": AccessKind.LOCKED_OUT}[kind]
-            access.append(entry, None, {"account": name or "(empty)", "addr": addr}, at=now)
+            if kind == "locked":
+                record(access, AccessKind.LOCKED_OUT, who, addr, now,
+                       paused=result.pause.value)
+            else:
+                record(access, AccessKind.LOGIN if kind == "ok" else AccessKind.LOGIN_FAILED,
+                       who, addr, now, **browser)
+            if outcome is not None:
+                record_paused(access, outcome.paused, who, addr, now, cfg)
         return kind, result
 
     kind, result = await run_in_threadpool(attempt)
     if kind == "ok":
-        token, _session = result
+        token, device = result
         log.info("web login: %s from %s", name, addr)
         response: Response = RedirectResponse(safe_next(one("next")), status_code=303)
-        return logged_in(response, settings, token, cfg.session_hours)
+        return logged_in(response, settings, token, cfg.session_hours, account=name,
+                         device_cookie=device)
     log.warning("web login refused for %r from %s (%s)", name[:32], addr, kind)
-    if kind == "bad":
+    if result is None:
         return _form_page(request, settings, status=401, name=name,
                           error="Wrong account name or password.")
-    message = result if kind == "locked" else (
-        f"Too many failed logins: this account is locked for {cfg.lockout_minutes:g} minutes.")
-    return _form_page(request, settings, status=429, name=name, error=message)
+    return _form_page(request, settings, status=429, name=name,
+                      error=paused_words(result))
 
 
 @action
