@@ -18,7 +18,9 @@ from pathlib import Path
 
 from device.store import StoreError
 from device.store.view import ClipView
+from device.web.guessing import GuessingWatch, guessing_message
 from device.web.push import Notifier, PushError, PushService
+from uplink.errors import AuditError
 
 log = logging.getLogger("doorcam.web")
 
@@ -73,8 +75,10 @@ class PushThread:
     that cannot push (enabled without a contact)."""
 
     def __init__(self, service: PushService, book: Path, store_root: Path, *,
-                 poll_s: float = POLL_S, interval_s: float = INTERVAL_S) -> None:
+                 poll_s: float = POLL_S, interval_s: float = INTERVAL_S,
+                 access: Path | None = None) -> None:
         self.service = service
+        self.guessing = GuessingWatch(access) if access is not None else None
         self.book = book
         self.store_root = store_root
         self.poll_s = poll_s
@@ -96,7 +100,8 @@ class PushThread:
             self._thread.join(timeout=30)
 
     def _run(self, notifier: Notifier) -> None:
-        watched = (self.book, self.store_root / "index.sqlite3")
+        watched = (self.book, self.store_root / "index.sqlite3",
+                   *((self.guessing.path,) if self.guessing else ()))
         clips = NewClips(self.store_root)  # rings are pushed whatever notify_on_motion says
         last_sig: tuple[tuple[int, int], ...] | None = None
         last_pass = float("-inf")
@@ -120,8 +125,11 @@ class PushThread:
                 elif self.motion:
                     log.info("push: new clip %s: motion", clip_id)
                     notifier.motion(start)
+            if self.guessing is not None and self.guessing.due(time.time()):
+                log.info("push: someone is guessing passwords: %d browser(s) told",
+                         notifier.alert(guessing_message(), "guessing"))
             report = notifier.notify_pending(time.time())
-        except (PushError, StoreError, sqlite3.Error, OSError) as exc:
+        except (PushError, StoreError, AuditError, sqlite3.Error, OSError) as exc:
             log.warning("push: %s", exc)
             return
         if report.delivered or report.motion or report.rings or report.failed or report.dropped:

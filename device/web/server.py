@@ -72,7 +72,7 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
         from device.web.push import PushConfigError
 
         paths.push.mkdir(mode=0o700, parents=True, exist_ok=True)
-        pusher = PushThread(ctx.push, paths.desk, paths.root)
+        pusher = PushThread(ctx.push, paths.desk, paths.root, access=paths.access)
         try:
             pusher.start()
         except PushConfigError as exc:

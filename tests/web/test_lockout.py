@@ -11,7 +11,10 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.web.helpers import login, post, try_login
+from tests.web.push.browser import Browser
+from tests.web.push.pushservice import PushService
 from tests.web.test_http import access_log
+from tests.web.test_push_app import PUSH_ON, device_button, post_json
 from tests.web.world import PASSWORD, World
 
 LOCKOUT = 3  # the test worlds' lockout_failures
@@ -128,3 +131,29 @@ def test_without_a_proxy_setting_forwarded_addresses_are_ignored(world: World) -
     assert {e["addr"] for e in log if e["kind"].startswith("login")} == {"127.0.0.1"}
     # Another loopback address is another source: it signs in.
     assert try_login(browser(world, "127.0.0.2"), url, "alex", PASSWORD).status_code == 303
+
+
+def test_the_owner_is_pushed_that_someone_is_guessing(make_world: Any) -> None:
+    service = PushService().start()
+    try:
+        world = make_world(web=PUSH_ON)
+        world.add_user("alex")
+        url = world.start()
+        owner = world.session()
+        login(owner, url, "alex")
+        _, subscription = service.subscribe(Browser.new())
+        r = post_json(owner, url, "/push/subscribe", subscription,
+                      device_button(owner, url)["csrf-token"])
+        assert r.status_code == 200, r.text
+        stranger = browser(world, "127.0.0.2")
+        for n in range(LOCKOUT * 2):
+            try_login(stranger, url, "alex", f"guess {n}")
+        assert service.wait_for(1, timeout=30), "".join(world.log)
+    finally:
+        service.stop()
+    [delivery] = service.deliveries  # two pauses began (address, account): one push
+    assert delivery.message["tag"] == "guessing" and delivery.message["url"] == "/activity"
+    assert "guessing passwords" in delivery.message["body"]
+    assert "alex" not in delivery.message["body"] and "127.0.0.2" not in delivery.message["body"]
+    assert delivery.headers["topic"] == "guessing"
+    assert service.problems == []

@@ -357,6 +357,12 @@ class Notifier:
         if rang:
             report.rings += self._send_now(ring_message(), "ring", now, report)
 
+    def alert(self, message: Message, topic: str) -> int:
+        """Push `message` to every subscription now, best effort; how many took it."""
+        if not self.cfg.enabled:
+            return 0
+        return self._send_now(message, topic, self.clock(), NotifyReport())
+
     def _send_now(self, message: Message, topic: str, now: float,
                   report: NotifyReport) -> int:
         """One best-effort push to every subscription, kept briefly; how many took it."""
