@@ -132,9 +132,9 @@ class WebConfig:
     body_timeout_s: float = setting(
         30.0, "A request's body must arrive within this many seconds of its headers.",
         min=1.0, max=3600.0, restart=True)
-    idle_timeout_s: float = setting(
-        5.0, "A connection with no request in progress is closed after this many seconds.",
-        min=1.0, max=300.0, restart=True)
+    idle_timeout_s: int = setting(
+        5, "A connection with no request in progress is closed after this many seconds.",
+        min=1, max=300, restart=True)
     handshake_timeout_s: float = setting(
         10.0, "A TLS handshake must finish within this many seconds.", min=1.0, max=120.0,
         restart=True)

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 
 from device.web.accounts import Session
@@ -163,10 +163,13 @@ async def _body(request: Request, kind: str, limit: int, wrong_kind: str,
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != kind:
         raise HTTPException(415, wrong_kind)
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, too_large)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(413, too_large)
+    except ClientDisconnect:  # gone, or cut off by the server's body deadline
+        raise HTTPException(408, "The request's body did not arrive.") from None
     return body
 
 
