@@ -15,6 +15,7 @@ Callers that must fail closed catch `UplinkError`; anything else escaping is a b
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 
@@ -113,14 +114,30 @@ class UnknownRequest(ConsentError):
     """No request with this id is on the device."""
 
 
-class DecisionRefused(ConsentError):
-    """A decision was refused whole (nothing recorded, nothing uploaded); `reason` says why:
-    not_pending, expired, clip_not_matched, clip_changed, wrong_destination, wrong_device,
-    unsigned, bad_signature, unknown_key, stale, replayed, bad_document, request_changed
-    (made on another body of the request than the stored one), not_sealed, refused_by_book
-    (the request book's own guards refused it, e.g. the request expired meanwhile)."""
+class Refusal(StrEnum):
+    """Why a decision was refused whole. Logged in the audit trail: never rename one."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    NOT_PENDING = "not_pending"  # already decided, or not a request awaiting a decision
+    EXPIRED = "expired"
+    CLIP_NOT_MATCHED = "clip_not_matched"  # a clip the request did not match, or none named
+    CLIP_CHANGED = "clip_changed"  # a matched clip changed or vanished since matching
+    WRONG_DESTINATION = "wrong_destination"
+    WRONG_DEVICE = "wrong_device"
+    UNSIGNED = "unsigned"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_KEY = "unknown_key"
+    STALE = "stale"  # issued_at outside the clock skew of now
+    REPLAYED = "replayed"  # this decision id was already used
+    BAD_DOCUMENT = "bad_document"
+    REQUEST_CHANGED = "request_changed"  # made on another body of the request than ours
+    NOT_SEALED = "not_sealed"
+    REFUSED_BY_BOOK = "refused_by_book"  # the book's own guards (e.g. expired meanwhile)
+
+
+class DecisionRefused(ConsentError):
+    """A decision was refused whole (nothing recorded, nothing uploaded); `reason` says why."""
+
+    def __init__(self, reason: Refusal, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail

@@ -18,6 +18,8 @@ from pathlib import Path
 import av
 import av.error
 
+from capture.media.mp4opts import mp4_options
+
 _AV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 
 
@@ -97,8 +99,9 @@ def _write(source: Path, dest: Path, begin: int, stop: int, origin: int,
            packets: list[_Pkt]) -> None:
     tmp = dest.with_name(dest.name + ".tmp")
     try:
+        opts = mp4_options(movflags="+faststart")
         with av.open(str(source)) as inp, av.open(str(tmp), "w", format="mp4",
-                                                   options={"movflags": "+faststart"}) as out:
+                                                   options=opts) as out:
             src = inp.streams.video[0]
             time_base = src.time_base
             dst = out.add_stream_from_template(src, opaque=True)

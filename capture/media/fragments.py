@@ -20,6 +20,8 @@ import av.error
 import cv2
 import numpy as np
 
+from capture.media.mp4opts import mp4_options
+
 log = logging.getLogger(__name__)
 _AV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 _MAX_BOXES = 1_000_000  # a corrupt file must not keep the walk going for ever
@@ -222,8 +224,8 @@ def _copy(src: io.RawIOBase | io.BufferedReader, dest: Path, *, faststart: bool,
         tb = ins.time_base
         size = (ins.codec_context.width, ins.codec_context.height)
         extradata = bytes(ins.codec_context.extradata or b"")
-        opts = ({"moov_size": str(reserve)} if reserve > 0
-                else {"movflags": "+faststart"} if faststart else {})
+        opts = (mp4_options(moov_size=str(reserve)) if reserve > 0
+                else mp4_options(movflags="+faststart") if faststart else mp4_options())
         with av.open(str(dest), "w", format="mp4", options=opts) as out:
             outs = out.add_stream_from_template(ins, opaque=True)
             with contextlib.suppress(RuntimeError):

@@ -15,6 +15,7 @@ import av.error
 
 from capture.frame import Packet, StreamInfo
 from capture.media.fragments import SalvageError, defragment
+from capture.media.mp4opts import mp4_options
 from common.mediasign.mp4 import is_avcc, read_avcc
 from common.mediasign.nal import join_annex_b
 
@@ -63,12 +64,13 @@ class Mp4Writer:
         self._sync_fd = -1
         self._synced_size = 0
         if self._fragmented:
-            opts = {"movflags": "frag_keyframe+empty_moov+default_base_moof",
-                    "frag_duration": str(max(1, round(fragment_seconds * 1e6))),
-                    # Each finished fragment reaches the kernel before mux() returns.
-                    "flush_packets": "1"}
+            opts = mp4_options(movflags="frag_keyframe+empty_moov+default_base_moof",
+                               frag_duration=str(max(1, round(fragment_seconds * 1e6))),
+                               # Each finished fragment reaches the kernel before mux()
+                               # returns.
+                               flush_packets="1")
         else:
-            opts = {"movflags": "+faststart"} if faststart else {}
+            opts = mp4_options(movflags="+faststart") if faststart else mp4_options()
         try:
             # FFmpeg opens the file only at the first packet; fail here instead.
             self.path.open("wb").close()

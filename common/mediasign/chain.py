@@ -3,8 +3,10 @@
 A GOP starts at the first slice of an IDR picture. That slice's SHA-256 is the GOP's
 anchor; every other slice of the GOP is hashed as SHA-256(anchor || SHA-256(slice)), so a
 slice moved into another GOP no longer matches. The GOP hash is the SHA-256 of the
-concatenated slice hashes; the linked hash of GOP n is the anchor of GOP n-1 (zeros for
-the first), chaining GOPs together. Only picture slices are hashed (parameter sets, AUDs
+concatenated slice hashes. The linked hash of each signed part is the first entry of the
+part before it (zeros for the first): the anchor of the GOP before, or, after a GOP signed
+in parts (`seal`), the entry of the first slice after the seal, as the reference signer
+links them. Only picture slices are hashed (parameter sets, AUDs
 and other SEIs are not), as in the reference implementation.
 """
 
@@ -59,6 +61,7 @@ class GopChain:
     start_ts: int = 0
     end_ts: int = 0
     started: bool = False
+    link_next: bool = False  # after a seal: the next slice's entry is the link to the part
 
     def add(self, nal: bytes, timestamp: int) -> GopRecord | None:
         record = None
@@ -74,8 +77,9 @@ class GopChain:
         hashed = self.hasher.hash(nal)
         if hashed is not None:
             h, is_anchor = hashed
-            if is_anchor:
+            if is_anchor or self.link_next:
                 self.linked = [self.linked[1], h]
+            self.link_next = False
             self.hashes.append(h)
         self.started = True
         return record
@@ -91,4 +95,5 @@ class GopChain:
                            triggered_partial=True)
         self.hashes = []
         self.counter += 1
+        self.link_next = True
         return record

@@ -15,8 +15,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from device.store import ClipNotFound, InvalidClipId, StoreError
-from device.web import timefmt
-from device.web.call import Settings, render
+from device.web import timefmt, words
+from device.web.call import Settings, TextRoute, answers_text, render
 from device.web.context import Unavailable, WebContext
 from device.web.pages import activity, clips, device, live, login, passkeys, push, requests
 from device.web.security import SecurityHeaders
@@ -24,15 +24,6 @@ from uplink.errors import DecisionRefused, UnknownRequest
 
 HERE = Path(__file__).parent
 log = logging.getLogger("doorcam.web")
-
-REFUSAL_WORDS = {
-    "not_pending": "This request was already decided or has expired.",
-    "expired": "This request has expired: nothing can be shared any more.",
-    "clip_not_matched": "That clip is not one of the request's matched clips.",
-    "clip_changed": "That clip changed or was deleted since the request matched it.",
-    "refused_by_book": "The request book refused this decision.",
-}
-
 
 def _templates() -> Jinja2Templates:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -46,13 +37,11 @@ def _templates() -> Jinja2Templates:
 def _error_page(request: Request, status: int, message: str,
                 headers: dict[str, str] | None = None) -> Response:
     settings: Settings = request.app.state.settings
-    path = request.url.path
-    if path.endswith(("/video", "/thumb", "/download")) or path.startswith("/push/") or (
-            path.startswith("/passkeys/") and path != "/passkeys/remove"):
+    if answers_text(request):
         return PlainTextResponse(message, status_code=status, headers=headers)
     try:
         response = render(request, settings, "error.html", status, status=status,
-                          message=message)
+                          title=words.error_title(status), message=message)
     except Exception:  # never let an error page hide the error
         log.exception("rendering the error page failed")
         return PlainTextResponse(message, status_code=status, headers=headers)
@@ -63,16 +52,15 @@ def _error_page(request: Request, status: int, message: str,
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    words = {404: "There is no such page.", 405: "That is not how this page is used."}
     message = exc.detail if exc.detail and exc.detail != str(exc.status_code) else ""
     if not message or message in ("Not Found", "Method Not Allowed"):
-        message = words.get(exc.status_code, "The request could not be handled.")
+        message = words.error_message(exc.status_code)
     return _error_page(request, exc.status_code, message, dict(exc.headers or {}))
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DecisionRefused)
-    message = REFUSAL_WORDS.get(exc.reason, "The decision was refused.")
+    message = words.refusal(exc.reason)
     return _error_page(request, 409, f"{message} ({exc.detail})")
 
 
@@ -95,8 +83,7 @@ async def _store_error(request: Request, exc: Exception) -> Response:
 
 async def _crash(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return _error_page(request, 500, "Something went wrong on the device; nothing was "
-                                     "changed. The service log has the details.")
+    return _error_page(request, 500, words.CRASH)
 
 
 def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
@@ -108,9 +95,9 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/requests/{rid}/share", requests.share, methods=["POST"]),
         Route("/requests/{rid}/decline", requests.decline, methods=["POST"]),
         Route("/clips", clips.clips_page, methods=["GET"]),
-        Route("/clips/{cid}/video", clips.video, methods=["GET"]),
-        Route("/clips/{cid}/thumb", clips.thumb, methods=["GET"]),
-        Route("/clips/{cid}/download", clips.download, methods=["GET"]),
+        TextRoute("/clips/{cid}/video", clips.video, methods=["GET"]),
+        TextRoute("/clips/{cid}/thumb", clips.thumb, methods=["GET"]),
+        TextRoute("/clips/{cid}/download", clips.download, methods=["GET"]),
         Route("/clips/{cid}/hold", clips.hold, methods=["POST"]),
         Route("/clips/{cid}/release", clips.release, methods=["POST"]),
         Route("/clips/{cid}/delete", clips.confirm_delete, methods=["GET"]),
@@ -118,17 +105,17 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/live", live.live, methods=["GET"]),
         Route("/activity", activity.activity, methods=["GET"]),
         Route("/device", device.device_page, methods=["GET"]),
-        Route("/passkeys/register/begin", passkeys.register_begin, methods=["POST"]),
-        Route("/passkeys/register/finish", passkeys.register_finish, methods=["POST"]),
+        TextRoute("/passkeys/register/begin", passkeys.register_begin, methods=["POST"]),
+        TextRoute("/passkeys/register/finish", passkeys.register_finish, methods=["POST"]),
         Route("/passkeys/remove", passkeys.remove, methods=["POST"]),
-        Route("/passkeys/login/begin", passkeys.login_begin, methods=["POST"]),
-        Route("/passkeys/login/finish", passkeys.login_finish, methods=["POST"]),
-        Route("/sw.js", push.service_worker, methods=["GET"]),
-        Route("/push/subscribe.js", push.subscribe_script, methods=["GET"]),
-        Route("/push/renew.js", push.renew_script, methods=["GET"]),
-        Route("/push/subscribe", push.subscribe, methods=["POST"]),
-        Route("/push/unsubscribe", push.unsubscribe, methods=["POST"]),
-        Route("/push/change", push.change, methods=["POST"]),
+        TextRoute("/passkeys/login/begin", passkeys.login_begin, methods=["POST"]),
+        TextRoute("/passkeys/login/finish", passkeys.login_finish, methods=["POST"]),
+        TextRoute("/sw.js", push.service_worker, methods=["GET"]),
+        TextRoute("/push/subscribe.js", push.subscribe_script, methods=["GET"]),
+        TextRoute("/push/renew.js", push.renew_script, methods=["GET"]),
+        TextRoute("/push/subscribe", push.subscribe, methods=["POST"]),
+        TextRoute("/push/unsubscribe", push.unsubscribe, methods=["POST"]),
+        TextRoute("/push/change", push.change, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={

@@ -19,7 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
+from device.web import words
 from device.web.accounts import Session
 from device.web.context import WebContext
 from device.web.security import cross_origin_refusal, same_token
@@ -76,7 +79,7 @@ class Call:
     def render(self, template: str, status_code: int = 200, **values: Any) -> Response:
         values.setdefault("account", self.session.name)
         values.setdefault("csrf", self.session.csrf)
-        values.setdefault("notice", self.request.query_params.get("done", "")[:80])
+        values.setdefault("notice", words.done(self.request.query_params.get("done", "")))
         return render(self.request, self.settings, template, status_code, **values)
 
     def log(self, kind: str, request_id: str | None = None, **detail: Any) -> None:
@@ -95,6 +98,29 @@ def render(request: Request, settings: Settings, template: str, status_code: int
     response: Response = settings.templates.TemplateResponse(request, template, values,
                                                              status_code=status_code)
     return response
+
+
+class TextRoute(Route):
+    """A route whose answers are for scripts and media elements, not pages: its errors are
+    plain text. Other routes' errors are pages unless the client does not take HTML."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match != Match.NONE:
+            child = {**child, _TEXT_KEY: True}
+        return match, child
+
+
+_TEXT_KEY = "doorcam.text_answers"
+
+
+def answers_text(request: Request) -> bool:
+    """Whether an error on this request is answered in plain text rather than as a page:
+    on a `TextRoute`, or for a client whose `Accept` takes neither HTML nor any type."""
+    if request.scope.get(_TEXT_KEY):
+        return True
+    accept = request.headers.get("accept", "")
+    return bool(accept) and not any(kind in accept for kind in ("text/html", "*/*"))
 
 
 def request_id_param(request: Request) -> str:

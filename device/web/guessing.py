@@ -12,12 +12,11 @@ from pathlib import Path
 
 from device.web.access import AccessKind, open_access_log
 from device.web.push.message import TITLE, Message
+from device.web.words import GUESSING_PUSH
 
 
 def guessing_message() -> Message:
-    # Pushes show on a lock screen: no account names or addresses, the Activity page has them.
-    return Message(TITLE, "Someone is guessing passwords of your doorcam: password logins "
-                   "from where they try are paused", "/activity", "guessing")
+    return Message(TITLE, GUESSING_PUSH, "/activity", "guessing")
 
 
 class GuessingWatch:

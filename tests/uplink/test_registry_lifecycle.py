@@ -363,7 +363,7 @@ def test_daemon_audits_each_registry_it_takes_into_use_and_each_refused_file_onc
 
     from config import load_config
     from device.errors import UserError
-    from device.web.pages.activity import describe_audit
+    from device.web.words import describe_audit
     from device.wiring.registry import LiveRegistry, install
     from uplink.protocol.fields import format_time
 

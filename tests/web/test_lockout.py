@@ -10,6 +10,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from device.web import words
+from device.web.accounts import Pause
 from tests.web.helpers import login, post, try_login
 from tests.web.push.browser import Browser
 from tests.web.push.pushservice import PushService
@@ -157,3 +159,8 @@ def test_the_owner_is_pushed_that_someone_is_guessing(make_world: Any) -> None:
     assert "alex" not in delivery.message["body"] and "127.0.0.2" not in delivery.message["body"]
     assert delivery.headers["topic"] == "guessing"
     assert service.problems == []
+
+
+def test_every_pause_has_its_words() -> None:
+    assert set(words.PAUSED) == set(Pause) == set(words.GUESSING_PAUSED)
+    assert words.paused(Pause.DEVICE, 60).endswith("try again in 1 minute, or use a passkey.")

@@ -19,7 +19,7 @@ from uplink.audit import AuditKind, AuditLog
 from uplink.desk.book import DecisionRow, MatchedClip, RequestBook, RequestRow, RequestStatus
 from uplink.desk.catalog import ClipCatalog, DeviceIdentity
 from uplink.desk.owner import parse_owner_decision
-from uplink.errors import DecisionRefused, RequestRejected, UnknownRequest
+from uplink.errors import DecisionRefused, Refusal, RequestRejected, UnknownRequest
 from uplink.protocol import (
     AgencyRequest,
     RequestValidator,
@@ -82,7 +82,7 @@ class RequestDesk:
         try:
             verified = self.validator.validate(payload, now)
         except RequestRejected as exc:
-            if exc.reason == "replayed":
+            if exc.reason == Refusal.REPLAYED:
                 return self._replayed(parse_request(payload), now, exc)
             self.audit.append(AuditKind.REJECTED, _safe_id(payload),
                               {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
@@ -192,14 +192,16 @@ class RequestDesk:
         chosen = []
         for cid in wanted:
             if cid not in matched:
-                raise DecisionRefused("clip_not_matched",
+                raise DecisionRefused(Refusal.CLIP_NOT_MATCHED,
                                       f"{cid} is not matched by {row.request_id}")
             current = self.catalog.get(cid)
             if current is None or current.sha256 != matched[cid].sha256:
-                raise DecisionRefused("clip_changed", f"{cid} changed or vanished since matching")
+                raise DecisionRefused(Refusal.CLIP_CHANGED,
+                                      f"{cid} changed or vanished since matching")
             chosen.append((cid, matched[cid].sha256))
         if not chosen:
-            raise DecisionRefused("clip_not_matched", "an acceptance must name at least one clip")
+            raise DecisionRefused(Refusal.CLIP_NOT_MATCHED,
+                                  "an acceptance must name at least one clip")
         return chosen
 
     def decline(self, request_id: str, now: float, *, channel: str = "cli") -> DecisionRow:
@@ -212,20 +214,21 @@ class RequestDesk:
             d = parse_owner_decision(payload, self.owner_keys, self.identity.device_id, now,
                                      self.skew_s)
             if self.book.decision_id_seen(d.decision_id):
-                raise DecisionRefused("replayed", f"decision {d.decision_id} was already used")
+                raise DecisionRefused(Refusal.REPLAYED,
+                                      f"decision {d.decision_id} was already used")
             row = self._decidable(d.request_id, now)
             if d.request_sha256 != row.body_sha256:
-                raise DecisionRefused("request_changed", "the decision was made on another "
+                raise DecisionRefused(Refusal.REQUEST_CHANGED, "the decision was made on another "
                                       "body of this request than the one the device stored")
             if d.destination != row.upload_url:
-                raise DecisionRefused("wrong_destination", "destination is not the request's")
+                raise DecisionRefused(Refusal.WRONG_DESTINATION, "destination is not the request's")
             if d.verdict == "decline":
                 return self._record(row, "decline", row.upload_url, [], now, "mqtt",
                                     d.decision_id)
             matched = {c.clip_id: c.sha256 for c in row.clips}
             for cid, digest in d.clips:
                 if matched.get(cid) != digest:
-                    raise DecisionRefused("clip_not_matched",
+                    raise DecisionRefused(Refusal.CLIP_NOT_MATCHED,
                                           f"{cid} with that SHA-256 is not matched")
             chosen = self._choose(row, [c for c, _ in d.clips])
             return self._record(row, "accept", row.upload_url, chosen, now, "mqtt",
@@ -239,9 +242,9 @@ class RequestDesk:
     def _decidable(self, request_id: str, now: float) -> RequestRow:
         row = self.get(request_id)
         if row.status != RequestStatus.PENDING:
-            raise DecisionRefused("not_pending", f"request {request_id} is {row.status}")
+            raise DecisionRefused(Refusal.NOT_PENDING, f"request {request_id} is {row.status}")
         if row.expires_at <= now:
-            raise DecisionRefused("expired", f"request {request_id} has expired")
+            raise DecisionRefused(Refusal.EXPIRED, f"request {request_id} has expired")
         return row
 
     def _record(self, row: RequestRow, verdict: str, destination: str,
@@ -255,7 +258,7 @@ class RequestDesk:
                 self.book.set_status(db, row.request_id, RequestStatus.ACCEPTED
                                      if verdict == "accept" else RequestStatus.DECLINED, now)
         except sqlite3.IntegrityError as exc:  # the book's guards: e.g. expired meanwhile
-            raise DecisionRefused("refused_by_book", str(exc)) from None
+            raise DecisionRefused(Refusal.REFUSED_BY_BOOK, str(exc)) from None
         kind = AuditKind.ACCEPTED if verdict == "accept" else AuditKind.DECLINED
         self.audit.append(kind, row.request_id, {"channel": channel, "destination": destination,
                                                  "clips": [list(c) for c in clips]}, at=now)

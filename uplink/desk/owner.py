@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from common import CLIP_ID_PATTERN
-from uplink.errors import DecisionRefused, RequestRejected
+from uplink.errors import DecisionRefused, Refusal, RequestRejected
 from uplink.protocol import parse_json, verify_document
 from uplink.protocol.fields import parse_time
 
@@ -38,42 +38,42 @@ def parse_owner_decision(payload: bytes, owner_keys: Mapping[str, Ed25519PublicK
     try:
         doc = parse_json(payload, max_bytes=16384, max_depth=4)
     except RequestRejected as exc:
-        raise DecisionRefused("bad_document", exc.detail) from None
+        raise DecisionRefused(Refusal.BAD_DOCUMENT, exc.detail) from None
     if set(doc) != _FIELDS or doc.get("type") != "decision" or doc.get("protocol") != 1:
-        raise DecisionRefused("bad_document", "not a protocol-1 decision document")
+        raise DecisionRefused(Refusal.BAD_DOCUMENT, "not a protocol-1 decision document")
     kid = doc.get("kid")
     key = owner_keys.get(kid) if isinstance(kid, str) else None
     if key is None:
-        raise DecisionRefused("unknown_key", f"{kid!r} is not an enrolled owner key")
+        raise DecisionRefused(Refusal.UNKNOWN_KEY, f"{kid!r} is not an enrolled owner key")
     try:
         verify_document(doc, key)
     except RequestRejected as exc:
-        raise DecisionRefused(exc.reason, exc.detail) from None
+        raise DecisionRefused(Refusal(exc.reason), exc.detail) from None
     try:
         issued = parse_time(str(doc["issued_at"]))
     except (ValueError, RequestRejected):
-        raise DecisionRefused("bad_document", "issued_at is not a UTC time") from None
+        raise DecisionRefused(Refusal.BAD_DOCUMENT, "issued_at is not a UTC time") from None
     if abs(issued - now) > skew_s:
-        raise DecisionRefused("stale", "issued_at is not within the clock skew of now")
+        raise DecisionRefused(Refusal.STALE, "issued_at is not within the clock skew of now")
     if doc["device_id"] != device_id:
-        raise DecisionRefused("wrong_device", "the decision is for another device")
+        raise DecisionRefused(Refusal.WRONG_DEVICE, "the decision is for another device")
     if doc["verdict"] not in ("accept", "decline"):
-        raise DecisionRefused("bad_document", "verdict must be accept or decline")
+        raise DecisionRefused(Refusal.BAD_DOCUMENT, "verdict must be accept or decline")
     ids = (doc["decision_id"], doc["request_id"])
     if not all(isinstance(x, str) and _UUID.fullmatch(x) for x in ids):
-        raise DecisionRefused("bad_document", "decision_id and request_id must be UUIDs")
+        raise DecisionRefused(Refusal.BAD_DOCUMENT, "decision_id and request_id must be UUIDs")
     clips = doc["clips"]
     if not isinstance(clips, list) or len(clips) > 1000 or not all(
             isinstance(c, dict) and set(c) == {"id", "sha256"}
             and isinstance(c["id"], str) and CLIP_ID_PATTERN.fullmatch(c["id"])
             and isinstance(c["sha256"], str) and _SHA.fullmatch(c["sha256"]) for c in clips):
-        raise DecisionRefused("bad_document", "clips must be a list of {id, sha256}")
+        raise DecisionRefused(Refusal.BAD_DOCUMENT, "clips must be a list of {id, sha256}")
     if doc["verdict"] == "accept" and not clips:
-        raise DecisionRefused("bad_document", "an acceptance must name its clips")
+        raise DecisionRefused(Refusal.BAD_DOCUMENT, "an acceptance must name its clips")
     if not isinstance(doc["request_sha256"], str) or not _SHA.fullmatch(doc["request_sha256"]):
-        raise DecisionRefused("bad_document", "request_sha256 must be 64 hex digits")
+        raise DecisionRefused(Refusal.BAD_DOCUMENT, "request_sha256 must be 64 hex digits")
     if not isinstance(doc["destination"], str):
-        raise DecisionRefused("bad_document", "destination must be a URL string")
+        raise DecisionRefused(Refusal.BAD_DOCUMENT, "destination must be a URL string")
     return OwnerDecision(doc["decision_id"], doc["request_id"], doc["verdict"],
                          tuple((c["id"], c["sha256"]) for c in clips), doc["destination"],
                          issued, doc["request_sha256"])

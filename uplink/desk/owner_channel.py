@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from uplink.audit import AuditKind
 from uplink.desk.book import DecisionRow, RequestStatus
 from uplink.desk.desk import RequestDesk
-from uplink.errors import DecisionRefused
+from uplink.errors import DecisionRefused, Refusal
 from uplink.protocol.canonical import JsonObject
 from uplink.protocol.envelope import EnvelopeError, open_sealed, seal, x25519_to_text
 from uplink.protocol.fields import format_time
@@ -97,5 +97,5 @@ class OwnerChannel:
             desk.audit.append(AuditKind.REJECTED, None,
                               {"reason": "decision_not_sealed", "detail": str(exc)[:200]},
                               at=now)
-            raise DecisionRefused("not_sealed", exc.detail) from None
+            raise DecisionRefused(Refusal.NOT_SEALED, exc.detail) from None
         return desk.decide_signed(plain, now)

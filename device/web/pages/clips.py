@@ -13,6 +13,7 @@ from device.web import timefmt
 from device.web.access import AccessKind
 from device.web.call import Call, action, page
 from device.web.media import file_response
+from device.web.words import Done
 from uplink.desk.book import RequestStatus
 
 PAGE = 40  # clips per page: a phone loads this many posters, not the whole store
@@ -113,8 +114,8 @@ def _hold(call: Call, held: bool) -> Response:
     with call.ctx.clips() as view:
         view.set_held(cid, held)
     call.log(AccessKind.HELD if held else AccessKind.RELEASED, clip=cid)
-    return RedirectResponse(f"/clips?clip={cid}&done={'held' if held else 'released'}#c-{cid}",
-                            status_code=303)
+    done = Done.HELD if held else Done.RELEASED
+    return RedirectResponse(f"/clips?clip={cid}&done={done}#c-{cid}", status_code=303)
 
 
 @action
@@ -148,4 +149,4 @@ def delete(call: Call) -> Response:
     with call.ctx.clips() as view:
         view.delete(cid)
     call.log(AccessKind.DELETED, clip=cid)
-    return RedirectResponse("/clips?done=deleted", status_code=303)
+    return RedirectResponse(f"/clips?done={Done.DELETED}", status_code=303)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from config.web import WebConfig
+from device.web import words
 from device.web.access import AccessKind
 from device.web.accounts import (
     DEVICE_COOKIE_DAYS,
@@ -40,22 +41,8 @@ from uplink.audit import AuditLog
 log = logging.getLogger("doorcam.web")
 
 
-PAUSED_WORDS = {
-    Pause.SOURCE: "Too many failed logins from your network: password logins from there "
-                  "are paused for {minutes}. A browser that has signed in here before, or a "
-                  "passkey, still works.",
-    Pause.ACCOUNT: "Too many failed logins to this account from browsers it does not know: "
-                   "they are paused for {minutes}. A browser that has signed in to it "
-                   "before, or a passkey, still works.",
-    Pause.DEVICE: "Too many failed logins from this browser: try again in {minutes}, or use "
-                  "a passkey.",
-}
-
-
 def paused_words(exc: LockedOut) -> str:
-    minutes = max(1, round(exc.seconds / 60))
-    return PAUSED_WORDS[exc.pause].format(
-        minutes=f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return words.paused(exc.pause, exc.seconds)
 
 
 def safe_next(value: str) -> str:

@@ -54,6 +54,7 @@ from device.web.passkeys.ceremony import (
 from device.web.passkeys.site import Site, refusal, site_of
 from device.web.passkeys.store import Passkey, PasskeyError, PasskeyStore, binding
 from device.web.security import same_token
+from device.web.words import Done
 
 LOGIN_HEADER = "X-Login-Token"
 MAX_BODY = 32 * 1024
@@ -195,7 +196,7 @@ def remove(call: Call) -> Response:
         raise HTTPException(404, "You have no such passkey (it may be removed already).")
     call.log(AccessKind.PASSKEY_REMOVED, passkey=gone.label, addr=addr)
     log.info("passkey %r removed for %s from %s", gone.label, call.account, addr)
-    return RedirectResponse("/device?done=passkey_removed#passkeys", status_code=303)
+    return RedirectResponse(f"/device?done={Done.PASSKEY_REMOVED}#passkeys", status_code=303)
 
 
 async def _login_call(request: Request) -> tuple[WebContext, Site, str]:

@@ -9,19 +9,14 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from device.store import ClipNotFound, ClipRecord
+from device.web import words
 from device.web.access import AccessKind
 from device.web.area import AreaPicture, area_picture
 from device.web.call import Call, action, page, request_id_param
 from device.web.context import Unavailable
+from device.web.words import Done
 from uplink.desk.book import DecisionRow, RequestRow, RequestStatus
 from uplink.protocol.registry import Registry
-
-STATUS_WORDS = {
-    "pending": "Awaiting your decision", "accepted": "Shared: uploading",
-    "uploaded": "Shared and delivered", "failed": "Shared, but the upload failed",
-    "declined": "Declined: nothing shared", "expired": "Expired: nothing shared",
-    "outside_policy": "Outside your limits: not shown, nothing shared",
-}
 
 
 @dataclass(frozen=True)
@@ -39,7 +34,7 @@ class RequestItem:
     row: RequestRow
     agency: str
     agency_listed: bool
-    status: str
+    status: RequestStatus
     status_words: str
     decision: DecisionRow | None
     clips: list[ClipItem]
@@ -73,7 +68,7 @@ def _item(call: Call, row: RequestRow, decision: DecisionRow | None,
         area = area_picture(float(pub["lat"]), float(pub["lon"]), float(pub["radius_m"]),
                             call.ctx.cfg.device.latitude, call.ctx.cfg.device.longitude)
     agency, listed = _agency(registry, row)
-    return RequestItem(row, agency, listed, status, STATUS_WORDS.get(status, status),
+    return RequestItem(row, agency, listed, status, words.STATUS[status],
                        decision, clips, area, row.expires_at - call.now)
 
 
@@ -116,7 +111,7 @@ def share(call: Call) -> Response:
     with call.ctx.desk(call.now) as desk:
         decision = desk.accept(rid, chosen, call.now, channel="web")
     call.log(AccessKind.SHARED, rid, clips=[c for c, _ in decision.clips])
-    return RedirectResponse(f"/?done=shared#request-{rid}", status_code=303)
+    return RedirectResponse(f"/?done={Done.SHARED}#request-{rid}", status_code=303)
 
 
 @action
@@ -125,4 +120,4 @@ def decline(call: Call) -> Response:
     with call.ctx.desk(call.now) as desk:
         desk.decline(rid, call.now, channel="web")
     call.log(AccessKind.DECLINED, rid)
-    return RedirectResponse(f"/?done=declined#request-{rid}", status_code=303)
+    return RedirectResponse(f"/?done={Done.DECLINED}#request-{rid}", status_code=303)

@@ -12,7 +12,7 @@ from capture.frame import StreamInfo
 from capture.media.h264 import H264Encoder
 from capture.media.mux import Mp4Writer
 from config.schema import RecordingConfig
-from device.web.pages.activity import describe_audit
+from device.web.words import describe_audit
 from device.wiring.uplink import MediaCutter
 from tests.recording.helpers import frame
 from tests.uplink.desk.conftest import NOW, Device
