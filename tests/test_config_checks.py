@@ -73,6 +73,9 @@ CASES: dict[str, tuple[Callable[[Path], str], str, str]] = {
     "web certificate missing": (
         lambda t: f'[web]\ncert_file = "{t}/cert.pem"\nkey_file = "{t}/key.pem"\n',
         "web.cert_file", "does not exist"),
+    "plain HTTP on the network": (
+        lambda t: '[web]\ntls = false\nlisten = "0.0.0.0:8080"\n', "web.listen",
+        "a loopback address (127.0.0.1:PORT or [::1]:PORT) while web.tls = false"),
     "home assistant without the home broker": (
         lambda t: '[homeassistant]\nenabled = true\n', "homeassistant.enabled",
         "needs [owner_mqtt] enabled: Home Assistant is reached only through the home broker"),

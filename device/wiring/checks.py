@@ -20,6 +20,7 @@ from capture.sources.picam import parse_spec as parse_picamera
 from config import Config, ConfigError, Problem
 from config.broker import BrokerConnection
 from config.loader import ConfigFile, load_config_file
+from config.web import split_listen
 from device.wiring.paths import DevicePaths
 from motion import MotionError
 from motion.regions import analysis_mask
@@ -29,6 +30,7 @@ from uplink.protocol import RegistryStore, public_key_from_text
 from uplink.protocol.envelope import load_x25519_private, x25519_from_text
 from uplink.protocol.keys import load_private_key
 from uplink.protocol.registry import parse_registry
+from uplink.protocol.urls import is_loopback
 
 
 @dataclass
@@ -309,6 +311,12 @@ def _distinct_sessions(cfg: Config, report: Report) -> None:
 def _web(cfg: Config, report: Report) -> None:
     w = cfg.web
     if not w.tls:
+        host = split_listen(w.listen)[0]
+        if not is_loopback(host):
+            report.add("web", "listen", w.listen, "a loopback address (127.0.0.1:PORT or "
+                       "[::1]:PORT) while web.tls = false: plain HTTP would expose passwords "
+                       "on the network (serve it behind a reverse proxy on this machine, or "
+                       "turn tls on)")
         return
     if bool(w.cert_file) != bool(w.key_file):
         given, missing = (("cert_file", "key_file") if w.cert_file

@@ -97,6 +97,16 @@ def test_cross_origin_posts_and_missing_tokens_are_refused(world: World) -> None
     assert r.status_code == 403 and "evil.example" in r.text
     r = s.post(f"{url}/requests/{rid}/share", data=form, allow_redirects=False)
     assert r.status_code == 403 and "does not say where it comes from" in r.text
+    # Our own host and port, but another scheme or port: another origin.
+    http_origin = url.replace("https://", "http://")
+    port = int(url.rsplit(":", 1)[1])
+    for origin in (http_origin, url.replace(f":{port}", f":{port + 1}")):
+        r = s.post(f"{url}/requests/{rid}/share", data=form, allow_redirects=False,
+                   headers={"Origin": origin})
+        assert r.status_code == 403 and "not from this doorcam" in r.text, origin
+        r = s.post(f"{url}/requests/{rid}/share", data=form, allow_redirects=False,
+                   headers={"Referer": origin + "/"})
+        assert r.status_code == 403, origin
     r = post(s, url, f"/requests/{rid}/share", {"csrf": "forged", "clip": clip})
     assert r.status_code == 403 and "security token" in r.text
     r = post(s, url, f"/requests/{rid}/decline", {"clip": clip})
@@ -128,6 +138,19 @@ def test_video_is_served_with_byte_ranges(world: World) -> None:
     assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{size}"
     r = s.get(base, headers={"Range": "bytes=abc"})
     assert r.status_code == 416 and "one byte range" in r.text
+    huge = "9" * 5000  # more digits than Python parses by default
+    r = s.get(base, headers={"Range": f"bytes={huge}-"})
+    assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{size}"
+    r = s.get(base, headers={"Range": f"bytes=10-{huge}"})
+    assert r.status_code == 206 and r.content == data[10:]
+    r = s.get(base, headers={"Range": f"bytes=-{huge}"})
+    assert r.status_code == 206 and r.content == data
+    r = s.get(base, headers={"Range": f"bytes={'0' * 5000}1-1"})
+    assert r.status_code == 206 and r.content == data[1:2]
+    # Nothing a clip or page was is kept by the browser once it is deleted or logged out.
+    for path in (base, f"{url}/clips/{clip['id']}/thumb", f"{url}/clips/{clip['id']}/download",
+                 f"{url}/clips", url + "/"):
+        assert s.get(path).headers["cache-control"] == "no-store", path
     r = s.get(f"{url}/clips/../../etc/passwd/video")
     assert r.status_code in (400, 404)
     r = s.get(f"{url}/clips/not-a-clip/video")

@@ -12,7 +12,7 @@ from requests.adapters import HTTPAdapter
 
 from device.web import words
 from device.web.accounts import Pause
-from tests.web.helpers import login, post, try_login
+from tests.web.helpers import LOGIN_TOKEN, login, post, try_login
 from tests.web.push.browser import Browser
 from tests.web.push.pushservice import PushService
 from tests.web.test_http import access_log
@@ -164,3 +164,27 @@ def test_the_owner_is_pushed_that_someone_is_guessing(make_world: Any) -> None:
 def test_every_pause_has_its_words() -> None:
     assert set(words.PAUSED) == set(Pause) == set(words.GUESSING_PAUSED)
     assert words.paused(Pause.DEVICE, 60).endswith("try again in 1 minute, or use a passkey.")
+
+
+def test_a_trusted_proxys_scheme_is_the_origin_checks_scheme(make_world: Any) -> None:
+    """Behind a TLS-terminating proxy the browser's origin is https while the app serves
+    http: X-Forwarded-Proto says so, believed from the proxy only."""
+    world = make_world(tls=False, web='trusted_proxies = ["127.0.0.1"]')
+    world.add_user("alex")
+    url = world.start()
+    https = url.replace("http://", "https://")
+
+    def sign_in(s: requests.Session) -> requests.Response:
+        """The login form posted with the session's own headers (its Origin)."""
+        token = LOGIN_TOKEN.search(s.get(url + "/login").text)
+        assert token
+        return s.post(url + "/login", data={"login_token": token.group(1), "name": "alex",
+                                            "password": PASSWORD, "next": "/"},
+                      allow_redirects=False)
+
+    r = sign_in(browser(world, Origin=url, **{"X-Forwarded-Proto": "https"}))
+    assert r.status_code == 403 and "not from this doorcam" in r.text
+    r = sign_in(browser(world, "127.0.0.2", Origin=https, **{"X-Forwarded-Proto": "https"}))
+    assert r.status_code == 403, "only the proxy's X-Forwarded-Proto counts"
+    r = sign_in(browser(world, Origin=https, **{"X-Forwarded-Proto": "https"}))
+    assert r.status_code == 303, r.text
