@@ -170,3 +170,50 @@ def test_connections_in_all_are_bounded(make_world: Callable[..., World]) -> Non
         d.close()
         wait_until(_admitted(world, "127.0.0.6"), 10, "a connection admitted once one of "
                    "the four closed")
+
+
+def _get(sock: socket.socket, path: str, cookie: str) -> None:
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nCookie: {cookie}\r\n\r\n"
+                 .encode())
+
+
+def test_a_viewer_receiving_data_is_never_cut_off_but_one_that_stops_reading_is(
+        make_world: Callable[..., World]) -> None:
+    stall_s = 1.0
+    world = make_world(web=f"stall_timeout_s = {stall_s}\nheader_timeout_s = 1\n"
+                           "idle_timeout_s = 1\n")
+    clip = world.clips()[0]["id"]
+    video = world.store / "clips" / f"{clip}.mp4"
+    video.write_bytes(video.read_bytes() * (6_000_000 // video.stat().st_size + 1))
+    size = video.stat().st_size
+    world.add_user()
+    world.start()
+    s = world.session()
+    login(s, world.url)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+    context = ssl.create_default_context(cafile=str(world.cert))
+
+    def viewer() -> ssl.SSLSocket:
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # the server must wait
+        raw.settimeout(10)
+        raw.connect(("127.0.0.1", _port(world)))
+        return context.wrap_socket(raw, server_hostname="localhost")
+
+    with viewer() as watching, viewer() as stopped:
+        _get(stopped, f"/clips/{clip}/video", cookie)
+        _get(watching, f"/clips/{clip}/video", cookie)
+        started, received = time.monotonic(), b""
+        while len(received) < size or b"\r\n\r\n" not in received:
+            chunk = watching.recv(16384)
+            assert chunk, f"cut off after {len(received)} bytes"
+            received += chunk
+            time.sleep(0.01)  # a viewer that takes its time, but keeps taking
+        took = time.monotonic() - started
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and len(body) == size
+        assert took > 2 * stall_s, "the answer lasted longer than the stall bound"
+        wait_until(lambda: any("read none of the answer" in line for line in world.log),
+                   10, "the stopped reader cut off")
+        assert closed_within(stopped, 10)
+    page_answers_fast(world)
