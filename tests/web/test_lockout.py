@@ -5,6 +5,7 @@ connected to)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -188,3 +189,27 @@ def test_a_trusted_proxys_scheme_is_the_origin_checks_scheme(make_world: Any) ->
     assert r.status_code == 403, "only the proxy's X-Forwarded-Proto counts"
     r = sign_in(browser(world, Origin=https, **{"X-Forwarded-Proto": "https"}))
     assert r.status_code == 303, r.text
+
+
+def test_a_new_password_makes_every_browser_a_stranger_again(tmp_path: Path) -> None:
+    from device.web.accounts import Accounts, Attempt
+
+    with Accounts(tmp_path / "accounts.sqlite3") as acc:
+        acc.add("alex", PASSWORD, now=1000.0)
+        cookie = acc.device_cookie("alex")
+        known = Attempt("alex", "192.0.2.1", cookie)
+        outcome = acc.login(known, PASSWORD, 1001.0, limit=3, lockout_s=60)
+        assert outcome.ok and outcome.known_device
+        other = acc.login(Attempt("bob", "192.0.2.1", cookie), "x" * 8, 1001.0, limit=3,
+                          lockout_s=60)
+        assert not other.known_device, "a device cookie is for its own account only"
+        acc.set_password("alex", "another password", now=2000.0)
+        outcome = acc.login(known, "another password", 2001.0, limit=3, lockout_s=60)
+        assert outcome.ok and not outcome.known_device
+        # Failures older than a pause are forgotten: three slow guesses pause nothing.
+        stranger = Attempt("alex", "192.0.2.9")
+        for at in (3000.0, 3061.0, 3122.0):
+            assert acc.login(stranger, "guess guess", at, limit=3, lockout_s=60).paused == ()
+        paused = [acc.login(stranger, "guess guess", 3123.0 + n, limit=3, lockout_s=60).paused
+                  for n in range(2)]
+        assert paused == [(), (Pause.SOURCE, Pause.ACCOUNT)]
