@@ -19,6 +19,10 @@ from common.mediasign.nal import IDR, SLICE, hashable, nal_type, starts_gop
 from common.mediasign.sei import HASH_SIZE, GopRecord
 
 ZERO = bytes(HASH_SIZE)
+# The reference validator holds at most this many hashes of a (partial) GOP (its default
+# MAX_NUM_HASHES) and refuses a longer list; its signer then leaves the list out and the GOP
+# is checked by its GOP hash alone. doorcam signs such GOPs the same way.
+MAX_HASH_LIST = 300
 
 
 def sha256(data: bytes) -> bytes:
@@ -67,13 +71,17 @@ class GopChain:
         record = None
         if starts_gop(nal):
             self.start_ts, self.end_ts = self.end_ts, timestamp
-            if self.started and self.counter > 0:
-                gop_hash = sha256(b"".join(self.hashes)) if self.hashes else ZERO
+            if self.hashes and self.counter > 0:
                 record = GopRecord(self.counter, self.start_ts, self.end_ts, len(self.hashes),
-                                   gop_hash, self.linked[0], tuple(self.hashes))
+                                   sha256(b"".join(self.hashes)), self.linked[0],
+                                   _listed(self.hashes))
                 self.hashes = []
-                self.hasher.new_gop()
-            self.counter = max(self.counter, 0) + 1
+                self.counter += 1
+            elif self.counter <= 0:
+                self.counter = 1
+            # else: a seal signed the whole GOP just ended; an empty record would follow it,
+            # which the reference signer never writes and its validator refuses.
+            self.hasher.new_gop()
         hashed = self.hasher.hash(nal)
         if hashed is not None:
             h, is_anchor = hashed
@@ -91,9 +99,14 @@ class GopChain:
             return None
         self.start_ts, self.end_ts = self.end_ts, timestamp
         record = GopRecord(self.counter, self.start_ts, self.end_ts, len(self.hashes),
-                           sha256(b"".join(self.hashes)), self.linked[0], tuple(self.hashes),
-                           triggered_partial=True)
+                           sha256(b"".join(self.hashes)), self.linked[0],
+                           _listed(self.hashes), triggered_partial=True)
         self.hashes = []
         self.counter += 1
         self.link_next = True
         return record
+
+
+def _listed(hashes: list[bytes]) -> tuple[bytes, ...]:
+    """The hash list a record carries: all of them, or none past the validator's limit."""
+    return tuple(hashes) if len(hashes) <= MAX_HASH_LIST else ()

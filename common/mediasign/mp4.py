@@ -24,6 +24,7 @@ class H264Track:
     sps_pps: tuple[bytes, ...]
     offsets: tuple[int, ...]
     sizes: tuple[int, ...]
+    edit_start: int = 0  # media time where the edit list starts presenting (0: none)
 
 
 def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
@@ -89,8 +90,25 @@ def h264_track(path: Path) -> H264Track:
             raise Mp4Error(f"{path.name}: H.264 track without avcC")
         length_size, sps_pps = read_avcc(moov[avcc[0][0]:avcc[0][1]])
         offsets, sizes = _samples(moov, stbl)
-        return H264Track(length_size, sps_pps, offsets, sizes)
+        return H264Track(length_size, sps_pps, offsets, sizes, _edit_start(moov, ts, te))
     raise Mp4Error(f"{path.name}: no H.264 video track")
+
+
+def _edit_start(moov: bytes, ts: int, te: int) -> int:
+    """The media time at which the track's edit list starts (its first non-empty edit)."""
+    elst = _path(moov, ts, te, (b"edts", b"elst"))
+    if elst is None:
+        return 0
+    body = moov[elst[0]:elst[1]]
+    if len(body) < 8:
+        raise Mp4Error("elst box cut short")
+    version, count = body[0], struct.unpack(">I", body[4:8])[0]
+    entry, fmt = (20, ">Qq") if version == 1 else (12, ">Ii")
+    for i in range(min(count, (len(body) - 8) // entry)):
+        _, media_time = struct.unpack(fmt, body[8 + i * entry:8 + i * entry + entry - 4])
+        if media_time >= 0:  # -1: an empty edit (a pause before the media)
+            return int(media_time)
+    return 0
 
 
 def _path(data: bytes, start: int, end: int, kinds: tuple[bytes, ...]) -> tuple[int, int] | None:

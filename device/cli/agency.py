@@ -78,6 +78,9 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--device-key", default="",
                    help="for an .mp4: the device's public key (a manifest's device_key) the "
                         "video signing certificate must come from")
+    q.add_argument("--strict", action="store_true",
+                   help="for an .mp4: also refuse what ONVIF's reference validator refuses "
+                        "though the frames are intact")
     q.set_defaults(run=_verify)
 
 
@@ -308,7 +311,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     folder = Path(args.folder)
     if folder.suffix == ".mp4" and folder.is_file():
-        return _verify_video(folder, args.device_key)
+        return _verify_video(folder, args.device_key, args.strict)
     report = EvidenceInbox(folder.parent).verify(folder)
     for cid, media in sorted(report.media.items()):
         unsigned = media.problems == (NOT_SIGNED,)
@@ -327,7 +330,7 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_FAILURE
 
 
-def _verify_video(path: Path, device_key: str) -> int:
+def _verify_video(path: Path, device_key: str, strict: bool) -> int:
     from uplink.protocol import public_key_from_text
     from uplink.protocol.media import NOT_SIGNED, verify_media
 
@@ -336,7 +339,7 @@ def _verify_video(path: Path, device_key: str) -> int:
     except ValueError as e:
         print(f"--device-key: {e}")
         return EXIT_FAILURE
-    report = verify_media(path, key)
+    report = verify_media(path, key, strict=strict)
     if report.problems == (NOT_SIGNED,):
         # Not tampering: the device recorded it with recording.sign off (or without its key).
         print("not signed at capture: the video carries no signatures, so its frames cannot "

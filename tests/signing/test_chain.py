@@ -52,3 +52,15 @@ def test_after_a_seal_each_part_links_to_the_first_entry_of_the_part_before() ->
     chain.add(p(8), 8)
     gop3 = chain.add(idr(9), 9)
     assert gop3 is not None and gop3.linked_hash == first_of_part2
+
+
+def test_a_seal_at_the_end_of_a_gop_is_not_followed_by_an_empty_signature() -> None:
+    chain = GopChain()
+    chain.add(idr(1), 0)
+    chain.add(p(2), 1)
+    sealed = chain.seal(2)  # the clip ends with the GOP's last frame
+    assert sealed is not None and sealed.gop_counter == 1 and sealed.num_nalus == 2
+    assert chain.add(idr(3), 3) is None  # nothing left to sign: no empty record
+    chain.add(p(4), 4)
+    nxt = chain.add(idr(5), 5)
+    assert nxt is not None and nxt.gop_counter == 2 and nxt.linked_hash == h(idr(1))

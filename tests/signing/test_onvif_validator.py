@@ -7,8 +7,7 @@ gstreamer1.0-plugins-good/-bad from Debian. DOORCAM_MEDIA_SIGNING_BUILD keeps th
 
 from __future__ import annotations
 
-import os
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,9 +22,11 @@ from tests.signing.helpers import (
     record_signed_clip,
     remux,
 )
+from tests.signing.kinds import KINDS, Made
+from tests.signing.onvif import SIGNING_SRC, build_validator, run_validator
 from uplink.desk.media_key import MediaKeyFiles
 
-SRC = os.environ.get("DOORCAM_MEDIA_SIGNING_SRC", "")
+SRC = SIGNING_SRC
 
 pytestmark = pytest.mark.skipif(
     not SRC, reason="set DOORCAM_MEDIA_SIGNING_SRC to a checkout of "
@@ -34,29 +35,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def validator(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    build = Path(os.environ.get("DOORCAM_MEDIA_SIGNING_BUILD")
-                 or tmp_path_factory.mktemp("msf"))
-    prefix = build / "inst"
-    exe = prefix / "bin" / "validator"
-    if not exe.exists():
-        for cmd in (["meson", "setup", "--prefix", str(prefix), "-Dvalidator=true", SRC,
-                     str(build / "build")],
-                    ["meson", "install", "-C", str(build / "build")]):
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-            assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    assert exe.exists()
-    return exe
-
-
-def run_validator(exe: Path, anchor: Path, clip: Path, cwd: Path) -> str:
-    libs = [str(p) for p in (exe.parent.parent).glob("lib*/**/") if any(p.glob("libmedia*"))]
-    env = dict(os.environ, LD_LIBRARY_PATH=":".join(libs))
-    cwd.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([str(exe), "-b", "-C", str(anchor), "-c", "h264", str(clip)],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    results = cwd / "validation_results.txt"
-    assert results.exists(), done.stdout + done.stderr
-    return results.read_text()
+    return build_validator(SRC, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +86,12 @@ def test_a_tampered_clip_is_invalid(validator: Path, signed: tuple[Path, Path], 
         remux(signed[0], clip, g[:2 * GOP] + g[3 * GOP:4 * GOP] + g[2 * GOP:3 * GOP] + g[4 * GOP:])
     out = run_validator(validator, signed[1], clip, tmp_path / "v")
     assert "VIDEO IS INVALID!" in out, out
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_each_kind_of_clip_is_valid(validator: Path, made_kind: Callable[[str], Made],
+                                    tmp_path: Path, kind: str) -> None:
+    clips, anchor = made_kind(kind)
+    for n, clip in enumerate(clips):
+        out = run_validator(validator, anchor, clip, tmp_path / str(n))
+        assert "PUBLIC KEY IS VALID!" in out and "VIDEO IS VALID!" in out, (clip.name, out)

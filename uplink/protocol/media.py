@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from common.mediasign.chain import SliceHasher, sha256
+from common.mediasign.chain import MAX_HASH_LIST, SliceHasher, sha256
 from common.mediasign.mp4 import Mp4Error, read_samples
 from common.mediasign.nal import iter_units, starts_gop
 from common.mediasign.sei import (
@@ -81,9 +81,11 @@ class _Sei:
     record: GopRecord
 
 
-def verify_media(path: Path, device_key: Ed25519PublicKey | None = None) -> MediaReport:
+def verify_media(path: Path, device_key: Ed25519PublicKey | None = None, *,
+                 strict: bool = False) -> MediaReport:
     """Check every signed GOP of the MP4 at `path`. With `device_key` (a manifest's), the
-    signing certificate must have been issued by it."""
+    signing certificate must have been issued by it. `strict` also refuses what ONVIF's
+    reference validator refuses though the frames are intact (`reference_problems`)."""
     try:
         track, samples = read_samples(Path(path))
     except (Mp4Error, OSError) as e:
@@ -94,6 +96,7 @@ def verify_media(path: Path, device_key: Ed25519PublicKey | None = None) -> Medi
     hasher = SliceHasher()
     leading = _Gop(0, 0)
     slices = 0
+    sei_before_first_gop = False
     try:
         for index, sample in enumerate(samples):
             frame_counted = False
@@ -106,6 +109,7 @@ def verify_media(path: Path, device_key: Ed25519PublicKey | None = None) -> Medi
                         continue
                     if parsed.record is not None:
                         seis.append(_Sei(slices, parsed, parsed.record))
+                        sei_before_first_gop |= index == 0 and not gops
                     continue
                 if starts_gop(nal):
                     hasher.new_gop()
@@ -129,7 +133,30 @@ def verify_media(path: Path, device_key: Ed25519PublicKey | None = None) -> Medi
         problems.append(f"{leading.frames} frames before the first keyframe cannot be checked")
     key_bound, leaf_key, vendor = _check_certificates(seis[0].parsed, device_key, problems, notes)
     good = [s for s in seis if _signature_ok(s, leaf_key, problems)]
-    return _match(gops, good, problems, notes, key_bound, vendor)
+    if strict:
+        problems += reference_problems(track.edit_start, sei_before_first_gop and bool(gops),
+                                       [s.record for s in seis])
+    return _match(gops, good, problems, notes, key_bound, vendor, strict)
+
+
+def reference_problems(edit_start: int, sei_before_first_gop: bool,
+                       records: list[GopRecord]) -> list[str]:
+    """What ONVIF's reference validator (r25.12.3, GStreamer's MP4 demuxer in front) refuses
+    in a file whose frames are intact; see docs/media-signing.md."""
+    out = []
+    if edit_start > 0:
+        out.append("the MP4 edit list starts after the first frame: the reference validator's "
+                   "demuxer then drops the first access unit and the first GOP fails")
+    if sei_before_first_gop:
+        out.append("the first access unit carries a signature in front of its keyframe: the "
+                   "reference validator then fails the first GOP")
+    out += [f"GOP #{r.gop_counter} lists {len(r.hash_list)} hashes, more than the "
+            f"{MAX_HASH_LIST} the reference validator holds" for r in records
+            if len(r.hash_list) > MAX_HASH_LIST]
+    out += [f"GOP #{r.gop_counter} is an empty signature after a partial one: the reference "
+            "validator fails the GOP after it" for prev, r in itertools.pairwise(records)
+            if prev.triggered_partial and r.num_nalus == 0]
+    return out
 
 
 def _check_certificates(first: ParsedSei, device_key: Ed25519PublicKey | None,
@@ -178,7 +205,8 @@ def _signature_ok(s: _Sei, key: ec.EllipticCurvePublicKey | None, problems: list
     return True
 
 
-def _segments(g: _Gop, by_first: dict[bytes, list[_Sei]]) -> tuple[list[_Sei], int]:
+def _segments(g: _Gop, by_first: dict[bytes, list[_Sei]], listless: list[_Sei],
+              ) -> tuple[list[_Sei], int]:
     """The signatures covering the GOP from its start, in order (a GOP sealed where a clip
     ended is signed in parts), and how many of its slices they cover."""
     found: list[_Sei] = []
@@ -186,31 +214,48 @@ def _segments(g: _Gop, by_first: dict[bytes, list[_Sei]]) -> tuple[list[_Sei], i
     while k < len(g.hashes):
         fits = [s for s in by_first.get(g.hashes[k], ())
                 if tuple(g.hashes[k:k + len(s.record.hash_list)]) == s.record.hash_list]
+        fits += [s for s in listless if _gop_hash_fits(g.hashes[k:k + s.record.num_nalus],
+                                                      s.record)]
         if not fits:
             break
         # Prefer the part that follows the previous one (identical pictures repeat hashes).
         want = found[-1].record.gop_counter + 1 if found else None
         s = next((s for s in fits if s.record.gop_counter == want), fits[0])
         found.append(s)
-        k += len(s.record.hash_list)
+        k += _length(s.record)
     return found, k
 
 
+def _length(r: GopRecord) -> int:
+    """How many slices a record signs (a long GOP is signed by its GOP hash, without list)."""
+    return len(r.hash_list) or r.num_nalus
+
+
+def _gop_hash_fits(part: list[bytes], r: GopRecord) -> bool:
+    return len(part) == r.num_nalus and sha256(b"".join(part)) == r.gop_hash
+
+
 def _match(gops: list[_Gop], seis: list[_Sei], problems: list[str], notes: list[str],
-           key_bound: bool, vendor: str) -> MediaReport:
+           key_bound: bool, vendor: str, strict: bool = False) -> MediaReport:
     by_first: dict[bytes, list[_Sei]] = {}
     for s in seis:
         if s.record.hash_list:
             by_first.setdefault(s.record.hash_list[0], []).append(s)
-    empty = {s.record.gop_counter for s in seis if not s.record.hash_list}
+    listless = [s for s in seis if not s.record.hash_list and s.record.num_nalus > 0]
+    empty = {s.record.gop_counter for s in seis if _length(s.record) == 0}
     last_sei = max(s.at for s in seis)
     findings: list[GopFinding] = []
+    first_entry: dict[int, bytes] = {}  # the first slice hash each matched signature signs
     used: set[int] = set()
     order: list[int] = []
     for i, g in enumerate(gops):
-        parts, covered = _segments(g, by_first)
+        parts, covered = _segments(g, by_first, listless)
         used.update(id(s) for s in parts)
         order.extend(s.record.gop_counter for s in parts)
+        k = 0
+        for s in parts:
+            first_entry[id(s)] = g.hashes[k]
+            k += _length(s.record)
         counter = parts[0].record.gop_counter if parts else None
         split = f"signed in {len(parts)} parts" if len(parts) > 1 else ""
         if covered == len(g.hashes):
@@ -240,7 +285,7 @@ def _match(gops: list[_Gop], seis: list[_Sei], problems: list[str], notes: list[
                             "its signature was removed, or the frames are not the signed ones")
     first_end = gops[0].end_slice if gops else 0
     for s in seis:
-        if id(s) in used or not s.record.hash_list:
+        if id(s) in used or _length(s.record) == 0:
             continue
         c = s.record.gop_counter
         if s.at < first_end:
@@ -256,10 +301,25 @@ def _match(gops: list[_Gop], seis: list[_Sei], problems: list[str], notes: list[
         if gone:
             gap = f"#{gone[0]}" if len(gone) == 1 else f"#{gone[0]}-#{gone[-1]}"
             problems.append(f"GOP {gap} missing between GOP #{prev} and GOP #{cur}")
+    if strict:
+        problems += _unlinked([s for s in seis if id(s) in first_entry], first_entry)
     problems = list(dict.fromkeys(problems))
     ok = not problems and any(f.status == "valid" for f in findings)
     return MediaReport(True, ok, tuple(findings), tuple(problems), tuple(notes), key_bound,
                        vendor)
+
+
+def _unlinked(matched: list[_Sei], first_entry: dict[int, bytes]) -> list[str]:
+    """Each signed part must link to the first slice of the part before it (the reference
+    validator checks the linked hash between consecutive parts)."""
+    by_counter = {s.record.gop_counter: s for s in matched}
+    out = []
+    for c, s in sorted(by_counter.items()):
+        prev = by_counter.get(c - 1)
+        if prev is not None and s.record.linked_hash != first_entry[id(prev)]:
+            out.append(f"GOP #{c} is not linked to GOP #{c - 1} (linked hash): the reference "
+                       "validator fails it")
+    return out
 
 
 def _closest(g: _Gop, seis: list[_Sei]) -> _Sei | None:
