@@ -180,8 +180,9 @@ def _get(sock: socket.socket, path: str, cookie: str) -> None:
 def test_a_viewer_receiving_data_is_never_cut_off_but_one_that_stops_reading_is(
         make_world: Callable[..., World]) -> None:
     stall_s = 1.0
+    # Every other bound is shorter than the answer: none of them may apply to it.
     world = make_world(web=f"stall_timeout_s = {stall_s}\nheader_timeout_s = 1\n"
-                           "idle_timeout_s = 1\n")
+                           "idle_timeout_s = 1\nhandshake_timeout_s = 1\n")
     clip = world.clips()[0]["id"]
     video = world.store / "clips" / f"{clip}.mp4"
     video.write_bytes(video.read_bytes() * (6_000_000 // video.stat().st_size + 1))
