@@ -60,12 +60,16 @@ class Pause(StrEnum):
 
 
 class LockedOut(AccountError):
-    def __init__(self, seconds: float, pause: Pause) -> None:
+    """Refused without a password check: `pause` holds for `seconds` more; `refused` counts
+    the attempts it has refused so far (1: the first)."""
+
+    def __init__(self, seconds: float, pause: Pause, refused: int = 1) -> None:
         minutes = max(1, round(seconds / 60))
         super().__init__(f"Too many failed logins: try again in {minutes} minute"
                          f"{'s' if minutes != 1 else ''}.")
         self.seconds = seconds
         self.pause = pause
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -211,10 +215,6 @@ class Accounts:
             paused = self._count(self._counters(attempt, device), now, limit, lockout_s)
         return Outcome(ok, device is not None, paused)
 
-    def refuse_if_locked(self, attempt: Attempt, now: float) -> None:
-        """LockedOut while what the attempt is counted by is paused."""
-        self._refuse_if_paused(self._counters(attempt, self._device_nonce(attempt)), now)
-
     @staticmethod
     def _counters(attempt: Attempt, device: str | None) -> list[tuple[Pause, str]]:
         if device is not None:
@@ -224,10 +224,13 @@ class Accounts:
 
     def _refuse_if_paused(self, counters: list[tuple[Pause, str]], now: float) -> None:
         for pause, value in counters:
-            row = self._db.execute("SELECT locked_until FROM failures WHERE key = ?",
-                                   (_key(pause, value),)).fetchone()
+            key = _key(pause, value)
+            row = self._db.execute("SELECT locked_until, count FROM failures WHERE key = ?",
+                                   (key,)).fetchone()
             if row and row[0] is not None and row[0] > now:
-                raise LockedOut(row[0] - now, pause)
+                # While paused, `count` counts the attempts refused.
+                self._db.execute("UPDATE failures SET count = count + 1 WHERE key = ?", (key,))
+                raise LockedOut(row[0] - now, pause, int(row[1]) + 1)
 
     def _count(self, counters: list[tuple[Pause, str]], now: float, limit: int,
                lockout_s: float) -> tuple[Pause, ...]:

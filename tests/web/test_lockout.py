@@ -58,6 +58,7 @@ def test_the_owner_signs_in_from_a_known_browser_while_a_stranger_keeps_guessing
         r = try_login(stranger, url, "alex", f"guess {n}")
         assert r.status_code == (401 if n < LOCKOUT else 429), (n, r.text)
     assert "Too many failed logins" in r.text
+    assert 0 < int(r.headers["retry-after"]) <= 15 * 60
     # The stranger's guesses pause password logins to alex from browsers alex never
     # used, wherever they are, and every login from the stranger's address...
     assert try_login(browser(world, "127.0.0.3"), url, "alex", PASSWORD).status_code == 429
@@ -85,6 +86,10 @@ def test_the_owner_signs_in_from_a_known_browser_while_a_stranger_keeps_guessing
     assert try_login(forged, url, "alex", PASSWORD).status_code == 429
 
     log = access_log(world)
+    # The stranger's many refused tries are one entry per pause, not one each.
+    refused = [(e["paused"], e["addr"]) for e in log if e["kind"] == "locked_out"]
+    assert sorted(refused) == [("account", "127.0.0.3"), ("device", "127.0.0.4"),
+                               ("source", "127.0.0.2")]
     guessing = [e for e in log if e["kind"] == "guessing"]
     assert {(e["paused"], e["addr"]) for e in guessing} == {
         ("account", "127.0.0.2"), ("source", "127.0.0.2"), ("device", "127.0.0.4")}

@@ -149,8 +149,11 @@ async def login(request: Request) -> Response:
         browser = {"browser": "known" if outcome.known_device else "new"} if outcome else {}
         with ctx.access() as access:
             if kind == "locked":
-                record(access, AccessKind.LOCKED_OUT, who, addr, now,
-                       paused=result.pause.value)
+                # Only the first refusal of a pause: a guesser hammering on must not fill
+                # the log (each entry is a synced write).
+                if result.refused == 1:
+                    record(access, AccessKind.LOCKED_OUT, who, addr, now,
+                           paused=result.pause.value)
             else:
                 record(access, AccessKind.LOGIN if kind == "ok" else AccessKind.LOGIN_FAILED,
                        who, addr, now, **browser)
@@ -169,8 +172,10 @@ async def login(request: Request) -> Response:
     if result is None:
         return _form_page(request, settings, status=401, name=name,
                           error="Wrong account name or password.")
-    return _form_page(request, settings, status=429, name=name,
-                      error=paused_words(result))
+    response = _form_page(request, settings, status=429, name=name,
+                          error=paused_words(result))
+    response.headers["Retry-After"] = str(max(1, round(result.seconds)))
+    return response
 
 
 @action
