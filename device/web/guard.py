@@ -154,6 +154,7 @@ class _GuardedH11(H11Protocol):
         self._phase: str | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._stall: asyncio.TimerHandle | None = None
+        self._heard = False  # a byte arrived in the current phase
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -163,6 +164,7 @@ class _GuardedH11(H11Protocol):
         self._watch()
 
     def data_received(self, data: bytes) -> None:
+        self._heard = True
         super().data_received(data)
         self._watch()
 
@@ -200,7 +202,7 @@ class _GuardedH11(H11Protocol):
         if phase == self._phase:
             return
         self._disarm()
-        self._phase = phase
+        self._phase, self._heard = phase, False
         limits = self.counted.limits
         if phase is not None:
             seconds = limits.header_s if phase == "headers" else limits.body_s
@@ -214,9 +216,13 @@ class _GuardedH11(H11Protocol):
         self._phase = None
 
     def _cut(self, why: str) -> None:
+        # A connection that never sent a byte is a browser's spare (preconnected) one:
+        # closing it is routine, not worth the owner's log.
+        quiet = self._phase == "headers" and not self._heard
         self._deadline = self._stall = None
         if self.transport is not None and not self.transport.is_closing():
-            log.info("cut off %s: %s", self.client[0] if self.client else "a client", why)
+            log.log(logging.DEBUG if quiet else logging.INFO, "cut off %s: %s",
+                    self.client[0] if self.client else "a client", why)
             self.transport.abort()
 
 

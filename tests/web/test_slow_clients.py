@@ -117,6 +117,8 @@ def test_idle_connections_are_closed_in_and_before_tls(slow_world: World) -> Non
         kept.sendall(b"GET /login HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert closed_within(kept, 1 + SLACK_S)
     page_answers_fast(slow_world)
+    # A browser's spare connection that never spoke is closed quietly.
+    assert not any("cut off" in line for line in slow_world.log), "".join(slow_world.log)
 
 
 def test_a_body_that_does_not_arrive_in_time_is_cut_off(slow_world: World) -> None:
