@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +21,6 @@ from device.web.accounts import (
     NAME_RE,
     Attempt,
     LockedOut,
-    Outcome,
     Pause,
 )
 from device.web.call import (
@@ -39,6 +39,14 @@ from device.web.sources import source_key
 from uplink.audit import AuditLog
 
 log = logging.getLogger("doorcam.web")
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What a password login came to."""
+
+    signed_in: tuple[str, str] | None  # (session token, device cookie)
+    paused: LockedOut | None  # the pause that refused it, or that its failure began
 
 
 def paused_words(exc: LockedOut) -> str:
@@ -127,54 +135,44 @@ async def login(request: Request) -> Response:
     now = time.time()
     cfg = ctx.cfg.web
 
-    def attempt() -> tuple[str, Any]:
-        result: Any = None
-        outcome: Outcome | None = None
-        with ctx.accounts() as acc:
+    def attempt() -> _Answer:
+        with ctx.accounts() as acc, ctx.access() as access:
             try:
                 outcome = acc.login(who, password, now, limit=cfg.lockout_failures,
                                     lockout_s=cfg.lockout_minutes * 60)
             except LockedOut as exc:
-                kind, result = "locked", exc
-            else:
-                if outcome.ok:
-                    kind = "ok"
-                    result = (acc.open_session(name, now, cfg.session_hours * 3600)[0],
-                              acc.device_cookie(name))
-                elif outcome.paused:
-                    kind = "bad"
-                    result = LockedOut(cfg.lockout_minutes * 60, outcome.paused[0])
-                else:
-                    kind = "bad"
-        browser = {"browser": "known" if outcome.known_device else "new"} if outcome else {}
-        with ctx.access() as access:
-            if kind == "locked":
-                # Only the first refusal of a pause: a guesser hammering on must not fill
-                # the log (each entry is a synced write).
-                if result.refused == 1:
+                # Only a pause's first refusal: a guesser hammering on must not fill the
+                # log (each entry is a synced write).
+                if exc.refused == 1:
                     record(access, AccessKind.LOCKED_OUT, who, addr, now,
-                           paused=result.pause.value)
-            else:
-                record(access, AccessKind.LOGIN if kind == "ok" else AccessKind.LOGIN_FAILED,
-                       who, addr, now, **browser)
-            if outcome is not None:
-                record_paused(access, outcome.paused, who, addr, now, cfg)
-        return kind, result
+                           paused=exc.pause.value)
+                return _Answer(None, exc)
+            record(access, AccessKind.LOGIN if outcome.ok else AccessKind.LOGIN_FAILED,
+                   who, addr, now, browser="known" if outcome.known_device else "new")
+            record_paused(access, outcome.paused, who, addr, now, cfg)
+            if outcome.ok:
+                return _Answer((acc.open_session(name, now, cfg.session_hours * 3600)[0],
+                                acc.device_cookie(name)), None)
+            if outcome.paused:
+                return _Answer(None, LockedOut(cfg.lockout_minutes * 60, outcome.paused[0]))
+            return _Answer(None, None)
 
-    kind, result = await run_in_threadpool(attempt)
-    if kind == "ok":
-        token, device = result
+    answer = await run_in_threadpool(attempt)
+    if answer.signed_in is not None:
+        token, device = answer.signed_in
         log.info("web login: %s from %s", name, addr)
         response: Response = RedirectResponse(safe_next(one("next")), status_code=303)
         return logged_in(response, settings, token, cfg.session_hours, account=name,
                          device_cookie=device)
-    log.warning("web login refused for %r from %s (%s)", name[:32], addr, kind)
-    if result is None:
+    log.warning("web login refused for %r from %s (%s)", name[:32], addr,
+                "wrong password" if answer.paused is None else
+                f"{answer.paused.pause.value} paused")
+    if answer.paused is None:
         return _form_page(request, settings, status=401, name=name,
                           error="Wrong account name or password.")
     response = _form_page(request, settings, status=429, name=name,
-                          error=paused_words(result))
-    response.headers["Retry-After"] = str(max(1, round(result.seconds)))
+                          error=paused_words(answer.paused))
+    response.headers["Retry-After"] = str(max(1, round(answer.paused.seconds)))
     return response
 
 
