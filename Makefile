@@ -21,6 +21,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	@# Dead code, high confidence only; the names ignored are parameters that paho's
+	@# callbacks, __exit__ and picamera2's Output must accept.
+	$(BIN)/vulture common config capture motion uplink device bench --min-confidence 80 \
+		--ignore-names userdata,properties,exc_type,encoder_stream
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -30,6 +30,10 @@ setup(
         # The doorbell button and chime relay (device/daemon/gpio.py); Debian and Pi OS
         # package it as python3-gpiozero.
         "gpiozero>=1.6",  # 1.6 is Bookworm's, 2.0 trixie's
+        # Content Credentials (C2PA) on shared clips (uplink/protocol/credentials.py): the
+        # Content Authenticity Initiative's own library; wheels for x86_64 and aarch64, any
+        # Python 3. Debian does not package it: without it clips are shared without them.
+        "c2pa-python>=0.38,<0.39",
     ],
     extras_require={
         "test": [
@@ -39,6 +43,7 @@ setup(
             "ruff>=0.6",
             "mypy>=1.10",
             "import-linter>=2.17",
+            "vulture>=2.10",  # dead code, high confidence only (make lint)
             "psutil>=5.9",
             "trustme>=1.1",
             "tuspyserver>=4.4",

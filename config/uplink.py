@@ -75,6 +75,21 @@ def _owner_keys(value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
+class OwnerKey:
+    """One entry of `[uplink] owner_keys`, split (the text is checked by `_owner_keys`)."""
+
+    kid: str
+    signing_key: str  # Ed25519 public key, base64url: verifies the owner's decisions
+    encryption_key: str | None  # X25519 public key: the device seals its view to it; None
+    #                             for the older "KID:SIGNING_KEY" form (sent nothing)
+
+    @classmethod
+    def parse(cls, text: str) -> OwnerKey:
+        kid, signing, *enc = text.split(":")
+        return cls(kid, signing, enc[0] if enc else None)
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     """This device: its id and where it is (used only to match requests, never sent)."""
 
@@ -139,3 +154,8 @@ class UplinkConfig:
     accept_incident_types: list[str] = setting(
         [], "Incident types you accept (e.g. \"burglary\"), compared ignoring case; empty = "
         "every type.", check=_incident_types)
+
+    @property
+    def owners(self) -> tuple[OwnerKey, ...]:
+        """`owner_keys`, each split into its key id and keys."""
+        return tuple(OwnerKey.parse(entry) for entry in self.owner_keys)

@@ -202,7 +202,7 @@ def step_registry_timer() -> None:
 def step_reload() -> None:
     before = show()["MainPID"]
     sh("systemctl", "reload", UNIT)
-    wait(lambda: any("reloaded" in e.get("MESSAGE", "") for e in journal()), 20)
+    wait(lambda: any("reloaded" in e.get("MESSAGE", "") for e in journal()), 90)
     result["reload"] = {"same_pid": show()["MainPID"] == before,
                         "logged": any("reloaded" in e.get("MESSAGE", "") for e in journal())}
 

@@ -121,6 +121,7 @@ class Refusal(StrEnum):
     EXPIRED = "expired"
     CLIP_NOT_MATCHED = "clip_not_matched"  # a clip the request did not match, or none named
     CLIP_CHANGED = "clip_changed"  # a matched clip changed or vanished since matching
+    CLIP_NOT_OFFERABLE = "clip_not_offerable"  # simulated, or its time not trusted, here
     WRONG_DESTINATION = "wrong_destination"
     WRONG_DEVICE = "wrong_device"
     UNSIGNED = "unsigned"

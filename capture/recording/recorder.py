@@ -76,10 +76,6 @@ class Recorder:
         that frame gets `trigger` (e.g. "ring") in its meta."""
         self._forced = (trigger, seconds)
 
-    @property
-    def prebuffer(self) -> PreBuffer:
-        return self._pre
-
     def push(self, frame: Frame, motion: bool, score: float) -> list[CommittedClip]:
         """Feed one frame; returns the clips finished by it. RecordingError on failure."""
         done: list[CommittedClip] = []

@@ -320,6 +320,8 @@ def _verify(args: argparse.Namespace) -> int:
                                        else "unreadable"))
         for line in [] if unsigned else media.lines():
             print(f"  {line}")
+        if cid in report.credentials:
+            print(f"  {report.credentials[cid].line()}")
     for line in report.clock_lines():
         print(line)
     if report.ok:
@@ -332,6 +334,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _verify_video(path: Path, device_key: str, strict: bool) -> int:
     from uplink.protocol import public_key_from_text
+    from uplink.protocol.credentials import CredentialsState, read_credentials
     from uplink.protocol.media import NOT_SIGNED, verify_media
 
     try:
@@ -340,6 +343,7 @@ def _verify_video(path: Path, device_key: str, strict: bool) -> int:
         print(f"--device-key: {e}")
         return EXIT_FAILURE
     report = verify_media(path, key, strict=strict)
+    credentials = read_credentials(path)
     if report.problems == (NOT_SIGNED,):
         # Not tampering: the device recorded it with recording.sign off (or without its key).
         print("not signed at capture: the video carries no signatures, so its frames cannot "
@@ -348,6 +352,10 @@ def _verify_video(path: Path, device_key: str, strict: bool) -> int:
         return EXIT_FAILURE
     for line in report.lines():
         print(line)
+    print(credentials.line())
+    if credentials.state is CredentialsState.INVALID:
+        print("NOT VALID")
+        return EXIT_FAILURE
     if report.ok:
         bound = "issued by the given device key" if report.key_bound else "key not checked"
         print(f"ok: every signed GOP is intact and in order ({bound})")

@@ -4,9 +4,11 @@ over the home broker (docs/protocol.md, "Owner channel" and "Owner decisions").
 `pending` reads the device's retained, sealed view with a clean session (so it sees the
 current state, never a queue of old ones), checks the device's signature with the pinned
 device key and each agency request's own signature against the owner's registry, and shows
-only what verifies. `decide` binds the decision to the request body shown and seals it to the
-device. The last audit head seen is kept in ~/.config/doorcam/anchors/<device>.json, with the
-pinned device key, for `doorcam audit verify --anchor`.
+only what verifies; a view older than the device's audit head read with it (an old view
+re-published) is refused. `decide` binds the decision to the request body shown and seals it
+to the device. The last audit head seen is kept in ~/.config/doorcam/anchors/<device>.json,
+with the pinned device key, for `doorcam audit verify --anchor`. The protocol's owner side is
+`uplink.owner`; this module parses arguments and prints.
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from device.cli.broker_options import add_broker_args, broker_config
 from device.errors import EXIT_FAILURE, UserError
+
+if TYPE_CHECKING:
+    from uplink.mqtt import MqttLink
+    from uplink.owner import DeviceView
+    from uplink.protocol.owner import OwnerTopics
+    from uplink.protocol.registry import Registry
 
 WAIT_S = 10.0
 
@@ -110,35 +120,6 @@ def anchor_path(device: str) -> Path:
     return Path(base) / "doorcam" / "anchors" / f"{device}.json"
 
 
-def _read_anchor(device: str) -> dict[str, Any]:
-    path = anchor_path(device)
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: unreadable ({exc}); fix or remove it") from None
-    return data if isinstance(data, dict) else {}
-
-
-def _write_anchor(device: str, data: dict[str, Any]) -> None:
-    from common import write_atomic
-
-    path = anchor_path(device)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(data, indent=1).encode() + b"\n", 0o600)
-
-
-# -- reading the device's view ---------------------------------------------------------------
-
-@dataclasses.dataclass
-class _Seen:
-    view: dict[str, Any]
-    head: dict[str, Any] | None
-    link: Any
-    base: str
-
-
 def _keys(args: argparse.Namespace) -> tuple[Any, Any]:
     """(signing key or None, encryption key)."""
     from uplink.protocol import load_private_key
@@ -162,7 +143,7 @@ def _keys(args: argparse.Namespace) -> tuple[Any, Any]:
     return sign, enc
 
 
-def _registry(args: argparse.Namespace, now: float) -> Any:
+def _registry(args: argparse.Namespace, now: float) -> Registry:
     from uplink.errors import RegistryError
     from uplink.protocol import public_key_from_text
     from uplink.protocol.registry import parse_registry
@@ -197,136 +178,81 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _read(args: argparse.Namespace, enc: Any) -> _Seen:
+@contextmanager
+def _session(args: argparse.Namespace, enc: Any) -> Iterator[tuple[DeviceView, OwnerTopics,
+                                                                    MqttLink]]:
+    """The device's current view, checked (`uplink.owner.current_view`), and the link it
+    came on, closed on exit."""
     from config.owner_mqtt import OwnerMqttConfig
-    from uplink.errors import UplinkError
     from uplink.mqtt import MqttLink
+    from uplink.owner import Anchor, Reader, ViewProblem, ViewRefused, current_view
     from uplink.protocol import public_key_from_text
-    from uplink.protocol.envelope import open_sealed
-    from uplink.protocol.owner import HEAD_TYPE, VIEW_TYPE, verify_device_document
+    from uplink.protocol.owner import OwnerTopics
 
-    anchor = _read_anchor(args.device)
-    pinned = args.device_key or anchor.get("device_key")
+    path = anchor_path(args.device)
+    try:
+        anchor = Anchor.load(path)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    pinned = args.device_key or anchor.device_key
     if not pinned:
         raise UserError(f"pin the device's key first: --device-key KEY (run `doorcam owner "
                         f"device-key` on {args.device})")
-    if args.device_key and anchor.get("device_key") not in (None, args.device_key):
-        raise UserError(f"--device-key differs from the key pinned in "
-                        f"{anchor_path(args.device)}: remove that file to re-pin")
+    if args.device_key and anchor.device_key not in (None, args.device_key):
+        raise UserError(f"--device-key differs from the key pinned in {path}: remove that "
+                        "file to re-pin")
     try:
         device_key = public_key_from_text(pinned)
     except ValueError as exc:
         raise UserError(f"device key: {exc}") from None
     cfg = dataclasses.replace(broker_config(args), session_expiry_s=0, max_packet_kb=4096,
                               topic_prefix=args.topic_prefix)
-    base = OwnerMqttConfig(topic_prefix=args.topic_prefix).effective_owner_topic(args.device)
-    view_topic, head_topic = f"{base}/pending", f"{base}/audit"
+    topics = OwnerTopics.under(
+        OwnerMqttConfig(topic_prefix=args.topic_prefix).effective_owner_topic(args.device))
+    reader = Reader(args.device, device_key, args.kid, enc, topics)
     link = MqttLink(cfg, f"owner-{args.device}-{os.urandom(4).hex()}")
-    link.subscribe([view_topic, head_topic])
-    link.start()
-    found: dict[str, dict[str, Any]] = {}
-    problems: dict[str, str] = {}
-    deadline = time.monotonic() + args.wait
-    try:
-        while time.monotonic() < deadline and not {view_topic, head_topic} <= set(found):
-            msg = link.get(timeout=0.25)
-            if msg is None:
-                continue
-            link.ack(msg)
-            if msg.topic not in (view_topic, head_topic):
-                continue
-            kind = VIEW_TYPE if msg.topic == view_topic else HEAD_TYPE
-            try:
-                plain = open_sealed(msg.payload, args.kid, enc, device_id=args.device,
-                                    topic=msg.topic)
-                doc = verify_device_document(plain, device_key, kind=kind,
-                                             device_id=args.device)
-            except UplinkError as exc:
-                problems[msg.topic] = str(exc)[:200]
-                continue
-            if msg.topic not in found or doc["at"] >= found[msg.topic]["at"]:
-                found[msg.topic] = doc
-    except BaseException:
-        link.close()
-        raise
-    if view_topic not in found:
-        link.close()
-        if view_topic in problems:
-            raise UserError(f"the view on {view_topic} is NOT a view signed by device "
-                            f"{args.device}'s key and sealed to {args.kid}; not shown "
-                            f"({problems[view_topic]})")
-        raise UserError(f"no view of device {args.device!r} on {args.host}:{args.port} "
-                        f"within {args.wait:g} s")
-    head = found.get(head_topic)
-    _check_anchor(args.device, anchor, pinned, found[view_topic], head, link)
-    return _Seen(found[view_topic], head, link, base)
-
-
-def _check_anchor(device: str, anchor: dict[str, Any], pinned: str, view: dict[str, Any],
-                  head: dict[str, Any] | None, link: Any) -> None:
-    """Refuse a view or head older than the head saved last time (a replayed retained
-    message, or a log cut short); otherwise save the newer head."""
-    seq = int(anchor.get("seq", 0))
-    problem = None
-    if int(view["audit_seq"]) < seq:
-        problem = (f"the device's view is older than what you saw before (audit entry "
-                   f"{view['audit_seq']} < {seq}): a replayed or rolled-back view (if the "
-                   f"device was set up afresh, remove {anchor_path(device)})")
-    elif head is not None and (int(head["seq"]) < seq or (
-            int(head["seq"]) == seq and head["hash"] != anchor.get("hash"))):
-        problem = (f"the device's audit head {head['seq']}:{str(head['hash'])[:12]}… does "
-                   f"not extend the one you saw before ({seq}): its audit log was cut or "
-                   f"rewritten")
-    if problem:
-        link.close()
-        raise UserError(problem)
-    data = {**anchor, "device_key": pinned}
-    if head is not None:
-        data.update(seq=int(head["seq"]), hash=str(head["hash"]), at=str(head["at"]))
-    _write_anchor(device, data)
-
-
-def _verified(view: dict[str, Any], registry: Any, now: float) -> tuple[list[Any], list[str]]:
-    """(verified entries as (request, entry), refusals to report)."""
-    from uplink.errors import UplinkError
-    from uplink.protocol.owner import view_request
-
-    good, bad = [], []
-    for entry in view.get("pending", []):
+    link.subscribe([topics.view, topics.head])
+    with link:
         try:
-            req, _ = view_request(entry, registry, now)
-        except UplinkError as exc:
-            bad.append(f"a pending request does not verify against your registry and is "
-                       f"not shown: {str(exc)[:200]}")
-            continue
-        good.append((req, entry))
-    return good, bad
+            seen = current_view(link, reader, dataclasses.replace(anchor, device_key=pinned),
+                                args.wait, lambda a: a.save(path))
+        except ViewRefused as exc:
+            if exc.problem == ViewProblem.NONE_SEEN:
+                raise UserError(f"no view of device {args.device!r} on {args.host}:"
+                                f"{args.port} within {args.wait:g} s") from None
+            hint = (f" (if the device was set up afresh, remove {path})"
+                    if exc.problem == ViewProblem.ROLLED_BACK else "")
+            raise UserError(f"{exc.detail}{hint}") from None
+        yield seen, topics, link
 
 
 def _pending(args: argparse.Namespace) -> int:
+    from uplink.owner import verified
+
     now = time.time()
     registry = _registry(args, now)
     _, enc = _keys(args)
-    seen = _read(args, enc)
-    seen.link.close()
-    good, bad = _verified(seen.view, registry, now)
+    with _session(args, enc) as (seen, _, _):
+        good, bad = verified(seen.view, registry, now)
     for line in bad:
         print(f"REFUSED: {line}")
     if args.json:
         print(json.dumps({"at": seen.view["at"], "head": seen.head and {
             "seq": seen.head["seq"], "hash": seen.head["hash"]},
-            "pending": [{"request_id": r.request_id, "agency": r.agency_name,
-                         "case": r.case_number, "incident": r.incident_type,
-                         "terms": r.terms and r.terms.public(),
-                         "request_sha256": e["request_sha256"], "clips": e["clips"]}
-                        for r, e in good],
+            "pending": [{"request_id": p.request.request_id, "agency": p.request.agency_name,
+                         "case": p.request.case_number, "incident": p.request.incident_type,
+                         "terms": p.request.terms and p.request.terms.public(),
+                         "request_sha256": p.entry["request_sha256"],
+                         "clips": p.entry["clips"]}
+                        for p in good],
             "recent": seen.view.get("recent", []), "refused": len(bad)}))
         return EXIT_FAILURE if bad else 0
     print(f"device {args.device}, as of {seen.view['at']} (signed by the device, verified)")
-    for r, e in good:
+    for p in good:
+        r = p.request
         print(f"{r.request_id}  {r.agency_name} ({r.agency_id}), case {r.case_number} "
-              f"({r.incident_type}), signed by the agency: {len(e['clips'])} clip(s): "
-              f"{', '.join(c['id'] for c in e['clips'])}")
+              f"({r.incident_type}), signed by the agency: {len(p.clips)} clip(s): "
+              f"{', '.join(c for c, _ in p.clips)}")
         print(f"    {r.description.splitlines()[0][:160]}")
         print("    terms: " + ("none stated" if r.terms is None else
                             f"kept at most {r.terms.retention_days} day(s), "
@@ -342,45 +268,25 @@ def _pending(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from uplink.protocol.envelope import seal, x25519_from_text
-    from uplink.protocol.owner import owner_decision
+    from uplink.owner import CannotDecide, decide
 
     now = time.time()
     registry = _registry(args, now)
     key, enc = _keys(args)
     if key is None:
         raise UserError("--key: your owner signing key is needed to decide")
-    seen = _read(args, enc)
-    try:
-        good, _ = _verified(seen.view, registry, now)
-        match = [(r, e) for r, e in good if r.request_id == args.request_id]
-        if not match:
-            raise UserError(f"request {args.request_id} is not pending on {args.device} "
-                            "(or does not verify against your registry)")
-        req, entry = match[0]
-        clips = {c["id"]: c["sha256"] for c in entry["clips"]}
-        chosen = [] if args.decline else (args.clip or list(clips))
-        unknown = [c for c in chosen if c not in clips]
-        if unknown:
-            raise UserError(f"not matched by this request: {', '.join(unknown)}")
-        doc = owner_decision(key=key, kid=args.kid, device_id=args.device,
-                             request_id=req.request_id, request_sha256=req.body_sha256,
-                             verdict="decline" if args.decline else "accept",
-                             clips=[(c, clips[c]) for c in chosen],
-                             destination=req.upload_url, now=int(now))
-        topic = f"{seen.base}/decisions"
+    with _session(args, enc) as (seen, topics, link):
         try:
-            device_enc = x25519_from_text(str(seen.view["enc_key"]))
-        except ValueError as exc:
-            raise UserError(f"the device's encryption key in its view: {exc}") from None
-        sealed = seal(json.dumps(doc).encode(), {str(seen.view["kid"]): device_enc},
-                      device_id=args.device, topic=topic)
-        seen.link.publish(topic, sealed, qos=1)
-        if not seen.link.wait_published(max(args.wait, WAIT_S)):
+            made = decide(seen.view, registry, now, request_id=args.request_id,
+                          accept=not args.decline, clip_ids=args.clip, key=key, kid=args.kid,
+                          device_id=args.device, topic=topics.decisions)
+        except CannotDecide as exc:
+            raise UserError(str(exc)) from None
+        link.publish(topics.decisions, made.payload, qos=1)
+        if not link.wait_published(max(args.wait, WAIT_S)):
             raise UserError("the broker did not acknowledge the decision")
-    finally:
-        seen.link.close()
-    what = "declined" if args.decline else f"accepted {len(chosen)} clip(s) of"
+    req = made.request
+    what = "declined" if args.decline else f"accepted {len(made.clips)} clip(s) of"
     print(f"{what} request {args.request_id} ({req.agency_name}, case {req.case_number}); "
           f"signed as {args.kid}, sealed to the device")
     return 0

@@ -138,9 +138,10 @@ def _terms_text(terms: Any) -> str:
 
 def _accept(args: argparse.Namespace) -> int:
     from device.wiring.uplink import open_desk
+    from uplink.desk import Channel
 
     with open_desk(_cfg(args), time.time()) as desk:
-        d = desk.accept(args.id, args.clip, time.time(), channel="cli")
+        d = desk.accept(args.id, args.clip, time.time(), channel=Channel.CLI)
     print(json.dumps({"accepted": args.id, "clips": [c for c, _ in d.clips],
                       "destination": d.destination}) if args.json else
           f"accepted: {len(d.clips)} clip(s) of request {args.id} will be uploaded to "
@@ -150,9 +151,10 @@ def _accept(args: argparse.Namespace) -> int:
 
 def _decline(args: argparse.Namespace) -> int:
     from device.wiring.uplink import open_desk
+    from uplink.desk import Channel
 
     with open_desk(_cfg(args), time.time()) as desk:
-        desk.decline(args.id, time.time(), channel="cli")
+        desk.decline(args.id, time.time(), channel=Channel.CLI)
     print(json.dumps({"declined": args.id}) if args.json else
           f"declined request {args.id}: nothing will be shared")
     return 0
@@ -172,6 +174,7 @@ def _upload(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from device.wiring.uplink import open_desk
+    from uplink.desk import Received
 
     try:
         payload = Path(args.file).read_bytes()
@@ -180,6 +183,6 @@ def _import(args: argparse.Namespace) -> int:
     with open_desk(_cfg(args), time.time()) as desk:
         outcome = desk.receive(payload, time.time())
     print(json.dumps(outcome.__dict__) if args.json else f"request {outcome}")
-    return 0 if outcome.kind != "rejected" else EXIT_FAILURE
+    return 0 if outcome.kind != Received.REJECTED else EXIT_FAILURE
 
 

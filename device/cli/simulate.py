@@ -79,13 +79,15 @@ class _Report:
 
 
 def run(args: argparse.Namespace) -> int:
+    from capture.sources import is_simulated
     from device.wiring import build
+
     try:
         pace = build.parse_speed(args.speed)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     cfg = build.with_store_path(load_config(args.config), args.store)
-    spec = args.source or (cfg.capture.source if build.is_simulated(cfg.capture.source)
+    spec = args.source or (cfg.capture.source if is_simulated(cfg.capture.source)
                            else DEFAULT_SOURCE)
     store = build.open_store(cfg)
     source = build.open_frames(cfg, spec, pace)
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     try:
         failures = _run_loop(cfg, source, store, report, progress,
-                             simulated=build.is_simulated(spec))
+                             simulated=is_simulated(spec))
     except _Terminated:
         print("doorcam: terminated; the open clip was finalized", file=sys.stderr)
         return 143

@@ -12,7 +12,7 @@ from typing import Any
 
 from capture.frame import Frame
 from capture.recording import RecordingError
-from capture.sources import is_live
+from capture.sources import is_live, is_simulated
 from config import Config
 from device.daemon.camera_guard import CameraGuard
 from device.daemon.camera_source import Nothing, ReopeningCamera
@@ -65,7 +65,7 @@ class CaptureSide:
         self.cfg = cfg
         self.pace = pace
         self.clock = clock or ClockWatch()
-        self.simulated = build.is_simulated(cfg.capture.source)
+        self.simulated = is_simulated(cfg.capture.source)
         self.frames: DropQueue[Frame | None] = DropQueue(8)
         self.camera_source = ReopeningCamera(self.open_source, live=is_live(cfg.capture.source),
                                              guard=guard)
@@ -80,7 +80,6 @@ class CaptureSide:
         self._loop: LocalLoop | None = None
         self._store: Any = None
         self.source_ended = threading.Event()
-        self.recording_errors = 0
         self._reloaded: Config | None = None
         self.frames_shape = (0, 0)
         self._rang = threading.Event()  # set by the doorbell thread, taken by the motion thread
@@ -137,7 +136,6 @@ class CaptureSide:
             self._loop.feed(frame)
         except RecordingError as exc:
             # This clip is lost (aborted, nothing half-written); the camera keeps watching.
-            self.recording_errors += 1
             log.error("recording failed: %s", exc)
             self.retention.run(self._store)
         if self.retention.due():

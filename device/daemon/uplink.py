@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from config import Config
@@ -14,19 +15,21 @@ from device.daemon.workers import Worker
 from device.wiring.paths import DevicePaths
 from device.wiring.registry import LiveRegistry
 from device.wiring.uplink import open_desk, open_worker
-from uplink.mqtt import MqttLink
+from uplink.desk import RequestDesk, UploadWorker
+from uplink.desk.owner_channel import OwnerChannel
+from uplink.mqtt import Incoming, MqttLink
 from uplink.protocol import topics_for
+from uplink.protocol.canonical import JsonObject
 
 log = logging.getLogger("doorcam")
 
 
-def owner_channel(cfg: Config) -> Any:
+def owner_channel(cfg: Config) -> OwnerChannel:
     """The device's side of the owner channel, keys loaded (created on first start) here,
     before any thread that signs with them runs."""
     from device.errors import UserError
     from uplink.desk import load_or_create_device_key
     from uplink.desk.keys import device_enc_key_path, load_or_create_device_enc_key
-    from uplink.desk.owner_channel import OwnerChannel
     from uplink.protocol.envelope import x25519_from_text
 
     paths = DevicePaths.of(cfg)
@@ -35,11 +38,8 @@ def owner_channel(cfg: Config) -> Any:
         enc = load_or_create_device_enc_key(device_enc_key_path(paths.device_key))
     except (OSError, ValueError) as exc:
         raise UserError(f"device keys beside {paths.device_key}: {exc}") from None
-    owners = {}
-    for entry in cfg.uplink.owner_keys:
-        parts = entry.split(":")
-        if len(parts) == 3:
-            owners[parts[0]] = x25519_from_text(parts[2])
+    owners = {o.kid: x25519_from_text(o.encryption_key) for o in cfg.uplink.owners
+              if o.encryption_key is not None}
     if not owners:
         log.warning("no owner key has an encryption key (uplink.owner_keys as "
                     "KID:SIGNING_KEY:ENCRYPTION_KEY, from `doorcam owner keygen`): nothing "
@@ -79,16 +79,17 @@ class UplinkSide:
         # Not watched: one upload call may legitimately take up to its own total deadline.
         self.uploads = Worker("uploads", self._upload_step, on_stop=self._close_uploads,
                               critical=False)
-        self._desk_cm: Any = None
-        self._desk: Any = None
-        self._worker_cm: Any = None
-        self._worker: Any = None
+        # What each thread opens it closes on stopping, in reverse (its own ExitStack).
+        self._feed_open = ExitStack()
+        self._desk: RequestDesk | None = None
+        self._uploads_open = ExitStack()
+        self._worker: UploadWorker | None = None
         self._last_sweep = 0.0
-        self._content: dict[str, Any] | None = None
+        self._content: JsonObject | None = None
         self._view_sent = 0.0
         self._pending = 0
         self._head: tuple[int, str] | None = None
-        self._registry: Any = None
+        self._registry: LiveRegistry | None = None
         self._registry_warnings: list[str] = []
         self._registry_warning = ""  # read by the status and supervisor threads
         self.wake_uploads = threading.Event()
@@ -101,31 +102,33 @@ class UplinkSide:
     def _feed_step(self, stop: threading.Event) -> None:
         if self._desk is None:
             self._registry = LiveRegistry(self.cfg, time.time(), audit=True)
-            self._desk_cm = open_desk(self.cfg, time.time(), self._registry)
-            self._desk = self._desk_cm.__enter__()
+            self._desk = self._feed_open.enter_context(
+                open_desk(self.cfg, time.time(), self._registry))
             self._check_registry(time.time())
-            self._publish_view(force=True)
+            self._publish_view(self._desk, force=True)
+        desk = self._desk
         msg = self.link.get(timeout=0.25 if self.home is not None else 0.5)
         self._note_listening()
         if msg is not None:
-            self._handle(msg, time.time())
+            self._handle(desk, msg, time.time())
             self.link.ack(msg)  # only now: a crash before this gets the message again
         if self.home is not None:
             hmsg = self.home.get(timeout=0.25 if msg is None else 0)
             if hmsg is not None:
-                self._handle_home(hmsg, time.time())
+                self._handle_home(desk, hmsg, time.time())
                 self.home.ack(hmsg)
         now = time.time()
         if now - self._last_sweep >= self.SWEEP_S:
             self._last_sweep = now
-            for rid in self._desk.expire(now):
+            for rid in desk.expire(now):
                 log.info("request %s expired without a decision; nothing was shared", rid)
             self._check_registry(now)
-            self._publish_view()
-        self._publish_head()
+            self._publish_view(desk)
+        self._publish_head(desk)
 
     def _check_registry(self, now: float) -> None:
         """Take a newly installed registry; warn (once per change) before it or a key expires."""
+        assert self._registry is not None  # made with the desk, on this thread
         self._registry.refresh(now)
         warnings = self._registry.warnings(now)
         if warnings != self._registry_warnings:
@@ -142,15 +145,15 @@ class UplinkSide:
             log.info("listening for agency requests on %s", ", ".join(self.request_topics))
         self._listening = listening
 
-    def _handle(self, msg: Any, now: float) -> None:
+    def _handle(self, desk: RequestDesk, msg: Incoming, now: float) -> None:
         if msg.topic not in self.request_topics:
             log.warning("message on unexpected topic %s ignored", msg.topic[:80])
             return
-        outcome = self._desk.receive(msg.payload, now)
+        outcome = desk.receive(msg.payload, now)
         log.info("agency request: %s", outcome)
-        self._publish_view()
+        self._publish_view(desk)
 
-    def _handle_home(self, msg: Any, now: float) -> None:
+    def _handle_home(self, desk: RequestDesk, msg: Incoming, now: float) -> None:
         from uplink.errors import UplinkError
 
         if self.channel is None or msg.topic != self.channel.decisions_topic:
@@ -158,21 +161,21 @@ class UplinkSide:
                 log.warning("message on unexpected topic %s ignored", msg.topic[:80])
             return
         try:
-            decision = self.channel.decide(self._desk, msg.payload, now)
+            decision = self.channel.decide(desk, msg.payload, now)
         except UplinkError as exc:
             log.warning("owner decision refused: %s", str(exc)[:300])
             return
         log.info("owner decision over MQTT: %s %s", decision.verdict, decision.request_id)
         self.wake_uploads.set()
-        self._publish_view()
+        self._publish_view(desk)
 
-    def _publish_view(self, force: bool = False) -> None:
+    def _publish_view(self, desk: RequestDesk, force: bool = False) -> None:
         now = time.time()
         if self.channel is None:
-            self._pending = len(self._desk.pending(now))
+            self._pending = len(desk.pending(now))
             return
-        content = self.channel.content(self._desk, now)
-        self._pending = len(self._desk.pending(now))
+        content = self.channel.content(desk, now)
+        self._pending = len(desk.pending(now))
         if force or content != self._content or \
                 time.monotonic() - self._view_sent >= self.REPUBLISH_S:
             self._content = content
@@ -181,11 +184,11 @@ class UplinkSide:
             if sealed is not None and self.home is not None:
                 self.home.publish(self.channel.view_topic, sealed, qos=1, retain=True)
 
-    def _publish_head(self) -> None:
+    def _publish_head(self, desk: RequestDesk) -> None:
         """After every append (by either thread), the signed head goes to the owners."""
         if self.channel is None or self.home is None:
             return
-        head = self._desk.audit.head()
+        head = desk.audit.head()
         if head != self._head:
             self._head = head
             sealed = self.channel.head(head[0], head[1], time.time())
@@ -193,22 +196,19 @@ class UplinkSide:
                 self.home.publish(self.channel.head_topic, sealed, qos=1, retain=True)
 
     def _close_feed(self) -> None:
-        if self._desk_cm is not None:
-            self._desk_cm.__exit__(None, None, None)
+        self._feed_open.close()
 
     # -- upload thread ------------------------------------------------------------------
     def _upload_step(self, stop: threading.Event) -> None:
         if self._worker is None:
-            self._worker_cm = open_worker(self.cfg)
-            self._worker = self._worker_cm.__enter__()
+            self._worker = self._uploads_open.enter_context(open_worker(self.cfg))
         for report in self._worker.run_once(stop):
             log.info("upload: %s", report)
         self.wake_uploads.wait(self.poll)
         self.wake_uploads.clear()
 
     def _close_uploads(self) -> None:
-        if self._worker_cm is not None:
-            self._worker_cm.__exit__(None, None, None)
+        self._uploads_open.close()
 
     def pending_count(self) -> int:
         return self._pending
@@ -240,9 +240,9 @@ class UplinkSide:
             return "connected"
         if not self.link.connected:
             return "broker unreachable"
-        error = self.link.status().last_error
-        if "subscription refused" in error:
-            return f"connected but NOT listening ({error[:200]})"
+        status = self.link.status()
+        if status.refused:
+            return f"connected but NOT listening ({status.last_error[:200]})"
         return "connected, subscribing"
 
     def stop(self) -> None:

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config import Config
-from device.store import ClipNotFound
 from device.store.view import ClipView
 from device.web.access import open_access_log
 from device.web.accounts import Accounts
 from device.web.seen import SeenHeads
+from device.wiring.desk import open_decisions
 from device.wiring.paths import DevicePaths
 from uplink.audit import AuditLog
 from uplink.desk.book import RequestBook
-from uplink.desk.catalog import ClipInfo, DeviceIdentity
-from uplink.desk.desk import RequestDesk
+from uplink.desk.decisions import Decisions
 from uplink.errors import RegistryError
 from uplink.protocol import RegistryStore, public_key_from_text
 from uplink.protocol.registry import Registry
@@ -66,31 +65,6 @@ class WebPaths:
             push=web)
 
 
-class ViewCatalog:
-    """The clip view as the request desk sees it (holds are set and released through it)."""
-
-    def __init__(self, view: ClipView) -> None:
-        self.view = view
-
-    def overlapping(self, start: float, end: float) -> list[ClipInfo]:
-        return [ClipInfo(r.id, r.start_wall, r.end_wall, r.size, r.sha256)
-                for r in self.view.list() if r.start_wall <= end and r.end_wall >= start]
-
-    def get(self, clip_id: str) -> ClipInfo | None:
-        try:
-            r = self.view.get(clip_id)
-        except ClipNotFound:
-            return None
-        return ClipInfo(r.id, r.start_wall, r.end_wall, r.size, r.sha256)
-
-    def set_held(self, clip_id: str, held: bool) -> None:
-        with suppress(ClipNotFound):
-            self.view.set_held(clip_id, held)
-
-    def path(self, clip_id: str) -> Path:
-        return self.view.clip_path(clip_id)
-
-
 class WebContext:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -105,10 +79,6 @@ class WebContext:
 
             self._push = PushService(self.paths.push, self.cfg.push, book_path=self.paths.desk)
         return self._push
-
-    def identity(self) -> DeviceIdentity:
-        return DeviceIdentity(self.cfg.device.id, self.cfg.device.latitude,
-                              self.cfg.device.longitude)
 
     @contextmanager
     def clips(self) -> Iterator[ClipView]:
@@ -170,20 +140,8 @@ class WebContext:
             book.close()
 
     @contextmanager
-    def desk(self, now: float) -> Iterator[RequestDesk]:
-        """The request desk, as `doorcam requests` opens it, to record the owner's decisions."""
-        registry = self.registry(now)
-        view = ClipView(self.paths.root)
-        audit = AuditLog(self.paths.audit)
-        desk = None
-        try:
-            desk = RequestDesk(self.paths.desk, registry, ViewCatalog(view), audit,
-                               self.identity(), {},
-                               allow_insecure_loopback=self.cfg.upload.allow_insecure_loopback,
-                               skew_s=self.cfg.uplink.clock_skew_s)
-            yield desk
-        finally:
-            if desk is not None:
-                desk.close()
-            audit.close()
-            view.close()
+    def decisions(self) -> Iterator[Decisions]:
+        """The deciding half of the request desk, built as the daemon and `doorcam requests`
+        build it (the same offerable filter), to record the owner's decisions."""
+        with ClipView(self.paths.root) as view, open_decisions(self.cfg, view) as decisions:
+            yield decisions

@@ -42,6 +42,8 @@ REFUSAL: Mapping[Refusal, str] = {
     Refusal.EXPIRED: "This request has expired: nothing can be shared any more.",
     Refusal.CLIP_NOT_MATCHED: "That clip is not one of the request's matched clips.",
     Refusal.CLIP_CHANGED: "That clip changed or was deleted since the request matched it.",
+    Refusal.CLIP_NOT_OFFERABLE: "That clip is never offered to agencies: it is simulated "
+                                "or was recorded before the device's clock was set.",
     Refusal.REFUSED_BY_BOOK: "The request book refused this decision.",
 }
 REFUSAL_OTHER = "The decision was refused."

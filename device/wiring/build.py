@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
 from capture.media import encoder_for
 from capture.privacy import PrivacyMask
 from capture.recording import Recorder
 from capture.recording.sink import ClipClock
-from capture.sources import is_live, open_source
+from capture.sources import open_source
 from config import Config
 from device.store import ClipStore
 from device.wiring.checks import watched_area_problem
@@ -68,11 +67,6 @@ def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDet
     return MotionDetector(motion, lores_width, lores_height)
 
 
-def is_simulated(spec: str) -> bool:
-    """A synthetic scene or a recorded file: its clips are never evidence by default."""
-    return not is_live(spec)
-
-
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
                   clock: Callable[[], ClipClock] = ClipClock) -> Recorder:
     signer = make_media_signer(cfg) if cfg.recording.sign else None
@@ -109,6 +103,3 @@ def make_media_signer(cfg: Config) -> DeviceMediaSigner | None:
 def open_store(cfg: Config) -> ClipStore:
     return ClipStore(cfg.store)
 
-
-def store_dir(cfg: Config) -> Path:
-    return Path(cfg.store.path).expanduser()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.frame import SourceError
-from capture.sources import check_spec, source_kind
+from capture.sources import SourceKind, check_spec, source_kind
 from capture.sources.picam import parse_spec as parse_picamera
 from config import Config, ConfigError, Problem
 from config.broker import BrokerConnection
@@ -126,7 +126,7 @@ def _watched_area(cfg: Config, report: Report) -> None:
     # again at the source's own size when it starts).
     width, height = cfg.capture.lores_width, cfg.capture.lores_width * 3 // 4
     with contextlib.suppress(SourceError):  # reported by _source
-        if source_kind(cfg.capture.source) == "picamera":
+        if source_kind(cfg.capture.source) == SourceKind.PICAMERA:
             width, height = parse_picamera(cfg.capture.source, cfg.capture).lores
     found = watched_area_problem(cfg, width, height)
     if found:
@@ -181,20 +181,19 @@ def _keys(cfg: Config, report: Report) -> None:
             report.add("uplink", "registry_key", cfg.uplink.registry_key,
                        "not an Ed25519 public key (43 base64url characters, as `doorcam "
                        "agency keygen` prints it): copy the key the registry's signer gave you")
-    for entry in cfg.uplink.owner_keys:
-        parts = entry.split(":")
+    for entry, owner in zip(cfg.uplink.owner_keys, cfg.uplink.owners, strict=True):
         try:
-            public_key_from_text(parts[1])
-        except (ValueError, IndexError):
-            report.add("uplink", "owner_keys", entry, f"owner {parts[0]!r}: the signing key "
+            public_key_from_text(owner.signing_key)
+        except ValueError:
+            report.add("uplink", "owner_keys", entry, f"owner {owner.kid!r}: the signing key "
                        "is not an Ed25519 public key: paste the line `doorcam owner keygen` "
                        "printed")
             continue
-        if len(parts) == 3:
+        if owner.encryption_key is not None:
             try:
-                x25519_from_text(parts[2])
+                x25519_from_text(owner.encryption_key)
             except ValueError:
-                report.add("uplink", "owner_keys", entry, f"owner {parts[0]!r}: the "
+                report.add("uplink", "owner_keys", entry, f"owner {owner.kid!r}: the "
                            "encryption key is not an X25519 public key: paste the line "
                            "`doorcam owner keygen` printed")
 

@@ -11,22 +11,8 @@ from capture.frame import Frame
 Box = tuple[float, float, float, float]
 
 
-class Detection(Protocol):
-    motion: bool
-    event_active: bool
-    score: float
-    boxes: Sequence[Box]
-
-    @property
-    def transition(self) -> Any: ...
-
-
 class Detector(Protocol):
     def process(self, lores: Any, t: float, exposure_changed: bool = False) -> Any: ...
-
-
-class Committed(Protocol):
-    id: str
 
 
 class ClipRecorder(Protocol):

@@ -8,77 +8,33 @@ uploads.sqlite3 (tus resume), device_key.pem.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from config import Config
-from device.store import ClipNotFound, ClipRecord, ClipStore
+from device.store import ClipStore
+from device.wiring.desk import catalog, identity
 from device.wiring.paths import DevicePaths
 from device.wiring.registry import LiveRegistry
 from uplink.audit import AuditLog
-from uplink.desk import (
-    ClipInfo,
-    DeviceIdentity,
-    RequestDesk,
-    UploadWorker,
-    load_or_create_device_key,
-)
+from uplink.desk import RequestDesk, UploadWorker, load_or_create_device_key
+from uplink.desk.media_key import CredentialsKey, load_or_create_credentials_key
 from uplink.desk.scope import CutFailed, CutSpan
 from uplink.errors import RegistryError, RequestRejected
 from uplink.protocol import Registry, public_key_from_text
-from uplink.protocol.evidence import ClockStatement
+from uplink.protocol.credentials import available as credentials_available
 from uplink.protocol.registry import parse_registry
 from uplink.protocol.request import OwnerPolicy
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.transport import RequestsTransport
 from uplink.upload.tus import TusClient
 
-
-class StoreCatalog:
-    """The clip store as the uplink sees it (uplink may not import device).
-
-    Only camera clips recorded with a synchronised clock are matched to requests; with
-    `match_simulated` (demos) simulated clips are too, whatever the clock said: the demo's
-    agency dates its request by the same machine's clock.
-    """
-
-    def __init__(self, store: ClipStore, *, match_simulated: bool = False) -> None:
-        self.store = store
-        self.match_simulated = match_simulated
-
-    def _offerable(self, rec: ClipRecord) -> bool:
-        return self.match_simulated if rec.simulated else rec.clock_synced
-
-    @staticmethod
-    def _info(rec: ClipRecord) -> ClipInfo:
-        return ClipInfo(id=rec.id, start_wall=rec.start_wall, end_wall=rec.end_wall,
-                        size=rec.size, sha256=rec.sha256,
-                        clock=ClockStatement(rec.clock_synced, rec.clock_max_error_ms))
-
-    def overlapping(self, start: float, end: float) -> list[ClipInfo]:
-        return [self._info(r) for r in self.store.list()
-                if r.start_wall <= end and r.end_wall >= start and self._offerable(r)]
-
-    def get(self, clip_id: str) -> ClipInfo | None:
-        try:
-            return self._info(self.store.get(clip_id))
-        except ClipNotFound:
-            return None
-
-    def set_held(self, clip_id: str, held: bool) -> None:
-        with suppress(ClipNotFound):
-            self.store.set_held(clip_id, held)
-
-    def path(self, clip_id: str) -> Path:
-        return self.store.clip_path(clip_id)
-
-
-def catalog(cfg: Config, store: ClipStore) -> StoreCatalog:
-    return StoreCatalog(store, match_simulated=cfg.uplink.match_simulated)
+log = logging.getLogger(__name__)
 
 
 class MediaCutter:
@@ -94,10 +50,6 @@ class MediaCutter:
         return None if span is None else CutSpan(span.start_s, span.end_s)
 
 
-def identity(cfg: Config) -> DeviceIdentity:
-    return DeviceIdentity(cfg.device.id, cfg.device.latitude, cfg.device.longitude)
-
-
 def owner_policy(cfg: Config) -> OwnerPolicy:
     """The owner's limits on which requests may be shown ([uplink], within the protocol's)."""
     u = cfg.uplink
@@ -109,11 +61,7 @@ def owner_policy(cfg: Config) -> OwnerPolicy:
 
 
 def owner_keys(cfg: Config) -> dict[str, Ed25519PublicKey]:
-    keys = {}
-    for entry in cfg.uplink.owner_keys:
-        kid, text = entry.split(":")[:2]  # a third part is the owner's encryption key
-        keys[kid] = public_key_from_text(text)
-    return keys
+    return {o.kid: public_key_from_text(o.signing_key) for o in cfg.uplink.owners}
 
 
 @contextmanager
@@ -140,6 +88,17 @@ def open_desk(cfg: Config, now: float,
         store.close()
 
 
+def credentials_key(key: Ed25519PrivateKey, key_path: Path, device_id: str,
+                    ) -> CredentialsKey | None:
+    """What signs shared clips' Content Credentials; None (with a warning) where the C2PA
+    library is not installed (it is not packaged by Debian)."""
+    if not credentials_available():
+        log.warning("shared clips go without Content Credentials: the C2PA library "
+                    "(c2pa-python) is not installed")
+        return None
+    return load_or_create_credentials_key(key, key_path, device_id)
+
+
 @contextmanager
 def open_worker(cfg: Config) -> Iterator[UploadWorker]:
     """The upload worker with its own store, audit and resume connections."""
@@ -163,7 +122,8 @@ def open_worker(cfg: Config) -> Iterator[UploadWorker]:
     worker = UploadWorker(paths.desk, catalog(cfg, store), client, key, kid, identity(cfg), audit,
                           give_up_after_s=cfg.upload.give_up_after_hours * 3600.0,
                           give_up_after_failures=cfg.upload.give_up_after_failures,
-                          cutter=MediaCutter(), agencies=agencies)
+                          cutter=MediaCutter(), agencies=agencies,
+                          credentials=credentials_key(key, paths.device_key, cfg.device.id))
     try:
         yield worker
     finally:

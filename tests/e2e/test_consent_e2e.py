@@ -16,12 +16,14 @@ from typing import Any
 
 import pytest
 
+from common.mediasign.mp4 import read_samples
 from tests.broker import MosquittoBroker
 from tests.log_lines import LogLines
 from tests.uplink.mqtt.peer import Peer, wait_until
 from uplink.agency.receiver import TusReceiver
 from uplink.agency.verify import verify_evidence
 from uplink.protocol import public_key_to_text, sign_document, topics_for
+from uplink.protocol.credentials import CredentialsState, read_credentials
 from uplink.protocol.fields import format_time
 from uplink.protocol.keys import generate_keypair
 
@@ -165,7 +167,12 @@ def test_request_accept_two_of_three_then_exactly_those_arrive(scene: Scene) -> 
     assert report.ok and sorted(report.verified_clips) == sorted(chosen), report.problems
     store_clips = scene.store / "clips"
     for cid in chosen:
-        assert received[cid].read_bytes() == (store_clips / f"{cid}.mp4").read_bytes()
+        # The stored clip's very frames, with the device's Content Credentials added.
+        assert read_samples(received[cid])[1] == read_samples(store_clips / f"{cid}.mp4")[1]
+        cred = read_credentials(received[cid])
+        assert cred.state is CredentialsState.VALID, cred.line()
+        assert cred.facts is not None and cred.facts["clip_id"] == cid
+        assert cred.facts["request"]["request_id"] == request_id
 
     # Daemon and broker restart; the agency re-publishes: nothing is shown or sent twice.
     err = scene.stop_daemon()

@@ -32,7 +32,7 @@ from uplink.protocol import (
     sign_document,
     topics_for,
 )
-from uplink.protocol.envelope import load_x25519_private, seal, x25519_from_text
+from uplink.protocol.envelope import load_x25519_private, open_sealed, seal, x25519_from_text
 from uplink.protocol.owner import owner_decision, sign_view
 
 BASE = "doorcam/v1/owner/porch-1"
@@ -273,4 +273,45 @@ def test_a_forged_or_relabelled_view_is_refused_and_nothing_is_uploaded(
     assert scene.receiver.connections == 0
     assert "Traceback" not in err
     for peer in (views, agency, mallory):
+        peer.close()
+
+
+def test_an_old_view_republished_after_a_new_request_is_refused_not_shown_short(
+        scene: Scene, home: Home) -> None:
+    views = Peer(home.broker.port)
+    views.subscribe(VIEW)
+    device_key = _start(scene, home)
+    old_view = views.expect(VIEW, timeout=20).payload  # genuine, signed: nothing pending
+    assert home.pending("--device-key", device_key)["pending"] == []
+    enc = load_x25519_private(home.keys / "owner-1.x25519.key")
+    old = json.loads(open_sealed(old_view, "owner-1", enc, device_id="porch-1", topic=VIEW))
+    # The owner's anchor is exactly as new as the old view: the anchor alone cannot tell.
+    assert json.loads(home.anchor.read_text())["seq"] == old["audit_seq"]
+
+    agency = Peer(scene.broker.port)  # type: ignore[attr-defined]
+    first, _ = _publish_request(scene, agency, views)
+    mallory = Peer(home.broker.port)
+    mallory.publish(VIEW, old_view, retain=True)
+    retained = Peer(home.broker.port)
+    retained.subscribe(VIEW)
+    assert retained.expect(VIEW, timeout=10).payload == old_view, "the replay is in place"
+
+    shown = home.owner("pending", wait=2)
+    assert shown.returncode != 0, shown.stdout + shown.stderr
+    assert "view is behind its own audit log" in shown.stderr, shown.stderr
+    assert "nothing awaits your decision" not in shown.stdout and "as of" not in shown.stdout
+    assert "Traceback" not in shown.stderr and len(shown.stderr.strip().splitlines()) == 1
+    # The verified head was kept: the old view stays refused, now as rolled back, and
+    # nothing can be decided on it.
+    assert json.loads(home.anchor.read_text())["seq"] > old["audit_seq"]
+    done = home.owner("decide", first, "--decline", wait=2)
+    assert done.returncode != 0 and "replayed or rolled-back view" in done.stderr, done.stderr
+
+    # Once the device publishes its view again, both requests are there.
+    second, _ = _publish_request(scene, agency, views)
+    assert sorted(p["request_id"] for p in home.pending()["pending"]) == sorted(
+        [first, second])
+    err = scene.stop_daemon()
+    assert "Traceback" not in err
+    for peer in (views, agency, mallory, retained):
         peer.close()

@@ -1,8 +1,9 @@
 """The agency's check of received evidence: the device's signed manifest, each clip's size
-and SHA-256, and the video signatures inside each clip (ONVIF Media Signing), which say
-which GOP was altered, removed or reordered. Never raises on bad input: problems are listed
-in the report. The clock each clip was recorded by is reported too: a clock that was not
-synchronised makes a warning, not a failure."""
+and SHA-256, the video signatures inside each clip (ONVIF Media Signing), which say
+which GOP was altered, removed or reordered, and the clip's Content Credentials (C2PA).
+Never raises on bad input: problems are listed in the report. The clock each clip was
+recorded by is reported too: a clock that was not synchronised makes a warning, not a
+failure."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from common import sha256_file
 from uplink.errors import RequestRejected
 from uplink.protocol.canonical import parse_json
+from uplink.protocol.credentials import CredentialsReport, CredentialsState, read_credentials
 from uplink.protocol.evidence import ClockStatement
 from uplink.protocol.fields import parse_time
 from uplink.protocol.keys import public_key_from_text, verify_document
@@ -31,6 +33,9 @@ class EvidenceReport:
     # The device's clock when each clip was recorded, by clip id (None: not stated, as
     # manifests from devices that predate the statement).
     clocks: dict[str, ClockStatement | None] = field(default_factory=dict)
+    # Each clip's Content Credentials as the C2PA library reads them, by clip id (for the
+    # clips the manifest says carry them).
+    credentials: dict[str, CredentialsReport] = field(default_factory=dict)
 
     def clock_lines(self) -> list[str]:
         """One line per clip on its clock; those that call its times into doubt start with
@@ -70,6 +75,7 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
     verified = []
     media: dict[str, MediaReport] = {}
     clocks: dict[str, ClockStatement | None] = {}
+    credentials: dict[str, CredentialsReport] = {}
     clips = body.get("clips")
     if not isinstance(clips, list) or not clips:
         problems.append("manifest lists no clips")
@@ -89,6 +95,10 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
         media[cid] = check = verify_media(Path(path), key)
         if check.signed and not check.ok:
             problems.extend(f"clip {cid}: {p}" for p in check.problems)
+        if isinstance(entry, dict) and entry.get("content_credentials") is True:
+            credentials[cid] = cred = read_credentials(Path(path))
+            if cred.state in (CredentialsState.INVALID, CredentialsState.ABSENT):
+                problems.append(f"clip {cid}: {cred.line()}")
         size = Path(path).stat().st_size
         if (cut := _cut_problem(entry)) is not None:
             problems.append(f"clip {cid}: {cut}")
@@ -99,7 +109,7 @@ def verify_evidence(manifest: bytes, clip_files: Mapping[str, Path]) -> Evidence
         else:
             verified.append(cid)
     return EvidenceReport(not problems, request_id, tuple(problems), tuple(verified), media,
-                          clocks)
+                          clocks, credentials)
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")

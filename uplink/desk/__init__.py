@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from uplink.desk.book import DecisionRow, MatchedClip, RequestRow, RequestStatus
+from uplink.desk.book import (
+    Channel,
+    DecisionRow,
+    MatchedClip,
+    RequestRow,
+    RequestStatus,
+    Verdict,
+)
 from uplink.desk.catalog import ClipCatalog, ClipInfo, DeviceIdentity
-from uplink.desk.desk import ReceiveOutcome, RequestDesk
+from uplink.desk.decisions import Decisions
+from uplink.desk.desk import RequestDesk
+from uplink.desk.intake import Intake, Received, ReceiveOutcome
 from uplink.desk.keys import device_kid, load_or_create_device_key
 
 if TYPE_CHECKING:
@@ -24,17 +33,22 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "Channel",
     "ClipCatalog",
     "ClipInfo",
     "DecisionRow",
+    "Decisions",
     "DeviceIdentity",
+    "Intake",
     "MatchedClip",
     "ReceiveOutcome",
+    "Received",
     "RequestDesk",
     "RequestRow",
     "RequestStatus",
     "UploadReport",
     "UploadWorker",
+    "Verdict",
     "device_kid",
     "load_or_create_device_key",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 
 from uplink.desk.schema import prepare
 from uplink.protocol import ledger
+from uplink.protocol.owner import Verdict
 
 _REQUEST_COLUMNS = ("request_id, status, received_at, expires_at, body_sha256, agency_id, "
                     "allowed_hosts, upload_url, public, shown_at, document")
@@ -41,6 +42,14 @@ class RequestStatus(StrEnum):
     EXPIRED = "expired"  # not decided before its expiry
     UPLOADED = "uploaded"  # the accepted clips and the manifest were delivered
     FAILED = "failed"  # the accepted upload failed for good
+
+
+class Channel(StrEnum):
+    """Where the owner decided, stored as these strings in `decisions.channel`."""
+
+    CLI = "cli"  # `doorcam requests accept|decline` on the device
+    WEB = "web"  # the owner's web app
+    MQTT = "mqtt"  # a signed decision over the home broker (`doorcam owner decide`)
 
 
 @dataclass(frozen=True)
@@ -72,11 +81,11 @@ class RequestRow:
 @dataclass(frozen=True)
 class DecisionRow:
     request_id: str
-    verdict: str
+    verdict: Verdict
     destination: str
     clips: tuple[tuple[str, str], ...]  # (clip id, sha256) exactly as decided
     decided_at: float
-    channel: str
+    channel: str  # a `Channel` (older books, or rows written by hand, may hold others)
     uploaded: tuple[str, ...]
     completed_at: float | None
     failure: str | None
@@ -189,8 +198,9 @@ class RequestBook:
 
     @staticmethod
     def _decision(r: tuple[Any, ...]) -> DecisionRow:
-        return DecisionRow(r[0], r[1], r[2], tuple((c[0], c[1]) for c in json.loads(r[3])),
-                           r[4], r[5], tuple(json.loads(r[6])), r[7], r[8], r[9])
+        return DecisionRow(r[0], Verdict(r[1]), r[2],
+                           tuple((c[0], c[1]) for c in json.loads(r[3])), r[4], r[5],
+                           tuple(json.loads(r[6])), r[7], r[8], r[9])
 
     def mark_uploaded(self, request_id: str, uploaded: Sequence[str]) -> None:
         with self.transaction() as db:

@@ -17,6 +17,7 @@ class ClipInfo:
     size: int
     sha256: str
     clock: ClockStatement | None = None  # the device's clock when it was recorded
+    offerable: bool = True  # may be offered to agencies (see `ClipCatalog.overlapping`)
 
 
 class ClipCatalog(Protocol):
@@ -29,7 +30,9 @@ class ClipCatalog(Protocol):
         """
         ...
 
-    def get(self, clip_id: str) -> ClipInfo | None: ...
+    def get(self, clip_id: str) -> ClipInfo | None:
+        """Any clip in the store, offerable or not (`ClipInfo.offerable` says)."""
+        ...
 
     def set_held(self, clip_id: str, held: bool) -> None: ...
 

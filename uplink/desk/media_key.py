@@ -7,6 +7,10 @@ self-signed certificate is the trust anchor: a validator trusting that anchor, o
 holding the `device_key` of a manifest, knows the video came from the same device as the
 evidence manifest. Files sit beside the device key: `<stem>.media.pem` (the private key,
 0600), `<stem>.media-cert.pem` and `<stem>.anchor.pem`.
+
+The same key signs the Content Credentials (C2PA) of shared clips, under a certificate of its
+own (`<stem>.c2pa-cert.pem`) issued by the same anchor: C2PA refuses self-signed signers and
+asks for an extended key usage the video certificate does not carry.
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from common import write_atomic
 from common.mediasign.sei import VendorInfo
 
 MAX_SIGNATURE_SIZE = 72  # DER ECDSA P-256, as OpenSSL's EVP_PKEY_size reports it
 VALID_YEARS = 30
+# C2PA's signer profile asks for one of a few extended key usages; document signing names
+# the job, e-mail protection is the one every C2PA validator's default list accepts.
+DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 
 
 @dataclass(frozen=True)
@@ -34,12 +41,22 @@ class MediaKeyFiles:
     key: Path
     cert: Path
     anchor: Path
+    credentials: Path
 
     @classmethod
     def beside(cls, device_key: Path) -> MediaKeyFiles:
         d = Path(device_key)
         return cls(d.with_name(d.stem + ".media.pem"), d.with_name(d.stem + ".media-cert.pem"),
-                   d.with_name(d.stem + ".anchor.pem"))
+                   d.with_name(d.stem + ".anchor.pem"), d.with_name(d.stem + ".c2pa-cert.pem"))
+
+
+@dataclass(frozen=True)
+class CredentialsKey:
+    """What signs a shared clip's Content Credentials: the video key (PEM, PKCS#8) and its
+    C2PA certificate followed by the device's anchor certificate."""
+
+    key_pem: bytes
+    chain_pem: bytes
 
 
 class DeviceMediaSigner:
@@ -94,6 +111,45 @@ def _leaf_certificate(key: ec.EllipticCurvePrivateKey, anchor: x509.Certificate,
             .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False,
                                          False), critical=True)
             .sign(device_key, None))
+
+
+def _credentials_certificate(key: ec.EllipticCurvePrivateKey, anchor: x509.Certificate,
+                             device_key: Ed25519PrivateKey, name: str) -> x509.Certificate:
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "doorcam"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, f"{name} content credentials")])
+    now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(anchor.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=365 * VALID_YEARS))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False,
+                                         False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING,
+                                                  ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+                           critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                device_key.public_key()), critical=False)
+            .sign(device_key, None))
+
+
+def load_or_create_credentials_key(device_key: Ed25519PrivateKey, device_key_path: Path,
+                                   name: str) -> CredentialsKey:
+    """The Content Credentials signer's key and chain; the certificate is made on first use
+    (also on a device whose video key is older)."""
+    load_or_create_media_signer(device_key, device_key_path, name)
+    files = MediaKeyFiles.beside(device_key_path)
+    key_pem, anchor_pem = files.key.read_bytes(), files.anchor.read_bytes()
+    if not files.credentials.exists():
+        key = serialization.load_pem_private_key(key_pem, None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{files.key} is not an ECDSA key")
+        cert = _credentials_certificate(key, x509.load_pem_x509_certificate(anchor_pem),
+                                        device_key, name)
+        write_atomic(files.credentials, cert.public_bytes(serialization.Encoding.PEM),
+                     mode=0o644)
+    return CredentialsKey(key_pem, files.credentials.read_bytes() + anchor_pem)
 
 
 def load_or_create_media_signer(device_key: Ed25519PrivateKey, device_key_path: Path,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from common import CLIP_ID_PATTERN
+from uplink.desk.book import Verdict
 from uplink.errors import DecisionRefused, Refusal, RequestRejected
 from uplink.protocol import parse_json, verify_document
 from uplink.protocol.fields import parse_time
@@ -25,7 +26,7 @@ _FIELDS = {"type", "protocol", "decision_id", "request_id", "request_sha256", "d
 class OwnerDecision:
     decision_id: str
     request_id: str
-    verdict: str
+    verdict: Verdict
     clips: tuple[tuple[str, str], ...]
     destination: str
     issued_at: int
@@ -57,7 +58,7 @@ def parse_owner_decision(payload: bytes, owner_keys: Mapping[str, Ed25519PublicK
         raise DecisionRefused(Refusal.STALE, "issued_at is not within the clock skew of now")
     if doc["device_id"] != device_id:
         raise DecisionRefused(Refusal.WRONG_DEVICE, "the decision is for another device")
-    if doc["verdict"] not in ("accept", "decline"):
+    if doc["verdict"] not in tuple(Verdict):
         raise DecisionRefused(Refusal.BAD_DOCUMENT, "verdict must be accept or decline")
     ids = (doc["decision_id"], doc["request_id"])
     if not all(isinstance(x, str) and _UUID.fullmatch(x) for x in ids):
@@ -68,12 +69,12 @@ def parse_owner_decision(payload: bytes, owner_keys: Mapping[str, Ed25519PublicK
             and isinstance(c["id"], str) and CLIP_ID_PATTERN.fullmatch(c["id"])
             and isinstance(c["sha256"], str) and _SHA.fullmatch(c["sha256"]) for c in clips):
         raise DecisionRefused(Refusal.BAD_DOCUMENT, "clips must be a list of {id, sha256}")
-    if doc["verdict"] == "accept" and not clips:
+    if doc["verdict"] == Verdict.ACCEPT and not clips:
         raise DecisionRefused(Refusal.BAD_DOCUMENT, "an acceptance must name its clips")
     if not isinstance(doc["request_sha256"], str) or not _SHA.fullmatch(doc["request_sha256"]):
         raise DecisionRefused(Refusal.BAD_DOCUMENT, "request_sha256 must be 64 hex digits")
     if not isinstance(doc["destination"], str):
         raise DecisionRefused(Refusal.BAD_DOCUMENT, "destination must be a URL string")
-    return OwnerDecision(doc["decision_id"], doc["request_id"], doc["verdict"],
+    return OwnerDecision(doc["decision_id"], doc["request_id"], Verdict(doc["verdict"]),
                          tuple((c["id"], c["sha256"]) for c in clips), doc["destination"],
                          issued, doc["request_sha256"])

@@ -22,7 +22,7 @@ from uplink.errors import DecisionRefused, Refusal
 from uplink.protocol.canonical import JsonObject
 from uplink.protocol.envelope import EnvelopeError, open_sealed, seal, x25519_to_text
 from uplink.protocol.fields import format_time
-from uplink.protocol.owner import raw_request_text, sign_head, sign_view
+from uplink.protocol.owner import OwnerTopics, raw_request_text, sign_head, sign_view
 
 log = logging.getLogger("doorcam.requests")
 
@@ -31,16 +31,11 @@ _DECIDED = (RequestStatus.ACCEPTED, RequestStatus.DECLINED, RequestStatus.EXPIRE
             RequestStatus.UPLOADED, RequestStatus.FAILED)
 
 
-def owner_topics(base: str) -> tuple[str, str, str]:
-    """(decisions, view, audit head) under the device's owner topic."""
-    return f"{base}/decisions", f"{base}/pending", f"{base}/audit"
-
-
 class OwnerChannel:
     def __init__(self, device_id: str, base_topic: str, key: Ed25519PrivateKey, kid: str,
                  enc_key: X25519PrivateKey, owners: Mapping[str, X25519PublicKey]) -> None:
         self.device_id = device_id
-        self.decisions_topic, self.view_topic, self.head_topic = owner_topics(base_topic)
+        self.decisions_topic, self.view_topic, self.head_topic = OwnerTopics.under(base_topic)
         self.key, self.kid = key, kid
         self.enc_key = enc_key
         self.owners = dict(owners)

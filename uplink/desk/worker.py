@@ -17,6 +17,8 @@ from common import sha256_file_and_size, write_atomic
 from uplink.audit import AuditKind, AuditLog
 from uplink.desk.book import DecisionRow, RequestBook, RequestRow
 from uplink.desk.catalog import ClipCatalog, DeviceIdentity
+from uplink.desk.credentials import RequestCredentials
+from uplink.desk.media_key import CredentialsKey
 from uplink.desk.receipt import fetch_receipt
 from uplink.desk.scope import ClipCutter, Item, Scope
 from uplink.errors import (
@@ -54,7 +56,8 @@ class UploadWorker:
                  device_kid: str, identity: DeviceIdentity, audit: AuditLog, *,
                  clock: Callable[[], float] = time.time, give_up_after_s: float = 72 * 3600.0,
                  give_up_after_failures: int = 0, cutter: ClipCutter | None = None,
-                 agencies: Callable[[], AgencyDirectory | None] | None = None) -> None:
+                 agencies: Callable[[], AgencyDirectory | None] | None = None,
+                 credentials: CredentialsKey | None = None) -> None:
         self.book = RequestBook(db_path)
         self.db_path = Path(db_path)
         self.catalog = catalog
@@ -70,6 +73,8 @@ class UploadWorker:
         self.cutter = cutter
         # The agency registry as now trusted, to check receipts (None: receipts fail).
         self.agencies = agencies
+        # Signs the Content Credentials of shared clips (None: they go without).
+        self.credentials = credentials
 
     def close(self) -> None:
         self.book.close()
@@ -122,8 +127,7 @@ class UploadWorker:
             self.audit.append(AuditKind.UPLOADED, d.request_id,
                               {"destination": d.destination,
                                "clips": [list(c) for c in d.clips], "manifest": True,
-                               "cut": [i.evidence.clip_id for i in items
-                                       if i.path != self.catalog.path(i.evidence.clip_id)]},
+                               "cut": [i.evidence.clip_id for i in items if i.cut]},
                               at=now)
             sent = [ReceivedFile(i.evidence.sha256, i.evidence.size) for i in items]
             sent.append(ReceivedFile(manifest_sha, manifest_size))
@@ -143,8 +147,11 @@ class UploadWorker:
         window = request.public.get("window")
         if not (isinstance(window, list) and len(window) == 2):
             raise PermanentUploadError(f"request {d.request_id} has no time window on record")
+        stamp = None if self.credentials is None else RequestCredentials(
+            self.credentials, device_id=self.identity.device_id, request_id=d.request_id,
+            case_number=str(request.public.get("case", "")), agency_id=request.agency_id)
         items = scope.prepare(list(d.clips), self.catalog, self.cutter,
-                              (float(window[0]), float(window[1])))
+                              (float(window[0]), float(window[1])), stamp)
         data = build_manifest(request_id=d.request_id,
                               case_number=str(request.public.get("case", "")),
                               agency_id=request.agency_id, device_id=self.identity.device_id,

@@ -265,7 +265,8 @@ class MqttLink:
                 received=c["received"],
                 dropped_full=c["dropped_full"], dropped_oversized=c["dropped_oversized"],
                 dropped_invalid=c["dropped_invalid"], dropped_publish=c["dropped_publish"],
-                reconnects=max(0, c["connects"] - 1), last_error=self._last_error)
+                reconnects=max(0, c["connects"] - 1), last_error=self._last_error,
+                refused=dict(self._refused))
 
     # -- paho callbacks (paho's network thread only) --------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,6 +42,9 @@ class LinkStatus:
     dropped_publish: int
     reconnects: int
     last_error: str
+    # Topics the broker refused to subscribe this connection to, with its reason code: the
+    # link is connected but deaf to them (and never `ready`).
+    refused: Mapping[str, str] = field(default_factory=dict)
 
 
 class MessageSource(Protocol):

@@ -56,7 +56,8 @@ class SourceClip:
 class EvidenceClip:
     """One file sent: its span (Unix times of its first frame and its end), size and hash;
     `original` names the stored clip it was cut from, if it was cut to the window; `clock`
-    states the device's clock when it was recorded, if known."""
+    states the device's clock when it was recorded, if known; `credentials`: the file
+    carries the device's Content Credentials (C2PA), added before it was hashed."""
 
     clip_id: str
     start: float
@@ -65,6 +66,7 @@ class EvidenceClip:
     sha256: str
     original: SourceClip | None = None
     clock: ClockStatement | None = None
+    credentials: bool = False  # the file carries the device's Content Credentials (C2PA)
 
 
 def build_manifest(*, request_id: str, case_number: str, agency_id: str, device_id: str,
@@ -100,4 +102,6 @@ def _entry(c: EvidenceClip) -> dict[str, Any]:
         entry["original"] = {**_span(o.start, o.end), "size": int(o.size), "sha256": o.sha256}
     if c.clock is not None:
         entry["clock"] = c.clock.to_json()
+    if c.credentials:
+        entry["content_credentials"] = True
     return entry

@@ -12,7 +12,8 @@ import base64
 import binascii
 import uuid
 from collections.abc import Sequence
-from typing import Any, Final
+from enum import StrEnum
+from typing import Any, Final, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -28,6 +29,25 @@ from uplink.protocol.validator import check_key
 VIEW_TYPE: Final = "owner_view"
 HEAD_TYPE: Final = "audit_head"
 MAX_VIEW_BYTES: Final = 3 * 1024 * 1024
+
+
+class Verdict(StrEnum):
+    """The owner's answer to a request: a decision's `verdict`, and the request book's."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
+
+
+class OwnerTopics(NamedTuple):
+    """The owner channel's topics under the device's owner topic `base`."""
+
+    decisions: str  # owners' sealed decisions to the device
+    view: str  # the device's sealed view (retained)
+    head: str  # the device's sealed audit head (retained)
+
+    @classmethod
+    def under(cls, base: str) -> OwnerTopics:
+        return cls(f"{base}/decisions", f"{base}/pending", f"{base}/audit")
 
 
 def owner_decision(*, key: Ed25519PrivateKey, kid: str, device_id: str, request_id: str,

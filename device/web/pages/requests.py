@@ -15,7 +15,7 @@ from device.web.area import AreaPicture, area_picture
 from device.web.call import Call, action, page, request_id_param
 from device.web.context import Unavailable
 from device.web.words import Done
-from uplink.desk.book import DecisionRow, RequestRow, RequestStatus
+from uplink.desk.book import Channel, DecisionRow, RequestRow, RequestStatus
 from uplink.protocol.registry import Registry
 
 
@@ -108,8 +108,8 @@ def share(call: Call) -> Response:
     chosen = call.fields("clip")
     if not chosen:
         raise HTTPException(400, "Tick at least one clip to share, or decline the request.")
-    with call.ctx.desk(call.now) as desk:
-        decision = desk.accept(rid, chosen, call.now, channel="web")
+    with call.ctx.decisions() as desk:
+        decision = desk.accept(rid, chosen, call.now, channel=Channel.WEB)
     call.log(AccessKind.SHARED, rid, clips=[c for c, _ in decision.clips])
     return RedirectResponse(f"/?done={Done.SHARED}#request-{rid}", status_code=303)
 
@@ -117,7 +117,7 @@ def share(call: Call) -> Response:
 @action
 def decline(call: Call) -> Response:
     rid = request_id_param(call.request)
-    with call.ctx.desk(call.now) as desk:
-        desk.decline(rid, call.now, channel="web")
+    with call.ctx.decisions() as desk:
+        desk.decline(rid, call.now, channel=Channel.WEB)
     call.log(AccessKind.DECLINED, rid)
     return RedirectResponse(f"/?done={Done.DECLINED}#request-{rid}", status_code=303)

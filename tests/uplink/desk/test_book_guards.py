@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.uplink.desk.conftest import NOW, Device
-from uplink.desk import RequestDesk
+from uplink.desk import Channel, RequestDesk, Verdict
 from uplink.desk.book import RequestBook
 from uplink.desk.schema import TABLES
 from uplink.errors import DecisionRefused
@@ -172,7 +172,6 @@ def test_normal_accept_and_decline_still_work_and_a_race_is_refused_cleanly(
     other = device.desk()
     assert other.expire(seen_pending.expires_at) == [third]
     with pytest.raises(DecisionRefused) as info:
-        desk._record(seen_pending, "accept", seen_pending.upload_url, clips, NOW + 3, "cli",
-                     None)
+        desk.decisions._record(seen_pending, Verdict.ACCEPT, clips, NOW + 3, Channel.CLI, None)
     assert info.value.reason == "refused_by_book"
     assert desk.decision(third) is None and desk.get(third).status == "expired"

@@ -173,7 +173,7 @@ def test_a_request_checked_but_not_stored_is_received_later(device: Device) -> N
     desk = device.desk()
     payload = device.request()
     # Checking writes nothing: the id is claimed only together with the stored request.
-    desk.validator.validate(payload, NOW)
+    desk.intake.validator.validate(payload, NOW)
     outcome = desk.receive(payload, NOW)
     assert outcome.kind == "pending", outcome
 

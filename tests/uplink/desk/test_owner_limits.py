@@ -31,7 +31,7 @@ def test_requests_outside_the_owners_limits_are_kept_but_never_shown(
         device: Device, policy: OwnerPolicy, reason: str) -> None:
     clip = device.catalog.add(0, NOW - 2 * H + 60)
     desk = device.desk()
-    desk.policy = policy
+    desk.intake.policy = policy
     outcome = desk.receive(device.request(), NOW)
     assert outcome.kind == "outside_policy" and outcome.request_id is not None
     assert desk.pending(NOW) == []
@@ -46,8 +46,9 @@ def test_requests_outside_the_owners_limits_are_kept_but_never_shown(
 def test_requests_inside_the_owners_limits_are_shown(device: Device) -> None:
     device.catalog.add(0, NOW - 2 * H + 60)
     desk = device.desk()
-    desk.policy = OwnerPolicy(min_window_s=H, max_window_s=H, agencies=frozenset({"nypd-84"}),
-                              incident_types=frozenset({"BURGLARY"}), max_area_sq_mi=0.2)
+    desk.intake.policy = OwnerPolicy(min_window_s=H, max_window_s=H,
+                                     agencies=frozenset({"nypd-84"}),
+                                     incident_types=frozenset({"BURGLARY"}), max_area_sq_mi=0.2)
     assert parse_request(device.request()).incident_type == "burglary"
     assert desk.receive(device.request(), NOW).kind == "pending"
 

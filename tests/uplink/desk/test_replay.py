@@ -99,11 +99,11 @@ def test_checking_a_request_claims_nothing(device: Device, clips: list[str]) -> 
     payload = device.request()
     rid = json.loads(payload)["request_id"]
     for _ in range(2):
-        assert desk.validator.validate(payload, NOW).request.request_id == rid
+        assert desk.intake.validator.validate(payload, NOW).request.request_id == rid
     assert desk.book.seen(rid) is None
     assert desk.receive(payload, NOW).kind == "pending"
     with pytest.raises(RequestRejected, match="same body"):
-        desk.validator.validate(payload, NOW + 1)
+        desk.intake.validator.validate(payload, NOW + 1)
 
 
 def test_another_body_under_a_stored_id_is_refused(device: Device, clips: list[str]) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from capture.recording.sink import ClipMeta
 from device.store import ClipStore
-from device.wiring.uplink import StoreCatalog
+from device.wiring.desk import StoreCatalog
 from tests.store.helpers import store_config
 from tests.uplink.desk.conftest import DEVICE, NOW, OWNER_KID, Device
 from uplink.audit import AuditLog

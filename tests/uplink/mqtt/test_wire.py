@@ -187,6 +187,7 @@ def test_refused_subscription_is_an_error_not_an_online(
         assert s.connected and not s.ready and not link.wait_ready(0)
         assert "forbidden/#" in s.last_error and "Not authorized" in s.last_error
         assert "req/a" not in s.last_error
+        assert set(s.refused) == {"forbidden/#"}, s.refused
         assert any(r.levelname == "ERROR" and "refused" in r.getMessage()
                    for r in caplog.records)
     finally:

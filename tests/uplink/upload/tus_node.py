@@ -3,8 +3,6 @@ packages installed once from the pinned package-lock, and the server as a child 
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import shutil
 import signal
@@ -12,36 +10,22 @@ import subprocess
 import threading
 from pathlib import Path
 
+from tests import npm
 from tests.broker import free_port
 from tests.support import require, wait_until
 
 HERE = Path(__file__).resolve().parents[2] / "tus_node"
-CACHE = Path(os.environ.get("DOORCAM_TUS_NODE_CACHE", "/var/tmp/doorcam-tus-node"))
 
 
 def node_modules() -> Path:
-    """The locked packages, installed with `npm ci` once per package-lock into a cache
-    outside the checkout; returns their node_modules folder."""
-    require(shutil.which("node") and shutil.which("npm"),
-            "node and npm not installed (apt install nodejs npm); the tus Node interop needs them")
+    """The tus server's locked packages (tests/npm.py); @tus/server needs Node >= 20.19."""
+    require(shutil.which("node") is not None,
+            "node not installed (apt install nodejs npm); the tus Node interop needs it")
     version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
     major_minor = tuple(int(p) for p in version.strip().lstrip("v").split(".")[:2])
     require(major_minor >= (20, 19), f"@tus/server needs Node >= 20.19, not {version.strip()} "
             "(Debian 12's nodejs is 18: use NodeSource's)")
-    lock = (HERE / "package-lock.json").read_bytes()
-    folder = CACHE / hashlib.sha256(lock).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".installing").open("w") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)  # another test run may be installing the same lock
-        if not (folder / "node_modules" / ".package-lock.json").exists():
-            for name in ("package.json", "package-lock.json"):
-                shutil.copyfile(HERE / name, folder / name)
-            run = subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=folder, capture_output=True, text=True, timeout=300)
-            require(run.returncode == 0,
-                    f"npm ci of tests/tus_node failed (no registry?): {run.stderr[-500:]}")
-    return folder / "node_modules"
+    return npm.node_modules(HERE)
 
 
 class NodeTusServer:
