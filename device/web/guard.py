@@ -29,7 +29,7 @@ from config.web import WebConfig
 from device.web.sources import Proxies, source_key
 
 log = logging.getLogger("doorcam.web")
-REFUSAL_LOG_EVERY_S = 60.0
+LOG_EVERY_S = 60.0  # refusals and cut-offs are logged at most this often
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ class Connections:
         self.by_fd: dict[int, _Accepted] = {}
         self._refused = 0
         self._refusals_logged = float("-inf")
+        self._cut = 0
+        self._cuts_logged = float("-inf")
 
     def admit(self, conn: _Accepted, peer: str) -> bool:
         key = None if self.proxies.trusts(peer) else source_key(peer)
@@ -112,10 +114,18 @@ class Connections:
             else:
                 self.by_client.pop(conn.key, None)
 
+    def note_cut(self, peer: str, why: str) -> None:
+        """A client was cut off: logged at most once a minute, with how many since."""
+        self._cut += 1
+        now = time.monotonic()
+        if now - self._cuts_logged >= LOG_EVERY_S:
+            log.info("cut off %d slow client(s) (the last: %s, %s)", self._cut, peer, why)
+            self._cut, self._cuts_logged = 0, now
+
     def _note_refusal(self, peer: str, over: str) -> None:
         self._refused += 1
         now = time.monotonic()
-        if now - self._refusals_logged >= REFUSAL_LOG_EVERY_S:
+        if now - self._refusals_logged >= LOG_EVERY_S:
             log.warning("refused %d connection(s) over the limit (the last from %s, %s)",
                         self._refused, peer, over)
             self._refused, self._refusals_logged = 0, now
@@ -221,8 +231,11 @@ class _GuardedH11(H11Protocol):
         quiet = self._phase == "headers" and not self._heard
         self._deadline = self._stall = None
         if self.transport is not None and not self.transport.is_closing():
-            log.log(logging.DEBUG if quiet else logging.INFO, "cut off %s: %s",
-                    self.client[0] if self.client else "a client", why)
+            peer = self.client[0] if self.client else "a client"
+            if quiet:
+                log.debug("closed %s: %s", peer, why)
+            else:
+                self.counted.note_cut(peer, why)
             self.transport.abort()
 
 
