@@ -266,9 +266,13 @@ class Accounts:
 
     # -- device cookies ----------------------------------------------------------------
     def _device_key(self) -> bytes:
-        self._db.execute("INSERT OR IGNORE INTO device_key VALUES (1, ?)",
-                         (secrets.token_bytes(32),))
-        return bytes(self._db.execute("SELECT key FROM device_key").fetchone()[0])
+        """The key device cookies are signed with, made on first use."""
+        row = self._db.execute("SELECT key FROM device_key").fetchone()
+        if row is None:
+            self._db.execute("INSERT OR IGNORE INTO device_key VALUES (1, ?)",
+                             (secrets.token_bytes(32),))
+            row = self._db.execute("SELECT key FROM device_key").fetchone()
+        return bytes(row[0])
 
     def _device_mac(self, name: str, nonce: str) -> str | None:
         row = self._db.execute("SELECT changed FROM users WHERE name = ?", (name,)).fetchone()
