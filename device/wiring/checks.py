@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import ipaddress
 import os
 import time
 from collections.abc import Callable
@@ -309,6 +310,12 @@ def _distinct_sessions(cfg: Config, report: Report) -> None:
 
 def _web(cfg: Config, report: Report) -> None:
     w = cfg.web
+    for proxy in w.trusted_proxies:
+        net = ipaddress.ip_network(proxy, strict=False)
+        if not (net.is_private or net.is_loopback):
+            report.warnings.append(
+                f"web.trusted_proxies: {proxy} includes public addresses: anyone there can "
+                "claim any client address in X-Forwarded-For; list only your proxies")
     if not w.tls:
         host = split_listen(w.listen)[0]
         if not is_loopback(host):
