@@ -34,6 +34,9 @@ def test_same_device_id_is_named_once_and_the_links_back_off(
         wait_until(lambda: line in _messages(caplog, logging.ERROR), timeout=30,
                    what="the same-id error line")
         detected = time.monotonic()
+        # The take-over's own connection may be counted a moment after the line (the other
+        # link's network thread): count from when one of them holds the id.
+        wait_until(lambda: first.connected or second.connected, what="one link holding the id")
         connects = first.status().reconnects + second.status().reconnects
         # Backed off: the next take-over comes only after the longest reconnect wait.
         wait_until(lambda: first.status().reconnects + second.status().reconnects > connects,
