@@ -26,8 +26,12 @@ lint: $(STAMP)
 	$(BIN)/vulture common config capture motion uplink device bench --min-confidence 80 \
 		--ignore-names userdata,properties,exc_type,encoder_stream
 
+# The suite on every core (pytest-xdist; TEST_WORKERS=0 runs it in one process). Caches
+# shared between workers (Debian trees, builds) are built under a file lock; xdist_group
+# marks keep tests sharing one on one worker (not on pytest 9.2: pytest-xdist issue 1386).
+TEST_WORKERS ?= auto
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	@mkdir -p bench-results

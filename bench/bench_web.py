@@ -30,12 +30,12 @@ sys.path.insert(0, str(REPO))
 from tests.e2e.test_consent_e2e import doorcam  # noqa: E402
 from tests.web.helpers import login  # noqa: E402
 from tests.web.push.pushservice import PushService  # noqa: E402
+from tests.web.test_push_app import push_on  # noqa: E402
 from tests.web.world import World  # noqa: E402
 from uplink.desk.book import RequestBook  # noqa: E402
 
 PAGES = ("/", "/clips", "/live", "/activity", "/device")
 FLOOR = "/static/icon.svg"  # a static file: what any request costs this server on this machine
-PUSH_ON = '\n[push]\nenabled = true\ncontact = "mailto:owner@example.org"\n'
 TARGETS = {"peak_rss_mb": 60.0, "p95_ms": 150.0, "push_s": 2.0}
 
 
@@ -95,7 +95,7 @@ def run(clips: int, samples: int, pushes: int) -> dict[str, Any]:
         tmp = Path(tmp_name)
         template = make_template(tmp)
         service = PushService().start()
-        world = World(tmp / "world", template, web=PUSH_ON)
+        world = World(tmp / "world", template, web=push_on(service))
         try:
             stored = world.fill_store(clips)  # a quarter of an hour apart, back in time
             world.add_user()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from config.doorbell import DoorbellConfig
 from config.fields import odd_or_zero, polygons, setting
 from config.homeassistant import HomeAssistantConfig
+from config.live import LiveConfig
 from config.mqtt import MqttConfig
 from config.owner_mqtt import OwnerMqttConfig
 from config.privacy import PrivacyConfig
@@ -145,6 +146,7 @@ class Config:
     web: WebConfig = WebConfig()
     push: PushConfig = PushConfig()
     doorbell: DoorbellConfig = DoorbellConfig()
+    live: LiveConfig = LiveConfig()
 
 
 SECTIONS: dict[str, type] = {
@@ -162,4 +164,5 @@ SECTIONS: dict[str, type] = {
     "web": WebConfig,
     "push": PushConfig,
     "doorbell": DoorbellConfig,
+    "live": LiveConfig,
 }

@@ -29,6 +29,10 @@ MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "util-linux", "mosquitto",
                  "mosquitto-clients", "systemd-timesyncd")
 CACHE = Path(os.environ.get("DOORCAM_BOOT_CACHE", "/var/tmp/doorcam-boot-cache"))
+# The tests on this tree run on one xdist worker, one after another (`make unit` runs the
+# suite in parallel): the first builds the cached tree while the next would hold a worker
+# waiting on the cache lock; they are the suite's longest and start first (tests/conftest.py).
+ONE_WORKER = pytest.mark.xdist_group("debian-tree")
 
 
 def require_boot_tools() -> None:

@@ -18,6 +18,27 @@ def data_dir() -> Path:
     return Path(os.environ.get("DOORCAM_TEST_DATA", REPO.parent / "shared" / "data"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker (`make unit`): the tests of a module that share a module-scoped
+    fixture (a simulation, a server) get one `xdist_group`, so that the fixture is made once
+    and not once per worker; grouped tests (also those marked by hand: they share a cached
+    tree or a build, and are the suite's longest) come first, in their own order, so that
+    they run beside the rest instead of after it. Every worker sorts alike."""
+    if not hasattr(config, "workerinput"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and _uses_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
+def _uses_a_module_fixture(item: pytest.Item) -> bool:
+    info = item._fixtureinfo if isinstance(item, pytest.Function) else None
+    return info is not None and any(defs[-1].scope == "module"
+                                    for defs in info.name2fixturedefs.values() if defs)
+
+
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     """The shared real-footage folder; skips (CI: fails) when it is absent."""

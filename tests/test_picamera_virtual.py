@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from capture.media.decode import probe_clip
-from tests.bootroot import REPO
+from tests.bootroot import ONE_WORKER, REPO
 from tests.picam_virtual import scene
 from tests.picamroot import SITE, picam_tree, require_tools
 from tests.recording.helpers import check_clip, check_jpeg
@@ -42,6 +42,10 @@ MASK = [[[0.62, 0.0], [1.0, 0.0], [1.0, 1.0], [0.62, 1.0]]]
 # libcamera 0.4.0's virtual pipeline leaves buffer status uninitialised; zeroed allocations
 # make it read as Success (picamera2 drops frames whose status is anything else).
 TUNABLES = "glibc.malloc.perturb=255:glibc.malloc.tcache_count=0"
+
+# The picamera2 layer sits on the boot test's cached tree; the first test here may build
+# both (or wait for another test run building them), as the boot test may.
+pytestmark = [ONE_WORKER, pytest.mark.timeout(1200)]
 
 
 class Tree:

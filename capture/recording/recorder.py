@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from capture.frame import Frame, Packet, StreamInfo
 from capture.media.encode import EncodeError, Encoder
@@ -19,6 +20,13 @@ _FAILURES = (EncodeError, MuxError, OSError)
 # After a failure, the next clip is tried this much later (stream time): a read-only or full
 # disk then costs one error every RETRY_S, not one per frame of the event.
 RETRY_S = 2.0
+
+
+class PacketTap(Protocol):
+    """Sees every frame's packets as the clips get them (the live view); it must return at
+    once (it runs on the recording thread)."""
+
+    def packets(self, info: StreamInfo, frame: Frame, packets: list[Packet]) -> None: ...
 
 
 class Recorder:
@@ -39,13 +47,17 @@ class Recorder:
     With `signer`, every packet is signed (ONVIF Media Signing) before it enters the
     pre-roll, and each clip is sealed as it is finished: its last packet carries the
     signature of every frame since the last one, so no frame of a clip is left unsigned.
+
+    With `tap`, each frame's packets (the source's own, or the encoder's) are also handed
+    to it, unsigned, before anything else happens to them.
     """
 
     def __init__(self, cfg: RecordingConfig, info: StreamInfo, sink: ClipSink,
                  encoder: Encoder, *, simulated: bool = False,
                  clock: Callable[[], ClipClock] = ClipClock,
-                 signer: MediaSigner | None = None) -> None:
+                 signer: MediaSigner | None = None, tap: PacketTap | None = None) -> None:
         self._cfg = cfg
+        self._tap = tap
         self._simulated = simulated
         self._clock = clock
         self._sink = sink
@@ -81,6 +93,8 @@ class Recorder:
         done: list[CommittedClip] = []
         try:
             packets = self._encoder.encode(frame)
+            if self._tap is not None:
+                self._tap.packets(self._info, frame, packets)
             forced, self._forced = self._forced, None
             if forced is not None:
                 self._forced_until = max(self._forced_until, frame.pts + forced[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
@@ -30,6 +31,7 @@ from capture.sources.scene import (
     shadow_band,
 )
 from capture.sources.scripts import DAY_SCENES, Script, State, looks
+from capture.sources.stamp import StampedImage
 
 NOISE_SIGMA = 3.0  # sensor noise at full resolution, in gray levels
 SCENES: dict[str, Script] = {**DAY_SCENES, **NIGHT_SCENES}
@@ -43,6 +45,7 @@ class Params:
     width: int
     height: int
     seed: int
+    stamp: bool = False  # paint each frame's capture time into the picture (delay tests)
 
 
 def parse_spec(spec: str, default_fps: float = 0.0) -> Params:
@@ -54,10 +57,12 @@ def parse_spec(spec: str, default_fps: float = 0.0) -> Params:
         raise SourceError(f"{spec}: unknown synthetic scene {name!r} "
                           f"(known: {', '.join(SCENES)})")
     opts = dict(parse_qsl(query, keep_blank_values=True))
-    unknown = set(opts) - {"seconds", "fps", "size", "seed"}
+    unknown = set(opts) - {"seconds", "fps", "size", "seed", "stamp"}
     if unknown:
         raise SourceError(f"{spec}: unknown parameter(s) {', '.join(sorted(unknown))} "
-                          "(use seconds, fps, size, seed)")
+                          "(use seconds, fps, size, seed, stamp)")
+    if opts.get("stamp", "0") not in ("0", "1"):
+        raise SourceError(f"{spec}: stamp is 0 or 1 (1 paints each frame's capture time)")
     try:
         seconds = float(opts.get("seconds", SCENES[name].period))
         fps = float(opts.get("fps", default_fps or 15.0))
@@ -70,7 +75,7 @@ def parse_spec(spec: str, default_fps: float = 0.0) -> Params:
             and 16 <= height <= 4320):
         raise SourceError(f"{spec}: need 0 < seconds <= 86400, 0 < fps <= 240, "
                           "size from 16x16 to 7680x4320")
-    return Params(name, seconds, fps, width, height, seed)
+    return Params(name, seconds, fps, width, height, seed, opts.get("stamp") == "1")
 
 
 class SyntheticImage:
@@ -155,8 +160,11 @@ class SyntheticSource:
         return self._script.state(local, looks(self.params.seed, int(cycle), self._night))
 
     def frames(self) -> Iterator[Frame]:
-        return run_passes(self._pass, loop=self._loop, frame_time=1.0 / self.params.fps,
-                          clock=self._clock, size=self._size)
+        frames = run_passes(self._pass, loop=self._loop, frame_time=1.0 / self.params.fps,
+                            clock=self._clock, size=self._size)
+        if not self.params.stamp:
+            return frames
+        return (dataclasses.replace(f, main=StampedImage(f.main, f.wall)) for f in frames)
 
     def close(self) -> None:
         pass

@@ -7,6 +7,7 @@ import itertools
 import json
 import signal
 import sys
+import threading
 import time
 from types import FrameType
 from typing import IO, Any
@@ -127,10 +128,12 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
         raise SourceError(f"{source.info.name or 'source'}: no frames")
     height, width = first.lores.shape[:2]
     detector = build.make_detector(cfg, height, width)
+    live = build.make_live(cfg)
     recorder = build.make_recorder(cfg, source.info, store, simulated=simulated,
-                                   clock=ClockWatch().stamp)
+                                   clock=ClockWatch().stamp, live=live)
     loop = LocalLoop(detector, recorder, report)
     failures = 0
+    publishing = _LiveThread(live) if live is not None else None
     try:
         for frame in itertools.chain([first], frames):
             try:
@@ -143,6 +146,8 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
                 progress.update(loop.frames, loop.last_pts)
     finally:
         loop.close()
+        if publishing is not None:
+            publishing.stop()
         for removed in store.prune(time.time()):
             report._say(f"retention: deleted clip {removed}")
         if progress:
@@ -150,3 +155,25 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
     return failures
 
 
+
+
+class _LiveThread:
+    """The live view's thread for a simulation (the daemon runs it as a worker): it owns
+    the live directory and publishes what the recorder's tap queued."""
+
+    def __init__(self, feed: Any) -> None:
+        self.feed = feed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="live", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self.feed.step(timeout=0.25)
+        finally:
+            self.feed.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

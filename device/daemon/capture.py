@@ -74,6 +74,12 @@ class CaptureSide:
                              max_silence=5.0)
         self.process = Worker("motion", self._process_step, on_stop=self._finish,
                               max_silence=10.0)
+        # The live view's thread owns its directory; the motion thread only queues packets
+        # for it (dropping when it lags). Its failure costs live video, never recording.
+        self.live_feed = build.make_live(cfg)
+        self.publisher = (None if self.live_feed is None else
+                          Worker("live", self._live_step, on_stop=self.live_feed.close,
+                                 max_silence=10.0, critical=False))
         self.listener = _LogListener()
         self.retention = RetentionScheduler(lambda: self.listener.clips)
         self._started = time.monotonic()
@@ -93,14 +99,20 @@ class CaptureSide:
         return self.camera_source.guard
 
     def workers(self) -> Sequence[Worker]:
-        return (self.camera, self.process)
+        return (self.camera, self.process) + ((self.publisher,) if self.publisher else ())
 
     def start(self) -> None:
         self._store = None
         self.clock.sample()
         self.clock.read_kernel()
+        if self.publisher is not None:
+            self.publisher.start()
         self.process.start()
         self.camera.start()
+
+    def _live_step(self, stop: threading.Event) -> None:
+        assert self.live_feed is not None
+        self.live_feed.step(timeout=0.5)
 
     def open_source(self) -> Any:
         return build.open_frames(self.cfg, None, self.pace)
@@ -149,7 +161,7 @@ class CaptureSide:
     def _recorder(self, cfg: Config, info: Any) -> Any:
         # The recorder asks the clock once per clip, on this (the motion) thread.
         return build.make_recorder(cfg, info, self._store, simulated=self.simulated,
-                                   clock=self.clock.stamp)
+                                   clock=self.clock.stamp, live=self.live_feed)
 
     def reload(self, cfg: Config) -> None:
         """Take new motion, recording and retention settings (from SIGHUP) at the next frame."""
@@ -185,8 +197,10 @@ class CaptureSide:
         return frames / max(time.monotonic() - self._started, 1e-6)
 
     def stats(self) -> dict[str, Any]:
+        live = self.live_feed
         return {"fps": round(self.frames_per_second(), 1), "camera": self.guard.fault or "ok",
-                "clock_synced": self.clock.sample()}
+                "clock_synced": self.clock.sample(),
+                "live_dropped": live.dropped if live is not None else 0}
 
     def status(self) -> str:
         fps = self.frames_per_second()
@@ -200,6 +214,11 @@ class CaptureSide:
     def stop(self) -> None:
         self.camera.stop()
         self.process.stop(timeout=30.0)
+        if self.publisher is not None:
+            self.publisher.stop()
         if self.frames.dropped:
             log.warning("camera frames dropped while processing lagged: %d",
                         self.frames.dropped)
+        if self.live_feed is not None and self.live_feed.dropped:
+            log.warning("live view: frames dropped while it lagged: %d",
+                        self.live_feed.dropped)

@@ -67,7 +67,12 @@ def build_sides(cfg: Config, *, capture: bool, pace: float | None,
         from device.daemon.doorbell import DoorbellSide
 
         # After the capture side: a ring always finds the camera running.
+        from device.wiring.paths import DevicePaths
+        from device.wiring.ringmark import RingMarker
+
         doorbell = DoorbellSide(cfg.doorbell)
+        # The marker first: the web app pushes the ring from it without waiting for the clip.
+        doorbell.observers.append(RingMarker(DevicePaths.of(cfg).ring))
         doorbell.observers.extend(o for o in (capture_side, status) if o is not None)
         sides.append(doorbell)
     if status is not None:

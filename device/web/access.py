@@ -30,6 +30,8 @@ class AccessKind(StrEnum):
     ACCOUNT_REMOVED = "account_removed"
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
+    LIVE_STARTED = "live_started"
+    LIVE_ENDED = "live_ended"
 
 
 def open_access_log(path: Path) -> AuditLog:

@@ -18,7 +18,17 @@ from device.store import ClipNotFound, InvalidClipId, StoreError
 from device.web import timefmt, words
 from device.web.call import Settings, TextRoute, answers_text, render
 from device.web.context import Unavailable, WebContext
-from device.web.pages import activity, clips, device, live, login, passkeys, push, requests
+from device.web.pages import (
+    activity,
+    clips,
+    device,
+    live,
+    login,
+    notifications,
+    passkeys,
+    push,
+    requests,
+)
 from device.web.security import SecurityHeaders
 from uplink.errors import DecisionRefused, UnknownRequest
 
@@ -103,6 +113,7 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/clips/{cid}/delete", clips.confirm_delete, methods=["GET"]),
         Route("/clips/{cid}/delete", clips.delete, methods=["POST"]),
         Route("/live", live.live, methods=["GET"]),
+        Route("/live/{name}", live.live_file, methods=["GET"]),
         Route("/activity", activity.activity, methods=["GET"]),
         Route("/device", device.device_page, methods=["GET"]),
         TextRoute("/passkeys/register/begin", passkeys.register_begin, methods=["POST"]),
@@ -116,6 +127,11 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         TextRoute("/push/subscribe", push.subscribe, methods=["POST"]),
         TextRoute("/push/unsubscribe", push.unsubscribe, methods=["POST"]),
         TextRoute("/push/change", push.change, methods=["POST"]),
+        TextRoute("/push/settings.js", push.settings_script, methods=["GET"]),
+        Route("/notifications", notifications.notifications_page, methods=["GET"]),
+        Route("/notifications", notifications.save_kinds, methods=["POST"]),
+        Route("/notifications/snooze", notifications.snooze, methods=["POST"]),
+        Route("/notifications/unsnooze", notifications.unsnooze, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={

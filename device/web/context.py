@@ -50,6 +50,7 @@ class WebPaths:
     cert: Path
     key: Path
     push: Path  # the VAPID key and push.sqlite3 (subscriptions, what was notified)
+    live: Path  # the daemon's live view files (on tmpfs), read only
 
     @classmethod
     def of(cls, cfg: Config) -> WebPaths:
@@ -62,7 +63,7 @@ class WebPaths:
             cert=Path(cfg.web.cert_file).expanduser() if cfg.web.cert_file
             else web / "cert.pem",
             key=Path(cfg.web.key_file).expanduser() if cfg.web.key_file else web / "key.pem",
-            push=web)
+            push=web, live=d.live)
 
 
 class WebContext:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sqlite3
 
 import uvicorn
 
@@ -12,6 +13,7 @@ from device.errors import EXIT_FAILURE, UserError
 from device.web.app import create_app
 from device.web.context import WebContext, WebPaths
 from device.web.guard import Connections, Limits, ListeningSocket, protocol
+from device.web.pages.live import end_live_views
 from device.web.sources import proxies
 
 log = logging.getLogger("doorcam.web")
@@ -26,6 +28,11 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             log.info("%s", self.ready_line)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        # Here, not after run(): uvicorn ends the process with the signal it stopped for.
+        end_live_views(self.config.app)
 
 
 def _bind(host: str, port: int) -> ListeningSocket:
@@ -65,8 +72,16 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
     with ctx.accounts() as acc:
         if not acc.names():
             log.warning("no accounts yet: add one with `doorcam web adduser NAME`")
+    # Every request checks its login in the accounts database through a connection of its
+    # own. When the last connection to a WAL database closes, SQLite drops its shared-memory
+    # index and the next open writes it again: 33 kB to the disk or SD card per request, and
+    # a live viewer makes two requests a second. This idle connection, held (and used for
+    # nothing) by this thread for the life of the process, keeps the index.
+    keep = sqlite3.connect(paths.accounts)
+    keep.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    app = create_app(ctx, tls=tls)
     config = uvicorn.Config(
-        create_app(ctx, tls=tls), log_config=None, access_log=False, server_header=False,
+        app, log_config=None, access_log=False, server_header=False,
         proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2, ws="none",
         http=protocol(connections), loop="asyncio", timeout_keep_alive=limits.idle_s,
         ssl_certfile=str(paths.cert) if tls else None,
@@ -78,11 +93,14 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
         from device.web.push import PushConfigError
 
         paths.push.mkdir(mode=0o700, parents=True, exist_ok=True)
-        pusher = PushThread(ctx.push, paths.desk, paths.root, access=paths.access)
+        from device.wiring.paths import DevicePaths
+
+        pusher = PushThread(ctx.push, paths.desk, paths.root, DevicePaths.of(cfg).ring)
         try:
             pusher.start()
         except PushConfigError as exc:
             sock.close()
+            keep.close()
             raise UserError(str(exc)) from None
     try:
         server.run(sockets=[sock])
@@ -90,4 +108,5 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
         if pusher is not None:
             pusher.stop()
         sock.close()
+        keep.close()
     return 0

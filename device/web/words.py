@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from device.web.access import AccessKind
 from device.web.accounts import Pause
-from device.web.timefmt import when
+from device.web.kinds import Kind
+from device.web.timefmt import clock, span, when
 from uplink.audit import AuditEntry, AuditKind
 from uplink.desk.book import RequestStatus
 from uplink.errors import Refusal
@@ -63,6 +64,10 @@ class Done(StrEnum):
     DELETED = "deleted"
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
+    NOTIFY_SAVED = "notify_saved"
+    SNOOZED_HOUR = "snoozed_hour"
+    SNOOZED_TOMORROW = "snoozed_tomorrow"
+    SNOOZE_ENDED = "snooze_ended"
 
 
 DONE: Mapping[Done, str] = {
@@ -73,6 +78,10 @@ DONE: Mapping[Done, str] = {
     Done.DELETED: "Clip deleted.",
     Done.PASSKEY_ADDED: "Passkey added.",
     Done.PASSKEY_REMOVED: "Passkey removed: it no longer signs in.",
+    Done.NOTIFY_SAVED: "Saved: these kinds notify your browsers.",
+    Done.SNOOZED_HOUR: "Snoozed for an hour.",
+    Done.SNOOZED_TOMORROW: "Snoozed until tomorrow.",
+    Done.SNOOZE_ENDED: "Snooze ended: notifications are on again.",
 }
 DONE_OTHER = "Done."
 
@@ -85,6 +94,47 @@ def done(value: str) -> str:
         return DONE[Done(value)]
     except ValueError:
         return DONE_OTHER
+
+
+# --- the Notifications page: which kinds notify, and a snooze ------------------------------
+
+KIND_NAME: Mapping[Kind, str] = {
+    Kind.RING: "Doorbell rings",
+    Kind.REQUEST: "Agency requests for footage",
+    Kind.PERSON: "People at the door",
+    Kind.MOTION: "Any motion at the door",
+}
+KIND_HINT: Mapping[Kind, str] = {
+    Kind.RING: "With a current picture from the camera.",
+    Kind.REQUEST: "Snoozed requests arrive when the snooze ends.",
+    Kind.PERSON: "Clips in which the camera recognised a person.",
+    Kind.MOTION: "Every clip; at most one push a minute.",
+}
+
+
+class NotifyPage:
+    """The Notifications page's sentences (the template reads them from here)."""
+
+    TITLE = "Notifications"
+    INTRO = ("Choose what notifies the browsers you turned notifications on in, as "
+             "{account}. Everyone in the household chooses for themselves.")
+    BROWSERS_NONE = ("No browser gets notifications for {account} yet: turn them on on the "
+                     "Device page.")
+    BROWSERS_SOME = "{count} browser(s) get notifications for {account}."
+    SAVE = "Save"
+    SNOOZE_TITLE = "Snooze"
+    SNOOZE_HELP = ("A snooze silences rings, people and motion; an agency request waits and "
+                   "arrives when the snooze ends.")
+    SNOOZE_HOUR = "Snooze for 1 hour"
+    SNOOZE_TOMORROW = "Snooze until tomorrow"
+    SNOOZED_UNTIL = "Notifications are snoozed until"
+    SNOOZE_CANCEL = "End the snooze"
+    PUSH_OFF = ("Notifications are off on this device. To get them, set [push] enabled = true "
+                "and contact in the config.")
+    BAD_KIND = "That is not a kind of notification: {name}."
+    BAD_SNOOZE = "Choose a snooze of an hour or until tomorrow."
+    BAD_UNTIL = ("The snooze's end is not a time within the next two days (the page sends "
+                 "your browser's next midnight); reload the page and try again.")
 
 
 # --- error pages -------------------------------------------------------------------------
@@ -126,6 +176,25 @@ def error_message(status: int) -> str:
         return ERROR_MESSAGE_OTHER
 
 
+# --- live video's plain-text answers to the player ----------------------------------------
+
+class LiveAnswer(StrEnum):
+    NOT_LOGGED_IN = "not_logged_in"
+    CROSS_SITE = "cross_site"
+    NOT_PUBLISHED = "not_published"
+    NO_SUCH_FILE = "no_such_file"
+
+
+LIVE: Mapping[LiveAnswer, str] = {
+    LiveAnswer.NOT_LOGGED_IN: "You are not logged in: log in again to watch live video.",
+    LiveAnswer.CROSS_SITE: "Live video and the snapshot are shown only on this doorcam's own "
+                           "pages; this request came from another site and is refused.",
+    LiveAnswer.NOT_PUBLISHED: "Not published (the camera is not running, or this part of the "
+                              "stream is gone).",
+    LiveAnswer.NO_SUCH_FILE: "There is no such live file.",
+}
+
+
 # --- the household access log ------------------------------------------------------------
 
 ACCESS: Mapping[AccessKind, str] = {
@@ -147,6 +216,8 @@ ACCESS: Mapping[AccessKind, str] = {
     AccessKind.ACCOUNT_REMOVED: "account removed (on the device)",
     AccessKind.PASSKEY_ADDED: "added passkey \"{passkey}\"",
     AccessKind.PASSKEY_REMOVED: "removed passkey \"{passkey}\"",
+    AccessKind.LIVE_STARTED: "started watching live video",
+    AccessKind.LIVE_ENDED: "watched live video from {start} to {end} ({length})",
 }
 _FROM_ADDRESS = (AccessKind.LOGIN, AccessKind.LOGIN_FAILED, AccessKind.LOCKED_OUT)
 #: What a "guessing" entry's run of failed logins paused (its `paused` detail).
@@ -191,16 +262,25 @@ def describe_access(entry: AuditEntry) -> tuple[str, str]:
         pause = _kind(Pause, str(detail.get("paused")))
         paused = GUESSING_PAUSED[pause].format(account=detail.get("account", "?"),
                                                addr=detail.get("addr", "?")) if pause else ""
-    minutes = detail.get("minutes")
+    start, end = _number(detail.get("from")), _number(detail.get("to"))
+    minutes = _number(detail.get("minutes"))
     what = ACCESS[kind].format(clip=detail.get("clip", "?"), request=entry.request_id or "?",
-                               n=len(clips), passkey=detail.get("passkey", "?"), paused=paused,
-                               failures=detail.get("failures", "?"),
-                               minutes=minutes if isinstance(minutes, (int, float)) else 0)
+                               n=len(clips), passkey=detail.get("passkey", "?"),
+                               start=clock(start) if start else "?",
+                               end=clock(end) if end else "?",
+                               length=span(end - start) if start and end else "?",
+                               paused=paused, failures=detail.get("failures", "?"),
+                               minutes=minutes or 0)
     if kind == AccessKind.SHARED and clips:
         what += ": " + ", ".join(str(c) for c in clips)
     if detail.get("addr") and kind in _FROM_ADDRESS:
         what += f" from {detail['addr']}"
     return who, what
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
 
 
 # --- the login form, while failed logins pause what it would count against -------------
@@ -222,9 +302,8 @@ def paused(pause: Pause, seconds: float) -> str:
     return PAUSED[pause].format(minutes=f"{minutes} minute{'s' if minutes != 1 else ''}")
 
 
-# A push shows on a lock screen: no account names or addresses (the Activity page has them).
-GUESSING_PUSH = ("Someone is guessing passwords of your doorcam: password logins from where "
-                 "they try are paused")
+# A push shows on a lock screen: no addresses (the Activity page has them).
+GUESSING_PUSH = "Someone is guessing your doorcam password: logins from where they try are paused"
 
 
 # --- the request audit log ---------------------------------------------------------------

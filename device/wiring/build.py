@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from capture.frame import FrameSource, StreamInfo
+from capture.live import LiveDirError, LiveFeed, open_live
 from capture.media import encoder_for
 from capture.privacy import PrivacyMask
 from capture.recording import Recorder
@@ -15,7 +16,7 @@ from capture.sources import open_source
 from config import Config
 from device.store import ClipStore
 from device.wiring.checks import watched_area_problem
-from device.wiring.paths import DevicePaths
+from device.wiring.paths import DevicePaths, live_dir
 from motion import MotionDetector, MotionError
 from uplink.desk.keys import (
     device_enc_key_path,
@@ -68,10 +69,26 @@ def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDet
 
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,
-                  clock: Callable[[], ClipClock] = ClipClock) -> Recorder:
+                  clock: Callable[[], ClipClock] = ClipClock,
+                  live: LiveFeed | None = None) -> Recorder:
     signer = make_media_signer(cfg) if cfg.recording.sign else None
     return Recorder(cfg.recording, info, store, encoder_for(info, cfg.recording),
-                    simulated=simulated, clock=clock, signer=signer)
+                    simulated=simulated, clock=clock, signer=signer, tap=live)
+
+
+def make_live(cfg: Config) -> LiveFeed | None:
+    """The live view's feed into its directory on tmpfs; None (logged) when `[live]` is off
+    or the directory cannot be used: the camera records all the same."""
+    if not cfg.live.enabled:
+        return None
+    where = live_dir(cfg)
+    try:
+        feed = open_live(where, cfg.live)
+    except LiveDirError as e:
+        log.error("live view off: %s", e)
+        return None
+    log.info("live view published in %s", where)
+    return feed
 
 
 def ensure_device_keys(cfg: Config) -> None:

@@ -155,7 +155,7 @@ def test_owner_shares_one_clip_declines_another_request_and_plays_video(
     browser.execute_script("window.scrollTo(0, 0)")
     shot(browser, "requests-decided")
 
-    for path, name in (("/clips", "clips"), ("/live", "live"), ("/activity", "activity"),
+    for path, name in (("/clips", "clips"), ("/live", "live-off"), ("/activity", "activity"),
                        ("/device", "device"), (f"/clips/{matched[0]['id']}/delete", "delete")):
         browser.get(url + path)
         assert browser.find_element(By.CSS_SELECTOR, "nav.tabs").is_displayed()
@@ -243,11 +243,11 @@ def test_notifications_turn_on_and_a_rotated_subscription_is_renewed(
     from selenium.webdriver.common.by import By
 
     from tests.web.push.pushservice import PushService
-    from tests.web.test_push_app import PUSH_ON
+    from tests.web.test_push_app import push_on
 
     service = PushService().start()
     try:
-        world = make_world(web=PUSH_ON)
+        world = make_world(web=push_on(service))
         world.add_user()
         url = world.start()
         log_in(browser, url)
@@ -289,7 +289,7 @@ def test_notifications_turn_on_and_a_rotated_subscription_is_renewed(
 
 
 def test_the_readme_has_a_screenshot_of_every_page() -> None:
-    for name in ("login", "requests", "clips", "live", "activity", "device"):
+    for name in ("login", "requests", "clips", "live", "activity", "device", "notifications"):
         assert (DOCS_SHOTS / f"{name}.png").exists(), name
 
 

@@ -371,11 +371,11 @@ def test_peak_memory_stays_under_60_mb(world: World) -> None:
 
 def test_peak_memory_stays_under_60_mb_with_push_on(make_world: object) -> None:
     from tests.web.push.pushservice import PushService
-    from tests.web.test_push_app import PUSH_ON, post_json
+    from tests.web.test_push_app import post_json, push_on
 
     service = PushService().start()
     try:
-        world = make_world(web=PUSH_ON)  # type: ignore[operator]
+        world = make_world(web=push_on(service))  # type: ignore[operator]
         world.add_user()
         url = world.start()
         s = world.session()

@@ -13,11 +13,12 @@ from requests.adapters import HTTPAdapter
 
 from device.web import words
 from device.web.accounts import Pause
+from device.web.guessing import AlertGate
 from tests.web.helpers import LOGIN_TOKEN, login, post, try_login
 from tests.web.push.browser import Browser
 from tests.web.push.pushservice import PushService
 from tests.web.test_http import access_log
-from tests.web.test_push_app import PUSH_ON, device_button, post_json
+from tests.web.test_push_app import device_button, post_json, push_on
 from tests.web.world import PASSWORD, World
 
 LOCKOUT = 3  # the test worlds' lockout_failures
@@ -144,7 +145,7 @@ def test_without_a_proxy_setting_forwarded_addresses_are_ignored(world: World) -
 def test_the_owner_is_pushed_that_someone_is_guessing(make_world: Any) -> None:
     service = PushService().start()
     try:
-        world = make_world(web=PUSH_ON)
+        world = make_world(web=push_on(service))
         world.add_user("alex")
         url = world.start()
         owner = world.session()
@@ -160,10 +161,10 @@ def test_the_owner_is_pushed_that_someone_is_guessing(make_world: Any) -> None:
     finally:
         service.stop()
     [delivery] = service.deliveries  # two pauses began (address, account): one push
-    assert delivery.message["tag"] == "guessing" and delivery.message["url"] == "/activity"
-    assert "guessing passwords" in delivery.message["body"]
-    assert "alex" not in delivery.message["body"] and "127.0.0.2" not in delivery.message["body"]
-    assert delivery.headers["topic"] == "guessing"
+    assert delivery.message["url"] == "/activity" and delivery.message["tag"] == "alert"
+    assert delivery.message["body"] == words.GUESSING_PUSH
+    assert "127.0.0.2" not in delivery.message["body"]
+    assert delivery.headers["topic"] == "alert"
     assert service.problems == []
 
 
@@ -218,3 +219,13 @@ def test_a_new_password_makes_every_browser_a_stranger_again(tmp_path: Path) -> 
         paused = [acc.login(stranger, "guess guess", 3123.0 + n, limit=3, lockout_s=60).paused
                   for n in range(2)]
         assert paused == [(), (Pause.SOURCE, Pause.ACCOUNT)]
+
+
+def test_one_alert_per_account_in_a_while() -> None:
+    now = [1000.0]
+    gate = AlertGate(600, clock=lambda: now[0])
+    assert gate.open("alex") and not gate.open("alex") and gate.open("bob")
+    now[0] += 599
+    assert not gate.open("alex")
+    now[0] += 1
+    assert gate.open("alex")

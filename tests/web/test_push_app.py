@@ -15,12 +15,18 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support import wait_until
 from tests.web.helpers import login
 from tests.web.push.browser import Browser
 from tests.web.push.pushservice import PushService
 from tests.web.world import World
 
-PUSH_ON = '\n[push]\nenabled = true\ncontact = "mailto:owner@example.org"\n'
+
+def push_on(service: PushService) -> str:
+    """The [push] section of a test's config: on, with the loopback push service named
+    (it is never allowed by default)."""
+    return ('\n[push]\nenabled = true\ncontact = "mailto:owner@example.org"\n'
+            f'other_services = ["{service.origin}"]\n')
 ATTR = re.compile(r'data-(push-key|push-url|csrf-token|sw-url)="([^"]*)"')
 
 
@@ -60,10 +66,10 @@ def shown_at(world: World, rid: str) -> float:
 
 def test_a_subscribed_browser_gets_exactly_one_push_per_request_within_2_s(
         make_world: Callable[..., World], push_service: PushService) -> None:
-    world = make_world(web=PUSH_ON)
+    world = make_world(web=push_on(push_service))
     world.add_user()
     url = world.start()
-    assert any("push notifications on (new requests)" in line for line in world.log)
+    assert any("push notifications on (rings, requests" in line for line in world.log)
     s = world.session()
     login(s, url)
     attrs = device_button(s, url)
@@ -84,8 +90,12 @@ def test_a_subscribed_browser_gets_exactly_one_push_per_request_within_2_s(
     [delivery] = push_service.deliveries
     latency = delivery.at - shown_at(world, rid)
     assert latency <= 2.0, f"request shown to push delivered: {latency:.2f} s"
-    assert delivery.message == {"title": "doorcam", "body": "New request from Test Police",
-                                "url": f"/#request-{rid}", "tag": f"request-{rid}"}
+    card = f"/#request-{rid}"
+    assert delivery.message == {
+        "title": "doorcam", "body": "New request from Test Police", "url": card,
+        "tag": f"request-{rid}", "kind": "request", "image": "/live/snapshot.jpg",
+        "actions": [{"action": "requests", "title": "Requests", "url": card},
+                    {"action": "live", "title": "Live", "url": "/live"}]}
     assert push_service.problems == []
     page = s.get(url + "/").text
     assert f'id="request-{rid}"' in page, "the notification opens this request's card"
@@ -105,7 +115,7 @@ def test_a_subscribed_browser_gets_exactly_one_push_per_request_within_2_s(
 
 def test_subscriptions_are_checked_like_every_post(
         make_world: Callable[..., World], push_service: PushService) -> None:
-    world = make_world(web=PUSH_ON)
+    world = make_world(web=push_on(push_service))
     world.add_user()
     url = world.start()
     s = world.session()
@@ -149,7 +159,7 @@ def change(s: requests.Session, url: str, old: str, token: str, new: Any,
 
 def test_a_rotated_subscription_is_replaced_only_with_its_own_change_token(
         make_world: Callable[..., World], push_service: PushService) -> None:
-    world = make_world(web=PUSH_ON)
+    world = make_world(web=push_on(push_service))
     world.add_user()
     world.add_user("sam")
     url = world.start()
@@ -221,3 +231,46 @@ def test_push_enabled_without_contact_is_refused_at_start(
     world = make_world(web="\n[push]\nenabled = true\n")
     with pytest.raises(AssertionError, match=r"push\.contact must be set"):
         world.start()
+
+
+def test_a_subscription_to_an_address_is_refused_and_nothing_is_sent_there(
+        make_world: Callable[..., World], push_service: PushService) -> None:
+    """The device posts only to push services: a loopback push service the config does not
+    name gets neither a subscription nor a push, even one stored before the rule."""
+    unnamed = PushService().start()
+    try:
+        world = make_world(web=push_on(push_service))
+        world.add_user()
+        url = world.start()
+        s = world.session()
+        token = login(s, url)
+        _, stray = unnamed.subscribe()
+        for endpoint, says in (
+                (stray["endpoint"], "not an IP address (127.0.0.1)"),
+                ("https://192.168.1.1/push/x", "not an IP address (192.168.1.1)"),
+                ("https://localhost/push/x", "not a public host name"),
+                ("https://router.local/push/x", "not a public host name"),
+                ("https://push.example.org/x", "not a push service this device knows")):
+            r = post_json(s, url, "/push/subscribe", {**stray, "endpoint": endpoint}, token)
+            assert r.status_code == 400 and says in r.text, (endpoint, r.text)
+            assert "<html" not in r.text
+        assert "No browser gets notifications" in s.get(url + "/device").text
+
+        _, good = push_service.subscribe()
+        assert post_json(s, url, "/push/subscribe", good, token).status_code == 200
+        # A row written before endpoints were checked (an older version stored it).
+        db = sqlite3.connect(world.store / "web" / "push.sqlite3")
+        with db:
+            db.execute("INSERT INTO subscriptions (account, endpoint, p256dh, auth, created) "
+                       "SELECT account, ?, p256dh, auth, created FROM subscriptions",
+                       (stray["endpoint"],))
+        db.close()
+        world.import_request()
+        assert push_service.wait_for(1, timeout=10), "".join(world.log)
+        wait_until(lambda: any("dropping subscription" in line for line in world.log), 10,
+                   "the stray subscription dropped")
+        assert unnamed.posts == 0 and unnamed.elsewhere_hits == 0
+        assert len(push_service.deliveries) == 1
+        assert "1 browser(s) get notifications for alex" in s.get(url + "/device").text
+    finally:
+        unnamed.stop()

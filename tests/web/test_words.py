@@ -18,7 +18,8 @@ from uplink.errors import Refusal
 
 def test_every_state_has_its_own_words() -> None:
     for table, kinds in ((words.STATUS, RequestStatus), (words.ACCESS, AccessKind),
-                         (words.AUDIT, AuditKind), (words.DONE, words.Done)):
+                         (words.AUDIT, AuditKind), (words.DONE, words.Done),
+                         (words.LIVE, words.LiveAnswer)):
         assert set(table) == set(kinds), kinds
         assert len({str(w) for w in table.values()}) == len(table), f"{kinds}: words repeat"
     assert set(words.REFUSAL) <= set(Refusal)

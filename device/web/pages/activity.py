@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 
 from device.web.call import Call, page
+from device.web.pages.live import end_idle_views
 from device.web.seen import SeenHead
 from device.web.words import describe_access, describe_audit
 from uplink.audit import AuditEntry, AuditProblem, AuditReport
@@ -34,6 +35,7 @@ def _against_anchor(problems: list[AuditProblem]) -> list[AuditProblem]:
 
 @page
 def activity(call: Call) -> Response:
+    end_idle_views(call)  # live views that have ended are in the log before it is shown
     audit_lines: list[Line] = []
     audit_report: AuditReport | None = None
     seen: SeenHead | None = None

@@ -65,6 +65,9 @@ def device_page(call: Call) -> Response:
     push_on = ctx.cfg.push.enabled
     push_key = ctx.push.public_key() if push_on else ""
     push_count = len(ctx.push.subscriptions(call.account)) if push_on else 0
+    prefs = ctx.push.preferences(call.account) if push_on else None
+    snoozed_until = prefs.snooze_until if prefs is not None and prefs.snoozed(call.now) \
+        else None
     site = site_of(ctx.cfg.web.public_url)
     with PasskeyStore(ctx.paths.accounts) as store:
         passkeys = store.of(call.account)
@@ -73,5 +76,6 @@ def device_page(call: Call) -> Response:
         registry_problem=problem, count=count, size=size, disk=disk, cert=cert,
         key_present=ctx.paths.device_key.exists(),
         key_fingerprint=device_key_fingerprint(ctx.paths.device_key), accounts=accounts,
-        push_on=push_on, push_key=push_key, push_count=push_count, passkeys=passkeys,
+        push_on=push_on, push_key=push_key, push_count=push_count,
+        snoozed_until=snoozed_until, passkeys=passkeys,
         passkey_site=site, passkey_problem=refusal(site, call.request.headers.get("host", "")))

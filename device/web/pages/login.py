@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from config.web import WebConfig
 from device.web import words
 from device.web.access import AccessKind
 from device.web.accounts import (
@@ -33,6 +32,7 @@ from device.web.call import (
     render,
 )
 from device.web.context import WebContext
+from device.web.guessing import GATE
 from device.web.passkeys.site import refusal, site_of
 from device.web.security import same_token
 from device.web.sources import source_key
@@ -102,15 +102,19 @@ def record(access: AuditLog, kind: AccessKind, attempt: Attempt, addr: str, now:
                                **detail}, at=now)
 
 
-def record_paused(access: AuditLog, paused: tuple[Pause, ...], attempt: Attempt,
-                  addr: str, now: float, cfg: WebConfig) -> None:
-    """A "guessing" entry for each pause a failure began (the owner is pushed each)."""
+def record_paused(ctx: WebContext, access: AuditLog, paused: tuple[Pause, ...],
+                  attempt: Attempt, addr: str, now: float) -> None:
+    """A "guessing" entry for each pause a failure began, and a push to the account's
+    browsers (at most one every few minutes: `guessing.GATE`)."""
+    cfg = ctx.cfg.web
     for pause in paused:
         record(access, AccessKind.GUESSING, attempt, addr, now, paused=pause.value,
                failures=cfg.lockout_failures, minutes=cfg.lockout_minutes)
         log.warning("web login: %d failed logins (%s %s); paused for %g minutes",
                     cfg.lockout_failures, pause.value,
                     addr if pause is Pause.SOURCE else attempt.name, cfg.lockout_minutes)
+    if paused and attempt.name and ctx.cfg.push.enabled and GATE.open(attempt.name):
+        ctx.push.alert(attempt.name, words.GUESSING_PUSH)
 
 
 async def login_form(request: Request) -> Response:
@@ -149,7 +153,7 @@ async def login(request: Request) -> Response:
                 return _Answer(None, exc)
             record(access, AccessKind.LOGIN if outcome.ok else AccessKind.LOGIN_FAILED,
                    who, addr, now, browser="known" if outcome.known_device else "new")
-            record_paused(access, outcome.paused, who, addr, now, cfg)
+            record_paused(ctx, access, outcome.paused, who, addr, now)
             if outcome.ok:
                 return _Answer((acc.open_session(name, now, cfg.session_hours * 3600)[0],
                                 acc.device_cookie(name)), None)

@@ -109,7 +109,7 @@ def _confirm_password(ctx: WebContext, attempt: Attempt, password: str, addr: st
             raise HTTPException(429, paused_words(exc)) from None
     if outcome.paused:
         with ctx.access() as access:
-            record_paused(access, outcome.paused, attempt, addr, now, cfg)
+            record_paused(ctx, access, outcome.paused, attempt, addr, now)
     if not outcome.ok:
         log.warning("passkey change refused for %s from %s: wrong password", account, addr)
         raise HTTPException(403, "Wrong password: nothing was changed.")

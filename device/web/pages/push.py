@@ -39,6 +39,10 @@ async def subscribe_script(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "subscribe.js", media_type="text/javascript")
 
 
+async def settings_script(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "settings.js", media_type="text/javascript")
+
+
 async def renew_script(request: Request) -> Response:
     # Loaded by the page and imported by the service worker (same origin, same scope).
     return FileResponse(STATIC_DIR / "renew.js", media_type="text/javascript",

@@ -8,8 +8,10 @@ The web app calls this API; it owns the HTTP endpoints and serves `static/` (STA
                                                 (base64url, uncompressed P-256 point)
     push.subscribe(account, body)      -> Subscribed   store a browser's PushSubscription
                                                 JSON; raises InvalidSubscription (a message
-                                                for the owner: answer 400 with it); the
-                                                change token goes to that browser only
+                                                for the owner: answer 400 with it), also
+                                                for an endpoint that is not at a push
+                                                service (endpoints.py); the change token
+                                                goes to that browser only
     push.change(account, old_endpoint, token, body) -> Subscribed
                                                 the browser rotated its subscription: replace
                                                 the old one; raises InvalidSubscription, or
@@ -18,11 +20,19 @@ The web app calls this API; it owns the HTTP endpoints and serves `static/` (STA
     push.unsubscribe(account, endpoint) -> bool
     push.subscriptions(account)        -> list[Subscription]
 
+    push.preferences(account)          -> Preferences  which kinds notify, and the snooze
+    push.set_kinds(account, kinds) / push.snooze(account, until or None)
+
     notifier = push.notifier()         # raises PushConfigError if enabled without contact
     stop = threading.Event()
     threading.Thread(target=notifier.run, args=(stop, 5.0), name="push").start()
-    ...  notifier.motion()             # from any thread, when motion starts
+    ...  notifier.event(Kind.RING)     # from any thread: a ring, person or motion
     stop.set(); notifier.wake()        # to stop
+
+    push.alert(account, text, url="/activity")   from any thread (a request handler): a
+                                                security alert to that account's browsers,
+                                                whatever its settings; False when no
+                                                notifier runs in this process
 
 Files in `state_dir`: vapid_key.pem (0600, made on first use; replacing it orphans every
 subscription) and push.sqlite3 (subscriptions, and what was notified). Each call of
@@ -37,6 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from config.push import PushConfig
+from device.web.kinds import Kind
+from device.web.push.endpoints import EndpointPolicy
 from device.web.push.errors import (
     ChangeRefused,
     DeliveryError,
@@ -46,6 +58,7 @@ from device.web.push.errors import (
     SubscriptionGone,
 )
 from device.web.push.notifier import Notifier, NotifyReport
+from device.web.push.preferences import Preferences, PreferenceStore
 from device.web.push.sender import CALL_DEADLINE_S, PushSender, default_transport
 from device.web.push.subscriptions import (
     Subscribed,
@@ -64,9 +77,12 @@ __all__ = [
     "STATIC_DIR",
     "ChangeRefused",
     "DeliveryError",
+    "EndpointPolicy",
     "InvalidSubscription",
+    "Kind",
     "Notifier",
     "NotifyReport",
+    "Preferences",
     "PushConfigError",
     "PushError",
     "PushService",
@@ -86,6 +102,8 @@ class PushService:
         self.book_path = Path(book_path)
         self.deadline_s = deadline_s
         self._vapid: VapidKey | None = None
+        self.policy = EndpointPolicy.of(cfg.other_services)
+        self._running: Notifier | None = None
 
     @property
     def vapid(self) -> VapidKey:
@@ -104,7 +122,7 @@ class PushService:
     def subscribe(self, account: str, json_body: bytes | str | dict[str, Any],
                   now: float | None = None) -> Subscribed:
         """Validate and store a subscription for `account`; its id and change token."""
-        keys = parse_subscription(json_body)
+        keys = parse_subscription(json_body, self.policy)
         check_account(account)
         with self._store() as store:
             return store.add(account, keys, time.time() if now is None else now)
@@ -113,7 +131,7 @@ class PushService:
                json_body: bytes | str | dict[str, Any], now: float | None = None
                ) -> Subscribed:
         """Replace the subscription the browser rotated, on proof it held the old one."""
-        keys = parse_subscription(json_body)
+        keys = parse_subscription(json_body, self.policy)
         with self._store() as store:
             done = store.change(account, old_endpoint, token, keys,
                                 time.time() if now is None else now)
@@ -129,8 +147,35 @@ class PushService:
         with self._store() as store:
             return store.all(account)
 
+    def preferences(self, account: str) -> Preferences:
+        with self._store() as store:
+            return self._prefs(store).get(account)
+
+    def set_kinds(self, account: str, kinds: frozenset[Kind]) -> Preferences:
+        check_account(account)
+        with self._store() as store:
+            return self._prefs(store).set_kinds(account, kinds)
+
+    def snooze(self, account: str, until: float | None) -> Preferences:
+        check_account(account)
+        with self._store() as store:
+            return self._prefs(store).snooze(account, until)
+
+    def _prefs(self, store: SubscriptionStore) -> PreferenceStore:
+        return PreferenceStore(store.db, motion_default=self.cfg.notify_on_motion)
+
+    def alert(self, account: str, text: str, url: str = "/activity") -> bool:
+        """A security alert ("Someone is guessing your password") for `account`'s browsers,
+        sent by this process's push thread; False if none runs (push off)."""
+        notifier = self._running
+        if notifier is None:
+            return False
+        notifier.alert(account, text, url)
+        return True
+
     def sender(self) -> PushSender:
-        return PushSender(self.vapid, self.cfg.contact, default_transport(self.deadline_s),
+        return PushSender(self.vapid, self.cfg.contact, self.policy,
+                          default_transport(self.policy, self.deadline_s),
                           deadline_s=self.deadline_s)
 
     def notifier(self) -> Notifier:
@@ -139,4 +184,6 @@ class PushService:
             raise PushConfigError("push.contact must be set (mailto: or https:) when push "
                                   "is enabled: push services refuse pushes without it")
         self.vapid  # noqa: B018  (made now, in the caller's thread, not on the first push)
-        return Notifier(self.book_path, self.state_dir / DB_FILE, self.sender, self.cfg)
+        self._running = Notifier(self.book_path, self.state_dir / DB_FILE, self.sender,
+                                 self.cfg)
+        return self._running

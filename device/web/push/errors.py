@@ -8,7 +8,9 @@
         ├── SubscriptionGone       404/410: the browser unsubscribed; drop the subscription
         ├── SubscriptionRefused    400/401/403/other 4xx: this push will never be accepted
         ├── PayloadTooLarge        413: the encrypted message is over the service's limit
-        ├── DestinationRefused     a redirect, or plain http to a host other than loopback
+        ├── DestinationRefused     a redirect, or a name that resolved to an address the
+        │   │                      device never connects to (loopback, private, ...)
+        │   └── EndpointNotAllowed not a push service the config allows: drop the subscription
         └── RetryLater             a later attempt may succeed; `retry_after` seconds when the
             │                      push service said (Retry-After on a 429 or 5xx)
             ├── RateLimited        429
@@ -58,7 +60,12 @@ class PayloadTooLarge(DeliveryError):
 
 
 class DestinationRefused(DeliveryError):
-    """The endpoint redirected, or is not https (plain http is allowed only to loopback)."""
+    """The endpoint redirected, or its name resolved to an address the device refuses."""
+
+
+class EndpointNotAllowed(DestinationRefused):
+    """The endpoint is not at a push service the config allows (see endpoints.py): it never
+    will be, so the subscription is dropped."""
 
 
 class RetryLater(DeliveryError):

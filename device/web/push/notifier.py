@@ -1,4 +1,5 @@
-"""The notifier: one push per new agency request to every subscription, and motion pushes.
+"""The notifier: one push per new agency request to every subscription, and event pushes
+(rings, people, motion), each to the accounts whose settings want it (preferences.py).
 
 It runs as one thread of the web process and owns its SQLite connection (push.sqlite3, opened
 on first use in that thread). It only reads the request book, through a read-only connection.
@@ -10,8 +11,10 @@ gone (404/410: dropped), a permanent refusal, `max_attempts` tries, or the reque
 being pending. So a restart sends only what was not yet delivered, and a subscription made
 after a request was first seen does not get a push for it.
 
-Motion pushes are best effort: not stored, at most one per `MOTION_GAP_S`, short TTL.
-Doorbell rings likewise, but every ring is sent, whatever `notify_on_motion` says.
+Event pushes are best effort: not stored, short TTL; every ring is sent, people and motion
+at most one per `MOTION_GAP_S` each. An account that turned a kind off gets none of it; a
+snoozed account gets no event push, and its request pushes wait for the snooze's end.
+Security alerts (`alert`) go to one account's browsers, whatever its settings.
 
 A push service's Retry-After (on a 429 or 5xx) holds every push to that service until then:
 due rows wait without spending an attempt, motion and ring pushes are skipped. A subscription
@@ -35,8 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.push import PushConfig
-from device.web.push.errors import DeliveryError, PushError, RetryLater, SubscriptionGone
-from device.web.push.message import Message, motion_message, request_message, ring_message
+from device.web.kinds import Kind
+from device.web.push.errors import (
+    DeliveryError,
+    EndpointNotAllowed,
+    PushError,
+    RetryLater,
+    SubscriptionGone,
+)
+from device.web.push.message import Message, alert_message, event_message, request_message
+from device.web.push.preferences import PreferenceStore
 from device.web.push.sender import PushSender, Target
 from device.web.push.subscriptions import Subscription, SubscriptionStore
 from device.web.push.vapid import audience
@@ -77,6 +88,10 @@ class NotifyReport:
     failed: int = 0  # given up: refused for good, or out of attempts
     motion: int = 0  # motion pushes delivered
     rings: int = 0  # doorbell pushes delivered
+    people: int = 0  # person pushes delivered
+    alerts: int = 0  # security alerts delivered
+    unwanted: int = 0  # event pushes not sent: the account turned the kind off or snoozed
+    snoozed: int = 0  # request pushes waiting for their account's snooze to end
     pruned: int = 0  # requests no longer needed, forgotten
 
 
@@ -101,32 +116,52 @@ class Notifier:
         self._make_sender = sender
         self._sender: PushSender | None = None
         self._store: SubscriptionStore | None = None
+        self._prefs: PreferenceStore | None = None
         self._lock = threading.Lock()
-        self._motion_at: float | None = None
-        self._last_motion_push = float("-inf")
-        self._rang = False
+        self._events: dict[Kind, float] = {}  # kind -> when it was last seen, not yet sent
+        self._alerts: list[tuple[str, str, str]] = []  # (account, text, url)
+        self._last_push: dict[Kind, float] = {}
         self._wake = threading.Event()
 
     # -- any thread -------------------------------------------------------------------------
-    def motion(self, at: float | None = None) -> None:
-        """Motion was seen: the notifier thread sends a motion push if the config asks."""
-        if not (self.cfg.enabled and self.cfg.notify_on_motion):
+    def event(self, kind: Kind, at: float | None = None) -> None:
+        """A ring, person or motion happened: the notifier thread pushes it to the accounts
+        that want it."""
+        if not self.cfg.enabled or kind is Kind.REQUEST:
             return
         with self._lock:
-            self._motion_at = self.clock() if at is None else at
+            self._events[kind] = self.clock() if at is None else at
         self._wake.set()
 
-    def ring(self) -> None:
-        """The doorbell rang: the notifier thread pushes it (push enabled is enough)."""
+    def motion(self, at: float | None = None) -> None:
+        self.event(Kind.MOTION, at)
+
+    def person(self, at: float | None = None) -> None:
+        self.event(Kind.PERSON, at)
+
+    def ring(self, at: float | None = None) -> None:
+        self.event(Kind.RING, at)
+
+    def alert(self, account: str, text: str, url: str = "/activity") -> None:
+        """A security alert for `account`'s browsers (e.g. "Someone is guessing your
+        password"), sent on the next pass whatever the account's settings or snooze."""
         if not self.cfg.enabled:
             return
         with self._lock:
-            self._rang = True
+            self._alerts.append((account, text, url))
         self._wake.set()
 
     def wake(self) -> None:
         """End the current wait of `run` early (call it after setting its stop event)."""
         self._wake.set()
+
+    def woken(self) -> bool:
+        """True once after an event or alert arrived from another thread (for a loop that
+        polls instead of `run`)."""
+        if not self._wake.is_set():
+            return False
+        self._wake.clear()
+        return True
 
     # -- the notifier thread ----------------------------------------------------------------
     def run(self, stop: threading.Event, interval: float = 5.0) -> None:
@@ -148,6 +183,7 @@ class Notifier:
         if self._store is not None:
             self._store.close()
             self._store = None
+            self._prefs = None
         if self._sender is not None:
             self._sender.close()
             self._sender = None
@@ -160,18 +196,25 @@ class Notifier:
         return self._store
 
     @property
+    def preferences(self) -> PreferenceStore:
+        if self._prefs is None:
+            self._prefs = PreferenceStore(self.store.db,
+                                          motion_default=self.cfg.notify_on_motion)
+        return self._prefs
+
+    @property
     def sender(self) -> PushSender:
         if self._sender is None:
             self._sender = self._make_sender()
         return self._sender
 
     def notify_pending(self, now: float) -> NotifyReport:
-        """Send what is due: new requests, retries, and a pending motion push."""
+        """Send what is due: alerts, events, new requests and retries."""
         report = NotifyReport()
         if not self.cfg.enabled:
             return report
-        self._send_ring(now, report)
-        self._send_motion(now, report)
+        self._send_alerts(now, report)
+        self._send_events(now, report)
         pending = self._pending_requests(now)
         report.new_requests = self._enqueue(pending, now)
         db = self.store.db
@@ -186,6 +229,13 @@ class Notifier:
             sub = self.store.get(sub_id)
             if sub is None:
                 self._finish(request_id, sub_id, now, "subscription removed")
+                continue
+            prefs = self.preferences.get(sub.account)
+            if Kind.REQUEST not in prefs.kinds:
+                self._finish(request_id, sub_id, now, "not wanted by the account")
+                continue
+            if prefs.snoozed(now):  # stays due: sent on the first pass after the snooze
+                report.snoozed += 1
                 continue
             self._deliver(sub, request_message(request_id, agency), request_id, attempts,
                           now, report)
@@ -271,7 +321,7 @@ class Notifier:
         try:
             self.sender.send(Target(sub.endpoint, sub.p256dh, sub.auth), message.payload(),
                              ttl=self.cfg.ttl_s, urgency="normal")
-        except SubscriptionGone as exc:
+        except (SubscriptionGone, EndpointNotAllowed) as exc:
             log.info("push: dropping subscription %d of %s: %s", sub.id, sub.account, exc)
             self._drop(sub.id)
             report.dropped += 1
@@ -341,33 +391,46 @@ class Notifier:
         self.store.db.execute("DELETE FROM outbox WHERE subscription_id = ? "
                               "AND done_at IS NULL", (sub_id,))
 
-    def _send_motion(self, now: float, report: NotifyReport) -> None:
+    def _send_alerts(self, now: float, report: NotifyReport) -> None:
         with self._lock:
-            seen, self._motion_at = self._motion_at, None
-        if seen is None or not self.cfg.notify_on_motion:
-            return
-        if now - self._last_motion_push < MOTION_GAP_S:
-            return
-        self._last_motion_push = now
-        report.motion += self._send_now(motion_message(), "motion", now, report)
+            alerts, self._alerts = self._alerts, []
+        for account, text, url in alerts:
+            subs = self.store.all(account)
+            report.alerts += self._send_now(alert_message(text, url), "alert", subs, now,
+                                            report)
 
-    def _send_ring(self, now: float, report: NotifyReport) -> None:
+    def _send_events(self, now: float, report: NotifyReport) -> None:
         with self._lock:
-            rang, self._rang = self._rang, False
-        if rang:
-            report.rings += self._send_now(ring_message(), "ring", now, report)
+            events, self._events = self._events, {}
+        if not events:
+            return
+        prefs = self.preferences
+        for kind in (Kind.RING, Kind.PERSON, Kind.MOTION):
+            if kind not in events:
+                continue
+            if kind is not Kind.RING:
+                if now - self._last_push.get(kind, float("-inf")) < MOTION_GAP_S:
+                    continue
+                self._last_push[kind] = now
+            subs = []
+            for sub in self.store.all():
+                if prefs.get(sub.account).wants(kind, now):
+                    subs.append(sub)
+                else:
+                    report.unwanted += 1
+            sent = self._send_now(event_message(kind), kind.value, subs, now, report)
+            if kind is Kind.RING:
+                report.rings += sent
+            elif kind is Kind.PERSON:
+                report.people += sent
+            else:
+                report.motion += sent
 
-    def alert(self, message: Message, topic: str) -> int:
-        """Push `message` to every subscription now, best effort; how many took it."""
-        if not self.cfg.enabled:
-            return 0
-        return self._send_now(message, topic, self.clock(), NotifyReport())
-
-    def _send_now(self, message: Message, topic: str, now: float,
+    def _send_now(self, message: Message, topic: str, subs: list[Subscription], now: float,
                   report: NotifyReport) -> int:
-        """One best-effort push to every subscription, kept briefly; how many took it."""
+        """One best-effort push to each of `subs`, kept briefly; how many took it."""
         payload, sent = message.payload(), 0
-        for sub in self.store.all():
+        for sub in subs:
             if self._held_until(sub, now) is not None:
                 report.held += 1
                 continue
@@ -375,7 +438,7 @@ class Notifier:
                 self.sender.send(Target(sub.endpoint, sub.p256dh, sub.auth), payload,
                                  ttl=min(self.cfg.ttl_s, MOTION_TTL_S), urgency="high",
                                  topic=topic)
-            except SubscriptionGone as exc:
+            except (SubscriptionGone, EndpointNotAllowed) as exc:
                 log.info("push: dropping subscription %d: %s", sub.id, exc)
                 self._drop(sub.id)
                 report.dropped += 1

@@ -3,7 +3,8 @@
 The HTTP call goes through a `Transport` (the uploader's seam; push's own standard-library
 one in `transport.py`): one total deadline however slowly the push service answers, no
 redirects followed, no proxies or other settings from the environment, TLS verified against
-the system's CAs, and https required except to a loopback address. Outcomes:
+the system's CAs, and only to a push service the `EndpointPolicy` allows, at an address it
+allows (see endpoints.py). Outcomes:
 
     2xx (201 Created)   delivered: `send` returns
     404, 410            SubscriptionGone: the caller drops the subscription
@@ -11,7 +12,9 @@ the system's CAs, and https required except to a loopback address. Outcomes:
     429                 RateLimited        } with the service's Retry-After, if any
     5xx                 PushServiceError   }
     other 4xx           SubscriptionRefused
-    3xx, plain http     DestinationRefused (the redirect is never followed)
+    not a push service  EndpointNotAllowed (before any lookup: the caller drops it)
+    3xx, special address DestinationRefused (the redirect is never followed; the address
+                        is refused before any connection)
     no answer in time   Unreachable
 
 Errors name the push service's origin only: an endpoint URL is a capability to push to the
@@ -29,9 +32,11 @@ from urllib.parse import urlsplit
 
 from common.httpseam import Response, Transport
 from device.web.push.crypto import encrypt
+from device.web.push.endpoints import EndpointPolicy
 from device.web.push.errors import (
     DeliveryError,
     DestinationRefused,
+    EndpointNotAllowed,
     PayloadTooLarge,
     PushServiceError,
     RateLimited,
@@ -58,21 +63,26 @@ class Target:
     auth: bytes
 
 
-def default_transport(deadline_s: float = CALL_DEADLINE_S) -> Transport:
+def default_transport(policy: EndpointPolicy, deadline_s: float = CALL_DEADLINE_S
+                      ) -> Transport:
     """The standard-library transport, configured for push services."""
-    return StdlibTransport(connect_timeout_s=min(5.0, deadline_s), allow_insecure_loopback=True)
+    return StdlibTransport(policy, connect_timeout_s=min(5.0, deadline_s))
 
 
 class PushSender:
-    """Sends pushes signed with the device's VAPID key; one caller thread at a time."""
+    """Sends pushes signed with the device's VAPID key; one caller thread at a time.
+    Every endpoint is checked against `policy` before anything else, whatever the transport
+    (the standard one checks the addresses too)."""
 
-    def __init__(self, vapid: VapidKey, contact: str, transport: Transport | None = None, *,
+    def __init__(self, vapid: VapidKey, contact: str, policy: EndpointPolicy,
+                 transport: Transport | None = None, *,
                  deadline_s: float = CALL_DEADLINE_S,
                  wall: Callable[[], float] = time.time) -> None:
         self.vapid = vapid
         self.contact = contact
+        self.policy = policy
         self.deadline_s = deadline_s
-        self._transport = transport or default_transport(deadline_s)
+        self._transport = transport or default_transport(policy, deadline_s)
         self._wall = wall
 
     def close(self) -> None:
@@ -90,7 +100,10 @@ class PushSender:
         try:
             where = audience(target.endpoint)
         except ValueError as exc:
-            raise DestinationRefused(f"push endpoint refused: {exc}") from None
+            raise EndpointNotAllowed(f"push endpoint refused: {exc}") from None
+        why = self.policy.refusal(target.endpoint)
+        if why is not None:
+            raise EndpointNotAllowed(f"{where}: {why}")
         body = encrypt(payload, target.p256dh, target.auth)
         headers = {
             "Authorization": self.vapid.authorization(target.endpoint, self.contact,

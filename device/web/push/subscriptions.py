@@ -26,9 +26,8 @@ from typing import Any
 
 from device.web.push.b64 import b64url_decode
 from device.web.push.crypto import AUTH_BYTES, POINT_BYTES, load_point
+from device.web.push.endpoints import EndpointPolicy
 from device.web.push.errors import InvalidSubscription
-from uplink.errors import UplinkError
-from uplink.upload.urls import check_scheme
 
 MAX_BODY = 4096
 MAX_ENDPOINT = 2048
@@ -89,8 +88,9 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "replace")).digest()
 
 
-def parse_subscription(body: bytes | str | Mapping[str, Any]) -> Keys:
-    """Validate a browser's subscription JSON; InvalidSubscription says what is wrong."""
+def parse_subscription(body: bytes | str | Mapping[str, Any], policy: EndpointPolicy) -> Keys:
+    """Validate a browser's subscription JSON, its endpoint at a push service `policy`
+    allows; InvalidSubscription says what is wrong."""
     if isinstance(body, (bytes, str)):
         if len(body) > MAX_BODY:
             raise InvalidSubscription(f"subscription is over {MAX_BODY} bytes")
@@ -106,12 +106,9 @@ def parse_subscription(body: bytes | str | Mapping[str, Any]) -> Keys:
         raise InvalidSubscription("subscription has no endpoint (a string URL)")
     if len(endpoint) > MAX_ENDPOINT:
         raise InvalidSubscription(f"endpoint is longer than {MAX_ENDPOINT} characters")
-    try:
-        check_scheme(endpoint, allow_insecure_loopback=True)
-    except UplinkError:
-        raise InvalidSubscription(
-            "endpoint must be an https:// URL without user name or password "
-            "(plain http:// only to this machine's loopback address)") from None
+    why = policy.refusal(endpoint)
+    if why is not None:
+        raise InvalidSubscription(why)
     keys = body.get("keys")
     if not isinstance(keys, Mapping):
         raise InvalidSubscription("subscription has no keys (an object with p256dh and auth)")

@@ -12,22 +12,42 @@ process:
 - no redirect is followed (http.client never does; a 3xx is refused here);
 - nothing is read from the environment (http.client knows no proxies or .netrc);
 - TLS verified against the system's CAs (`ssl.create_default_context()`), host name included;
-- https only, except plain http to a loopback address (push services in tests).
+- only to the push services the `EndpointPolicy` allows, and only to addresses it allows:
+  the name is resolved here, every address it gives is checked before any connection
+  (loopback, private, link-local and other special addresses refused), and the socket
+  connects to an address that was checked, never to another lookup's answer.
+
+`resolver` and `connector` are seams: the lookup (host, port, deadline) -> getaddrinfo
+tuples, and the connect of one socket to one checked address.
 """
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from common.httpseam import Headers, Response
-from common.netdeadline import DeadlineWatch, open_socket
+from common.netdeadline import AddrInfo, DeadlineWatch, resolve
+from device.web.push.endpoints import EndpointPolicy
 from uplink.errors import DeadlineExceeded, DestinationRefused, TransientUploadError
-from uplink.protocol.urls import Destination, is_loopback, parse_destination
+from uplink.protocol.urls import Destination, parse_destination
+
+Resolver = Callable[[str, int, float], list[AddrInfo]]
+Connector = Callable[[socket.socket, Any], None]
+
+
+class AddressRefused(DestinationRefused):
+    """The endpoint's name resolved to an address the device must not connect to."""
+
+
+def _connect(sock: socket.socket, address: Any) -> None:
+    sock.connect(address)
 
 BODY_CAP = 64 * 1024  # a push service's answer is a status and a short reason
 CONNECT_TIMEOUT_S = 5.0
@@ -39,7 +59,8 @@ class _Connection(http.client.HTTPConnection):
 
     def __init__(self, where: Destination, *, timeout: float, deadline: float,
                  register: Callable[[socket.socket], None],
-                 context: ssl.SSLContext | None) -> None:
+                 context: ssl.SSLContext | None, addresses: list[AddrInfo],
+                 connector: Connector) -> None:
         super().__init__(where.host, where.port, timeout=timeout)
         if context is not None:
             self.default_port = 443  # so the Host header names no port for https
@@ -47,6 +68,8 @@ class _Connection(http.client.HTTPConnection):
         self._deadline = deadline
         self._register = register
         self._context = context
+        self._addresses = addresses
+        self._connector = connector
 
     def connect(self) -> None:
         sock = self._open()
@@ -61,30 +84,57 @@ class _Connection(http.client.HTTPConnection):
         self.sock = sock
 
     def _open(self) -> socket.socket:
-        return open_socket(self._where.host, self._where.port, timeout=self.timeout,
-                           deadline=self._deadline, register=self._register)
+        """A socket connected to the first checked address that answers."""
+        last: OSError | None = None
+        for family, kind, proto, _, address in self._addresses:
+            sock = socket.socket(family, kind, proto)
+            self._register(sock)
+            try:
+                sock.settimeout(self.timeout)
+                self._connector(sock, address)
+                return sock
+            except OSError as exc:
+                last = exc
+                sock.close()
+        raise last or OSError(f"{self._where.host} has no address")
 
 
 class StdlibTransport:
     """`Transport` over `http.client`: total deadline, no redirects, no environment, TLS
-    verified; one connection per call (pushes are rare), so `close` has nothing to do."""
+    verified, only where `policy` allows; one connection per call (pushes are rare), so
+    `close` has nothing to do."""
 
-    def __init__(self, *, connect_timeout_s: float = CONNECT_TIMEOUT_S,
-                 allow_insecure_loopback: bool = True,
-                 context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, policy: EndpointPolicy, *,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 context: ssl.SSLContext | None = None,
+                 resolver: Resolver = resolve, connector: Connector = _connect) -> None:
+        self.policy = policy
         self.connect_timeout_s = connect_timeout_s
-        self.allow_insecure_loopback = allow_insecure_loopback
         self._context = context or ssl.create_default_context()
+        self._resolver = resolver
+        self._connector = connector
 
     def _destination(self, url: str) -> Destination:
         try:
             where = parse_destination(url)
         except ValueError as exc:
             raise DestinationRefused(f"refusing {url!r}: {exc}") from None
-        if where.scheme == "https" or (self.allow_insecure_loopback
-                                       and is_loopback(where.host)):
-            return where
-        raise DestinationRefused(f"refusing plain http to {where.host}: {url!r}")
+        why = self.policy.refusal(url)
+        if why is not None:
+            raise DestinationRefused(f"refusing {where.scheme}://{where.host}: {why}")
+        return where
+
+    def _addresses(self, where: Destination, deadline: float) -> list[AddrInfo]:
+        """The host's addresses, every one allowed by the policy (else AddressRefused)."""
+        found = self._resolver(where.host.strip("[]"), where.port, deadline)
+        if not found:
+            raise OSError(f"{where.host} has no address")
+        for info in found:
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+            why = self.policy.address_refusal(where, address)
+            if why is not None:
+                raise AddressRefused(f"refusing {where.scheme}://{where.host}: {why}")
+        return found
 
     def request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
@@ -97,12 +147,19 @@ class StdlibTransport:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded(f"{method} {url}: deadline passed before the call")
+        try:
+            addresses = self._addresses(where, deadline)
+        except (TimeoutError, OSError) as exc:
+            if isinstance(exc, TimeoutError) or time.monotonic() >= deadline:
+                raise DeadlineExceeded(f"{method} {where.host}: {exc}") from None
+            raise TransientUploadError(f"{method} {where.host}: looking it up: {exc}") from None
         watch = DeadlineWatch()
         conn = _Connection(where, timeout=min(self.connect_timeout_s, remaining),
                            deadline=deadline, register=watch.add,
-                           context=self._context if where.scheme == "https" else None)
+                           context=self._context if where.scheme == "https" else None,
+                           addresses=addresses, connector=self._connector)
         try:
-            with watch.armed(remaining):
+            with watch.armed(max(0.001, deadline - time.monotonic())):
                 response = self._exchange(conn, method, url, target, headers, body, deadline)
         except (http.client.HTTPException, OSError) as exc:
             if watch.expired or time.monotonic() >= deadline:

@@ -3,6 +3,7 @@ through real HTTP to a loopback push service that verifies VAPID and decrypts as
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -33,19 +34,28 @@ def _pending_request(dev: Device, index: int = 0) -> str:
     return outcome.request_id
 
 
-def _service(dev: Device, cfg: PushConfig = CFG, deadline_s: float = 5.0) -> PushService:
-    return PushService(dev.tmp / "web", cfg, book_path=dev.tmp / "uplink.sqlite3",
+def _service(dev: Device, push: LoopbackPushService, cfg: PushConfig = CFG,
+             deadline_s: float = 5.0) -> PushService:
+    """The web app's push service with the loopback push service named in its config."""
+    return PushService(dev.tmp / "web", named(cfg, push), book_path=dev.tmp / "uplink.sqlite3",
                        deadline_s=deadline_s)
 
 
+def named(cfg: PushConfig, push: LoopbackPushService) -> PushConfig:
+    return dataclasses.replace(cfg, other_services=[push.origin])
+
+
 def _expected(request_id: str) -> dict[str, Any]:
-    return {"title": "doorcam", "body": "New request from 84th Precinct",
-            "url": f"/#request-{request_id}", "tag": f"request-{request_id}"}
+    url = f"/#request-{request_id}"
+    return {"title": "doorcam", "body": "New request from 84th Precinct", "url": url,
+            "tag": f"request-{request_id}", "kind": "request", "image": "/live/snapshot.jpg",
+            "actions": [{"action": "requests", "title": "Requests", "url": url},
+                        {"action": "live", "title": "Live", "url": "/live"}]}
 
 
 def test_one_push_per_subscription_and_a_restart_does_not_repeat_it(
         device: Device, push_service: LoopbackPushService) -> None:
-    svc = _service(device)
+    svc = _service(device, push_service)
     _, sub_a = push_service.subscribe()
     _, sub_b = push_service.subscribe()
     svc.subscribe("owner", sub_a, now=NOW)
@@ -67,7 +77,7 @@ def test_one_push_per_subscription_and_a_restart_does_not_repeat_it(
 
     assert notifier.notify_pending(NOW + 3).delivered == 0
     notifier.close()
-    again = _service(device).notifier()  # a restart of the web process
+    again = _service(device, push_service).notifier()  # a restart of the web process
     assert again.notify_pending(NOW + 4).new_requests == []
     again.close()
     assert push_service.posts == 2
@@ -76,7 +86,7 @@ def test_one_push_per_subscription_and_a_restart_does_not_repeat_it(
 
 def test_410_drops_the_subscription_and_others_still_get_theirs(
         device: Device, push_service: LoopbackPushService) -> None:
-    svc = _service(device)
+    svc = _service(device, push_service)
     _, gone = push_service.subscribe()
     _, kept = push_service.subscribe()
     svc.subscribe("owner", gone, now=NOW)
@@ -93,7 +103,7 @@ def test_410_drops_the_subscription_and_others_still_get_theirs(
 
 def test_a_redirect_is_not_followed(device: Device,
                                     push_service: LoopbackPushService) -> None:
-    svc = _service(device)
+    svc = _service(device, push_service)
     _, sub = push_service.subscribe()
     svc.subscribe("owner", sub, now=NOW)
     push_service.answer[push_service.token_of(sub)] = "redirect"
@@ -110,7 +120,7 @@ def test_a_redirect_is_not_followed(device: Device,
 
 def test_a_silent_push_service_is_cut_at_the_deadline_and_retried_later(
         device: Device, push_service: LoopbackPushService) -> None:
-    svc = _service(device, deadline_s=1.0)
+    svc = _service(device, push_service, deadline_s=1.0)
     _, sub = push_service.subscribe()
     svc.subscribe("owner", sub, now=NOW)
     push_service.answer[push_service.token_of(sub)] = "silent"
@@ -130,8 +140,10 @@ def test_a_silent_push_service_is_cut_at_the_deadline_and_retried_later(
 
 def test_retry_after_holds_the_push_service_and_a_500_is_retried_then_given_up(
         device: Device, push_service: LoopbackPushService) -> None:
-    svc = _service(device)
     other = LoopbackPushService().start()  # a second push service: the hold is per service
+    svc = PushService(device.tmp / "web", dataclasses.replace(
+        CFG, other_services=[push_service.origin, other.origin]),
+        book_path=device.tmp / "uplink.sqlite3")
     try:
         _, limited = push_service.subscribe()
         _, same_service = push_service.subscribe()
@@ -166,7 +178,7 @@ def test_retry_after_holds_the_push_service_and_a_500_is_retried_then_given_up(
 def test_a_subscription_failing_for_days_is_dropped_and_logged_once(
         device: Device, push_service: LoopbackPushService,
         caplog: pytest.LogCaptureFixture) -> None:
-    svc = _service(device)
+    svc = _service(device, push_service)
     _, dead = push_service.subscribe()
     _, alive = push_service.subscribe()
     svc.subscribe("owner", dead, now=NOW)
@@ -196,13 +208,14 @@ def test_a_subscription_failing_for_days_is_dropped_and_logged_once(
 
 def test_requests_no_longer_pending_are_forgotten_in_batches(
         device: Device, push_service: LoopbackPushService) -> None:
-    svc = _service(device)
+    svc = _service(device, push_service)
     _, sub = push_service.subscribe()
     svc.subscribe("owner", sub, now=NOW)
     decided = [_pending_request(device, i) for i in range(3)]
     pending = _pending_request(device, 3)
     notifier = Notifier(device.tmp / "uplink.sqlite3", device.tmp / "web" / "push.sqlite3",
-                        svc.sender, CFG, keep_notified_s=2 * PRUNE_EVERY_S - 10, prune_batch=2)
+                        svc.sender, named(CFG, push_service),
+                        keep_notified_s=2 * PRUNE_EVERY_S - 10, prune_batch=2)
     assert notifier.notify_pending(NOW + 1).delivered == 4
     desk = device.desk()
     for rid in decided:
@@ -230,7 +243,7 @@ def test_requests_no_longer_pending_are_forgotten_in_batches(
 
 def test_decided_request_is_not_pushed_any_more(
         device: Device, push_service: LoopbackPushService) -> None:
-    svc = _service(device)
+    svc = _service(device, push_service)
     _, sub = push_service.subscribe()
     svc.subscribe("owner", sub, now=NOW)
     push_service.answer[push_service.token_of(sub)] = "500"
@@ -249,7 +262,7 @@ def test_the_book_is_only_read(device: Device, push_service: LoopbackPushService
     _pending_request(device)
     book = device.tmp / "uplink.sqlite3"
     before = _dump(book)
-    notifier = _service(device).notifier()
+    notifier = _service(device, push_service).notifier()
     notifier.notify_pending(NOW + 1)
     notifier.close()
     assert _dump(book) == before
@@ -264,7 +277,7 @@ def test_run_loop_sends_motion_when_woken_and_stops(
         device: Device, push_service: LoopbackPushService) -> None:
     cfg = PushConfig(enabled=True, contact="https://example.org/doorcam",
                      notify_on_motion=True, ttl_s=3600)
-    svc = _service(device, cfg)
+    svc = _service(device, push_service, cfg)
     _, sub = push_service.subscribe()
     svc.subscribe("owner", sub, now=NOW)
     notifier = svc.notifier()
@@ -279,8 +292,9 @@ def test_run_loop_sends_motion_when_woken_and_stops(
     thread.join(10)
     assert not thread.is_alive()
     (d,) = push_service.deliveries
-    assert d.message == {"title": "doorcam", "body": "Motion at the door", "url": "/",
-                         "tag": "motion"}
+    assert d.message == {"title": "doorcam", "body": "Motion at the door", "url": "/clips",
+                         "tag": "motion", "kind": "motion", "image": "/live/snapshot.jpg",
+                         "actions": [{"action": "live", "title": "Live", "url": "/live"}]}
     assert (d.headers["topic"], d.headers["urgency"], d.headers["ttl"]) == (
         "motion", "high", "300")
 
@@ -289,7 +303,7 @@ def test_run_loop_sends_motion_when_woken_and_stops(
                                  PushConfig(enabled=True, contact="mailto:o@example.org")])
 def test_motion_is_not_pushed_unless_configured(
         device: Device, push_service: LoopbackPushService, cfg: PushConfig) -> None:
-    svc = _service(device, cfg)
+    svc = _service(device, push_service, cfg)
     _, sub = push_service.subscribe()
     svc.subscribe("owner", sub, now=NOW)
     notifier = svc.notifier()

@@ -10,7 +10,8 @@ import pytest
 
 from config.push import PushConfig
 from device.web.push import STATIC_DIR, PushConfigError, PushService
-from device.web.push.errors import DestinationRefused, PushError, Unreachable
+from device.web.push.endpoints import EndpointPolicy
+from device.web.push.errors import EndpointNotAllowed, PushError, Unreachable
 from device.web.push.message import request_message
 from device.web.push.sender import PushSender, Target, retry_after
 from device.web.push.vapid import VapidKey
@@ -19,9 +20,9 @@ from tests.web.push.browser import Browser
 PUSH = Path(__file__).resolve().parents[3] / "device" / "web" / "push"
 
 
-def _sender(tmp_path: Path) -> PushSender:
+def _sender(tmp_path: Path, *other_services: str) -> PushSender:
     return PushSender(VapidKey.load_or_create(tmp_path / "k.pem"), "mailto:o@example.org",
-                      deadline_s=1.0)
+                      EndpointPolicy.of(other_services), deadline_s=1.0)
 
 
 def _target(endpoint: str) -> Target:
@@ -30,11 +31,12 @@ def _target(endpoint: str) -> Target:
 
 
 @pytest.mark.parametrize("endpoint", ["http://push.example.com/x", "ftp://127.0.0.1/x",
-                                      "https://a@push.example.com/x", "http://10.0.0.1/x"])
-def test_plain_http_except_loopback_is_refused_without_connecting(
+                                      "https://a@push.example.com/x", "http://10.0.0.1/x",
+                                      "http://127.0.0.1:8080/x", "https://push.example.com/x"])
+def test_what_is_not_a_known_push_service_is_refused_without_connecting(
         tmp_path: Path, endpoint: str) -> None:
     sender = _sender(tmp_path)
-    with pytest.raises(DestinationRefused):
+    with pytest.raises(EndpointNotAllowed):
         sender.send(_target(endpoint), b"{}", ttl=60)
     sender.close()
 
@@ -44,7 +46,7 @@ def test_nobody_listening_is_unreachable_not_a_traceback(tmp_path: Path) -> None
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    sender = _sender(tmp_path)
+    sender = _sender(tmp_path, f"http://127.0.0.1:{port}")
     with pytest.raises(Unreachable) as err:
         sender.send(_target(f"http://127.0.0.1:{port}/push/secret-token"), b"{}", ttl=60)
     sender.close()
@@ -96,5 +98,6 @@ def test_push_imports_neither_the_daemon_nor_the_commands() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             for name in names:
                 assert not name.startswith(("device.daemon", "device.cmd_")), (path, name)
-                assert not name.startswith("device.") or name.startswith("device.web.push"), \
-                    (path, name)
+                # Besides itself, only the kinds of notification (a light enum module).
+                assert not name.startswith("device.") or name.startswith(
+                    ("device.web.push", "device.web.kinds")), (path, name)

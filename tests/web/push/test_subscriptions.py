@@ -11,14 +11,21 @@ from typing import Any
 
 import pytest
 
+from device.web.push.endpoints import EndpointPolicy
 from device.web.push.errors import InvalidSubscription
 from device.web.push.subscriptions import (
     MAX_PER_ACCOUNT,
     Keys,
     SubscriptionStore,
-    parse_subscription,
 )
+from device.web.push.subscriptions import parse_subscription as parse
 from tests.web.push.browser import Browser
+
+POLICY = EndpointPolicy.of(["push.example.com", "http://127.0.0.1:8080"])
+
+
+def parse_subscription(body: Any, policy: EndpointPolicy = POLICY) -> Keys:
+    return parse(body, policy)
 
 
 def _b64(data: bytes) -> str:
@@ -41,9 +48,14 @@ def test_a_browser_subscription_parses_from_bytes_text_or_dict() -> None:
         assert (keys.p256dh, keys.auth) == (browser.p256dh, browser.auth)
 
 
-def test_loopback_http_is_allowed_for_tests() -> None:
+def test_loopback_http_only_at_the_origin_the_config_names() -> None:
     assert parse_subscription(_sub("http://127.0.0.1:8080/push/x")).endpoint.startswith("http:")
-    assert parse_subscription(_sub("http://localhost/push/x"))
+    for other in ("http://127.0.0.1:8081/push/x", "http://localhost:8080/push/x",
+                  "https://127.0.0.1:8080/push/x"):
+        with pytest.raises(InvalidSubscription):
+            parse_subscription(_sub(other))
+    with pytest.raises(InvalidSubscription, match="not an IP address"):
+        parse_subscription(_sub("http://127.0.0.1:8080/push/x"), EndpointPolicy.of())
 
 
 @pytest.mark.parametrize(("body", "says"), [
@@ -52,7 +64,7 @@ def test_loopback_http_is_allowed_for_tests() -> None:
     (b"x" * 5000, "over 4096 bytes"),
     ({"keys": {}}, "no endpoint"),
     (_sub("http://push.example.com/x"), "must be an https:// URL"),
-    (_sub("https://user:pw@push.example.com/x"), "without user name or password"),
+    (_sub("https://user:pw@push.example.com/x"), "must not carry a user name or password"),
     (_sub("ftp://push.example.com/x"), "must be an https:// URL"),
     (_sub("https://push.example.com/" + "x" * 2100), "longer than 2048"),
     ({"endpoint": "https://push.example.com/x"}, "no keys"),

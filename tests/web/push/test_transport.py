@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import trustme
 
+from device.web.push.endpoints import EndpointPolicy
 from device.web.push.errors import Unreachable
 from device.web.push.sender import PushSender, Target
 from device.web.push.transport import BODY_CAP, StdlibTransport
@@ -23,6 +24,17 @@ from device.web.push.vapid import VapidKey
 from tests.uplink.upload.netfaults import RawRequest, ScriptedServer, http_response
 from tests.web.push.browser import Browser
 from uplink.errors import DeadlineExceeded, DestinationRefused, TransientUploadError
+
+
+def named(*urls: str) -> EndpointPolicy:
+    """The policy with each URL's origin named in [push] other_services, as the tests'
+    configs name their loopback push service."""
+    return EndpointPolicy.of(["/".join(u.split("/")[:3]) for u in urls])
+
+
+def to(url: str, **kw: Any) -> StdlibTransport:
+    return StdlibTransport(named(url), **kw)
+
 
 DEADLINE = 1.5
 SLOW = 10.0  # per-operation timeouts far above the deadline: only the deadline ends a call
@@ -77,7 +89,7 @@ def test_call_ends_at_its_total_deadline(
         script: Callable[[RawRequest, socket.socket], bool],
         make_scripted: Callable[..., ScriptedServer]) -> None:
     server = make_scripted(script)
-    transport = StdlibTransport(connect_timeout_s=SLOW)
+    transport = to(server.url, connect_timeout_s=SLOW)
     start = time.monotonic()
     with pytest.raises(DeadlineExceeded):
         transport.request("POST", server.url, {}, b"{}", start + DEADLINE)
@@ -90,7 +102,7 @@ def test_a_trickling_push_service_is_unreachable_at_the_senders_deadline(
         tmp_path: Path, make_scripted: Callable[..., ScriptedServer]) -> None:
     server = make_scripted(trickle_headers)
     sender = PushSender(VapidKey.load_or_create(tmp_path / "k.pem"), "mailto:o@example.org",
-                        deadline_s=DEADLINE)
+                        named(server.url), deadline_s=DEADLINE)
     b = Browser.new()
     start = time.monotonic()
     with pytest.raises(Unreachable) as err:
@@ -104,7 +116,7 @@ def test_a_trickling_push_service_is_unreachable_at_the_senders_deadline(
 def test_a_tls_handshake_that_never_finishes_is_cut() -> None:
     lsock = socket.create_server(("127.0.0.1", 0))  # accepts, then never says ServerHello
     port = lsock.getsockname()[1]
-    transport = StdlibTransport(connect_timeout_s=SLOW)
+    transport = to(f"https://127.0.0.1:{port}", connect_timeout_s=SLOW)
     start = time.monotonic()
     try:
         with pytest.raises(DeadlineExceeded):
@@ -118,7 +130,7 @@ def test_a_tls_handshake_that_never_finishes_is_cut() -> None:
 def test_a_server_that_never_reads_the_body_is_cut() -> None:
     lsock = socket.create_server(("127.0.0.1", 0))  # the kernel accepts; nobody reads
     port = lsock.getsockname()[1]
-    transport = StdlibTransport(connect_timeout_s=SLOW)
+    transport = to(f"http://127.0.0.1:{port}", connect_timeout_s=SLOW)
     start = time.monotonic()
     try:
         with pytest.raises(DeadlineExceeded):
@@ -135,7 +147,7 @@ def test_redirects_are_refused_not_followed(
     server = make_scripted(lambda req, conn: conn.sendall(http_response(
         status, {"Location": "/elsewhere"})) or True)
     with pytest.raises(DestinationRefused, match="redirect"):
-        StdlibTransport().request("POST", server.url, {}, b"{}", time.monotonic() + 5)
+        to(server.url).request("POST", server.url, {}, b"{}", time.monotonic() + 5)
     assert server.methods() == ["POST"], "the Location was never asked for"
 
 
@@ -143,7 +155,7 @@ def test_body_is_capped_and_headers_ignore_case(
         make_scripted: Callable[..., ScriptedServer]) -> None:
     server = make_scripted(lambda req, conn: conn.sendall(http_response(
         400, {"Retry-After": "12"}, b"b" * (1 << 20))) or False)
-    resp = StdlibTransport().request("POST", server.url, {"TTL": "60"}, b"{}",
+    resp = to(server.url).request("POST", server.url, {"TTL": "60"}, b"{}",
                                      time.monotonic() + 10)
     assert resp.status == 400 and len(resp.body) == BODY_CAP
     assert resp.headers["retry-after"] == resp.headers["RETRY-AFTER"] == "12"
@@ -153,16 +165,22 @@ def test_body_is_capped_and_headers_ignore_case(
 @pytest.mark.parametrize("url", ["http://push.example.com/x", "http://10.0.0.1/x",
                                  "ftp://127.0.0.1/x", "https://u@push.example.com/x",
                                  "https://push.example.com\\@evil/x"])
-def test_plain_http_except_loopback_is_refused_before_connecting(url: str) -> None:
+def test_plain_http_and_unknown_services_are_refused_before_connecting(url: str) -> None:
     with pytest.raises(DestinationRefused):
-        StdlibTransport().request("POST", url, {}, b"{}", time.monotonic() + 5)
+        StdlibTransport(EndpointPolicy.of(), resolver=_unreachable,
+                        connector=_unreachable).request("POST", url, {}, b"{}",
+                                                        time.monotonic() + 5)
 
 
-def test_loopback_http_can_be_refused_too(
+def _unreachable(*args: Any) -> Any:
+    raise AssertionError(f"the transport looked up or connected: {args!r}")
+
+
+def test_a_loopback_push_service_not_named_in_the_config_is_refused(
         make_scripted: Callable[..., ScriptedServer]) -> None:
     server = make_scripted(lambda req, conn: False)
-    with pytest.raises(DestinationRefused):
-        StdlibTransport(allow_insecure_loopback=False).request(
+    with pytest.raises(DestinationRefused, match="not an IP address"):
+        StdlibTransport(EndpointPolicy.of(["http://127.0.0.1:1"])).request(
             "POST", server.url, {}, b"{}", time.monotonic() + 5)
     assert server.connections == 0
 
@@ -173,12 +191,12 @@ def test_refused_connection_is_transient_and_a_passed_deadline_connects_nowhere(
         s.bind(("127.0.0.1", 0))  # bound, not listening: the connection is refused
         port = s.getsockname()[1]
         with pytest.raises(TransientUploadError) as info:
-            StdlibTransport().request("POST", f"http://127.0.0.1:{port}/x", {}, b"",
+            to(f"http://127.0.0.1:{port}").request("POST", f"http://127.0.0.1:{port}/x", {}, b"",
                                       time.monotonic() + 5)
     assert not isinstance(info.value, DeadlineExceeded)
     server = make_scripted(lambda req, conn: False)
     with pytest.raises(DeadlineExceeded):
-        StdlibTransport().request("POST", server.url, {}, b"", time.monotonic() - 1)
+        to(server.url).request("POST", server.url, {}, b"", time.monotonic() - 1)
     assert server.connections == 0
 
 
@@ -221,8 +239,8 @@ def test_tls_is_verified_against_the_trusted_cas(
         tls_server: Callable[[str], tuple[str, ssl.SSLContext]]) -> None:
     url, trusting = tls_server("127.0.0.1")
     with pytest.raises(DestinationRefused, match="certificate"):
-        StdlibTransport().request("POST", url, {}, b"{}", time.monotonic() + 5)
-    resp = StdlibTransport(context=trusting).request("POST", url, {}, b"{}",
+        to(url).request("POST", url, {}, b"{}", time.monotonic() + 5)
+    resp = to(url, context=trusting).request("POST", url, {}, b"{}",
                                                      time.monotonic() + 5)
     assert resp.status == 201
 
@@ -230,7 +248,7 @@ def test_tls_is_verified_against_the_trusted_cas(
 def test_tls_names_the_host(tls_server: Callable[[str], tuple[str, ssl.SSLContext]]) -> None:
     url, trusting = tls_server("push.example.com")  # a trusted CA, another host's name
     with pytest.raises(DestinationRefused, match="certificate"):
-        StdlibTransport(context=trusting).request("POST", url, {}, b"{}",
+        to(url, context=trusting).request("POST", url, {}, b"{}",
                                                   time.monotonic() + 5)
 
 
@@ -242,6 +260,6 @@ def test_proxies_in_the_environment_are_not_used(
         monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    assert StdlibTransport().request("POST", server.url, {}, b"{}",
+    assert to(server.url).request("POST", server.url, {}, b"{}",
                                      time.monotonic() + 5).status == 201
     assert proxy.connections == 0 and server.connections == 1
