@@ -14,7 +14,10 @@ setup(
                   "device.web.push": ["static/*"]},
     install_requires=[
         "numpy>=1.24",
-        "opencv-python-headless>=4.8",
+        # 4.x, not 5: the people detector uses OpenCV's HOG people detector and Haar
+        # cascades, which OpenCV 5's wheels no longer ship (Debian trixie's python3-opencv
+        # 4.10 + opencv-data has them).
+        "opencv-python-headless>=4.8,<5",
         "av>=14",  # 14.2 is Debian trixie's python3-av
         "paho-mqtt>=2.1",
         "cryptography>=42",
@@ -56,6 +59,8 @@ setup(
             "moto[s3]>=5.1",
             "flask>=3",
             "flask-cors>=4",
+            # Builds the small ONNX detectors the people stage's model tests load.
+            "onnx>=1.16",
         ],
     },
     entry_points={"console_scripts": ["doorcam = device.cli:main"]},

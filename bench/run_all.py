@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("bench_motion", "bench_recording", "bench_pipeline", "bench_web", "bench_ring",
-           "bench_fanout", "bench_live")
+BENCHES = ("bench_motion", "bench_people", "bench_recording", "bench_pipeline", "bench_web",
+           "bench_ring", "bench_fanout", "bench_live")
 
 
 def main() -> int:

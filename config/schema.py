@@ -10,6 +10,7 @@ from config.homeassistant import HomeAssistantConfig
 from config.live import LiveConfig
 from config.mqtt import MqttConfig
 from config.owner_mqtt import OwnerMqttConfig
+from config.people import PeopleConfig
 from config.privacy import PrivacyConfig
 from config.push import PushConfig
 from config.uplink import DeviceConfig, UplinkConfig
@@ -147,6 +148,7 @@ class Config:
     push: PushConfig = PushConfig()
     doorbell: DoorbellConfig = DoorbellConfig()
     live: LiveConfig = LiveConfig()
+    people: PeopleConfig = PeopleConfig()
 
 
 SECTIONS: dict[str, type] = {
@@ -165,4 +167,5 @@ SECTIONS: dict[str, type] = {
     "push": PushConfig,
     "doorbell": DoorbellConfig,
     "live": LiveConfig,
+    "people": PeopleConfig,
 }

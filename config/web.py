@@ -157,4 +157,5 @@ class WebConfig:
         "(behind a proxy) or \"https://door.local:8443\": its host name is the passkeys' "
         "relying party and the address is checked exactly when one is used. Passkeys work "
         "only there, with a certificate the browser trusts (http only for localhost); "
-        "empty = no passkeys, passwords only.", check=public_url)
+        "empty = the device's own .local name (`doorcam ca name`) when its own CA issued the "
+        "certificate, else no passkeys, passwords only.", check=public_url)

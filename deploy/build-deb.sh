@@ -30,13 +30,19 @@ sed -e 's|^ExecStart=/opt/doorcam/venv/bin/python3|ExecStart=/usr/bin/python3|' 
 sed 's|^ExecStart=/opt/doorcam/venv/bin/doorcam|ExecStart=/usr/bin/doorcam|' \
     "$SRC/deploy/doorcam-registry-refresh.service" \
     > "$PKG/lib/systemd/system/doorcam-registry-refresh.service"
-install -m 0644 "$SRC/deploy/doorcam-registry-refresh.timer" "$PKG/lib/systemd/system/"
+install -m 0644 "$SRC/deploy/doorcam-registry-refresh.timer" "$SRC/deploy/doorcam-web-cert.timer" \
+    "$PKG/lib/systemd/system/"
+sed 's|^ExecStart=/opt/doorcam/venv/bin/doorcam|ExecStart=/usr/bin/doorcam|' \
+    "$SRC/deploy/doorcam-web-cert.service" > "$PKG/lib/systemd/system/doorcam-web-cert.service"
+install -D -m 0644 "$SRC/deploy/avahi-doorcam.service" "$PKG/etc/avahi/services/doorcam.service"
+install -m 0755 "$SRC/deploy/share-store.sh" "$PKG/usr/lib/doorcam/share-store.sh"
 install -D -m 0644 "$SRC/deploy/time-wait-sync-doorcam.conf" \
     "$PKG/lib/systemd/system/systemd-time-wait-sync.service.d/doorcam.conf"
 install -m 0644 "$SRC/config/doorcam.example.toml" "$PKG/usr/share/doorcam/"
 install -m 0644 "$SRC/README.md" "$SRC/docs/protocol.md" "$PKG/usr/share/doc/doorcam/"
 sed "s/@VERSION@/$VERSION/" "$SRC/deploy/debian/control.in" > "$PKG/DEBIAN/control"
 install -m 0755 "$SRC/deploy/debian/postinst" "$SRC/deploy/debian/prerm" "$PKG/DEBIAN/"
+echo /etc/avahi/services/doorcam.service > "$PKG/DEBIAN/conffiles"
 mkdir -p "$OUT"
 dpkg-deb --root-owner-group --build "$PKG" "$OUT/doorcam_${VERSION}_all.deb" >/dev/null
 echo "$OUT/doorcam_${VERSION}_all.deb"

@@ -42,7 +42,8 @@ def load_owner_config(path: str | None) -> Config:
 
 
 def become_store_owner(store: Path) -> None:
-    """As root, switch to the user and group owning `store` (no-op otherwise)."""
+    """As root, switch to the user and group owning `store` (no-op otherwise); the web
+    app's commands pass its own folder (`<store>/web`, its own service user's)."""
     if os.geteuid() != 0:
         return
     try:
@@ -54,6 +55,9 @@ def become_store_owner(store: Path) -> None:
     os.setgroups([])
     os.setgid(st.st_gid)
     os.setuid(st.st_uid)
+    # As the services do (UMask=0007): what is made here stays usable by the store's group
+    # (the web app's own user), never by others.
+    os.umask(0o007)
 
 
 @dataclass(frozen=True)

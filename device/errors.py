@@ -3,6 +3,7 @@
 Every error a user can cause is a subclass of one of these component exceptions:
 config.ConfigError (bad config file), capture.frame.SourceError (video/camera input),
 capture.recording.RecordingError (writing a clip), motion.MotionError (detector input),
+motion.people.PeopleError (the people detector: its model),
 device.store.StoreError (the clip store, including InvalidClipId and ClipNotFound).
 """
 
@@ -28,6 +29,7 @@ def user_error(exc: BaseException) -> UserError | None:
     from capture.recording import RecordingError
     from device.store import StoreError
     from motion import MotionError
+    from motion.people import PeopleError
     from uplink.errors import UplinkError
 
     if isinstance(exc, SourceError):
@@ -38,6 +40,8 @@ def user_error(exc: BaseException) -> UserError | None:
         return UserError(f"recording: {exc}", EXIT_FAILURE)
     if isinstance(exc, MotionError):
         return UserError(f"motion: {exc}", EXIT_USAGE)
+    if isinstance(exc, PeopleError):
+        return UserError(f"people: {exc}", EXIT_USAGE)
     if isinstance(exc, UplinkError):
         return UserError(str(exc), EXIT_USAGE)
     if isinstance(exc, OSError):

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ StandardOutput=journal+console
 [Install]
 WantedBy=multi-user.target
 """
+OLD_PASSWORD = "correct horse battery"  # tests/boot_probe.py logs in with it
 # Only the timing is shortened for the test; the hardening is the shipped unit's.
 DROP_IN = """[Service]
 WatchdogSec=6
@@ -41,11 +43,44 @@ TimeoutAbortSec=5
 """
 
 
-def _install(root: Path, tmp_path: Path, probe: Path) -> None:
+def _old_install(root: Path) -> str:
+    """What an earlier version left: the service user alone (its web app ran as it too), and
+    a store of its 0600/0700 files: the web app's accounts (one account, "alex"), its Web
+    Push key and an empty clip store. The package's upgrade must hand them to the web app's
+    own user. The push key's public half, which the Device page must still show."""
+    from config.schema import StoreConfig
+    from device.store import ClipStore
+    from device.web.accounts import Accounts
+    from device.web.push.vapid import VapidKey
+
+    made = subprocess.run(["chroot", str(root), "adduser", "--system", "--group", "--home",
+                           "/var/lib/doorcam", "--no-create-home", "doorcam"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert made.returncode == 0, made.stdout + made.stderr
+    state = root / "var/lib/doorcam"
+    old = os.umask(0o077)
+    try:
+        state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with Accounts(state / "web" / "accounts.sqlite3") as acc:
+            acc.add("alex", OLD_PASSWORD, time.time())
+        push_key = VapidKey.load_or_create(state / "web" / "vapid_key.pem").public_key()
+        ClipStore(StoreConfig(path=str(state))).close()
+    finally:
+        os.umask(old)
+    user = next(line.split(":") for line in (root / "etc/passwd").read_text().splitlines()
+                if line.startswith("doorcam:"))
+    for path in (state, *state.rglob("*")):
+        os.lchown(path, int(user[2]), int(user[3]))
+        assert path.stat().st_mode & 0o077 == 0, path
+    return push_key
+
+
+def _install(root: Path, tmp_path: Path, probe: Path) -> str:
     built = subprocess.run(["bash", str(REPO / "deploy/build-deb.sh"), str(tmp_path / "dist")],
                            capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, built.stderr
     shutil.copy(built.stdout.split()[-1], root / "tmp/doorcam.deb")
+    push_key = _old_install(root)
     dpkg = subprocess.run(["chroot", str(root), "dpkg", "-i", "/tmp/doorcam.deb"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert dpkg.returncode == 0, dpkg.stdout + dpkg.stderr
@@ -61,7 +96,13 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
     head, ha = text.split("[homeassistant]\n")
     before, home = head.split("[owner_mqtt]\n")  # Home Assistant talks to the home broker
     head = before + "[owner_mqtt]\n" + home.replace("enabled = false", "enabled = true", 1)
-    conf.write_text(head + "[homeassistant]\n" + ha.replace("enabled = false", "enabled = true", 1))
+    text = head + "[homeassistant]\n" + ha.replace("enabled = false", "enabled = true", 1)
+    # Web Push on: the push key an earlier version made must keep working.
+    before, push = text.split("[push]\n")
+    assert "\nenabled = false\n" in push and '\ncontact = ""\n' in push
+    push = push.replace("\nenabled = false\n", "\nenabled = true\n", 1).replace(
+        '\ncontact = ""\n', '\ncontact = "mailto:owner@example.org"\n', 1)
+    conf.write_text(before + "[push]\n" + push)
     # A device key, as the daemon makes it once its uplink is on: the web app must not read it.
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -84,6 +125,7 @@ def _install(root: Path, tmp_path: Path, probe: Path) -> None:
     (units / "multi-user.target.wants/doorcam-probe.service").symlink_to(
         "/etc/systemd/system/doorcam-probe.service")
     shutil.copy(REPO / "tests/boot_probe.py", probe / "boot_probe.py")
+    return push_key
 
 
 @pytest.mark.timeout(1200)
@@ -94,7 +136,7 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     probe.mkdir()
     console = tmp_path / "console.log"
     with overlay(base, tmp_path / "overlay") as root:
-        _install(root, tmp_path, probe)
+        push_key = _install(root, tmp_path, probe)
         # The package enabled its unit although systemd was not running (an image build).
         wants = root / "etc/systemd/system/multi-user.target.wants/doorcam.service"
         assert wants.is_symlink()
@@ -147,16 +189,43 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert "Read-only file system" in r["write_var_lib"]
     assert r["write_state_rc"] == 0
     assert isinstance(r["exposure"], float) and r["exposure"] <= 2.5, r["exposure"]
-    # The web app: its own unit, TLS on its port, the daemon's user without capabilities,
-    # and the device key hidden from it (the same user reads it outside the sandbox).
+    # The web app: its own unit, TLS on its port, its own user (doorcam-web, in the group
+    # doorcam) without capabilities.
     w = r["web"]
     assert w["SubState"] == "running" and w["login_status"] == 200, w
-    assert w["proc"]["Uid"] == r["proc"]["Uid"] and w["proc"]["CapEff"] == "0" * 16, w
+    assert w["user"] == "doorcam-web" and w["groups"].split() == ["doorcam"], w
+    assert w["proc"]["Uid"] != r["proc"]["Uid"] and w["proc"]["CapEff"] == "0" * 16, w
     assert w["proc"]["CapBnd"] == "0" * 16 and w["proc"]["NoNewPrivs"] == "1", w
-    for name, key in w["keys"].items():  # signing, owner-channel and video-signing keys
+    # The device's, owner channel's, media signing and CA keys: file permissions refuse
+    # them to its user even outside its sandbox; the daemon's user reads them.
+    assert set(w["keys"]) == {"device_key.pem", "device_key.x25519.pem",
+                              "device_key.media.pem", "device_ca.key"}, w
+    for name, key in w["keys"].items():
         assert key["inside"][0] != 0 and "Permission denied" in key["inside"][1], (name, w)
-        assert key["outside_rc"] == 0, (name, w)
+        assert key["web_user"][0] != 0 and "Permission denied" in key["web_user"][1], (name, w)
+        assert key["daemon_user_rc"] == 0 and key["mode"] == "600", (name, w)
+    # Nor the daemon's memory: another user may not open /proc/PID/mem (nor see the process
+    # at all from inside its sandbox).
+    mem = w["daemon_mem"]
+    assert mem["web_user"][0] != 0 and "Permission denied" in mem["web_user"][1], mem
+    assert mem["inside"][0] != 0, mem
+    assert mem["daemon_user_rc"] == 0, mem  # the check itself can succeed
+    # It serves the certificate the device's CA issued (verified against the CA, by name).
+    assert w["ca_verified"] == "ok", w
+    assert "made the device CA" in w["cert_unit"] and w["cert_timer"] == "enabled", w
     assert f"fingerprint: {w['served_fp']}" in w["url"], w
+    assert "open https://doorcam.local:8443/" in w["url"], w
+    # The upgrade: the account an earlier version (web app as doorcam) made logs in, the
+    # store's files are shared with the group, its own folder is its user's, and it serves
+    # the clips the daemon records, and records a hold in the daemon's clip index.
+    assert w["old_login"] == 303 and w["clips_page"] == 200, w
+    assert w["video"] == [200, "video/mp4"] and w["video_bytes"] > 1000, w
+    assert w["hold"] == 303 and w["held"] is True, w
+    assert w["push_key"] == push_key, w  # the old Web Push key, so subscriptions stay valid
+    assert w["web_dir"] == ["doorcam-web", "doorcam", "770"], w
+    assert w["accounts"][0] == "doorcam-web" and w["accounts"][2] == "600", w
+    assert w["index"][1:] == ["doorcam", "660"], w
+    assert w["state_dir"] == ["doorcam", "doorcam", "770"], w
     assert isinstance(w["exposure"], float) and w["exposure"] <= 2.5, w
     # The registry refresh timer: enabled by the package and scheduled; its service is
     # skipped until a registry URL was installed, and a failed refresh is a failed unit.

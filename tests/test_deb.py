@@ -55,7 +55,20 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
         capture_output=True, text=True, env={"PYTHONPATH": str(root / "usr/lib/doorcam"),
                                              "PATH": "/usr/bin:/bin"}, timeout=120)
     assert served.returncode == 0 and "adduser" in served.stdout, served.stderr
-    assert "doorcam:x:" in (root / "etc/passwd").read_text()
+    passwd = (root / "etc/passwd").read_text()
+    # The web app's own user, in the service's group.
+    assert "doorcam:x:996:996:" in passwd and "doorcam-web:x:995:996:" in passwd
+    assert "User=doorcam-web\n" in web_unit and "Group=doorcam\n" in web_unit
+    cert_unit = (root / "lib/systemd/system/doorcam-web-cert.service").read_text()
+    assert "ExecStart=/usr/bin/doorcam ca issue --config /etc/doorcam/doorcam.toml" in cert_unit
+    assert "User=doorcam\n" in cert_unit
+    assert (root / "etc/systemd/system/timers.target.wants/doorcam-web-cert.timer"
+            ).is_symlink(), "the daily certificate check is enabled"
+    assert (root / "usr/lib/doorcam/share-store.sh").stat().st_mode & 0o111
+    avahi = root / "etc/avahi/services/doorcam.service"
+    assert "<type>_https._tcp</type>" in avahi.read_text()
+    assert "/etc/avahi/services/doorcam.service" in _sh("dpkg-deb", "-I", str(deb),
+                                                        "conffiles").stdout
     unit = (root / "lib/systemd/system/doorcam.service").read_text()
     assert "ExecStart=/usr/bin/doorcam run --config /etc/doorcam/doorcam.toml" in unit
     bound = root / "lib/systemd/system/systemd-time-wait-sync.service.d/doorcam.conf"
@@ -74,4 +87,6 @@ def test_deb_builds_installs_and_removes(tmp_path: Path) -> None:
     assert not (wants / "doorcam.service").exists()
     assert not (wants / "doorcam-web.service").exists()
     assert not timer.is_symlink() and not timer.exists()
+    assert not (root / "etc/systemd/system/timers.target.wants/doorcam-web-cert.timer"
+                ).is_symlink()
     assert not bound.exists(), "nothing of doorcam changes the clock wait once removed"

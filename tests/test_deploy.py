@@ -20,6 +20,9 @@ HOST_WAIT_SYNC = Path("/usr/lib/systemd/system/systemd-time-wait-sync.service")
 WEB_UNIT = REPO / "deploy" / "doorcam-web.service"
 REFRESH_UNIT = REPO / "deploy" / "doorcam-registry-refresh.service"
 REFRESH_TIMER = REPO / "deploy" / "doorcam-registry-refresh.timer"
+CERT_UNIT = REPO / "deploy" / "doorcam-web-cert.service"
+CERT_TIMER = REPO / "deploy" / "doorcam-web-cert.timer"
+KEYS = ("device_key.pem", "device_key.x25519.pem", "device_key.media.pem", "device_ca.key")
 
 
 @pytest.fixture
@@ -69,7 +72,10 @@ def test_web_unit_exposure_at_most_2_5(analyze: str, web_unit: Path) -> None:
 def test_web_unit_contract() -> None:
     text = WEB_UNIT.read_text(encoding="utf-8")
     for line in ("ExecStart=/opt/doorcam/venv/bin/python3 -m device.web --config "
-                 "/etc/doorcam/doorcam.toml\n", "User=doorcam\n",
+                 "/etc/doorcam/doorcam.toml\n", "User=doorcam-web\n", "Group=doorcam\n",
+                 "UMask=0007\n", "StateDirectory=doorcam/web\n",
+                 "ReadWritePaths=/var/lib/doorcam\n", "Wants=network-online.target "
+                 "doorcam-web-cert.service", "ProtectProc=invisible",
                  "ProtectSystem=strict", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n",
                  "AmbientCapabilities=\n", "PrivateDevices=yes", "After=network-online.target "
                  "doorcam.service", "SystemCallFilter=@system-service"):
@@ -78,8 +84,43 @@ def test_web_unit_contract() -> None:
     assert not any(s.startswith("SupplementaryGroups") for s in settings), "no camera"
     hidden = {p for s in settings if s.startswith("InaccessiblePaths=")
               for p in s.removeprefix("InaccessiblePaths=").split()}
-    for key in ("device_key.pem", "device_key.x25519.pem", "device_key.media.pem"):
+    for key in KEYS:  # 0600 files of another user; hidden too, where they exist
         assert f"-/var/lib/doorcam/{key}" in hidden, f"{key} readable by the web app"
+    # Never the whole state directory: systemd would hand all of it to this user.
+    assert "StateDirectory=doorcam\n" not in text
+
+
+def test_units_share_the_store_with_the_group_only() -> None:
+    """Every unit writing the store: folders 0770 and UMask=0007 (group doorcam, which the
+    web app's user is in), never anything for others."""
+    for path in (UNIT, REFRESH_UNIT, CERT_UNIT, WEB_UNIT):
+        settings = _settings(path.read_text(encoding="utf-8"))
+        assert "UMask=0007" in settings, path.name
+        modes = [s for s in settings if s.startswith("StateDirectoryMode=")]
+        assert modes == ["StateDirectoryMode=0770"], (path.name, modes)
+
+
+@pytest.fixture
+def cert_unit(tmp_path: Path) -> Path:
+    return _runnable(tmp_path, CERT_UNIT, "/opt/doorcam/venv/bin/doorcam")
+
+
+def test_cert_unit_verifies_and_is_hardened(analyze: str, cert_unit: Path) -> None:
+    timer = cert_unit.with_name(CERT_TIMER.name)
+    shutil.copy(CERT_TIMER, timer)
+    done = subprocess.run([analyze, "verify", str(cert_unit), str(timer)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
+    assert _exposure(analyze, cert_unit) <= 2.5
+    settings = _settings(CERT_UNIT.read_text(encoding="utf-8"))
+    for line in ("Type=oneshot", "User=doorcam", "Before=doorcam-web.service",
+                 "ExecStart=/opt/doorcam/venv/bin/doorcam ca issue --config "
+                 "/etc/doorcam/doorcam.toml"):
+        assert line in settings, line
+    assert "[Install]" not in settings, "pulled in by the web app's unit and its timer"
+    timer_settings = _settings(CERT_TIMER.read_text(encoding="utf-8"))
+    for line in ("OnCalendar=daily", "Persistent=true", "WantedBy=timers.target"):
+        assert line in timer_settings, line
 
 
 @pytest.fixture

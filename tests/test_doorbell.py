@@ -150,7 +150,8 @@ def test_a_ring_records_a_clip_without_motion(pins: Any, tmp_path: Path) -> None
         sides = build_sides(cfg, capture=True, pace=4.0, stack=stack)
         supervisor = Supervisor(sides, Notifier())
         supervisor.start(stack)
-        assert {w.name for w in supervisor.workers()} == {"camera", "motion", "doorbell"}
+        assert {w.name for w in supervisor.workers()} == {"camera", "motion", "live",
+                                                         "people", "doorbell"}
         capture, doorbell = sides
         pin = ready(doorbell, pins)  # type: ignore[arg-type]
         # Frames flow through a pre-roll longer than its keyframe interval, and the empty

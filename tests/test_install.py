@@ -37,7 +37,13 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
         assert unit.with_name(name).read_text() == (REPO / "deploy" / name).read_text()
     python = root / "opt" / "doorcam" / "venv" / "bin" / "python3"
     assert python.exists(), "the web unit runs the venv's python3 -m device.web"
-    assert "doorcam:x:" in (root / "etc" / "passwd").read_text()
+    passwd = (root / "etc" / "passwd").read_text()
+    assert "doorcam:x:996:996:" in passwd
+    assert "doorcam-web:x:995:996:" in passwd, "the web app's own user, in the group"
+    for name in ("doorcam-web-cert.service", "doorcam-web-cert.timer"):
+        assert unit.with_name(name).read_text() == (REPO / "deploy" / name).read_text()
+    avahi = root / "etc" / "avahi" / "services" / "doorcam.service"
+    assert avahi.read_text() == (REPO / "deploy" / "avahi-doorcam.service").read_text()
     assert "video:x:44:doorcam" in (root / "etc" / "group").read_text()
     link = root / "usr" / "local" / "bin" / "doorcam"
     assert link.is_symlink() and str(link.readlink()) == "/opt/doorcam/venv/bin/doorcam"
@@ -50,11 +56,14 @@ def test_install_reinstall_uninstall(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr[-2000:]
     assert "picamera:1" in conf.read_text(), "a reinstall must keep the owner's config"
     assert (root / "etc" / "passwd").read_text().count("doorcam:x:") == 1
+    assert (root / "etc" / "passwd").read_text().count("doorcam-web:x:") == 1
 
     gone = _run("--root", str(root), "--uninstall")
     assert gone.returncode == 0, gone.stderr
     assert not (root / "opt" / "doorcam").exists() and not unit.exists()
-    assert not web_unit.exists()
+    assert not web_unit.exists() and not avahi.exists()
+    assert not unit.with_name("doorcam-web-cert.service").exists()
+    assert not unit.with_name("doorcam-web-cert.timer").exists()
     assert not unit.with_name("doorcam-registry-refresh.timer").exists()
     assert not unit.with_name("doorcam-registry-refresh.service").exists()
     assert not link.is_symlink()

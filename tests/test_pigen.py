@@ -42,6 +42,8 @@ def test_install_step_sets_up_the_venv_with_headless_opencv(tmp_path: Path) -> N
     assert "multi-user.target.wants" in script
     assert "/etc/systemd/system/doorcam-registry-refresh.timer /etc/systemd/system/" \
         "timers.target.wants/" in script
+    assert "/etc/systemd/system/doorcam-web-cert.timer /etc/systemd/system/" \
+        "timers.target.wants/" in script
     packages = (stage / "00-install/00-packages").read_text().split()
     assert "python3-picamera2" in packages and "python3-venv" in packages
     # Qt, VTK and GDAL stay off a Lite card: OpenCV comes from the headless wheel.
@@ -155,3 +157,38 @@ def test_first_boot_installs_a_registry_from_the_boot_partition(tmp_path: Path) 
     (boot / "doorcam-registry.json").write_bytes(v2.read_bytes())
     assert _firstboot(tmp_path, rootfs).returncode == 0
     assert not any(boot.iterdir()), "installed (already current): notice and file gone"
+
+
+def _hostname_step(tmp_path: Path, rootfs: Path) -> subprocess.CompletedProcess[str]:
+    doorcam = tmp_path / "doorcam"
+    doorcam.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m device.cli "$@"\n')
+    doorcam.chmod(0o755)
+    env = dict(os.environ, ROOT=str(rootfs), DOORCAM=str(doorcam), PYTHONPATH=str(REPO))
+    return subprocess.run([str(rootfs / "usr/lib/doorcam/doorcam-hostname")], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_first_boot_names_the_machine_after_the_device(tmp_path: Path) -> None:
+    """avahi-daemon (in the image's packages) announces the host name; at the first boot it
+    becomes the device's own name, the one its CA vouches for; an owner's choice is kept."""
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    done = _step(STAGE / "01-firstboot", rootfs)
+    assert done.returncode == 0, done.stderr
+    assert "avahi-daemon" in (STAGE / "00-install/00-packages").read_text().split()
+    unit = (rootfs / "etc/systemd/system/doorcam-hostname.service").read_text()
+    assert "ConditionFirstBoot=yes" in unit and "Before=avahi-daemon.service" in unit
+    assert (rootfs / "etc/systemd/system/multi-user.target.wants/doorcam-hostname.service"
+            ).is_symlink()
+    (rootfs / "etc/doorcam").mkdir(parents=True)
+    (rootfs / "etc/doorcam/doorcam.toml").write_text('[device]\nid = "doorcam-1a2b3c4d"\n')
+    (rootfs / "etc/hostname").write_text("raspberrypi\n")
+    (rootfs / "etc/hosts").write_text("127.0.0.1\tlocalhost\n127.0.1.1\traspberrypi\n")
+    done = _hostname_step(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert (rootfs / "etc/hostname").read_text() == "doorcam-1a2b3c4d\n"
+    assert "127.0.1.1\tdoorcam-1a2b3c4d\n" in (rootfs / "etc/hosts").read_text()
+    (rootfs / "etc/hostname").write_text("frontdoor\n")
+    done = _hostname_step(tmp_path, rootfs)
+    assert done.returncode == 0 and "keeping" in done.stdout, done.stderr
+    assert (rootfs / "etc/hostname").read_text() == "frontdoor\n"

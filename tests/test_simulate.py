@@ -115,7 +115,8 @@ def test_detect_csv_on_an_image_sequence(test_data: Path, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "frames/s" in done.stderr
     rows = list(csv.DictReader(out.open()))
-    assert list(rows[0]) == ["frame", "motion", "event", "score", "boxes"]
+    assert list(rows[0]) == ["frame", "motion", "event", "score", "boxes", "people",
+                            "people_boxes"]
     assert [int(r["frame"]) for r in rows] == list(range(287))
     events = [int(r["event"]) for r in rows]
     assert not any(events[:242]), "an event on the swaying tree alone"

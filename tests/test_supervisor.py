@@ -67,7 +67,8 @@ def test_sides_that_list_their_workers_run_and_stop(tmp_path: Path) -> None:
         supervisor = Supervisor(sides, Notifier())
         supervisor.start(stack)
         names = {w.name for w in supervisor.workers()}
-        assert names == {"camera", "motion", "live"}  # live: the live view's publisher
+        # live: the live view's publisher; people: the people detector
+        assert names == {"camera", "motion", "live", "people"}
         assert all(w.alive or w.error is None for w in supervisor.workers())
         stop.set()
         assert supervisor.run(stop, reload) is False

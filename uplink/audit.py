@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from common import write_atomic
+from common.durable import shared_mode
 from uplink.errors import AuditError
 
 GENESIS: Final = "0" * 64
@@ -224,7 +225,7 @@ class AuditLog:
 
     def _write_head(self, seq: int, digest: str) -> None:
         head = json.dumps({"seq": seq, "hash": digest}).encode()
-        write_atomic(self.head_path, head, 0o600)
+        write_atomic(self.head_path, head, shared_mode())
 
     def _read_head(self) -> tuple[int, str] | None:
         try:

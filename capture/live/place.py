@@ -35,13 +35,14 @@ def filesystem_of(path: Path, mountinfo: Path = Path("/proc/self/mountinfo")) ->
 
 
 def prepare_dir(path: Path) -> Path:
-    """Make `path` (mode 0700) if needed and check it: a directory, not a link, ours, on a
-    memory file system. LiveDirError says what is wrong."""
+    """Make `path` (mode 0750: the web app reads it through the daemon's group) if needed
+    and check it: a directory, not a link, ours, on a memory file system. LiveDirError says
+    what is wrong."""
     path = Path(path)
     try:
         path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
-            path.mkdir(mode=0o700)
+            path.mkdir(mode=0o750)
         info = os.lstat(path)
     except OSError as e:
         raise LiveDirError(f"live directory {path}: {e.strerror or e}") from e
@@ -50,6 +51,11 @@ def prepare_dir(path: Path) -> Path:
     if info.st_uid != os.getuid():
         raise LiveDirError(f"live directory {path} belongs to another user (uid "
                            f"{info.st_uid}); refusing to publish into it")
+    if stat.S_IMODE(info.st_mode) & 0o057 != 0o050:
+        try:
+            os.chmod(path, 0o750)  # left by an older version (0700) or another umask
+        except OSError as e:
+            raise LiveDirError(f"live directory {path}: {e.strerror or e}") from e
     kind = filesystem_of(path)
     if kind not in MEMORY_FILESYSTEMS:
         raise LiveDirError(f"live directory {path} is on {kind}, not tmpfs: live video "

@@ -10,11 +10,13 @@ from config import ConfigError
 from device.cli import (
     agency,
     audit,
+    ca,
     clips,
     config,
     demo,
     detect,
     owner,
+    people,
     registry,
     requests,
     run,
@@ -24,7 +26,7 @@ from device.errors import EXIT_USAGE, UserError, user_error
 from device.web import command as web
 
 COMMANDS = (simulate, detect, clips, config, run, requests, audit, registry, agency, demo,
-            owner, web)
+            owner, people, web, ca)
 
 
 def build_parser() -> argparse.ArgumentParser:

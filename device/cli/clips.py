@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from device.store import ClipRecord
 
 CHUNK = 1 << 20
+LABELS = ("person", "ring", "motion")
 
 
 def add_parser(sub: Any) -> None:
@@ -32,6 +33,8 @@ def add_parser(sub: Any) -> None:
     q = csub.add_parser("list", help="clips, newest first")
     q.add_argument("--limit", type=int, default=None, metavar="N",
                    help="at most N clips (1 or more)")
+    q.add_argument("--label", choices=LABELS, help="only clips with this label: a person "
+                   "was seen, the doorbell rang, or motion started the recording")
     common(q)
     q.set_defaults(run=_list)
     q = csub.add_parser("show", help="one clip: metadata, file, integrity and playability")
@@ -76,13 +79,14 @@ def _list(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be 1 or more, not {args.limit}")
     store = _store(args, read_only=True)
-    records = store.list(limit=args.limit)
+    records = store.list(limit=args.limit, label=args.label)
     if args.json:
         print(json.dumps([_with_iso({**r.to_json(), "path": str(store.clip_path(r.id)),
                                      "thumbnail": str(store.thumbnail_path(r.id))})
                           for r in records], indent=2))
     elif not records:
-        print(f"no clips in {store.root}")
+        print(f"no clips labelled {args.label} in {store.root}" if args.label
+              else f"no clips in {store.root}")
     else:
         print(render_rows(records))
         if any(r.simulated or not r.clock_synced for r in records):
@@ -110,6 +114,9 @@ def _show(args: argparse.Namespace) -> int:
     info.update(path=str(path), thumbnail=str(store.thumbnail_path(rec.id)), sha256_ok=intact,
                 decodes=probe is not None,
                 decoded_frames=probe.frames if probe else None)
+    person = store.labels(rec.id).get("person")
+    if person:
+        info["person"] = person  # the frames a person was seen in, and where
     if args.json:
         print(json.dumps(_with_iso(info), indent=2))
         return 0 if intact else 1
@@ -123,6 +130,12 @@ def _show(args: argparse.Namespace) -> int:
         elif key == "cut_short" and value:
             value = "yes: recording was interrupted (power cut or crash) and the clip ends "\
                 "at the last fragment saved"
+        elif key == "labels":
+            value = ", ".join(value) or "-"
+        elif key == "person":
+            frames = value.get("frames", [])
+            value = (f"seen in {len(frames)} checked frame(s), first frame "
+                     f"{frames[0] if frames else '?'}")
         elif key == "simulated" and value:
             value = "yes: from a synthetic scene or a video file, not the camera; never "\
                 "offered to agency requests"

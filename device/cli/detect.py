@@ -3,7 +3,10 @@
 The CSV is the interface benchmarks and accuracy evaluation use; keep its columns stable:
 frame (0-based, source order), motion (0/1 after the guards), event (0/1 after persistence and
 hysteresis), score (moving fraction of the analysed area), boxes (`x y w h` in 0..1 frame
-fractions, `;`-separated).
+fractions, `;`-separated), people (people found by the people stage in that frame; empty
+where it did not check the frame: it checks frames with motion in an event, at
+people.checks_per_second, and the next such frame after a sighting), people_boxes (theirs,
+as boxes are).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from capture.frame import SourceError
 from config import load_config
 from device.errors import input_damage
 
-COLUMNS = ("frame", "motion", "event", "score", "boxes")
+COLUMNS = ("frame", "motion", "event", "score", "boxes", "people", "people_boxes")
 
 
 def add_parser(sub: Any) -> None:
@@ -35,7 +38,12 @@ def format_boxes(boxes: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from device.wiring import build
+    from device.wiring.people import Inline, confirmed
     cfg = load_config(args.config)
+    people = build.make_people_stage(cfg, Inline)
+    event_id: int | None = None
+    hits: list[list[tuple[float, float, float, float]]] = []  # this event's sightings
+    checked = people_busy = 0.0
     source = build.open_frames(cfg, args.source, pace=None)
     out = open(args.frames_csv, "w", newline="", encoding="utf-8") if args.frames_csv else None  # noqa: SIM115
     writer = csv.writer(out) if out else None
@@ -56,9 +64,22 @@ def run(args: argparse.Namespace) -> int:
             frames += 1
             if r.transition is not None and r.transition.kind == "start":
                 events += 1
+                event_id = r.transition.event_id
+                hits = []
+            count, found_boxes = "", ""
+            if (people is not None and r.event_active and event_id is not None
+                    and people.offer(frame, r, event_id) is not None):
+                found = people.results()[0]
+                checked += 1
+                people_busy += found.seconds
+                count, found_boxes = str(len(found.boxes)), format_boxes(found.boxes)
+                if found.boxes and not confirmed(hits, cfg.people.min_hits):
+                    hits.append(list(found.boxes))
+                    if not confirmed(hits, cfg.people.min_hits):
+                        people.confirm(event_id)  # as the device does: look again at once
             if writer:
                 writer.writerow((frame.seq, int(r.motion), int(r.event_active),
-                                 f"{r.score:.5f}", format_boxes(r.boxes)))
+                                 f"{r.score:.5f}", format_boxes(r.boxes), count, found_boxes))
     finally:
         source.close()
         if out:
@@ -69,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - start
     print(f"{frames} frames, {events} event(s) in {wall:.2f} s: {frames / wall:.0f} frames/s "
           f"overall, {frames / max(busy, 1e-9):.0f} frames/s in the detector", file=sys.stderr)
+    if checked:
+        print(f"people stage: {checked:.0f} check(s), {people_busy / checked * 1000:.1f} ms "
+              f"each", file=sys.stderr)
     if damage:
         raise damage
     return 0

@@ -57,6 +57,7 @@ class _Report:
         self.jsonl = jsonl
         self.clips: list[str] = []
         self.events = 0
+        self.people = 0
 
     def _say(self, line: str) -> None:
         if self.progress:
@@ -73,6 +74,10 @@ class _Report:
         if self.jsonl:
             self.jsonl.write(json.dumps(ev.to_json()) + "\n")
             self.jsonl.flush()
+
+    def person_seen(self, ev: MotionEventRecord) -> None:
+        self.people += 1
+        self._say(f"person seen in motion event {ev.id} (frame {ev.person_frame})")
 
     def clip_stored(self, clip: Any) -> None:
         self.clips.append(clip.id)
@@ -99,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     try:
         failures = _run_loop(cfg, source, store, report, progress,
-                             simulated=is_simulated(spec))
+                             simulated=is_simulated(spec), pace=pace)
     except _Terminated:
         print("doorcam: terminated; the open clip was finalized", file=sys.stderr)
         return 143
@@ -118,10 +123,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
-              progress: Progress | None, *, simulated: bool) -> int:
+              progress: Progress | None, *, simulated: bool, pace: float | None) -> int:
     from capture.recording import RecordingError
     from device.daemon.clock import ClockWatch
+    from device.daemon.people import PeopleThread
     from device.wiring import build
+    from device.wiring.people import Inline, PeopleStage, Runner
     frames = iter(source.frames())
     first = next(frames, None)
     if first is None:
@@ -131,7 +138,21 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
     live = build.make_live(cfg)
     recorder = build.make_recorder(cfg, source.info, store, simulated=simulated,
                                    clock=ClockWatch().stamp, live=live)
-    loop = LocalLoop(detector, recorder, report)
+    # Paced, the people stage runs on its own thread as on the device; as fast as the
+    # machine can go, the loop waits for each check, so a run's labels do not depend on how
+    # busy the machine is (a sighting is confirmed at the next frame, which must not have
+    # raced ahead of the detector).
+    people: PeopleThread | None = None
+    runner: Runner | None = None
+    if cfg.people.enabled:
+        detector_p = build.make_people_detector_for(cfg)
+        if pace is None:
+            runner = Inline(detector_p)
+        else:
+            runner = people = PeopleThread(detector_p)
+            people.start()
+    loop = LocalLoop(detector, recorder, report, labels=store,
+                     people=PeopleStage(cfg.people, runner) if runner else None)
     failures = 0
     publishing = _LiveThread(live) if live is not None else None
     try:
@@ -146,6 +167,8 @@ def _run_loop(cfg: Any, source: Any, store: Any, report: _Report,
                 progress.update(loop.frames, loop.last_pts)
     finally:
         loop.close()
+        if people is not None:
+            people.stop()
         if publishing is not None:
             publishing.stop()
         for removed in store.prune(time.time()):

@@ -38,11 +38,12 @@ def notes(rec: Any) -> str:
 
 
 def render_rows(records: Iterable[Any], paths: dict[str, str] | None = None) -> str:
-    header = ("ID", "START", "LENGTH", "SIZE", "PEAK", "HELD", "NOTE")
+    header = ("ID", "START", "LENGTH", "SIZE", "PEAK", "LABELS", "HELD", "NOTE")
     rows = [header]
     for r in records:
         rows.append((r.id, local(r.start_wall), f"{r.duration:.1f} s", human_size(r.size),
-                     f"{r.peak_score:.1%}", "yes" if r.held else "", notes(r)))
+                     f"{r.peak_score:.1%}", ",".join(getattr(r, "labels", ())) or "-",
+                     "yes" if r.held else "", notes(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]

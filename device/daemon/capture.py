@@ -18,11 +18,14 @@ from device.daemon.camera_guard import CameraGuard
 from device.daemon.camera_source import Nothing, ReopeningCamera
 from device.daemon.clock import ClockWatch
 from device.daemon.logsetup import event
+from device.daemon.people import PeopleThread
 from device.daemon.retention import RetentionScheduler
 from device.daemon.workers import DropQueue, Worker
 from device.store import retention
 from device.wiring import build
+from device.wiring.people import PeopleStage
 from device.wiring.pipeline import LocalLoop, MotionEventRecord
+from motion.people import PeopleDetector, PeopleError
 
 log = logging.getLogger("doorcam")
 
@@ -43,10 +46,18 @@ class _LogListener:
             o.event_started(ev)
 
     def event_ended(self, ev: MotionEventRecord) -> None:
-        log.info("motion event %d ended, peak %.1f%%, clips %s", ev.id, ev.peak_score * 100,
-                 ",".join(ev.clips) or "-", extra=event("motion_ended", event_id=ev.id))
+        labels = ",".join(ev.labels)
+        log.info("motion event %d ended, peak %.1f%%, clips %s, labels %s", ev.id,
+                 ev.peak_score * 100, ",".join(ev.clips) or "-", labels,
+                 extra=event("motion_ended", event_id=ev.id, labels=labels))
         for o in self.observers:
             o.event_ended(ev)
+
+    def person_seen(self, ev: MotionEventRecord) -> None:
+        log.info("person seen in motion event %d (frame %d)", ev.id, ev.person_frame,
+                 extra=event("person_seen", event_id=ev.id, labels=",".join(ev.labels)))
+        for o in self.observers:
+            o.person_seen(ev)
 
     def clip_stored(self, clip: Any) -> None:
         self.clips += 1
@@ -89,6 +100,8 @@ class CaptureSide:
         self._reloaded: Config | None = None
         self.frames_shape = (0, 0)
         self._rang = threading.Event()  # set by the doorbell thread, taken by the motion thread
+        self.people: PeopleThread | None = None
+        self.people_problem = ""  # why the people stage is off although enabled
 
     @property
     def live(self) -> bool:
@@ -99,12 +112,15 @@ class CaptureSide:
         return self.camera_source.guard
 
     def workers(self) -> Sequence[Worker]:
-        return (self.camera, self.process) + ((self.publisher,) if self.publisher else ())
+        people = self.people.workers() if self.people is not None else ()
+        live = (self.publisher,) if self.publisher else ()
+        return (self.camera, self.process, *live, *people)
 
     def start(self) -> None:
         self._store = None
         self.clock.sample()
         self.clock.read_kernel()
+        self._start_people()
         if self.publisher is not None:
             self.publisher.start()
         self.process.start()
@@ -113,6 +129,21 @@ class CaptureSide:
     def _live_step(self, stop: threading.Event) -> None:
         assert self.live_feed is not None
         self.live_feed.step(timeout=0.5)
+
+    def _start_people(self) -> None:
+        """The people thread, started before the motion thread that feeds it. A detector
+        that cannot be built (the yolox model not installed) leaves people labels off and
+        says why; motion events and clips go on as before."""
+        if not self.cfg.people.enabled:
+            return
+        try:
+            detector: PeopleDetector = build.make_people_detector_for(self.cfg)
+        except PeopleError as exc:
+            self.people_problem = str(exc)
+            log.error("people detection off: %s", exc)
+            return
+        self.people = PeopleThread(detector)
+        self.people.start()
 
     def open_source(self) -> Any:
         return build.open_frames(self.cfg, None, self.pace)
@@ -139,7 +170,10 @@ class CaptureSide:
             source = self.camera_source.source
             assert source is not None
             recorder = self._recorder(self.cfg, source.info)
-            self._loop = LocalLoop(detector, recorder, self.listener)
+            people = (PeopleStage(self.cfg.people, self.people) if self.people is not None
+                      else None)
+            self._loop = LocalLoop(detector, recorder, self.listener, people=people,
+                                   labels=self._store)
         self._apply_reload()
         if self._rang.is_set():
             self._rang.clear()
@@ -198,9 +232,15 @@ class CaptureSide:
 
     def stats(self) -> dict[str, Any]:
         live = self.live_feed
-        return {"fps": round(self.frames_per_second(), 1), "camera": self.guard.fault or "ok",
-                "clock_synced": self.clock.sample(),
-                "live_dropped": live.dropped if live is not None else 0}
+        out = {"fps": round(self.frames_per_second(), 1), "camera": self.guard.fault or "ok",
+               "clock_synced": self.clock.sample(),
+               "live_dropped": live.dropped if live is not None else 0}
+        if self.people is not None:
+            p = self.people
+            out.update(people_checks=p.answered, people_dropped=p.dropped,
+                       people_failures=p.failures,
+                       people_ms_per_check=round(p.seconds / max(1, p.answered) * 1000, 1))
+        return out
 
     def status(self) -> str:
         fps = self.frames_per_second()
@@ -208,12 +248,18 @@ class CaptureSide:
         ago = f"{time.time() - last:.0f} s ago" if last else "none yet"
         fault = self.guard.status()
         clock = "" if self.clock.sample() else "clock not synchronised; "
+        people = "; people detection off (see the journal)" if self.people_problem else ""
         return ((fault + "; " if fault else "") + clock
-                + f"{fps:.1f} frames/s, last motion event {ago}")
+                + f"{fps:.1f} frames/s, last motion event {ago}{people}")
 
     def stop(self) -> None:
         self.camera.stop()
         self.process.stop(timeout=30.0)
+        if self.people is not None:
+            self.people.stop()  # after the motion thread, which takes its last answers
+            if self.people.dropped:
+                log.warning("people checks dropped while the detector lagged: %d",
+                            self.people.dropped)
         if self.publisher is not None:
             self.publisher.stop()
         if self.frames.dropped:

@@ -1,5 +1,6 @@
 """Status on the home broker ([owner_mqtt], never the agency one) with Home Assistant MQTT
-discovery: motion, last event, stats, the doorbell's rings, and optionally a snapshot.
+discovery: motion, a person at the door, last event (with its labels), stats, the doorbell's
+rings, and optionally a snapshot.
 
 Nothing here carries footage unless `homeassistant.snapshots` is on (a small JPEG per event).
 """
@@ -22,15 +23,16 @@ class HomeAssistant:
     """Discovery configs and states; `handle` republishes discovery when HA restarts."""
 
     def __init__(self, cfg: HomeAssistantConfig, mqtt: MqttConfig, device_id: str,
-                 link: Publisher, *, doorbell: bool = False) -> None:
+                 link: Publisher, *, doorbell: bool = False, people: bool = False) -> None:
         self.cfg = cfg
         self.doorbell = doorbell  # a [doorbell] button: announce its event entity
+        self.people = people  # the people stage runs: announce the person sensor
         self.device_id = device_id
         self.link = link
         self.availability = mqtt.status_topic(device_id)
         base = f"{mqtt.topic_prefix}/device/{device_id}"
-        self.topics = {name: f"{base}/{name}" for name in ("motion", "event", "stats",
-                                                           "snapshot", "doorbell")}
+        self.topics = {name: f"{base}/{name}" for name in ("motion", "person", "event",
+                                                           "stats", "snapshot", "doorbell")}
         self.ha_status_topic = f"{cfg.discovery_prefix}/status"
 
     def _entity(self, component: str, key: str, name: str,
@@ -74,6 +76,12 @@ class HomeAssistant:
                          value_template="{{ 'ON' if value_json.get('registry_warnings', 0) "
                          "> 0 else 'OFF' }}"),
         ]
+        if self.people:
+            # On while the current motion event has a person in it (the people stage's
+            # `person` label), off when the event ends.
+            entities.append(self._entity("binary_sensor", "person", "Person",
+                                         state_topic=t["person"], payload_on="ON",
+                                         payload_off="OFF", device_class="occupancy"))
         if self.doorbell:
             # Home Assistant's `event` platform: each message is one press, never retained
             # (a retained one would ring again whenever Home Assistant reconnects).
@@ -90,6 +98,9 @@ class HomeAssistant:
 
     def motion(self, active: bool) -> None:
         self.link.publish(self.topics["motion"], b"ON" if active else b"OFF", retain=True)
+
+    def person(self, present: bool) -> None:
+        self.link.publish(self.topics["person"], b"ON" if present else b"OFF", retain=True)
 
     def event(self, info: dict[str, Any]) -> None:
         self.link.publish(self.topics["event"], json.dumps(info).encode(), retain=True)

@@ -23,7 +23,8 @@ class StatusSide:
         self.cfg = cfg
         self.link = link
         self.ha = HomeAssistant(cfg.homeassistant, cfg.owner_mqtt.link_config(cfg.device.id),
-                                cfg.device.id, link, doorbell=cfg.doorbell.enabled)
+                                cfg.device.id, link, doorbell=cfg.doorbell.enabled,
+                                people=cfg.people.enabled)
         # Taken before the link connects, so its `online` waits for this SUBACK too. Without
         # an uplink our thread consumes; with one, its feed thread hands us these.
         self.link.subscribe([self.ha.ha_status_topic], qos=1)
@@ -36,6 +37,8 @@ class StatusSide:
     def start(self) -> None:
         self.ha.republish()
         self.ha.motion(False)
+        if self.cfg.people.enabled:
+            self.ha.person(False)
         self.worker.start()
 
     def _step(self, stop: threading.Event) -> None:
@@ -67,8 +70,15 @@ class StatusSide:
 
     def event_ended(self, ev: MotionEventRecord) -> None:
         self.ha.motion(False)
-        self.ha.event({"event": ev.id, "start": _iso(ev.start_wall), "end": _iso(ev.end_wall),
-                       "peak_score": round(ev.peak_score, 4), "clips": ev.clips})
+        if ev.person:
+            self.ha.person(False)
+        self.ha.event(_event_info(ev))
+
+    def person_seen(self, ev: MotionEventRecord) -> None:
+        if ev.end_frame < 0:  # still going: a person is at the door now
+            self.ha.person(True)
+        else:  # a late answer: the event is over, its record gains the label
+            self.ha.event(_event_info(ev))
 
     def clip_stored(self, clip: Any) -> None:
         thumb = self.store / "thumbs" / f"{clip.id}.jpg"
@@ -91,6 +101,12 @@ class StatusSide:
 
     def stop(self) -> None:
         self.worker.stop()
+
+
+def _event_info(ev: MotionEventRecord) -> dict[str, Any]:
+    return {"event": ev.id, "start": _iso(ev.start_wall), "end": _iso(ev.end_wall),
+            "peak_score": round(ev.peak_score, 4), "clips": ev.clips,
+            "labels": list(ev.labels)}
 
 
 def _iso(ts: float) -> str:

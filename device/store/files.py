@@ -21,7 +21,10 @@ from common import sha256_file
 from device.store.ids import validate_clip_id
 
 CHUNK = 1 << 20
-DIR_MODE = 0o700
+# Owner and group (the web app's own user reads and deletes clips), as far as the umask
+# allows; never others. Files likewise: 0660 less the umask.
+DIR_MODE = 0o770
+FILE_MODE = 0o660
 PART = ".part"  # an in-progress clip or thumbnail
 JOURNAL = ".meta.json"  # a commit's index row, written before the clip is renamed into clips/
 OPENED = ".open.json"  # the recorder's note on a clip in progress (capture's ClipOpened)
@@ -83,7 +86,8 @@ class Layout:
         return self.tmp / f"{validate_clip_id(clip_id)}.mp4{DELETING}"
 
     def create(self) -> None:
-        """Make the directories (mode 0700: footage of the owner's door is private)."""
+        """Make the directories (never readable by others: footage of the owner's door is
+        private)."""
         self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         for d in (self.clips, self.thumbs, self.tmp):
             d.mkdir(mode=DIR_MODE, exist_ok=True)
@@ -91,7 +95,7 @@ class Layout:
 
 def write_synced(path: Path, data: bytes) -> None:
     """Write a new file and fsync it (the caller renames it into place)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         view = memoryview(data)
         while view:
@@ -113,7 +117,7 @@ def unlink_quiet(path: Path) -> bool:
 def copy_synced(src: Path, dest: Path, overwrite: bool) -> str:
     """Copy `src` to `dest` (exclusive create unless `overwrite`), fsync; SHA-256 of the copy."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
-    fd = os.open(dest, flags, 0o600)
+    fd = os.open(dest, flags, FILE_MODE)
     try:
         with open(src, "rb") as f:
             while chunk := f.read(CHUNK):

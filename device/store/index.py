@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,9 +67,15 @@ class ClipRecord:
     # (every clip indexed before these were recorded).
     clock_max_error_ms: int | None = None
     clock_est_error_ms: int | None = None
+    # What the clip shows, sorted: its trigger ("motion" or "ring") and "person" when the
+    # people stage saw someone in it. Kept in the clip_labels table, not in `clips` nor in
+    # the journal, so two records of one clip compare equal whatever labels they carry.
+    labels: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        out["labels"] = list(self.labels)
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClipRecord:
@@ -81,10 +89,12 @@ class ClipRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> ClipRecord:
-        values = dict(zip(COLUMNS, row, strict=True))
+        """A row of `_SELECT`: the clip's columns, then its labels joined by commas."""
+        values = dict(zip(COLUMNS, row[:len(COLUMNS)], strict=True))
         for flag in FLAGS:
             values[flag] = bool(values[flag])
-        return cls(**values)
+        joined = row[len(COLUMNS)] if len(row) > len(COLUMNS) else None
+        return cls(**values, labels=tuple(sorted(joined.split(","))) if joined else ())
 
 
 def _v1_clips(conn: sqlite3.Connection) -> None:
@@ -111,10 +121,19 @@ def _v4_clock_error(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE clips ADD COLUMN clock_est_error_ms INTEGER")
 
 
+def _v5_labels(conn: sqlite3.Connection) -> None:
+    # One row per label of a clip; `detail` is JSON (a person's frames and boxes). Every
+    # clip indexed before is labelled with what started it.
+    conn.execute("CREATE TABLE clip_labels (clip_id TEXT NOT NULL, label TEXT NOT NULL, "
+                 "detail TEXT, PRIMARY KEY (clip_id, label)) WITHOUT ROWID")
+    conn.execute("CREATE INDEX clip_labels_label ON clip_labels (label, clip_id)")
+    conn.execute("INSERT INTO clip_labels (clip_id, label) SELECT id, trigger FROM clips")
+
+
 # Schema version N is reached by running MIGRATIONS[:N] in order; to change the schema,
 # append a function (never edit a shipped one).
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _v1_clips, _v2_cut_short, _v3_provenance, _v4_clock_error)
+    _v1_clips, _v2_cut_short, _v3_provenance, _v4_clock_error, _v5_labels)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -164,15 +183,50 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM clips"
+_SELECT = (f"SELECT {', '.join(COLUMNS)}, (SELECT group_concat(label) FROM clip_labels "
+           "WHERE clip_id = clips.id) FROM clips")
+LABEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 def insert(conn: sqlite3.Connection, rec: ClipRecord) -> None:
+    """The clip's row, labelled with its trigger and any labels it already carries."""
     marks = ", ".join("?" for _ in COLUMNS)
     values = [getattr(rec, name) for name in COLUMNS]
     for flag in FLAGS:
         values[COLUMNS.index(flag)] = int(getattr(rec, flag))
-    conn.execute(f"INSERT INTO clips ({', '.join(COLUMNS)}) VALUES ({marks})", values)
+    with contextlib.ExitStack() as stack:
+        if not conn.in_transaction:
+            stack.enter_context(transaction(conn))
+        conn.execute(f"INSERT INTO clips ({', '.join(COLUMNS)}) VALUES ({marks})", values)
+        for label in {rec.trigger, *rec.labels}:
+            conn.execute("INSERT OR IGNORE INTO clip_labels (clip_id, label) VALUES (?, ?)",
+                         (rec.id, label))
+
+
+def add_label(conn: sqlite3.Connection, clip_id: str, label: str,
+              detail: dict[str, Any] | None = None) -> bool:
+    """Label an indexed clip (a label it has already gets the new detail); False if there
+    is no such clip."""
+    if not LABEL.fullmatch(label):
+        raise ValueError(f"label {label!r}: lower-case letters, digits and _ only")
+    text = None if detail is None else json.dumps(detail, separators=(",", ":"))
+    with contextlib.ExitStack() as stack:
+        if not conn.in_transaction:
+            stack.enter_context(transaction(conn))
+        if conn.execute("SELECT 1 FROM clips WHERE id = ?", (clip_id,)).fetchone() is None:
+            return False
+        conn.execute("INSERT INTO clip_labels (clip_id, label, detail) VALUES (?, ?, ?) "
+                     "ON CONFLICT (clip_id, label) DO UPDATE SET detail = excluded.detail",
+                     (clip_id, label, text))
+    return True
+
+
+def labels_of(conn: sqlite3.Connection, clip_id: str) -> dict[str, Any]:
+    """A clip's labels and their detail (None, or what `add_label` was given)."""
+    rows = conn.execute("SELECT label, detail FROM clip_labels WHERE clip_id = ? "
+                        "ORDER BY label", (clip_id,))
+    return {str(label): None if detail is None else json.loads(detail)
+            for label, detail in rows}
 
 
 def get(conn: sqlite3.Connection, clip_id: str) -> ClipRecord | None:
@@ -180,12 +234,19 @@ def get(conn: sqlite3.Connection, clip_id: str) -> ClipRecord | None:
     return ClipRecord.from_row(row) if row else None
 
 
-def newest_first(conn: sqlite3.Connection, limit: int | None, since: float | None
-                 ) -> list[ClipRecord]:
-    sql, args = _SELECT, []
+def newest_first(conn: sqlite3.Connection, limit: int | None, since: float | None,
+                 label: str | None = None) -> list[ClipRecord]:
+    """Clips newest first; `since` a Unix time, `label` only the clips carrying it."""
+    sql, where = _SELECT, []
+    args: list[Any] = []
     if since is not None:
-        sql += " WHERE start_wall >= ?"
+        where.append("start_wall >= ?")
         args.append(since)
+    if label is not None:
+        where.append("id IN (SELECT clip_id FROM clip_labels WHERE label = ?)")
+        args.append(label)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY start_wall DESC, id DESC"
     if limit is not None:
         sql += " LIMIT ?"
@@ -206,7 +267,11 @@ def all_ids(conn: sqlite3.Connection) -> set[str]:
 
 
 def delete_row(conn: sqlite3.Connection, clip_id: str) -> bool:
-    return conn.execute("DELETE FROM clips WHERE id = ?", (clip_id,)).rowcount > 0
+    with contextlib.ExitStack() as stack:
+        if not conn.in_transaction:
+            stack.enter_context(transaction(conn))
+        conn.execute("DELETE FROM clip_labels WHERE clip_id = ?", (clip_id,))
+        return conn.execute("DELETE FROM clips WHERE id = ?", (clip_id,)).rowcount > 0
 
 
 def set_held(conn: sqlite3.Connection, clip_id: str, held: bool) -> bool:

@@ -18,6 +18,7 @@ import sqlite3
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from capture.recording.sink import ClipHandle, ClipMeta
 from common import fsync_dir, sha256_file, sha256_file_and_size
@@ -31,7 +32,7 @@ from device.store.errors import (
     StoreFull,
     StoreIOError,
 )
-from device.store.files import Layout
+from device.store.files import FILE_MODE, Layout
 from device.store.ids import new_clip_id, validate_clip_id
 from device.store.index import ClipRecord
 from device.store.reconcile import ReconcileReport, reconcile
@@ -67,7 +68,7 @@ class ClipStore:
         self._lock_fd = -1
         try:
             self.layout.create()
-            self._lock_fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
+            self._lock_fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, FILE_MODE)
             fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
             self._conn = index.connect(self.layout.index)
         except (OSError, sqlite3.Error) as exc:
@@ -287,6 +288,22 @@ class ClipStore:
             raise _failure(f"exporting clip {rec.id} to {dest}", exc) from None
         return dest
 
-    def list(self, limit: int | None = None, since: float | None = None) -> Records:
-        """Clips newest first; `since` keeps those starting at or after that Unix time."""
-        return index.newest_first(self._conn, limit, since)
+    def list(self, limit: int | None = None, since: float | None = None,
+             label: str | None = None) -> Records:
+        """Clips newest first; `since` keeps those starting at or after that Unix time,
+        `label` those carrying that label ("person", "ring", "motion")."""
+        return index.newest_first(self._conn, limit, since, label)
+
+    def add_label(self, clip_id: str, label: str, detail: dict[str, Any] | None = None
+                  ) -> None:
+        """Label a stored clip ("person", with the frames and boxes in `detail`)."""
+        try:
+            found = index.add_label(self._conn, validate_clip_id(clip_id), label, detail)
+        except sqlite3.Error as exc:
+            raise _failure(f"labelling clip {clip_id}", exc) from None
+        if not found:
+            raise ClipNotFound(f"no clip {clip_id} in the store")
+
+    def labels(self, clip_id: str) -> dict[str, Any]:
+        """The clip's labels with their detail (a person's frames and boxes, else None)."""
+        return index.labels_of(self._conn, self.get(clip_id).id)

@@ -17,10 +17,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from device.store import index
 from device.store.errors import ClipNotFound, SchemaTooNew, StoreError, StoreIOError
-from device.store.files import Layout
+from device.store.files import FILE_MODE, Layout
 from device.store.ids import validate_clip_id
 from device.store.index import ClipRecord
 from device.store.removal import remove_clip
@@ -65,9 +66,17 @@ class ClipView:
                  tb: TracebackType | None) -> None:
         self.close()
 
-    def list(self, limit: int | None = None, since: float | None = None) -> list[ClipRecord]:
-        """Clips newest first."""
-        return [] if self._conn is None else index.newest_first(self._conn, limit, since)
+    def list(self, limit: int | None = None, since: float | None = None,
+             label: str | None = None) -> list[ClipRecord]:
+        """Clips newest first; `label` keeps those carrying it ("person", "ring", "motion")."""
+        return [] if self._conn is None else index.newest_first(self._conn, limit, since,
+                                                                 label)
+
+    def labels(self, clip_id: str) -> dict[str, Any]:
+        """The clip's labels with their detail (a person's frames and boxes, else None)."""
+        rec = self.get(clip_id)
+        assert self._conn is not None
+        return index.labels_of(self._conn, rec.id)
 
     def get(self, clip_id: str) -> ClipRecord:
         rec = None if self._conn is None else index.get(self._conn, validate_clip_id(clip_id))
@@ -110,7 +119,7 @@ class ClipView:
 
     @contextlib.contextmanager
     def _shared_lock(self) -> Iterator[None]:
-        fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
             yield

@@ -116,6 +116,8 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/live/{name}", live.live_file, methods=["GET"]),
         Route("/activity", activity.activity, methods=["GET"]),
         Route("/device", device.device_page, methods=["GET"]),
+        Route("/device/ca.crt", device.ca_certificate, methods=["GET"]),
+        Route("/device/ca.mobileconfig", device.ca_profile, methods=["GET"]),
         TextRoute("/passkeys/register/begin", passkeys.register_begin, methods=["POST"]),
         TextRoute("/passkeys/register/finish", passkeys.register_finish, methods=["POST"]),
         Route("/passkeys/remove", passkeys.remove, methods=["POST"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import logging
 import socket
@@ -48,9 +49,12 @@ def add_parser(sub: Any) -> None:
 
 
 def web_config(explicit: str | None) -> Config:
-    """The config, read as `doorcam requests` reads it; as root, act as the store's owner."""
+    """The config, read as `doorcam requests` reads it; as root, act as the owner of the
+    web app's files."""
     cfg = load_owner_config(config_path(explicit))
-    become_store_owner(Path(cfg.store.path).expanduser())
+    store = Path(cfg.store.path).expanduser()
+    # The web app's own files belong to its own service user where it has one.
+    become_store_owner(store / "web" if (store / "web").exists() else store)
     return cfg
 
 
@@ -127,6 +131,23 @@ def _certificate(cfg: Config, host: str) -> str | None:
     return tls.fingerprint(paths.cert)
 
 
+def with_lan_name(cfg: Config, port: int) -> Config:
+    """The config with `[web] public_url` defaulting to the device's .local name when the
+    config names none and the app serves a certificate from the device's own CA (passkeys
+    need a host name the browser trusts)."""
+    from device.web import trust
+    from device.web.context import WebPaths
+
+    if cfg.web.public_url or not cfg.web.tls or port == 0:
+        return cfg
+    paths = WebPaths.of(cfg)
+    found = trust.load(paths.root)
+    if found is None or not trust.issued_by(paths.cert, found):
+        return cfg
+    url = trust.default_public_url(found, port)
+    return dataclasses.replace(cfg, web=dataclasses.replace(cfg.web, public_url=url))
+
+
 def addresses(cfg: Config, host: str, port: int) -> list[str]:
     """The addresses to open: for a wildcard listen, the LAN address (default route) and the
     host's .local name (mDNS), else the one listened on."""
@@ -137,19 +158,26 @@ def addresses(cfg: Config, host: str, port: int) -> list[str]:
         names = [lan_address(), f"{socket.gethostname()}.local"]
     else:
         names = [host]
-    return [f"{scheme}://{f'[{n}]' if ':' in n else n}:{port}/" for n in names if n]
+    found = [f"{scheme}://{f'[{n}]' if ':' in n else n}:{port}/" for n in names if n]
+    if cfg.web.public_url:  # the address passkeys work at comes first
+        found.insert(0, cfg.web.public_url + "/")
+    return list(dict.fromkeys(found))
 
 
 def _url(args: argparse.Namespace) -> int:
     cfg = web_config(getattr(args, "config", None))
     host, port = _listen(cfg, getattr(args, "listen", None))
     fp = _certificate(cfg, host)
+    cfg = with_lan_name(cfg, port)
     for i, address in enumerate(addresses(cfg, host, port)):
         print(f"{'open' if i == 0 else '  or'} {address}")
     if fp:
         print(f"certificate SHA-256 fingerprint: {fp}")
-        print("(your browser warns about a self-signed certificate: check that the "
-              "fingerprint it shows is this one before you continue)")
+        if cfg.web.public_url:
+            print("(a phone that installed this device's CA from the Device page trusts it)")
+        else:
+            print("(your browser warns about a self-signed certificate: check that the "
+                  "fingerprint it shows is this one before you continue)")
     return 0
 
 
@@ -161,6 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = web_config(args.config)
     host, port = _listen(cfg, args.listen)
     fp = _certificate(cfg, host)
+    cfg = with_lan_name(cfg, port)
     from device.web.server import serve
 
     return serve(cfg, host, port, fingerprint=fp, addresses=addresses(cfg, host, port))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import sqlite3
+from pathlib import Path
 
 import uvicorn
 
 from config import Config
 from device.errors import EXIT_FAILURE, UserError
+from device.web import tls
 from device.web.app import create_app
 from device.web.context import WebContext, WebPaths
 from device.web.guard import Connections, Limits, ListeningSocket, protocol
@@ -28,6 +31,10 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             log.info("%s", self.ready_line)
+        c = self.config
+        if self.started and c.ssl is not None and c.ssl_certfile and c.ssl_keyfile:
+            self.following = asyncio.create_task(tls.follow(
+                c.ssl, Path(str(c.ssl_certfile)), Path(str(c.ssl_keyfile))))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await super().shutdown(sockets)

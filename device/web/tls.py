@@ -1,12 +1,16 @@
-"""The web app's TLS certificate: self-signed ECDSA P-256, made once in the state dir."""
+"""The web app's TLS certificate: self-signed ECDSA P-256, made once in the state dir
+unless the device's CA issued one; a certificate issued again is served without a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import ipaddress
+import logging
 import os
 import socket
+import ssl
 from pathlib import Path
 
 from cryptography import x509
@@ -15,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 VALID_DAYS = 3650
+FOLLOW_S = 5.0  # how often the served certificate's file is looked at (one stat)
+log = logging.getLogger("doorcam.web")
 
 
 def _names(listen_host: str) -> tuple[list[str], list[str]]:
@@ -90,3 +96,30 @@ def fingerprint(cert: Path) -> str:
     der = x509.load_pem_x509_certificate(cert.read_bytes()).public_bytes(
         serialization.Encoding.DER)
     return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+async def follow(context: ssl.SSLContext, cert: Path, key: Path,
+                 interval_s: float = FOLLOW_S) -> None:
+    """Serve a certificate issued again on disk (the device CA's step, daily or at a new
+    address) without a restart: new connections get it once its file changes. Runs on the
+    server's event loop, the thread that does the handshakes."""
+    def stamp() -> tuple[int, int] | None:
+        try:
+            st = cert.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_ino
+
+    seen = stamp()
+    while True:
+        await asyncio.sleep(interval_s)
+        now = stamp()
+        if now is None or now == seen:
+            continue
+        try:
+            context.load_cert_chain(str(cert), str(key))
+        except (OSError, ssl.SSLError) as exc:  # a half-written pair: the next look
+            log.warning("new certificate %s not loaded yet: %s", cert, exc)
+            continue
+        seen = now
+        log.info("serving the new certificate %s (SHA-256 %s)", cert, fingerprint(cert))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from capture.frame import FrameSource, StreamInfo
 from capture.live import LiveDirError, LiveFeed, open_live
@@ -17,7 +18,9 @@ from config import Config
 from device.store import ClipStore
 from device.wiring.checks import watched_area_problem
 from device.wiring.paths import DevicePaths, live_dir
+from device.wiring.people import PeopleStage, Runner
 from motion import MotionDetector, MotionError
+from motion.people import PeopleDetector, make_people_detector
 from uplink.desk.keys import (
     device_enc_key_path,
     load_or_create_device_enc_key,
@@ -66,6 +69,26 @@ def make_detector(cfg: Config, lores_height: int, lores_width: int) -> MotionDet
     if cfg.privacy.masks:
         motion = dataclasses.replace(motion, mask=[*motion.mask, *cfg.privacy.masks])
     return MotionDetector(motion, lores_width, lores_height)
+
+
+def people_model(cfg: Config) -> Path:
+    """Where the yolox detector's model is: people.model, else in the store's folder."""
+    if cfg.people.model:
+        return Path(cfg.people.model).expanduser()
+    return Path(cfg.store.path).expanduser() / "models" / "yolox_nano.onnx"
+
+
+def make_people_detector_for(cfg: Config) -> PeopleDetector:
+    return make_people_detector(cfg.people, people_model(cfg))
+
+
+def make_people_stage(cfg: Config, runner: Callable[[PeopleDetector], Runner]
+                      ) -> PeopleStage | None:
+    """The people stage with its detector run by `runner`; None when people.enabled is off.
+    PeopleError when the detector cannot be built (the yolox model not installed)."""
+    if not cfg.people.enabled:
+        return None
+    return PeopleStage(cfg.people, runner(make_people_detector_for(cfg)))
 
 
 def make_recorder(cfg: Config, info: StreamInfo, store: ClipStore, *, simulated: bool = False,

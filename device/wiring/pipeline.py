@@ -7,12 +7,23 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from capture.frame import Frame
+from device.wiring.people import PeopleFound, PeopleStage, confirmed
 
 Box = tuple[float, float, float, float]
+PERSON = "person"
+MOTION = "motion"
+KEEP_ENDED = 4  # ended events whose late people answers still label them and their clips
 
 
 class Detector(Protocol):
     def process(self, lores: Any, t: float, exposure_changed: bool = False) -> Any: ...
+
+
+class LabelSink(Protocol):
+    """Where a clip's labels go (the clip store, on the thread that owns it)."""
+
+    def add_label(self, clip_id: str, label: str, detail: dict[str, Any] | None = None
+                  ) -> None: ...
 
 
 class ClipRecorder(Protocol):
@@ -40,6 +51,15 @@ class MotionEventRecord:
     clips: list[str] = field(default_factory=list)
     start_wall: float = 0.0
     end_wall: float = 0.0
+    labels: list[str] = field(default_factory=lambda: [MOTION])
+    # Every people check that found someone: (frame, boxes), and how many checks ran.
+    people: list[tuple[int, list[Box]]] = field(default_factory=list)
+    checks: int = 0
+    person_frame: int = -1  # the frame whose check confirmed the `person` label
+
+    @property
+    def person(self) -> bool:
+        return PERSON in self.labels
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +72,10 @@ class MotionEventRecord:
             "clips": self.clips,
             "peak_score": round(self.peak_score, 4),
             "boxes": [[round(v, 4) for v in b] for b in self.boxes],
+            "labels": list(self.labels),
+            "person_frame": self.person_frame if self.person else None,
+            "people": [{"frame": seq, "boxes": [[round(v, 4) for v in b] for b in boxes]}
+                       for seq, boxes in self.people],
         }
 
 
@@ -60,23 +84,40 @@ class LoopListener(Protocol):
 
     def event_ended(self, ev: MotionEventRecord) -> None: ...
 
+    def person_seen(self, ev: MotionEventRecord) -> None:
+        """The event was just labelled `person` (it may have ended already)."""
+        ...
+
     def clip_stored(self, clip: Any) -> None: ...
 
 
 class LocalLoop:
     """Feeds each frame to the detector and the recorder and reports events and clips."""
 
-    def __init__(self, detector: Detector, recorder: ClipRecorder, listener: LoopListener):
+    def __init__(self, detector: Detector, recorder: ClipRecorder, listener: LoopListener,
+                 *, people: PeopleStage | None = None, labels: LabelSink | None = None
+                 ) -> None:
         self.detector = detector
         self.recorder = recorder
         self.listener = listener
+        self.people = people
+        self.labels = labels
+        self.min_hits = people.cfg.min_hits if people is not None else 1
         self.frames = 0
         self.last_pts = 0.0
         self._event: MotionEventRecord | None = None
         self._last_motion: tuple[int, float, float] = (0, 0.0, 0.0)
+        self._ended: dict[int, MotionEventRecord] = {}
+        # Clips this loop stored, with the frames they hold, for labels that arrive later.
+        self._stored: dict[str, tuple[int, int]] = {}
+        self.found: list[PeopleFound] = []  # this frame's people answers (any frame's check)
 
     def feed(self, frame: Frame) -> Any:
         result = self.detector.process(frame.lores, frame.pts, frame.exposure_changed)
+        self._feed(frame, result)
+        return result
+
+    def _feed(self, frame: Frame, result: Any) -> None:
         self.frames += 1
         self.last_pts = frame.pts
         t = result.transition
@@ -88,7 +129,7 @@ class LocalLoop:
         if motion:
             self._last_motion = (frame.seq, frame.pts, frame.wall)
         for clip in self.recorder.push(frame, motion, float(result.score)):
-            self.listener.clip_stored(clip)
+            self._clip_stored(clip)
         if t is not None and t.kind == "start":
             self._event = MotionEventRecord(t.event_id, frame.seq, frame.pts,
                                             start_wall=frame.wall)
@@ -101,7 +142,59 @@ class LocalLoop:
             if result.score >= ev.peak_score and result.motion:
                 ev.peak_score = float(result.score)
                 ev.boxes = [tuple(b) for b in result.boxes]
-        return result
+        if self.people is not None:
+            if ev is not None and result.event_active:
+                self.people.offer(frame, result, ev.id)
+            self.found = self.people.results()
+            for found in self.found:
+                self._person_answer(found)
+
+    def _person_answer(self, found: PeopleFound) -> None:
+        ev = self._event if self._event is not None and self._event.id == found.event_id \
+            else self._ended.get(found.event_id)
+        if ev is None:
+            return
+        ev.checks += 1
+        if not found.boxes:
+            return
+        ev.people.append((found.seq, list(found.boxes)))
+        if ev.person:
+            self._label_clips(ev)
+            return
+        if not confirmed([boxes for _, boxes in ev.people], self.min_hits):
+            if self.people is not None and ev is self._event:
+                self.people.confirm(ev.id)
+            return
+        ev.labels.append(PERSON)
+        ev.person_frame = found.seq
+        self.listener.person_seen(ev)
+        self._label_clips(ev)
+
+    def _label_clips(self, ev: MotionEventRecord) -> None:
+        """Label the event's stored clips that hold a frame in which a person was seen."""
+        for clip_id in ev.clips:
+            span = self._stored.get(clip_id)
+            if span is not None:
+                self._label(clip_id, span, ev)
+
+    def _label(self, clip_id: str, span: tuple[int, int], ev: MotionEventRecord) -> None:
+        seen = [(seq, boxes) for seq, boxes in ev.people if span[0] <= seq <= span[1]]
+        if not seen or self.labels is None:
+            return
+        self.labels.add_label(clip_id, PERSON, {
+            "frames": [seq for seq, _ in seen],
+            "boxes": [[[round(v, 4) for v in b] for b in boxes] for _, boxes in seen]})
+
+    def _clip_stored(self, clip: Any) -> None:
+        meta = clip.meta
+        span = (int(meta.first_seq), int(meta.last_seq))
+        self._stored[clip.id] = span
+        if len(self._stored) > 4 * KEEP_ENDED:
+            del self._stored[next(iter(self._stored))]
+        for ev in (self._event, *self._ended.values()):
+            if ev is not None and ev.person and clip.id in ev.clips:
+                self._label(clip.id, span, ev)
+        self.listener.clip_stored(clip)
 
     def force(self, trigger: str, seconds: float) -> None:
         """Record from the next frame for at least `seconds`, motion or not (a doorbell
@@ -113,11 +206,19 @@ class LocalLoop:
         assert ev is not None
         ev.end_frame, ev.end, ev.end_wall = self._last_motion
         self._event = None
+        self._ended[ev.id] = ev
+        if len(self._ended) > KEEP_ENDED:
+            del self._ended[next(iter(self._ended))]
         self.listener.event_ended(ev)
 
     def close(self) -> None:
-        """End of input (or SIGTERM): end the open event and finalize the open clip."""
+        """End of input (or SIGTERM): take the people answers still coming (briefly), end
+        the open event and finalize the open clip."""
+        if self.people is not None:
+            self.people.finish()
+            for found in self.people.results():
+                self._person_answer(found)
         if self._event is not None:
             self._end_event()
         for clip in self.recorder.close():
-            self.listener.clip_stored(clip)
+            self._clip_stored(clip)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from config import Config
 from device.store import ClipStore
-from device.wiring.desk import catalog, identity
+from device.wiring.desk import catalog, identity, open_decisions
 from device.wiring.paths import DevicePaths
 from device.wiring.registry import LiveRegistry
 from uplink.audit import AuditLog
@@ -69,23 +69,14 @@ def open_desk(cfg: Config, now: float,
               registry: LiveRegistry | None = None) -> Iterator[RequestDesk]:
     """The request desk with everything it needs; closes them all on exit. The daemon passes
     its own `registry` to refresh it; otherwise the registry file is read once."""
-    paths = DevicePaths.of(cfg)
     directory = LiveRegistry(cfg, now) if registry is None else registry
-    store = ClipStore(cfg.store, recover=False)
-    audit = AuditLog(paths.audit)
-    desk = None
-    try:
-        desk = RequestDesk(paths.desk, directory, catalog(cfg, store), audit,
-                           identity(cfg), owner_keys(cfg),
+    with closing(ClipStore(cfg.store, recover=False)) as store, \
+            open_decisions(cfg, store) as decisions:
+        desk = RequestDesk(decisions, directory, identity(cfg), owner_keys(cfg),
                            allow_insecure_loopback=cfg.upload.allow_insecure_loopback,
                            skew_s=cfg.uplink.clock_skew_s, policy=owner_policy(cfg))
         desk.prune_ledger(now)
         yield desk
-    finally:
-        if desk is not None:
-            desk.close()
-        audit.close()
-        store.close()
 
 
 def credentials_key(key: Ed25519PrivateKey, key_path: Path, device_id: str,

@@ -218,7 +218,8 @@ def test_a_new_picture_size_starts_a_new_generation(shm: Path, tmp_path: Path) -
 
 
 def test_the_directory_must_be_on_tmpfs_and_ours(shm: Path, tmp_path: Path) -> None:
-    assert prepare_dir(shm) == shm and oct(shm.stat().st_mode & 0o777) == "0o700"
+    # 0750: the web app (its own user, in the daemon's group) reads it; nobody else.
+    assert prepare_dir(shm) == shm and oct(shm.stat().st_mode & 0o777) == "0o750"
     assert filesystem_of(tmp_path) not in ("tmpfs", "ramfs")  # precondition: a disk
     with pytest.raises(LiveDirError, match="not tmpfs"):
         open_live(tmp_path / "live", LIVE)

@@ -46,13 +46,21 @@ def test_commit_moves_the_clip_into_place_and_indexes_it(store: ClipStore, root:
     assert json.loads(json.dumps(rec.to_json()))["sha256"] == rec.sha256
 
 
-def test_store_directories_are_private_and_tilde_expands(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("umask", [0o077, 0o022, 0o007])
+def test_store_is_never_readable_by_others_and_tilde_expands(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, umask: int) -> None:
+    """Owner only, or owner and group where the umask allows it (the services' UMask=0007
+    lets the web app's own user, in the service's group, read and delete clips)."""
     monkeypatch.setenv("HOME", str(tmp_path))
-    with ClipStore(store_config(Path("~/doorcam-store"))) as s:
-        assert s.root == tmp_path / "doorcam-store"
-        for d in (s.root, s.root / "clips", s.root / "thumbs", s.root / "tmp"):
-            assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
+    old = os.umask(umask)
+    try:
+        with ClipStore(store_config(Path("~/doorcam-store"))) as s:
+            assert s.root == tmp_path / "doorcam-store"
+            for d in (s.root, s.root / "clips", s.root / "thumbs", s.root / "tmp"):
+                assert stat.S_IMODE(d.stat().st_mode) == 0o770 & ~umask, d
+            assert stat.S_IMODE((s.root / "lock").stat().st_mode) == 0o660 & ~umask
+    finally:
+        os.umask(old)
 
 
 def test_abort_removes_the_temp_file(store: ClipStore) -> None:

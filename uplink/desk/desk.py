@@ -26,23 +26,36 @@ from uplink.protocol.validator import AgencyDirectory
 class RequestDesk:
     """Owns one connection to the request book; use it from one thread."""
 
-    def __init__(self, db_path: Path, directory: AgencyDirectory, catalog: ClipCatalog,
-                 audit: AuditLog, identity: DeviceIdentity,
-                 owner_keys: Mapping[str, Ed25519PublicKey], *,
+    def __init__(self, decisions: Decisions, directory: AgencyDirectory,
+                 identity: DeviceIdentity, owner_keys: Mapping[str, Ed25519PublicKey], *,
                  allow_insecure_loopback: bool = False, skew_s: int = CLOCK_SKEW_S,
                  policy: OwnerPolicy | None = None) -> None:
-        self.book = RequestBook(db_path)
-        self.intake = Intake(self.book, directory, catalog, audit, identity,
+        """The whole desk around its deciding half (its book, catalog and audit log), as
+        `device.wiring.uplink.open_desk` builds it on `device.wiring.desk.open_decisions`."""
+        self.decisions = decisions
+        self.book = decisions.book
+        self.catalog = decisions.catalog
+        self.audit = decisions.audit
+        self.intake = Intake(self.book, directory, self.catalog, self.audit, identity,
                              allow_insecure_loopback=allow_insecure_loopback, skew_s=skew_s,
                              policy=policy)
-        self.decisions = Decisions(self.book, catalog, audit)
-        self.catalog = catalog
-        self.audit = audit
         self.identity = identity
         self.owner_keys = dict(owner_keys)
         self.skew_s = skew_s
 
+    @classmethod
+    def on_book(cls, db_path: Path, directory: AgencyDirectory, catalog: ClipCatalog,
+                audit: AuditLog, identity: DeviceIdentity,
+                owner_keys: Mapping[str, Ed25519PublicKey], *,
+                allow_insecure_loopback: bool = False, skew_s: int = CLOCK_SKEW_S,
+                policy: OwnerPolicy | None = None) -> RequestDesk:
+        """The desk with its own connection to the book at `db_path` (closed by `close`)."""
+        return cls(Decisions(RequestBook(db_path), catalog, audit), directory, identity,
+                   owner_keys, allow_insecure_loopback=allow_insecure_loopback,
+                   skew_s=skew_s, policy=policy)
+
     def close(self) -> None:
+        """Close the book (`open_decisions` closes it itself; closing twice is harmless)."""
         self.book.close()
 
     # -- agency requests ------------------------------------------------------------------

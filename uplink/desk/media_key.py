@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from common import write_atomic
+from common.keyfile import read_key_file
 from common.mediasign.sei import VendorInfo
 
 MAX_SIGNATURE_SIZE = 72  # DER ECDSA P-256, as OpenSSL's EVP_PKEY_size reports it
@@ -140,7 +141,7 @@ def load_or_create_credentials_key(device_key: Ed25519PrivateKey, device_key_pat
     (also on a device whose video key is older)."""
     load_or_create_media_signer(device_key, device_key_path, name)
     files = MediaKeyFiles.beside(device_key_path)
-    key_pem, anchor_pem = files.key.read_bytes(), files.anchor.read_bytes()
+    key_pem, anchor_pem = read_key_file(files.key), files.anchor.read_bytes()
     if not files.credentials.exists():
         key = serialization.load_pem_private_key(key_pem, None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
@@ -157,7 +158,7 @@ def load_or_create_media_signer(device_key: Ed25519PrivateKey, device_key_path: 
     """The video signer; its key (0600) and certificates are created on first use."""
     files = MediaKeyFiles.beside(device_key_path)
     if files.key.exists() and files.cert.exists() and files.anchor.exists():
-        loaded = serialization.load_pem_private_key(files.key.read_bytes(), None)
+        loaded = serialization.load_pem_private_key(read_key_file(files.key), None)
         if not isinstance(loaded, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{files.key} is not an ECDSA key")
         key = loaded

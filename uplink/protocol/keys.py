@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from common import write_atomic
+from common.keyfile import read_key_file
 from uplink.errors import RequestRejected
 from uplink.protocol.canonical import JsonObject, canonical_bytes
 
@@ -73,11 +74,9 @@ def save_private_pem(key: Ed25519PrivateKey | X25519PrivateKey, path: Path) -> N
 
 
 def load_private_pem(path: Path) -> PrivateKeyTypes:
-    """A private key from a PEM file only its owner can read (PermissionError otherwise)."""
-    path = Path(path)
-    if path.stat().st_mode & 0o077:
-        raise PermissionError(f"{path} is readable by others; chmod 600 it")
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    """A private key from a PEM file that only its owner, this user, can read
+    (`common.keyfile`; PermissionError otherwise)."""
+    return serialization.load_pem_private_key(read_key_file(Path(path)), password=None)
 
 
 def save_private_key(key: Ed25519PrivateKey, path: Path) -> None:

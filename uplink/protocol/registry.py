@@ -13,6 +13,7 @@ from typing import Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from common import write_atomic
+from common.durable import shared_mode
 from uplink.errors import RegistryError, RequestRejected
 from uplink.protocol.canonical import JsonObject, canonical_bytes, parse_json
 from uplink.protocol.fields import ID_RE, Fields
@@ -238,4 +239,4 @@ class RegistryStore:
             return
         state = {"version": registry.version, "body_sha256": registry.body_sha256}
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.state_path, json.dumps(state).encode(), 0o600)
+        write_atomic(self.state_path, json.dumps(state).encode(), shared_mode())

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from config.example import toml_value
 from config.schema import SECTIONS
-from device.web import tls
+from device.web import tls, trust
 from device.web.call import Call, page
 from device.web.context import Unavailable
 from device.web.passkeys.site import refusal, site_of
@@ -60,6 +61,8 @@ def device_page(call: Call) -> Response:
     cert = None
     if ctx.cfg.web.tls and ctx.paths.cert.exists():
         cert = tls.fingerprint(ctx.paths.cert)
+    device_ca = trust.load(ctx.paths.root) if ctx.cfg.web.tls else None
+    ca_serves = device_ca is not None and trust.issued_by(ctx.paths.cert, device_ca)
     with ctx.accounts() as acc:
         accounts = acc.names()
     push_on = ctx.cfg.push.enabled
@@ -74,8 +77,35 @@ def device_page(call: Call) -> Response:
     return call.render(
         "device.html", cfg=ctx.cfg, sections=settings_rows(ctx.cfg), registry=registry,
         registry_problem=problem, count=count, size=size, disk=disk, cert=cert,
-        key_present=ctx.paths.device_key.exists(),
+        key_present=ctx.paths.device_key.exists(), device_ca=device_ca, ca_serves=ca_serves,
+        public_url=ctx.cfg.web.public_url,
         key_fingerprint=device_key_fingerprint(ctx.paths.device_key), accounts=accounts,
         push_on=push_on, push_key=push_key, push_count=push_count,
         snoozed_until=snoozed_until, passkeys=passkeys,
         passkey_site=site, passkey_problem=refusal(site, call.request.headers.get("host", "")))
+
+
+def _ca_or_404(call: Call) -> trust.DeviceCa:
+    found = trust.load(call.ctx.paths.root) if call.ctx.cfg.web.tls else None
+    if found is None:
+        raise HTTPException(404, "This device has no certificate authority yet: make it "
+                                 "with `sudo doorcam ca issue` on the device.")
+    return found
+
+
+@page
+def ca_certificate(call: Call) -> Response:
+    """The CA as Android (and desktop browsers) install it: DER, a CA certificate type."""
+    found = _ca_or_404(call)
+    return Response(found.der, media_type=trust.CRT_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{call.ctx.cfg.device.id}-ca.crt"'})
+
+
+@page
+def ca_profile(call: Call) -> Response:
+    """The CA as an iPhone installs it: a configuration profile with a root payload."""
+    found = _ca_or_404(call)
+    return Response(trust.profile(found, call.ctx.cfg.device.id),
+                    media_type=trust.PROFILE_TYPE, headers={
+        "Content-Disposition":
+            f'attachment; filename="{call.ctx.cfg.device.id}.mobileconfig"'})

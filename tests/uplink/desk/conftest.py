@@ -97,9 +97,9 @@ class Device:
 
     def desk(self) -> RequestDesk:
         audit = AuditLog(self.tmp / "audit.sqlite3")
-        desk = RequestDesk(self.tmp / "uplink.sqlite3", self.registry, self.catalog, audit,
-                           DEVICE, {OWNER_KID: self.owner_key.public_key()},
-                           allow_insecure_loopback=True)
+        desk = RequestDesk.on_book(self.tmp / "uplink.sqlite3", self.registry, self.catalog,
+                                   audit, DEVICE, {OWNER_KID: self.owner_key.public_key()},
+                                   allow_insecure_loopback=True)
         self.opened += [desk, audit]
         return desk
 

@@ -50,8 +50,9 @@ class CrashingAudit(AuditLog):
 def _crash_while_receiving(dev: Device, payload: bytes, after_write: bool) -> str:
     """Receive `payload` in a process that dies at the `shown` entry, then 'restart'."""
     audit = CrashingAudit(dev.tmp / "audit.sqlite3", AuditKind.SHOWN, after_write)
-    desk = RequestDesk(dev.tmp / "uplink.sqlite3", dev.registry, dev.catalog, audit, DEVICE,
-                       {OWNER_KID: dev.owner_key.public_key()}, allow_insecure_loopback=True)
+    desk = RequestDesk.on_book(dev.tmp / "uplink.sqlite3", dev.registry, dev.catalog, audit,
+                               DEVICE, {OWNER_KID: dev.owner_key.public_key()},
+                               allow_insecure_loopback=True)
     try:
         with pytest.raises(Crash):
             desk.receive(payload, NOW)

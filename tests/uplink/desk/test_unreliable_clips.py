@@ -35,9 +35,10 @@ def _commit(store: ClipStore, *, simulated: bool = False, clock_synced: bool = T
 
 def _desk(device: Device, store: ClipStore, *, match_simulated: bool) -> RequestDesk:
     audit = AuditLog(device.tmp / "audit.sqlite3")
-    desk = RequestDesk(device.tmp / "uplink.sqlite3", device.registry,
-                       StoreCatalog(store, match_simulated=match_simulated), audit, DEVICE,
-                       {OWNER_KID: device.owner_key.public_key()}, allow_insecure_loopback=True)
+    desk = RequestDesk.on_book(device.tmp / "uplink.sqlite3", device.registry,
+                               StoreCatalog(store, match_simulated=match_simulated), audit,
+                               DEVICE, {OWNER_KID: device.owner_key.public_key()},
+                               allow_insecure_loopback=True)
     device.opened += [desk, audit]
     return desk
 

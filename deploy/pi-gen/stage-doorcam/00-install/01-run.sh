@@ -17,5 +17,6 @@ ln -sf /etc/systemd/system/doorcam.service /etc/systemd/system/multi-user.target
 ln -sf /etc/systemd/system/doorcam-web.service /etc/systemd/system/multi-user.target.wants/
 mkdir -p /etc/systemd/system/timers.target.wants
 ln -sf /etc/systemd/system/doorcam-registry-refresh.timer /etc/systemd/system/timers.target.wants/
+ln -sf /etc/systemd/system/doorcam-web-cert.timer /etc/systemd/system/timers.target.wants/
 rm -rf /tmp/doorcam-src /tmp/doorcam-src.tar.gz
 CHROOT

@@ -7,3 +7,9 @@ install -D -m 0644 files/doorcam-firstboot.service \
 mkdir -p "${ROOTFS_DIR}/etc/systemd/system/multi-user.target.wants"
 ln -sf ../doorcam-firstboot.service \
     "${ROOTFS_DIR}/etc/systemd/system/multi-user.target.wants/doorcam-firstboot.service"
+# The host name avahi-daemon announces: the device's own (doorcam-xxxxxxxx.local).
+install -D -m 0755 files/doorcam-hostname "${ROOTFS_DIR}/usr/lib/doorcam/doorcam-hostname"
+install -D -m 0644 files/doorcam-hostname.service \
+    "${ROOTFS_DIR}/etc/systemd/system/doorcam-hostname.service"
+ln -sf ../doorcam-hostname.service \
+    "${ROOTFS_DIR}/etc/systemd/system/multi-user.target.wants/doorcam-hostname.service"
