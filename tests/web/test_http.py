@@ -64,7 +64,7 @@ def test_every_page_needs_a_login_and_carries_security_headers(world: World) -> 
     assert [e["kind"] for e in entries] == ["account_added", "login"]
 
 
-def test_wrong_passwords_lock_the_account_out_even_across_restarts(world: World) -> None:
+def test_wrong_passwords_pause_new_browsers_even_across_restarts(world: World) -> None:
     world.add_user()
     url = world.start()
     s = world.session()
@@ -79,7 +79,8 @@ def test_wrong_passwords_lock_the_account_out_even_across_restarts(world: World)
     url = world.start()
     assert try_login(world.session(), url, "alex", PASSWORD).status_code == 429
     kinds = [e["kind"] for e in access_log(world)]
-    assert kinds.count("login_failed") == 2 and "locked_out" in kinds and "login" not in kinds
+    assert kinds.count("login_failed") == 3 and "login" not in kinds
+    assert kinds.count("guessing") == 2 and "locked_out" in kinds  # the address, the account
 
 
 def test_cross_origin_posts_and_missing_tokens_are_refused(world: World) -> None:
@@ -97,6 +98,16 @@ def test_cross_origin_posts_and_missing_tokens_are_refused(world: World) -> None
     assert r.status_code == 403 and "evil.example" in r.text
     r = s.post(f"{url}/requests/{rid}/share", data=form, allow_redirects=False)
     assert r.status_code == 403 and "does not say where it comes from" in r.text
+    # Our own host and port, but another scheme or port: another origin.
+    http_origin = url.replace("https://", "http://")
+    port = int(url.rsplit(":", 1)[1])
+    for origin in (http_origin, url.replace(f":{port}", f":{port + 1}")):
+        r = s.post(f"{url}/requests/{rid}/share", data=form, allow_redirects=False,
+                   headers={"Origin": origin})
+        assert r.status_code == 403 and "not from this doorcam" in r.text, origin
+        r = s.post(f"{url}/requests/{rid}/share", data=form, allow_redirects=False,
+                   headers={"Referer": origin + "/"})
+        assert r.status_code == 403, origin
     r = post(s, url, f"/requests/{rid}/share", {"csrf": "forged", "clip": clip,
                                                "confirm": "yes"})
     assert r.status_code == 403 and "security token" in r.text
@@ -129,6 +140,19 @@ def test_video_is_served_with_byte_ranges(world: World) -> None:
     assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{size}"
     r = s.get(base, headers={"Range": "bytes=abc"})
     assert r.status_code == 416 and "one byte range" in r.text
+    huge = "9" * 5000  # more digits than Python parses by default
+    r = s.get(base, headers={"Range": f"bytes={huge}-"})
+    assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{size}"
+    r = s.get(base, headers={"Range": f"bytes=10-{huge}"})
+    assert r.status_code == 206 and r.content == data[10:]
+    r = s.get(base, headers={"Range": f"bytes=-{huge}"})
+    assert r.status_code == 206 and r.content == data
+    r = s.get(base, headers={"Range": f"bytes={'0' * 5000}1-1"})
+    assert r.status_code == 206 and r.content == data[1:2]
+    # Nothing a clip or page was is kept by the browser once it is deleted or logged out.
+    for path in (base, f"{url}/clips/{clip['id']}/thumb", f"{url}/clips/{clip['id']}/download",
+                 f"{url}/clips", url + "/"):
+        assert s.get(path).headers["cache-control"] == "no-store", path
     r = s.get(f"{url}/clips/../../etc/passwd/video")
     assert r.status_code in (400, 404)
     r = s.get(f"{url}/clips/not-a-clip/video")
