@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ("bench_motion", "bench_people", "bench_recording", "bench_pipeline", "bench_web",
-           "bench_ring", "bench_fanout", "bench_live")
+           "bench_ring", "bench_fanout", "bench_live", "bench_hacamera")
 
 
 def main() -> int:

@@ -44,6 +44,19 @@ def origins(value: Any) -> str | None:
     return None
 
 
+def proxies(value: Any) -> str | None:
+    allowed = ('a list of IP addresses or networks of reverse proxies, such as "127.0.0.1" '
+               'or "10.0.0.0/24"')
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return allowed
+    try:
+        for v in value:
+            ipaddress.ip_network(v, strict=False)
+    except ValueError:
+        return allowed
+    return None
+
+
 def public_url(value: Any) -> str | None:
     """Empty, or https://HOST[:PORT] with a host name (http only for localhost)."""
     allowed = ('empty, or the address browsers open this app at, such as '
@@ -99,11 +112,42 @@ class WebConfig:
     session_hours: float = setting(
         168.0, "A login stays valid this long (then log in again).", min=0.1, max=8760.0)
     lockout_failures: int = setting(
-        5, "Failed logins in a row, per account and per client address, before a lockout.",
-        min=1, max=100)
+        5, "Failed logins before a pause: from one source address; for one account from "
+        "browsers that have not signed in to it before; and from one browser that has (a "
+        "signed device cookie, so the owner's own browsers are not locked out by a "
+        "stranger's guesses). Passkeys sign in whatever the count.", min=1, max=100)
     lockout_minutes: float = setting(
-        15.0, "How long a lockout lasts; the count starts again after it.", min=0.5,
-        max=10080.0)
+        15.0, "How long such a pause lasts; failures older than this are forgotten.",
+        min=0.5, max=10080.0)
+    trusted_proxies: list[str] = setting(
+        [], "Reverse proxies in front of this app (addresses or networks, e.g. "
+        "[\"127.0.0.1\"]): only for connections from them is the client's address taken from "
+        "X-Forwarded-For (its right-most address not in this list) and the scheme from "
+        "X-Forwarded-Proto; empty = forwarded headers are ignored.", check=proxies,
+        restart=True)
+    header_timeout_s: float = setting(
+        10.0, "A request's headers must arrive within this many seconds of the connection "
+        "opening or of the previous answer; slower clients are cut off.", min=1.0,
+        max=300.0, restart=True)
+    body_timeout_s: float = setting(
+        30.0, "A request's body must arrive within this many seconds of its headers.",
+        min=1.0, max=3600.0, restart=True)
+    idle_timeout_s: int = setting(
+        5, "A connection with no request in progress is closed after this many seconds.",
+        min=1, max=300, restart=True)
+    handshake_timeout_s: float = setting(
+        10.0, "A TLS handshake must finish within this many seconds.", min=1.0, max=120.0,
+        restart=True)
+    stall_timeout_s: float = setting(
+        60.0, "An answer the client stops reading for this many seconds is cut off (a "
+        "viewer that keeps receiving live video or a clip is never cut off).", min=1.0,
+        max=3600.0, restart=True)
+    max_connections: int = setting(
+        256, "Open connections in all; more are refused at once.", min=4, max=65536,
+        restart=True)
+    max_client_connections: int = setting(
+        32, "Open connections from one client address (a trusted proxy's are not counted "
+        "so); more are refused at once.", min=1, max=65536, restart=True)
     trusted_origins: list[str] = setting(
         [], "Extra origins allowed to post forms (a reverse proxy's public address, e.g. "
         "\"https://door.example.org\"); the app's own address is always allowed.",

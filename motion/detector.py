@@ -76,6 +76,7 @@ class MotionDetector:
         self._thresh = np.full(shape, cfg.threshold, np.uint8)
         self._flicker_max = 0.0  # upper bound of _flicker; 0.0 = _flicker is all zero
         self._prev_count = 0  # changed pixels in _prev_fg
+        self._fg_is_prev = False  # _fg holds what _prev_fg should: swap before the next frame
         self._joined = np.empty(shape, np.uint8)
         self._blobs = np.empty(shape, np.uint8)
         self._still = np.empty(shape, np.uint8)
@@ -123,6 +124,11 @@ class MotionDetector:
             self._night = False
         if self._level < DIM_LEVEL or self._base != self.cfg.threshold:
             self._dim_threshold()
+        if self._fg_is_prev:
+            self._fg_is_prev = False
+            self._prev_fg, self._fg = self._fg, self._prev_fg
+            if not self._masked:
+                self._raw = self._fg
         count = self._difference()
         lighting = step > GAIN_STEP
         if count > self._global_px or exposure_changed:
@@ -253,7 +259,7 @@ class MotionDetector:
             cv2.accumulateWeighted(self._toggle, self._flicker, FLICKER_RATE)
             cv2.convertScaleAbs(self._flicker, dst=self._thresh, alpha=FLICKER_GAIN,
                                 beta=self._base)
-            np.copyto(self._prev_fg, self._fg)
+            self._fg_is_prev = True  # swapped in by the next frame instead of copied
             self._prev_count = count
             self._flicker_max += FLICKER_RATE * (255.0 - self._flicker_max)
         elif self._flicker_max:

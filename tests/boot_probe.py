@@ -226,6 +226,9 @@ def step_web() -> None:
         w["hold"] = fetch(f"/clips/{cid}/hold", {"csrf": csrf[1] if csrf else ""})[0]
         after = json.loads(sh("doorcam", "clips", "list", "--json").stdout or "[]")
         w["held"] = next((c.get("held") for c in after if c["id"] == cid), None)
+    # Live view: the daemon's runtime directory, read through its group.
+    code, kind, snap = fetch("/live/snapshot.jpg")
+    w["snapshot"] = [code, kind, snap[:2].hex()]
     def owner(path: str) -> list:
         return sh("stat", "-c", "%U %G %a", path).stdout.split()
     w["web_dir"] = owner("/var/lib/doorcam/web")

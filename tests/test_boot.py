@@ -222,6 +222,8 @@ def test_the_package_boots_and_runs_under_systemd(tmp_path: Path) -> None:
     assert w["video"] == [200, "video/mp4"] and w["video_bytes"] > 1000, w
     assert w["hold"] == 303 and w["held"] is True, w
     assert w["push_key"] == push_key, w  # the old Web Push key, so subscriptions stay valid
+    # The web app's own user serves the daemon's live snapshot (a JPEG), from tmpfs.
+    assert w["snapshot"] == [200, "image/jpeg", "ffd8"], w["snapshot"]
     assert w["web_dir"] == ["doorcam-web", "doorcam", "770"], w
     assert w["accounts"][0] == "doorcam-web" and w["accounts"][2] == "600", w
     assert w["index"][1:] == ["doorcam", "660"], w

@@ -73,6 +73,9 @@ CASES: dict[str, tuple[Callable[[Path], str], str, str]] = {
     "web certificate missing": (
         lambda t: f'[web]\ncert_file = "{t}/cert.pem"\nkey_file = "{t}/key.pem"\n',
         "web.cert_file", "does not exist"),
+    "plain HTTP on the network": (
+        lambda t: '[web]\ntls = false\nlisten = "0.0.0.0:8080"\n', "web.listen",
+        "a loopback address (127.0.0.1:PORT or [::1]:PORT) while web.tls = false"),
     "home assistant without the home broker": (
         lambda t: '[homeassistant]\nenabled = true\n', "homeassistant.enabled",
         "needs [owner_mqtt] enabled: Home Assistant is reached only through the home broker"),
@@ -231,3 +234,15 @@ def test_sd_card_first_boot_refuses_what_the_daemon_would(tmp_path: Path) -> Non
     assert not (boot / "doorcam.toml").exists() and not (boot / "doorcam.toml.invalid").exists()
     reasons = (boot / "doorcam-config-error.txt").read_text()
     assert "capture.source = 'picamera:0?fps=25fps': picamera fps must be a number" in reasons
+
+
+def test_trusting_public_proxies_is_warned_about(tmp_path: Path) -> None:
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[web]\n'
+                    'trusted_proxies = ["127.0.0.1", "10.0.0.0/8", "0.0.0.0/0"]\n')
+    check = _doorcam("config", "check", str(conf))
+    assert check.returncode == 0, check.stderr
+    warned = [line for line in check.stdout.splitlines() if "trusted_proxies" in line]
+    assert warned == ["warning: web.trusted_proxies: 0.0.0.0/0 includes public addresses: "
+                      "anyone there can claim any client address in X-Forwarded-For; list "
+                      "only your proxies"]

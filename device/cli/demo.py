@@ -4,12 +4,15 @@
 2. Consent: a sample agency publishes a signed request over a private mosquitto on
    loopback; the daemon matches it; the owner is shown it; the owner accepts two clips with
    one command; exactly those arrive at a local receiver, which verifies the signed manifest.
+3. Run from a terminal, the owner's app stays up (its address and one-time login printed
+   last) until Ctrl-C; without a terminal (CI, tests) the demo ends with the story.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,9 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("demo", help="the whole story on a synthetic scene (what make demo runs)")
     p.add_argument("--dir", default=".demo", help="working folder, recreated (default .demo)")
     p.add_argument("--speed", default="4", help="simulation speed (default 4x real time)")
+    p.add_argument("--exit", action="store_true",
+                   help="end when the story ends even in a terminal (without a terminal it "
+                        "always does; in one, the owner's app keeps running until Ctrl-C)")
     p.set_defaults(run=run)
 
 
@@ -47,4 +53,12 @@ def run(args: argparse.Namespace) -> int:
         say("Part 2 skipped: it needs mosquitto (sudo apt install mosquitto)")
         return 0
     with Story(root, store) as story:
-        return story.tell(doorcam)
+        code = story.tell(doorcam)
+        if code == 0 and not args.exit and interactive():
+            story.stay()
+        return code
+
+
+def interactive() -> bool:
+    """Run from a terminal (a person watching), not by CI or a test."""
+    return sys.stdin.isatty() and sys.stdout.isatty()

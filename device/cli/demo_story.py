@@ -29,6 +29,7 @@ class Story:
         self.daemon: subprocess.Popen[Any] | None = None
         self.web: subprocess.Popen[str] | None = None
         self.receiver: Any = None
+        self.app: tuple[str, str] | None = None  # the web app's address and one-time password
 
     def __enter__(self) -> Story:
         from uplink.agency.receiver import TusReceiver
@@ -137,6 +138,27 @@ listen = "127.0.0.1:0"
         main(["audit", "show", "--config", str(config)])
         return main(["audit", "verify", "--config", str(config)])
 
+    def stay(self) -> None:
+        """Keep the app (and the daemon, broker and receiver behind it) running until Ctrl-C,
+        its address and login printed last, so the link above is alive."""
+        assert self.app is not None
+        url, password = self.app
+        say("The owner's app keeps running: open it in a browser (Ctrl-C stops the demo)")
+        print(f"  {url}/", flush=True)
+        print(f"  log in as owner, password {password} (a one-time demo account)", flush=True)
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.is_set():
+                if self.web is not None and self.web.poll() is not None:
+                    print("  the app stopped; the demo ends", flush=True)
+                    return
+                stop.wait(0.5)
+        except KeyboardInterrupt:
+            print("\n  stopping the demo", flush=True)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
     def _start_web(self, config: Path, main: Callable[[list[str]], int]) -> tuple[str, str]:
         """`doorcam web` on loopback with a one-time account: (its address, the password)."""
         password = secrets.token_urlsafe(12)
@@ -162,6 +184,7 @@ listen = "127.0.0.1:0"
         import requests
 
         url, password = self._start_web(config, main)
+        self.app = (url, password)
         print(f"  the owner's app: {url}/  (log in as owner, password {password}; a "
               "one-time demo account)", flush=True)
         s = requests.Session()
@@ -173,14 +196,22 @@ listen = "127.0.0.1:0"
                    headers=same_site, allow_redirects=False, timeout=30)
         if r.status_code != 303:
             raise RuntimeError(f"demo: logging in to the app failed ({r.status_code})")
-        page = s.get(f"{url}/", timeout=30).text
+        home = s.get(f"{url}/", timeout=30).text
+        if f'id="request-{rid}"' not in home:
+            raise RuntimeError("demo: the app's home screen does not show the request")
+        page = s.get(f"{url}/requests", timeout=30).text
         if f'id="request-{rid}"' not in page:
             raise RuntimeError("demo: the app does not show the request")
-        print(f"  GET / shows the request; POST /requests/{rid}/share with "
-              f"{len(chosen)} ticked clips", flush=True)
+        confirm = s.get(f"{url}/requests/{rid}/share", params={"clip": chosen}, timeout=30)
+        if confirm.status_code != 200 or "cannot be undone" not in confirm.text:
+            raise RuntimeError(f"demo: the app's share confirmation failed "
+                               f"({confirm.status_code})")
+        print(f"  GET / shows the request's banner, /requests the request; two clips ticked, "
+              f"the confirmation page names them; POST /requests/{rid}/share", flush=True)
         r = s.post(f"{url}/requests/{rid}/share",
-                   data={"csrf": _field(page, "csrf"), "clip": chosen}, headers=same_site,
-                   allow_redirects=False, timeout=60)
+                   data={"csrf": _field(confirm.text, "csrf"), "clip": chosen,
+                         "confirm": "yes"}, headers=same_site, allow_redirects=False,
+                   timeout=60)
         if r.status_code != 303:
             raise RuntimeError(f"demo: the app refused the decision ({r.status_code})")
 

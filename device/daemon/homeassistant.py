@@ -1,13 +1,15 @@
 """Status on the home broker ([owner_mqtt], never the agency one) with Home Assistant MQTT
 discovery: motion, a person at the door, last event (with its labels), stats, the doorbell's
-rings, and optionally a snapshot.
+rings, and optionally a snapshot and a camera.
 
-Nothing here carries footage unless `homeassistant.snapshots` is on (a small JPEG per event).
+Nothing here carries footage unless the owner turned it on: `homeassistant.snapshots` (a small
+JPEG per event) or `homeassistant.camera` (the live view's current snapshot, never retained).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from config.homeassistant import HomeAssistantConfig
@@ -23,8 +25,10 @@ class HomeAssistant:
     """Discovery configs and states; `handle` republishes discovery when HA restarts."""
 
     def __init__(self, cfg: HomeAssistantConfig, mqtt: MqttConfig, device_id: str,
-                 link: Publisher, *, doorbell: bool = False, people: bool = False) -> None:
+                 link: Publisher, *, doorbell: bool = False, people: bool = False,
+                 camera: bool = False) -> None:
         self.cfg = cfg
+        self.camera = camera  # the live view runs and the owner turned the camera on
         self.doorbell = doorbell  # a [doorbell] button: announce its event entity
         self.people = people  # the people stage runs: announce the person sensor
         self.device_id = device_id
@@ -32,16 +36,17 @@ class HomeAssistant:
         self.availability = mqtt.status_topic(device_id)
         base = f"{mqtt.topic_prefix}/device/{device_id}"
         self.topics = {name: f"{base}/{name}" for name in ("motion", "person", "event",
-                                                           "stats", "snapshot", "doorbell")}
+                                                           "stats", "snapshot", "doorbell",
+                                                           "camera", "camera/available")}
         self.ha_status_topic = f"{cfg.discovery_prefix}/status"
+        self.on_birth: Callable[[], None] | None = None  # after the discovery, on HA's restart
 
     def _entity(self, component: str, key: str, name: str,
                 **extra: Any) -> tuple[str, dict[str, Any]]:
         node = f"doorcam_{self.device_id}"
         config = {
             "name": name, "unique_id": f"{node}_{key}", "object_id": f"{node}_{key}",
-            "device": {"identifiers": [node], "name": f"doorcam {self.device_id}",
-                       "manufacturer": "doorcam", "model": "doorbell camera"},
+            "device": self._device(),
             "availability_topic": self.availability, "payload_available": "online",
             "payload_not_available": "offline",
             # `stopped` (a clean exit) must read as unavailable too, not be ignored.
@@ -50,12 +55,19 @@ class HomeAssistant:
         }
         return f"{self.cfg.discovery_prefix}/{component}/{node}/{key}/config", config
 
+    def _device(self) -> dict[str, Any]:
+        node = f"doorcam_{self.device_id}"
+        return {"identifiers": [node], "name": f"doorcam {self.device_id}",
+                "manufacturer": "doorcam", "model": "doorbell camera"}
+
     def discovery(self) -> list[tuple[str, dict[str, Any]]]:
         t = self.topics
         entities = [
             self._entity("binary_sensor", "motion", "Motion", state_topic=t["motion"],
                          payload_on="ON", payload_off="OFF", device_class="motion"),
-            self._entity("sensor", "last_event", "Last motion event", state_topic=t["event"],
+            # Its `kind` attribute says what it was: "ring" (a clip the doorbell started) or
+            # "motion".
+            self._entity("sensor", "last_event", "Last event", state_topic=t["event"],
                          value_template="{{ value_json.start }}", device_class="timestamp",
                          json_attributes_topic=t["event"]),
             self._entity("sensor", "pending_requests", "Pending agency requests",
@@ -87,9 +99,27 @@ class HomeAssistant:
             # (a retained one would ring again whenever Home Assistant reconnects).
             entities.append(self._entity("event", "doorbell", "Doorbell", state_topic=t["doorbell"],
                                          device_class="doorbell", event_types=["ring"]))
+            # The same press as a device trigger ("doorbell" pressed), for automations made
+            # from the device's page; a device trigger takes no entity keys.
+            node = f"doorcam_{self.device_id}"
+            entities.append((
+                f"{self.cfg.discovery_prefix}/device_automation/{node}/ring/config",
+                {"automation_type": "trigger", "topic": t["doorbell"],
+                 "type": "button_short_press", "subtype": "doorbell",
+                 "value_template": "{{ value_json.event_type }}", "payload": "ring",
+                 "qos": 1, "device": self._device()}))
         if self.cfg.snapshots:
             entities.append(self._entity("image", "snapshot", "Last event snapshot",
                                          image_topic=t["snapshot"], content_type="image/jpeg"))
+        if self.camera:
+            topic, config = self._entity("camera", "camera", "Door", topic=t["camera"])
+            # Available only while the daemon is and its snapshot is fresh (both topics).
+            device = {"topic": config.pop("availability_topic"),
+                      "value_template": config.pop("availability_template")}
+            config.pop("payload_available"), config.pop("payload_not_available")
+            config["availability"] = [device, {"topic": t["camera/available"]}]
+            config["availability_mode"] = "all"
+            entities.append((topic, config))
         return entities
 
     def republish(self) -> None:
@@ -105,14 +135,27 @@ class HomeAssistant:
     def event(self, info: dict[str, Any]) -> None:
         self.link.publish(self.topics["event"], json.dumps(info).encode(), retain=True)
 
-    def ring(self) -> None:
-        self.link.publish(self.topics["doorbell"], json.dumps({"event_type": "ring"}).encode(),
-                          retain=False)
+    def ring(self, at: str) -> None:
+        """One press; `at` (ISO 8601 UTC) becomes the event's attribute in Home Assistant."""
+        self.link.publish(self.topics["doorbell"],
+                          json.dumps({"event_type": "ring", "at": at}).encode(), retain=False)
 
     def snapshot(self, jpeg: bytes) -> None:
         """The event's peak frame, only when the owner turned snapshots on."""
         if self.cfg.snapshots:
             self.link.publish(self.topics["snapshot"], jpeg, retain=True)
+
+    def camera_image(self, jpeg: bytes) -> None:
+        """The door now: not retained, so the broker keeps no picture once it is old (the
+        next one comes within `camera_interval_s`)."""
+        if self.camera:
+            self.link.publish(self.topics["camera"], jpeg, qos=0, retain=False)
+
+    def camera_available(self, available: bool) -> None:
+        # Retained (a word, no picture): Home Assistant subscribing later learns the state.
+        if self.camera:
+            self.link.publish(self.topics["camera/available"],
+                              b"online" if available else b"offline", retain=True)
 
     def stats(self, stats: dict[str, Any]) -> None:
         self.link.publish(self.topics["stats"], json.dumps(stats).encode(), retain=True)
@@ -123,4 +166,6 @@ class HomeAssistant:
             return False
         if payload.strip() == b"online":
             self.republish()
+            if self.on_birth is not None:
+                self.on_birth()
         return True

@@ -72,7 +72,11 @@ def build_sides(cfg: Config, *, capture: bool, pace: float | None,
 
         doorbell = DoorbellSide(cfg.doorbell)
         # The marker first: the web app pushes the ring from it without waiting for the clip.
-        doorbell.observers.append(RingMarker(DevicePaths.of(cfg).ring))
+        # On tmpfs while the live view's publisher holds its directory (checked there), so a
+        # press writes nothing to the SD card; else in the store. The web app watches both.
+        live, stored = DevicePaths.of(cfg).rings
+        on_tmpfs = capture_side is not None and capture_side.live_feed is not None
+        doorbell.observers.append(RingMarker(live if on_tmpfs else stored))
         doorbell.observers.extend(o for o in (capture_side, status) if o is not None)
         sides.append(doorbell)
     if status is not None:

@@ -254,6 +254,63 @@ def newest_first(conn: sqlite3.Connection, limit: int | None, since: float | Non
     return [ClipRecord.from_row(r) for r in conn.execute(sql, args)]
 
 
+Cursor = tuple[float, str]  # (start_wall, id): a place in the newest-first order
+
+
+def _where(trigger: str | None, start: float | None, end: float | None,
+           label: str | None = None) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if trigger is not None:
+        where.append("trigger = ?")
+        args.append(trigger)
+    if label is not None:  # the people stage's labels (the clip_labels table)
+        where.append("id IN (SELECT clip_id FROM clip_labels WHERE label = ?)")
+        args.append(label)
+    if start is not None:
+        where.append("start_wall >= ?")
+        args.append(start)
+    if end is not None:
+        where.append("start_wall < ?")
+        args.append(end)
+    return where, args
+
+
+def page(conn: sqlite3.Connection, limit: int, *, before: Cursor | None = None,
+         after: Cursor | None = None, trigger: str | None = None, start: float | None = None,
+         end: float | None = None, inclusive: bool = False, label: str | None = None
+         ) -> list[ClipRecord]:
+    """Up to `limit` clips newest first, older than `before` (or that clip itself too,
+    `inclusive`) or else newer than `after` (keyset pagination on the start_wall index: a
+    page costs the same deep in a big store), optionally only those a `trigger` started and
+    starting in [start, end), or carrying a `label`."""
+    where, args = _where(trigger, start, end, label)
+    order = "DESC"
+    if before is not None:
+        where.append(f"(start_wall, id) {'<=' if inclusive else '<'} (?, ?)")
+        args.extend(before)
+    elif after is not None:
+        where.append("(start_wall, id) > (?, ?)")
+        args.extend(after)
+        order = "ASC"  # the nearest newer ones, then turned newest first
+    sql = _SELECT + (f" WHERE {' AND '.join(where)}" if where else "")
+    sql += f" ORDER BY start_wall {order}, id {order} LIMIT ?"
+    rows = [ClipRecord.from_row(r) for r in conn.execute(sql, [*args, max(0, limit)])]
+    return rows[::-1] if order == "ASC" else rows
+
+
+def count(conn: sqlite3.Connection, *, newer_than: Cursor | None = None,
+          trigger: str | None = None, start: float | None = None,
+          end: float | None = None, label: str | None = None) -> int:
+    """How many clips match (and are newer than `newer_than`): ranges on the index."""
+    where, args = _where(trigger, start, end, label)
+    if newer_than is not None:
+        where.append("(start_wall, id) > (?, ?)")
+        args.extend(newer_than)
+    sql = "SELECT COUNT(*) FROM clips" + (f" WHERE {' AND '.join(where)}" if where else "")
+    return int(conn.execute(sql, args).fetchone()[0])
+
+
 def prunable_oldest_first(conn: sqlite3.Connection) -> Iterator[tuple[str, float, int]]:
     """(id, start_wall, size) of every clip that is not held, oldest first."""
     rows = conn.execute("SELECT id, start_wall, size FROM clips WHERE held = 0 "

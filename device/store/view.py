@@ -9,6 +9,7 @@ daemon starting meanwhile cannot "recover" a half-deleted clip. Imports no media
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import os
@@ -77,6 +78,25 @@ class ClipView:
         rec = self.get(clip_id)
         assert self._conn is not None
         return index.labels_of(self._conn, rec.id)
+
+    def page(self, limit: int, *, before: index.Cursor | None = None,
+             after: index.Cursor | None = None, trigger: str | None = None,
+             start: float | None = None, end: float | None = None,
+             inclusive: bool = False, label: str | None = None
+             ) -> builtins.list[ClipRecord]:
+        """One page of clips newest first (see `index.page`)."""
+        if self._conn is None:
+            return []
+        return index.page(self._conn, limit, before=before, after=after, trigger=trigger,
+                          start=start, end=end, inclusive=inclusive, label=label)
+
+    def count(self, *, newer_than: index.Cursor | None = None, trigger: str | None = None,
+              start: float | None = None, end: float | None = None,
+              label: str | None = None) -> int:
+        if self._conn is None:
+            return 0
+        return index.count(self._conn, newer_than=newer_than, trigger=trigger, start=start,
+                           end=end, label=label)
 
     def get(self, clip_id: str) -> ClipRecord:
         rec = None if self._conn is None else index.get(self._conn, validate_clip_id(clip_id))

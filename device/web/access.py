@@ -16,6 +16,7 @@ class AccessKind(StrEnum):
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOCKED_OUT = "locked_out"
+    GUESSING = "guessing"  # a run of failed logins began a pause: someone may be guessing
     LOGOUT = "logout"
     VIEWED = "viewed"
     DOWNLOADED = "downloaded"

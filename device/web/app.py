@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -28,8 +29,10 @@ from device.web.pages import (
     passkeys,
     push,
     requests,
+    timeline,
 )
 from device.web.security import SecurityHeaders
+from device.web.zones import Zone
 from uplink.errors import DecisionRefused, UnknownRequest
 
 HERE = Path(__file__).parent
@@ -39,9 +42,18 @@ def _templates() -> Jinja2Templates:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                              autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(when=timefmt.when, clock=timefmt.clock, day=timefmt.day,
-                       offset=timefmt.offset, span=timefmt.span, size=timefmt.size)
+    env.filters.update(span=timefmt.span, size=timefmt.size, duration=timefmt.length)
+    for name, fn in (("when", timefmt.when), ("clock", timefmt.clock), ("day", timefmt.day),
+                     ("offset", timefmt.offset)):
+        env.filters[name] = _in_zone(fn)
+    env.filters["at"] = jinja2.pass_context(
+        lambda c, ts, kind="clock": timefmt.time_tag(ts, kind, c.get("zone")))
     return Jinja2Templates(env=env)
+
+
+def _in_zone(fn: Callable[[float, Zone | None], str]) -> Callable[..., str]:
+    """A time filter that reads the page's zone (the `zone` every render passes)."""
+    return jinja2.pass_context(lambda c, ts: fn(ts, c.get("zone")))
 
 
 def _error_page(request: Request, status: int, message: str,
@@ -101,10 +113,13 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/login", login.login_form, methods=["GET"]),
         Route("/login", login.login, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
-        Route("/", requests.requests_page, methods=["GET"]),
+        Route("/", timeline.timeline, methods=["GET"]),
+        Route("/requests", requests.requests_page, methods=["GET"]),
+        Route("/requests/{rid}/share", requests.confirm_share, methods=["GET"]),
         Route("/requests/{rid}/share", requests.share, methods=["POST"]),
         Route("/requests/{rid}/decline", requests.decline, methods=["POST"]),
         Route("/clips", clips.clips_page, methods=["GET"]),
+        Route("/clips/{cid}", clips.clip_page, methods=["GET"]),
         TextRoute("/clips/{cid}/video", clips.video, methods=["GET"]),
         TextRoute("/clips/{cid}/thumb", clips.thumb, methods=["GET"]),
         TextRoute("/clips/{cid}/download", clips.download, methods=["GET"]),

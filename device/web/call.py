@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
@@ -26,6 +26,8 @@ from device.web import words
 from device.web.accounts import Session
 from device.web.context import WebContext
 from device.web.security import cross_origin_refusal, same_token
+from device.web.sources import Proxies, proxies
+from device.web.zones import Zone, zone_of
 
 MAX_FORM = 64 * 1024
 CSRF_HEADER = "X-CSRF-Token"  # where page scripts send the session's CSRF token
@@ -50,6 +52,10 @@ class Settings:
     def login_cookie(self) -> str:
         return "__Host-doorcam-login" if self.tls else "doorcam-login"
 
+    def device_cookie(self, account: str) -> str:
+        """The cookie saying this browser has signed in to `account` before."""
+        return f"{'__Host-' if self.tls else ''}doorcam-device-{account}"
+
 
 @dataclass
 class Call:
@@ -63,6 +69,11 @@ class Call:
     @property
     def account(self) -> str:
         return self.session.name
+
+    @property
+    def zone(self) -> Zone:
+        """The zone this page shows times in (the browser's once its script said so)."""
+        return zone_of(self.request.cookies)
 
     def field(self, name: str) -> str:
         values = self.form.get(name) or [""]
@@ -90,6 +101,7 @@ def render(request: Request, settings: Settings, template: str, status_code: int
     values.setdefault("csrf", "")
     values.setdefault("notice", "")
     values.setdefault("path", request.url.path)
+    values.setdefault("zone", zone_of(request.cookies))
     response: Response = settings.templates.TemplateResponse(request, template, values,
                                                              status_code=status_code)
     return response
@@ -125,9 +137,18 @@ def request_id_param(request: Request) -> str:
     return rid
 
 
-def client_addr(request: Request) -> str:
-    """The peer address logins are counted and locked out by."""
+def _peer(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _proxies(request: Request) -> Proxies:
+    ctx: WebContext = request.app.state.ctx
+    return proxies(tuple(ctx.cfg.web.trusted_proxies))
+
+
+def client_addr(request: Request) -> str:
+    """The client's address (through a trusted proxy only); logins are counted by it."""
+    return _proxies(request).client(_peer(request), request.headers.getlist("x-forwarded-for"))
 
 
 def _state(request: Request) -> tuple[WebContext, Settings]:
@@ -175,10 +196,13 @@ async def _body(request: Request, kind: str, limit: int, wrong_kind: str,
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != kind:
         raise HTTPException(415, wrong_kind)
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, too_large)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(413, too_large)
+    except ClientDisconnect:  # gone, or cut off by the server's body deadline
+        raise HTTPException(408, "The request's body did not arrive.") from None
     return body
 
 
@@ -222,7 +246,11 @@ async def script_session(request: Request, *, csrf: bool = True
 
 
 def check_origin(request: Request, settings: Settings) -> None:
-    refusal = cross_origin_refusal(request, settings.trusted_origins)
+    ctx: WebContext = request.app.state.ctx
+    public = (ctx.cfg.web.public_url,) if ctx.cfg.web.public_url else ()
+    scheme = _proxies(request).scheme(_peer(request), request.url.scheme,
+                                      request.headers.get("x-forwarded-proto"))
+    refusal = cross_origin_refusal(request, settings.trusted_origins + public, scheme=scheme)
     if refusal:
         raise HTTPException(403, refusal)
 

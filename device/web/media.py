@@ -1,4 +1,7 @@
-"""Clip files over HTTP with byte ranges (206 + Content-Range), so a <video> can seek."""
+"""Clip files over HTTP with byte ranges (206 + Content-Range), so a <video> can seek.
+
+Sent `no-store`: a clip deleted on the device, or viewed before logging out, must not stay
+readable in the browser's cache."""
 
 from __future__ import annotations
 
@@ -13,6 +16,13 @@ from starlette.responses import StreamingResponse
 
 CHUNK = 256 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
+# Longer than any file offset: read as "past the end" without parsing thousands of digits.
+_MAX_DIGITS = 18
+
+
+def _offset(digits: str) -> int:
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= _MAX_DIGITS else 10**_MAX_DIGITS
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -27,13 +37,13 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
                                  "(expected bytes=START-END, bytes=START- or bytes=-LENGTH).",
                             headers={"Content-Range": f"bytes */{size}"})
     if not m.group(1):  # suffix: the last N bytes
-        length = int(m.group(2))
+        length = _offset(m.group(2))
         if length == 0 or size == 0:
             raise HTTPException(416, "The range asks for no bytes.",
                                 headers={"Content-Range": f"bytes */{size}"})
         return max(0, size - length), size - 1
-    first = int(m.group(1))
-    last = int(m.group(2)) if m.group(2) else size - 1
+    first = _offset(m.group(1))
+    last = _offset(m.group(2)) if m.group(2) else size - 1
     if first >= size or last < first:
         raise HTTPException(416, f"The range {header[6:60]} is outside this {size}-byte file.",
                             headers={"Content-Range": f"bytes */{size}"})
@@ -55,7 +65,7 @@ def file_response(path: Path, range_header: str, media_type: str, *,
         raise
     first, last = wanted if wanted is not None else (0, size - 1)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(max(0, last - first + 1)),
-               "Cache-Control": "private, max-age=3600"}
+               "Cache-Control": "no-store"}
     if download_name:
         headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
     status = 200

@@ -106,15 +106,19 @@ class NewClips:
 class RingWatch:
     """The daemon's ring marker: a ring newer than the last one seen, once. The marker is
     read on every look (a few dozen bytes): a stat could miss a replacement made within the
-    file system's timestamp granularity."""
+    file system's timestamp granularity. Given several places (`DevicePaths.rings`: the
+    live directory, else the store), the newest ring in any of them counts."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._last = read_ring(path) or 0.0
+    def __init__(self, *paths: Path) -> None:
+        self.paths = paths
+        self._last = self._newest() or 0.0
+
+    def _newest(self) -> float | None:
+        return max((at for at in map(read_ring, self.paths) if at is not None), default=None)
 
     def rang(self, now: float) -> float | None:
         """The new ring's wall time, if the marker holds one not seen before and fresh."""
-        at = read_ring(self.path)
+        at = self._newest()
         if at is None or at <= self._last:
             return None
         self._last = at
@@ -125,13 +129,14 @@ class PushThread:
     """Start it with the server, stop it after; `start` raises PushConfigError for a config
     that cannot push (enabled without a contact)."""
 
-    def __init__(self, service: PushService, book: Path, store_root: Path, ring: Path, *,
+    def __init__(self, service: PushService, book: Path, store_root: Path,
+                 ring: Path | tuple[Path, ...], *,
                  poll_s: float = POLL_S, interval_s: float = INTERVAL_S,
                  ring_poll_s: float = RING_POLL_S) -> None:
         self.service = service
         self.book = book
         self.store_root = store_root
-        self.ring = ring
+        self.rings = ring if isinstance(ring, tuple) else (ring,)
         self.poll_s = poll_s
         self.interval_s = interval_s
         self.ring_poll_s = ring_poll_s
@@ -154,7 +159,7 @@ class PushThread:
     def _run(self, notifier: Notifier) -> None:
         watched = (self.book, self.store_root / "index.sqlite3")
         clips = NewClips(self.store_root)
-        rings = RingWatch(self.ring)
+        rings = RingWatch(*self.rings)
         last_sig: tuple[tuple[int, int], ...] | None = None
         last_pass = last_look = float("-inf")
         try:

@@ -49,32 +49,63 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def cross_origin_refusal(request: Request, trusted: tuple[str, ...]) -> str | None:
+Origin = tuple[str, str, int]  # scheme, host (lower case), port
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(scheme: str, netloc: str) -> Origin | None:
+    """(scheme, host, port) of an origin, the default port filled in; None if malformed."""
+    scheme = scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        return None
+    try:
+        parts = urlsplit(f"{scheme}://{netloc}")
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
+def parse_origin(value: str) -> Origin | None:
+    """The origin of an `Origin` or `Referer` header's URL; None if it has none."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        return None
+    return origin_of(scheme, rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0])
+
+
+def cross_origin_refusal(request: Request, trusted: tuple[str, ...], *,
+                         scheme: str | None = None) -> str | None:
     """Why this post must be refused as cross-site, or None if it comes from our own pages.
 
     Browsers send `Sec-Fetch-Site`; with `Referrer-Policy: no-referrer` a same-origin form
-    post carries `Origin: null`, so that header decides first. Then Origin, then Referer.
+    post carries `Origin: null`, so that header decides first. Then Origin, then Referer,
+    compared by scheme, host and port with this app's own origin (`scheme`, default the
+    request's, and its Host header) and the `trusted` ones.
     """
     headers: Headers = request.headers
-    host = headers.get("host", "")
+    own = origin_of(scheme or request.url.scheme, headers.get("host", ""))
+    allowed = {o for o in (own, *(parse_origin(t) for t in trusted)) if o is not None}
     site = headers.get("sec-fetch-site")
     if site is not None:
         if site == "same-origin":
             return None
-        origin = headers.get("origin", "")
-        if origin and origin in trusted:
+        origin = parse_origin(headers.get("origin", ""))
+        if origin is not None and origin in allowed:
             return None
         return (f"This form was posted from another site ({site}); doorcam refuses it. "
                 "Open the doorcam page itself and try again.")
     for name in ("origin", "referer"):
         value = headers.get(name)
         if value and value != "null":
-            parts = urlsplit(value)
-            origin = f"{parts.scheme}://{parts.netloc}"
-            if parts.netloc == host or origin in trusted:
+            origin = parse_origin(value)
+            if origin is not None and origin in allowed:
                 return None
-            return (f"This form was posted from {origin}, not from this doorcam; refused. "
-                    "Open the doorcam page itself and try again.")
+            shown = value if origin is None else f"{origin[0]}://{origin[1]}:{origin[2]}"
+            return (f"This form was posted from {shown[:100]}, not from this doorcam; "
+                    "refused. Open the doorcam page itself and try again.")
     return ("This form post does not say where it comes from (no Origin or Referer); "
             "refused to protect your account. Use a current browser.")
 

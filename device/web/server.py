@@ -15,7 +15,9 @@ from device.errors import EXIT_FAILURE, UserError
 from device.web import tls
 from device.web.app import create_app
 from device.web.context import WebContext, WebPaths
+from device.web.guard import Connections, Limits, ListeningSocket, protocol
 from device.web.pages.live import end_live_views
+from device.web.sources import proxies
 
 log = logging.getLogger("doorcam.web")
 
@@ -40,9 +42,9 @@ class _Server(uvicorn.Server):
         end_live_views(self.config.app)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int) -> ListeningSocket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = ListeningSocket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -61,6 +63,9 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
     paths = WebPaths.of(cfg)
     tls = fingerprint is not None
     sock = _bind(host, port)
+    limits = Limits.of(cfg.web)
+    connections = Connections(limits, proxies(tuple(cfg.web.trusted_proxies)))
+    sock.connections = connections
     bound = sock.getsockname()[1]
     scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host
@@ -85,6 +90,7 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
     config = uvicorn.Config(
         app, log_config=None, access_log=False, server_header=False,
         proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2, ws="none",
+        http=protocol(connections), loop="asyncio", timeout_keep_alive=limits.idle_s,
         ssl_certfile=str(paths.cert) if tls else None,
         ssl_keyfile=str(paths.key) if tls else None)
     server = _Server(config, ready)
@@ -96,7 +102,7 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
         paths.push.mkdir(mode=0o700, parents=True, exist_ok=True)
         from device.wiring.paths import DevicePaths
 
-        pusher = PushThread(ctx.push, paths.desk, paths.root, DevicePaths.of(cfg).ring)
+        pusher = PushThread(ctx.push, paths.desk, paths.root, DevicePaths.of(cfg).rings)
         try:
             pusher.start()
         except PushConfigError as exc:

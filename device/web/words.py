@@ -15,6 +15,8 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from device.web.access import AccessKind
+from device.web.accounts import Pause
+from device.web.events import EventKind
 from device.web.kinds import Kind
 from device.web.timefmt import clock, span, when
 from uplink.audit import AuditEntry, AuditKind
@@ -93,6 +95,44 @@ def done(value: str) -> str:
         return DONE[Done(value)]
     except ValueError:
         return DONE_OTHER
+
+
+# --- the door's timeline: kinds of events, filters, empty days, the request banner -----
+
+KIND: Mapping[EventKind, str] = {
+    EventKind.RING: "Ring", EventKind.PERSON: "Person", EventKind.MOTION: "Motion"}
+KIND_FILTER: Mapping[EventKind | None, str] = {
+    None: "All", EventKind.RING: "Rings", EventKind.PERSON: "People",
+    EventKind.MOTION: "Motion"}
+NO_EVENTS: Mapping[EventKind | None, str] = {
+    None: "Nothing happened at the door in this time.",
+    EventKind.RING: "No one rang the doorbell in this time.",
+    EventKind.PERSON: "No people were seen in this time.",
+    EventKind.MOTION: "No motion was recorded in this time."}
+BAD_KIND = "That is not a kind of event this device records (ring, motion{person})."
+BAD_DAY = "That is not a day (expected YYYY-MM-DD)."
+BAD_CURSOR = "That page link is damaged: go back to the timeline."
+EMPTY_STORE = ("No events yet. When someone rings or moves at the door, it appears here "
+               "with a picture.")
+
+
+# Sharing: the confirmation page comes first, always.
+SHARE_NO_CLIP = "Tick at least one clip to share, or decline the request."
+SHARE_UNCONFIRMED = ("Sharing needs the confirmation step: use the Share button on the page "
+                     "that lists the clips and the agency.")
+SHARE_NOT_PENDING = "This request was already decided or has expired."
+SHARE_CLIP_GONE = ("That clip is not one of the request's matched clips, or it was deleted "
+                   "since.")
+
+
+def events(n: int) -> str:
+    return f"{n} event{'' if n == 1 else 's'}"
+
+
+def pending_banner(n: int, agency: str) -> str:
+    if n == 1:
+        return f"{agency} asks for footage from your camera: your decision is needed."
+    return f"{n} agency requests for footage await your decision."
 
 
 # --- the Notifications page: which kinds notify, and a snooze ------------------------------
@@ -200,6 +240,8 @@ ACCESS: Mapping[AccessKind, str] = {
     AccessKind.LOGIN: "logged in",
     AccessKind.LOGIN_FAILED: "failed to log in",
     AccessKind.LOCKED_OUT: "was locked out",
+    AccessKind.GUESSING: "someone is guessing passwords: {failures} failed logins {paused}; "
+                         "paused for {minutes:g} minutes",
     AccessKind.LOGOUT: "logged out",
     AccessKind.VIEWED: "played clip {clip}",
     AccessKind.DOWNLOADED: "downloaded clip {clip}",
@@ -217,6 +259,14 @@ ACCESS: Mapping[AccessKind, str] = {
     AccessKind.LIVE_ENDED: "watched live video from {start} to {end} ({length})",
 }
 _FROM_ADDRESS = (AccessKind.LOGIN, AccessKind.LOGIN_FAILED, AccessKind.LOCKED_OUT)
+#: What a "guessing" entry's run of failed logins paused (its `paused` detail).
+GUESSING_PAUSED: Mapping[Pause, str] = {
+    Pause.SOURCE: "from {addr}: password logins from there are",
+    Pause.ACCOUNT: "to account {account} from browsers that never signed in to it (the last "
+                   "from {addr}): those are",
+    Pause.DEVICE: "to account {account} from a browser that signed in to it before (at "
+                  "{addr}): that browser is",
+}
 
 
 def _detail(entry: AuditEntry) -> dict[str, Any]:
@@ -245,12 +295,21 @@ def describe_access(entry: AuditEntry) -> tuple[str, str]:
     if kind is None:
         return who, entry.kind
     clips = detail.get("clips") or []
+    paused = ""
+    if kind == AccessKind.GUESSING:
+        who = "someone"
+        pause = _kind(Pause, str(detail.get("paused")))
+        paused = GUESSING_PAUSED[pause].format(account=detail.get("account", "?"),
+                                               addr=detail.get("addr", "?")) if pause else ""
     start, end = _number(detail.get("from")), _number(detail.get("to"))
+    minutes = _number(detail.get("minutes"))
     what = ACCESS[kind].format(clip=detail.get("clip", "?"), request=entry.request_id or "?",
                                n=len(clips), passkey=detail.get("passkey", "?"),
                                start=clock(start) if start else "?",
                                end=clock(end) if end else "?",
-                               length=span(end - start) if start and end else "?")
+                               length=span(end - start) if start and end else "?",
+                               paused=paused, failures=detail.get("failures", "?"),
+                               minutes=minutes or 0)
     if kind == AccessKind.SHARED and clips:
         what += ": " + ", ".join(str(c) for c in clips)
     if detail.get("addr") and kind in _FROM_ADDRESS:
@@ -261,6 +320,29 @@ def describe_access(entry: AuditEntry) -> tuple[str, str]:
 def _number(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
         else None
+
+
+# --- the login form, while failed logins pause what it would count against -------------
+
+PAUSED: Mapping[Pause, str] = {
+    Pause.SOURCE: "Too many failed logins from your network: password logins from there are "
+                  "paused for {minutes}. A browser that has signed in here before, or a "
+                  "passkey, still works.",
+    Pause.ACCOUNT: "Too many failed logins to this account from browsers it does not know: "
+                   "they are paused for {minutes}. A browser that has signed in to it "
+                   "before, or a passkey, still works.",
+    Pause.DEVICE: "Too many failed logins from this browser: try again in {minutes}, or use "
+                  "a passkey.",
+}
+
+
+def paused(pause: Pause, seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return PAUSED[pause].format(minutes=f"{minutes} minute{'s' if minutes != 1 else ''}")
+
+
+# A push shows on a lock screen: no addresses (the Activity page has them).
+GUESSING_PUSH = "Someone is guessing your doorcam password: logins from where they try are paused"
 
 
 # --- the request audit log ---------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import ipaddress
 import os
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from capture.sources.picam import parse_spec as parse_picamera
 from config import Config, ConfigError, Problem
 from config.broker import BrokerConnection
 from config.loader import ConfigFile, load_config_file
+from config.web import split_listen
 from device.wiring.paths import DevicePaths
 from motion import MotionError
 from motion.regions import analysis_mask
@@ -29,6 +31,7 @@ from uplink.protocol import RegistryStore, public_key_from_text
 from uplink.protocol.envelope import load_x25519_private, x25519_from_text
 from uplink.protocol.keys import load_private_key
 from uplink.protocol.registry import parse_registry
+from uplink.protocol.urls import is_loopback
 
 
 @dataclass
@@ -307,7 +310,19 @@ def _distinct_sessions(cfg: Config, report: Report) -> None:
 
 def _web(cfg: Config, report: Report) -> None:
     w = cfg.web
+    for proxy in w.trusted_proxies:
+        net = ipaddress.ip_network(proxy, strict=False)
+        if not (net.is_private or net.is_loopback):
+            report.warnings.append(
+                f"web.trusted_proxies: {proxy} includes public addresses: anyone there can "
+                "claim any client address in X-Forwarded-For; list only your proxies")
     if not w.tls:
+        host = split_listen(w.listen)[0]
+        if not is_loopback(host):
+            report.add("web", "listen", w.listen, "a loopback address (127.0.0.1:PORT or "
+                       "[::1]:PORT) while web.tls = false: plain HTTP would expose passwords "
+                       "on the network (serve it behind a reverse proxy on this machine, or "
+                       "turn tls on)")
         return
     if bool(w.cert_file) != bool(w.key_file):
         given, missing = (("cert_file", "key_file") if w.cert_file

@@ -12,6 +12,8 @@ from pathlib import Path
 from common.livefiles import SNAPSHOT
 from config import Config
 
+RING_MARKER = "doorbell.ring"
+
 
 @dataclass(frozen=True)
 class DevicePaths:
@@ -23,7 +25,15 @@ class DevicePaths:
     resume: Path
     device_key: Path
     live: Path  # the live view's files, on tmpfs (see `live_dir`)
-    ring: Path  # the doorbell's latest ring, for the web app's prompt push (ringmark.py)
+    ring: Path  # the doorbell's latest ring in the store, when there is no live directory
+
+    @property
+    def rings(self) -> tuple[Path, Path]:
+        """Where the doorbell's ring marker (ringmark.py) may be, in the daemon's order of
+        preference: the live directory on tmpfs when the daemon publishes live view there (a
+        press then costs the SD card no write), else the store. The web app's push thread
+        watches both."""
+        return self.live / RING_MARKER, self.ring
 
     @classmethod
     def of(cls, cfg: Config) -> DevicePaths:
@@ -35,7 +45,7 @@ class DevicePaths:
             registry_state=root / "registry.state", resume=root / "uploads.sqlite3",
             device_key=Path(cfg.uplink.device_key_file).expanduser()
             if cfg.uplink.device_key_file else root / "device_key.pem",
-            live=live_dir(cfg), ring=root / "doorbell.ring")
+            live=live_dir(cfg), ring=root / RING_MARKER)
 
 
 def live_dir(cfg: Config, env: Mapping[str, str] = os.environ) -> Path:

@@ -2,9 +2,10 @@
 
 A ring's clip reaches the clip index only once it is recorded (the ring's `record_seconds`
 and the post-roll later); a push that waited for it would arrive seconds after the press.
-So the daemon's doorbell thread also replaces `DevicePaths.ring` at once with the ring's
-wall time, and the web app's push thread, which stats it a few times a second, pushes the
-ring as soon as it sees a newer time. The two processes still meet only in files.
+So the daemon's doorbell thread also replaces a marker (one of `DevicePaths.rings`: the live
+directory on tmpfs when live view runs, else the store) at once with the ring's wall time,
+and the web app's push thread, which reads both places a few times a second, pushes the ring
+as soon as it sees a newer time. The two processes still meet only in files.
 
 The write is atomic (a rename) and not fsynced: the marker is news for the next second, not
 a record; the clip is the record.
@@ -51,6 +52,8 @@ class RingMarker:
 
     def ring(self, wall: float) -> None:
         try:
+            # A fresh store is made with its first clip: a ring may come before that.
+            self.path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
             write_ring(self.path, wall)
         except OSError as exc:  # the ring is still recorded; only its prompt push is lost
             log.warning("could not write the ring marker %s: %s", self.path, exc)

@@ -68,3 +68,71 @@ def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "device.cli", "demo", "--dir", str(tmp_path)],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and (tmp_path / "precious.txt").exists()
+
+
+def test_demo_in_a_terminal_keeps_the_app_running_until_ctrl_c(tmp_path: Path) -> None:
+    """Run from a terminal (a pty for stdin and stdout), the demo ends with the owner's app
+    still up, its address and one-time login printed last; the printed login works; Ctrl-C
+    (SIGINT to the demo's process group, as a terminal sends it) ends it all."""
+    import os
+    import pty
+    import signal
+    import threading
+
+    import requests
+
+    require_mosquitto()
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "demo", "--dir",
+                             str(tmp_path / "demo"), "--speed", "max"], cwd=REPO,
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    output: list[str] = []
+    prompt = threading.Event()
+
+    def read() -> None:
+        buffer = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the pty closed: every process holding it has ended
+                return
+            if not chunk:
+                return
+            buffer += chunk
+            output[:] = [buffer.decode(errors="replace")]
+            if b"(a one-time demo account)\r\n" in buffer.split(b"keeps running")[-1]:
+                prompt.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert prompt.wait(300), "".join(output)[-3000:]
+        assert proc.poll() is None, "the demo is still running"
+        text = "".join(output)
+        tail = text[text.rindex("keeps running"):].strip().splitlines()
+        url = re.search(r"(http://127\.0\.0\.1:\d+)/", tail[1])
+        password = re.search(r"password (\S+) \(a one-time", tail[-1])
+        assert url and password, tail
+        s = requests.Session()
+        s.trust_env = False
+        page = s.get(url.group(1) + "/login", timeout=30)
+        token = re.search(r'name="login_token" value="([^"]+)"', page.text)
+        assert token, page.text
+        r = s.post(url.group(1) + "/login", data={
+            "login_token": token.group(1), "name": "owner", "password": password.group(1),
+            "next": "/"}, headers={"Origin": url.group(1)}, allow_redirects=False, timeout=30)
+        assert r.status_code == 303, r.text
+        home = s.get(url.group(1) + "/", timeout=30)
+        assert home.status_code == 200 and "At the door" in home.text
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(60) == 0, "".join(output)[-2000:]
+        reader.join(30)
+        assert "Traceback" not in "".join(output)
+        with pytest.raises(requests.ConnectionError):
+            s.get(url.group(1) + "/login", timeout=5)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        os.close(master)

@@ -74,6 +74,7 @@ stats_interval_s = 5
         event_msgs = event_msgs or [ha.expect("doorcam/v1/device/porch-9/event")]
         event = json.loads(event_msgs[0].payload)
         assert event["start"].endswith("Z") and event["peak_score"] > 0
+        assert event["kind"] == "motion"
         snap = ha.expect("doorcam/v1/device/porch-9/snapshot", timeout=20).payload
         assert snap[:2] == b"\xff\xd8", "a JPEG"
         # Home Assistant restarts: it announces itself and gets the discovery again. The

@@ -115,7 +115,8 @@ def test_owner_shares_one_clip_declines_another_request_and_plays_video(
     wait_for(lambda: "/login" in browser.current_url, "the redirect to the login page")
     shot(browser, "login")
     log_in(browser, url)
-    wait_for(lambda: browser.current_url.rstrip("/") == url, "the requests page")
+    wait_for(lambda: browser.current_url.rstrip("/") == url, "the timeline")
+    browser.get(url + "/requests")
     matched = request_rows(world)[first]["clips"]
     assert len(matched) >= 3
     card = browser.find_element(By.ID, f"request-{first}")
@@ -135,16 +136,20 @@ def test_owner_shares_one_clip_declines_another_request_and_plays_video(
     box = card.find_element(By.CSS_SELECTOR, f"input[value='{chosen}']")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
     box.click()
-    assert button.text == "Share 1 clip with this agency"
+    assert button.text == "Review sharing 1 clip with this agency"
     shot(browser, "requests-share")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
     button.click()
+    go = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "[data-confirm-share]"),
+                  "the confirmation page")[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", go)
+    go.click()
     wait_for(lambda: "done=shared" in browser.current_url, "the share to be recorded")
     decision = request_rows(world)[first]["decision"]
     assert decision["clips"] == [chosen] and decision["channel"] == "web"
 
     second = world.import_request()
-    browser.get(url + "/")
+    browser.get(url + "/requests")
     card = browser.find_element(By.ID, f"request-{second}")
     decline = card.find_element(By.CSS_SELECTOR, "form.decline button")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", decline)
@@ -209,6 +214,7 @@ def test_a_form_posted_from_another_origin_is_refused(world: World, browser: Any
     _EvilSite.page = (
         f'<html><body><form method="post" action="{url}/requests/{rid}/share">'
         f'<input name="clip" value="{clip}"><input name="csrf" value="guess">'
+        '<input name="confirm" value="yes">'
         '<button id="go">Win a prize</button></form></body></html>').encode()
     evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EvilSite)
     threading.Thread(target=evil.serve_forever, daemon=True).start()
@@ -289,7 +295,8 @@ def test_notifications_turn_on_and_a_rotated_subscription_is_renewed(
 
 
 def test_the_readme_has_a_screenshot_of_every_page() -> None:
-    for name in ("login", "requests", "clips", "live", "activity", "device", "notifications"):
+    for name in ("login", "home", "requests", "share-confirm", "clips", "live", "activity",
+                 "device", "notifications"):
         assert (DOCS_SHOTS / f"{name}.png").exists(), name
 
 
@@ -333,7 +340,7 @@ def test_owner_adds_a_passkey_logs_out_and_signs_in_with_it(
     assert start.is_displayed() and start.text == "Sign in with a passkey"
     shot(browser, "login-passkey")
     start.click()
-    wait_for(lambda: browser.current_url.rstrip("/") == url, "the requests page")
+    wait_for(lambda: browser.current_url.rstrip("/") == url, "the timeline")
     assert browser.find_element(By.CSS_SELECTOR, "nav.tabs").is_displayed()
     assert [e.get("with") for e in access_log(world) if e["kind"] == "login"] == \
         [None, "passkey"]

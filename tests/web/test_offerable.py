@@ -34,7 +34,7 @@ def test_a_simulated_clip_is_shared_only_while_simulated_clips_may_be(world: Wor
     url = world.start()
     s = world.session()
     token = login(s, url)
-    r = post(s, url, f"/requests/{rid}/share", {"csrf": token, "clip": clip})
+    r = post(s, url, f"/requests/{rid}/share", {"csrf": token, "clip": clip, "confirm": "yes"})
     assert r.status_code == 409, r.text
     assert words.REFUSAL[Refusal.CLIP_NOT_OFFERABLE] in html.unescape(r.text)
     done = doorcam("requests", "accept", rid, "--clip", clip, "--config", str(world.config))
@@ -46,6 +46,6 @@ def test_a_simulated_clip_is_shared_only_while_simulated_clips_may_be(world: Wor
     url = world.start()
     s = world.session()
     token = login(s, url)
-    r = post(s, url, f"/requests/{rid}/share", {"csrf": token, "clip": clip})
+    r = post(s, url, f"/requests/{rid}/share", {"csrf": token, "clip": clip, "confirm": "yes"})
     assert r.status_code == 303, r.text
     assert [r["status"] for r in requests_json(world)] == ["accepted"]

@@ -17,7 +17,7 @@ from device.web.passkeys.store import PasskeyStore
 from tests.broker import free_port
 from tests.support import wait_until
 from tests.web.authenticator import UP, TestAuthenticator, b64
-from tests.web.helpers import LOGIN_TOKEN, login, post
+from tests.web.helpers import LOGIN_TOKEN, csrf, login, post, try_login
 from tests.web.test_http import access_log
 from tests.web.world import PASSWORD, World
 
@@ -151,7 +151,7 @@ def test_adding_a_passkey_takes_the_password_the_csrf_token_and_a_verified_answe
     assert r.status_code == 401 and "not registered" in r.text
 
 
-def test_signing_in_with_a_passkey_checks_everything_and_counts_failures(
+def test_signing_in_with_a_passkey_checks_everything_and_logs_failures(
         make_world: Callable[..., World]) -> None:
     world, url = passkey_world(make_world)
     alex = add_passkey(world, url, "alex")
@@ -171,7 +171,6 @@ def test_signing_in_with_a_passkey_checks_everything_and_counts_failures(
     assert r.status_code == 401
     r = jpost(s, url, "/passkeys/login/finish", good, **sign)  # the challenge is spent
     assert r.status_code == 400 and "already answered" in r.text
-    failures = 2
 
     stranger = TestAuthenticator(url, "localhost")
     stranger.user_handle = alex.user_handle
@@ -179,23 +178,19 @@ def test_signing_in_with_a_passkey_checks_everything_and_counts_failures(
                         (stranger, {}), (bob, {"user_handle": alex.user_handle})):
         r = sign_in(s, url, token, auth, **spoil)
         assert r.status_code == 401, (spoil, r.text)
-        failures += 1
     assert s.get(url + "/", allow_redirects=False).status_code == 303  # still logged out
 
     r = sign_in(s, url, token, alex, counter=5)
     assert r.status_code == 200 and r.json() == {"next": "/"}, r.text
     assert s.get(url + "/", allow_redirects=False).status_code == 200
     assert "last used" in s.get(url + "/device").text
-    failures = 0  # a login clears the address's failures, as a password login does
 
     s, token = login_page(world, url)
     r = sign_in(s, url, token, alex, counter=5)
     assert r.status_code == 401
     wait_until(lambda: any("sign counter went from 5 to 5" in line for line in world.log),
                10, "the counter warning in the log")
-    failures += 1
     assert sign_in(s, url, token, alex, counter=0).status_code == 401  # 5 -> 0: backwards
-    failures += 1
     assert sign_in(s, url, token, bob, counter=0).status_code == 200  # bob's keeps no count
 
     log = access_log(world)
@@ -206,19 +201,43 @@ def test_signing_in_with_a_passkey_checks_everything_and_counts_failures(
     assert len(failed) == 2 + 4 + 2
     assert {"(unknown passkey)", "alex", "bob"} == {str(e["account"]) for e in failed}
 
-    # Failed assertions lock the address out, as failed passwords do.
+    # A refused passkey guessed no password: it pauses nothing.
     s, token = login_page(world, url)
-    for _ in range(LOCKOUT):
+    for _ in range(LOCKOUT + 1):
         assert sign_in(s, url, token, stranger).status_code == 401
-    r = jpost(s, url, "/passkeys/login/begin", {}, **{"X-Login-Token": token})
-    assert r.status_code == 429 and "Too many failed logins" in r.text
+    assert sign_in(s, url, token, bob).status_code == 200
     m = LOGIN_TOKEN.search(s.get(url + "/login").text)
     assert m
     r = s.post(url + "/login", data={"login_token": m.group(1), "name": "alex",
                                      "password": PASSWORD, "next": "/"},
                headers={"Origin": url}, allow_redirects=False)
-    assert r.status_code == 429
-    assert any(e["kind"] == "locked_out" for e in access_log(world))
+    assert r.status_code == 303, r.text
+    kinds = [e["kind"] for e in access_log(world)]
+    assert "locked_out" not in kinds and "guessing" not in kinds
+
+
+def test_a_passkey_signs_in_while_password_logins_are_paused(
+        make_world: Callable[..., World]) -> None:
+    world, url = passkey_world(make_world)
+    alex = add_passkey(world, url, "alex")
+    guesser = world.session()
+    for n in range(LOCKOUT):
+        r = try_login(guesser, url, "alex", f"guess {n}")
+    assert r.status_code == 429, r.text
+    # A new browser at the same address: its password is refused, its passkey is not.
+    s = world.session()
+    assert try_login(s, url, "alex", PASSWORD).status_code == 429
+    m = LOGIN_TOKEN.search(s.get(url + "/login").text)
+    assert m
+    r = sign_in(s, url, m.group(1), alex)
+    assert r.status_code == 200, r.text
+    assert s.get(url + "/", allow_redirects=False).status_code == 200
+    # Having signed in, this browser is known: its password works again too.
+    s.post(url + "/logout", data={"csrf": csrf(s, url)}, allow_redirects=False,
+           headers={"Origin": url, "Sec-Fetch-Site": "same-origin"})
+    assert try_login(s, url, "alex", PASSWORD).status_code == 303
+    kinds = [e["kind"] for e in access_log(world)]
+    assert kinds.count("guessing") == 2 and kinds[-1] == "login"
 
 
 def test_challenges_are_single_use_and_expire(tmp_path: Any) -> None:

@@ -50,7 +50,10 @@ def test_the_marker_is_replaced_whole_and_a_failed_write_is_only_logged(
     assert read_ring(path) == 1234.5
     assert path.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["doorbell.ring"], "no temporary left"
-    RingMarker(tmp_path / "gone" / "doorbell.ring").ring(1.0)
+    RingMarker(tmp_path / "new-store" / "doorbell.ring").ring(5.0)  # before the first clip
+    assert read_ring(tmp_path / "new-store" / "doorbell.ring") == 5.0
+    (tmp_path / "a-file").write_bytes(b"")
+    RingMarker(tmp_path / "a-file" / "doorbell.ring").ring(1.0)
     assert "could not write the ring marker" in caplog.text
 
 

@@ -60,10 +60,11 @@ def test_errors_are_pages_for_pages_and_text_for_scripts_and_media(world: World)
     # The wrong method on a script's route: text; on a page's: a page.
     r = s.get(f"{url}/push/subscribe", headers=browser)
     assert r.status_code == 405 and _plain(r), r.text
-    r = s.get(f"{url}/requests/{rid}/share", headers=browser)
+    r = s.get(f"{url}/requests/{rid}/decline", headers=browser)
     assert r.status_code == 405 and _page(r) and "That is not how this page is used." in r.text
     # A refused decision: the refusal's words on the error page's title.
-    r = post(s, url, f"/requests/{rid}/share", {"csrf": token, "clip": "../../etc/passwd"})
+    r = post(s, url, f"/requests/{rid}/share", {"csrf": token, "clip": "../../etc/passwd",
+                                               "confirm": "yes"})
     assert r.status_code == 409 and _page(r) and "<h1>Not possible right now</h1>" in r.text
     assert words.REFUSAL[Refusal.CLIP_NOT_MATCHED] in html.unescape(r.text)
 
@@ -73,4 +74,4 @@ def test_errors_are_pages_for_pages_and_text_for_scripts_and_media(world: World)
     r = s.get(f"{url}/clips?done=%3Cscript%3E")
     assert f'role="status">{words.DONE_OTHER}</p>' in r.text and "<script>" not in r.text
     # A pending request's status in words.
-    assert words.STATUS[RequestStatus.PENDING] in s.get(f"{url}/").text
+    assert words.STATUS[RequestStatus.PENDING] in s.get(f"{url}/requests").text

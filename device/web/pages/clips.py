@@ -1,4 +1,5 @@
-"""/clips: the clips on the device by day; play, download, hold, delete."""
+"""/clips and /clips/ID: the clips on the device by day, and one clip with the events
+before and after it; play, download, hold, delete."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from device.store import ClipNotFound, ClipRecord, InvalidClipId, validate_clip_id
-from device.store.view import ClipView
-from device.web import timefmt
+from device.store.index import Cursor
+from device.web import timefmt, words
 from device.web.access import AccessKind
 from device.web.call import Call, action, page
+from device.web.events import EventKind, kind_of, store_filter
 from device.web.media import file_response
+from device.web.pages.timeline import cursor_text, filters_of, parse_cursor
 from device.web.words import Done
 from uplink.desk.book import RequestStatus
 
@@ -23,7 +26,7 @@ PAGE = 40  # clips per page: a phone loads this many posters, not the whole stor
 class Day:
     title: str
     offset: str
-    clips: list[ClipRecord]
+    clips: list[tuple[ClipRecord, EventKind]]
 
 
 def _clip_id(call: Call) -> str:
@@ -40,36 +43,63 @@ def _needed(call: Call) -> set[str]:
                 if book.clip_still_needed(c.clip_id)}
 
 
-def _page_number(call: Call, view: ClipView) -> int:
-    """?clip=ID: the page showing that clip (links to one clip land on it); else ?page=N."""
+@page
+def clips_page(call: Call) -> Response:
+    """Keyset pages (`?before=`/`?after=` a clip; `?clip=ID` starts the page at that clip):
+    a page reads PAGE+1 rows however big the store is."""
     q = call.request.query_params
-    try:
-        wanted = view.get(validate_clip_id(q["clip"])) if "clip" in q else None
-    except (InvalidClipId, ClipNotFound):
-        wanted = None
-    if wanted is not None:  # newest first: its place among the clips as new or newer
-        newer = [r.id for r in view.list(since=wanted.start_wall)]
-        return newer.index(wanted.id) // PAGE if wanted.id in newer else 0
-    raw = q.get("page", "1")
-    return max(0, int(raw) - 1) if raw.isdigit() and len(raw) < 7 else 0
+    zone = call.zone
+    before: Cursor | None = parse_cursor(q["before"]) if q.get("before") else None
+    after: Cursor | None = parse_cursor(q["after"]) if q.get("after") and not before else None
+    inclusive = False
+    with call.ctx.clips() as view:
+        if "clip" in q and before is None and after is None:
+            try:
+                wanted = view.get(validate_clip_id(q["clip"]))
+                before, inclusive = (wanted.start_wall, wanted.id), True
+            except (InvalidClipId, ClipNotFound):
+                pass
+        count, size = view.totals()
+        rows = view.page(PAGE + 1, before=before, after=after, inclusive=inclusive)
+        if after is not None:
+            has_newer, rows = len(rows) > PAGE, rows[-PAGE:]
+            has_older = bool(rows) and bool(view.page(1, before=_at(rows[-1])))
+        else:
+            has_older, rows = len(rows) > PAGE, rows[:PAGE]
+            has_newer = bool(rows) and view.count(newer_than=_at(rows[0])) > 0
+    days: list[Day] = []
+    for rec in rows:
+        title = timefmt.day(rec.start_wall, zone)
+        if not days or days[-1].title != title:
+            days.append(Day(title, zone.offset(rec.start_wall), []))
+        days[-1].clips.append((rec, kind_of(rec)))
+    return call.render("clips.html", days=days, count=count, size=size, needed=_needed(call),
+                       words=words,
+                       newer=f"after={cursor_text(rows[0])}" if rows and has_newer else None,
+                       older=f"before={cursor_text(rows[-1])}" if rows and has_older else None)
+
+
+def _at(rec: ClipRecord) -> Cursor:
+    return rec.start_wall, rec.id
 
 
 @page
-def clips_page(call: Call) -> Response:
+def clip_page(call: Call) -> Response:
+    """One clip: its player, kind, time and length, the newer and older event (of the same
+    kind with ?kind=), and what the owner can do with it."""
+    cid = _clip_id(call)
+    f = filters_of(call)
+    only = store_filter(f.kind)
     with call.ctx.clips() as view:
-        count, size = view.totals()
-        pages = max(1, -(-count // PAGE))
-        number = min(_page_number(call, view), pages - 1)
-        # Only the rows up to this page: all of a 1,000-clip store takes ~40 ms to read.
-        shown = view.list(limit=(number + 1) * PAGE)[number * PAGE:]
-    days: list[Day] = []
-    for rec in shown:
-        title = timefmt.day(rec.start_wall)
-        if not days or days[-1].title != title:
-            days.append(Day(title, timefmt.offset(rec.start_wall), []))
-        days[-1].clips.append(rec)
-    return call.render("clips.html", days=days, count=count, size=size, needed=_needed(call),
-                       page=number + 1, pages=pages)
+        rec = view.get(cid)
+        newer = view.page(1, after=_at(rec), trigger=only.trigger, label=only.label)
+        older = view.page(1, before=_at(rec), trigger=only.trigger, label=only.label)
+    suffix = f"?kind={f.kind.value}" if f.kind else ""
+    day = call.zone.local(rec.start_wall).date().isoformat()
+    return call.render("clip.html", clip=rec, kind=kind_of(rec), words=words,
+                       needed=cid in _needed(call), suffix=suffix,
+                       newer=newer[0] if newer else None, older=older[0] if older else None,
+                       back="/?" + f.query(day=day) + f"#e-{cid}")
 
 
 @page
@@ -115,7 +145,7 @@ def _hold(call: Call, held: bool) -> Response:
         view.set_held(cid, held)
     call.log(AccessKind.HELD if held else AccessKind.RELEASED, clip=cid)
     done = Done.HELD if held else Done.RELEASED
-    return RedirectResponse(f"/clips?clip={cid}&done={done}#c-{cid}", status_code=303)
+    return RedirectResponse(f"/clips/{cid}?done={done}", status_code=303)
 
 
 @action

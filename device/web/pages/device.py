@@ -18,6 +18,7 @@ from device.web.call import Call, page
 from device.web.context import Unavailable
 from device.web.passkeys.site import refusal, site_of
 from device.web.passkeys.store import PasskeyStore
+from device.web.zones import device_zone
 
 
 def settings_rows(cfg: Any) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -82,7 +83,18 @@ def device_page(call: Call) -> Response:
         key_fingerprint=device_key_fingerprint(ctx.paths.device_key), accounts=accounts,
         push_on=push_on, push_key=push_key, push_count=push_count,
         snoozed_until=snoozed_until, passkeys=passkeys,
-        passkey_site=site, passkey_problem=refusal(site, call.request.headers.get("host", "")))
+        passkey_site=site, passkey_problem=refusal(site, call.request.headers.get("host", "")),
+        clock=clock_facts(call))
+
+
+def clock_facts(call: Call) -> dict[str, Any]:
+    """The device's zone, and whether the browser's (which the pages use) differs."""
+    device = device_zone()
+    browser = call.zone if call.zone.browser else None
+    return {"device": device, "now": call.now, "browser": browser,
+            "differs": browser is not None and browser.name != device.name,
+            "same_clock": browser is not None
+            and browser.offset(call.now) == device.offset(call.now)}
 
 
 def _ca_or_404(call: Call) -> trust.DeviceCa:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -12,8 +13,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from device.web import words
 from device.web.access import AccessKind
-from device.web.accounts import LockedOut
+from device.web.accounts import (
+    DEVICE_COOKIE_DAYS,
+    NAME_RE,
+    Attempt,
+    LockedOut,
+    Pause,
+)
 from device.web.call import (
     Call,
     Settings,
@@ -24,10 +32,25 @@ from device.web.call import (
     render,
 )
 from device.web.context import WebContext
+from device.web.guessing import GATE
 from device.web.passkeys.site import refusal, site_of
 from device.web.security import same_token
+from device.web.sources import source_key
+from uplink.audit import AuditLog
 
 log = logging.getLogger("doorcam.web")
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What a password login came to."""
+
+    signed_in: tuple[str, str] | None  # (session token, device cookie)
+    paused: LockedOut | None  # the pause that refused it, or that its failure began
+
+
+def paused_words(exc: LockedOut) -> str:
+    return words.paused(exc.pause, exc.seconds)
 
 
 def safe_next(value: str) -> str:
@@ -50,13 +73,48 @@ def _form_page(request: Request, settings: Settings, *, status: int = 200,
     return response
 
 
-def logged_in(response: Response, settings: Settings, token: str, hours: float) -> Response:
-    """The session cookie of a new login on `response`; the login form's cookie is spent."""
+def logged_in(response: Response, settings: Settings, token: str, hours: float, *,
+              account: str, device_cookie: str) -> Response:
+    """The session cookie of a new login on `response`, and the browser's new device cookie
+    for `account` (it has now signed in before); the login form's cookie is spent."""
     response.set_cookie(settings.session_cookie, token, max_age=int(hours * 3600),
                         httponly=True, secure=settings.tls, samesite="strict", path="/")
+    response.set_cookie(settings.device_cookie(account), device_cookie,
+                        max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True,
+                        secure=settings.tls, samesite="strict", path="/")
     response.delete_cookie(settings.login_cookie, path="/", secure=settings.tls,
                            httponly=True, samesite="strict")
     return response
+
+
+def attempt_of(request: Request, settings: Settings, name: str) -> Attempt:
+    """How a login to `name` from this request is counted: by its source address, or by
+    the device cookie it carries for `name`."""
+    cookie = request.cookies.get(settings.device_cookie(name)) if NAME_RE.fullmatch(
+        name) else None
+    return Attempt(name, source_key(client_addr(request)), cookie)
+
+
+def record(access: AuditLog, kind: AccessKind, attempt: Attempt, addr: str, now: float,
+           **detail: Any) -> None:
+    """One access-log entry about a login attempt."""
+    access.append(kind, None, {"account": attempt.name or "(empty)", "addr": addr,
+                               **detail}, at=now)
+
+
+def record_paused(ctx: WebContext, access: AuditLog, paused: tuple[Pause, ...],
+                  attempt: Attempt, addr: str, now: float) -> None:
+    """A "guessing" entry for each pause a failure began, and a push to the account's
+    browsers (at most one every few minutes: `guessing.GATE`)."""
+    cfg = ctx.cfg.web
+    for pause in paused:
+        record(access, AccessKind.GUESSING, attempt, addr, now, paused=pause.value,
+               failures=cfg.lockout_failures, minutes=cfg.lockout_minutes)
+        log.warning("web login: %d failed logins (%s %s); paused for %g minutes",
+                    cfg.lockout_failures, pause.value,
+                    addr if pause is Pause.SOURCE else attempt.name, cfg.lockout_minutes)
+    if paused and attempt.name and ctx.cfg.push.enabled and GATE.open(attempt.name):
+        ctx.push.alert(attempt.name, words.GUESSING_PUSH)
 
 
 async def login_form(request: Request) -> Response:
@@ -77,43 +135,49 @@ async def login(request: Request) -> Response:
                                  "again (cookies must be allowed for this site).")
     name, password = one("name").strip().lower()[:64], one("password")
     addr = client_addr(request)
+    who = attempt_of(request, settings, name)
     now = time.time()
     cfg = ctx.cfg.web
 
-    def attempt() -> tuple[str, Any]:
-        result: Any = None
-        with ctx.accounts() as acc:
+    def attempt() -> _Answer:
+        with ctx.accounts() as acc, ctx.access() as access:
             try:
-                ok = acc.login(name, password, addr, now, limit=cfg.lockout_failures,
-                               lockout_s=cfg.lockout_minutes * 60)
+                outcome = acc.login(who, password, now, limit=cfg.lockout_failures,
+                                    lockout_s=cfg.lockout_minutes * 60)
             except LockedOut as exc:
-                kind, result = "locked", str(exc)
-            else:
-                if ok:
-                    kind, result = "ok", acc.open_session(name, now, cfg.session_hours * 3600)
-                else:
-                    kind, result = "bad", None
-                    if acc.locked(name, now):
-                        kind = "now_locked"
-        with ctx.access() as access:
-            entry = {"ok": AccessKind.LOGIN, "bad": AccessKind.LOGIN_FAILED,
-                     "now_locked": AccessKind.LOCKED_OUT, "locked": AccessKind.LOCKED_OUT}[kind]
-            access.append(entry, None, {"account": name or "(empty)", "addr": addr}, at=now)
-        return kind, result
+                # Only a pause's first refusal: a guesser hammering on must not fill the
+                # log (each entry is a synced write).
+                if exc.refused == 1:
+                    record(access, AccessKind.LOCKED_OUT, who, addr, now,
+                           paused=exc.pause.value)
+                return _Answer(None, exc)
+            record(access, AccessKind.LOGIN if outcome.ok else AccessKind.LOGIN_FAILED,
+                   who, addr, now, browser="known" if outcome.known_device else "new")
+            record_paused(ctx, access, outcome.paused, who, addr, now)
+            if outcome.ok:
+                return _Answer((acc.open_session(name, now, cfg.session_hours * 3600)[0],
+                                acc.device_cookie(name)), None)
+            if outcome.paused:
+                return _Answer(None, LockedOut(cfg.lockout_minutes * 60, outcome.paused[0]))
+            return _Answer(None, None)
 
-    kind, result = await run_in_threadpool(attempt)
-    if kind == "ok":
-        token, _session = result
+    answer = await run_in_threadpool(attempt)
+    if answer.signed_in is not None:
+        token, device = answer.signed_in
         log.info("web login: %s from %s", name, addr)
         response: Response = RedirectResponse(safe_next(one("next")), status_code=303)
-        return logged_in(response, settings, token, cfg.session_hours)
-    log.warning("web login refused for %r from %s (%s)", name[:32], addr, kind)
-    if kind == "bad":
+        return logged_in(response, settings, token, cfg.session_hours, account=name,
+                         device_cookie=device)
+    log.warning("web login refused for %r from %s (%s)", name[:32], addr,
+                "wrong password" if answer.paused is None else
+                f"{answer.paused.pause.value} paused")
+    if answer.paused is None:
         return _form_page(request, settings, status=401, name=name,
                           error="Wrong account name or password.")
-    message = result if kind == "locked" else (
-        f"Too many failed logins: this account is locked for {cfg.lockout_minutes:g} minutes.")
-    return _form_page(request, settings, status=429, name=name, error=message)
+    response = _form_page(request, settings, status=429, name=name,
+                          error=paused_words(answer.paused))
+    response.headers["Retry-After"] = str(max(1, round(answer.paused.seconds)))
+    return response
 
 
 @action

@@ -6,8 +6,9 @@ the password form is). Every post passes the same origin check as a form. A cere
 challenge is kept on the server, bound to the session or login form that asked for it,
 for two minutes, and is spent by the first answer. Answers are plain text or JSON.
 
-Signing in counts failures and honours lockouts exactly as the password form does, opens
-the same session and writes the same access-log entries.
+Signing in opens the same session, gives the same device cookie and writes the same
+access-log entries as the password form. It is not held back by paused password logins: a
+passkey cannot be guessed, so failed password logins never keep its owner out.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from device.web.access import AccessKind
-from device.web.accounts import LockedOut, Session
+from device.web.accounts import Attempt, LockedOut, Session
 from device.web.call import (
     Call,
     Settings,
@@ -35,7 +36,13 @@ from device.web.call import (
     script_session,
 )
 from device.web.context import WebContext
-from device.web.pages.login import logged_in, safe_next
+from device.web.pages.login import (
+    attempt_of,
+    logged_in,
+    paused_words,
+    record_paused,
+    safe_next,
+)
 from device.web.passkeys import ceremonies
 from device.web.passkeys.ceremony import (
     CHALLENGE_S,
@@ -88,18 +95,22 @@ async def _owner_call(request: Request) -> tuple[WebContext, Site, Session, str,
     return ctx, site, session, request.cookies.get(settings.session_cookie, ""), body
 
 
-def _confirm_password(ctx: WebContext, account: str, password: str, addr: str,
+def _confirm_password(ctx: WebContext, attempt: Attempt, password: str, addr: str,
                       now: float) -> None:
     """The logged-in owner's password again, counted as a login attempt (a stolen session
     must not be able to guess it to add a way in)."""
     cfg = ctx.cfg.web
+    account = attempt.name
     with ctx.accounts() as acc:
         try:
-            ok = acc.login(account, password, addr, now, limit=cfg.lockout_failures,
-                           lockout_s=cfg.lockout_minutes * 60)
+            outcome = acc.login(attempt, password, now, limit=cfg.lockout_failures,
+                                lockout_s=cfg.lockout_minutes * 60)
         except LockedOut as exc:
-            raise HTTPException(429, str(exc)) from None
-    if not ok:
+            raise HTTPException(429, paused_words(exc)) from None
+    if outcome.paused:
+        with ctx.access() as access:
+            record_paused(ctx, access, outcome.paused, attempt, addr, now)
+    if not outcome.ok:
         log.warning("passkey change refused for %s from %s: wrong password", account, addr)
         raise HTTPException(403, "Wrong password: nothing was changed.")
 
@@ -117,9 +128,10 @@ async def register_begin(request: Request) -> Response:
     ctx, site, session, token, body = await _owner_call(request)
     label, password = _label(body.get("label")), str(body.get("password") or "")
     addr, now = client_addr(request), time.time()
+    attempt = attempt_of(request, request.app.state.settings, session.name)
 
     def begin() -> dict[str, Any]:
-        _confirm_password(ctx, session.name, password, addr, now)
+        _confirm_password(ctx, attempt, password, addr, now)
         with _store(ctx) as store:
             handle = store.user_handle(session.name)
             mine = [k.id for k in store.of(session.name) if k.rp_id == site.rp_id]
@@ -176,7 +188,8 @@ def _state(held: dict[str, Any]) -> dict[str, Any]:
 def remove(call: Call) -> Response:
     """A form post: the passkey's reference and the password again."""
     addr = client_addr(call.request)
-    _confirm_password(call.ctx, call.account, call.field("password"), addr, call.now)
+    _confirm_password(call.ctx, attempt_of(call.request, call.settings, call.account),
+                      call.field("password"), addr, call.now)
     with _store(call.ctx) as store:
         gone = store.remove(call.account, call.field("passkey"))
     if gone is None:
@@ -201,14 +214,9 @@ async def _login_call(request: Request) -> tuple[WebContext, Site, str]:
 async def login_begin(request: Request) -> Response:
     """-> {"publicKey": request options} for any passkey of this site."""
     ctx, site, token = await _login_call(request)
-    addr, now = client_addr(request), time.time()
+    now = time.time()
 
     def begin() -> dict[str, Any]:
-        with ctx.accounts() as acc:
-            try:
-                acc.refuse_if_locked(None, addr, now)
-            except LockedOut as exc:
-                raise HTTPException(429, str(exc)) from None
         with _store(ctx) as store:
             options, state = ceremonies(site).sign_in()
             store.hold(binding("login", token), "login", {"state": state}, now, CHALLENGE_S)
@@ -250,10 +258,6 @@ async def login_finish(request: Request) -> Response:
         with ctx.accounts() as acc:
             if not acc.exists(key.name):
                 raise _Refused(None, "the passkey's account is gone")
-            try:
-                acc.refuse_if_locked(key.name, addr, now)
-            except LockedOut as exc:
-                raise _Refused(key.name, "locked out", 429, str(exc)) from None
         try:
             count = ceremonies(site).verify(_state(held), key.public_key, answer)
         except PasskeyRefused as exc:
@@ -273,35 +277,31 @@ async def login_finish(request: Request) -> Response:
         except _Refused as refused:
             return None, _refused(ctx, refused, addr, now)
         with ctx.accounts() as acc:
-            acc.succeeded(name, addr)
             session_token, _session = acc.open_session(name, now, cfg.session_hours * 3600)
+            device = acc.device_cookie(name)
         with ctx.access() as access:
             access.append(AccessKind.LOGIN, None, {"account": name, "addr": addr,
                                                    "with": "passkey"}, at=now)
         log.info("web login: %s from %s (passkey)", name, addr)
-        return name, session_token
+        return name, (session_token, device)
 
     name, result = await run_in_threadpool(attempt)
     if name is None:
         assert isinstance(result, Response)
         return result
     response = JSONResponse({"next": safe_next(str(body.get("next") or "/"))})
-    return logged_in(response, settings, str(result), cfg.session_hours)
+    session_token, device = result
+    return logged_in(response, settings, session_token, cfg.session_hours, account=name,
+                     device_cookie=device)
 
 
 def _refused(ctx: WebContext, refused: _Refused, addr: str, now: float) -> Response:
-    """Count and log a refused sign-in as a failed login; the answer for the page."""
-    cfg = ctx.cfg.web
-    kind = AccessKind.LOGIN_FAILED
-    with ctx.accounts() as acc:
-        if refused.status != 429:
-            acc.failed(refused.account, addr, now, limit=cfg.lockout_failures,
-                       lockout_s=cfg.lockout_minutes * 60)
-        if refused.status == 429 or (refused.account and acc.locked(refused.account, now)):
-            kind = AccessKind.LOCKED_OUT
+    """Log a refused sign-in as a failed login; the answer for the page. It pauses
+    nothing: a refused passkey guesses no password."""
     with ctx.access() as access:
-        access.append(kind, None, {"account": refused.account or "(unknown passkey)",
-                                   "addr": addr, "with": "passkey"}, at=now)
+        access.append(AccessKind.LOGIN_FAILED, None,
+                      {"account": refused.account or "(unknown passkey)", "addr": addr,
+                       "with": "passkey"}, at=now)
     log.warning("passkey sign-in refused from %s%s: %s", addr,
                 f" for {refused.account}" if refused.account else "", refused)
     return PlainTextResponse(refused.shown, status_code=refused.status)

@@ -1,4 +1,6 @@
-"""/ : agency requests awaiting a decision, and those already decided or expired."""
+"""/requests: agency requests awaiting a decision, and those already decided or expired;
+sharing goes through a confirmation page (no script needed) that names the agency, the case
+and the exact clips, and says it cannot be undone; declining is one tap."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from device.web.call import Call, action, page, request_id_param
 from device.web.context import Unavailable
 from device.web.words import Done
 from uplink.desk.book import Channel, DecisionRow, RequestRow, RequestStatus
+from uplink.errors import UnknownRequest
 from uplink.protocol.registry import Registry
 
 
@@ -102,16 +105,74 @@ def requests_page(call: Call) -> Response:
                        uplink_on=call.ctx.cfg.uplink.enabled)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A request awaiting the owner's decision, as the timeline's banner names it."""
+
+    request_id: str
+    agency: str
+    seconds_left: float
+
+
+def pending_requests(call: Call) -> list[Pending]:
+    """Requests shown to the owner, undecided and unexpired, soonest to expire first."""
+    with call.ctx.book() as book:
+        rows = book.requests([RequestStatus.PENDING]) if book is not None else []
+    rows = [r for r in rows if r.shown_at is not None and r.expires_at > call.now]
+    if not rows:
+        return []
+    try:
+        registry: Registry | None = call.ctx.registry(call.now)
+    except Unavailable:
+        registry = None
+    return sorted((Pending(r.request_id, _agency(registry, r)[0], r.expires_at - call.now)
+                   for r in rows), key=lambda p: p.seconds_left)
+
+
+@page
+def confirm_share(call: Call) -> Response:
+    """What sharing these clips means, before it is done: a page, so it works without
+    scripts; its button posts the same clips with confirm=yes."""
+    rid = request_id_param(call.request)
+    chosen = call.request.query_params.getlist("clip")
+    if not chosen:
+        raise HTTPException(400, words.SHARE_NO_CLIP)
+    try:
+        registry: Registry | None = call.ctx.registry(call.now)
+    except Unavailable:
+        registry = None
+    with call.ctx.book() as book, call.ctx.clips() as view:
+        row = book.request(rid) if book is not None else None
+        if row is None or row.shown_at is None:
+            raise UnknownRequest(f"no request {rid} awaits your decision")
+        records: dict[str, ClipRecord | None] = {}
+        for c in row.clips:
+            try:
+                records[c.clip_id] = view.get(c.clip_id)
+            except ClipNotFound:
+                records[c.clip_id] = None
+    item = _item(call, row, None, registry, records)
+    if item.status != RequestStatus.PENDING:
+        raise HTTPException(409, words.SHARE_NOT_PENDING)
+    by_id = {c.clip_id: c for c in item.clips}
+    wanted = [by_id.get(c) for c in dict.fromkeys(chosen)]
+    if any(c is None or not c.present for c in wanted):
+        raise HTTPException(409, words.SHARE_CLIP_GONE)
+    return call.render("share_confirm.html", r=item, chosen=wanted)
+
+
 @action
 def share(call: Call) -> Response:
     rid = request_id_param(call.request)
     chosen = call.fields("clip")
     if not chosen:
-        raise HTTPException(400, "Tick at least one clip to share, or decline the request.")
+        raise HTTPException(400, words.SHARE_NO_CLIP)
+    if call.field("confirm") != "yes":
+        raise HTTPException(400, words.SHARE_UNCONFIRMED)
     with call.ctx.decisions() as desk:
         decision = desk.accept(rid, chosen, call.now, channel=Channel.WEB)
     call.log(AccessKind.SHARED, rid, clips=[c for c, _ in decision.clips])
-    return RedirectResponse(f"/?done={Done.SHARED}#request-{rid}", status_code=303)
+    return RedirectResponse(f"/requests?done={Done.SHARED}#request-{rid}", status_code=303)
 
 
 @action
@@ -120,4 +181,4 @@ def decline(call: Call) -> Response:
     with call.ctx.decisions() as desk:
         desk.decline(rid, call.now, channel=Channel.WEB)
     call.log(AccessKind.DECLINED, rid)
-    return RedirectResponse(f"/?done={Done.DECLINED}#request-{rid}", status_code=303)
+    return RedirectResponse(f"/requests?done={Done.DECLINED}#request-{rid}", status_code=303)
