@@ -5,7 +5,6 @@ when the config names none."""
 from __future__ import annotations
 
 import hashlib
-import plistlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,4 +95,6 @@ def profile(ca: DeviceCa, device_id: str) -> bytes:
         "PayloadRemovalDisallowed": False,
         "PayloadContent": [root],
     }
+    import plistlib  # with its XML parser, only when a phone asks for the profile
+
     return plistlib.dumps(doc, fmt=plistlib.FMT_XML)
