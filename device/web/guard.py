@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from config.web import WebConfig
 from device.web.sources import Proxies, source_key
+from device.web.uvicorn_parts import H11Protocol
 
 log = logging.getLogger("doorcam.web")
 LOG_EVERY_S = 60.0  # refusals and cut-offs are logged at most this often

@@ -8,8 +8,6 @@ import socket
 import sqlite3
 from pathlib import Path
 
-import uvicorn
-
 from config import Config
 from device.errors import EXIT_FAILURE, UserError
 from device.web import tls
@@ -18,12 +16,14 @@ from device.web.context import WebContext, WebPaths
 from device.web.guard import Connections, Limits, ListeningSocket, protocol
 from device.web.pages.live import end_live_views
 from device.web.sources import proxies
+from device.web.uvicorn_parts import Config as ServerConfig
+from device.web.uvicorn_parts import Server
 
 log = logging.getLogger("doorcam.web")
 
 
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
+class _Server(Server):
+    def __init__(self, config: ServerConfig, ready_line: str) -> None:
         super().__init__(config)
         self.ready_line = ready_line
 
@@ -87,7 +87,7 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
     keep = sqlite3.connect(paths.accounts)
     keep.execute("SELECT count(*) FROM sqlite_master").fetchall()
     app = create_app(ctx, tls=tls)
-    config = uvicorn.Config(
+    config = ServerConfig(
         app, log_config=None, access_log=False, server_header=False,
         proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2, ws="none",
         http=protocol(connections), loop="asyncio", timeout_keep_alive=limits.idle_s,
