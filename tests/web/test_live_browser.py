@@ -108,18 +108,29 @@ def test_a_browser_without_media_source_plays_the_hls_playlist(
     """As on an iPhone before Safari 17.1: no MediaSource at all, so the page hands the HLS
     playlist to the <video> element and the browser's own HLS player (Chromium's here)
     plays the segments."""
-    live_world.start_camera()
+    live = live_world.start_camera()
     live_world.add_user()
     url = live_world.start()
+    # Chromium's HLS player starts three segments from the end: on a loaded machine the
+    # camera may not have written that many yet when the page opens.
+    wait_for(lambda: (live / "live.m3u8").exists() and (
+        live / "live.m3u8").read_text().count("#EXTINF") >= 3, "three HLS segments",
+        timeout=60)
     browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
         "delete window.MediaSource; delete window.ManagedMediaSource; "
         "delete window.WebKitMediaSource;")})
     log_in(browser, url)
     browser.get(url + "/live")
     assert browser.execute_script("return typeof window.MediaSource") == "undefined"
-    wait_for(lambda: browser.execute_script(
-        "const v = document.getElementById('live'); return v && v.currentTime > 1 && "
-        "!v.paused"), "the HLS video to play", timeout=45)
+    state = ("const v = document.getElementById('live'); return v && [v.currentTime, "
+             "v.paused, v.readyState, v.networkState, v.error && v.error.message, v.src];")
+    try:
+        wait_for(lambda: browser.execute_script(
+            "const v = document.getElementById('live'); return v && v.currentTime > 1 && "
+            "!v.paused"), "the HLS video to play", timeout=60)
+    except AssertionError as e:
+        raise AssertionError(f"{e}: video {browser.execute_script(state)}, playlist "
+                             f"{(live / 'live.m3u8').read_text()[-600:]!r}") from None
     src = browser.execute_script("return document.getElementById('live').currentSrc")
     assert "/live/live.m3u8" in src
     samples = [sample(browser)]
