@@ -100,31 +100,28 @@ def anchor_certificate(device_key: Ed25519PrivateKey, name: str) -> x509.Certifi
             .sign(device_key, None))
 
 
-def _leaf_certificate(key: ec.EllipticCurvePrivateKey, anchor: x509.Certificate,
-                      device_key: Ed25519PrivateKey, name: str) -> x509.Certificate:
+def _signer_builder(key: ec.EllipticCurvePrivateKey, anchor: x509.Certificate,
+                    common_name: str) -> x509.CertificateBuilder:
+    """An end-entity certificate for the video key, issued under the device's anchor."""
     subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "doorcam"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, f"{name} video signing")])
+                         x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
     return (x509.CertificateBuilder().subject_name(subject).issuer_name(anchor.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=365 * VALID_YEARS))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False,
-                                         False), critical=True)
-            .sign(device_key, None))
+                                         False), critical=True))
+
+
+def _leaf_certificate(key: ec.EllipticCurvePrivateKey, anchor: x509.Certificate,
+                      device_key: Ed25519PrivateKey, name: str) -> x509.Certificate:
+    return _signer_builder(key, anchor, f"{name} video signing").sign(device_key, None)
 
 
 def _credentials_certificate(key: ec.EllipticCurvePrivateKey, anchor: x509.Certificate,
                              device_key: Ed25519PrivateKey, name: str) -> x509.Certificate:
-    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "doorcam"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, f"{name} content credentials")])
-    now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(anchor.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=365 * VALID_YEARS))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False,
-                                         False), critical=True)
+    return (_signer_builder(key, anchor, f"{name} content credentials")
             .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING,
                                                   ExtendedKeyUsageOID.EMAIL_PROTECTION]),
                            critical=False)
