@@ -77,13 +77,13 @@ def request_message(request_id: str, agency_name: str) -> Message:
 
 
 def motion_message() -> Message:
-    return Message(words.TITLE, words.MOTION, "/clips", "motion", Kind.MOTION.value, SNAPSHOT,
-                   (_LIVE,))
+    return Message(words.TITLE, words.MOTION, "/?kind=motion", "motion", Kind.MOTION.value,
+                   SNAPSHOT, (_LIVE,))
 
 
 def person_message() -> Message:
-    return Message(words.TITLE, words.PERSON, "/clips", "person", Kind.PERSON.value, SNAPSHOT,
-                   (_LIVE,))
+    return Message(words.TITLE, words.PERSON, "/?kind=person", "person", Kind.PERSON.value,
+                   SNAPSHOT, (_LIVE,))
 
 
 def ring_message() -> Message:

@@ -292,7 +292,7 @@ def test_run_loop_sends_motion_when_woken_and_stops(
     thread.join(10)
     assert not thread.is_alive()
     (d,) = push_service.deliveries
-    assert d.message == {"title": "doorcam", "body": "Motion at the door", "url": "/clips",
+    assert d.message == {"title": "doorcam", "body": "Motion at the door", "url": "/?kind=motion",
                          "tag": "motion", "kind": "motion", "image": "/live/snapshot.jpg",
                          "actions": [{"action": "live", "title": "Live", "url": "/live"}]}
     assert (d.headers["topic"], d.headers["urgency"], d.headers["ttl"]) == (
