@@ -9,12 +9,12 @@ the next keyframe: the motion loop is never slowed by a viewer.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from dataclasses import dataclass
 
 from capture.frame import Frame, MainImage, Packet, StreamInfo
 from capture.live.publisher import LivePublisher
+from common.dropqueue import DropQueue
 
 log = logging.getLogger(__name__)
 QUEUE_FRAMES = 16
@@ -35,10 +35,9 @@ class LiveFeed:
     def __init__(self, publisher: LivePublisher, *, snapshot_seconds: float) -> None:
         self.publisher = publisher
         self.snapshot_seconds = snapshot_seconds
-        self.dropped = 0  # frames the live thread had no time for
         self.snapshot_errors = 0
         self.bad_packets = 0
-        self._q: queue.Queue[_Item] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._q: DropQueue[_Item] = DropQueue(QUEUE_FRAMES)
         self._lost = threading.Event()
         self._next_snapshot = float("-inf")
 
@@ -48,24 +47,18 @@ class LiveFeed:
         if frame.wall >= self._next_snapshot:
             self._next_snapshot = frame.wall + self.snapshot_seconds
             picture = frame.main
-        item = _Item(info, packets, frame.wall, frame.pts, picture)
-        while True:
-            try:
-                self._q.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._q.get_nowait()
-                    self.dropped += 1
-                    self._lost.set()
-                except queue.Empty:
-                    pass
+        if self._q.put(_Item(info, packets, frame.wall, frame.pts, picture)):
+            self._lost.set()
+
+    @property
+    def dropped(self) -> int:
+        """Frames the live thread had no time for."""
+        return self._q.dropped
 
     def step(self, timeout: float) -> bool:
         """Publish one frame's packets (live thread); False when none came in `timeout`."""
-        try:
-            item = self._q.get(timeout=timeout)
-        except queue.Empty:
+        item = self._q.get(timeout)
+        if item is None:
             return False
         pub = self.publisher
         if self._lost.is_set():

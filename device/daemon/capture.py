@@ -13,6 +13,7 @@ from typing import Any
 from capture.frame import Frame
 from capture.recording import RecordingError
 from capture.sources import is_live, is_simulated
+from common.dropqueue import DropQueue
 from config import Config
 from device.daemon.camera_guard import CameraGuard
 from device.daemon.camera_source import Nothing, ReopeningCamera
@@ -20,7 +21,7 @@ from device.daemon.clock import ClockWatch
 from device.daemon.logsetup import event
 from device.daemon.people import PeopleThread
 from device.daemon.retention import RetentionScheduler
-from device.daemon.workers import DropQueue, Worker
+from device.daemon.workers import Worker
 from device.store import retention
 from device.wiring import build
 from device.wiring.people import PeopleStage

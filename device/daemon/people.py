@@ -10,7 +10,8 @@ import queue
 import threading
 from collections.abc import Sequence
 
-from device.daemon.workers import DropQueue, Worker
+from common.dropqueue import DropQueue
+from device.daemon.workers import Worker
 from device.wiring.people import PeopleCheck, PeopleFound, run_check
 from motion.people import PeopleDetector, PeopleError
 

@@ -1,43 +1,15 @@
-"""Worker threads for the daemon: each owns its resources; queues drop and count."""
+"""Worker threads for the daemon: each owns its resources (they meet through
+`common.dropqueue.DropQueue`s, which drop and count)."""
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
 
 log = logging.getLogger("doorcam")
-T = TypeVar("T")
-
-
-class DropQueue(Generic[T]):
-    """A bounded queue that never blocks the producer: when full, the oldest item goes."""
-
-    def __init__(self, maxsize: int) -> None:
-        self._q: queue.Queue[T] = queue.Queue(maxsize=maxsize)
-        self.dropped = 0
-
-    def put(self, item: T) -> None:
-        while True:
-            try:
-                self._q.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._q.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
-
-    def get(self, timeout: float) -> T | None:
-        try:
-            return self._q.get(timeout=timeout)
-        except queue.Empty:
-            return None
 
 
 _running: weakref.WeakSet[Worker] = weakref.WeakSet()
