@@ -237,14 +237,8 @@ def get(conn: sqlite3.Connection, clip_id: str) -> ClipRecord | None:
 def newest_first(conn: sqlite3.Connection, limit: int | None, since: float | None,
                  label: str | None = None) -> list[ClipRecord]:
     """Clips newest first; `since` a Unix time, `label` only the clips carrying it."""
-    sql, where = _SELECT, []
-    args: list[Any] = []
-    if since is not None:
-        where.append("start_wall >= ?")
-        args.append(since)
-    if label is not None:
-        where.append("id IN (SELECT clip_id FROM clip_labels WHERE label = ?)")
-        args.append(label)
+    sql = _SELECT
+    where, args = _where(None, since, None, label)
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY start_wall DESC, id DESC"
