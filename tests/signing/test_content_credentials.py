@@ -105,6 +105,7 @@ def test_the_python_c2pa_reader_reads_a_shared_clip_valid_with_the_devices_state
     assert facts["captured"]["start_unix"] == WALL0
     # The frames are the stored clip's, and its ONVIF signing still verifies.
     assert read_samples(whole)[1] == read_samples(stored)[1]
+    assert read_credentials(stored).state is CredentialsState.ABSENT  # the stored clip: none
     assert verify_media(whole, strict=True).ok
     cut_facts = read_credentials(cut).facts
     assert cut_facts is not None and cut_facts["cut"]["start_s"] == pytest.approx(1.0)

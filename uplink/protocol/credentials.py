@@ -165,9 +165,9 @@ def read_credentials(path: Path, *, data: bytes | None = None) -> CredentialsRep
             reader = c2pa.Reader(MIME, io.BytesIO(data))
     except OSError as e:
         return CredentialsReport(CredentialsState.INVALID, problem=f"cannot read: {e.strerror}")
+    except c2pa.C2paError.ManifestNotFound:
+        return CredentialsReport(CredentialsState.ABSENT)
     except c2pa.C2paError as e:
-        if "ManifestNotFound" in type(e).__name__ or "JumbfNotFound" in str(e):
-            return CredentialsReport(CredentialsState.ABSENT)
         return CredentialsReport(CredentialsState.INVALID, problem=_one_line(e))
     with reader:
         try:
