@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.sqlitewal import connect_wal
 from device.store.errors import SchemaTooNew
 
 BUSY_TIMEOUT_S = 10.0
@@ -139,10 +140,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open the index, switch it to WAL with full syncs, and bring the schema up to date."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    conn = connect_wal(path, timeout=BUSY_TIMEOUT_S)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
         migrate(conn)
     except BaseException:
         conn.close()

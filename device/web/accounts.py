@@ -25,6 +25,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 
+from common.sqlitewal import connect_wal
+
 # 8 MiB per hash (128 * r * n) and the work of n=2**14 (p=2 runs the lanes one after the
 # other): memory-hard, yet the web process stays under its 60 MB. Stored with each hash.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**13, 8, 2
@@ -127,8 +129,7 @@ class Accounts:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect_wal(path)
         # Tables that hang off an account (its passkeys) go with it when it is removed.
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)

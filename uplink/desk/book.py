@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from common.sqlitewal import connect_wal
 from uplink.desk.schema import prepare
 from uplink.protocol import ledger
 from uplink.protocol.owner import Verdict
@@ -96,9 +97,7 @@ class RequestBook:
     """One connection; the thread that made it is the only one to use it."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = connect_wal(path)
         prepare(self._db)
 
     def close(self) -> None:

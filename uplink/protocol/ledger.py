@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Final, Protocol
 
+from common.sqlitewal import connect_wal
 from uplink.errors import RequestRejected
 from uplink.protocol.request import MAX_EXPIRY_S
 
@@ -77,9 +78,7 @@ class RequestLedger:
         self.path = Path(path)
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so check-and-insert is atomic
         # even when two processes share the file.
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = connect_wal(self.path)
         self._db.execute(SCHEMA)
 
     def close(self) -> None:

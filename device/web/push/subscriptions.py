@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.sqlitewal import connect_wal
 from device.web.push.b64 import b64url_decode
 from device.web.push.crypto import AUTH_BYTES, POINT_BYTES, load_point
 from device.web.push.endpoints import EndpointPolicy
@@ -144,8 +145,7 @@ class SubscriptionStore:
     """One connection; use it from the thread that opened it (sqlite3 enforces this)."""
 
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = connect_wal(path)
         self.db.executescript(_SCHEMA)
         have = {row[1] for row in self.db.execute("PRAGMA table_info(subscriptions)")}
         for name, kind in _ADDED.items():
