@@ -46,6 +46,12 @@ class Zone:
         minutes = abs(int(off.total_seconds())) // 60
         return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
+    def keeps_time_with(self, other: Zone, now: float) -> bool:
+        """Whether both show the same local time every day of the coming year: another name
+        for one zone (UTC and Etc/UTC, IST-5:30 and Asia/Kolkata) or two under one rule."""
+        return all(self.offset(now + day * 86400) == other.offset(now + day * 86400)
+                   for day in range(366))
+
 
 def device_zone_name() -> str:
     """The device's zone as the system names it: $TZ, /etc/localtime's target, or

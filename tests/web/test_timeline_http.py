@@ -86,6 +86,8 @@ def test_timeline_pages_kinds_and_days_without_scripts(world: World) -> None:
     assert 'data-zone="America/New_York"' in page and "Times in America/New_York" in page
     device = s.get(url + "/device").text
     assert "Your browser is in <strong>America/New_York</strong>" in device
+    s.cookies.set("doorcam-tz", "Asia/Kolkata")  # the device's zone by its IANA name
+    assert "Your browser is in the same zone" in s.get(url + "/device").text
     s.cookies.set("doorcam-tz", "../../etc/passwd")
     assert "the device's zone" in s.get(url + "/").text, "a bad zone is ignored"
 

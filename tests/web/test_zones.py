@@ -57,3 +57,14 @@ def test_days_are_named_today_yesterday_then_dates() -> None:
     assert timefmt.relative_day(dt.date(2026, 12, 1), today) == "Tuesday 1 December"
     assert timefmt.relative_day(dt.date(2025, 12, 31), today) == "Wednesday 31 December 2025"
     assert timefmt.length(61.6) == "1:02" and timefmt.length(4.4) == "0:04"
+
+
+def test_two_names_for_one_clock_keep_time_and_a_dst_rule_does_not() -> None:
+    now = dt.datetime(2026, 12, 6, tzinfo=dt.UTC).timestamp()
+    utc, etc = zone_of({COOKIE: "UTC"}), zone_of({COOKIE: "Etc/UTC"})
+    paris, berlin = zone_of({COOKIE: "Europe/Paris"}), zone_of({COOKIE: "Europe/Berlin"})
+    ny, bogota = zone_of({COOKIE: NY}), zone_of({COOKIE: "America/Bogota"})
+    assert utc.keeps_time_with(etc, now) and paris.keeps_time_with(berlin, now)
+    assert ny.offset(now) == bogota.offset(now), "the same time today ..."
+    assert not ny.keeps_time_with(bogota, now), "... but New York keeps summer time"
+    assert not utc.keeps_time_with(paris, now)

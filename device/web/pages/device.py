@@ -92,7 +92,7 @@ def clock_facts(call: Call) -> dict[str, Any]:
     device = device_zone()
     browser = call.zone if call.zone.browser else None
     return {"device": device, "now": call.now, "browser": browser,
-            "differs": browser is not None and browser.name != device.name,
+            "differs": browser is not None and not browser.keeps_time_with(device, call.now),
             "same_clock": browser is not None
             and browser.offset(call.now) == device.offset(call.now)}
 
