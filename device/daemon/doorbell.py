@@ -93,6 +93,8 @@ class DoorbellSide:
 
     def _open(self) -> bool:
         c = self.cfg
+        while not self._edges.empty():  # a restart after a failure: edges of the closed pin
+            self._edges.get_nowait()
         try:
             self._button = ButtonPin(c.pin, pull_up=c.pull_up, bounce_s=c.bounce_ms / 1000,
                                      on_edge=self._on_edge)
