@@ -218,3 +218,38 @@ def test_the_supervisor_stops_the_daemon_for_a_critical_worker_only() -> None:
     w.start()
     assert w.join(10)
     assert sup.check(2000.0) is True and not w.alive and flaky.runs == 1
+
+
+def test_a_people_thread_that_failed_answers_again_and_finish_does_not_wait_for_the_lost_check(
+        ) -> None:
+    import numpy as np
+
+    from device.daemon.people import PeopleThread
+    from device.wiring.people import PeopleCheck
+    from motion.people import Person
+
+    class BreaksOnce:
+        name = "breaks-once"
+        calls = 0
+
+        def detect(self, image: np.ndarray) -> list[Person]:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("model crashed")
+            return []
+
+    people = PeopleThread(BreaksOnce())
+    people.worker.backoff = Backoff(first_s=0.0)  # the wait is tested above with a clock
+    image = np.zeros((8, 8, 3), np.uint8)
+    people.start()
+    try:
+        people.submit(PeopleCheck(1, 0, 0.0, image, (0.0, 0.0, 1.0, 1.0)))
+        assert people.worker.join(10) and people.worker.error == "RuntimeError: model crashed"
+        assert people._gone and people.worker.restart_if_due()
+        people.submit(PeopleCheck(1, 1, 0.0, image, (0.0, 0.0, 1.0, 1.0)))
+        people.finish()  # returns on the second check's answer, not after FINISH_S
+        assert [f.seq for f in people.results()] == [1] and people.answered == 1
+        assert people._busy == 0  # the lost check is not waited for
+        assert people.worker.alive and not people._gone
+    finally:
+        people.stop()

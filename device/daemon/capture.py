@@ -135,8 +135,9 @@ class CaptureSide:
 
     def _close_live(self) -> None:
         assert self.live_feed is not None
-        self._live_closed = True
-        self.live_feed.close()  # the files go: viewers see the live view has stopped
+        if not self._live_closed:  # not when the reopening itself failed
+            self._live_closed = True
+            self.live_feed.close()  # the files go: viewers see the live view has stopped
 
     def _reopen_live(self) -> None:
         """A restarted live thread publishes through a new publisher (the closed one's
