@@ -123,6 +123,40 @@ def test_a_pin_in_use_is_one_line_and_the_doorbell_only_is_off(
     assert "Traceback" not in caplog.text
 
 
+def test_a_doorbell_thread_that_fails_reopens_its_pins_and_rings_again(pins: Any) -> None:
+    from device.daemon.workers import Backoff
+
+    class FailsOnce:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def ring(self, wall: float) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("observer broke")
+
+    side = DoorbellSide(DoorbellConfig(enabled=True, pin=BUTTON, chime_pin=CHIME,
+                                       chime_ms=5000))
+    side.worker.backoff = Backoff(first_s=0.0)  # the wait is tested with a clock
+    rings = Rings()
+    side.observers += [FailsOnce(), rings]
+    side.start()
+    try:
+        pin = ready(side, pins)
+        pin.drive_low()
+        pin.drive_high()
+        wait_until(lambda: side.worker.failures == 1, 10, "the doorbell thread to fail")
+        assert side._button is None and pins.pin(CHIME).state is False, "pins closed"
+        assert side.worker.restart_if_due()
+        pin = ready(side, pins)
+        pin.drive_low()
+        pin.drive_high()
+        wait_until(lambda: len(rings.walls) == 1, 10, "a ring after the restart")
+        assert side.rings == 2 and side.worker.error is None and side.fault is None
+    finally:
+        side.stop()
+
+
 def test_config_rejects_a_chime_on_the_button_pin_and_reserved_pins() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config("[doorbell]\nenabled = true\npin = 17\nchime_pin = 17\n", "d.toml")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from capture.frame import Frame
+from capture.live import LivePublisher
 from capture.recording import RecordingError
 from capture.sources import is_live, is_simulated
 from common.dropqueue import DropQueue
@@ -90,8 +91,9 @@ class CaptureSide:
         # for it (dropping when it lags). Its failure costs live video, never recording.
         self.live_feed = build.make_live(cfg)
         self.publisher = (None if self.live_feed is None else
-                          Worker("live", self._live_step, on_stop=self.live_feed.close,
-                                 max_silence=10.0, critical=False))
+                          Worker("live", self._live_step, on_start=self._reopen_live,
+                                 on_stop=self._close_live, max_silence=10.0, critical=False))
+        self._live_closed = False
         self.listener = _LogListener()
         self.retention = RetentionScheduler(lambda: self.listener.clips)
         self._started = time.monotonic()
@@ -130,6 +132,22 @@ class CaptureSide:
     def _live_step(self, stop: threading.Event) -> None:
         assert self.live_feed is not None
         self.live_feed.step(timeout=0.5)
+
+    def _close_live(self) -> None:
+        assert self.live_feed is not None
+        if not self._live_closed:  # not when the reopening itself failed
+            self._live_closed = True
+            self.live_feed.close()  # the files go: viewers see the live view has stopped
+
+    def _reopen_live(self) -> None:
+        """A restarted live thread publishes through a new publisher (the closed one's
+        directory and settings), from the next keyframe; the feed's queue is kept."""
+        if not self._live_closed:
+            return
+        assert self.live_feed is not None
+        old = self.live_feed.publisher
+        self.live_feed.publisher = LivePublisher(old.dir, old.cfg)
+        self._live_closed = False
 
     def _start_people(self) -> None:
         """The people thread, started before the motion thread that feeds it. A detector

@@ -93,6 +93,10 @@ class DoorbellSide:
 
     def _open(self) -> bool:
         c = self.cfg
+        # After a failure, a new run: the closed pin's edges neither ring nor debounce.
+        while not self._edges.empty():
+            self._edges.get_nowait()
+        self._last_edge = float("-inf")
         try:
             self._button = ButtonPin(c.pin, pull_up=c.pull_up, bounce_s=c.bounce_ms / 1000,
                                      on_edge=self._on_edge)

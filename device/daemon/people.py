@@ -34,8 +34,8 @@ class PeopleThread:
         self.seconds = 0.0  # the detector's time, all checks
         self.failures = 0
         # Not critical: without people labels the camera still records every event.
-        self.worker = Worker("people", self._step, on_stop=self._stopped, max_silence=60.0,
-                             critical=False)
+        self.worker = Worker("people", self._step, on_start=self._started,
+                             on_stop=self._stopped, max_silence=60.0, critical=False)
 
     @property
     def dropped(self) -> int:
@@ -70,6 +70,10 @@ class PeopleThread:
             self._changed.wait_for(lambda: self._busy == 0 or self._gone,
                                    timeout=FINISH_S)
 
+    def _started(self) -> None:
+        with self._changed:
+            self._gone = False  # run again after a failure: answers come again
+
     def _stopped(self) -> None:
         with self._changed:
             self._gone = True
@@ -85,6 +89,10 @@ class PeopleThread:
             self.failures += 1
             log.error("people check of frame %d failed: %s", check.seq, exc)
             found = PeopleFound(check.event_id, check.seq, check.pts, (), 0.0)
+        except BaseException:
+            with self._changed:
+                self._busy -= 1  # this check gets no answer: `finish` does not wait for it
+            raise
         self.seconds += found.seconds
         self.answered += 1
         self._done.put(found)

@@ -95,6 +95,9 @@ class Supervisor:
         self.sides = list(sides)
         self.notifier = notifier
         self._reload_config = reload_config
+        self._last_status = float("-inf")
+        self._was_stale: set[str] = set()
+        self._was_down: set[str] = set()
 
     def start(self, stack: contextlib.ExitStack) -> None:
         """Start every side (stopped by `stack` in reverse order) and check that each
@@ -112,37 +115,49 @@ class Supervisor:
         return [w for side in self.sides for w in side.workers()]
 
     def status(self) -> str:
-        return "; ".join(side.status() for side in self.sides)
+        """The sides' clauses, after those of workers that are down (first, so a truncated
+        STATUS line still says what is off): "requests: restarting in 5 s after ..."."""
+        down = [f"{w.name}: {trouble}" for w in self.workers()
+                if (trouble := w.trouble()) is not None]
+        return "; ".join([*down, *(side.status() for side in self.sides)])
 
     def reload(self, cfg: Config) -> None:
         for side in self.sides:
             side.reload(cfg)
 
     def run(self, stop: threading.Event, reload: threading.Event) -> bool:
-        """Until told to stop: report status, and feed the watchdog only while every watched
-        worker is alive and recent, so a hung thread gets the service restarted. True if a
-        critical worker failed."""
-        last_status = 0.0
-        was_stale: set[str] = set()
+        """Until told to stop, once a second: `check`. True if a critical worker failed."""
         while not stop.wait(1.0):
             if reload.is_set():
                 reload.clear()
                 self._apply_reload()
-            workers = self.workers()
-            dead = [w for w in workers if w.error and w.critical]
-            if dead:
-                log.error("stopping: %s", "; ".join(f"{w.name}: {w.error}" for w in dead))
+            if self.check(time.monotonic()):
                 return True
-            now = time.monotonic()
-            stale = {w.name for w in workers if w.stale(now)}
-            for name in stale - was_stale:
-                log.error("worker %s is not responding; withholding the watchdog", name)
-            was_stale = stale
-            if self.notifier.watchdog_interval is not None and not stale:
-                self.notifier.watchdog()
-            if now - last_status >= 5.0:
-                last_status = now
-                self.notifier.status(self.status())
+        return False
+
+    def check(self, now: float) -> bool:
+        """Restart the non-critical workers whose back-off has passed, report status (at
+        once when a worker went down or came back), and feed the watchdog only while every
+        watched worker is alive and recent, so a hung thread gets the service restarted.
+        True if a critical worker failed: the daemon stops, and systemd starts it again."""
+        workers = self.workers()
+        dead = [w for w in workers if w.error and w.critical]
+        if dead:
+            log.error("stopping: %s", "; ".join(f"{w.name}: {w.error}" for w in dead))
+            return True
+        for w in workers:
+            w.restart_if_due()
+        stale = {w.name for w in workers if w.stale(now)}
+        for name in stale - self._was_stale:
+            log.error("worker %s is not responding; withholding the watchdog", name)
+        self._was_stale = stale
+        if self.notifier.watchdog_interval is not None and not stale:
+            self.notifier.watchdog()
+        down = {w.name for w in workers if w.error}
+        if now - self._last_status >= 5.0 or down != self._was_down:
+            self._last_status = now
+            self._was_down = down
+            self.notifier.status(self.status())
         return False
 
     def _apply_reload(self) -> None:

@@ -196,7 +196,17 @@ class UplinkSide:
                 self.home.publish(self.channel.head_topic, sealed, qos=1, retain=True)
 
     def _close_feed(self) -> None:
-        self._feed_open.close()
+        """Everything the feed thread opened goes; a restarted run opens it all again, says
+        when it listens, and re-sends the owner view and the audit head."""
+        try:
+            self._feed_open.close()
+        finally:
+            self._feed_open = ExitStack()
+            self._desk = None
+            self._registry = None
+            self._listening = False
+            self._content = None
+            self._head = None
 
     # -- upload thread ------------------------------------------------------------------
     def _upload_step(self, stop: threading.Event) -> None:
@@ -208,7 +218,11 @@ class UplinkSide:
         self.wake_uploads.clear()
 
     def _close_uploads(self) -> None:
-        self._uploads_open.close()
+        try:
+            self._uploads_open.close()
+        finally:
+            self._uploads_open = ExitStack()
+            self._worker = None  # a restarted run opens its own
 
     def pending_count(self) -> int:
         return self._pending
@@ -226,14 +240,16 @@ class UplinkSide:
         """Uplink settings apply at the next start (the supervisor names them)."""
 
     def status(self) -> str:
-        broken = [f"{w.name} stopped ({w.error})" for w in (self.feed, self.uploads) if w.error]
-        if broken:
-            return "agency requests OFF: " + "; ".join(broken)
+        # A worker that is down says why in the supervisor's clause for it.
+        off = [what for w, what in ((self.feed, "agency requests"), (self.uploads, "uploads"))
+               if w.error]
+        down = f"{' and '.join(off)} OFF, " if off else ""
         pending = self.pending_count()
         home = "" if self.home is None else (
             ", home broker " + ("connected" if self.home.ready else "not ready"))
         registry = f", REGISTRY: {self._registry_warning}" if self._registry_warning else ""
-        return f"{pending} pending request(s), MQTT {self._link_state()}{home}{registry}"
+        return (f"{down}{pending} pending request(s), MQTT {self._link_state()}{home}"
+                f"{registry}")
 
     def _link_state(self) -> str:
         if self.link.ready:
