@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -94,8 +94,16 @@ def credentials_key(key: Ed25519PrivateKey, key_path: Path, device_id: str,
 def open_worker(cfg: Config) -> Iterator[UploadWorker]:
     """The upload worker with its own store, audit and resume connections."""
     paths = DevicePaths.of(cfg)
-    store = ClipStore(cfg.store, recover=False)
-    audit = AuditLog(paths.audit)
+    with ExitStack() as opened:  # what opened is closed however the worker's making fails
+        store = opened.enter_context(closing(ClipStore(cfg.store, recover=False)))
+        audit = opened.enter_context(closing(AuditLog(paths.audit)))
+        worker = _upload_worker(cfg, paths, store, audit)
+        opened.callback(worker.close)
+        yield worker
+
+
+def _upload_worker(cfg: Config, paths: DevicePaths, store: ClipStore,
+                   audit: AuditLog) -> UploadWorker:
     resume = SqliteResumeStore(paths.resume)
     key, kid = load_or_create_device_key(paths.device_key)
 
@@ -110,14 +118,8 @@ def open_worker(cfg: Config) -> Iterator[UploadWorker]:
         except (ValueError, OSError, RegistryError, RequestRejected):
             return None
 
-    worker = UploadWorker(paths.desk, catalog(cfg, store), client, key, kid, identity(cfg), audit,
-                          give_up_after_s=cfg.upload.give_up_after_hours * 3600.0,
-                          give_up_after_failures=cfg.upload.give_up_after_failures,
-                          cutter=MediaCutter(), agencies=agencies,
-                          credentials=credentials_key(key, paths.device_key, cfg.device.id))
-    try:
-        yield worker
-    finally:
-        worker.close()
-        audit.close()
-        store.close()
+    return UploadWorker(paths.desk, catalog(cfg, store), client, key, kid, identity(cfg), audit,
+                        give_up_after_s=cfg.upload.give_up_after_hours * 3600.0,
+                        give_up_after_failures=cfg.upload.give_up_after_failures,
+                        cutter=MediaCutter(), agencies=agencies,
+                        credentials=credentials_key(key, paths.device_key, cfg.device.id))
