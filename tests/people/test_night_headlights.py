@@ -74,9 +74,6 @@ def test_no_person_in_headlights(night: list[np.ndarray]) -> None:
             assert detector.detect(cv2.cvtColor(night[i], cv2.COLOR_GRAY2BGR)) == [], i
 
 
-@pytest.mark.xfail(strict=True, reason="the motion detector's light guard still takes pools "
-                   "entering or leaving at the frame's edge over real foliage for objects "
-                   "(two events in 26 s); the synthetic porch passes")
 def test_no_motion_event_in_headlights(night: list[np.ndarray]) -> None:
     events, _, _ = events_and_people(night)
     assert events == []
