@@ -113,7 +113,8 @@ class PoolExplainer:
     the blob (which defeats one correlation over the whole blob). The gain is estimated at
     each pixel as the ratio of local means over a small window and the background re-lit
     with it: after that a pool leaves only noise, while an object, which replaces the
-    texture rather than scaling it, leaves its edges and its own pattern.
+    texture rather than scaling it, leaves its edges and its own pattern. A smooth object
+    leaves little of either, but it hides the background's texture, which light shows.
     """
 
     def __init__(self, width: int, height: int, window: int, min_pixels: float) -> None:
