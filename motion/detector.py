@@ -28,6 +28,7 @@ DIM_LEVEL = 110.0  # below this mean brightness the threshold falls in proportio
 NIGHT_LEVEL = 80.0  # night (pools of light possible) begins below this mean brightness ...
 DAY_LEVEL = 140.0  # ... and ends above this one (headlights flood a dim scene)
 POOL_WINDOW = 7  # analysis pixels over which a pool of light is taken as locally uniform
+RELIT_STEP = 0.02  # at night a scene-wide gain step this large re-lights the whole background
 _U8 = np.dtype(np.uint8)
 # The per-frame OpenCV calls pass their arguments by position: cv2's bindings take about
 # half a microsecond per keyword argument, a tenth of this detector's busy-frame time in all.
@@ -121,6 +122,10 @@ class MotionDetector:
 
         self._pools.fade(self._dt)
         step = self._global_gain()
+        if self._night and step > RELIT_STEP:
+            # A flood of light brightens the frame unevenly: where the scene-wide gain
+            # overshoots, the light is leaving, not an object darkening it.
+            self._pools.mark_all()
         if self._level < NIGHT_LEVEL:
             self._night = True
         elif self._level > DAY_LEVEL:
@@ -236,9 +241,10 @@ class MotionDetector:
             x, y = round(box[0] * aw), round(box[1] * ah)
             w, h = round(box[2] * aw), round(box[3] * ah)
             n = cv2.countNonZero(self._fg[y : y + h, x : x + w])
-            # A box whose pixels an overlapping pool took is gone with it.
-            if n == 0 or self._pools.explains(self._frame, self._bg, self._diff, self._fg,
-                                              self._thresh, (x, y, w, h)):
+            # A box whose pixels an overlapping pool took (all but fewer than make a blob)
+            # is gone with it.
+            if n < self._min_px or self._pools.explains(
+                    self._frame, self._bg, self._diff, self._fg, self._thresh, (x, y, w, h)):
                 moving -= n - cv2.countNonZero(self._fg[y : y + h, x : x + w])
             else:
                 kept.append(box)

@@ -23,9 +23,11 @@ BLOCK = 20  # analysis pixels per gain block (side)
 AGREE = 0.12  # a pixel agrees with its block when its ratio is within 12 % of the median
 CONSISTENT = 0.6  # a block is lit uniformly when this fraction of its pixels agree
 OFFSET = 4.0  # keeps ratios of near-black pixels from exploding
-UNEXPLAINED = 0.33  # a pixel whose re-lit background misses this much of its change
+UNEXPLAINED = 0.25  # a pixel whose re-lit background misses this much of its change
 AGREEMENT = 0.8  # texture correlation that lets a darkening blob count as light
 LIT_SECONDS = 3.0  # light written into the background may leave for this long
+HIDDEN = 0.2  # texture correlation below which a brightening blob hides the background
+TEXTURE = 1.5  # background texture (rms gray levels) that light would show through
 OBJECT_SHARE = 0.2  # a blob with this share of unexplained pixels is an object, however small
 
 
@@ -111,7 +113,8 @@ class PoolExplainer:
     the blob (which defeats one correlation over the whole blob). The gain is estimated at
     each pixel as the ratio of local means over a small window and the background re-lit
     with it: after that a pool leaves only noise, while an object, which replaces the
-    texture rather than scaling it, leaves its edges and its own pattern.
+    texture rather than scaling it, leaves its edges and its own pattern. A smooth object
+    leaves little of either, but it hides the background's texture, which light shows.
     """
 
     def __init__(self, width: int, height: int, window: int, min_pixels: float) -> None:
@@ -157,15 +160,16 @@ class PoolExplainer:
         bs = np.asarray(cv2.boxFilter(b, -1, self._k, borderType=cv2.BORDER_REPLICATE), np.float32)
         # Light that darkens must be light leaving a place it lit; otherwise a dark, smooth
         # object passes for a shadow unless the background's texture shows through.
-        if (cv2.mean(fs, mask)[0] < cv2.mean(bs, mask)[0]
-                and cv2.mean(self._lit[roi], mask)[0] < 128
-                and _agreement(f, fs, b, bs, mask) < AGREEMENT):
+        darkens = cv2.mean(fs, mask)[0] < cv2.mean(bs, mask)[0]
+        if (darkens and cv2.mean(self._lit[roi], mask)[0] < 128
+                and _agreement(f, fs, b, bs, mask)[0] < AGREEMENT):
             return False
-        fs += OFFSET
-        bs += OFFSET
-        cv2.divide(fs, bs, dst=fs)
-        cv2.multiply(fs, b, dst=fs)  # the re-lit background
-        left = cv2.absdiff(f, cv2.convertScaleAbs(fs))
+        # The gain maps background + OFFSET onto frame + OFFSET, so it re-lights the same.
+        rel = fs + OFFSET
+        rel /= bs + OFFSET
+        rel *= b + np.float32(OFFSET)
+        rel -= OFFSET  # the re-lit background
+        left = cv2.absdiff(f, cv2.convertScaleAbs(rel))
         # A pixel is left unexplained when the re-lit background misses a good part of its
         # change (an object's edge, its own pattern) and by more than the noise.
         change = cv2.compare(cv2.convertScaleAbs(left, alpha=1.0 / UNEXPLAINED), diff[roi],
@@ -180,13 +184,21 @@ class PoolExplainer:
         # light edges are not one.
         if n and cv2.countNonZero(cv2.erode(left, self._kernel)) >= self._min_px:
             return False
+        # Light that brightens shows the background's texture wherever there is some to
+        # show; an object hides it (a featureless wall has none, so it cannot tell). Only a
+        # blob the re-lit background leaves something of needs the test: light leaves nothing.
+        if n and not darkens:
+            agreement, texture = _agreement(f, fs, b, bs, mask)
+            if agreement < HIDDEN and texture >= TEXTURE:
+                return False
         np.bitwise_and(mask, left, out=mask)  # clears the explained pixels, no one else's
         return True
 
 
 def _agreement(f: np.ndarray, fs: np.ndarray, b: np.ndarray, bs: np.ndarray,
-               mask: np.ndarray) -> float:
-    """Correlation of frame and background texture (each less its local mean) over mask.
+               mask: np.ndarray) -> tuple[float, float]:
+    """Correlation of frame and background texture (each less its local mean) over mask,
+    and the background texture's rms.
 
     Light scales the background's texture, so it stays; an object hides it, even a dark,
     smooth one that a low gain would otherwise explain as a shadow.
@@ -194,6 +206,6 @@ def _agreement(f: np.ndarray, fs: np.ndarray, b: np.ndarray, bs: np.ndarray,
     hf = cv2.subtract(f, fs, dtype=cv2.CV_32F)
     hb = b - bs
     cross = cv2.mean(cv2.multiply(hf, hb), mask)[0]
-    norm = math.sqrt(cv2.mean(cv2.multiply(hf, hf), mask)[0]
-                     * cv2.mean(cv2.multiply(hb, hb), mask)[0])
-    return cross / norm if norm > 0 else 0.0
+    energy = cv2.mean(cv2.multiply(hb, hb), mask)[0]
+    norm = math.sqrt(cv2.mean(cv2.multiply(hf, hf), mask)[0] * energy)
+    return (cross / norm if norm > 0 else 0.0), math.sqrt(energy)

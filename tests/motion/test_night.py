@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from capture.sources.light import LightPool, light_field, vignette
 from capture.sources.synthetic import SyntheticSource
 from config.schema import MotionConfig
 from motion import FrameResult, MotionDetector
@@ -63,3 +64,26 @@ def test_the_third_visitor_walks_through_sweeping_headlights() -> None:
     a, b = src.visits[2]
     assert all(src.state(i).lights for i in range(a - 10, a + WITHIN + 1))
     assert sum(r.motion for r in res[a : b + 1]) > 0.6 * (b - a + 1)
+
+
+
+def test_headlights_on_a_featureless_wall_raise_no_event() -> None:
+    """A wall without texture has none for light to show, so the texture test cannot tell
+    light from an object there: the re-lit background decides, and a beam is light.
+    (Without the texture test's guard every frame of this sweep is motion.)"""
+    rng = np.random.default_rng(7)
+    ambient = vignette(W, H, 0.3) * np.float32(0.5)  # the IR illuminator's cone
+    det = MotionDetector(MotionConfig(), W, H)
+    frames = []
+    for i in range(4 * FPS):
+        t = i / FPS
+        beam = LightPool(-0.1 + 1.2 * (t - 1.0) / 2.5, 0.6, 0.08, 0.15, 1.5, 0.0, 0.35)
+        light = light_field(ambient, (beam,) if 1.0 <= t <= 3.5 else (), 1.0)
+        picture = 90.0 * light + rng.normal(0.0, 3.0, (H, W)).astype(np.float32)
+        frames.append(np.clip(picture, 0, 255).astype(np.uint8))
+    # Precondition: the beam brightens its part of the wall strongly.
+    dark = frames[FPS - 1].astype(np.int16)
+    assert max(float(np.mean(np.abs(f - dark) > 25)) for f in frames[FPS:]) > 0.03
+    res = [det.process(f, i / FPS) for i, f in enumerate(frames)]
+    assert starts(res) == []
+    assert sum(r.motion for r in res) <= 5
