@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -66,3 +68,15 @@ def make_tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     yield make
     for mnt in mounted:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture
+def shm() -> Iterator[Path]:
+    """A fresh directory on tmpfs (/dev/shm) for a live view, removed afterwards."""
+    from capture.live.place import filesystem_of
+
+    require(Path("/dev/shm").is_dir() and filesystem_of(Path("/dev/shm")) == "tmpfs",
+            "needs /dev/shm on tmpfs")
+    d = Path(tempfile.mkdtemp(prefix="doorcam-test-", dir="/dev/shm"))
+    yield d / "live"
+    shutil.rmtree(d, ignore_errors=True)

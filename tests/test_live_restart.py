@@ -6,31 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from capture.live.place import filesystem_of
 from config import CaptureConfig, Config, RecordingConfig, StoreConfig
 from config.live import LiveConfig
 from device.daemon.capture import CaptureSide
 from device.daemon.notify import Notifier
 from device.daemon.supervisor import Supervisor, build_sides
 from device.daemon.workers import Backoff
-from tests.support import require, wait_until
-
-
-@pytest.fixture
-def shm() -> Iterator[Path]:
-    require(Path("/dev/shm").is_dir() and filesystem_of(Path("/dev/shm")) == "tmpfs",
-            "needs /dev/shm on tmpfs")
-    d = Path(tempfile.mkdtemp(prefix="doorcam-test-", dir="/dev/shm"))
-    yield d / "live"
-    shutil.rmtree(d, ignore_errors=True)
+from tests.support import wait_until
 
 
 def test_the_live_thread_restarts_into_a_new_publisher(tmp_path: Path, shm: Path) -> None:

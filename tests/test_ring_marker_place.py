@@ -7,8 +7,6 @@ publisher, and the doorbell on gpiozero's mock pins."""
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -34,14 +32,6 @@ from tests.support import require, wait_until
 def pins() -> Iterator[Any]:
     yield from mock_factory()
 
-
-@pytest.fixture
-def shm() -> Iterator[Path]:
-    require(Path("/dev/shm").is_dir() and filesystem_of(Path("/dev/shm")) == "tmpfs",
-            "needs /dev/shm on tmpfs")
-    d = Path(tempfile.mkdtemp(prefix="doorcam-test-", dir="/dev/shm"))
-    yield d / "live"
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def ring_once(cfg: Config, pins: Any) -> tuple[float, RingWatch]:

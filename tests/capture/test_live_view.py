@@ -7,9 +7,6 @@ import dataclasses
 import itertools
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -28,19 +25,9 @@ from common.livefiles import is_live_file
 from common.mediasign.nal import split_length_prefixed
 from config.live import LiveConfig
 from config.schema import CaptureConfig, RecordingConfig
-from tests.support import require
 
 LIVE = LiveConfig()
 
-
-@pytest.fixture
-def shm() -> Iterator[Path]:
-    """A fresh directory on tmpfs (/dev/shm), removed afterwards."""
-    require(Path("/dev/shm").is_dir() and filesystem_of(Path("/dev/shm")) == "tmpfs",
-            "needs /dev/shm on tmpfs")
-    d = Path(tempfile.mkdtemp(prefix="doorcam-test-", dir="/dev/shm"))
-    yield d / "live"
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def publish(spec: str, directory: Path, cfg: LiveConfig = LIVE,

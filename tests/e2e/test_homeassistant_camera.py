@@ -10,11 +10,9 @@ import dataclasses
 import json
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +24,6 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 
-from capture.live.place import filesystem_of
 from config import CaptureConfig, Config, RecordingConfig, StoreConfig
 from config.doorbell import DoorbellConfig
 from config.homeassistant import HomeAssistantConfig
@@ -40,7 +37,7 @@ from device.wiring.paths import current_snapshot
 from device.wiring.pipeline import MotionEventRecord
 from tests.broker import MosquittoBroker
 from tests.gpio_pins import mock_factory
-from tests.support import require, wait_until
+from tests.support import wait_until
 from tests.uplink.mqtt.peer import Peer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,15 +51,6 @@ CAMERA_AVAILABLE = f"{BASE}/camera/available"
 def pins() -> Iterator[Any]:
     yield from mock_factory()
 
-
-@pytest.fixture
-def shm() -> Iterator[Path]:
-    """A fresh directory on tmpfs for the live view, removed afterwards."""
-    require(Path("/dev/shm").is_dir() and filesystem_of(Path("/dev/shm")) == "tmpfs",
-            "needs /dev/shm on tmpfs")
-    d = Path(tempfile.mkdtemp(prefix="doorcam-test-", dir="/dev/shm"))
-    yield d / "live"
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def config(tmp_path: Path, port: int, live: Path, **ha: Any) -> Config:
