@@ -105,22 +105,36 @@ def test_the_chime_relay_closes_for_chime_ms(pins: Any, active_high: bool) -> No
     assert pins.pin(CHIME).state is (not active_high), "left open at stop"
 
 
-def test_a_pin_in_use_is_one_line_and_the_doorbell_only_is_off(
+def test_a_pin_in_use_is_one_line_the_doorbell_only_is_off_and_it_retries(
         pins: Any, caplog: pytest.LogCaptureFixture) -> None:
     from gpiozero import Button
 
+    from device.daemon.workers import Backoff
+
     other = Button(BUTTON)  # someone else holds the pin
-    side, _ = started(DoorbellConfig(enabled=True, pin=BUTTON))
+    side = DoorbellSide(DoorbellConfig(enabled=True, pin=BUTTON))
+    side.worker.backoff = Backoff(first_s=0.0)  # the wait is tested with a clock
+    rings = Rings()
+    side.observers.append(rings)
+    side.start()
     try:
-        wait_until(lambda: not side.worker.alive, 10, "the doorbell thread to give up")
+        wait_until(lambda: side.worker.failures == 1, 10, "the doorbell thread to give up")
+        assert side.fault is not None and "GPIO 17" in side.fault and "\n" not in side.fault
+        assert side.worker.error is not None and not side.worker.critical
+        assert side.status() == f"doorbell off: {side.fault}"
+        assert "doorbell failed: " in caplog.text and "restarting in 0 s" in caplog.text
+        assert "Traceback" not in caplog.text
+        other.close()  # the pin is free again: the next run takes it
+        assert side.worker.restart_if_due()
+        wait_until(lambda: side._button is not None, 10, "the pins opened on the next run")
+        assert side.fault is None and side.status() == "doorbell: no ring yet"
+        pin = pins.pin(BUTTON)
+        pin.drive_low()
+        pin.drive_high()
+        wait_until(lambda: len(rings.walls) == 1, 10, "a ring once the pin was free")
     finally:
         side.stop()
         other.close()
-    assert side.fault is not None and "GPIO 17" in side.fault and "\n" not in side.fault
-    assert side.worker.error is None and not side.worker.critical
-    assert side.status() == f"doorbell off: {side.fault}"
-    assert "the doorbell is off until doorcam restarts" in caplog.text
-    assert "Traceback" not in caplog.text
 
 
 def test_a_doorbell_thread_that_fails_reopens_its_pins_and_rings_again(pins: Any) -> None:

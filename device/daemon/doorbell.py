@@ -74,9 +74,8 @@ class DoorbellSide:
 
     # -- the doorbell thread -----------------------------------------------------------------
     def _step(self, stop: threading.Event) -> None:
-        if self._button is None and not self._open():
-            stop.set()
-            return
+        if self._button is None:
+            self._open()
         wait = IDLE_S
         if self._chime_off_at is not None:
             wait = min(wait, max(0.0, self._chime_off_at - time.monotonic()))
@@ -91,7 +90,9 @@ class DoorbellSide:
             self._chime.off()
             self._chime_off_at = None
 
-    def _open(self) -> bool:
+    def _open(self) -> None:
+        """Open the pins; a GpioError (a pin in use, no GPIO) fails this run, and the
+        worker tries again after its back-off: the pin may be freed, the board fixed."""
         c = self.cfg
         # After a failure, a new run: the closed pin's edges neither ring nor debounce.
         while not self._edges.empty():
@@ -104,12 +105,11 @@ class DoorbellSide:
                 self._chime = RelayPin(c.chime_pin, active_high=c.chime_active_high)
         except GpioError as exc:
             self.fault = str(exc)
-            log.error("%s; the doorbell is off until doorcam restarts", exc)
             self._close()
-            return False
+            raise
+        self.fault = None
         log.info("doorbell button on GPIO %d%s", c.pin,
                  f", chime relay on GPIO {c.chime_pin}" if c.chime_pin else "")
-        return True
 
     def _edge(self, pressed: bool, at: float) -> None:
         # The pin library's own debounce is not everywhere (gpiozero's mock pins have none):
