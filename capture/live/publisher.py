@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import numpy as np
 
-from capture.frame import Packet, StreamInfo
+from capture.frame import MainImage, Packet, StreamInfo
 from capture.live.fmp4 import TIMESCALE, AccessUnits, ParameterSets, Sample, fragment, init_segment
 from capture.live.place import LiveDirError, prepare_dir
+from capture.media.picture import bgr_scaled, bgr_size
 from common.livefiles import (
     INDEX,
     PLAYLIST,
@@ -58,7 +58,7 @@ class LivePublisher:
 
     `add(packet, wall)` takes packets in decode order with their frames' capture times;
     `gap()` says packets were lost (a queue dropped them): nothing is written until the next
-    keyframe. `snapshot(bgr)` replaces the current JPEG.
+    keyframe. `snapshot(picture)` replaces the current JPEG.
     """
 
     def __init__(self, directory: Path, cfg: LiveConfig) -> None:
@@ -165,14 +165,15 @@ class LivePublisher:
         share = -(-gop // pieces)
         return len(self._pending) >= share
 
-    def snapshot(self, bgr: np.ndarray) -> None:
-        """The current picture as a JPEG, at most `snapshot_width` wide."""
-        h, w = bgr.shape[:2]
+    def snapshot(self, picture: MainImage) -> None:
+        """The current picture as a JPEG, at most `snapshot_width` wide. It is scaled as it
+        is converted: a 1080p picture is never whole in BGR for it."""
+        w, h = bgr_size(picture)
         width = self.cfg.snapshot_width
         if width and w > width:
-            bgr = cv2.resize(bgr, (width, max(1, round(h * width / w))),
-                             interpolation=cv2.INTER_AREA)
-        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])
+            w, h = width, max(1, round(h * width / w))
+        ok, buf = cv2.imencode(".jpg", bgr_scaled(picture, (w, h)),
+                               [cv2.IMWRITE_JPEG_QUALITY, 80])
         if ok:
             self._write(SNAPSHOT, buf.tobytes())
 
