@@ -76,7 +76,7 @@ class LiveFeed:
                 pub.gap()
         if item.picture is not None:
             try:
-                pub.snapshot(item.picture.to_bgr())
+                pub.snapshot(item.picture)
             except Exception as e:  # a bad picture must not stop the video
                 self.snapshot_errors += 1
                 if self.snapshot_errors == 1:

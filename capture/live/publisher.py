@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import numpy as np
 
-from capture.frame import Packet, StreamInfo
+from capture.frame import MainImage, Packet, StreamInfo
 from capture.live.fmp4 import TIMESCALE, AccessUnits, ParameterSets, Sample, fragment, init_segment
 from capture.live.place import LiveDirError, prepare_dir
+from capture.media.picture import bgr_scaled, bgr_size
 from common.livefiles import (
     INDEX,
     PLAYLIST,
@@ -38,6 +38,7 @@ from config.live import LiveConfig
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 32 * 1024 * 1024  # the directory's bound, whatever the bitrate
+GOP_TMP = ".segment.tmp"  # the next segment while its GOP lasts
 SEGMENTS_KEPT = 6  # HLS players start three target durations from the end: room for that
 
 
@@ -58,7 +59,7 @@ class LivePublisher:
 
     `add(packet, wall)` takes packets in decode order with their frames' capture times;
     `gap()` says packets were lost (a queue dropped them): nothing is written until the next
-    keyframe. `snapshot(bgr)` replaces the current JPEG.
+    keyframe. `snapshot(picture)` replaces the current JPEG.
     """
 
     def __init__(self, directory: Path, cfg: LiveConfig) -> None:
@@ -75,7 +76,9 @@ class LivePublisher:
         self._origin: float | None = None  # media seconds of decode time 0
         self._pending: list[tuple[Sample, float]] = []
         self._pending_ticks = 0
-        self._gop: list[tuple[int, bytes]] = []  # this GOP's fragments (n, bytes), for HLS
+        # This GOP's fragments are appended to the next HLS segment's file as they are cut
+        # (on tmpfs, not in this process's memory: a 1080p GOP is megabytes).
+        self._gop_bytes = 0
         self._gop_start = 0
         self._next_fragment = 0
         self._next_segment = 0
@@ -165,14 +168,15 @@ class LivePublisher:
         share = -(-gop // pieces)
         return len(self._pending) >= share
 
-    def snapshot(self, bgr: np.ndarray) -> None:
-        """The current picture as a JPEG, at most `snapshot_width` wide."""
-        h, w = bgr.shape[:2]
+    def snapshot(self, picture: MainImage) -> None:
+        """The current picture as a JPEG, at most `snapshot_width` wide. It is scaled as it
+        is converted: a 1080p picture is never whole in BGR for it."""
+        w, h = bgr_size(picture)
         width = self.cfg.snapshot_width
         if width and w > width:
-            bgr = cv2.resize(bgr, (width, max(1, round(h * width / w))),
-                             interpolation=cv2.INTER_AREA)
-        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])
+            w, h = width, max(1, round(h * width / w))
+        ok, buf = cv2.imencode(".jpg", bgr_scaled(picture, (w, h)),
+                               [cv2.IMWRITE_JPEG_QUALITY, 80])
         if ok:
             self._write(SNAPSHOT, buf.tobytes())
 
@@ -192,14 +196,14 @@ class LivePublisher:
     @property
     def nbytes(self) -> int:
         """Bytes the directory holds now."""
-        return sum(self._sizes.values())
+        return sum(self._sizes.values()) + self._gop_bytes
 
     # -- inside -----------------------------------------------------------------------
 
     def _need_keyframe(self) -> None:
         self._waiting = True
         self._segment_wait = True
-        self._gop.clear()
+        self._drop_gop()
 
     def _new_generation(self, params: ParameterSets) -> None:
         assert self._info is not None
@@ -213,7 +217,7 @@ class LivePublisher:
         for n, _, _ in list(self._segments):
             self._remove(segment_name(n))
         self._segments.clear()
-        self._gop.clear()
+        self._drop_gop()
         self._segment_wait = True
         for name in list(self._sizes):
             if name.startswith("init-"):
@@ -241,28 +245,36 @@ class LivePublisher:
         if samples[0].keyframe:
             self._gop_start = start
             self._segment_wait = False
-            self._gop = []
+            self._drop_gop()
         if not self._segment_wait:
-            self._gop.append((n, data))
+            with open(self.dir / GOP_TMP, "ab") as f:
+                f.write(data)
+            self._gop_bytes += len(data)
+            self.written += len(data)
         self._trim()
         self._write_index()
 
     def _close_gop(self) -> None:
         """A keyframe arrived: the GOP before it becomes one HLS segment."""
-        if not self._gop or self._segment_wait:
-            self._gop = []
+        if not self._gop_bytes or self._segment_wait:
+            self._drop_gop()
             return
         last = self._fragments[-1]
-        data = b"".join(d for _, d in self._gop)
         end = last.start + last.duration
         n = self._next_segment
         self._next_segment += 1
-        self._write(segment_name(n), data)
-        self._segments.append((n, end - self._gop_start / TIMESCALE, len(data)))
-        self._gop = []
+        os.replace(self.dir / GOP_TMP, self.dir / segment_name(n))
+        self._sizes[segment_name(n)] = self._gop_bytes
+        self._segments.append((n, end - self._gop_start / TIMESCALE, self._gop_bytes))
+        self._gop_bytes = 0
         while len(self._segments) > SEGMENTS_KEPT:
             self._remove(segment_name(self._segments.popleft()[0]))
         self._write_playlist()
+
+    def _drop_gop(self) -> None:
+        self._gop_bytes = 0
+        with contextlib.suppress(FileNotFoundError):
+            (self.dir / GOP_TMP).unlink()
 
     def _trim(self) -> None:
         """Keep `window_seconds` of fragments and the directory's byte bound."""

@@ -17,7 +17,7 @@ from capture.frame import Packet
 from capture.live import LiveDirError, open_live
 from capture.live.fmp4 import AccessUnits
 from capture.live.place import filesystem_of, prepare_dir
-from capture.live.publisher import MAX_BYTES, LivePublisher
+from capture.live.publisher import GOP_TMP, MAX_BYTES, LivePublisher
 from capture.media import encoder_for
 from capture.sources import open_source
 from capture.sources import stamp as stamps
@@ -158,7 +158,8 @@ def test_the_ring_is_bounded_in_time_and_bytes(shm: Path) -> None:
     on_disk = sum((shm / n).stat().st_size for n in names)
     assert on_disk == pub.nbytes < MAX_BYTES
     assert pub.written > 3 * on_disk  # far more went through than is kept
-    assert not [n for n in names if not is_live_file(n)]  # no temporary files left
+    # No temporary files left, but the next HLS segment, which its GOP is still filling.
+    assert {n for n in names if not is_live_file(n)} <= {GOP_TMP}
 
 
 def test_lost_packets_wait_for_a_keyframe_and_leave_no_hole(shm: Path, tmp_path: Path) -> None:
@@ -305,3 +306,36 @@ def test_privacy_masks_are_in_the_live_video_and_the_snapshot(shm: Path, tmp_pat
     snap = cv2.imdecode(np.frombuffer((shm / "snapshot.jpg").read_bytes(), np.uint8),
                         cv2.IMREAD_COLOR)
     assert snap[:, 168:].max() < 24 and snap[:, :150].mean() > 40
+
+
+def test_each_segment_is_its_gops_fragments_byte_for_byte_across_a_gap(shm: Path) -> None:
+    """Segments are built in a file beside the fragments while their GOP lasts; packets lost
+    in the middle of a GOP leave no part of it in any segment."""
+    src = open_source("synthetic:porch?seconds=9&size=320x240&fps=25", CaptureConfig(),
+                      pace=None)
+    enc = encoder_for(src.info, RecordingConfig())
+    info = enc.start(src.info)
+    pub = LivePublisher(shm, LiveConfig(window_seconds=30))
+    pub.start(info)
+    for f in src.frames():
+        for p in enc.encode(f):
+            pub.add(p, f.wall)
+        if f.seq == 110:  # mid-GOP: what came before it is published, the GOP is not
+            pub.gap()
+    src.close()
+    frags = {p.n: (shm / f"f{p.n}.m4s").read_bytes() for p in pub.fragments}
+    starts = [p.n for p in pub.fragments if p.independent]
+    lines = (shm / "live.m3u8").read_text().splitlines()
+    segments = [(shm / u).read_bytes() for u in lines if u and not u.startswith("#")]
+    assert len(segments) >= 5
+    published = {p.n: p for p in pub.fragments}
+    gops = {}  # the fragments from one keyframe to the next, and how long they last
+    for a, b in itertools.pairwise(starts):
+        gops[b"".join(frags[n] for n in range(a, b))] = sum(
+            published[n].duration for n in range(a, b))
+    cut_short = [g for g, d in gops.items() if d < 0.9]  # the GOP the gap cut
+    assert len(cut_short) == 1 and len(segments) == 6
+    for seg in segments:
+        assert seg in gops and gops[seg] >= 0.9
+    pub.close()
+    assert not shm.exists()

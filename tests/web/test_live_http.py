@@ -47,7 +47,7 @@ class Camera:
             for p in self.enc.encode(f):
                 self.pub.add(p, f.wall)
             if f.seq % 12 == 0:
-                self.pub.snapshot(f.main.to_bgr())
+                self.pub.snapshot(f.main)
 
     @property
     def newest(self) -> int:
