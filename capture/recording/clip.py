@@ -12,6 +12,7 @@ import numpy as np
 
 from capture.frame import Frame, StreamInfo
 from capture.media.mux import Mp4Writer
+from capture.media.picture import bgr_scaled, bgr_size
 from capture.recording.prebuffer import Entry
 from capture.recording.sink import ClipClock, ClipHandle, ClipMeta, ClipOpened
 from common import write_atomic
@@ -110,11 +111,10 @@ class OpenClip:
             return
         self.peak = max(score, self.peak)
         # Converted and shrunk now: a camera may reuse the full-size buffer after this call.
-        bgr = frame.main.to_bgr()
-        h, w = bgr.shape[:2]
+        # Scaled as it is converted: a decoded 1080p picture is never whole in BGR for it.
+        w, h = bgr_size(frame.main)
         tw = min(self._thumb_width, w)
-        th = max(1, round(h * tw / w))
-        self._thumb = bgr if tw == w else cv2.resize(bgr, (tw, th), interpolation=cv2.INTER_AREA)
+        self._thumb = bgr_scaled(frame.main, (tw, max(1, round(h * tw / w))))
 
     def finish(self, seal: bytes = b"") -> ClipMeta:
         """Write the last packet with `seal` (NAL units framed as the stream's) after its
