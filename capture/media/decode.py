@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,19 +25,24 @@ class AvMainImage:
     """A decoded picture, converted to BGR on first request.
 
     `av_frame` is the decoder's av.VideoFrame (usually yuv420p); an encoder in this package
-    can feed it to libx264 directly and skip the BGR round trip.
+    can feed it to libx264 directly and skip the BGR round trip. Conversions of it hold
+    `lock`: the motion, live and people threads may convert one picture at the same time,
+    and a PyAV frame converts through a scaler of its own that two threads must not share
+    (they crashed or hung the daemon).
     """
 
-    __slots__ = ("_bgr", "av_frame")
+    __slots__ = ("_bgr", "av_frame", "lock")
 
     def __init__(self, av_frame: av.VideoFrame) -> None:
         self.av_frame = av_frame
         self._bgr: np.ndarray | None = None
+        self.lock = threading.Lock()
 
     def to_bgr(self) -> np.ndarray:
-        if self._bgr is None:
-            self._bgr = self.av_frame.to_ndarray(format="bgr24")
-        return self._bgr
+        with self.lock:
+            if self._bgr is None:
+                self._bgr = self.av_frame.to_ndarray(format="bgr24")
+            return self._bgr
 
 
 @dataclass(slots=True)

@@ -22,9 +22,9 @@ _PLANAR_420 = frozenset({"yuv420p", "yuvj420p"})
 def bgr_scaled(main: MainImage, size: tuple[int, int]) -> np.ndarray:
     """The picture at `size` (width, height): area-averaged, as cv2's INTER_AREA does."""
     if isinstance(main, AvMainImage):
-        vf = main.av_frame
-        return vf.reformat(width=size[0], height=size[1], format="bgr24",
-                           interpolation="AREA").to_ndarray()
+        with main.lock:
+            return main.av_frame.reformat(width=size[0], height=size[1], format="bgr24",
+                                          interpolation="AREA").to_ndarray()
     bgr = main.to_bgr()
     if (bgr.shape[1], bgr.shape[0]) == size:
         return bgr
@@ -42,10 +42,15 @@ def bgr_size(main: MainImage) -> tuple[int, int]:
 def bgr_region(main: MainImage, box: Box) -> np.ndarray:
     """`main.to_bgr()[y0:y1, x0:x1]` pixel for pixel, as an array of its own; for a decoded
     4:2:0 picture only the region (widened to whole chroma samples) is converted."""
-    x0, y0, x1, y1 = box
-    vf = main.av_frame if isinstance(main, AvMainImage) else None
-    if vf is None or vf.format.name not in _PLANAR_420:
+    if not isinstance(main, AvMainImage) or main.av_frame.format.name not in _PLANAR_420:
+        x0, y0, x1, y1 = box
         return np.ascontiguousarray(main.to_bgr()[y0:y1, x0:x1])
+    with main.lock:
+        return _region_420(main.av_frame, box)
+
+
+def _region_420(vf: av.VideoFrame, box: Box) -> np.ndarray:
+    x0, y0, x1, y1 = box
     # A chroma sample covers 2x2 pixels: start on an even pixel so that every sample the
     # region touches comes along, and the conversion sees the same neighbours.
     ex0, ey0 = x0 & ~1, y0 & ~1

@@ -88,3 +88,52 @@ def test_masked_pictures_keep_their_masks(make_video, part: str) -> None:  # typ
            else bgr_scaled(main, (160, 120)))
     w = out.shape[1]
     assert out[:, w // 2 + 2:].max() < 24 and out[:, : w // 2 - 10].mean() > 40
+
+
+_HAMMER = '''
+import sys, threading
+import numpy as np
+from capture.media.picture import bgr_region, bgr_scaled
+from capture.sources import open_source
+from config.schema import CaptureConfig
+
+src = open_source(sys.argv[1], CaptureConfig(), pace=None)
+mains = [f.main for _, f in zip(range(12), src.frames())]
+assert all(type(m).__name__ == "AvMainImage" for m in mains), type(mains[0])
+src.close()
+ask = [lambda m: bgr_scaled(m, (640, 360)), lambda m: m.to_bgr().copy(),
+       lambda m: bgr_region(m, (101, 57, 901, 657)), lambda m: bgr_scaled(m, (320, 180))]
+got = {}
+for m in mains:
+    start = threading.Barrier(len(ask))
+    def run(i, m=m, start=start):
+        start.wait()
+        got[(id(m), i)] = [ask[i](m) for _ in range(5)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(ask))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+for m in mains:
+    for i, f in enumerate(ask):
+        want = f(m)
+        assert all(np.array_equal(r, want) for r in got[(id(m), i)]), i
+print("same", len(mains))
+'''
+
+
+def test_threads_converting_one_picture_at_once_get_what_one_thread_would(
+        test_data: Path) -> None:
+    """The motion (thumbnail), live (snapshot) and people (region) threads convert the same
+    decoded picture at the same moment; a PyAV frame's own scaler shared by two threads
+    crashed or hung the daemon. In a process of its own, so that a crash is a failure."""
+    import subprocess
+    import sys
+
+    from tests.e2e.test_consent_e2e import REPO
+
+    done = subprocess.run([sys.executable, "-c", _HAMMER,
+                           str(test_data / "dvrscan" / "traffic_camera.mp4")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "same 12", (
+        done.returncode, done.stderr[-2000:])
