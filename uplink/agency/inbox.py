@@ -10,7 +10,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from common import CLIP_ID_PATTERN
+from common import CLIP_ID_PATTERN, write_atomic
 from uplink.agency.receiver import Upload
 from uplink.agency.verify import EvidenceReport, verify_evidence
 from uplink.protocol.evidence import MANIFEST_NAME
@@ -55,10 +55,11 @@ class EvidenceInbox:
         good, bad = folder / "VERIFIED.json", folder / "PROBLEMS.json"
         (bad if report.ok else good).unlink(missing_ok=True)
         target = good if report.ok else bad
-        target.write_text(json.dumps({"request_id": report.request_id, "ok": report.ok,
-                                      "verified_clips": list(report.verified_clips),
-                                      "problems": list(report.problems)}, indent=2) + "\n",
-                          encoding="utf-8")
+        # Whole or not at all: whoever waits for the file reads it as soon as it is there.
+        write_atomic(target, (json.dumps({"request_id": report.request_id, "ok": report.ok,
+                                          "verified_clips": list(report.verified_clips),
+                                          "problems": list(report.problems)}, indent=2)
+                              + "\n").encode("utf-8"))
         if report.ok:
             log.info("evidence for request %s: %d clip(s) verified, manifest signature ok",
                      report.request_id, len(report.verified_clips))
