@@ -28,7 +28,6 @@ DIM_LEVEL = 110.0  # below this mean brightness the threshold falls in proportio
 NIGHT_LEVEL = 80.0  # night (pools of light possible) begins below this mean brightness ...
 DAY_LEVEL = 140.0  # ... and ends above this one (headlights flood a dim scene)
 POOL_WINDOW = 7  # analysis pixels over which a pool of light is taken as locally uniform
-RELIT_STEP = 0.02  # at night a scene-wide gain step this large re-lights the whole background
 _U8 = np.dtype(np.uint8)
 # The per-frame OpenCV calls pass their arguments by position: cv2's bindings take about
 # half a microsecond per keyword argument, a tenth of this detector's busy-frame time in all.
@@ -122,10 +121,6 @@ class MotionDetector:
 
         self._pools.fade(self._dt)
         step = self._global_gain()
-        if self._night and step > RELIT_STEP:
-            # A flood of light brightens the frame unevenly: where the scene-wide gain
-            # overshoots, the light is leaving, not an object darkening it.
-            self._pools.mark_all()
         if self._level < NIGHT_LEVEL:
             self._night = True
         elif self._level > DAY_LEVEL:
