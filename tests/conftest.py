@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,11 @@ def shm() -> Iterator[Path]:
     d = Path(tempfile.mkdtemp(prefix="doorcam-test-", dir="/dev/shm"))
     yield d / "live"
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def pins() -> Iterator[Any]:
+    """gpiozero's mock pin factory for the test (tests/gpio_pins.py)."""
+    from tests.gpio_pins import mock_factory
+
+    yield from mock_factory()

@@ -1,7 +1,7 @@
 """gpiozero's mock pin factory: real gpiozero code (Button, DigitalOutputDevice, callbacks)
 on simulated pins, for machines without GPIO. `pin.drive_low()` is a press with pull-up.
 
-A test module's fixture: `yield from mock_factory()`."""
+The shared `pins` fixture (tests/conftest.py) yields it."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,10 @@ from device.daemon.doorbell import DoorbellSide
 from device.daemon.notify import Notifier
 from device.daemon.supervisor import Supervisor, build_sides
 from device.store.view import ClipView
-from tests.gpio_pins import mock_factory
 from tests.support import wait_until
 
 BUTTON, CHIME = 17, 27
 
-
-@pytest.fixture
-def pins() -> Iterator[Any]:
-    yield from mock_factory()
 
 
 class Rings:

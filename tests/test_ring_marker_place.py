@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,7 @@ from device.daemon.supervisor import Supervisor, build_sides
 from device.web.notify import RingWatch
 from device.wiring.paths import DevicePaths
 from device.wiring.ringmark import read_ring, write_ring
-from tests.gpio_pins import mock_factory
 from tests.support import require, wait_until
-
-
-@pytest.fixture
-def pins() -> Iterator[Any]:
-    yield from mock_factory()
-
 
 
 def ring_once(cfg: Config, pins: Any) -> tuple[float, RingWatch]:

@@ -7,12 +7,10 @@ import contextlib
 import json
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import pytest
 
 from config import Config, StoreConfig
 from config.doorbell import DoorbellConfig
@@ -22,16 +20,11 @@ from config.uplink import DeviceConfig
 from device.daemon.notify import Notifier
 from device.daemon.supervisor import Supervisor, build_sides
 from tests.broker import MosquittoBroker
-from tests.gpio_pins import mock_factory
 from tests.support import wait_until
 from tests.uplink.mqtt.peer import Peer
 
 NODE = "doorcam_porch-9"
 
-
-@pytest.fixture
-def pins() -> Iterator[Any]:
-    yield from mock_factory()
 BASE = "doorcam/v1/device/porch-9"
 
 

@@ -15,14 +15,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import paho.mqtt.client as mqtt
-import pytest
 
 from config import CaptureConfig, Config, RecordingConfig, StoreConfig
 from config.doorbell import DoorbellConfig
@@ -36,7 +34,6 @@ from device.daemon.supervisor import Supervisor, build_sides
 from device.wiring.paths import current_snapshot
 from device.wiring.pipeline import MotionEventRecord
 from tests.broker import MosquittoBroker
-from tests.gpio_pins import mock_factory
 from tests.support import wait_until
 from tests.uplink.mqtt.peer import Peer
 
@@ -46,10 +43,6 @@ BASE = "doorcam/v1/device/porch-9"
 CAMERA = f"{BASE}/camera"
 CAMERA_AVAILABLE = f"{BASE}/camera/available"
 
-
-@pytest.fixture
-def pins() -> Iterator[Any]:
-    yield from mock_factory()
 
 
 

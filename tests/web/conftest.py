@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.test_consent_e2e import doorcam
 from tests.support import build_lock, run_folder
+from tests.web.push.pushservice import PushService
 from tests.web.world import World
 
 
@@ -47,3 +48,11 @@ def make_world(tmp_path: Path, template_store: Path) -> Iterator[Callable[..., W
 @pytest.fixture
 def world(make_world: Callable[..., World]) -> World:
     return make_world()
+
+
+@pytest.fixture
+def push_service() -> Iterator[PushService]:
+    """A loopback push service (tests/web/push/pushservice.py), stopped afterwards."""
+    service = PushService().start()
+    yield service
+    service.stop()

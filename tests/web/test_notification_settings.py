@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from tests.web.helpers import login, post
 from tests.web.push.pushservice import PushService
@@ -16,12 +14,6 @@ from tests.web.world import World
 
 CHECKED = re.compile(r'name="kind" value="(\w+)" checked')
 
-
-@pytest.fixture
-def push_service() -> Iterator[PushService]:
-    service = PushService().start()
-    yield service
-    service.stop()
 
 
 def test_kinds_and_snooze_are_per_account_and_checked_like_every_form(

@@ -9,7 +9,7 @@ import html
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,12 +29,6 @@ def push_on(service: PushService) -> str:
             f'other_services = ["{service.origin}"]\n')
 ATTR = re.compile(r'data-(push-key|push-url|csrf-token|sw-url)="([^"]*)"')
 
-
-@pytest.fixture
-def push_service() -> Iterator[PushService]:
-    service = PushService().start()
-    yield service
-    service.stop()
 
 
 def device_button(s: requests.Session, url: str) -> dict[str, str]:

@@ -9,35 +9,20 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from config import CaptureConfig, Config, RecordingConfig, StoreConfig
 from config.doorbell import DoorbellConfig
 from device.daemon.notify import Notifier
 from device.daemon.supervisor import Supervisor, build_sides
 from tests.e2e.test_consent_e2e import doorcam
-from tests.gpio_pins import mock_factory
 from tests.support import wait_until
 from tests.web.helpers import login
 from tests.web.push.browser import Browser
 from tests.web.push.pushservice import PushService
 from tests.web.test_push_app import device_button, post_json, push_on
 from tests.web.world import World
-
-
-@pytest.fixture
-def pins() -> Iterator[Any]:
-    yield from mock_factory()
-
-
-@pytest.fixture
-def push_service() -> Iterator[PushService]:
-    service = PushService().start()
-    yield service
-    service.stop()
 
 
 def test_a_ring_clip_is_pushed_without_motion_notifications(

@@ -9,12 +9,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from config import CaptureConfig, Config, RecordingConfig, StoreConfig
 from config.doorbell import DoorbellConfig
@@ -22,7 +20,6 @@ from device.daemon.notify import Notifier
 from device.daemon.supervisor import Supervisor, build_sides
 from device.store import StoreError
 from device.store.view import ClipView
-from tests.gpio_pins import mock_factory
 from tests.support import wait_until
 from tests.web.test_browser import browser, console_errors, log_in, request_rows, shot, wait_for
 from tests.web.world import World
@@ -34,10 +31,6 @@ DEVICE_TZ = "IST-5:30"  # the web process's zone: POSIX, 5 h 30 min east of UTC
 NY = ZoneInfo(BROWSER_ZONE)
 IST = timezone(timedelta(hours=5, minutes=30))
 
-
-@pytest.fixture
-def pins() -> Iterator[Any]:
-    yield from mock_factory()
 
 
 def daemon_clips(world: World, pins: Any) -> list[Any]:
