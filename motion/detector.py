@@ -213,6 +213,7 @@ class MotionDetector:
         gain = now / before
         if abs(gain - 1.0) > GAIN_EPS:
             np.multiply(self._bg, np.float32(gain), out=self._bg)
+            self._pools.follow(gain)
         return abs(gain - 1.0)
 
     def _dim_threshold(self) -> None:

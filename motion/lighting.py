@@ -125,14 +125,22 @@ class PoolExplainer:
         # Where a scene-wide change was written into the background: there light may leave.
         self._lit = np.zeros((height, width), np.uint8)
         self._lit_level = 0.0  # upper bound of _lit; 0.0 = nothing lit
+        # Log of the scene-wide brightening recently written into the whole background.
+        self._raised = 0.0
 
     def mark_all(self) -> None:
         """The whole background was re-lit (a scene-wide change)."""
         self._lit.fill(255)
         self._lit_level = 255.0
 
+    def follow(self, gain: float) -> None:
+        """The whole background was just multiplied by the scene-wide gain."""
+        self._raised = max(0.0, self._raised + math.log(gain))
+
     def fade(self, seconds: float) -> None:
         """Forget re-lit places over LIT_SECONDS."""
+        if self._raised:
+            self._raised *= math.exp(-seconds / LIT_SECONDS)
         if self._lit_level:
             step = min(255.0, max(1.0, 255.0 * seconds / LIT_SECONDS))
             cv2.addWeighted(self._lit, 1.0, self._lit, 0.0, -round(step), dst=self._lit)
@@ -162,7 +170,8 @@ class PoolExplainer:
         # object passes for a shadow unless the background's texture shows through.
         darkens = cv2.mean(fs, mask)[0] < cv2.mean(bs, mask)[0]
         if (darkens and cv2.mean(self._lit[roi], mask)[0] < 128
-                and _agreement(f, fs, b, bs, mask)[0] < AGREEMENT):
+                and _agreement(f, fs, b, bs, mask)[0] < AGREEMENT
+                and not self._overshoot(f, b, mask, thresh[roi], total)):
             return False
         # The gain maps background + OFFSET onto frame + OFFSET, so it re-lights the same.
         rel = fs + OFFSET
@@ -193,6 +202,22 @@ class PoolExplainer:
                 return False
         np.bitwise_and(mask, left, out=mask)  # clears the explained pixels, no one else's
         return True
+
+    def _overshoot(self, f: np.ndarray, b: np.ndarray, mask: np.ndarray,
+                   thresh: np.ndarray, total: int) -> bool:
+        """Whether a darkening is the recent scene-wide brightening overshooting.
+
+        A flood lighting part of the picture raises the whole background with the scene-wide
+        gain; where the light does not reach, a dimming too slight to see (a street dimming
+        on its own) then darkens past the threshold, smoothly and over texture too faint to
+        tell light from a dark object. With that brightening taken back out of the
+        background, an object still darkens past the threshold in much of the blob.
+        """
+        if not self._raised:
+            return False
+        before = cv2.convertScaleAbs(b, alpha=math.exp(-self._raised))
+        still = cv2.compare(cv2.subtract(before, f), thresh, cv2.CMP_GT)
+        return cv2.countNonZero(cv2.bitwise_and(still, mask)) <= OBJECT_SHARE * total
 
 
 def _agreement(f: np.ndarray, fs: np.ndarray, b: np.ndarray, bs: np.ndarray,

@@ -87,3 +87,35 @@ def test_headlights_on_a_featureless_wall_raise_no_event() -> None:
     res = [det.process(f, i / FPS) for i, f in enumerate(frames)]
     assert starts(res) == []
     assert sum(r.motion for r in res) <= 5
+
+
+def test_a_dark_object_entering_while_a_flood_brightens_the_picture_is_caught() -> None:
+    """A car's lights flood the left of a dim, featureless wall and raise the scene-wide gain
+    (and with it the background where they do not reach); a dark object enters on the right.
+    Its darkening exceeds what that overshoot explains, so it is an object, from its entry
+    and in every frame until it reaches the light. (Taking every darkening for the flood's
+    overshoot while the scene brightens makes it flicker in and out, one frame in two.)"""
+    rng = np.random.default_rng(7)
+    ambient = vignette(W, H, 0.3) * np.float32(0.5)
+    det = MotionDetector(MotionConfig(), W, H)
+    yy, xx = np.mgrid[0:H, 0:W]
+    first, res, until, level = None, [], 0, 0.0
+    for i in range(5 * FPS):
+        t = i / FPS
+        flood = LightPool(0.15, 0.5, 0.4, 0.7, 1.2 * min(1.0, max(0.0, (t - 1.0) / 2.0)),
+                          0.0, 0.8)
+        albedo = np.full((H, W), 90.0, np.float32)
+        cx = W + 25 - 80.0 * (t - 2.0)  # a disc of radius 25 entering from the right
+        disc = (xx - cx) ** 2 + (yy - 0.6 * H) ** 2 < 25**2
+        if t >= 2.0 and disc.any():
+            albedo[disc] *= 0.4
+            first = i if first is None else first
+            until = i if cx > 0.6 * W else until
+        picture = albedo * light_field(ambient, (flood,), 1.0)
+        picture += rng.normal(0.0, 3.0, (H, W)).astype(np.float32)
+        level = max(level, float(picture.mean()))
+        res.append(det.process(np.clip(picture, 0, 255).astype(np.uint8), t))
+    assert first is not None and level < 80  # night all along: the light guard judges blobs
+    (start,) = starts(res)
+    assert first <= start <= first + WITHIN
+    assert all(r.motion for r in res[start : until + 1])
