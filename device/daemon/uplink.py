@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from config import Config
+from device.daemon.inhand import InHand
 from device.daemon.workers import Worker
 from device.wiring.paths import DevicePaths
 from device.wiring.registry import LiveRegistry
@@ -74,6 +75,9 @@ class UplinkSide:
         if self.channel is not None and home is not None:
             home.subscribe([self.channel.decisions_topic], qos=1)
         self._listening = False
+        # Kept across the feed's runs: a message whose handling failed is handled first.
+        self._requests = InHand(link, "agency request")
+        self._decisions = InHand(home, "owner decision") if home is not None else None
         self.feed = Worker("requests", self._feed_step, on_stop=self._close_feed,
                            max_silence=30.0, critical=False)
         # Not watched: one upload call may legitimately take up to its own total deadline.
@@ -107,16 +111,16 @@ class UplinkSide:
             self._check_registry(time.time())
             self._publish_view(self._desk, force=True)
         desk = self._desk
-        msg = self.link.get(timeout=0.25 if self.home is not None else 0.5)
+        msg = self._requests.take(0.25 if self._decisions is not None else 0.5)
         self._note_listening()
         if msg is not None:
             self._handle(desk, msg, time.time())
-            self.link.ack(msg)  # only now: a crash before this gets the message again
-        if self.home is not None:
-            hmsg = self.home.get(timeout=0.25 if msg is None else 0)
+            self._requests.done(msg)  # only now: a failure before this handles it again
+        if self._decisions is not None:
+            hmsg = self._decisions.take(0.25 if msg is None else 0)
             if hmsg is not None:
                 self._handle_home(desk, hmsg, time.time())
-                self.home.ack(hmsg)
+                self._decisions.done(hmsg)
         now = time.time()
         if now - self._last_sweep >= self.SWEEP_S:
             self._last_sweep = now

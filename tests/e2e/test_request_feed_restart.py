@@ -80,7 +80,9 @@ def test_a_feed_that_fails_with_its_desk_open_reopens_it_and_listens_again(
         tmp_path: Path, make_broker: Callable[..., MosquittoBroker],
         caplog: pytest.LogCaptureFixture) -> None:
     """In process: the book fails under an open desk (its one call made to raise), the run
-    closes the desk, and the restarted run opens a new one instead of the closed one."""
+    closes the desk, and the restarted run opens a new one instead of the closed one, and
+    handles first the request whose handling failed, on the same connection: the broker
+    would send it again only after a reconnect."""
     caplog.set_level(logging.INFO, "doorcam")
     broker = make_broker()
     broker.start()
@@ -104,11 +106,18 @@ def test_a_feed_that_fails_with_its_desk_open_reopens_it_and_listens_again(
                 raise sqlite3.OperationalError("disk I/O error")
 
             desk.receive = failing  # type: ignore[method-assign]
-            agency.publish(topics_for(LAT, LON)[0], scene.request())
+            connects = caplog.text.count("connected to 127.0.0.1")
+            first = scene.request()
+            agency.publish(topics_for(LAT, LON)[0], first)
             wait_until(lambda: side.feed.failures == 1, 30, "the feed to fail")
             assert side._desk is None  # closed with the run, not kept for the next one
+            assert f"agency request: no_clips {json.loads(first)['request_id']}" \
+                not in caplog.text
             wait_until(lambda: not supervisor.check(time.monotonic())
                        and side.feed.error is None, 30, "the feed to restart")
+            wait_until(lambda: f"agency request: no_clips {json.loads(first)['request_id']}"
+                       in caplog.text, 30, "the failed request handled by the new run")
+            assert caplog.text.count("connected to 127.0.0.1") == connects  # no reconnect
             payload = scene.request()
             agency.publish(topics_for(LAT, LON)[0], payload)
             request_id = json.loads(payload)["request_id"]

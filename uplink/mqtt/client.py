@@ -205,6 +205,11 @@ class MqttLink:
         except queue.Empty:
             return None
 
+    def current(self, incoming: Incoming) -> bool:
+        """Whether `incoming` came on this connection: if not, the broker sends it again."""
+        with self._lock:
+            return self._connected and incoming.session == self._session
+
     def ack(self, incoming: Incoming) -> bool:
         """Acknowledge a message once it is durably handled (stored, or rejected and logged).
 
