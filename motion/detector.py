@@ -134,7 +134,8 @@ class MotionDetector:
                 self._raw = self._fg
         count = self._difference()
         lighting = step > GAIN_STEP
-        if count > self._global_px or exposure_changed:
+        relit = count > self._global_px or exposure_changed
+        if relit:
             self._relighter.estimate(self._frame, self._bg)
             self._relighter.apply(self._bg)
             count = self._difference()
@@ -152,7 +153,15 @@ class MotionDetector:
             if self._masked:
                 cv2.bitwise_and(self._joined, self._area, self._blobs)
                 blobs = self._blobs
-            boxes, moving = find_boxes(blobs, self._fg, self._min_px)
+            # At night a raindrop near the lens shines in the illuminator's light as a
+            # bright streak, new in every frame; by day a drop adds a few gray levels.
+            before = self._prev_fg if self._night else None
+            boxes, moving, streaks = find_boxes(blobs, self._fg, self._min_px, before)
+            # A dark picture's mean rises with a bright streak alone (a raindrop lit by the
+            # illuminator): that step is no lighting change, and taking it for one would
+            # learn the streak into the background at RELIGHT_ALPHA, a ghost for seconds.
+            if streaks and not relit:
+                lighting = False
             if boxes and self._night:
                 boxes, moving = self._explain(boxes, moving)
                 pools = not boxes

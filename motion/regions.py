@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import cv2
@@ -10,6 +11,10 @@ import numpy as np
 from motion.events import Box, MotionError
 
 Polygon = Sequence[Sequence[float]]
+STREAK_WIDTH = 8.0  # analysis pixels: a blob this thin on average ...
+STREAK_RATIO = 5.0  # ... and this many times longer than thick is shaped like a streak,
+SPARSE = 0.25  # as is one filling less than this share of its box (streaks side by side)
+STREAK_NEW = 0.25  # a streak with less than this share of its pixels changed a frame ago
 
 
 def _points(polys: Sequence[Polygon], width: int, height: int, what: str) -> list[np.ndarray]:
@@ -48,25 +53,46 @@ def analysis_mask(
 
 
 def find_boxes(
-    joined: np.ndarray, fg: np.ndarray, min_pixels: float
-) -> tuple[tuple[Box, ...], int]:
+    joined: np.ndarray, fg: np.ndarray, min_pixels: float, before: np.ndarray | None = None
+) -> tuple[tuple[Box, ...], int, int]:
     """Boxes of the blobs in `joined` holding >= min_pixels changed pixels of `fg`.
 
-    Returns the boxes (0..1 fractions) and the changed-pixel count inside them.
+    With `before` (the previous frame's changed pixels), a blob shaped like a thin streak
+    that was not there a frame ago is left out: a raindrop (or an insect) near the lens,
+    lit for one exposure, crosses the picture in a frame or two and leaves a new streak
+    in each, while an object overlaps itself from one frame to the next.
+
+    Returns the boxes (0..1 fractions), the changed-pixel count inside them and how many
+    streaks were left out.
     """
     height, width = joined.shape
     # The link-runs tracer is twice as fast as findContours; it also returns the holes
     # (negative oriented area), which RETR_EXTERNAL would not, so those are skipped.
     contours, _ = cv2.findContoursLinkRuns(joined)
     boxes: list[Box] = []
-    moving = 0
+    moving = streaks = 0
     for c in reversed(contours):  # findContours' order, which breaks ties in the sort below
         x, y, w, h = cv2.boundingRect(c)
         if w * h < min_pixels or cv2.contourArea(c, True) < 0:
             continue
         n = cv2.countNonZero(fg[y : y + h, x : x + w])
+        if n >= min_pixels and before is not None and _streak(n, w, h) and cv2.countNonZero(
+                cv2.bitwise_and(fg[y : y + h, x : x + w], before[y : y + h, x : x + w])
+        ) < STREAK_NEW * n:
+            streaks += 1
+            continue
         if n >= min_pixels:
             moving += n
             boxes.append((x / width, y / height, w / width, h / height))
     boxes.sort(key=lambda b: -b[2] * b[3])
-    return tuple(boxes), moving
+    return tuple(boxes), moving, streaks
+
+
+
+
+def _streak(n: int, w: int, h: int) -> bool:
+    """Whether n changed pixels in a w x h box are a thin line along its diagonal, or
+    scattered thinly over it (several streaks that the dilation joined)."""
+    length = math.hypot(w, h)
+    return n < SPARSE * w * h or (n <= STREAK_WIDTH * length
+                                  and length * length >= STREAK_RATIO * n)
