@@ -88,8 +88,6 @@ def find_boxes(
     return tuple(boxes), moving, streaks
 
 
-
-
 def _streak(n: int, w: int, h: int) -> bool:
     """Whether n changed pixels in a w x h box are a thin line along its diagonal, or
     scattered thinly over it (several streaks that the dilation joined)."""
