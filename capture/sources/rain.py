@@ -55,7 +55,7 @@ sensor's noise is added after the rain.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -241,10 +241,28 @@ def rained(frames: Sequence[np.ndarray], fps: float, intensity: str,
     return [field.over(f) for f in frames]
 
 
+def rained_dark(frames: Iterable[np.ndarray], fps: float, intensity: str,
+                seed: int = 0) -> list[np.ndarray]:
+    """Rain at night under the IR illuminator over `frames` that are night pictures already
+    (a night scene, footage taken at night): drawn over them as they are, in their own
+    order, neither darkened again nor given more sensor noise (they have their own)."""
+    field: RainField | None = None
+    out = []
+    for gray in frames:
+        if field is None:
+            h, w = gray.shape[:2]
+            field = RainField(night_rain(intensity), w, h, fps, seed)
+        out.append(field.over(gray))
+    if field is None:
+        raise ValueError("no frames to rain on")
+    return out
+
+
 def rained_night(frames: Sequence[np.ndarray], fps: float, intensity: str,
                  seconds: float = SECONDS, seed: int = 0) -> list[np.ndarray]:
     """`seconds` of night rain under the IR illuminator over `frames` (played forwards and
-    back), darkened as `relit` darkens them, with the sensor's noise."""
+    back), darkened as `relit` darkens them, with the sensor's noise. (Over pictures that
+    are night already: `rained_dark`.)"""
     if not frames:
         raise ValueError("no frames to rain on")
     h, w = frames[0].shape[:2]

@@ -9,7 +9,7 @@ detector reports no motion and nobody.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -49,10 +49,17 @@ def pools_at(t: float) -> tuple[LightPool, ...]:
     return tuple(pools)
 
 
+def no_pools(t: float) -> tuple[LightPool, ...]:
+    """No headlights: the illuminator alone."""
+    return ()
+
+
 def relit(frames: Sequence[np.ndarray], fps: float, seconds: float = SECONDS,
-          seed: int = 0) -> list[np.ndarray]:
+          seed: int = 0,
+          pools: Callable[[float], tuple[LightPool, ...]] = pools_at) -> list[np.ndarray]:
     """`seconds` of night at `fps` over `frames` (gray uint8, played forwards and back):
-    the real frames' own changes (clouds, exposure, noise) stay, the sweeps are added."""
+    the real frames' own changes (clouds, exposure, noise) stay, the sweeps (`pools` at
+    each time; `no_pools`: none) are added."""
     if not frames:
         raise ValueError("no frames to relight")
     h, w = frames[0].shape[:2]
@@ -62,7 +69,7 @@ def relit(frames: Sequence[np.ndarray], fps: float, seconds: float = SECONDS,
     out = []
     for i in range(round(seconds * fps)):
         albedo = frames[order[i % len(order)]].astype(np.float32) * np.float32(NIGHT_SCALE)
-        light = light_field(ambient, pools_at(i / fps), 1.0)
+        light = light_field(ambient, pools(i / fps), 1.0)
         pixel = albedo * light + rng.normal(0.0, NOISE, (h, w)).astype(np.float32)
         out.append(np.clip(pixel, 0, 255).astype(np.uint8))
     return out

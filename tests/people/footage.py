@@ -11,9 +11,18 @@ import numpy as np
 
 from capture.frame import Frame
 from capture.sources import open_source
-from config import CaptureConfig
+from config import CaptureConfig, MotionConfig
+from config.people import PeopleConfig
+from device.wiring.people import Inline, PeopleStage
+from motion import MotionDetector
+from motion.people import make_people_detector
 
 WAVINGTREES_PERSON = 242  # the first frame in which the person shows
+STREET = Path("dvrscan") / "issue53_brightness_change.avi"  # a residential camera's street
+STREET_FPS = 12.0  # the file's own rate
+# The street's on-screen clock and camera name (as bench_motion masks them).
+STREET_MASK = [[[0.0, 0.03], [0.31, 0.03], [0.31, 0.095], [0.0, 0.095]],
+               [[0.70, 0.87], [0.86, 0.87], [0.86, 0.935], [0.70, 0.935]]]
 
 
 class Picture:
@@ -39,3 +48,35 @@ def frame(seq: int, gray: np.ndarray, fps: float = 25.0) -> Frame:
     """A frame holding `gray` as both pictures (the lores image and the main one)."""
     return Frame(seq, seq / fps, seq / fps, 1.8e9 + seq / fps, gray,
                  Picture(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)))
+
+
+def street_frames(test_data: Path) -> list[np.ndarray]:
+    """The street's 59 frames, gray, at 320x360."""
+    cap = cv2.VideoCapture(str(test_data / STREET))
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        frames.append(cv2.resize(gray, (320, 360), interpolation=cv2.INTER_AREA))
+    cap.release()
+    return frames
+
+
+def events_and_people(frames: list[np.ndarray]) -> tuple[list[int], list[int], int]:
+    """Over the (masked) street: where motion events start, the frames in which the people
+    stage found somebody, and how many checks it made."""
+    motion = MotionDetector(MotionConfig(mask=STREET_MASK), 320, 360)
+    stage = PeopleStage(PeopleConfig(), Inline(make_people_detector(PeopleConfig(),
+                                                                    Path("unused"))))
+    events, people, event = [], [], 0
+    for seq, gray in enumerate(frames):
+        f = frame(seq, gray, STREET_FPS)
+        r = motion.process(f.lores, f.pts)
+        if r.transition is not None and r.transition.kind == "start":
+            event = r.transition.event_id
+            events.append(seq)
+        if r.event_active and stage.offer(f, r, event) is not None:
+            people.extend(seq for found in stage.results() if found.boxes)
+    return events, people, stage.checks

@@ -12,51 +12,17 @@ import pytest
 from capture.sources.relit import pools_at, relit
 from config import MotionConfig
 from config.people import PeopleConfig
-from device.wiring.people import Inline, PeopleStage
 from motion import MotionDetector
 from motion.people import make_people_detector
-from tests.people.footage import frame
+from tests.people.footage import STREET_FPS, STREET_MASK, events_and_people
 
-FPS = 12.0  # the file's own rate
-# The on-screen clock and camera name of the file (as bench_motion masks them).
-MASK = [[[0.0, 0.03], [0.31, 0.03], [0.31, 0.095], [0.0, 0.095]],
-        [[0.70, 0.87], [0.86, 0.87], [0.86, 0.935], [0.70, 0.935]]]
-
-
-@pytest.fixture(scope="module")
-def street(test_data: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(test_data / "dvrscan" / "issue53_brightness_change.avi"))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        frames.append(cv2.resize(gray, (320, 360), interpolation=cv2.INTER_AREA))
-    cap.release()
-    assert len(frames) == 59
-    return frames
+FPS = STREET_FPS
+MASK = STREET_MASK
 
 
 @pytest.fixture(scope="module")
 def night(street: list[np.ndarray]) -> list[np.ndarray]:
     return relit(street, FPS)
-
-
-def events_and_people(frames: list[np.ndarray]) -> tuple[list[int], list[int], int]:
-    motion = MotionDetector(MotionConfig(mask=MASK), 320, 360)
-    stage = PeopleStage(PeopleConfig(), Inline(make_people_detector(PeopleConfig(),
-                                                                    Path("unused"))))
-    events, people, event = [], [], 0
-    for seq, gray in enumerate(frames):
-        f = frame(seq, gray, FPS)
-        r = motion.process(f.lores, f.pts)
-        if r.transition is not None and r.transition.kind == "start":
-            event = r.transition.event_id
-            events.append(seq)
-        if r.event_active and stage.offer(f, r, event) is not None:
-            people.extend(seq for found in stage.results() if found.boxes)
-    return events, people, stage.checks
 
 
 def test_the_sweeps_really_light_the_scene(night: list[np.ndarray]) -> None:
