@@ -5,7 +5,9 @@
 REAL footage: wavingtrees (a person walks in close at frame 242, facing the camera, cut off
 by the frame), highway (cars only), traffic (cars only, 720p H.264), issue53 (a residential
 camera's street: light changes only), and issue53 at night with headlights swept over it
-(real pixels relit: capture.sources.relit; the sweeps are synthetic). SYNTHETIC scenes
+(real pixels relit: capture.sources.relit; the sweeps are synthetic); issue53 in moderate
+daylight rain and in heavy rain at night under the IR illuminator, and wavingtrees in heavy
+daylight rain (real pixels + synthetic rain: capture.sources.rain). SYNTHETIC scenes
 (capture's synthetic:NAME) draw their visitors as shapes, which a people detector may rightly
 not take for people: they are scored apart, and the real footage is the judge.
 
@@ -41,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from capture.frame import Frame  # noqa: E402
 from capture.sources import open_source  # noqa: E402
+from capture.sources.rain import looped, rained, rained_night  # noqa: E402
 from capture.sources.relit import relit  # noqa: E402
 from capture.sources.synthetic import SyntheticSource  # noqa: E402
 from config import CaptureConfig, MotionConfig  # noqa: E402
@@ -93,20 +96,59 @@ def source_frames(spec: str, width: int = 320) -> Callable[[], Iterable[Frame]]:
     return frames
 
 
-def night_frames(path: Path) -> Callable[[], Iterable[Frame]]:
+def street(path: Path) -> list[np.ndarray]:
+    """issue53's frames, gray, at 320x360 (its own 12 frames/s)."""
+    cap = cv2.VideoCapture(str(path))
+    real = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        real.append(cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (320, 360),
+                               interpolation=cv2.INTER_AREA))
+    cap.release()
+    return real
+
+
+def gray_frames(make: Callable[[], list[np.ndarray]],
+                fps: float) -> Callable[[], Iterable[Frame]]:
+    """Frames of the gray pictures `make` returns (made once, on first use), each both the
+    lores image and the full picture."""
+    made: list[np.ndarray] = []
+
     def frames() -> Iterable[Frame]:
-        cap = cv2.VideoCapture(str(path))
-        real = []
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            real.append(cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (320, 360),
-                                   interpolation=cv2.INTER_AREA))
-        for seq, gray in enumerate(relit(real, 12.0)):
-            yield Frame(seq, seq / 12.0, seq / 12.0, 0.0, gray,
+        if not made:
+            made.extend(make())
+        for seq, gray in enumerate(made):
+            yield Frame(seq, seq / fps, seq / fps, 0.0, gray,
                         Picture(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)))
     return frames
+
+
+def night_frames(path: Path) -> Callable[[], Iterable[Frame]]:
+    return gray_frames(lambda: relit(street(path), 12.0), 12.0)
+
+
+def rain_clips(data: Path) -> list[Clip]:
+    """Real pixels + synthetic rain: 26 s of issue53's street (played forwards and back, as
+    relit plays it) by day and at night, and wavingtrees once through."""
+    issue53 = data / "dvrscan" / "issue53_brightness_change.avi"
+    wavingtrees = data / "wavingtrees" / "input"
+
+    def waving() -> list[np.ndarray]:
+        real = [f.lores for f in source_frames(str(wavingtrees))()]
+        return rained(real, 15.0, "heavy", seed=3)
+
+    return [
+        Clip("issue53, moderate day rain [real pixels + synthetic rain]", True,
+             gray_frames(lambda: rained(looped(street(issue53), 312), 12.0, "moderate"), 12.0),
+             lambda i: False, MotionConfig(mask=ISSUE53_MASK)),
+        Clip("issue53 at night, heavy IR rain [real pixels + synthetic rain]", True,
+             gray_frames(lambda: rained_night(street(issue53), 12.0, "heavy"), 12.0),
+             lambda i: False, MotionConfig(mask=ISSUE53_MASK)),
+        Clip("wavingtrees, heavy day rain [real pixels + synthetic rain]", True,
+             gray_frames(waving, 15.0), lambda i: i >= 242),
+    ]
 
 
 def clips(data: Path) -> list[Clip]:
@@ -124,6 +166,7 @@ def clips(data: Path) -> list[Clip]:
         Clip("issue53 at night, headlights swept over it", True,
              night_frames(data / "dvrscan" / "issue53_brightness_change.avi"),
              lambda i: False, MotionConfig(mask=ISSUE53_MASK)),
+        *rain_clips(data),
     ]
     for name in SYNTHETIC:
         spec = f"synthetic:{name}?fps=25&size=1280x720&seed=1"
@@ -285,7 +328,7 @@ def print_report(out: dict[str, Any], all_clips: list[Clip]) -> None:
         evs = r["events"]
         persons = sum(1 for e in evs if e["person"])
         labelled = sum(1 for e in evs if e["label_frame"] >= 0)
-        print(f"  {c.name:48s} events {len(evs):3d}  with a person {persons:2d}  "
+        print(f"  {c.name:62s} events {len(evs):3d}  with a person {persons:2d}  "
               f"labelled person {labelled:2d}  checks {r['checks']}")
     for kind in ("real", "synthetic"):
         s: dict[str, Any] = out[kind]
