@@ -83,6 +83,9 @@ class MotionDetector:
         self._joined = np.empty(shape, np.uint8)
         self._blobs = np.empty(shape, np.uint8)
         self._still = np.empty(shape, np.uint8)
+        self._streaks = np.zeros(shape, np.uint8)  # where streaks were left out this frame
+        self._streaked = False  # _streaks holds this frame's
+        self._clear = np.empty(shape, np.uint8)
         # Row-strided views (no copies) on which the scene-wide gain is measured.
         self._frame_rows = self._frame[::GAIN_ROWS]
         self._bg_rows = self._bg[::GAIN_ROWS]
@@ -127,6 +130,7 @@ class MotionDetector:
             self._night = False
         if self._level < DIM_LEVEL or self._base != self.cfg.threshold:
             self._dim_threshold()
+        self._streaked = False
         if self._fg_is_prev:
             self._fg_is_prev = False
             self._prev_fg, self._fg = self._fg, self._prev_fg
@@ -162,13 +166,15 @@ class MotionDetector:
             # learn the streak into the background at RELIGHT_ALPHA, a ghost for seconds.
             if streaks and not relit:
                 lighting = False
+            if streaks:
+                self._forget(streaks)
             if boxes and self._night:
                 boxes, moving = self._explain(boxes, moving)
                 pools = not boxes
         if lighting and not boxes:
             self._fg.fill(0)
             self._moving = False
-            cv2.accumulateWeighted(self._frame, self._bg, RELIGHT_ALPHA)
+            cv2.accumulateWeighted(self._frame, self._bg, RELIGHT_ALPHA, self._unstreaked())
             self._pools.mark_all()
             self._tracker.reset_history()
         else:
@@ -238,6 +244,13 @@ class MotionDetector:
         else:
             self._thresh.fill(base)
 
+    def _forget(self, streaks: list[np.ndarray]) -> None:
+        """Where streaks were left out this frame (their pixels stay changed: an object
+        entering that looked like one is matched against them next frame)."""
+        self._streaks.fill(0)
+        cv2.drawContours(self._streaks, streaks, -1, 255, -1)
+        self._streaked = True
+
     def _explain(self, boxes: tuple[Box, ...], moving: int) -> tuple[tuple[Box, ...], int]:
         """Drop the blobs that a smoothly varying light explains (headlights sweeping)."""
         aw, ah = self.analysis_size
@@ -266,6 +279,14 @@ class MotionDetector:
             cv2.compare(self._diff, self._thresh, cv2.CMP_GT, self._fg)
         return int(cv2.countNonZero(self._fg))
 
+    def _unstreaked(self) -> np.ndarray | None:
+        """Where the background may learn fast (warming up, re-lit): not where a streak
+        was left out this frame, which would stay behind as a ghost for seconds."""
+        if not self._streaked:
+            return None
+        cv2.bitwise_not(self._streaks, self._clear)
+        return self._clear
+
     def _learn(self, count: int, warm: bool) -> None:
         """Update flicker statistics and the background (moving pixels learn slowly)."""
         if count or self._prev_count:
@@ -288,7 +309,8 @@ class MotionDetector:
                 cv2.convertScaleAbs(self._flicker, self._thresh, FLICKER_GAIN, self._base)
         alpha = self.cfg.background_alpha
         if warm:
-            cv2.accumulateWeighted(self._frame, self._bg, max(alpha, 1.0 / self._frames))
+            cv2.accumulateWeighted(self._frame, self._bg, max(alpha, 1.0 / self._frames),
+                                   self._unstreaked())
             return
         self._moving = count > 0
         if count == 0:

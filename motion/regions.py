@@ -54,33 +54,37 @@ def analysis_mask(
 
 def find_boxes(
     joined: np.ndarray, fg: np.ndarray, min_pixels: float, before: np.ndarray | None = None
-) -> tuple[tuple[Box, ...], int, int]:
+) -> tuple[tuple[Box, ...], int, list[np.ndarray]]:
     """Boxes of the blobs in `joined` holding >= min_pixels changed pixels of `fg`.
 
     With `before` (the previous frame's changed pixels), a blob shaped like a thin streak
     that was not there a frame ago is left out: a raindrop (or an insect) near the lens,
     lit for one exposure, crosses the picture in a frame or two and leaves a new streak
-    in each, while an object overlaps itself from one frame to the next.
+    in each, while an object overlaps itself from one frame to the next. A streak that
+    crosses an object joins its blob, which stays when a blob's worth of its pixels were
+    changed a frame ago too.
 
-    Returns the boxes (0..1 fractions), the changed-pixel count inside them and how many
-    streaks were left out.
+    Returns the boxes (0..1 fractions), the changed-pixel count inside them and the
+    contours of the streaks left out.
     """
     height, width = joined.shape
     # The link-runs tracer is twice as fast as findContours; it also returns the holes
     # (negative oriented area), which RETR_EXTERNAL would not, so those are skipped.
     contours, _ = cv2.findContoursLinkRuns(joined)
     boxes: list[Box] = []
-    moving = streaks = 0
+    moving = 0
+    streaks: list[np.ndarray] = []
     for c in reversed(contours):  # findContours' order, which breaks ties in the sort below
         x, y, w, h = cv2.boundingRect(c)
         if w * h < min_pixels or cv2.contourArea(c, True) < 0:
             continue
         n = cv2.countNonZero(fg[y : y + h, x : x + w])
-        if n >= min_pixels and before is not None and _streak(n, w, h) and cv2.countNonZero(
-                cv2.bitwise_and(fg[y : y + h, x : x + w], before[y : y + h, x : x + w])
-        ) < STREAK_NEW * n:
-            streaks += 1
-            continue
+        if n >= min_pixels and before is not None and _streak(n, w, h):
+            kept = cv2.countNonZero(
+                cv2.bitwise_and(fg[y : y + h, x : x + w], before[y : y + h, x : x + w]))
+            if kept < STREAK_NEW * n and kept < min_pixels:
+                streaks.append(c)
+                continue
         if n >= min_pixels:
             moving += n
             boxes.append((x / width, y / height, w / width, h / height))
