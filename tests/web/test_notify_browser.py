@@ -202,3 +202,44 @@ def test_the_service_worker_shows_a_push_with_its_picture_and_actions(
         assert console_errors(browser) == []
     finally:
         service.stop()
+
+
+def test_a_push_shows_at_once_without_its_picture_when_the_device_does_not_answer(
+        make_world: Callable[..., World], browser: Any) -> None:  # noqa: F811
+    """Away from home a phone may not reach the device at all: the worker waits for the
+    picture a few seconds, then shows the ring without it. The device's web app is frozen
+    (SIGSTOP) before the push, so the picture's request is accepted and never answered."""
+    import signal
+    import time
+
+    service = PushService().start()
+    world = make_world(web=push_on(service))
+    try:
+        world.add_user()
+        url = world.start()
+        clip = world.clips()[0]["id"]
+        log_in(browser, url)
+        browser.execute_cdp_cmd("Browser.grantPermissions",
+                                {"origin": url, "permissions": ["notifications"]})
+        browser.get(url + "/device")
+        scope = browser.execute_async_script(
+            "navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker"
+            ".ready).then((r) => arguments[0](r.scope), (e) => arguments[0](`${e}`))")
+        assert scope == url + "/", scope
+        assert world.server is not None
+        world.server.send_signal(signal.SIGSTOP)
+        try:
+            ring = {"title": "doorcam", "body": "Someone rang the doorbell", "url": "/live",
+                    "tag": "ring", "kind": "ring", "image": f"/clips/{clip}/thumb"}
+            pushed = time.monotonic()
+            _deliver(browser, url, ring)
+            shown = wait_for(lambda: browser.execute_async_script(SHOWN), "the notification")
+            waited = time.monotonic() - pushed
+        finally:
+            world.server.send_signal(signal.SIGCONT)
+        [n] = shown
+        assert (n["tag"], n["body"]) == ("ring", "Someone rang the doorbell")
+        assert n["image"] == "", "the picture never came: shown without it"
+        assert waited < 15, waited  # the worker gave up on the picture (3 s), not the browser
+    finally:
+        service.stop()

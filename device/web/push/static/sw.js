@@ -7,7 +7,8 @@
  *    "actions": [{"action": "live", "title": "Live", "url": "/live"}]}
  * `image` is a path on this device: the worker fetches it with the browser's login (the
  * picture never passes through the push service) and shows it where the browser shows
- * notification images; without a picture (logged out, no camera) the notification still
+ * notification images; without a picture (logged out, no camera, or no answer within
+ * PICTURE_WAIT_MS: a phone away from home may not reach the device) the notification still
  * shows. Tapping the notification opens `url`, tapping an action opens that action's `url`.
  * Only a same-origin path is ever opened; anything else opens "/".
  */
@@ -25,6 +26,7 @@ function safePath(url) {
 
 const MAX_ACTIONS = 2;
 const MAX_IMAGE_BYTES = 2 * 1024 * 1024;
+const PICTURE_WAIT_MS = 3000;
 
 function actionsOf(data) {
   if (!Array.isArray(data.actions)) return [];
@@ -37,8 +39,11 @@ function actionsOf(data) {
 async function pictureOf(path) {
   // A data: URL of the device's current snapshot, fetched with the login's cookie.
   if (typeof path !== 'string' || safePath(path) !== path || path === '/') return null;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), PICTURE_WAIT_MS);
   try {
-    const response = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+    const response = await fetch(path, { credentials: 'same-origin', cache: 'no-store',
+                                         signal: abort.signal });
     const type = response.headers.get('Content-Type') || '';
     if (!response.ok || !type.startsWith('image/')) return null;
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -50,6 +55,8 @@ async function pictureOf(path) {
     return `data:${type.split(';')[0]};base64,${btoa(text)}`;
   } catch (e) {
     return null;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
