@@ -64,15 +64,17 @@ def street_frames(test_data: Path) -> list[np.ndarray]:
     return frames
 
 
-def events_and_people(frames: list[np.ndarray]) -> tuple[list[int], list[int], int]:
-    """Over the (masked) street: where motion events start, the frames in which the people
-    stage found somebody, and how many checks it made."""
-    motion = MotionDetector(MotionConfig(mask=STREET_MASK), 320, 360)
+def events_and_people(frames: list[np.ndarray], fps: float = STREET_FPS,
+                      cfg: MotionConfig | None = None) -> tuple[list[int], list[int], int]:
+    """Where motion events start, the frames in which the people stage found somebody, and
+    how many checks it made; by default over the (masked) street."""
+    h, w = frames[0].shape
+    motion = MotionDetector(cfg or MotionConfig(mask=STREET_MASK), w, h)
     stage = PeopleStage(PeopleConfig(), Inline(make_people_detector(PeopleConfig(),
                                                                     Path("unused"))))
     events, people, event = [], [], 0
     for seq, gray in enumerate(frames):
-        f = frame(seq, gray, STREET_FPS)
+        f = frame(seq, gray, fps)
         r = motion.process(f.lores, f.pts)
         if r.transition is not None and r.transition.kind == "start":
             event = r.transition.event_id

@@ -95,24 +95,9 @@ def test_no_motion_event_in_night_rain(street: list[np.ndarray], intensity: str,
 def test_the_visitor_in_rain_is_caught_and_labelled(test_data: Path) -> None:
     """wavingtrees (160x120, 15 frames/s) in heavy rain: the event starts soon after the
     person appears and the stage labels them."""
-    from device.wiring.people import Inline, PeopleStage
-    from tests.people.footage import frame
-
     real = [f.lores for f in frames_of(test_data / "wavingtrees" / "input")]
     wet = rained(real, 15.0, "heavy", seed=3)
-    h, w = wet[0].shape
-    motion = MotionDetector(MotionConfig(), w, h)
-    stage = PeopleStage(PeopleConfig(), Inline(make_people_detector(PeopleConfig(),
-                                                                    Path("unused"))))
-    begun, found, event = [], [], 0
-    for seq, gray in enumerate(wet):
-        f = frame(seq, gray, 15.0)
-        r = motion.process(f.lores, f.pts)
-        if r.transition is not None and r.transition.kind == "start":
-            event = r.transition.event_id
-            begun.append(seq)
-        if r.event_active and stage.offer(f, r, event) is not None:
-            found.extend(seq for p in stage.results() if p.boxes)
+    begun, found, _ = events_and_people(wet, 15.0, MotionConfig())
     assert begun and WAVINGTREES_PERSON <= begun[0] <= WAVINGTREES_PERSON + 10
     assert found and min(found) >= WAVINGTREES_PERSON
 

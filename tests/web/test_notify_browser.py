@@ -132,6 +132,25 @@ def _push_until_shown(driver: Any, url: str, message: dict[str, Any], count: int
     raise AssertionError(f"no notification for {message['tag']} after repeated pushes")
 
 
+def _worker_ready(make_world: Callable[..., World], driver: Any, service: PushService
+                  ) -> tuple[World, str, str]:
+    """A logged-in browser allowed to notify, with the device's worker registered: the
+    world, its URL and a clip's id."""
+    world = make_world(web=push_on(service))
+    world.add_user()
+    url = world.start()
+    clip = world.clips()[0]["id"]
+    log_in(driver, url)
+    driver.execute_cdp_cmd("Browser.grantPermissions",
+                           {"origin": url, "permissions": ["notifications"]})
+    driver.get(url + "/device")
+    scope = driver.execute_async_script(
+        "navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker"
+        ".ready).then((r) => arguments[0](r.scope), (e) => arguments[0](`${e}`))")
+    assert scope == url + "/", scope
+    return world, url, clip
+
+
 def _registration_id(driver: Any) -> str:
     # The first registration of a fresh profile; DevTools names it in its worker events,
     # which Selenium does not pass on, so check that exactly one worker is registered.
@@ -145,18 +164,7 @@ def test_the_service_worker_shows_a_push_with_its_picture_and_actions(
         make_world: Callable[..., World], browser: Any) -> None:  # noqa: F811
     service = PushService().start()
     try:
-        world = make_world(web=push_on(service))
-        world.add_user()
-        url = world.start()
-        clip = world.clips()[0]["id"]
-        log_in(browser, url)
-        browser.execute_cdp_cmd("Browser.grantPermissions",
-                                {"origin": url, "permissions": ["notifications"]})
-        browser.get(url + "/device")
-        scope = browser.execute_async_script(
-            "navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker"
-            ".ready).then((r) => arguments[0](r.scope), (e) => arguments[0](`${e}`))")
-        assert scope == url + "/", scope
+        _, url, clip = _worker_ready(make_world, browser, service)
         # The ring push as the device sends it (message.py), with a picture path that exists
         # before the live view does: a clip's thumbnail, behind the same login.
         ring = {"title": "doorcam", "body": "Someone rang the doorbell", "url": "/live",
@@ -227,19 +235,8 @@ def test_a_push_shows_at_once_without_its_picture_when_the_device_does_not_answe
     import signal
 
     service = PushService().start()
-    world = make_world(web=push_on(service))
     try:
-        world.add_user()
-        url = world.start()
-        clip = world.clips()[0]["id"]
-        log_in(browser, url)
-        browser.execute_cdp_cmd("Browser.grantPermissions",
-                                {"origin": url, "permissions": ["notifications"]})
-        browser.get(url + "/device")
-        scope = browser.execute_async_script(
-            "navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker"
-            ".ready).then((r) => arguments[0](r.scope), (e) => arguments[0](`${e}`))")
-        assert scope == url + "/", scope
+        world, url, clip = _worker_ready(make_world, browser, service)
         assert world.server is not None
         world.server.send_signal(signal.SIGSTOP)
         try:

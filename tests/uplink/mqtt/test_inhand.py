@@ -13,15 +13,21 @@ from device.daemon.inhand import TRIES, InHand
 from tests.broker import MosquittoBroker
 from tests.uplink.mqtt.peer import Peer, wait_until
 from tests.uplink.mqtt.test_session import REQUESTS, open_link, subscribed
+from uplink.mqtt import MqttLink
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_a_failed_message_comes_first_until_it_is_done(broker: MosquittoBroker) -> None:
+def listening(broker: MosquittoBroker) -> tuple[Peer, MqttLink, InHand]:
+    """An agency peer, the device's link subscribed to the requests, and its hand."""
     peer = Peer(broker.port)
     link = open_link(broker)
     subscribed(link, peer)
-    hand = InHand(link, "agency request")
+    return peer, link, InHand(link, "agency request")
+
+
+def test_a_failed_message_comes_first_until_it_is_done(broker: MosquittoBroker) -> None:
+    peer, link, hand = listening(broker)
     peer.publish(REQUESTS, b"request-1")
     peer.publish(REQUESTS, b"request-2")
     first = hand.take(10)
@@ -44,10 +50,7 @@ def test_a_failed_message_comes_first_until_it_is_done(broker: MosquittoBroker) 
 def test_a_message_that_keeps_failing_is_left_to_the_broker(
         broker: MosquittoBroker, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, "doorcam")
-    peer = Peer(broker.port)
-    link = open_link(broker)
-    subscribed(link, peer)
-    hand = InHand(link, "agency request")
+    peer, link, hand = listening(broker)
     peer.publish(REQUESTS, b"poison")
     peer.publish(REQUESTS, b"next")
     tries = [hand.take(10) for _ in range(TRIES)]
@@ -71,10 +74,7 @@ def test_a_message_taken_before_a_reconnect_is_not_handled_twice(
     caplog.set_level(logging.INFO, "doorcam")
     broker = make_broker(tmp_path / "db")
     broker.start()
-    peer = Peer(broker.port)
-    link = open_link(broker)
-    subscribed(link, peer)
-    hand = InHand(link, "agency request")
+    peer, link, hand = listening(broker)
     peer.publish(REQUESTS, b"request-1")
     peer.close()
     held = hand.take(10)
