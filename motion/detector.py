@@ -83,9 +83,7 @@ class MotionDetector:
         self._joined = np.empty(shape, np.uint8)
         self._blobs = np.empty(shape, np.uint8)
         self._still = np.empty(shape, np.uint8)
-        self._streaks = np.zeros(shape, np.uint8)  # where streaks were left out this frame
-        self._streaked = False  # _streaks holds this frame's
-        self._clear = np.empty(shape, np.uint8)
+        self._unstreaked = np.empty(shape, np.uint8)  # 0 where streaks were left out
         # Row-strided views (no copies) on which the scene-wide gain is measured.
         self._frame_rows = self._frame[::GAIN_ROWS]
         self._bg_rows = self._bg[::GAIN_ROWS]
@@ -130,7 +128,6 @@ class MotionDetector:
             self._night = False
         if self._level < DIM_LEVEL or self._base != self.cfg.threshold:
             self._dim_threshold()
-        self._streaked = False
         if self._fg_is_prev:
             self._fg_is_prev = False
             self._prev_fg, self._fg = self._fg, self._prev_fg
@@ -147,6 +144,7 @@ class MotionDetector:
             lighting = lighting or count <= self._global_px or exposure_changed
         boxes, moving = _NO_BOXES, 0
         pools = False  # every blob was a pool of light
+        fast: np.ndarray | None = None  # where the background may learn fast: everywhere
         if count >= self._min_px:
             # Opening first: swaying leaves leave thin scattered fragments, objects are solid.
             # The whole frame is opened so that a blob cut by a zone edge keeps its core.
@@ -164,21 +162,20 @@ class MotionDetector:
             # A dark picture's mean rises with a bright streak alone (a raindrop lit by the
             # illuminator): that step is no lighting change, and taking it for one would
             # learn the streak into the background at RELIGHT_ALPHA, a ghost for seconds.
-            if streaks and not relit:
-                lighting = False
             if streaks:
-                self._forget(streaks)
+                lighting = lighting and relit
+                fast = self._outside(streaks)
             if boxes and self._night:
                 boxes, moving = self._explain(boxes, moving)
                 pools = not boxes
         if lighting and not boxes:
             self._fg.fill(0)
             self._moving = False
-            cv2.accumulateWeighted(self._frame, self._bg, RELIGHT_ALPHA, self._unstreaked())
+            cv2.accumulateWeighted(self._frame, self._bg, RELIGHT_ALPHA, fast)
             self._pools.mark_all()
             self._tracker.reset_history()
         else:
-            self._learn(count, warm)
+            self._learn(count, warm, fast)
         motion = bool(boxes) and not warm
         score = moving / self._area_px if motion else 0.0
         transition = self._tracker.step(t, motion, score, boxes if motion else _NO_BOXES)
@@ -244,12 +241,13 @@ class MotionDetector:
         else:
             self._thresh.fill(base)
 
-    def _forget(self, streaks: list[np.ndarray]) -> None:
-        """Where streaks were left out this frame (their pixels stay changed: an object
-        entering that looked like one is matched against them next frame)."""
-        self._streaks.fill(0)
-        cv2.drawContours(self._streaks, streaks, -1, 255, -1)
-        self._streaked = True
+    def _outside(self, streaks: list[np.ndarray]) -> np.ndarray:
+        """Everywhere but the streaks left out this frame: a streak learned fast into the
+        background would stay behind as a ghost for seconds. (Their pixels stay changed:
+        an object entering that looked like one is matched against them next frame.)"""
+        self._unstreaked.fill(255)
+        cv2.drawContours(self._unstreaked, streaks, -1, 0, -1)
+        return self._unstreaked
 
     def _explain(self, boxes: tuple[Box, ...], moving: int) -> tuple[tuple[Box, ...], int]:
         """Drop the blobs that a smoothly varying light explains (headlights sweeping)."""
@@ -279,16 +277,9 @@ class MotionDetector:
             cv2.compare(self._diff, self._thresh, cv2.CMP_GT, self._fg)
         return int(cv2.countNonZero(self._fg))
 
-    def _unstreaked(self) -> np.ndarray | None:
-        """Where the background may learn fast (warming up, re-lit): not where a streak
-        was left out this frame, which would stay behind as a ghost for seconds."""
-        if not self._streaked:
-            return None
-        cv2.bitwise_not(self._streaks, self._clear)
-        return self._clear
-
-    def _learn(self, count: int, warm: bool) -> None:
-        """Update flicker statistics and the background (moving pixels learn slowly)."""
+    def _learn(self, count: int, warm: bool, fast: np.ndarray | None) -> None:
+        """Update flicker statistics and the background (moving pixels learn slowly; while
+        warming up, fast where `fast` allows)."""
         if count or self._prev_count:
             cv2.bitwise_xor(self._fg, self._prev_fg, self._toggle)
             cv2.accumulateWeighted(self._toggle, self._flicker, FLICKER_RATE)
@@ -310,7 +301,7 @@ class MotionDetector:
         alpha = self.cfg.background_alpha
         if warm:
             cv2.accumulateWeighted(self._frame, self._bg, max(alpha, 1.0 / self._frames),
-                                   self._unstreaked())
+                                   fast)
             return
         self._moving = count > 0
         if count == 0:

@@ -79,15 +79,16 @@ def find_boxes(
         if w * h < min_pixels or cv2.contourArea(c, True) < 0:
             continue
         n = cv2.countNonZero(fg[y : y + h, x : x + w])
-        if n >= min_pixels and before is not None and _streak(n, w, h):
+        if n < min_pixels:
+            continue
+        if before is not None and _streak(n, w, h):
             kept = cv2.countNonZero(
                 cv2.bitwise_and(fg[y : y + h, x : x + w], before[y : y + h, x : x + w]))
             if kept < STREAK_NEW * n and kept < min_pixels:
                 streaks.append(c)
                 continue
-        if n >= min_pixels:
-            moving += n
-            boxes.append((x / width, y / height, w / width, h / height))
+        moving += n
+        boxes.append((x / width, y / height, w / width, h / height))
     boxes.sort(key=lambda b: -b[2] * b[3])
     return tuple(boxes), moving, streaks
 
