@@ -28,7 +28,8 @@ if not __package__:  # run as a script (make bench): put the project root on the
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.baselines import FrameDiffBaseline, PicameraMSEBaseline
-from capture.sources.rain import looped, rained, rained_night
+from capture.sources.rain import rained, rained_night
+from capture.sources.relit import looped
 from capture.sources.synthetic import SyntheticSource
 from config.schema import MotionConfig
 from motion import MotionDetector
@@ -105,8 +106,7 @@ def clips(data: Path) -> list[tuple[str, list[np.ndarray], np.ndarray, float, Mo
 def rain_clips(data: Path) -> list[tuple[str, list[np.ndarray], np.ndarray, float, MotionConfig]]:
     """The real street of issue53 in rain (capture.sources.rain): real pixels, synthetic
     rain; nobody is there, so every motion frame is a false one."""
-    frames, fps = video(data / "dvrscan" / "issue53_brightness_change.avi")
-    street = [cv2.resize(f, (320, 360), interpolation=cv2.INTER_AREA) for f in frames]
+    street, fps = video(data / "dvrscan" / "issue53_brightness_change.avi")  # 320x360
     cfg = MotionConfig(mask=ISSUE53_MASK)
     out = []
     for kind in ("light", "heavy"):

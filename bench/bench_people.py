@@ -41,10 +41,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.bench_motion import video  # noqa: E402
 from capture.frame import Frame  # noqa: E402
 from capture.sources import open_source  # noqa: E402
-from capture.sources.rain import looped, rained, rained_night  # noqa: E402
-from capture.sources.relit import relit  # noqa: E402
+from capture.sources.rain import rained, rained_night  # noqa: E402
+from capture.sources.relit import looped, relit  # noqa: E402
 from capture.sources.synthetic import SyntheticSource  # noqa: E402
 from config import CaptureConfig, MotionConfig  # noqa: E402
 from config.people import PeopleConfig  # noqa: E402
@@ -98,16 +99,7 @@ def source_frames(spec: str, width: int = 320) -> Callable[[], Iterable[Frame]]:
 
 def street(path: Path) -> list[np.ndarray]:
     """issue53's frames, gray, at 320x360 (its own 12 frames/s)."""
-    cap = cv2.VideoCapture(str(path))
-    real = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        real.append(cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (320, 360),
-                               interpolation=cv2.INTER_AREA))
-    cap.release()
-    return real
+    return video(path)[0]
 
 
 def gray_frames(make: Callable[[], list[np.ndarray]],

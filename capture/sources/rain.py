@@ -61,9 +61,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from capture.sources.light import light_field, vignette
-from capture.sources.night import AMBIENT, VIGNETTE
-from capture.sources.relit import NIGHT_SCALE, NOISE, SECONDS
+from capture.sources.relit import SECONDS, no_pools, relit
 
 RATES = {"light": 1.0, "moderate": 5.0, "heavy": 20.0}  # mm/h
 MP_N0 = 8000.0  # Marshall-Palmer: drops per m^3 and mm of diameter
@@ -223,14 +221,6 @@ class RainField:
         self.x[out] = self.rng.uniform(-self.mx[out], self.w + self.mx[out])
 
 
-def looped(frames: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
-    """`count` frames of `frames` played forwards and back (as relit plays them)."""
-    if not frames:
-        raise ValueError("no frames")
-    order = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1)) or [0]
-    return [frames[order[i % len(order)]] for i in range(count)]
-
-
 def rained(frames: Sequence[np.ndarray], fps: float, intensity: str,
            seed: int = 0) -> list[np.ndarray]:
     """Daylight rain of `intensity` over `frames` (gray uint8, in their own order)."""
@@ -266,13 +256,5 @@ def rained_night(frames: Sequence[np.ndarray], fps: float, intensity: str,
     if not frames:
         raise ValueError("no frames to rain on")
     h, w = frames[0].shape[:2]
-    light = light_field(vignette(w, h, VIGNETTE) * np.float32(AMBIENT), (), 1.0)
     field = RainField(night_rain(intensity), w, h, fps, seed)
-    noise = np.random.default_rng(seed + 1)
-    out = []
-    for gray in looped(frames, round(seconds * fps)):
-        dark = np.clip(gray.astype(np.float32) * np.float32(NIGHT_SCALE) * light, 0, 255)
-        wet = field.over(dark.astype(np.uint8)).astype(np.float32)
-        wet += noise.normal(0.0, NOISE, (h, w)).astype(np.float32)
-        out.append(np.clip(wet, 0, 255).astype(np.uint8))
-    return out
+    return relit(frames, fps, seconds, seed + 1, no_pools, field.over)

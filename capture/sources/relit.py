@@ -54,22 +54,33 @@ def no_pools(t: float) -> tuple[LightPool, ...]:
     return ()
 
 
+def looped(frames: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
+    """`count` frames of `frames` played forwards and back."""
+    if not frames:
+        raise ValueError("no frames")
+    order = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1)) or [0]
+    return [frames[order[i % len(order)]] for i in range(count)]
+
+
 def relit(frames: Sequence[np.ndarray], fps: float, seconds: float = SECONDS,
           seed: int = 0,
-          pools: Callable[[float], tuple[LightPool, ...]] = pools_at) -> list[np.ndarray]:
+          pools: Callable[[float], tuple[LightPool, ...]] = pools_at,
+          weather: Callable[[np.ndarray], np.ndarray] | None = None) -> list[np.ndarray]:
     """`seconds` of night at `fps` over `frames` (gray uint8, played forwards and back):
     the real frames' own changes (clouds, exposure, noise) stay, the sweeps (`pools` at
-    each time; `no_pools`: none) are added."""
+    each time; `no_pools`: none) are added; `weather` (rain's `RainField.over`) is drawn
+    on each lit picture before the sensor's noise."""
     if not frames:
         raise ValueError("no frames to relight")
     h, w = frames[0].shape[:2]
     ambient = vignette(w, h, VIGNETTE) * np.float32(AMBIENT)
     rng = np.random.default_rng(seed)
-    order = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1)) or [0]
     out = []
-    for i in range(round(seconds * fps)):
-        albedo = frames[order[i % len(order)]].astype(np.float32) * np.float32(NIGHT_SCALE)
-        light = light_field(ambient, pools(i / fps), 1.0)
-        pixel = albedo * light + rng.normal(0.0, NOISE, (h, w)).astype(np.float32)
+    for i, gray in enumerate(looped(frames, round(seconds * fps))):
+        albedo = gray.astype(np.float32) * np.float32(NIGHT_SCALE)
+        pixel = albedo * light_field(ambient, pools(i / fps), 1.0)
+        if weather is not None:
+            pixel = weather(np.clip(pixel, 0, 255).astype(np.uint8)).astype(np.float32)
+        pixel += rng.normal(0.0, NOISE, (h, w)).astype(np.float32)
         out.append(np.clip(pixel, 0, 255).astype(np.uint8))
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.bench_motion import video
 from capture.frame import Frame
 from capture.sources import open_source
 from config import CaptureConfig, MotionConfig
@@ -51,17 +52,8 @@ def frame(seq: int, gray: np.ndarray, fps: float = 25.0) -> Frame:
 
 
 def street_frames(test_data: Path) -> list[np.ndarray]:
-    """The street's 59 frames, gray, at 320x360."""
-    cap = cv2.VideoCapture(str(test_data / STREET))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        frames.append(cv2.resize(gray, (320, 360), interpolation=cv2.INTER_AREA))
-    cap.release()
-    return frames
+    """The street's 59 frames, gray, at 320x360 (as the motion bench reads them)."""
+    return video(test_data / STREET)[0]
 
 
 def events_and_people(frames: list[np.ndarray], fps: float = STREET_FPS,

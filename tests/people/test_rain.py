@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from capture.sources.rain import RainField, looped, night_rain, rained, rained_night
-from capture.sources.relit import no_pools, relit
+from capture.sources.rain import RainField, night_rain, rained, rained_night
+from capture.sources.relit import looped, no_pools, relit
 from config import MotionConfig
 from config.people import PeopleConfig
 from motion import MotionDetector
