@@ -246,3 +246,25 @@ def test_trusting_public_proxies_is_warned_about(tmp_path: Path) -> None:
     assert warned == ["warning: web.trusted_proxies: 0.0.0.0/0 includes public addresses: "
                       "anyone there can claim any client address in X-Forwarded-For; list "
                       "only your proxies"]
+
+
+def test_config_check_and_show_read_the_file_the_other_commands_read(tmp_path: Path) -> None:
+    """`--config FILE` and $DOORCAM_CONFIG name the file for `config check` and `config show`
+    as for every other command (a positional FILE still works for `check`)."""
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[device]\nid = "front-door"\n')
+    env = dict(os.environ, DOORCAM_CONFIG=str(conf))
+    for args, environ in ((["check", str(conf)], None), (["check", "--config", str(conf)], None),
+                          (["check"], env)):
+        done = subprocess.run([sys.executable, "-m", "device.cli", "config", *args], cwd=REPO,
+                              capture_output=True, text=True, timeout=60, env=environ)
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stdout.endswith(f"{conf}: ok\n"), (args, done.stdout)
+    shown = subprocess.run([sys.executable, "-m", "device.cli", "config", "show"], cwd=REPO,
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert '\nid = "front-door"\n' in shown.stdout
+    twice = _doorcam("config", "check", str(conf), "--config", str(conf))
+    assert twice.returncode == EXIT_USAGE
+    assert twice.stderr == "doorcam: config check: give the file once, as FILE or as --config " \
+        "FILE\n"

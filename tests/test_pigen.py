@@ -159,6 +159,50 @@ def test_first_boot_installs_a_registry_from_the_boot_partition(tmp_path: Path) 
     assert not any(boot.iterdir()), "installed (already current): notice and file gone"
 
 
+def test_first_boot_takes_a_config_and_the_registry_it_trusts_together(tmp_path: Path) -> None:
+    """A first card: a doorcam.toml taking part in agency requests and the registry it needs,
+    both on the boot partition. The config is checked against that registry, then the
+    registry installed under the config's key; neither waits for the other."""
+    from tests.uplink.test_registry_lifecycle import LAT, LON, Signer
+
+    signer = Signer(tmp_path)
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    assert _step(STAGE / "01-firstboot", rootfs).returncode == 0
+    boot = rootfs / "boot/firmware"
+    boot.mkdir(parents=True)
+    store = tmp_path / "store"
+    (rootfs / "etc/doorcam").mkdir(parents=True)
+    (rootfs / "etc/doorcam/doorcam.toml").write_text(f'[store]\npath = "{store}"\n')
+    uplink = (f'[store]\npath = "{store}"\n[device]\nlatitude = {LAT}\nlongitude = {LON}\n'
+              f'[uplink]\nenabled = true\nregistry_key = "{signer.public}"\n')
+    assert not (store / "registry.json").exists()
+    (boot / "doorcam.toml").write_text(uplink)
+    (boot / "doorcam-registry.json").write_bytes(signer.sign(1).read_bytes())
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert "imported the boot partition's doorcam.toml" in done.stdout, done.stderr
+    assert "installed the boot partition's doorcam-registry.json" in done.stdout, done.stderr
+    assert (rootfs / "etc/doorcam/doorcam.toml").read_text() == uplink
+    assert not any(boot.iterdir()), [p.name for p in boot.iterdir()]
+    assert sorted(p.name for p in (rootfs / "etc/doorcam").iterdir()) == ["doorcam.toml"]
+
+    # A registry the config's key did not sign: the config is refused, naming it, and the
+    # registry with it (the previous config trusts no registry).
+    (tmp_path / "other").mkdir()
+    other = Signer(tmp_path / "other")
+    (boot / "doorcam.toml").write_text(uplink.replace(signer.public, other.public))
+    (boot / "doorcam-registry.json").write_bytes(signer.sign(2).read_bytes())
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert (rootfs / "etc/doorcam/doorcam.toml").read_text() == uplink
+    notice = (boot / "doorcam-config-error.txt").read_text()
+    assert "uplink.registry_file = 'doorcam-registry.json': registry refused" in notice, notice
+    assert str(rootfs) not in notice
+    assert sorted(p.name for p in (rootfs / "etc/doorcam/rejected").iterdir()) == \
+        ["doorcam.toml"]
+
+
 def _hostname_step(tmp_path: Path, rootfs: Path) -> subprocess.CompletedProcess[str]:
     doorcam = tmp_path / "doorcam"
     doorcam.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m device.cli "$@"\n')

@@ -49,20 +49,24 @@ class Report:
 
 
 def load_checked(path: str | Path | None, *, capture: bool = True,
-                 environ: dict[str, str] | None = None) -> tuple[Config, Report]:
+                 environ: dict[str, str] | None = None,
+                 registry: Path | None = None) -> tuple[Config, Report]:
     """The config at `path`, checked as `doorcam run` needs it, and the report, whose
     warnings and notes are worth showing. ConfigError lists every problem: first those
-    of the file itself, then (once it loads) those of what it names."""
+    of the file itself, then (once it loads) those of what it names. `registry` is a
+    registry about to be installed, checked in place of the installed one."""
     cfg, where = load_config_file(path)
     report = check(cfg, where, capture=capture,
-                   environ=dict(os.environ) if environ is None else environ)
+                   environ=dict(os.environ) if environ is None else environ,
+                   registry=registry)
     if report.problems:
         raise ConfigError(report.problems)
     return cfg, report
 
 
 def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
-          environ: dict[str, str] | None = None, now: float | None = None) -> Report:
+          environ: dict[str, str] | None = None, now: float | None = None,
+          registry: Path | None = None) -> Report:
     report = Report(where, warnings=[str(w) for w in where.warnings])
     env = {} if environ is None else environ
     if capture:
@@ -71,7 +75,7 @@ def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
     _store(cfg, report)
     _keys(cfg, report)
     if cfg.uplink.enabled:
-        _registry(cfg, report, time.time() if now is None else now)
+        _registry(cfg, report, time.time() if now is None else now, registry)
     if cfg.uplink.enabled or cfg.owner_mqtt.enabled:
         _device_keys(cfg, report)
     if cfg.uplink.enabled:
@@ -199,7 +203,7 @@ def _keys(cfg: Config, report: Report) -> None:
                            "`doorcam owner keygen` printed")
 
 
-def _registry(cfg: Config, report: Report, now: float) -> None:
+def _registry(cfg: Config, report: Report, now: float, incoming: Path | None) -> None:
     if not cfg.uplink.registry_key:
         return  # the loader already says uplink.enabled needs it
     try:
@@ -207,13 +211,13 @@ def _registry(cfg: Config, report: Report, now: float) -> None:
     except ValueError:
         return  # said above
     paths = DevicePaths.of(cfg)
-    shown = cfg.uplink.registry_file or str(paths.registry)
+    shown = str(incoming) if incoming else cfg.uplink.registry_file or str(paths.registry)
     try:
-        data = paths.registry.read_bytes()
+        data = (incoming or paths.registry).read_bytes()
     except OSError as exc:
         report.add("uplink", "registry_file", shown,
-                   f"cannot be read ({exc.strerror or exc}): put the signed agency registry "
-                   f"there (the file the registry's signer publishes)")
+                   f"cannot be read ({exc.strerror or exc}): install the signed agency "
+                   "registry its signer publishes (sudo doorcam registry install FILE|URL)")
         return
     try:
         registry = parse_registry(data, key, now)
