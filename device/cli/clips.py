@@ -159,9 +159,7 @@ def _export(args: argparse.Namespace) -> int:
         out = _export_for(invoker, args)
     else:
         store = _store(args)
-        dest = Path(args.dest)
-        if dest.is_dir():
-            dest = dest / f"{store.get(args.id).id}.mp4"
+        dest = _destination(args.dest, store.get(args.id).id)
         out = store.export(args.id, dest, overwrite=args.force)
         os.chmod(out, _ordinary_mode())  # the store keeps its own files 0600; a copy is not
     if args.json:
@@ -169,6 +167,18 @@ def _export(args: argparse.Namespace) -> int:
     else:
         print(f"exported {args.id} to {out} (SHA-256 verified)")
     return 0
+
+
+def _destination(given: str, clip_id: str) -> Path:
+    """ID.mp4 in a directory, else the file named; a name ending in / is a directory even
+    when there is none (a file must not take the directory's name)."""
+    dest = Path(given).expanduser()
+    if dest.is_dir():
+        return dest / f"{clip_id}.mp4"
+    if given.endswith(("/", os.sep)):
+        raise UserError(f"{given}: no such directory; create it first, or name the file to "
+                        "write")
+    return dest
 
 
 def _ordinary_mode() -> int:
@@ -192,7 +202,7 @@ def _export_for(invoker: Invoker, args: argparse.Namespace) -> Path:
         try:
             invoker.become()
             with os.fdopen(data_r, "rb") as source:
-                out = _receive(source, Path(args.dest).expanduser(), overwrite=args.force)
+                out = _receive(source, args.dest, overwrite=args.force)
             os.write(said_w, str(out).encode())
             code = 0
         except UserError as exc:
@@ -240,7 +250,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _receive(source: BinaryIO, dest: Path, *, overwrite: bool) -> Path:
+def _receive(source: BinaryIO, given: str, *, overwrite: bool) -> Path:
     """The helper's side: the clip into `dest` (a file, or a directory for ID.mp4) through a
     temporary file renamed into place once the SHA-256 matches the store's record."""
     line = source.readline(4096)
@@ -248,8 +258,7 @@ def _receive(source: BinaryIO, dest: Path, *, overwrite: bool) -> Path:
         raise UserError("nothing exported")  # the store side failed and says why
     head = json.loads(line)
     clip_id, expected = str(head["id"]), str(head["sha256"])
-    if dest.is_dir():
-        dest = dest / f"{clip_id}.mp4"
+    dest = _destination(given, clip_id)
     if not overwrite and (dest.exists() or dest.is_symlink()):
         raise UserError(f"{dest} already exists; not overwriting it (--force to replace it)")
     part = dest.with_name(f".{dest.name}.{clip_id}.part")
