@@ -19,6 +19,7 @@ from typing import Any
 
 from capture.frame import SourceError
 from config import load_config
+from device.cli.outputs import open_output
 from device.errors import input_damage
 
 COLUMNS = ("frame", "motion", "event", "score", "boxes", "people", "people_boxes")
@@ -44,8 +45,13 @@ def run(args: argparse.Namespace) -> int:
     event_id: int | None = None
     hits: list[list[tuple[float, float, float, float]]] = []  # this event's sightings
     checked = people_busy = 0.0
-    source = build.open_frames(cfg, args.source, pace=None)
-    out = open(args.frames_csv, "w", newline="", encoding="utf-8") if args.frames_csv else None  # noqa: SIM115
+    out = open_output(args.frames_csv, "--frames-csv", newline="")
+    try:
+        source = build.open_frames(cfg, args.source, pace=None)
+    except BaseException:
+        if out:
+            out.close()
+        raise
     writer = csv.writer(out) if out else None
     if writer:
         writer.writerow(COLUMNS)
