@@ -27,7 +27,8 @@ COLUMNS = ("frame", "motion", "event", "score", "boxes", "people", "people_boxes
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("detect", help="run the motion detector alone and write per-frame CSV")
-    p.add_argument("source", help="video file, image folder, printf pattern or synthetic:NAME")
+    p.add_argument("source", help="video file, image folder, printf pattern (in%%06d.jpg), "
+                   "camera:N or rtsp://..., or synthetic:NAME")
     p.add_argument("--frames-csv", metavar="OUT.csv", help="one row per source frame")
     p.add_argument("--config", metavar="FILE", help="config file (TOML)")
     p.set_defaults(run=run)
