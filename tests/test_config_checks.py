@@ -268,3 +268,20 @@ def test_config_check_and_show_read_the_file_the_other_commands_read(tmp_path: P
     assert twice.returncode == EXIT_USAGE
     assert twice.stderr == "doorcam: config check: give the file once, as FILE or as --config " \
         "FILE\n"
+
+
+def test_push_without_a_contact_is_warned_about_before_the_web_app_refuses_it(
+        tmp_path: Path) -> None:
+    """`doorcam web` will not start with push on and no contact: `config check` says so."""
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[push]\nenabled = true\n')
+    check = _doorcam("config", "check", str(conf))
+    assert check.returncode == 0, check.stderr
+    warned = [line for line in check.stdout.splitlines() if line.startswith("warning:")]
+    assert warned == ["warning: push.enabled = true needs push.contact ('mailto:you@example.org'"
+                      " or an https:// URL): push services refuse pushes without it, so the "
+                      "web app (doorcam web) will not start until it is set"]
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[push]\nenabled = true\n'
+                    'contact = "mailto:me@example.org"\n')
+    check = _doorcam("config", "check", str(conf))
+    assert check.returncode == 0 and "warning" not in check.stdout, check.stdout

@@ -86,6 +86,7 @@ def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
     if cfg.uplink.enabled and cfg.owner_mqtt.enabled:
         _distinct_sessions(cfg, report)
     _web(cfg, report)
+    _push(cfg, report)
     return report
 
 
@@ -350,3 +351,12 @@ def _web(cfg: Config, report: Report) -> None:
         if why:
             report.add("web", key, value, f"{why}: give a readable PEM file, or leave both "
                        "cert_file and key_file empty for the device's own certificate")
+
+
+def _push(cfg: Config, report: Report) -> None:
+    # The web app, not the daemon, sends pushes: a warning here, a refusal to start there.
+    if cfg.push.enabled and not cfg.push.contact:
+        report.warnings.append(
+            "push.enabled = true needs push.contact ('mailto:you@example.org' or an https:// "
+            "URL): push services refuse pushes without it, so the web app (doorcam web) will "
+            "not start until it is set")
