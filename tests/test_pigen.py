@@ -46,6 +46,9 @@ def test_install_step_sets_up_the_venv_with_headless_opencv(tmp_path: Path) -> N
         "timers.target.wants/" in script
     packages = (stage / "00-install/00-packages").read_text().split()
     assert "python3-picamera2" in packages and "python3-venv" in packages
+    # As install.sh and the .deb: the doorbell's pin library (lgpio) comes with Pi OS's
+    # gpiozero; pip cannot build it there.
+    assert "python3-gpiozero" in packages
     # Qt, VTK and GDAL stay off a Lite card: OpenCV comes from the headless wheel.
     assert "python3-opencv" not in packages
     install = (REPO / "deploy/install.sh").read_text()
