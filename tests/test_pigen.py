@@ -187,6 +187,8 @@ def test_first_boot_takes_a_config_and_the_registry_it_trusts_together(tmp_path:
     assert "imported the boot partition's doorcam.toml" in done.stdout, done.stderr
     assert "installed the boot partition's doorcam-registry.json" in done.stdout, done.stderr
     assert (rootfs / "etc/doorcam/doorcam.toml").read_text() == uplink
+    # The daemon's state folder, made before `registry install` could make it root's 0700.
+    assert (rootfs / "var/lib/doorcam").stat().st_mode & 0o777 == 0o770
     assert not any(boot.iterdir()), [p.name for p in boot.iterdir()]
     assert sorted(p.name for p in (rootfs / "etc/doorcam").iterdir()) == ["doorcam.toml"]
 
