@@ -116,9 +116,10 @@ if [ "$ROOT" = / ]; then
         systemctl stop doorcam-web.service doorcam.service 2>/dev/null || true
     fi
     sh "$SRC/deploy/share-store.sh" /var/lib/doorcam
+    # The service reads its config through its group (0640), with or without --no-systemctl.
+    chgrp doorcam "$CONF" || true
 fi
 if [ "$SYSTEMCTL" = 1 ]; then
-    chgrp doorcam "$CONF" || true
     systemctl daemon-reload
     systemctl enable --now doorcam.service doorcam-web.service doorcam-registry-refresh.timer \
         doorcam-web-cert.timer
