@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install doorcam as a service on Raspberry Pi OS (Debian 13 "trixie" based) or Debian.
 # Idempotent: run it again to upgrade. `deploy/install.sh --uninstall` removes everything
-# except the clips and keys in /var/lib/doorcam.
+# except the clips and keys in /var/lib/doorcam and the config in /etc/doorcam.
 #
 #   --root DIR      install into DIR instead of / (for image builds and tests); implies
 #                   --no-apt --no-systemctl, and user creation is written to DIR's files
