@@ -225,3 +225,30 @@ def test_export_to_a_directory_that_is_not_there_writes_no_file_by_its_name(
         assert run(["clips", "export", clip_id, f"{there}/", "--store", str(store)]) == 0, \
             capfd.readouterr().err
         assert (there / f"{clip_id}.mp4").read_bytes() == data
+
+
+def test_clip_details_read_as_words_and_times(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`clips show` says yes/no, the local time and seconds, as its other lines do; --json
+    keeps the values as they are. A clip that does not play is shown (with why), exit 1."""
+    import json
+
+    from device.store import ClipStore
+    from tests.store.helpers import commit_bytes, store_config
+
+    root = tmp_path / "store"
+    with ClipStore(store_config(root)) as clips:
+        clip_id = commit_bytes(clips, duration=4.0)
+    assert main(["clips", "show", clip_id, "--store", str(root), "--json"]) == 1  # not a video
+    raw = json.loads(capsys.readouterr().out)
+    assert (raw["held"], raw["cut_short"], raw["sha256_ok"], raw["duration"]) == \
+        (False, False, True, 4.0)
+    assert main(["clips", "show", clip_id, "--store", str(root)]) == 1
+    lines = {k.strip(): v.strip() for k, _, v in
+             (line.partition(": ") for line in capsys.readouterr().out.splitlines())}
+    assert (lines["held"], lines["cut_short"], lines["sha256_ok"], lines["decodes"]) == \
+        ("no", "no", "yes", "no")
+    assert lines["duration"] == "4.00 s"
+    assert lines["created"].endswith(f"({raw['created']:.3f})") and ":" in lines["created"]
+    assert "True" not in lines.values() and "False" not in lines.values()
+    assert lines["decode_error"].startswith("not a video FFmpeg can decode"), lines

@@ -103,30 +103,40 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from capture.frame import SourceError
     from capture.media.decode import probe_clip
 
     store = _store(args, read_only=True)
     rec = store.get(args.id)
     path = store.clip_path(rec.id)
     intact = store.verify(rec.id)
-    probe = probe_clip(path) if intact else None
+    probe, undecodable = None, None
+    if intact:
+        try:
+            probe = probe_clip(path)
+        except SourceError as exc:  # shown, not raised: this is where one looks for it
+            undecodable = str(exc).removeprefix(f"{path}: ")
     info: dict[str, Any] = rec.to_json()
     info.update(path=str(path), thumbnail=str(store.thumbnail_path(rec.id)), sha256_ok=intact,
                 decodes=probe is not None,
                 decoded_frames=probe.frames if probe else None)
+    if undecodable:
+        info["decode_error"] = undecodable
     person = store.labels(rec.id).get("person")
     if person:
         info["person"] = person  # the frames a person was seen in, and where
     if args.json:
         print(json.dumps(_with_iso(info), indent=2))
-        return 0 if intact else 1
+        return 0 if probe else 1
     for key in ("clock_max_error_ms", "clock_est_error_ms"):
         del info[key]  # on the clock line
     for key, value in info.items():
         if key == "clock_synced":
             key, value = "clock", clock_line(rec)
-        elif key in ("start_wall", "end_wall") and isinstance(value, float):
+        elif key in ("start_wall", "end_wall", "created") and isinstance(value, float):
             value = f"{local(value)} ({value:.3f})"
+        elif key == "duration" and isinstance(value, float):
+            value = f"{value:.2f} s"
         elif key == "cut_short" and value:
             value = "yes: recording was interrupted (power cut or crash) and the clip ends "\
                 "at the last fragment saved"
@@ -139,8 +149,10 @@ def _show(args: argparse.Namespace) -> int:
         elif key == "simulated" and value:
             value = "yes: from a synthetic scene or a video file, not the camera; never "\
                 "offered to agency requests"
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
         print(f"{key:>14}: {value}")
-    return 0 if intact else 1
+    return 0 if probe else 1
 
 
 def clock_line(rec: ClipRecord) -> str:
