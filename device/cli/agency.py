@@ -283,7 +283,7 @@ def _publish(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"{args.file}: cannot publish this request's circle: {exc}") from None
     topics = [topic(c, cfg.requests_topic_base()) for c in cells]
-    link = MqttLink(cfg, f"agency-{req.agency_id}")
+    link = MqttLink(cfg, f"agency-{req.agency_id}", settings="--host and --port")
     link.start()
     try:
         deadline = time.monotonic() + 10

@@ -214,7 +214,8 @@ def _session(args: argparse.Namespace, enc: Any) -> Iterator[tuple[DeviceView, O
     topics = OwnerTopics.under(
         OwnerMqttConfig(topic_prefix=args.topic_prefix).effective_owner_topic(args.device))
     reader = Reader(args.device, device_key, args.kid, enc, topics)
-    link = MqttLink(cfg, f"owner-{args.device}-{os.urandom(4).hex()}")
+    link = MqttLink(cfg, f"owner-{args.device}-{os.urandom(4).hex()}",
+                    settings="--host and --port")
     link.subscribe([topics.view, topics.head])
     with link:
         try:
