@@ -285,3 +285,25 @@ def test_push_without_a_contact_is_warned_about_before_the_web_app_refuses_it(
                     'contact = "mailto:me@example.org"\n')
     check = _doorcam("config", "check", str(conf))
     assert check.returncode == 0 and "warning" not in check.stdout, check.stdout
+
+
+def test_an_expiring_registry_is_noted_with_the_command_that_replaces_it(
+        tmp_path: Path) -> None:
+    """Installed from a file, `registry refresh` has nothing to fetch: the note names
+    `registry install` instead."""
+    from tests.uplink.test_registry_lifecycle import LAT, LON, Signer
+
+    signer = Signer(tmp_path)
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[device]\nlatitude = {LAT}\n'
+                    f'longitude = {LON}\n[uplink]\nenabled = true\n'
+                    f'registry_key = "{signer.public}"\n')
+    installed = _doorcam("registry", "install", str(signer.sign(1, "--expires-days", "5")),
+                         "--config", str(conf))
+    assert installed.returncode == 0, installed.stderr
+    check = _doorcam("config", "check", str(conf), "--no-capture")
+    assert check.returncode == 0, check.stderr
+    [note] = [line for line in check.stdout.splitlines() if "agency registry" in line]
+    assert note.endswith("get a newer one from its signer (doorcam registry install "
+                         "FILE|URL)"), note
+    assert "in 5 day(s)" in note or "in 4 day(s)" in note, note
