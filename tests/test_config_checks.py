@@ -307,3 +307,23 @@ def test_an_expiring_registry_is_noted_with_the_command_that_replaces_it(
     assert note.endswith("get a newer one from its signer (doorcam registry install "
                          "FILE|URL)"), note
     assert "in 5 day(s)" in note or "in 4 day(s)" in note, note
+
+
+def test_the_pi_camera_without_its_library_is_noted(tmp_path: Path) -> None:
+    """`doorcam run` would retry a Pi camera whose library is missing for ever: the check
+    says so up front (a note: the rest of the device still runs)."""
+    import importlib.util
+
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n')  # the Pi camera by default
+    fake = tmp_path / "site" / "picamera2"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('only looked up, never imported')\n")
+    noted = "the picamera2 library is not installed here"
+    for path, present in (("", importlib.util.find_spec("picamera2") is not None),
+                          (str(fake.parent), True)):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (path, str(REPO)) if p))
+        done = subprocess.run([sys.executable, "-m", "device.cli", "config", "check", str(conf)],
+                              cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
+        assert done.returncode == 0, done.stderr
+        assert (noted in done.stdout) is not present, done.stdout

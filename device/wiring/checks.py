@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import importlib.util
 import ipaddress
 import os
 import time
@@ -97,6 +98,13 @@ def _source(cfg: Config, report: Report) -> None:
         check_spec(spec, cfg.capture)
     except SourceError as exc:
         report.add("capture", "source", spec, str(exc).removeprefix(f"{spec}: "))
+        return
+    # Looked up, not imported: importing it starts libcamera.
+    if source_kind(spec) == SourceKind.PICAMERA and importlib.util.find_spec("picamera2") is None:
+        report.notes.append(
+            f"capture.source {spec}: the picamera2 library is not installed here (on "
+            "Raspberry Pi OS: apt install python3-picamera2, and a venv made with "
+            "--system-site-packages); doorcam run records nothing until it is")
 
 
 def watched_area_problem(cfg: Config, width: int, height: int) -> tuple[str, str, str] | None:
