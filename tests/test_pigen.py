@@ -192,6 +192,23 @@ def test_first_boot_takes_a_config_and_the_registry_it_trusts_together(tmp_path:
     assert not any(boot.iterdir()), [p.name for p in boot.iterdir()]
     assert sorted(p.name for p in (rootfs / "etc/doorcam").iterdir()) == ["doorcam.toml"]
 
+    # With a newer registry in place, an older one beside a config: the config is taken
+    # (it works with the one installed), the older registry refused by the rollback check.
+    newer = signer.sign(3)
+    assert _firstboot_registry_now(tmp_path, rootfs, newer) == 0
+    changed = uplink + "[motion]\nthreshold = 30\n"
+    (boot / "doorcam.toml").write_text(changed)
+    (boot / "doorcam-registry.json").write_bytes(signer.sign(2).read_bytes())
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert (rootfs / "etc/doorcam/doorcam.toml").read_text() == changed, done.stderr
+    assert [p.name for p in boot.iterdir()] == ["doorcam-registry-error.txt"]
+    assert "registry version 2 is older than 3" in \
+        (boot / "doorcam-registry-error.txt").read_text()
+    assert (store / "registry.json").read_bytes() == newer.read_bytes()
+    (boot / "doorcam-registry-error.txt").unlink()
+    uplink = changed
+
     # A registry the config's key did not sign: the config is refused, naming it, and the
     # registry with it (the previous config trusts no registry).
     (tmp_path / "other").mkdir()
@@ -206,6 +223,12 @@ def test_first_boot_takes_a_config_and_the_registry_it_trusts_together(tmp_path:
     assert str(rootfs) not in notice
     assert sorted(p.name for p in (rootfs / "etc/doorcam/rejected").iterdir()) == \
         ["doorcam.toml"]
+
+
+def _firstboot_registry_now(tmp_path: Path, rootfs: Path, registry: Path) -> int:
+    """Put `registry` alone on the boot partition and run the import; its exit status."""
+    (rootfs / "boot/firmware/doorcam-registry.json").write_bytes(registry.read_bytes())
+    return _firstboot(tmp_path, rootfs).returncode
 
 
 def _hostname_step(tmp_path: Path, rootfs: Path) -> subprocess.CompletedProcess[str]:

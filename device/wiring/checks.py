@@ -237,6 +237,11 @@ def _registry(cfg: Config, report: Report, now: float, incoming: Path | None) ->
                    f"{exc} (checked against uplink.registry_key): get the current registry "
                    "from its signer, or check that registry_key is that signer's key")
         return
+    if registry.version < newest and incoming:
+        # `registry install` will refuse the older one; the config is judged by the newer
+        # registry already in place.
+        _registry(cfg, report, now, None)
+        return
     if registry.version < newest:
         report.add("uplink", "registry_file", shown,
                    f"registry version {registry.version} is older than version {newest}, "
