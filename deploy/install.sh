@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install doorcam as a service on Raspberry Pi OS (Debian 13 "trixie" based) or Debian.
 # Idempotent: run it again to upgrade. `deploy/install.sh --uninstall` removes everything
-# except the clips and keys in /var/lib/doorcam.
+# except the clips and keys in /var/lib/doorcam and the config in /etc/doorcam.
 #
 #   --root DIR      install into DIR instead of / (for image builds and tests); implies
 #                   --no-apt --no-systemctl, and user creation is written to DIR's files
@@ -116,9 +116,10 @@ if [ "$ROOT" = / ]; then
         systemctl stop doorcam-web.service doorcam.service 2>/dev/null || true
     fi
     sh "$SRC/deploy/share-store.sh" /var/lib/doorcam
+    # The service reads its config through its group (0640), with or without --no-systemctl.
+    chgrp doorcam "$CONF" || true
 fi
 if [ "$SYSTEMCTL" = 1 ]; then
-    chgrp doorcam "$CONF" || true
     systemctl daemon-reload
     systemctl enable --now doorcam.service doorcam-web.service doorcam-registry-refresh.timer \
         doorcam-web-cert.timer

@@ -185,3 +185,70 @@ def test_sudo_export_refuses_what_the_invoking_user_could_not_do(
     assert _as_root_under_sudo(["clips", "export", clip_id, str(taken), "--force", "--store",
                                 str(store)]) == 0
     assert taken.read_bytes() == data and taken.stat().st_uid == INVOKER
+
+
+def _as_root(args: list[str]) -> int:
+    """`main(args)` in a forked root process, not under sudo (it becomes the store's owner)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 100
+        try:
+            for name in ("SUDO_UID", "SUDO_GID"):
+                os.environ.pop(name, None)
+            code = main(args)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def test_export_to_a_directory_that_is_not_there_writes_no_file_by_its_name(
+        shared_dir: Path, sudo_world: tuple[Path, str, bytes],
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """`clips export ID out/` with no `out` folder: one line saying so, and no file named
+    `out` (which would then stand where the owner meant a folder); with the folder there,
+    the clip lands in it."""
+    require(os.geteuid() == 0, "needs root to switch users")
+    store, clip_id, data = sudo_world
+    shared_dir.chmod(0o1777)
+    missing = shared_dir / "exports"
+    said = f"{missing}/: no such directory; create it first, or name the file to write\n"
+    for run in (_as_root, _as_root_under_sudo):
+        assert run(["clips", "export", clip_id, f"{missing}/", "--store", str(store)]) == 2
+        err = capfd.readouterr().err
+        assert err.startswith("doorcam: ") and err.endswith(said) and err.count("\n") == 1, err
+        assert not missing.exists()
+    for n, run in enumerate((_as_root, _as_root_under_sudo)):
+        there = shared_dir / f"there-{n}"
+        there.mkdir()
+        there.chmod(0o777)
+        assert run(["clips", "export", clip_id, f"{there}/", "--store", str(store)]) == 0, \
+            capfd.readouterr().err
+        assert (there / f"{clip_id}.mp4").read_bytes() == data
+
+
+def test_clip_details_read_as_words_and_times(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`clips show` says yes/no, the local time and seconds, as its other lines do; --json
+    keeps the values as they are. A clip that does not play is shown (with why), exit 1."""
+    import json
+
+    from device.store import ClipStore
+    from tests.store.helpers import commit_bytes, store_config
+
+    root = tmp_path / "store"
+    with ClipStore(store_config(root)) as clips:
+        clip_id = commit_bytes(clips, duration=4.0)
+    assert main(["clips", "show", clip_id, "--store", str(root), "--json"]) == 1  # not a video
+    raw = json.loads(capsys.readouterr().out)
+    assert (raw["held"], raw["cut_short"], raw["sha256_ok"], raw["duration"]) == \
+        (False, False, True, 4.0)
+    assert main(["clips", "show", clip_id, "--store", str(root)]) == 1
+    lines = {k.strip(): v.strip() for k, _, v in
+             (line.partition(": ") for line in capsys.readouterr().out.splitlines())}
+    assert (lines["held"], lines["cut_short"], lines["sha256_ok"], lines["decodes"]) == \
+        ("no", "no", "yes", "no")
+    assert lines["duration"] == "4.00 s"
+    assert lines["created"].endswith(f"({raw['created']:.3f})") and ":" in lines["created"]
+    assert "True" not in lines.values() and "False" not in lines.values()
+    assert lines["decode_error"].startswith("not a video FFmpeg can decode"), lines

@@ -84,12 +84,22 @@ def _bad_config(tmp: Path) -> Path:
     return path
 
 
+def _text_file(tmp: Path) -> Path:
+    path = tmp / "notes.txt"
+    path.write_text("".join(f"line {i}: the porch camera's notes, nothing to see\n"
+                            for i in range(200)))
+    with av.open(str(path)) as drawn:  # what FFmpeg alone makes of it: pictures
+        assert drawn.streams.video and drawn.streams.video[0].codec_context.name == "ansi"
+    return path
+
+
 CASES = {
     "truncated video": (_truncated, "input ended early"),
     "corrupt frame": (_corrupt_frame, "damaged frame"),
     "empty file": (_empty, "empty"),
     "missing file": (lambda tmp: tmp / "nope.mp4", "not found"),
     "image folder with mixed sizes": (_mixed_sizes, "f008.png"),
+    "text file": (_text_file, "notes.txt: a text file, not a video"),
 }
 
 

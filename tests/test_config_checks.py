@@ -246,3 +246,84 @@ def test_trusting_public_proxies_is_warned_about(tmp_path: Path) -> None:
     assert warned == ["warning: web.trusted_proxies: 0.0.0.0/0 includes public addresses: "
                       "anyone there can claim any client address in X-Forwarded-For; list "
                       "only your proxies"]
+
+
+def test_config_check_and_show_read_the_file_the_other_commands_read(tmp_path: Path) -> None:
+    """`--config FILE` and $DOORCAM_CONFIG name the file for `config check` and `config show`
+    as for every other command (a positional FILE still works for `check`)."""
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[device]\nid = "front-door"\n')
+    env = dict(os.environ, DOORCAM_CONFIG=str(conf))
+    for args, environ in ((["check", str(conf)], None), (["check", "--config", str(conf)], None),
+                          (["check"], env)):
+        done = subprocess.run([sys.executable, "-m", "device.cli", "config", *args], cwd=REPO,
+                              capture_output=True, text=True, timeout=60, env=environ)
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stdout.endswith(f"{conf}: ok\n"), (args, done.stdout)
+    shown = subprocess.run([sys.executable, "-m", "device.cli", "config", "show"], cwd=REPO,
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert '\nid = "front-door"\n' in shown.stdout
+    twice = _doorcam("config", "check", str(conf), "--config", str(conf))
+    assert twice.returncode == EXIT_USAGE
+    assert twice.stderr == "doorcam: config check: give the file once, as FILE or as --config " \
+        "FILE\n"
+
+
+def test_push_without_a_contact_is_warned_about_before_the_web_app_refuses_it(
+        tmp_path: Path) -> None:
+    """`doorcam web` will not start with push on and no contact: `config check` says so."""
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[push]\nenabled = true\n')
+    check = _doorcam("config", "check", str(conf))
+    assert check.returncode == 0, check.stderr
+    warned = [line for line in check.stdout.splitlines() if line.startswith("warning:")]
+    assert warned == ["warning: push.enabled = true needs push.contact ('mailto:you@example.org'"
+                      " or an https:// URL): push services refuse pushes without it, so the "
+                      "web app (doorcam web) will not start until it is set"]
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[push]\nenabled = true\n'
+                    'contact = "mailto:me@example.org"\n')
+    check = _doorcam("config", "check", str(conf))
+    assert check.returncode == 0 and "warning" not in check.stdout, check.stdout
+
+
+def test_an_expiring_registry_is_noted_with_the_command_that_replaces_it(
+        tmp_path: Path) -> None:
+    """Installed from a file, `registry refresh` has nothing to fetch: the note names
+    `registry install` instead."""
+    from tests.uplink.test_registry_lifecycle import LAT, LON, Signer
+
+    signer = Signer(tmp_path)
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[device]\nlatitude = {LAT}\n'
+                    f'longitude = {LON}\n[uplink]\nenabled = true\n'
+                    f'registry_key = "{signer.public}"\n')
+    installed = _doorcam("registry", "install", str(signer.sign(1, "--expires-days", "5")),
+                         "--config", str(conf))
+    assert installed.returncode == 0, installed.stderr
+    check = _doorcam("config", "check", str(conf), "--no-capture")
+    assert check.returncode == 0, check.stderr
+    [note] = [line for line in check.stdout.splitlines() if "agency registry" in line]
+    assert note.endswith("get a newer one from its signer (doorcam registry install "
+                         "FILE|URL)"), note
+    assert "in 5 day(s)" in note or "in 4 day(s)" in note, note
+
+
+def test_the_pi_camera_without_its_library_is_noted(tmp_path: Path) -> None:
+    """`doorcam run` would retry a Pi camera whose library is missing for ever: the check
+    says so up front (a note: the rest of the device still runs)."""
+    import importlib.util
+
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path}/store"\n')  # the Pi camera by default
+    fake = tmp_path / "site" / "picamera2"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('only looked up, never imported')\n")
+    noted = "the picamera2 library is not installed here"
+    for path, present in (("", importlib.util.find_spec("picamera2") is not None),
+                          (str(fake.parent), True)):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (path, str(REPO)) if p))
+        done = subprocess.run([sys.executable, "-m", "device.cli", "config", "check", str(conf)],
+                              cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
+        assert done.returncode == 0, done.stderr
+        assert (noted in done.stdout) is not present, done.stdout

@@ -73,7 +73,8 @@ def test_unusable_registry_at_start_is_a_config_error(tmp_path: Path) -> None:
     assert done.returncode == 78, done.stderr
     line = done.stderr.strip()
     assert line.startswith(f"doorcam: config error: {cfg}:9: uplink.registry_file = "), line
-    assert "cannot be read (No such file or directory): put the signed agency registry" in line
+    assert "cannot be read (No such file or directory): install the signed agency registry" \
+        in line and "doorcam registry install" in line
     assert not store.exists()
 
 

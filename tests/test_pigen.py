@@ -46,6 +46,9 @@ def test_install_step_sets_up_the_venv_with_headless_opencv(tmp_path: Path) -> N
         "timers.target.wants/" in script
     packages = (stage / "00-install/00-packages").read_text().split()
     assert "python3-picamera2" in packages and "python3-venv" in packages
+    # As install.sh and the .deb: the doorbell's pin library (lgpio) comes with Pi OS's
+    # gpiozero; pip cannot build it there.
+    assert "python3-gpiozero" in packages
     # Qt, VTK and GDAL stay off a Lite card: OpenCV comes from the headless wheel.
     assert "python3-opencv" not in packages
     install = (REPO / "deploy/install.sh").read_text()
@@ -157,6 +160,75 @@ def test_first_boot_installs_a_registry_from_the_boot_partition(tmp_path: Path) 
     (boot / "doorcam-registry.json").write_bytes(v2.read_bytes())
     assert _firstboot(tmp_path, rootfs).returncode == 0
     assert not any(boot.iterdir()), "installed (already current): notice and file gone"
+
+
+def test_first_boot_takes_a_config_and_the_registry_it_trusts_together(tmp_path: Path) -> None:
+    """A first card: a doorcam.toml taking part in agency requests and the registry it needs,
+    both on the boot partition. The config is checked against that registry, then the
+    registry installed under the config's key; neither waits for the other."""
+    from tests.uplink.test_registry_lifecycle import LAT, LON, Signer
+
+    signer = Signer(tmp_path)
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    assert _step(STAGE / "01-firstboot", rootfs).returncode == 0
+    boot = rootfs / "boot/firmware"
+    boot.mkdir(parents=True)
+    store = tmp_path / "store"
+    (rootfs / "etc/doorcam").mkdir(parents=True)
+    (rootfs / "etc/doorcam/doorcam.toml").write_text(f'[store]\npath = "{store}"\n')
+    uplink = (f'[store]\npath = "{store}"\n[device]\nlatitude = {LAT}\nlongitude = {LON}\n'
+              f'[uplink]\nenabled = true\nregistry_key = "{signer.public}"\n')
+    assert not (store / "registry.json").exists()
+    (boot / "doorcam.toml").write_text(uplink)
+    (boot / "doorcam-registry.json").write_bytes(signer.sign(1).read_bytes())
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert "imported the boot partition's doorcam.toml" in done.stdout, done.stderr
+    assert "installed the boot partition's doorcam-registry.json" in done.stdout, done.stderr
+    assert (rootfs / "etc/doorcam/doorcam.toml").read_text() == uplink
+    # The daemon's state folder, made before `registry install` could make it root's 0700.
+    assert (rootfs / "var/lib/doorcam").stat().st_mode & 0o777 == 0o770
+    assert not any(boot.iterdir()), [p.name for p in boot.iterdir()]
+    assert sorted(p.name for p in (rootfs / "etc/doorcam").iterdir()) == ["doorcam.toml"]
+
+    # With a newer registry in place, an older one beside a config: the config is taken
+    # (it works with the one installed), the older registry refused by the rollback check.
+    newer = signer.sign(3)
+    assert _firstboot_registry_now(tmp_path, rootfs, newer) == 0
+    changed = uplink + "[motion]\nthreshold = 30\n"
+    (boot / "doorcam.toml").write_text(changed)
+    (boot / "doorcam-registry.json").write_bytes(signer.sign(2).read_bytes())
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert (rootfs / "etc/doorcam/doorcam.toml").read_text() == changed, done.stderr
+    assert [p.name for p in boot.iterdir()] == ["doorcam-registry-error.txt"]
+    assert "registry version 2 is older than 3" in \
+        (boot / "doorcam-registry-error.txt").read_text()
+    assert (store / "registry.json").read_bytes() == newer.read_bytes()
+    (boot / "doorcam-registry-error.txt").unlink()
+    uplink = changed
+
+    # A registry the config's key did not sign: the config is refused, naming it, and the
+    # registry with it (the previous config trusts no registry).
+    (tmp_path / "other").mkdir()
+    other = Signer(tmp_path / "other")
+    (boot / "doorcam.toml").write_text(uplink.replace(signer.public, other.public))
+    (boot / "doorcam-registry.json").write_bytes(signer.sign(2).read_bytes())
+    done = _firstboot(tmp_path, rootfs)
+    assert done.returncode == 0, done.stderr
+    assert (rootfs / "etc/doorcam/doorcam.toml").read_text() == uplink
+    notice = (boot / "doorcam-config-error.txt").read_text()
+    assert "uplink.registry_file = 'doorcam-registry.json': registry refused" in notice, notice
+    assert str(rootfs) not in notice
+    assert sorted(p.name for p in (rootfs / "etc/doorcam/rejected").iterdir()) == \
+        ["doorcam.toml"]
+
+
+def _firstboot_registry_now(tmp_path: Path, rootfs: Path, registry: Path) -> int:
+    """Put `registry` alone on the boot partition and run the import; its exit status."""
+    (rootfs / "boot/firmware/doorcam-registry.json").write_bytes(registry.read_bytes())
+    return _firstboot(tmp_path, rootfs).returncode
 
 
 def _hostname_step(tmp_path: Path, rootfs: Path) -> subprocess.CompletedProcess[str]:

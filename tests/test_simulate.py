@@ -134,3 +134,19 @@ def test_synthetic_demo_scene_stores_clips_per_visit(tmp_path: Path) -> None:
     assert len(lines) == 2, lines  # the scene has two visits and one exposure jump
     assert "2 clip(s) stored in" in done.stdout
     assert "motion event 1 started" in done.stderr
+
+
+def test_an_output_file_that_cannot_be_written_is_bad_input(tmp_path: Path) -> None:
+    """--frames-csv and --events-jsonl in a folder that is not there: exit 2, one line naming
+    the option and the path, and no store made."""
+    missing = tmp_path / "no-such-folder"
+    for args, option, name in (
+            (["detect", "synthetic:porch?size=320x240&seconds=1", "--frames-csv"],
+             "--frames-csv", "f.csv"),
+            (["simulate", "synthetic:porch?size=320x240&seconds=1", "--store",
+              str(tmp_path / "s"), "--events-jsonl"], "--events-jsonl", "e.jsonl")):
+        done = doorcam(*args, str(missing / name))
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == f"doorcam: {option} {missing / name}: cannot be written (No such " \
+            "file or directory)\n"
+    assert not (tmp_path / "s").exists()

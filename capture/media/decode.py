@@ -19,6 +19,9 @@ _LUMA_FIRST = frozenset({
     "yuvj440p", "yuv411p", "yuv410p", "nv12", "nv21", "gray",
 })
 _AV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
+# FFmpeg's decoders that draw a text file as pictures (its "tty" and text-art demuxers take
+# .txt, .nfo, .asc and the like): a notes file handed over by mistake is not footage.
+TEXT_ART = frozenset({"ansi", "bintext", "xbin", "idf"})
 
 
 class AvMainImage:
@@ -110,6 +113,10 @@ class VideoFileReader:
             self._container.close()
             raise SourceError(f"{self.path}: no video stream")
         stream = self._container.streams.video[0]
+        if stream.codec_context.name in TEXT_ART:
+            self._container.close()
+            raise SourceError(f"{self.path}: a text file, not a video (FFmpeg would draw its "
+                              "characters as pictures)")
         stream.thread_type = "AUTO"
         self._stream = stream
         self._ctx = stream.codec_context

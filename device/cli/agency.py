@@ -23,14 +23,17 @@ def add_parser(sub: Any) -> None:
     a = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = a.add_parser("keygen", help="make an Ed25519 key pair (registry, agency or owner)")
     q.add_argument("--kid", required=True, help="key id, e.g. pd-1-2026")
-    q.add_argument("--out", required=True, metavar="DIR")
+    q.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for KID.key (private, 0600) and KID.pub.json")
     q.set_defaults(run=_keygen)
     q = a.add_parser("registry", help="sign a registry of agencies (JSON list, see docs)")
     q.add_argument("--key", required=True, help="registry private key (.key)")
-    q.add_argument("--kid", required=True)
-    q.add_argument("--agencies", required=True, metavar="FILE.json")
-    q.add_argument("--version", type=int, required=True)
-    q.add_argument("--out", required=True)
+    q.add_argument("--kid", required=True, help="the registry key's id, as devices see it")
+    q.add_argument("--agencies", required=True, metavar="FILE.json",
+                   help="the agencies: a JSON list as docs/protocol.md shows them")
+    q.add_argument("--version", type=int, required=True,
+                   help="higher than any registry signed before (devices refuse an older one)")
+    q.add_argument("--out", required=True, metavar="FILE", help="the signed registry to write")
     q.add_argument("--expires-days", type=int, default=365,
                    help="the registry expires this many days after issue (devices warn "
                         "before, and refuse it after); 0 = never")
@@ -42,15 +45,27 @@ def add_parser(sub: Any) -> None:
                    help="this key is valid until WHEN (UTC, or now+30d); repeatable")
     q.set_defaults(run=_registry)
     q = a.add_parser("request", help="compose and sign a request for assistance")
-    for name in ("key", "kid", "agency-id", "agency-name", "case", "type", "description",
-                 "investigator", "contact", "upload-url", "out"):
-        q.add_argument(f"--{name}", required=True)
-    for name in ("lat", "lon"):
-        q.add_argument(f"--{name}", type=float, required=True)
-    q.add_argument("--radius-m", type=int, required=True)
+    for name, text in (
+            ("key", "the agency's private key (.key)"),
+            ("kid", "the key's id, as the registry lists it"),
+            ("agency-id", "the agency's id in the registry"),
+            ("agency-name", "the agency's name, exactly as the registry has it"),
+            ("case", "case number"),
+            ("type", "incident type, e.g. 'package theft'"),
+            ("description", "what happened and what you look for, shown to owners"),
+            ("investigator", "the investigator's name"),
+            ("contact", "how owners reach the investigator"),
+            ("upload-url", "the tus endpoint devices upload to (a host the registry lists)"),
+            ("out", "the signed request to write")):
+        q.add_argument(f"--{name}", required=True, help=text)
+    for name, text in (("lat", "the incident's latitude"), ("lon", "its longitude")):
+        q.add_argument(f"--{name}", type=float, required=True, help=text)
+    q.add_argument("--radius-m", type=int, required=True,
+                   help="the area asked about, metres around lat/lon")
     q.add_argument("--start", required=True, help="UTC, 2026-11-28T13:00:00Z or now-2h")
     q.add_argument("--end", required=True, help="UTC, or now / now-10m")
-    q.add_argument("--expires-days", type=int, default=7)
+    q.add_argument("--expires-days", type=int, default=7,
+                   help="devices drop the request this many days after issue (default 7)")
     q.add_argument("--retention-days", type=int, metavar="DAYS",
                    help="terms: the agency keeps the footage at most this long")
     q.add_argument("--no-onward-sharing", action="store_true",
@@ -58,15 +73,17 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--terms-text", metavar="TEXT", help="terms in words (up to 1000 characters)")
     q.set_defaults(run=_request)
     q = a.add_parser("publish", help="publish a signed request to every area cell it covers")
-    q.add_argument("file")
+    q.add_argument("file", help="a request signed by `doorcam agency request`")
     add_broker_args(q)
     q.add_argument("--topic-prefix", default="doorcam/v1",
                    help="the devices' [mqtt] topic_prefix (requests go to PREFIX/requests/CELL)")
     q.set_defaults(run=_publish)
     q = a.add_parser("receive", help="run the reference tus receiver; verifies evidence")
-    q.add_argument("--dir", required=True)
-    q.add_argument("--host", default="127.0.0.1")
-    q.add_argument("--port", type=int, default=8080)
+    q.add_argument("--dir", required=True,
+                   help="where evidence is filed (DIR/REQUEST_ID/)")
+    q.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1)")
+    q.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     q.add_argument("--key", help="the agency's private key (.key): signs a receipt of what "
                    "arrived for each request (GET .../receipt/REQUEST_ID)")
     q.add_argument("--kid", help="the key's id as the registry lists it (default: the key "
@@ -266,7 +283,7 @@ def _publish(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"{args.file}: cannot publish this request's circle: {exc}") from None
     topics = [topic(c, cfg.requests_topic_base()) for c in cells]
-    link = MqttLink(cfg, f"agency-{req.agency_id}")
+    link = MqttLink(cfg, f"agency-{req.agency_id}", settings="--host and --port")
     link.start()
     try:
         deadline = time.monotonic() + 10

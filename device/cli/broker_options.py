@@ -9,9 +9,9 @@ from config.mqtt import MqttConfig
 
 
 def add_broker_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=1883)
-    parser.add_argument("--username", default="")
+    parser.add_argument("--host", default="127.0.0.1", help="the broker (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=1883, help="its port (default 1883)")
+    parser.add_argument("--username", default="", help="broker user name")
     parser.add_argument("--password-env", metavar="VAR", default="DOORCAM_MQTT_PASSWORD",
                         help="environment variable holding the broker password")
     parser.add_argument("--tls", action="store_true", help="connect with TLS")

@@ -38,17 +38,17 @@ def add_parser(sub: Any) -> None:
     common(q)
     q.set_defaults(run=_list)
     q = csub.add_parser("show", help="one clip: metadata, file, integrity and playability")
-    q.add_argument("id")
+    q.add_argument("id", help="the clip's id, as `clips list` shows it")
     common(q)
     q.set_defaults(run=_show)
     q = csub.add_parser("export", help="copy a clip out of the store (verified by SHA-256)")
-    q.add_argument("id")
+    q.add_argument("id", help="the clip's id, as `clips list` shows it")
     q.add_argument("dest", help="destination file or directory")
     q.add_argument("--force", action="store_true", help="overwrite an existing file")
     common(q)
     q.set_defaults(run=_export)
     q = csub.add_parser("delete", help="delete a clip and its thumbnail")
-    q.add_argument("id")
+    q.add_argument("id", help="the clip's id, as `clips list` shows it")
     q.add_argument("--force", action="store_true",
                    help="delete even a clip held for a pending agency request")
     common(q)
@@ -103,30 +103,40 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from capture.frame import SourceError
     from capture.media.decode import probe_clip
 
     store = _store(args, read_only=True)
     rec = store.get(args.id)
     path = store.clip_path(rec.id)
     intact = store.verify(rec.id)
-    probe = probe_clip(path) if intact else None
+    probe, undecodable = None, None
+    if intact:
+        try:
+            probe = probe_clip(path)
+        except SourceError as exc:  # shown, not raised: this is where one looks for it
+            undecodable = str(exc).removeprefix(f"{path}: ")
     info: dict[str, Any] = rec.to_json()
     info.update(path=str(path), thumbnail=str(store.thumbnail_path(rec.id)), sha256_ok=intact,
                 decodes=probe is not None,
                 decoded_frames=probe.frames if probe else None)
+    if undecodable:
+        info["decode_error"] = undecodable
     person = store.labels(rec.id).get("person")
     if person:
         info["person"] = person  # the frames a person was seen in, and where
     if args.json:
         print(json.dumps(_with_iso(info), indent=2))
-        return 0 if intact else 1
+        return 0 if probe else 1
     for key in ("clock_max_error_ms", "clock_est_error_ms"):
         del info[key]  # on the clock line
     for key, value in info.items():
         if key == "clock_synced":
             key, value = "clock", clock_line(rec)
-        elif key in ("start_wall", "end_wall") and isinstance(value, float):
+        elif key in ("start_wall", "end_wall", "created") and isinstance(value, float):
             value = f"{local(value)} ({value:.3f})"
+        elif key == "duration" and isinstance(value, float):
+            value = f"{value:.2f} s"
         elif key == "cut_short" and value:
             value = "yes: recording was interrupted (power cut or crash) and the clip ends "\
                 "at the last fragment saved"
@@ -139,8 +149,10 @@ def _show(args: argparse.Namespace) -> int:
         elif key == "simulated" and value:
             value = "yes: from a synthetic scene or a video file, not the camera; never "\
                 "offered to agency requests"
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
         print(f"{key:>14}: {value}")
-    return 0 if intact else 1
+    return 0 if probe else 1
 
 
 def clock_line(rec: ClipRecord) -> str:
@@ -159,9 +171,7 @@ def _export(args: argparse.Namespace) -> int:
         out = _export_for(invoker, args)
     else:
         store = _store(args)
-        dest = Path(args.dest)
-        if dest.is_dir():
-            dest = dest / f"{store.get(args.id).id}.mp4"
+        dest = _destination(args.dest, store.get(args.id).id)
         out = store.export(args.id, dest, overwrite=args.force)
         os.chmod(out, _ordinary_mode())  # the store keeps its own files 0600; a copy is not
     if args.json:
@@ -169,6 +179,18 @@ def _export(args: argparse.Namespace) -> int:
     else:
         print(f"exported {args.id} to {out} (SHA-256 verified)")
     return 0
+
+
+def _destination(given: str, clip_id: str) -> Path:
+    """ID.mp4 in a directory, else the file named; a name ending in / is a directory even
+    when there is none (a file must not take the directory's name)."""
+    dest = Path(given).expanduser()
+    if dest.is_dir():
+        return dest / f"{clip_id}.mp4"
+    if given.endswith(("/", os.sep)):
+        raise UserError(f"{given}: no such directory; create it first, or name the file to "
+                        "write")
+    return dest
 
 
 def _ordinary_mode() -> int:
@@ -192,7 +214,7 @@ def _export_for(invoker: Invoker, args: argparse.Namespace) -> Path:
         try:
             invoker.become()
             with os.fdopen(data_r, "rb") as source:
-                out = _receive(source, Path(args.dest).expanduser(), overwrite=args.force)
+                out = _receive(source, args.dest, overwrite=args.force)
             os.write(said_w, str(out).encode())
             code = 0
         except UserError as exc:
@@ -240,7 +262,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _receive(source: BinaryIO, dest: Path, *, overwrite: bool) -> Path:
+def _receive(source: BinaryIO, given: str, *, overwrite: bool) -> Path:
     """The helper's side: the clip into `dest` (a file, or a directory for ID.mp4) through a
     temporary file renamed into place once the SHA-256 matches the store's record."""
     line = source.readline(4096)
@@ -248,8 +270,7 @@ def _receive(source: BinaryIO, dest: Path, *, overwrite: bool) -> Path:
         raise UserError("nothing exported")  # the store side failed and says why
     head = json.loads(line)
     clip_id, expected = str(head["id"]), str(head["sha256"])
-    if dest.is_dir():
-        dest = dest / f"{clip_id}.mp4"
+    dest = _destination(given, clip_id)
     if not overwrite and (dest.exists() or dest.is_symlink()):
         raise UserError(f"{dest} already exists; not overwriting it (--force to replace it)")
     part = dest.with_name(f".{dest.name}.{clip_id}.part")

@@ -19,6 +19,7 @@ from typing import Any
 
 from capture.frame import SourceError
 from config import load_config
+from device.cli.outputs import open_output
 from device.errors import input_damage
 
 COLUMNS = ("frame", "motion", "event", "score", "boxes", "people", "people_boxes")
@@ -26,7 +27,8 @@ COLUMNS = ("frame", "motion", "event", "score", "boxes", "people", "people_boxes
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("detect", help="run the motion detector alone and write per-frame CSV")
-    p.add_argument("source", help="video file, image folder, printf pattern or synthetic:NAME")
+    p.add_argument("source", help="video file, image folder, printf pattern (in%%06d.jpg), "
+                   "camera:N or rtsp://..., or synthetic:NAME")
     p.add_argument("--frames-csv", metavar="OUT.csv", help="one row per source frame")
     p.add_argument("--config", metavar="FILE", help="config file (TOML)")
     p.set_defaults(run=run)
@@ -44,8 +46,13 @@ def run(args: argparse.Namespace) -> int:
     event_id: int | None = None
     hits: list[list[tuple[float, float, float, float]]] = []  # this event's sightings
     checked = people_busy = 0.0
-    source = build.open_frames(cfg, args.source, pace=None)
-    out = open(args.frames_csv, "w", newline="", encoding="utf-8") if args.frames_csv else None  # noqa: SIM115
+    out = open_output(args.frames_csv, "--frames-csv", newline="")
+    try:
+        source = build.open_frames(cfg, args.source, pace=None)
+    except BaseException:
+        if out:
+            out.close()
+        raise
     writer = csv.writer(out) if out else None
     if writer:
         writer.writerow(COLUMNS)

@@ -40,7 +40,8 @@ def add_parser(sub: Any) -> None:
     o = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = o.add_parser("keygen", help="make an owner's signing and encryption keys")
     q.add_argument("--kid", required=True, help="key id, e.g. my-laptop")
-    q.add_argument("--out", required=True, metavar="DIR")
+    q.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for KID.key and KID.x25519.key (0600)")
     q.set_defaults(run=_keygen)
     q = o.add_parser("device-key", help="on the device: the key owners pin (--device-key)")
     q.add_argument("--config", metavar="FILE", help="config file (TOML)")
@@ -51,7 +52,8 @@ def add_parser(sub: Any) -> None:
         q = o.add_parser(name, help=text)
         q.add_argument("--device", required=True, help="the device id")
         add_broker_args(q)
-        q.add_argument("--topic-prefix", default="doorcam/v1")
+        q.add_argument("--topic-prefix", default="doorcam/v1",
+                       help="the device's [owner_mqtt] topic_prefix (default doorcam/v1)")
         q.add_argument("--key", help="your owner signing key (KID.key from owner keygen)")
         q.add_argument("--enc-key", help="your encryption key (default: KID.x25519.key "
                        "beside --key)")
@@ -68,10 +70,12 @@ def add_parser(sub: Any) -> None:
         if name == "pending":
             q.add_argument("--json", action="store_true", help="machine-readable output")
         else:
-            q.add_argument("request_id")
+            q.add_argument("request_id", help="as `owner pending` shows it")
             verdict = q.add_mutually_exclusive_group(required=True)
-            verdict.add_argument("--accept", action="store_true")
-            verdict.add_argument("--decline", action="store_true")
+            verdict.add_argument("--accept", action="store_true",
+                                 help="share the matched clips (or those named by --clip)")
+            verdict.add_argument("--decline", action="store_true",
+                                 help="share nothing; the agency is not told")
             q.add_argument("--clip", action="append", help="share only this clip (repeat)")
 
 
@@ -210,7 +214,8 @@ def _session(args: argparse.Namespace, enc: Any) -> Iterator[tuple[DeviceView, O
     topics = OwnerTopics.under(
         OwnerMqttConfig(topic_prefix=args.topic_prefix).effective_owner_topic(args.device))
     reader = Reader(args.device, device_key, args.kid, enc, topics)
-    link = MqttLink(cfg, f"owner-{args.device}-{os.urandom(4).hex()}")
+    link = MqttLink(cfg, f"owner-{args.device}-{os.urandom(4).hex()}",
+                    settings="--host and --port")
     link.subscribe([topics.view, topics.head])
     with link:
         try:

@@ -16,7 +16,8 @@ def add_parser(sub: Any) -> None:
     a = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = a.add_parser("install", help="check a signed registry (file or https URL) and put it "
                                      "in place; a URL is remembered for `refresh`")
-    q.add_argument("source", metavar="FILE|URL")
+    q.add_argument("source", metavar="FILE|URL",
+                   help="a signed registry file, or the https:// address it is published at")
     q.add_argument("--ca-file", default="", metavar="PEM",
                    help="for a URL: trust this CA bundle instead of the system's (a private "
                         "registry host); remembered for `refresh`")

@@ -12,6 +12,8 @@ from device.cli.admin import device_config
 from device.cli.table import iso, local
 from device.errors import EXIT_FAILURE, UserError
 
+ID_HELP = "the request's id, as `requests list` shows it"
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("requests", help="agency requests: list, show, accept, decline")
@@ -26,16 +28,18 @@ def add_parser(sub: Any) -> None:
         return q
 
     cmd("list", "requests awaiting your decision (--all: every request)", _list).add_argument(
-        "--all", action="store_true")
-    cmd("show", "one request: who asks, why, which of your clips", _show).add_argument("id")
+        "--all", action="store_true", help="every request received, decided and expired ones too")
+    cmd("show", "one request: who asks, why, which of your clips", _show).add_argument(
+        "id", help=ID_HELP)
     q = cmd("accept", "share matched clips with the requesting agency", _accept)
-    q.add_argument("id")
+    q.add_argument("id", help=ID_HELP)
     q.add_argument("--clip", action="append", metavar="CLIP_ID",
                    help="share only this clip (repeat); default: every matched clip")
-    cmd("decline", "share nothing; the agency is not told", _decline).add_argument("id")
+    cmd("decline", "share nothing; the agency is not told", _decline).add_argument(
+        "id", help=ID_HELP)
     cmd("upload", "upload accepted evidence now (the daemon does this by itself)", _upload)
     cmd("import", "take a request from a file instead of MQTT (same checks)",
-        _import).add_argument("file")
+        _import).add_argument("file", help="a signed request (JSON)")
 
 
 def _cfg(args: argparse.Namespace, *, read_only: bool = False) -> Any:

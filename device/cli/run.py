@@ -27,7 +27,8 @@ def add_parser(sub: Any) -> None:
                    help="only the request feed and the uploader (no camera)")
     p.add_argument("--speed", default="realtime",
                    help="pacing of a recorded capture.source: realtime (default), max or N")
-    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
+    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"),
+                   help="least severe messages logged (default INFO)")
     p.set_defaults(run=run)
 
 

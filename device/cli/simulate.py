@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from capture.frame import SourceError
 from config import load_config
+from device.cli.outputs import open_output
 from device.cli.progress import Progress
 from device.cli.table import clip_table
 from device.errors import EXIT_FAILURE, UserError, input_damage
@@ -95,9 +96,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = build.with_store_path(load_config(args.config), args.store)
     spec = args.source or (cfg.capture.source if is_simulated(cfg.capture.source)
                            else DEFAULT_SOURCE)
+    jsonl = open_output(args.events_jsonl, "--events-jsonl")
     store = build.open_store(cfg)
     source = build.open_frames(cfg, spec, pace)
-    jsonl = open(args.events_jsonl, "w", encoding="utf-8") if args.events_jsonl else None  # noqa: SIM115
     progress = None if args.quiet else Progress(source.info.frames)
     report = _Report(progress, jsonl)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)

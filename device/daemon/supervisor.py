@@ -45,7 +45,8 @@ def build_sides(cfg: Config, *, capture: bool, pace: float | None,
         if cfg.uplink.enabled:
             agency = MqttLink(cfg.mqtt, cfg.device.id)
         if cfg.owner_mqtt.enabled:
-            home = MqttLink(cfg.owner_mqtt.link_config(cfg.device.id), cfg.device.id)
+            home = MqttLink(cfg.owner_mqtt.link_config(cfg.device.id), cfg.device.id,
+                            settings="[owner_mqtt] host and port")
     status = None
     if cfg.homeassistant.enabled and home is not None:
         from device.daemon.status import StatusSide

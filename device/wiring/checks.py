@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import importlib.util
 import ipaddress
 import os
 import time
@@ -23,6 +24,7 @@ from config.broker import BrokerConnection
 from config.loader import ConfigFile, load_config_file
 from config.web import split_listen
 from device.wiring.paths import DevicePaths
+from device.wiring.registry import source_path
 from motion import MotionError
 from motion.regions import analysis_mask
 from uplink.desk.keys import device_enc_key_path
@@ -49,20 +51,24 @@ class Report:
 
 
 def load_checked(path: str | Path | None, *, capture: bool = True,
-                 environ: dict[str, str] | None = None) -> tuple[Config, Report]:
+                 environ: dict[str, str] | None = None,
+                 registry: Path | None = None) -> tuple[Config, Report]:
     """The config at `path`, checked as `doorcam run` needs it, and the report, whose
     warnings and notes are worth showing. ConfigError lists every problem: first those
-    of the file itself, then (once it loads) those of what it names."""
+    of the file itself, then (once it loads) those of what it names. `registry` is a
+    registry about to be installed, checked in place of the installed one."""
     cfg, where = load_config_file(path)
     report = check(cfg, where, capture=capture,
-                   environ=dict(os.environ) if environ is None else environ)
+                   environ=dict(os.environ) if environ is None else environ,
+                   registry=registry)
     if report.problems:
         raise ConfigError(report.problems)
     return cfg, report
 
 
 def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
-          environ: dict[str, str] | None = None, now: float | None = None) -> Report:
+          environ: dict[str, str] | None = None, now: float | None = None,
+          registry: Path | None = None) -> Report:
     report = Report(where, warnings=[str(w) for w in where.warnings])
     env = {} if environ is None else environ
     if capture:
@@ -71,7 +77,7 @@ def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
     _store(cfg, report)
     _keys(cfg, report)
     if cfg.uplink.enabled:
-        _registry(cfg, report, time.time() if now is None else now)
+        _registry(cfg, report, time.time() if now is None else now, registry)
     if cfg.uplink.enabled or cfg.owner_mqtt.enabled:
         _device_keys(cfg, report)
     if cfg.uplink.enabled:
@@ -82,6 +88,7 @@ def check(cfg: Config, where: ConfigFile, *, capture: bool = True,
     if cfg.uplink.enabled and cfg.owner_mqtt.enabled:
         _distinct_sessions(cfg, report)
     _web(cfg, report)
+    _push(cfg, report)
     return report
 
 
@@ -91,6 +98,13 @@ def _source(cfg: Config, report: Report) -> None:
         check_spec(spec, cfg.capture)
     except SourceError as exc:
         report.add("capture", "source", spec, str(exc).removeprefix(f"{spec}: "))
+        return
+    # Looked up, not imported: importing it starts libcamera.
+    if source_kind(spec) == SourceKind.PICAMERA and importlib.util.find_spec("picamera2") is None:
+        report.notes.append(
+            f"capture.source {spec}: the picamera2 library is not installed here (on "
+            "Raspberry Pi OS: apt install python3-picamera2, and a venv made with "
+            "--system-site-packages); doorcam run records nothing until it is")
 
 
 def watched_area_problem(cfg: Config, width: int, height: int) -> tuple[str, str, str] | None:
@@ -199,7 +213,7 @@ def _keys(cfg: Config, report: Report) -> None:
                            "`doorcam owner keygen` printed")
 
 
-def _registry(cfg: Config, report: Report, now: float) -> None:
+def _registry(cfg: Config, report: Report, now: float, incoming: Path | None) -> None:
     if not cfg.uplink.registry_key:
         return  # the loader already says uplink.enabled needs it
     try:
@@ -207,13 +221,13 @@ def _registry(cfg: Config, report: Report, now: float) -> None:
     except ValueError:
         return  # said above
     paths = DevicePaths.of(cfg)
-    shown = cfg.uplink.registry_file or str(paths.registry)
+    shown = str(incoming) if incoming else cfg.uplink.registry_file or str(paths.registry)
     try:
-        data = paths.registry.read_bytes()
+        data = (incoming or paths.registry).read_bytes()
     except OSError as exc:
         report.add("uplink", "registry_file", shown,
-                   f"cannot be read ({exc.strerror or exc}): put the signed agency registry "
-                   f"there (the file the registry's signer publishes)")
+                   f"cannot be read ({exc.strerror or exc}): install the signed agency "
+                   "registry its signer publishes (sudo doorcam registry install FILE|URL)")
         return
     try:
         registry = parse_registry(data, key, now)
@@ -223,14 +237,21 @@ def _registry(cfg: Config, report: Report, now: float) -> None:
                    f"{exc} (checked against uplink.registry_key): get the current registry "
                    "from its signer, or check that registry_key is that signer's key")
         return
+    if registry.version < newest and incoming:
+        # `registry install` will refuse the older one; the config is judged by the newer
+        # registry already in place.
+        _registry(cfg, report, now, None)
+        return
     if registry.version < newest:
         report.add("uplink", "registry_file", shown,
                    f"registry version {registry.version} is older than version {newest}, "
                    "accepted before: put the newest registry there")
         return
+    # Refresh fetches again only a registry installed from its URL.
+    how = ("doorcam registry refresh" if source_path(paths).exists()
+           else "doorcam registry install FILE|URL")
     for line in registry.expiring(now, cfg.uplink.registry_warn_days * 86400):
-        report.notes.append(f"agency registry: {line}; get a newer one from its signer "
-                            "(doorcam registry refresh)")
+        report.notes.append(f"agency registry: {line}; get a newer one from its signer ({how})")
 
 
 def _key_file(report: Report, shown: str, path: Path,
@@ -346,3 +367,12 @@ def _web(cfg: Config, report: Report) -> None:
         if why:
             report.add("web", key, value, f"{why}: give a readable PEM file, or leave both "
                        "cert_file and key_file empty for the device's own certificate")
+
+
+def _push(cfg: Config, report: Report) -> None:
+    # The web app, not the daemon, sends pushes: a warning here, a refusal to start there.
+    if cfg.push.enabled and not cfg.push.contact:
+        report.warnings.append(
+            "push.enabled = true needs push.contact ('mailto:you@example.org' or an https:// "
+            "URL): push services refuse pushes without it, so the web app (doorcam web) will "
+            "not start until it is set")

@@ -66,9 +66,13 @@ class _QuietWhileConnecting(logging.Filter):
 class MqttLink:
     """A persistent, self-reconnecting MQTT v5 session for one device."""
 
-    def __init__(self, config: MqttConfig, device_id: str) -> None:
+    def __init__(self, config: MqttConfig, device_id: str, *,
+                 settings: str = "[mqtt] host and port") -> None:
+        """`settings` names where the broker's address was set, for the line saying it
+        cannot be reached."""
         check_device_id(device_id)
         self._config = config
+        self._settings = settings
         self.max_payload = config.max_packet_kb * 1024
         self.status_topic = config.status_topic(device_id)
         self._inbox: queue.Queue[Incoming] = queue.Queue(maxsize=config.queue_size)
@@ -354,9 +358,9 @@ class MqttLink:
             first, self._unreachable = not self._unreachable, True
         if first and not self._closed:
             log.warning("cannot reach the MQTT broker at %s:%d (no answer, refused or name "
-                        "not found); retrying every %d-%d s: check [mqtt] host and port and "
-                        "that the broker runs", cfg.host, cfg.port, cfg.reconnect_min_s,
-                        max(cfg.reconnect_min_s, cfg.reconnect_max_s))
+                        "not found); retrying every %d-%d s: check %s and that the broker "
+                        "runs", cfg.host, cfg.port, cfg.reconnect_min_s,
+                        max(cfg.reconnect_min_s, cfg.reconnect_max_s), self._settings)
 
     def _note_drop(self, client: mqtt.Client, reason_code: Any) -> str | None:
         """Count a connection the broker closed; the error line to log when another client

@@ -85,3 +85,19 @@ def test_unreachable_broker_is_named_with_host_and_port(
         assert not any("Client is not connected" in r.getMessage() for r in caplog.records)
     finally:
         link.close()
+
+
+def test_unreachable_broker_names_where_its_address_was_given(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The home broker's link (and the command-line tools') say which settings to check."""
+    caplog.set_level(logging.DEBUG, logger="uplink.mqtt")
+    port = free_port()
+    link = MqttLink(link_config(port), "porch", settings="[owner_mqtt] host and port")
+    try:
+        link.start()
+        wait_until(lambda: any("cannot reach" in m for m in _messages(caplog, logging.WARNING)),
+                   what="the unreachable line")
+        [warned] = [m for m in _messages(caplog, logging.WARNING) if "cannot reach" in m]
+        assert warned.endswith("check [owner_mqtt] host and port and that the broker runs")
+    finally:
+        link.close()
