@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_motion import video  # noqa: E402
 from capture.frame import Frame  # noqa: E402
+from capture.privacy import PrivacyMask  # noqa: E402
 from capture.sources import open_source  # noqa: E402
 from capture.sources.rain import rained, rained_night  # noqa: E402
 from capture.sources.relit import looped, relit  # noqa: E402
@@ -56,6 +57,8 @@ from motion.people import make_people_detector  # noqa: E402
 ISSUE53_MASK = [[[0.0, 0.03], [0.31, 0.03], [0.31, 0.095], [0.0, 0.095]],
                 [[0.70, 0.87], [0.86, 0.87], [0.86, 0.935], [0.70, 0.935]]]
 TRAFFIC_ZONE = (631, 532, 210, 127)
+# The README's example privacy mask for the pavement along the bottom of the picture.
+BOTTOM_BAND = [[[0.0, 0.85], [1.0, 0.85], [1.0, 1.0], [0.0, 1.0]]]
 SYNTHETIC = ("porch", "approach", "lights", "empty", "night", "headlights", "night-visitor")
 
 
@@ -87,9 +90,10 @@ class Event:
     hits: list[list[tuple[float, float, float, float]]] = field(default_factory=list)
 
 
-def source_frames(spec: str, width: int = 320) -> Callable[[], Iterable[Frame]]:
+def source_frames(spec: str, width: int = 320,
+                  privacy: PrivacyMask | None = None) -> Callable[[], Iterable[Frame]]:
     def frames() -> Iterable[Frame]:
-        src = open_source(spec, CaptureConfig(lores_width=width), pace=None)
+        src = open_source(spec, CaptureConfig(lores_width=width), pace=None, privacy=privacy)
         try:
             yield from src.frames()
         finally:
@@ -152,6 +156,14 @@ def clips(data: Path) -> list[Clip]:
         Clip("traffic (zone)", True, source_frames(str(data / "dvrscan" / "traffic_camera.mp4")),
              lambda i: False, MotionConfig(zones=[[[x / 1280, y / 720] for x, y in (
                  (631, 532), (841, 532), (841, 659), (631, 659))]])),
+        # Privacy-masked as the device masks them: painted black, ignored by motion.
+        Clip("highway, bottom band privacy-masked", True,
+             source_frames(str(data / "highway" / "input"), privacy=PrivacyMask(BOTTOM_BAND)),
+             lambda i: False, MotionConfig(mask=BOTTOM_BAND)),
+        Clip("traffic, bottom band privacy-masked", True,
+             source_frames(str(data / "dvrscan" / "traffic_camera.mp4"),
+                           privacy=PrivacyMask(BOTTOM_BAND)),
+             lambda i: False, MotionConfig(mask=BOTTOM_BAND)),
         Clip("issue53 (masked OSD)", True,
              source_frames(str(data / "dvrscan" / "issue53_brightness_change.avi")),
              lambda i: False, MotionConfig(mask=ISSUE53_MASK)),

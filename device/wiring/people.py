@@ -5,7 +5,9 @@ A check is due on a frame with motion inside an event, at most `checks_per_secon
 event. The detector gets the moving region (the union of the motion boxes, padded) cut from
 the full-resolution picture, so a person far away keeps enough pixels. A sighting is checked
 again at the next motion frame and labels the event once `min_hits` checks in a row saw
-someone in the same place (`confirmed`). Where the detector
+someone in the same place (`confirmed`). A sighting counts only where something moves in
+that frame: a person-like pattern that stays put (a railing, a poster, a coat on a hook)
+would otherwise be confirmed by every check. Where the detector
 runs (inline, or on its own thread that never holds up the motion loop) is the runner's
 business: `Runner`.
 """
@@ -40,6 +42,7 @@ class PeopleCheck:
     pts: float
     image: np.ndarray  # the region, BGR, at most MAX_SIDE on its longer side
     region: Box  # where the region lies in the frame (fractions)
+    moving: tuple[Box, ...] = ((0.0, 0.0, 1.0, 1.0),)  # the frame's motion boxes
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +139,10 @@ def run_check(detector: PeopleDetector, check: PeopleCheck) -> PeopleFound:
     t0 = time.perf_counter()
     people = detector.detect(check.image)
     seconds = time.perf_counter() - t0
+    boxes = (to_frame(p.box, check.region) for p in people)
     return PeopleFound(check.event_id, check.seq, check.pts,
-                       tuple(to_frame(p.box, check.region) for p in people), seconds)
+                       tuple(b for b in boxes if any(overlaps(b, m) for m in check.moving)),
+                       seconds)
 
 
 class Inline:
@@ -190,7 +195,7 @@ class PeopleStage:
             self._confirm = 0
         region = region_of(result.boxes)
         check = PeopleCheck(event_id, frame.seq, frame.pts, cut_main(frame.main, region),
-                            region)
+                            region, tuple(result.boxes))
         self.checks += 1
         self.runner.submit(check)
         return check

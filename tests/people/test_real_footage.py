@@ -100,3 +100,27 @@ def test_the_stage_is_bounded_per_event(test_data: Path) -> None:
             stage.results()
     gaps = [b - a for a, b in itertools.pairwise(checked)]
     assert len(checked) >= 2 and min(gaps) >= 8
+
+
+def test_a_sighting_counts_only_where_something_moves(test_data: Path,
+                                                       detector) -> None:  # type: ignore[no-untyped-def]
+    """The wavingtrees visitor, seen by the detector: counted when the frame's motion is on
+    him, not when it is elsewhere (a person-like pattern that stays put, a poster or a
+    railing, would otherwise be confirmed by every check)."""
+    from device.wiring.people import PeopleCheck, overlaps, run_check
+
+    frames = {f.seq: f for f in frames_of(test_data / "wavingtrees" / "input")
+              if WAVINGTREES_PERSON + 3 <= f.seq <= WAVINGTREES_PERSON + 8}
+    whole = (0.0, 0.0, 1.0, 1.0)
+    seen = [(seq, run_check(detector, PeopleCheck(1, seq, 0.0, cut(f.main.to_bgr(), whole),
+                                                   whole)).boxes)
+            for seq, f in frames.items()]
+    seq, boxes = next((s, b) for s, b in seen if b)  # the precondition: he is seen
+    person = boxes[0]
+    elsewhere = (0.0, 0.8, 0.15, 0.2)  # the bottom left corner, away from him
+    assert not overlaps(person, elsewhere)
+    picture = cut(frames[seq].main.to_bgr(), whole)
+    on_him = run_check(detector, PeopleCheck(1, seq, 0.0, picture, whole, (person,)))
+    away = run_check(detector, PeopleCheck(1, seq, 0.0, picture, whole, (elsewhere,)))
+    assert on_him.boxes == boxes
+    assert away.boxes == ()
