@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -39,6 +39,9 @@ from device.web.sources import source_key
 from uplink.audit import AuditLog
 
 log = logging.getLogger("doorcam.web")
+# Password logins wait for their turn here, not in a worker thread: a burst of them cannot
+# take the threads every page needs (the check itself runs one at a time: accounts.py).
+PASSWORD_LOGINS = anyio.CapacityLimiter(1)
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ async def login(request: Request) -> Response:
                 return _Answer(None, LockedOut(cfg.lockout_minutes * 60, outcome.paused[0]))
             return _Answer(None, None)
 
-    answer = await run_in_threadpool(attempt)
+    answer = await anyio.to_thread.run_sync(attempt, limiter=PASSWORD_LOGINS)
     if answer.signed_in is not None:
         token, device = answer.signed_in
         log.info("web login: %s from %s", name, addr)
