@@ -111,6 +111,7 @@ NO_EVENTS: Mapping[EventKind | None, str] = {
     EventKind.MOTION: "No motion was recorded in this time."}
 BAD_KIND = "That is not a kind of event this device records (ring, motion{person})."
 BAD_DAY = "That is not a day (expected YYYY-MM-DD)."
+BAD_DAY_RANGE = "That day is outside the years 1970 to 9998: there are no events then."
 BAD_CURSOR = "That page link is damaged: go back to the timeline."
 EMPTY_STORE = ("No events yet. When someone rings or moves at the door, it appears here "
                "with a picture.")
