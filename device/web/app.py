@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from device.store import ClipNotFound, InvalidClipId, StoreError
-from device.web import timefmt, words
+from device.web import outside, timefmt, words
 from device.web.call import Settings, TextRoute, answers_text, render
 from device.web.context import Unavailable, WebContext
 from device.web.pages import (
@@ -42,7 +42,8 @@ def _templates() -> Jinja2Templates:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                              autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(span=timefmt.span, size=timefmt.size, duration=timefmt.length)
+    env.filters.update(span=timefmt.span, size=timefmt.size, duration=timefmt.length,
+                       outside=outside.isolated, plain=outside.plain)
     for name, fn in (("when", timefmt.when), ("clock", timefmt.clock), ("day", timefmt.day),
                      ("offset", timefmt.offset)):
         env.filters[name] = _in_zone(fn)
