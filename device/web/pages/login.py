@@ -57,7 +57,11 @@ def paused_words(exc: LockedOut) -> str:
 
 
 def safe_next(value: str) -> str:
-    ok = value.startswith("/") and not value.startswith("//") and "\\" not in value
+    """`value` if it is a path on this site, else "/". No whitespace or control characters:
+    a browser drops tabs and newlines from a URL, so "/<tab>/evil.example" would take it to
+    //evil.example."""
+    ok = (value.startswith("/") and not value.startswith("//") and "\\" not in value
+          and all(c.isprintable() and not c.isspace() for c in value))
     return value if ok and len(value) < 200 else "/"
 
 
