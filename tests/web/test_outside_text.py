@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from device.web.outside import MAX_MARKS, plain
-from tests.web.helpers import login
+from tests.web.helpers import login, try_login
 from tests.web.test_browser import browser, console_errors, log_in, request_rows, wait_for
 from tests.web.world import World
 
@@ -86,9 +86,12 @@ def test_the_pages_and_the_activity_log_drop_invisible_characters(world: World) 
     page = s.get(url + "/requests").text
     assert "\u200f" not in page and "\u200b" not in page and "\u2060" not in page
     assert f'<bdi class="outside">{plain(CASE)}</bdi>' in page
+    # A stranger's typed account name is in the household log too.
+    assert try_login(world.session(), url, "\u202eeno wen a dedda", "x" * 8).status_code == 401
     activity = s.get(url + "/activity").text
     assert "Request received from" in activity and plain(CASE) in activity
-    assert "\u200f" not in activity
+    assert "\u200f" not in activity and "\u202e" not in activity
+    assert '<strong><bdi class="outside">eno wen a dedda</bdi></strong>' in activity
 
 
 def test_plain_keeps_text_and_newlines() -> None:
