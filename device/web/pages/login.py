@@ -32,7 +32,7 @@ from device.web.call import (
     render,
 )
 from device.web.context import WebContext
-from device.web.guessing import GATE
+from device.web.guessing import GATE, RecordQuota
 from device.web.passkeys.site import refusal, site_of
 from device.web.security import same_token
 from device.web.sources import source_key
@@ -42,6 +42,8 @@ log = logging.getLogger("doorcam.web")
 # Password logins wait for their turn here, not in a worker thread: a burst of them cannot
 # take the threads every page needs (the check itself runs one at a time: accounts.py).
 PASSWORD_LOGINS = anyio.CapacityLimiter(1)
+# Refused password logins written down (a source's pause bounds its own; this, many sources').
+REFUSALS = RecordQuota()
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class _Answer:
 
     signed_in: tuple[str, str] | None  # (session token, device cookie)
     paused: LockedOut | None  # the pause that refused it, or that its failure began
+    written: bool = True  # in the access log (refusals: within `REFUSALS`' bounds)
 
 
 def paused_words(exc: LockedOut) -> str:
@@ -110,11 +113,11 @@ def record(access: AuditLog, kind: AccessKind, attempt: Attempt, addr: str, now:
 
 
 def record_paused(ctx: WebContext, access: AuditLog, paused: tuple[Pause, ...],
-                  attempt: Attempt, addr: str, now: float) -> None:
-    """A "guessing" entry for each pause a failure began, and a push to the account's
-    browsers (at most one every few minutes: `guessing.GATE`)."""
+                  attempt: Attempt, addr: str, now: float, *, write: bool = True) -> None:
+    """A "guessing" entry for each pause a failure began (unless not `write`), and a push
+    to the account's browsers (at most one every few minutes: `guessing.GATE`)."""
     cfg = ctx.cfg.web
-    for pause in paused:
+    for pause in paused if write else ():
         record(access, AccessKind.GUESSING, attempt, addr, now, paused=pause.value,
                failures=cfg.lockout_failures, minutes=cfg.lockout_minutes)
         log.warning("web login: %d failed logins (%s %s); paused for %g minutes",
@@ -146,6 +149,12 @@ async def login(request: Request) -> Response:
     now = time.time()
     cfg = ctx.cfg.web
 
+    def written() -> bool:
+        """Whether an entry about this refusal goes into the access log: a source's
+        failures, the pauses they begin (its own and the account's) and its first refused
+        attempt, within `REFUSALS`' bound in all."""
+        return REFUSALS.take(who.source, cfg.lockout_failures + 3, cfg.lockout_minutes * 60)
+
     def attempt() -> _Answer:
         with ctx.accounts() as acc, ctx.access() as access:
             try:
@@ -154,19 +163,24 @@ async def login(request: Request) -> Response:
             except LockedOut as exc:
                 # Only a pause's first refusal: a guesser hammering on must not fill the
                 # log (each entry is a synced write).
-                if exc.refused == 1:
+                write = exc.refused == 1 and written()
+                if write:
                     record(access, AccessKind.LOCKED_OUT, who, addr, now,
                            paused=exc.pause.value)
-                return _Answer(None, exc)
-            record(access, AccessKind.LOGIN if outcome.ok else AccessKind.LOGIN_FAILED,
-                   who, addr, now, browser="known" if outcome.known_device else "new")
-            record_paused(ctx, access, outcome.paused, who, addr, now)
+                return _Answer(None, exc, write)
+            write = outcome.ok or written()
+            if write:
+                record(access, AccessKind.LOGIN if outcome.ok else AccessKind.LOGIN_FAILED,
+                       who, addr, now, browser="known" if outcome.known_device else "new")
+            record_paused(ctx, access, outcome.paused, who, addr, now,
+                          write=write and all(written() for _ in outcome.paused))
             if outcome.ok:
                 return _Answer((acc.open_session(name, now, cfg.session_hours * 3600)[0],
                                 acc.device_cookie(name)), None)
             if outcome.paused:
-                return _Answer(None, LockedOut(cfg.lockout_minutes * 60, outcome.paused[0]))
-            return _Answer(None, None)
+                return _Answer(None, LockedOut(cfg.lockout_minutes * 60, outcome.paused[0]),
+                               write)
+            return _Answer(None, None, write)
 
     answer = await anyio.to_thread.run_sync(attempt, limiter=PASSWORD_LOGINS)
     if answer.signed_in is not None:
@@ -175,9 +189,10 @@ async def login(request: Request) -> Response:
         response: Response = RedirectResponse(safe_next(one("next")), status_code=303)
         return logged_in(response, settings, token, cfg.session_hours, account=name,
                          device_cookie=device)
-    log.warning("web login refused for %r from %s (%s)", name[:32], addr,
-                "wrong password" if answer.paused is None else
-                f"{answer.paused.pause.value} paused")
+    if answer.written:
+        log.warning("web login refused for %r from %s (%s)", name[:32], addr,
+                    "wrong password" if answer.paused is None else
+                    f"{answer.paused.pause.value} paused")
     if answer.paused is None:
         return _form_page(request, settings, status=401, name=name,
                           error="Wrong account name or password.")
