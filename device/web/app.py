@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 from starlette.applications import Starlette
@@ -157,7 +158,10 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         ClipNotFound: _not_found, InvalidClipId: _bad_id, Unavailable: _unavailable,
         StoreError: _store_error, Exception: _crash})
     app.state.ctx = ctx
-    app.state.settings = Settings(tls=tls, templates=_templates(),
+    # Behind a proxy (tls off) browsers still reach the app over HTTPS at public_url: its
+    # cookies are Secure there too, and browsers are told to keep to HTTPS.
+    https = tls or urlsplit(ctx.cfg.web.public_url).scheme == "https"
+    app.state.settings = Settings(https=https, templates=_templates(),
                                   trusted_origins=tuple(ctx.cfg.web.trusted_origins))
-    app.add_middleware(SecurityHeaders, tls=tls)
+    app.add_middleware(SecurityHeaders, tls=https)
     return app

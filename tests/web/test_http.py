@@ -336,6 +336,30 @@ def test_plain_http_only_on_loopback(make_world: object) -> None:
     assert done.stderr.count("\n") == 1 and "loopback" in done.stderr
 
 
+def test_behind_an_https_proxy_cookies_are_secure_and_https_is_kept(make_world: object
+                                                                    ) -> None:
+    """Plain HTTP on loopback behind a proxy whose public address is https: the browser
+    holds the cookies of an HTTPS site (never sent over plain HTTP) and is told to keep to
+    HTTPS, as when the app serves TLS itself."""
+    world = make_world(tls=False, web='public_url = "https://door.example.org"')  # type: ignore[operator]
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    page = s.get(url + "/login")
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+    assert "__Host-doorcam-login=" in page.headers["set-cookie"]
+    assert "Secure" in page.headers["set-cookie"]
+    # The proxy passes on the cookies the browser sends it over HTTPS.
+    form = {"login_token": s.cookies["__Host-doorcam-login"], "name": "alex",
+            "password": PASSWORD}
+    r = world.session().post(url + "/login", data=form, allow_redirects=False, headers={
+        "Origin": url, "Cookie": f"__Host-doorcam-login={form['login_token']}"})
+    assert r.status_code == 303, r.text
+    cookies = r.headers["set-cookie"]
+    assert "__Host-doorcam=" in cookies and "__Host-doorcam-device-alex=" in cookies
+    assert cookies.count("Secure") == 3  # the session, the device cookie, the spent form's
+
+
 def test_accounts_on_the_command_line(world: World) -> None:
     assert world.web("adduser", "Bad Name", "--password-stdin", stdin="x" * 12).returncode == 2
     assert world.web("adduser", "sam", "--password-stdin", stdin="short\n").returncode == 2

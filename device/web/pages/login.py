@@ -79,7 +79,7 @@ def _form_page(request: Request, settings: Settings, *, status: int = 200,
                       passkey_problem=refusal(site, request.headers.get("host", "")),
                       passkeys_set_up=site is not None)
     response.set_cookie(settings.login_cookie, token, max_age=3600, httponly=True,
-                        secure=settings.tls, samesite="strict", path="/")
+                        secure=settings.https, samesite="strict", path="/")
     return response
 
 
@@ -88,11 +88,11 @@ def logged_in(response: Response, settings: Settings, token: str, hours: float, 
     """The session cookie of a new login on `response`, and the browser's new device cookie
     for `account` (it has now signed in before); the login form's cookie is spent."""
     response.set_cookie(settings.session_cookie, token, max_age=int(hours * 3600),
-                        httponly=True, secure=settings.tls, samesite="strict", path="/")
+                        httponly=True, secure=settings.https, samesite="strict", path="/")
     response.set_cookie(settings.device_cookie(account), device_cookie,
                         max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True,
-                        secure=settings.tls, samesite="strict", path="/")
-    response.delete_cookie(settings.login_cookie, path="/", secure=settings.tls,
+                        secure=settings.https, samesite="strict", path="/")
+    response.delete_cookie(settings.login_cookie, path="/", secure=settings.https,
                            httponly=True, samesite="strict")
     return response
 
@@ -209,6 +209,6 @@ def logout(call: Call) -> Response:
         acc.close_session(token)
     call.log(AccessKind.LOGOUT)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(call.settings.session_cookie, path="/", secure=call.settings.tls,
+    response.delete_cookie(call.settings.session_cookie, path="/", secure=call.settings.https,
                            httponly=True, samesite="strict")
     return response
