@@ -360,6 +360,20 @@ def test_behind_an_https_proxy_cookies_are_secure_and_https_is_kept(make_world: 
     assert cookies.count("Secure") == 3  # the session, the device cookie, the spent form's
 
 
+def test_an_unexpected_errors_page_has_the_security_headers_too(world: World) -> None:
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    login(s, url)
+    (world.store / "web" / "access.sqlite3").write_bytes(b"not a database " * 100)
+    r = s.get(url + "/activity")
+    assert r.status_code == 500 and "Something went wrong" in r.text
+    assert "Traceback" not in r.text and "not a database" not in r.text
+    assert r.headers["content-security-policy"].endswith("frame-ancestors 'none'")
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
+    assert r.headers["strict-transport-security"] == "max-age=31536000"
+
+
 def test_accounts_on_the_command_line(world: World) -> None:
     assert world.web("adduser", "Bad Name", "--password-stdin", stdin="x" * 12).returncode == 2
     assert world.web("adduser", "sam", "--password-stdin", stdin="short\n").returncode == 2
