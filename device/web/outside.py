@@ -3,9 +3,10 @@
 The protocol refuses control characters and bidi overrides; what it lets through can still
 make a field look like something it does not say: invisible characters (zero-width spaces
 and joiners, direction marks, tags) that make two different case numbers look alike, a
-right-to-left field that swaps its neighbours on the line, and runs of combining marks that
-draw over the lines around them. `plain` drops the invisible characters and all but a few
-marks on a letter; `isolated` is that text in a `<bdi>`, so each field keeps its own
+right-to-left field that swaps its neighbours on the line, runs of combining marks that
+draw over the lines around them, and hundreds of empty lines that push what follows out of
+sight. `plain` drops the invisible characters, all but a few marks on a letter and all but
+one empty line in a row; `isolated` is that text in a `<bdi>`, so each field keeps its own
 direction and its neighbours keep their order.
 """
 
@@ -22,8 +23,8 @@ _LINE_BREAKS = ("Zl", "Zp")
 
 
 def plain(value: object) -> str:
-    """`value` as text with no invisible characters and at most MAX_MARKS marks in a row;
-    newlines are kept, line and paragraph separators become newlines."""
+    """`value` as text with no invisible characters, at most MAX_MARKS marks in a row and
+    at most one blank line in a row (line and paragraph separators become newlines)."""
     out: list[str] = []
     marks = 0
     for ch in str(value):
@@ -40,7 +41,11 @@ def plain(value: object) -> str:
         else:
             out.append(ch)
             marks = 0
-    return "".join(out)
+    lines: list[str] = []
+    for line in "".join(out).split("\n"):
+        if line.strip() or not lines or lines[-1].strip():
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def isolated(value: object) -> Markup:

@@ -99,3 +99,5 @@ def test_plain_keeps_text_and_newlines() -> None:
     assert plain("Nguy\u1ec5n \u0e01\u0e34\u0e4a") == "Nguy\u1ec5n \u0e01\u0e34\u0e4a"
     assert plain("a\u2028b\u2029c\ufeffd\U000e0041") == "a\nb\ncd"
     assert plain("e" + "\u0301" * 9) == "e" + "\u0301" * MAX_MARKS
+    assert plain("Why:" + "\n" * 500 + "the rest") == "Why:\n\nthe rest"
+    assert plain("a\n \n\t\n  \nb") == "a\n \nb"  # blank however made
