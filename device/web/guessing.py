@@ -41,15 +41,17 @@ GATE = AlertGate()
 
 
 class RecordQuota:
-    """How many refused passkey sign-ins are written down: a refusal pauses nothing (it
-    guessed no password), so without a bound anyone could fill the access log and the
-    disk, and push the owner's own entries off the Activity page. At most `per_source`
-    from one source and `in_all` from every source together in each `window_s`; safe
-    from any thread."""
+    """How many refused sign-ins are written down. The access log keeps every entry (it is
+    tamper-evident), and anyone who can reach the login page can be refused: without a
+    bound, strangers could fill the disk, and the Activity page (which reads the whole log)
+    would grow without end. At most `per_source` from one source in each `window_s`, and
+    `in_all` from every source together in each `all_window_s` (a day); safe from any
+    thread. What is not written down still counts towards pauses."""
 
-    def __init__(self, in_all: int = 100, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+    def __init__(self, in_all: int = 100, all_window_s: float = 86400.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.in_all = in_all
+        self.all_window_s = all_window_s
         self.clock = clock
         self._counts: dict[str, tuple[float, int]] = {}  # source: (window start, count)
         self._all: tuple[float, int] = (float("-inf"), 0)
@@ -60,9 +62,9 @@ class RecordQuota:
         now = self.clock()
         with self._lock:
             start, count = self._all
-            if now - start >= window_s:
-                self._all = start, count = now, 0
-                self._counts.clear()  # every source's window began within this one
+            if now - start >= self.all_window_s:
+                start, count = now, 0
+                self._counts.clear()  # at most `in_all` sources are kept: one a day's take
             if count >= self.in_all:
                 return False
             mine_start, mine = self._counts.get(source, (now, 0))
@@ -75,5 +77,5 @@ class RecordQuota:
             return True
 
 
-# One web process, one quota.
+# One web process, one quota for each way of signing in.
 PASSKEY_REFUSALS = RecordQuota()

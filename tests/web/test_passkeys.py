@@ -318,8 +318,10 @@ def test_refused_sign_ins_cannot_fill_the_access_log(make_world: Callable[..., W
 
 def test_refusals_written_down_are_bounded_per_source_and_in_all() -> None:
     now = [1000.0]
-    quota = RecordQuota(in_all=5, clock=lambda: now[0])
+    quota = RecordQuota(in_all=6, all_window_s=600, clock=lambda: now[0])
     assert [quota.take("a", 2, 60) for _ in range(3)] == [True, True, False]
-    assert [quota.take(f"s{n}", 2, 60) for n in range(4)] == [True, True, True, False]
-    now[0] += 60
+    now[0] += 60  # a's window is over, the day's is not
+    assert [quota.take("a", 2, 60) for _ in range(3)] == [True, True, False]
+    assert [quota.take(f"s{n}", 2, 60) for n in range(3)] == [True, True, False]
+    now[0] += 540
     assert quota.take("a", 2, 60) and quota.take("zz", 2, 60)
