@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp
 
 from device.store import ClipNotFound, InvalidClipId, StoreError
 from device.web import outside, timefmt, words
@@ -110,6 +111,16 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, words.CRASH)
 
 
+class _App(Starlette):
+    """Starlette with the security headers outside everything, so that they are on the
+    page of an unexpected error too (Starlette answers that in its outermost layer)."""
+
+    https = False
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), tls=self.https)
+
+
 def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
     routes = [
         Route("/login", login.login_form, methods=["GET"]),
@@ -153,7 +164,7 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/notifications/unsnooze", notifications.unsnooze, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={
+    app = _App(routes=routes, exception_handlers={
         HTTPException: _http_error, DecisionRefused: _refused, UnknownRequest: _not_found,
         ClipNotFound: _not_found, InvalidClipId: _bad_id, Unavailable: _unavailable,
         StoreError: _store_error, Exception: _crash})
@@ -163,5 +174,5 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
     https = tls or urlsplit(ctx.cfg.web.public_url).scheme == "https"
     app.state.settings = Settings(https=https, templates=_templates(),
                                   trusted_origins=tuple(ctx.cfg.web.trusted_origins))
-    app.add_middleware(SecurityHeaders, tls=https)
+    app.https = https
     return app
