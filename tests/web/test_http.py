@@ -486,3 +486,45 @@ def test_many_clips_come_in_pages_and_links_land_on_the_clip(world: World) -> No
     assert r.status_code == 303 and r.headers["location"] == f"/clips/{ids[-1]}?done=held"
     landed = s.get(url + r.headers["location"]).text
     assert "Clip held" in landed and 'class="badge held"' in landed
+
+
+# Routes anyone may reach: the login page and its posts (their own token and origin
+# checks), the passkey sign-in, and the static files and scripts (no data in them).
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/passkeys/login/begin"),
+          ("POST", "/passkeys/login/finish"), ("GET", "/sw.js"),
+          ("GET", "/push/subscribe.js"), ("GET", "/push/renew.js"),
+          ("GET", "/push/settings.js"), ("GET", "/static")}
+
+
+def test_every_route_the_app_has_needs_a_login_but_the_public_ones(world: World) -> None:
+    """Enumerated from the app itself, so that a route added without a login is caught."""
+    from starlette.routing import Mount, Route
+
+    from config import load_config
+    from device.web.app import create_app
+    from device.web.context import WebContext
+
+    rid = world.import_request()
+    world.add_user()
+    url = world.start()
+    app = create_app(WebContext(load_config(world.config)), tls=True)
+    samples = {"rid": rid, "cid": world.clips()[0]["id"], "name": "snapshot.jpg"}
+    s = world.session()
+    checked = set()
+    for route in app.routes:
+        assert isinstance(route, Route | Mount), route
+        methods = sorted((route.methods or set()) - {"HEAD"}) if isinstance(route, Route) \
+            else ["GET"]
+        path = route.path.format(**samples)
+        for method in methods:
+            checked.add((method, route.path))
+            if (method, route.path) in PUBLIC:
+                continue
+            headers = {"Origin": url, "Sec-Fetch-Site": "same-origin"}
+            r = s.request(method, url + path, data={"csrf": "x"} if method == "POST" else None,
+                          headers=headers, allow_redirects=False)
+            refused = r.status_code in (401, 403) or (
+                r.status_code == 303 and r.headers["location"].startswith("/login"))
+            assert refused, (method, path, r.status_code, r.text[:200])
+    assert {(m, p) for m, p in PUBLIC} <= checked, "the public list names routes that exist"
+    assert s.get(url + "/static/app.css").status_code == 200
