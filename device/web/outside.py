@@ -20,6 +20,7 @@ MAX_MARKS = 3  # combining marks kept on one letter (Vietnamese needs two, a few
 _MARKS = ("Mn", "Me")
 _INVISIBLE = ("Cf", "Cc", "Cs", "Co", "Cn")
 _LINE_BREAKS = ("Zl", "Zp")
+_ALIKE = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN"})
 
 
 def plain(value: object) -> str:
@@ -46,6 +47,14 @@ def plain(value: object) -> str:
         if line.strip() or not lines or lines[-1].strip():
             lines.append(line)
     return "\n".join(lines)
+
+
+def mixed_scripts(value: object) -> list[str]:
+    """The alphabets of `value`'s letters if it mixes ones whose letters look alike (LATIN,
+    CYRILLIC, GREEK, ARMENIAN), else []."""
+    found = {unicodedata.name(ch, "").split(" ", 1)[0] for ch in str(value) if ch.isalpha()}
+    alike = sorted(found & _ALIKE)
+    return alike if len(alike) > 1 else []
 
 
 def isolated(value: object) -> Markup:

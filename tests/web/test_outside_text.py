@@ -86,6 +86,7 @@ def test_the_pages_and_the_activity_log_drop_invisible_characters(world: World) 
     page = s.get(url + "/requests").text
     assert "\u200f" not in page and "\u200b" not in page and "\u2060" not in page
     assert f'<bdi class="outside">{plain(CASE)}</bdi>' in page
+    assert "data-lookalike" not in page  # "Test Police": one alphabet
     # A stranger's typed account name is in the household log too.
     assert try_login(world.session(), url, "\u202eeno wen a dedda", "x" * 8).status_code == 401
     activity = s.get(url + "/activity").text
@@ -101,3 +102,31 @@ def test_plain_keeps_text_and_newlines() -> None:
     assert plain("e" + "\u0301" * 9) == "e" + "\u0301" * MAX_MARKS
     assert plain("Why:" + "\n" * 500 + "the rest") == "Why:\n\nthe rest"
     assert plain("a\n \n\t\n  \nb") == "a\n \nb"  # blank however made
+
+
+def test_an_agency_name_mixing_look_alike_alphabets_is_pointed_out(world: World) -> None:
+    """A registry may list a name whose Cyrillic letters pass for Latin ones ("Тest Police"
+    beside "Test Police"): the request and its confirmation say so and show the agency's
+    registry id, which is plain ASCII."""
+    import json
+
+    from uplink.protocol import sign_document
+
+    lookalike = "\u0422\u0435st Police"  # a Cyrillic Te and ie
+    path = world.store / "registry.json"
+    registry = {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items()
+                if k != "sig"}
+    registry["agencies"][0]["name"] = lookalike
+    path.write_text(json.dumps(sign_document(registry, world.registry_key, "reg-1")),
+                    encoding="utf-8")
+    rid = world.import_request(agency={"id": "pd-1", "name": lookalike})
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    login(s, url)
+    page = s.get(url + "/requests").text
+    warning = "mixes Cyrillic and Latin letters"
+    assert warning in page and "(its registry id is pd-1)" in page and "(pd-1)" in page
+    clip = request_rows(world)[rid]["clips"][0]["id"]
+    confirm = s.get(f"{url}/requests/{rid}/share?clip={clip}").text
+    assert warning in confirm and "(pd-1)" in confirm
