@@ -20,6 +20,7 @@ import hmac
 import re
 import secrets
 import sqlite3
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -47,6 +48,10 @@ CREATE TABLE IF NOT EXISTS device_key (
     id INTEGER PRIMARY KEY CHECK (id = 1), key BLOB NOT NULL);
 """
 DEVICE_COOKIE_DAYS = 400  # the longest a browser keeps a cookie
+# One password check at a time in the process: each takes 8 MiB, and a burst of them in
+# parallel would both outgrow the web process and all pass the pause check before the
+# first failure is counted (a guesser's burst would get more tries than the limit).
+_CHECKING = threading.Lock()
 
 
 class AccountError(Exception):
@@ -198,6 +203,11 @@ class Accounts:
               lockout_s: float) -> Outcome:
         """Whether the password is right, and what a failure paused. Raises LockedOut
         (without checking the password) while what the attempt is counted by is paused."""
+        with _CHECKING:
+            return self._login(attempt, password, now, limit=limit, lockout_s=lockout_s)
+
+    def _login(self, attempt: Attempt, password: str, now: float, *, limit: int,
+               lockout_s: float) -> Outcome:
         assert attempt.name is not None
         device = self._device_nonce(attempt)
         self._refuse_if_paused(self._counters(attempt, device), now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 from starlette.applications import Starlette
@@ -14,9 +15,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp
 
 from device.store import ClipNotFound, InvalidClipId, StoreError
-from device.web import timefmt, words
+from device.web import outside, timefmt, words
 from device.web.call import Settings, TextRoute, answers_text, render
 from device.web.context import Unavailable, WebContext
 from device.web.pages import (
@@ -42,7 +44,8 @@ def _templates() -> Jinja2Templates:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                              autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(span=timefmt.span, size=timefmt.size, duration=timefmt.length)
+    env.filters.update(span=timefmt.span, size=timefmt.size, duration=timefmt.length,
+                       outside=outside.isolated, plain=outside.plain)
     for name, fn in (("when", timefmt.when), ("clock", timefmt.clock), ("day", timefmt.day),
                      ("offset", timefmt.offset)):
         env.filters[name] = _in_zone(fn)
@@ -108,6 +111,16 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, words.CRASH)
 
 
+class _App(Starlette):
+    """Starlette with the security headers outside everything, so that they are on the
+    page of an unexpected error too (Starlette answers that in its outermost layer)."""
+
+    https = False
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), tls=self.https)
+
+
 def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
     routes = [
         Route("/login", login.login_form, methods=["GET"]),
@@ -151,12 +164,15 @@ def create_app(ctx: WebContext, *, tls: bool) -> Starlette:
         Route("/notifications/unsnooze", notifications.unsnooze, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={
+    app = _App(routes=routes, exception_handlers={
         HTTPException: _http_error, DecisionRefused: _refused, UnknownRequest: _not_found,
         ClipNotFound: _not_found, InvalidClipId: _bad_id, Unavailable: _unavailable,
         StoreError: _store_error, Exception: _crash})
     app.state.ctx = ctx
-    app.state.settings = Settings(tls=tls, templates=_templates(),
+    # Behind a proxy (tls off) browsers still reach the app over HTTPS at public_url: its
+    # cookies are Secure there too, and browsers are told to keep to HTTPS.
+    https = tls or urlsplit(ctx.cfg.web.public_url).scheme == "https"
+    app.state.settings = Settings(https=https, templates=_templates(),
                                   trusted_origins=tuple(ctx.cfg.web.trusted_origins))
-    app.add_middleware(SecurityHeaders, tls=tls)
+    app.https = https
     return app

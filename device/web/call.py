@@ -38,23 +38,24 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class Settings:
-    """What every view may need besides the context: TLS on, cookie names, templates."""
+    """What every view may need besides the context: whether browsers reach the app over
+    HTTPS (its own TLS, or a proxy's at an https `public_url`), cookie names, templates."""
 
-    tls: bool
+    https: bool
     templates: Any  # starlette.templating.Jinja2Templates
     trusted_origins: tuple[str, ...]
 
     @property
     def session_cookie(self) -> str:
-        return "__Host-doorcam" if self.tls else "doorcam"
+        return "__Host-doorcam" if self.https else "doorcam"
 
     @property
     def login_cookie(self) -> str:
-        return "__Host-doorcam-login" if self.tls else "doorcam-login"
+        return "__Host-doorcam-login" if self.https else "doorcam-login"
 
     def device_cookie(self, account: str) -> str:
         """The cookie saying this browser has signed in to `account` before."""
-        return f"{'__Host-' if self.tls else ''}doorcam-device-{account}"
+        return f"{'__Host-' if self.https else ''}doorcam-device-{account}"
 
 
 @dataclass

@@ -10,6 +10,8 @@ uvicorn bounds only the idle time after an answer (`timeout_keep_alive`). The re
   `body_s` of the headers; and an answer the client stops reading for `stall_s` (its write
   buffer full all that time) is cut off. A viewer that keeps receiving video, however long
   the answer, meets none of these: only receiving a request and a full buffer are timed.
+- `SparseInvalid` keeps uvicorn's line for each malformed request (anyone can send them)
+  to one a minute, with how many there were.
 """
 
 from __future__ import annotations
@@ -242,3 +244,35 @@ class _GuardedH11(H11Protocol):
 def protocol(connections: Connections) -> type[asyncio.Protocol]:
     """uvicorn's h11 protocol with the deadlines of `connections.limits`, for `Config(http=)`."""
     return type("GuardedH11", (_GuardedH11,), {"counted": connections})
+
+
+INVALID = "Invalid HTTP request received."  # what uvicorn's h11 protocol logs for each
+
+
+class SparseInvalid(logging.Filter):
+    """On uvicorn's error logger: its malformed-request line at most once every
+    LOG_EVERY_S, saying how many arrived since the last one written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._count = 0
+        self._logged = float("-inf")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != INVALID:
+            return True
+        self._count += 1
+        now = time.monotonic()
+        if now - self._logged < LOG_EVERY_S:
+            return False
+        record.msg = "answered %d malformed HTTP request(s) with 400 (logged once a minute)"
+        record.args = (self._count,)
+        self._count, self._logged = 0, now
+        return True
+
+
+def quiet_invalid_requests() -> None:
+    """Install `SparseInvalid` on uvicorn's error logger (once)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, SparseInvalid) for f in logger.filters):
+        logger.addFilter(SparseInvalid())

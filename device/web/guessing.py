@@ -38,3 +38,44 @@ class AlertGate:
 
 # One web process, one gate: the alerts it let through are the process's own.
 GATE = AlertGate()
+
+
+class RecordQuota:
+    """How many refused sign-ins are written down. The access log keeps every entry (it is
+    tamper-evident), and anyone who can reach the login page can be refused: without a
+    bound, strangers could fill the disk, and the Activity page (which reads the whole log)
+    would grow without end. At most `per_source` from one source in each `window_s`, and
+    `in_all` from every source together in each `all_window_s` (a day); safe from any
+    thread. What is not written down still counts towards pauses."""
+
+    def __init__(self, in_all: int = 100, all_window_s: float = 86400.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.in_all = in_all
+        self.all_window_s = all_window_s
+        self.clock = clock
+        self._counts: dict[str, tuple[float, int]] = {}  # source: (window start, count)
+        self._all: tuple[float, int] = (float("-inf"), 0)
+        self._lock = threading.Lock()
+
+    def take(self, source: str, per_source: int, window_s: float) -> bool:
+        """True if this refusal from `source` may be written down (and it is counted)."""
+        now = self.clock()
+        with self._lock:
+            start, count = self._all
+            if now - start >= self.all_window_s:
+                start, count = now, 0
+                self._counts.clear()  # at most `in_all` sources are kept: one a day's take
+            if count >= self.in_all:
+                return False
+            mine_start, mine = self._counts.get(source, (now, 0))
+            if now - mine_start >= window_s:
+                mine_start, mine = now, 0
+            if mine >= per_source:
+                return False
+            self._counts[source] = (mine_start, mine + 1)
+            self._all = start, count + 1
+            return True
+
+
+# One web process, one quota for each way of signing in.
+PASSKEY_REFUSALS = RecordQuota()

@@ -13,7 +13,13 @@ from device.errors import EXIT_FAILURE, UserError
 from device.web import tls
 from device.web.app import create_app
 from device.web.context import WebContext, WebPaths
-from device.web.guard import Connections, Limits, ListeningSocket, protocol
+from device.web.guard import (
+    Connections,
+    Limits,
+    ListeningSocket,
+    protocol,
+    quiet_invalid_requests,
+)
 from device.web.pages.live import end_live_views
 from device.web.sources import proxies
 from device.web.uvicorn_parts import Config as ServerConfig
@@ -87,6 +93,7 @@ def serve(cfg: Config, host: str, port: int, *, fingerprint: str | None,
     keep = sqlite3.connect(paths.accounts)
     keep.execute("SELECT count(*) FROM sqlite_master").fetchall()
     app = create_app(ctx, tls=tls)
+    quiet_invalid_requests()
     config = ServerConfig(
         app, log_config=None, access_log=False, server_header=False,
         proxy_headers=False, lifespan="off", timeout_graceful_shutdown=2, ws="none",

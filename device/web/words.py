@@ -111,6 +111,7 @@ NO_EVENTS: Mapping[EventKind | None, str] = {
     EventKind.MOTION: "No motion was recorded in this time."}
 BAD_KIND = "That is not a kind of event this device records (ring, motion{person})."
 BAD_DAY = "That is not a day (expected YYYY-MM-DD)."
+BAD_DAY_RANGE = "That day is outside the years 1970 to 9998: there are no events then."
 BAD_CURSOR = "That page link is damaged: go back to the timeline."
 EMPTY_STORE = ("No events yet. When someone rings or moves at the door, it appears here "
                "with a picture.")
@@ -118,6 +119,16 @@ EMPTY_STORE = ("No events yet. When someone rings or moves at the door, it appea
 
 # Sharing: the confirmation page comes first, always.
 SHARE_NO_CLIP = "Tick at least one clip to share, or decline the request."
+
+
+def mixed_letters(scripts: list[str], agency_id: str) -> str:
+    """The warning under an agency's name whose letters come from alphabets that look alike
+    (a Cyrillic "о" in a Latin name)."""
+    shown = " and ".join(s.capitalize() for s in scripts)
+    return (f"This agency's name mixes {shown} letters, some of which look alike: make sure "
+            f"it is the agency you think (its registry id is {agency_id}).")
+
+
 SHARE_UNCONFIRMED = ("Sharing needs the confirmation step: use the Share button on the page "
                      "that lists the clips and the agency.")
 SHARE_NOT_PENDING = "This request was already decided or has expired."

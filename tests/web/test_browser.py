@@ -349,3 +349,13 @@ def test_owner_adds_a_passkey_logs_out_and_signs_in_with_it(
     assert console_errors(browser) == []
     browser.get(url + "/activity")
     assert "alex logged in from 127.0.0.1" in browser.find_element(By.TAG_NAME, "body").text
+
+    # A link to the login page whose next page is elsewhere once the browser drops its tab
+    # ("/<tab>/127.0.0.2:PORT/" is "//127.0.0.2:PORT/", another site): the timeline instead.
+    browser.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    wait_for(lambda: browser.current_url.endswith("/login"), "the login page")
+    elsewhere = "127.0.0.2:" + url.rsplit(":", 1)[1]
+    browser.get(f"{url}/login?next=/%09/{elsewhere}/")
+    browser.find_element(By.CSS_SELECTOR, "[data-passkey-login] [data-passkey-start]").click()
+    wait_for(lambda: "/login" not in browser.current_url, "the page after signing in")
+    assert browser.current_url == url + "/", browser.current_url

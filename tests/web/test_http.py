@@ -336,6 +336,44 @@ def test_plain_http_only_on_loopback(make_world: object) -> None:
     assert done.stderr.count("\n") == 1 and "loopback" in done.stderr
 
 
+def test_behind_an_https_proxy_cookies_are_secure_and_https_is_kept(make_world: object
+                                                                    ) -> None:
+    """Plain HTTP on loopback behind a proxy whose public address is https: the browser
+    holds the cookies of an HTTPS site (never sent over plain HTTP) and is told to keep to
+    HTTPS, as when the app serves TLS itself."""
+    world = make_world(tls=False, web='public_url = "https://door.example.org"')  # type: ignore[operator]
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    page = s.get(url + "/login")
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+    assert "__Host-doorcam-login=" in page.headers["set-cookie"]
+    assert "Secure" in page.headers["set-cookie"]
+    # The proxy passes on the cookies the browser sends it over HTTPS.
+    form = {"login_token": s.cookies["__Host-doorcam-login"], "name": "alex",
+            "password": PASSWORD}
+    r = world.session().post(url + "/login", data=form, allow_redirects=False, headers={
+        "Origin": url, "Cookie": f"__Host-doorcam-login={form['login_token']}"})
+    assert r.status_code == 303, r.text
+    cookies = r.headers["set-cookie"]
+    assert "__Host-doorcam=" in cookies and "__Host-doorcam-device-alex=" in cookies
+    assert cookies.count("Secure") == 3  # the session, the device cookie, the spent form's
+
+
+def test_an_unexpected_errors_page_has_the_security_headers_too(world: World) -> None:
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    login(s, url)
+    (world.store / "web" / "access.sqlite3").write_bytes(b"not a database " * 100)
+    r = s.get(url + "/activity")
+    assert r.status_code == 500 and "Something went wrong" in r.text
+    assert "Traceback" not in r.text and "not a database" not in r.text
+    assert r.headers["content-security-policy"].endswith("frame-ancestors 'none'")
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
+    assert r.headers["strict-transport-security"] == "max-age=31536000"
+
+
 def test_accounts_on_the_command_line(world: World) -> None:
     assert world.web("adduser", "Bad Name", "--password-stdin", stdin="x" * 12).returncode == 2
     assert world.web("adduser", "sam", "--password-stdin", stdin="short\n").returncode == 2
@@ -448,3 +486,45 @@ def test_many_clips_come_in_pages_and_links_land_on_the_clip(world: World) -> No
     assert r.status_code == 303 and r.headers["location"] == f"/clips/{ids[-1]}?done=held"
     landed = s.get(url + r.headers["location"]).text
     assert "Clip held" in landed and 'class="badge held"' in landed
+
+
+# Routes anyone may reach: the login page and its posts (their own token and origin
+# checks), the passkey sign-in, and the static files and scripts (no data in them).
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/passkeys/login/begin"),
+          ("POST", "/passkeys/login/finish"), ("GET", "/sw.js"),
+          ("GET", "/push/subscribe.js"), ("GET", "/push/renew.js"),
+          ("GET", "/push/settings.js"), ("GET", "/static")}
+
+
+def test_every_route_the_app_has_needs_a_login_but_the_public_ones(world: World) -> None:
+    """Enumerated from the app itself, so that a route added without a login is caught."""
+    from starlette.routing import Mount, Route
+
+    from config import load_config
+    from device.web.app import create_app
+    from device.web.context import WebContext
+
+    rid = world.import_request()
+    world.add_user()
+    url = world.start()
+    app = create_app(WebContext(load_config(world.config)), tls=True)
+    samples = {"rid": rid, "cid": world.clips()[0]["id"], "name": "snapshot.jpg"}
+    s = world.session()
+    checked = set()
+    for route in app.routes:
+        assert isinstance(route, Route | Mount), route
+        methods = sorted((route.methods or set()) - {"HEAD"}) if isinstance(route, Route) \
+            else ["GET"]
+        path = route.path.format(**samples)
+        for method in methods:
+            checked.add((method, route.path))
+            if (method, route.path) in PUBLIC:
+                continue
+            headers = {"Origin": url, "Sec-Fetch-Site": "same-origin"}
+            r = s.request(method, url + path, data={"csrf": "x"} if method == "POST" else None,
+                          headers=headers, allow_redirects=False)
+            refused = r.status_code in (401, 403) or (
+                r.status_code == 303 and r.headers["location"].startswith("/login"))
+            assert refused, (method, path, r.status_code, r.text[:200])
+    assert {(m, p) for m, p in PUBLIC} <= checked, "the public list names routes that exist"
+    assert s.get(url + "/static/app.css").status_code == 200

@@ -5,6 +5,8 @@ connected to)."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,8 @@ from requests.adapters import HTTPAdapter
 
 from device.web import words
 from device.web.accounts import Pause
-from device.web.guessing import AlertGate
-from tests.web.helpers import LOGIN_TOKEN, login, post, try_login
+from device.web.guessing import AlertGate, RecordQuota
+from tests.web.helpers import LOGIN_TOKEN, csrf, login, post, try_login
 from tests.web.push.browser import Browser
 from tests.web.push.pushservice import PushService
 from tests.web.test_http import access_log
@@ -219,6 +221,69 @@ def test_a_new_password_makes_every_browser_a_stranger_again(tmp_path: Path) -> 
         paused = [acc.login(stranger, "guess guess", 3123.0 + n, limit=3, lockout_s=60).paused
                   for n in range(2)]
         assert paused == [(), (Pause.SOURCE, Pause.ACCOUNT)]
+
+
+def test_a_burst_of_guesses_gets_no_more_tries_than_the_limit_nor_the_memory(
+        world: World) -> None:
+    """Guesses sent all at once, each on its own connection: the pause still comes after
+    exactly `lockout_failures` password checks, and the checks (8 MiB each) do not pile up
+    in memory."""
+    world.add_user("alex")
+    url = world.start()
+    burst = 24  # under the 32 connections one client may open
+    forms = []
+    for n in range(burst):
+        s = browser(world, "127.0.0.3")
+        m = LOGIN_TOKEN.search(s.get(url + "/login").text)
+        assert m
+        forms.append((s, {"login_token": m.group(1), "name": "alex",
+                          "password": f"guess {n}"}))
+    assert world.server is not None
+    status = Path(f"/proc/{world.server.pid}/status")
+    before_kb = int(status.read_text().split("VmHWM:")[1].split()[0])
+    ready = threading.Barrier(burst)
+
+    def guess(n: int) -> int:
+        s, form = forms[n]
+        ready.wait(timeout=30)
+        return s.post(url + "/login", data=form, headers={"Origin": url},
+                      allow_redirects=False).status_code
+
+    with ThreadPoolExecutor(burst) as pool:
+        codes = list(pool.map(guess, range(burst)))
+    assert sorted(codes) == [401] * (LOCKOUT - 1) + [429] * (burst - LOCKOUT + 1), codes
+    assert [e["kind"] for e in access_log(world)].count("login_failed") == LOCKOUT
+    grown_kb = int(status.read_text().split("VmHWM:")[1].split()[0]) - before_kb
+    assert grown_kb <= 16 * 1024, f"the peak grew {grown_kb / 1024:.1f} MB (two checks: 16)"
+    owner = browser(world, "127.0.0.1")
+    assert try_login(owner, url, "alex", PASSWORD).status_code == 429, "the account paused"
+
+
+def test_guessers_at_many_addresses_cannot_fill_the_access_log(world: World) -> None:
+    """Each address's guesses are written down until it is paused (then once more); guesses
+    from many addresses fill at most `RecordQuota.in_all` entries in a pause's time. The
+    owner's own login is always written down."""
+    world.add_user("alex")
+    url = world.start()
+    owner = browser(world, "127.0.0.1")
+    login(owner, url, "alex")
+    sources = 30
+    for n in range(sources):
+        guesser = browser(world, f"127.0.1.{n + 1}")
+        codes = [try_login(guesser, url, f"name{n}x{k}", "guess guess").status_code
+                 for k in range(LOCKOUT + 1)]
+        assert codes == [401] * (LOCKOUT - 1) + [429, 429], (n, codes)
+    kinds = [e["kind"] for e in access_log(world)]
+    assert kinds[:2] == ["account_added", "login"]
+    written = len(kinds) - 2
+    assert written == RecordQuota().in_all, kinds
+    assert kinds[2:2 + LOCKOUT + 2] == ["login_failed"] * LOCKOUT + ["guessing", "locked_out"]
+    warned = [line for line in world.log if "web login refused" in line]
+    assert len(warned) <= RecordQuota().in_all
+    owner.post(url + "/logout", data={"csrf": csrf(owner, url)},
+               headers={"Origin": url, "Sec-Fetch-Site": "same-origin"})
+    assert try_login(owner, url, "alex", PASSWORD).status_code == 303
+    assert [e["kind"] for e in access_log(world)][-2:] == ["logout", "login"]
 
 
 def test_one_alert_per_account_in_a_while() -> None:

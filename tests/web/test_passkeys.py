@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from device.web.guessing import RecordQuota
 from device.web.passkeys.ceremony import counter_regressed
 from device.web.passkeys.site import refusal, site_of
 from device.web.passkeys.store import PasskeyStore
@@ -290,3 +291,37 @@ def test_an_account_removed_takes_its_passkeys_along(tmp_path: Any) -> None:
         acc.add("alex", PASSWORD, 1.0)
         assert store.of("alex") == [] and store.get(b"id") is None
         assert store.user_handle("alex") != handle and store.handle_owner(handle) is None
+
+
+def test_refused_sign_ins_cannot_fill_the_access_log(make_world: Callable[..., World]
+                                                     ) -> None:
+    """Anyone may answer the login page's passkey prompt with garbage, and a refusal pauses
+    nothing; only the first `lockout_failures` of a source's refusals in a pause's time are
+    written down, and the owner's passkey still signs in."""
+    world, url = passkey_world(make_world)
+    alex = add_passkey(world, url, "alex")
+    s, token = login_page(world, url)
+    sign = {"X-Login-Token": token}
+    for n in range(LOCKOUT * 4):
+        if n % 2:
+            r = jpost(s, url, "/passkeys/login/finish", {"id": "!"}, **sign)  # no challenge
+            assert r.status_code == 400, r.text
+        else:
+            assert jpost(s, url, "/passkeys/login/begin", {}, **sign).status_code == 200
+            r = jpost(s, url, "/passkeys/login/finish", {"id": "!"}, **sign)
+            assert r.status_code == 401, r.text
+    failed = [e for e in access_log(world) if e["kind"] == "login_failed"]
+    assert len(failed) == LOCKOUT
+    assert sign_in(s, url, token, alex).status_code == 200
+    assert [e["kind"] for e in access_log(world)][-1] == "login"
+
+
+def test_refusals_written_down_are_bounded_per_source_and_in_all() -> None:
+    now = [1000.0]
+    quota = RecordQuota(in_all=6, all_window_s=600, clock=lambda: now[0])
+    assert [quota.take("a", 2, 60) for _ in range(3)] == [True, True, False]
+    now[0] += 60  # a's window is over, the day's is not
+    assert [quota.take("a", 2, 60) for _ in range(3)] == [True, True, False]
+    assert [quota.take(f"s{n}", 2, 60) for n in range(3)] == [True, True, False]
+    now[0] += 540
+    assert quota.take("a", 2, 60) and quota.take("zz", 2, 60)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.support import wait_until
-from tests.web.helpers import login
+from tests.web.helpers import login, try_login
 from tests.web.world import World
 
 HEADER_S, BODY_S, HANDSHAKE_S = 1.5, 1.5, 1.5
@@ -224,3 +224,21 @@ def test_a_viewer_receiving_data_is_never_cut_off_but_one_that_stops_reading_is(
                    10, "the stopped reader cut off")
         assert closed_within(stopped, 10)
     page_answers_fast(world)
+
+
+def test_malformed_requests_get_a_400_and_one_log_line_a_minute(world: World) -> None:
+    world.add_user()
+    world.start()
+    for _ in range(20):
+        with tls(world) as sock:
+            sock.sendall(b"GARBAGE \x00\x01 nonsense\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 400 ")
+    s = world.session()
+    assert s.get(world.url + "/login").status_code == 200  # still answering
+    r = try_login(s, world.url, "alex", "wrong password")  # a line after the 400s'
+    assert r.status_code == 401
+    wait_until(lambda: any("web login refused" in line for line in world.log), 10,
+               "the refused login's log line")
+    lines = [line for line in world.log if "malformed HTTP request" in line
+             or "Invalid HTTP request" in line]
+    assert len(lines) == 1 and "answered 1 malformed HTTP request(s)" in lines[0], lines

@@ -101,7 +101,8 @@ def test_timeline_pages_kinds_and_days_without_scripts(world: World) -> None:
         c["start_wall"], ZoneInfo("America/New_York")).date() <= target)
     assert ROW.search(page).group(1) == expected  # type: ignore[union-attr]
     assert f'data-day="{target.isoformat()}"' in page and "Newer events" in page
-    for bad in ("kind=nothing", "day=2026-13-40", "before=1.5", "after=%3Cscript%3E"):
+    for bad in ("kind=nothing", "day=2026-13-40", "day=9999-12-31", "day=0001-01-01",
+                "before=1.5", "after=%3Cscript%3E"):
         r = s.get(f"{url}/?{bad}")
         assert r.status_code == 400 and "<script>" not in r.text, bad
 

@@ -78,7 +78,7 @@ class World(Scene):
 
     def import_request(self, **changes: Any) -> str:
         """A signed request from the test agency, matched against the store; its id."""
-        payload = json.loads(self.request())
+        payload = json.loads(self.request(**changes))
         path = self.tmp / f"request-{payload['request_id']}.json"
         path.write_text(json.dumps(payload), encoding="utf-8")
         done = doorcam("requests", "import", str(path), "--config", str(self.config))

@@ -36,6 +36,7 @@ from device.web.call import (
     script_session,
 )
 from device.web.context import WebContext
+from device.web.guessing import PASSKEY_REFUSALS
 from device.web.pages.login import (
     attempt_of,
     logged_in,
@@ -54,6 +55,7 @@ from device.web.passkeys.ceremony import (
 from device.web.passkeys.site import Site, refusal, site_of
 from device.web.passkeys.store import Passkey, PasskeyError, PasskeyStore, binding
 from device.web.security import same_token
+from device.web.sources import source_key
 from device.web.words import Done
 
 LOGIN_HEADER = "X-Login-Token"
@@ -296,12 +298,15 @@ async def login_finish(request: Request) -> Response:
 
 
 def _refused(ctx: WebContext, refused: _Refused, addr: str, now: float) -> Response:
-    """Log a refused sign-in as a failed login; the answer for the page. It pauses
-    nothing: a refused passkey guesses no password."""
-    with ctx.access() as access:
-        access.append(AccessKind.LOGIN_FAILED, None,
-                      {"account": refused.account or "(unknown passkey)", "addr": addr,
-                       "with": "passkey"}, at=now)
-    log.warning("passkey sign-in refused from %s%s: %s", addr,
-                f" for {refused.account}" if refused.account else "", refused)
+    """Log a refused sign-in as a failed login (within `PASSKEY_REFUSALS`' bounds); the
+    answer for the page. It pauses nothing: a refused passkey guesses no password."""
+    cfg = ctx.cfg.web
+    if PASSKEY_REFUSALS.take(source_key(addr), cfg.lockout_failures,
+                             cfg.lockout_minutes * 60):
+        with ctx.access() as access:
+            access.append(AccessKind.LOGIN_FAILED, None,
+                          {"account": refused.account or "(unknown passkey)", "addr": addr,
+                           "with": "passkey"}, at=now)
+        log.warning("passkey sign-in refused from %s%s: %s", addr,
+                    f" for {refused.account}" if refused.account else "", refused)
     return PlainTextResponse(refused.shown, status_code=refused.status)

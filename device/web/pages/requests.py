@@ -16,6 +16,7 @@ from device.web.access import AccessKind
 from device.web.area import AreaPicture, area_picture
 from device.web.call import Call, action, page, request_id_param
 from device.web.context import Unavailable
+from device.web.outside import mixed_scripts
 from device.web.words import Done
 from uplink.desk.book import Channel, DecisionRow, RequestRow, RequestStatus
 from uplink.errors import UnknownRequest
@@ -43,6 +44,7 @@ class RequestItem:
     clips: list[ClipItem]
     area: AreaPicture | None
     seconds_left: float
+    lookalike: str  # a warning if the agency's name mixes alphabets that look alike
 
     @property
     def public(self) -> dict[str, Any]:
@@ -71,8 +73,10 @@ def _item(call: Call, row: RequestRow, decision: DecisionRow | None,
         area = area_picture(float(pub["lat"]), float(pub["lon"]), float(pub["radius_m"]),
                             call.ctx.cfg.device.latitude, call.ctx.cfg.device.longitude)
     agency, listed = _agency(registry, row)
+    mixed = mixed_scripts(agency)
     return RequestItem(row, agency, listed, status, words.STATUS[status],
-                       decision, clips, area, row.expires_at - call.now)
+                       decision, clips, area, row.expires_at - call.now,
+                       words.mixed_letters(mixed, row.agency_id) if mixed else "")
 
 
 @page

@@ -77,6 +77,8 @@ def filters_of(call: Call) -> Filters:
             day = dt.date.fromisoformat(q["day"][:10])
         except ValueError:
             raise HTTPException(400, words.BAD_DAY) from None
+        if not 1970 <= day.year < dt.MAXYEAR:  # the day after it, and its midnight, exist
+            raise HTTPException(400, words.BAD_DAY_RANGE)
     return Filters(kind, day)
 
 
