@@ -125,3 +125,17 @@ def test_bad_speed_and_clip_id(store: Path) -> None:
         shown = doorcam("clips", "show", bad, "--store", str(store))
         assert shown.returncode == 2, shown.stderr
         assert len(shown.stderr.strip().splitlines()) == 1 and "Traceback" not in shown.stderr
+
+
+def test_store_path_holding_other_files(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "tmp").mkdir(parents=True)
+    (home / "tmp" / "draft.txt").write_text("notes", encoding="utf-8")
+    done = doorcam("simulate", SMALL, "--quiet", "--store", str(home))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"doorcam: store: {home} is not a clip store (no index.sqlite3) but its tmp/ holds "
+        "files a store would take as its own: check --store or store.path in the config, or "
+        "choose a new or empty directory"]
+    assert (home / "tmp" / "draft.txt").read_text(encoding="utf-8") == "notes"
+    assert sorted(p.name for p in home.iterdir()) == ["tmp"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import stat
 from pathlib import Path
@@ -17,6 +18,7 @@ from device.store import (
     ClipStore,
     ExportExists,
     IntegrityError,
+    NotAStore,
     SchemaTooNew,
     StoreError,
     StoreIOError,
@@ -261,3 +263,32 @@ def test_unwritable_store_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="opening the clip store"):
         ClipStore(store_config(blocker / "store"))
+
+
+def test_a_directory_of_other_files_does_not_become_a_store(tmp_path: Path) -> None:
+    """A mistyped store path (a home directory with a tmp/) is refused, its files untouched:
+    recovery would have moved or removed everything in clips/, thumbs/ and tmp/."""
+    home = tmp_path / "home"
+    mine = {home / "tmp" / "draft.txt": b"notes", home / "tmp" / "work" / "a.c": b"int x;",
+            home / "thumbs" / "holiday.jpg": b"jpeg", home / "clips" / "cat.mp4": b"mp4"}
+    for path, data in mine.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    refused = f"^{re.escape(str(home))} is not a clip store .*its clips/ holds"
+    with pytest.raises(NotAStore, match=refused):
+        ClipStore(store_config(home))
+    assert {p: p.read_bytes() for p in mine} == mine
+    assert not (home / "index.sqlite3").exists() and not (home / "lock").exists()
+    a_file = tmp_path / "notes.txt"
+    a_file.write_bytes(b"x")
+    with pytest.raises(NotAStore, match=f"^{re.escape(str(a_file))} is a file, not a directory"):
+        ClipStore(store_config(a_file))
+    # A new store where the directory holds only other things (keys, a registry) is fine,
+    # and so is reopening it once it has files of its own.
+    other = tmp_path / "fresh"
+    other.mkdir()
+    (other / "registry.json").write_text("{}")
+    with ClipStore(store_config(other)) as s:
+        commit_bytes(s, b"clip")
+    with ClipStore(store_config(other)) as s:
+        assert len(s.list()) == 1
