@@ -106,12 +106,15 @@ def _parse(text: str, filename: str) -> tuple[Config, list[Problem]]:
     warnings: list[Problem] = []
     sections: dict[str, Any] = {}
     for name, value in data.items():
-        if name not in SECTIONS:
+        if name not in SECTIONS and not isinstance(value, dict):
+            problems.append(Problem(filename, lines.find(None, name), name, value,
+                                    _outside_sections(name)))
+        elif name not in SECTIONS:
             problems.append(Problem(filename, lines.find(name, None), name, _MISSING,
                                     f"unknown section; known: {', '.join(SECTIONS)}"))
         elif not isinstance(value, dict):
-            problems.append(Problem(filename, lines.find(None, name), name, value,
-                                    "must be a table, e.g. [" + name + "]"))
+            problems.append(Problem(filename, lines.find(None, name) or lines.find(name, None),
+                                    name, value, "must be a table, e.g. [" + name + "]"))
         else:
             sections[name] = _section(SECTIONS[name], name, value, filename, lines, problems,
                                       warnings)
@@ -162,6 +165,9 @@ def _check(f: dataclasses.Field[Any], value: Any) -> str | None:
         return "must be a number"
     if kind == "str" and not isinstance(value, str):
         return "must be a string"
+    if _holds_nul(value):
+        # No path, host, topic or key can hold one (the OS refuses it when it is used).
+        return "must not contain a NUL character (\\u0000)"
     if meta.get("choices") and value not in meta["choices"]:
         return "must be one of " + ", ".join(repr(c) for c in meta["choices"])
     lo, hi = meta.get("min"), meta.get("max")
@@ -170,6 +176,21 @@ def _check(f: dataclasses.Field[Any], value: Any) -> str | None:
     if meta.get("check"):
         return meta["check"](value)
     return None
+
+
+def _outside_sections(key: str) -> str:
+    """For a key set before any [section] header: the section(s) that have it, if any."""
+    owners = [n for n, cls in SECTIONS.items()
+              if key in {f.name for f in dataclasses.fields(cls)}]
+    where = (f"it belongs under {' or '.join(f'[{n}]' for n in owners)}" if owners
+             else f"sections: {', '.join(SECTIONS)}")
+    return f"a setting outside any [section]; {where}"
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    return isinstance(value, list) and any(_holds_nul(v) for v in value)
 
 
 def _cross_checks(cfg: Config, filename: str, lines: _KeyLines) -> list[Problem]:
@@ -211,8 +232,8 @@ def _cross_checks(cfg: Config, filename: str, lines: _KeyLines) -> list[Problem]
 class _KeyLines:
     """Best-effort map of (table, key) to the 1-based line that sets it."""
 
-    _header = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
-    _key = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*=")
+    _header = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]")  # [t], [[t]], [t.sub]
+    _key = re.compile(r"^\s*[\"']?([A-Za-z0-9_.-]+)[\"']?\s*=")  # key, "key", 'key' =
 
     def __init__(self, text: str) -> None:
         self._lines: dict[tuple[str | None, str | None], int] = {}
@@ -222,6 +243,9 @@ class _KeyLines:
             if h:
                 table = h.group(1)
                 self._lines.setdefault((table, None), no)
+                if "." in table:  # [motion.x] sets key x of [motion]
+                    parent, _, sub = table.rpartition(".")
+                    self._lines.setdefault((parent, sub), no)
                 continue
             k = self._key.match(line)
             if k:

@@ -78,6 +78,43 @@ def test_specific_messages(text: str, fragment: str) -> None:
     assert fragment in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[store]\npath = "/var/lib/door\\u0000cam"\n',
+         "c.toml:2: store.path = '/var/lib/door\\x00cam': must not contain a NUL character "
+         "(\\u0000)"),
+        ('[web]\ntrusted_origins = ["https://door.example\\u0000"]\n',
+         "c.toml:2: web.trusted_origins = ['https://door.example\\x00']: must not contain a "
+         "NUL character (\\u0000)"),
+        ('[mqtt]\npassword = "pw\\u0000"\n',
+         "c.toml:2: mqtt.password: must not contain a NUL character (\\u0000)"),
+        ("# porch\nthreshold = 30\n[motion]\nblur = 3\n",
+         "c.toml:2: threshold = 30: a setting outside any [section]; it belongs under [motion]"),
+        ("port = 1884\n", "c.toml:1: port = 1884: a setting outside any [section]; it belongs "
+         "under [mqtt] or [owner_mqtt]"),
+        ("\n[[motion]]\nthreshold = 3\n",
+         "c.toml:2: motion = [{'threshold': 3}]: must be a table, e.g. [motion]"),
+        ("[motion.x]\na = 1\n", "c.toml:1: motion.x = {'a': 1}: unknown key; known in [motion]"),
+        ('[motion]\n\n"threshold" = 300\n',
+         "c.toml:3: motion.threshold = 300: must be between 1 and 254"),
+    ],
+)
+def test_odd_input_is_named_with_its_line(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.toml")
+    assert str(info.value.problems[0]).startswith(expected), info.value
+
+
+def test_nul_in_a_path_is_refused_by_config_check(tmp_path: Path) -> None:
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text('[store]\npath = "/tmp/\\u0000"\n', encoding="utf-8")
+    done = _doorcam("config", "check", str(conf))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == (f"doorcam: config error: {conf}:2: store.path = '/tmp/\\x00': "
+                                   "must not contain a NUL character (\\u0000)")
+
+
 def test_keyframe_error_names_line() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config("[recording]\npre_roll_seconds = 1.0\n\nkeyframe_interval_seconds = 2.0\n",
