@@ -20,8 +20,9 @@ def doorcam(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=180)
 
 
-def write_video(path: Path, codec: str, frames: int = 60) -> Path:
-    with av.open(str(path), "w") as out:
+def write_video(path: Path, codec: str, frames: int = 60,
+                options: dict[str, str] | None = None) -> Path:
+    with av.open(str(path), "w", options=options or {}) as out:
         stream = out.add_stream(codec, rate=15)
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
         for i in range(frames):
@@ -51,6 +52,16 @@ def _truncated(tmp: Path) -> Path:
     path = write_video(tmp / "cut.mkv", "libx264", 90)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _truncated_mp4(tmp: Path) -> Path:
+    """An MP4 with its index in front, cut short: its last sample is read short (the H.264
+    packets go into clips as they are, so they must not be cut)."""
+    path = write_video(tmp / "cut.mp4", "libx264", 90, {"movflags": "faststart"})
+    data = path.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat"), "the index is not in front"
+    path.write_bytes(data[: len(data) * 2 // 3])
     return path
 
 
@@ -86,6 +97,7 @@ def _bad_config(tmp: Path) -> Path:
 
 CASES = {
     "truncated video": (_truncated, "input ended early"),
+    "truncated mp4, index in front": (_truncated_mp4, "input ended early"),
     "corrupt frame": (_corrupt_frame, "damaged frame"),
     "empty file": (_empty, "empty"),
     "missing file": (lambda tmp: tmp / "nope.mp4", "not found"),

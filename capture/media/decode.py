@@ -12,6 +12,8 @@ import av.error
 import numpy as np
 
 from capture.frame import Packet, SourceError, StreamInfo
+from common.mediasign.mp4 import Mp4Error, is_avcc, read_avcc
+from common.mediasign.nal import split_length_prefixed
 
 # Pixel formats whose first plane is 8-bit luma, so grayscale is a view, not a conversion.
 _LUMA_FIRST = frozenset({
@@ -118,14 +120,19 @@ class VideoFileReader:
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 25.0
         self._frame_time = 1.0 / fps
-        self._remux = self._ctx.name == "h264"
+        extradata = bytes(self._ctx.extradata or b"")
+        # Packets are remuxed only when their NAL units can be told apart (a damaged avcC
+        # record: the pictures are encoded again instead).
+        self._length_size = _length_size(extradata) if self._ctx.name == "h264" else None
+        self._remux = self._length_size is not None
         if self._ctx.width <= 0 or self._ctx.height <= 0:
             self.close()
             raise SourceError(f"{self.path}: video stream has no picture size")
         self.info = StreamInfo(
             width=self._ctx.width, height=self._ctx.height, fps=fps,
-            codec="h264" if self._remux else self._ctx.name,
-            extradata=bytes(self._ctx.extradata or b"") if self._remux else b"",
+            # Pictures without usable packets are encoded again (see encoder_for).
+            codec="h264" if self._remux else _not_remuxed(self._ctx.name),
+            extradata=extradata if self._remux else b"",
             frames=stream.frames or None, name=self.path.name,
         )
         self._last_pts = pts_offset - self._frame_time
@@ -164,7 +171,11 @@ class VideoFileReader:
             if pkt.size == 0:
                 continue  # the demuxer's end marker; we flush below
             if self._remux:
-                pending.append(self._packet(pkt))
+                packet = self._packet(pkt)
+                if self._whole(packet.data):
+                    pending.append(packet)
+                else:  # cut short (a truncated file): not into a clip, which would not play
+                    self.skipped += 1
             for f in self._decode(pkt):
                 yield self._frame(f, pending)
                 pending = []
@@ -184,6 +195,16 @@ class VideoFileReader:
         self.skipped += sum(1 for f in frames if f.is_corrupt)
         return frames
 
+    def _whole(self, sample: bytes) -> bool:
+        """True if the sample's length-prefixed NAL units fill it exactly (Annex B: always)."""
+        if not self._length_size:
+            return True
+        try:
+            split_length_prefixed(sample, self._length_size)
+        except ValueError:
+            return False
+        return True
+
     def _secs(self, ticks: int | None, fallback: float) -> float:
         return fallback if ticks is None else (ticks - self._start) * self._tb + self._offset
 
@@ -196,6 +217,21 @@ class VideoFileReader:
         pts = self._secs(f.pts, self._last_pts + self._frame_time)
         self._last_pts = pts
         return DecodedFrame(pts, luma(f), AvMainImage(f), packets, limited_range(f))
+
+
+def _length_size(extradata: bytes) -> int | None:
+    """NAL length prefix size of H.264 with this extradata: 0 for Annex B, None if its avcC
+    record is damaged."""
+    if not is_avcc(extradata):
+        return 0
+    try:
+        return read_avcc(extradata)[0]
+    except (Mp4Error, IndexError):
+        return None
+
+
+def _not_remuxed(codec: str) -> str:
+    return "rawvideo" if codec == "h264" else codec
 
 
 def probe_clip(path: str | Path) -> ClipProbe:
