@@ -65,6 +65,17 @@ def _truncated_mp4(tmp: Path) -> Path:
     return path
 
 
+def _damaged_avcc(tmp: Path) -> Path:
+    """An MP4 whose H.264 parameter-set record (avcC) claims 31 SPS it does not hold."""
+    path = write_video(tmp / "avcc.mp4", "libx264", 30)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"avcC") + 4
+    assert at > 4 and data[at] == 1, "no avcC record"
+    data[at + 5] = 0xE0 | 31
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _corrupt_frame(tmp: Path) -> Path:
     path = write_video(tmp / "corrupt.avi", "mpeg4", 90)
     data = bytearray(path.read_bytes())
@@ -99,6 +110,7 @@ CASES = {
     "truncated video": (_truncated, "input ended early"),
     "truncated mp4, index in front": (_truncated_mp4, "input ended early"),
     "corrupt frame": (_corrupt_frame, "damaged frame"),
+    "damaged avcC record": (_damaged_avcc, "no decodable video frames"),
     "empty file": (_empty, "empty"),
     "missing file": (lambda tmp: tmp / "nope.mp4", "not found"),
     "image folder with mixed sizes": (_mixed_sizes, "f008.png"),

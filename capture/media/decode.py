@@ -12,7 +12,7 @@ import av.error
 import numpy as np
 
 from capture.frame import Packet, SourceError, StreamInfo
-from common.mediasign.mp4 import Mp4Error, is_avcc, read_avcc
+from common.mediasign.mp4 import is_avcc
 from common.mediasign.nal import split_length_prefixed
 
 # Pixel formats whose first plane is 8-bit luma, so grayscale is a view, not a conversion.
@@ -121,17 +121,14 @@ class VideoFileReader:
         fps = float(rate) if rate else 25.0
         self._frame_time = 1.0 / fps
         extradata = bytes(self._ctx.extradata or b"")
-        # Packets are remuxed only when their NAL units can be told apart (a damaged avcC
-        # record: the pictures are encoded again instead).
-        self._length_size = _length_size(extradata) if self._ctx.name == "h264" else None
-        self._remux = self._length_size is not None
+        self._remux = self._ctx.name == "h264"
+        self._length_size = _length_size(extradata)
         if self._ctx.width <= 0 or self._ctx.height <= 0:
             self.close()
             raise SourceError(f"{self.path}: video stream has no picture size")
         self.info = StreamInfo(
             width=self._ctx.width, height=self._ctx.height, fps=fps,
-            # Pictures without usable packets are encoded again (see encoder_for).
-            codec="h264" if self._remux else _not_remuxed(self._ctx.name),
+            codec="h264" if self._remux else self._ctx.name,
             extradata=extradata if self._remux else b"",
             frames=stream.frames or None, name=self.path.name,
         )
@@ -219,19 +216,10 @@ class VideoFileReader:
         return DecodedFrame(pts, luma(f), AvMainImage(f), packets, limited_range(f))
 
 
-def _length_size(extradata: bytes) -> int | None:
-    """NAL length prefix size of H.264 with this extradata: 0 for Annex B, None if its avcC
-    record is damaged."""
-    if not is_avcc(extradata):
-        return 0
-    try:
-        return read_avcc(extradata)[0]
-    except (Mp4Error, IndexError):
-        return None
-
-
-def _not_remuxed(codec: str) -> str:
-    return "rawvideo" if codec == "h264" else codec
+def _length_size(extradata: bytes) -> int:
+    """NAL length prefix size of H.264 with this extradata (avcC's fifth byte); 0 for Annex
+    B. Read alone: the rest of a damaged record is the decoder's to refuse."""
+    return (extradata[4] & 3) + 1 if is_avcc(extradata) else 0
 
 
 def probe_clip(path: str | Path) -> ClipProbe:
