@@ -12,7 +12,7 @@ import av.error
 import numpy as np
 
 from capture.frame import Packet, SourceError, StreamInfo
-from common.mediasign.mp4 import is_avcc
+from common.mediasign.mp4 import Mp4Error, is_avcc, read_moov
 from common.mediasign.nal import split_length_prefixed
 
 # Pixel formats whose first plane is 8-bit luma, so grayscale is a view, not a conversion.
@@ -107,6 +107,9 @@ class VideoFileReader:
         try:
             self._container = av.open(str(self.path), mode="r")
         except _AV_ERRORS as e:
+            if _unfinished_mp4(self.path):
+                raise SourceError(f"{self.path}: an MP4 without its index (no moov box): cut "
+                                  "short while it was written or copied") from e
             raise SourceError(f"{self.path}: not a video FFmpeg can decode ({_reason(e)})") from e
         if not self._container.streams.video:
             self._container.close()
@@ -220,6 +223,20 @@ def _length_size(extradata: bytes) -> int:
     """NAL length prefix size of H.264 with this extradata (avcC's fifth byte); 0 for Annex
     B. Read alone: the rest of a damaged record is the decoder's to refuse."""
     return (extradata[4] & 3) + 1 if is_avcc(extradata) else 0
+
+
+def _unfinished_mp4(path: Path) -> bool:
+    """An MP4 (its first box ftyp) with no moov box: stopped before its index was written."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(8)[4:] != b"ftyp":
+                return False
+        read_moov(path)
+    except Mp4Error:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def probe_clip(path: str | Path) -> ClipProbe:
