@@ -173,3 +173,31 @@ def test_store_path_holding_other_files(tmp_path: Path) -> None:
         "choose a new or empty directory"]
     assert (home / "tmp" / "draft.txt").read_text(encoding="utf-8") == "notes"
     assert sorted(p.name for p in home.iterdir()) == ["tmp"]
+
+
+def test_output_over_the_source_video_is_refused(store: Path, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "porch.mp4", "libx264", 30)
+    before = video.read_bytes()
+    for args in (["detect", str(video), "--frames-csv", f"{tmp_path}/./porch.mp4"],
+                 ["simulate", str(video), "--quiet", "--store", str(store), "--events-jsonl",
+                  str(video)]):
+        done = doorcam(*args)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines() == [
+            f"doorcam: {args[-2]} {args[-1]} is the source video itself: writing it would "
+            "destroy the video; choose another file"]
+        assert video.read_bytes() == before
+    csv_out = tmp_path / "frames.csv"
+    assert doorcam("detect", str(video), "--frames-csv", str(csv_out)).returncode == 0
+    assert csv_out.read_text(encoding="utf-8").startswith("frame,")
+
+
+@pytest.mark.parametrize("command", ["detect", "simulate"])
+def test_empty_source_is_named(command: str, store: Path) -> None:
+    """An unset shell variable (`doorcam detect "$VIDEO"`) is not the camera or a default."""
+    done = doorcam(command, "", "--store", str(store)) if command == "simulate" else doorcam(
+        command, " ")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "doorcam: the source is empty: give a video file, an image folder or pattern, or "
+        "synthetic:NAME"]
