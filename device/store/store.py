@@ -58,15 +58,16 @@ def _failure(action: str, exc: BaseException) -> StoreError:
 
 
 def _check_root(layout: Layout) -> None:
-    """NotAStore unless the root is a store, new, or a directory without the store's own
-    subdirectories in use: recovery takes everything in clips/, thumbs/ and tmp/ as the
-    store's, so a mistyped path (a home directory with a tmp/) must not become a store."""
+    """NotAStore unless the root is a store (its index or lock file is there), new, or a
+    directory without the store's own subdirectories in use: recovery takes everything in
+    clips/, thumbs/ and tmp/ as the store's, so a mistyped path (a home directory with a
+    tmp/) must not become a store."""
     root = layout.root
     if root.exists() and not root.is_dir():
         raise NotAStore(f"{root} is a file, not a directory: the clip store is a directory "
                         "(check --store or store.path in the config)")
-    if layout.index.exists() or not root.is_dir():
-        return
+    if layout.index.exists() or layout.lock.exists() or not root.is_dir():
+        return  # a store (one whose index was lost too: recovery keeps its clips)
     for d in (layout.clips, layout.thumbs, layout.tmp):
         if d.is_dir() and any(d.iterdir()):
             raise NotAStore(f"{root} is not a clip store (no index.sqlite3) but its "
@@ -292,6 +293,10 @@ class ClipStore:
         """Copy a clip to `dest`, verified by SHA-256; refuses to overwrite unless told."""
         rec = self.get(clip_id)
         dest = Path(dest).expanduser()
+        if (dest.parent.resolve() / dest.name).is_relative_to(self.root.resolve()):
+            # Even with overwrite: its index, a clip or a key would be replaced.
+            raise StoreError(f"{dest} is inside the clip store {self.root}: export to a "
+                             "place outside it")
         if not overwrite and (dest.exists() or dest.is_symlink()):
             raise ExportExists(f"{dest} already exists; not overwriting it")
         part = dest.with_name(f".{dest.name}.{rec.id}{files.PART}")

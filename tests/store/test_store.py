@@ -174,6 +174,20 @@ def test_export_of_a_damaged_clip_leaves_nothing(store: ClipStore, tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
 
+def test_export_into_the_store_itself_is_refused_even_with_overwrite(
+        store: ClipStore, root: Path) -> None:
+    first, second = commit_bytes(store, b"a" * 4000), commit_bytes(store, b"b" * 4000)
+    index_bytes = (root / "index.sqlite3").read_bytes()
+    for dest in (root / "index.sqlite3", store.clip_path(second), root / "thumbs" / ".." / "x",
+                 root / "new.mp4"):
+        with pytest.raises(StoreError, match=f"is inside the clip store {re.escape(str(root))}"):
+            store.export(first, dest, overwrite=True)
+    assert (root / "index.sqlite3").read_bytes() == index_bytes
+    assert store.clip_path(second).read_bytes() == b"b" * 4000
+    assert not (root / "x").exists() and not (root / "new.mp4").exists()
+    assert [r.id for r in store.list()] == [second, first]
+
+
 def test_export_into_a_missing_directory_is_a_one_line_error(
         store: ClipStore, tmp_path: Path) -> None:
     clip_id = commit_bytes(store)
@@ -283,6 +297,15 @@ def test_a_directory_of_other_files_does_not_become_a_store(tmp_path: Path) -> N
     a_file.write_bytes(b"x")
     with pytest.raises(NotAStore, match=f"^{re.escape(str(a_file))} is a file, not a directory"):
         ClipStore(store_config(a_file))
+    # A store that lost its index (its lock file is there) still opens: recovery keeps
+    # its clips, in orphans/.
+    lost = tmp_path / "lost"
+    with ClipStore(store_config(lost)) as s:
+        kept = commit_bytes(s, b"clip")
+    (lost / "index.sqlite3").unlink()
+    with ClipStore(store_config(lost)) as s:
+        assert s.list() == []
+    assert (lost / "orphans" / f"{kept}.mp4").read_bytes() == b"clip"
     # A new store where the directory holds only other things (keys, a registry) is fine,
     # and so is reopening it once it has files of its own.
     other = tmp_path / "fresh"
