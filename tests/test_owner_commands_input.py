@@ -197,3 +197,29 @@ def test_daemon_start_logs_no_recovery_skipped(registry_key: tuple[Path, str],
         daemon.kill()
     assert code == 0, daemon.stderr
     assert "recovery skipped" not in daemon.stderr
+
+
+def test_importing_a_file_that_is_no_request_says_why(registry_key: tuple[Path, str],
+                                                       tmp_path: Path) -> None:
+    key, public = registry_key
+    src, registry = tmp_path / "agencies.json", tmp_path / "registry.json"
+    src.write_text(json.dumps([{"id": "pd-3", "name": "Third", "keys": [f"pd-3-a:{AGENCY_KEY}"],
+                                "upload_hosts": ["x.example.org"], "lat": 40.7, "lon": -73.9,
+                                "radius_m": 5000}]))
+    assert _doorcam("agency", "registry", "--key", str(key), "--kid", "reg-1", "--agencies",
+                    str(src), "--version", "1", "--out", str(registry)).returncode == 0
+    cfg = tmp_path / "doorcam.toml"
+    cfg.write_text(f'[store]\npath = "{tmp_path}/store"\n[device]\nlatitude = 40.7\n'
+                   f'longitude = -73.9\n[uplink]\nenabled = true\nregistry_key = "{public}"\n'
+                   f'registry_file = "{registry}"\n')
+    notes = tmp_path / "notes.txt"
+    notes.write_text("call the precinct back\n")
+    cases = {notes: "bad_json: Expecting value: line 1 column 1 (char 0)",
+             registry: "bad_json: nested deeper than 3",  # the registry, not a request
+             Path("/dev/zero"): "oversized: 65537 bytes > 65536"}  # endless: read no further
+    for path, why in cases.items():
+        line = _one_line(_doorcam("requests", "import", str(path), "--config", str(cfg),
+                                  timeout=60), code=1)
+        assert line == f"doorcam: {path}: request rejected: {why}", line
+    done = _doorcam("requests", "list", "--all", "--json", "--config", str(cfg))
+    assert done.returncode == 0 and json.loads(done.stdout) == [], done.stdout + done.stderr
