@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from common import read_at_most
 from config.fields import num
 from config.schema import SECTIONS, Config
 from config.uplink import default_device_id
@@ -36,6 +37,7 @@ class ConfigError(Exception):
 
 
 _MISSING = object()
+MAX_CONFIG_BYTES = 1024 * 1024  # the example, every setting documented, is under 40 KiB
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,13 +71,24 @@ def load_config_file(path: str | Path | None) -> tuple[Config, ConfigFile]:
     if path is None:
         return with_device_id(Config()), ConfigFile("(built-in defaults)", _KeyLines(""))
     p = Path(path)
+
+    def refused(why: str, line: int | None = None) -> ConfigError:
+        return ConfigError([Problem(str(p), line, "(file)", _MISSING, why)])
+
     try:
-        text = p.read_text(encoding="utf-8")
+        data = read_at_most(p, MAX_CONFIG_BYTES)
     except FileNotFoundError:
-        raise ConfigError([Problem(str(p), None, "(file)", _MISSING, "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(str(p), None, "(file)", _MISSING,
-                                   f"cannot be read: {exc}")]) from None
+        raise refused("no such file") from None
+    except OSError as exc:
+        raise refused(f"cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise refused(f"larger than {MAX_CONFIG_BYTES // 1024} KiB: not a doorcam config file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise refused(f"not UTF-8 text (byte 0x{data[exc.start]:02x}): a config file is "
+                      "TOML text", line) from None
     cfg, warnings = _parse(text, str(p))
     return cfg, ConfigFile(str(p), _KeyLines(text), tuple(warnings))
 

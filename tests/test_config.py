@@ -127,8 +127,12 @@ def test_missing_and_unreadable(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.toml")
     bad = tmp_path / "bin.toml"
     bad.write_bytes(b"\xff\xfe[motion]")
-    with pytest.raises(ConfigError, match="cannot be read"):
+    with pytest.raises(ConfigError, match=r"bin.toml:1: \(file\): not UTF-8 text \(byte 0xff\)"):
         load_config(bad)
+    with pytest.raises(ConfigError, match=r": \(file\): cannot be read: Is a directory$"):
+        load_config(tmp_path)
+    with pytest.raises(ConfigError, match="larger than 1024 KiB: not a doorcam config file"):
+        load_config("/dev/zero")  # endless: read no further than the limit
 
 
 def test_ints_accepted_for_floats() -> None:

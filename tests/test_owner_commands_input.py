@@ -223,3 +223,30 @@ def test_importing_a_file_that_is_no_request_says_why(registry_key: tuple[Path, 
         assert line == f"doorcam: {path}: request rejected: {why}", line
     done = _doorcam("requests", "list", "--all", "--json", "--config", str(cfg))
     assert done.returncode == 0 and json.loads(done.stdout) == [], done.stdout + done.stderr
+
+
+def test_an_endless_file_is_read_no_further_than_its_limit(registry_key: tuple[Path, str],
+                                                         tmp_path: Path) -> None:
+    """/dev/zero named where a file is expected: one line each, at once (they read it to the
+    end, holding it all in memory, and never answered)."""
+    key, public = registry_key
+    cfg = tmp_path / "doorcam.toml"
+    cfg.write_text(f'[store]\npath = "{tmp_path}/store"\n[device]\nlatitude = 40.7\n'
+                   f'longitude = -73.9\n[uplink]\nenabled = true\nregistry_key = "{public}"\n')
+    zero = "/dev/zero"
+    cases = [
+        (["config", "check", zero],
+         f"doorcam: config error: {zero}: (file): larger than 1024 KiB: not a doorcam config "
+         "file"),
+        (["registry", "install", zero, "--config", str(cfg)],
+         f"doorcam: {zero}: registry refused: oversized: 4194305 bytes > 4194304"),
+        (["audit", "verify", "--anchor", zero, "--config", str(cfg)],
+         'doorcam: --anchor: an anchor is SEQ:HASH (a 64-hex SHA-256) or {"seq", "hash"}'),
+        (["agency", "registry", "--key", str(key), "--kid", "reg-1", "--agencies", zero,
+          "--version", "1", "--out", str(tmp_path / "r.json")],
+         f"doorcam: {zero}: larger than a registry may be (4 MiB)"),
+    ]
+    for args, expected in cases:
+        assert _one_line(_doorcam(*args, timeout=60)) == expected
+    assert not (tmp_path / "store" / "registry.json").exists()
+    assert not (tmp_path / "r.json").exists()

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import read_at_most
 from device.cli.broker_options import add_broker_args, broker_config
 from device.errors import EXIT_FAILURE, UserError
 
@@ -157,11 +158,15 @@ def _registry(args: argparse.Namespace) -> int:
     from uplink.errors import RegistryError
     from uplink.protocol import sign_document
     from uplink.protocol.fields import format_time
-    from uplink.protocol.registry import parse_registry
+    from uplink.protocol.registry import MAX_REGISTRY_BYTES, parse_registry
 
     now = int(time.time())
     try:
-        data = json.loads(Path(args.agencies).read_text(encoding="utf-8"))
+        raw = read_at_most(args.agencies, MAX_REGISTRY_BYTES)
+        if len(raw) > MAX_REGISTRY_BYTES:
+            raise UserError(f"{args.agencies}: larger than a registry may be "
+                            f"({MAX_REGISTRY_BYTES // 1024 // 1024} MiB)")
+        data = json.loads(raw)
     except OSError as exc:
         raise UserError(f"{args.agencies}: {exc.strerror or exc}") from None
     except ValueError as exc:
@@ -249,10 +254,10 @@ def _publish(args: argparse.Namespace) -> int:
     from config.mqtt import topic_prefix_problem
     from uplink.mqtt import MqttLink
     from uplink.protocol.geo import cells_covering, topic
-    from uplink.protocol.request import parse_request
+    from uplink.protocol.request import MAX_REQUEST_BYTES, parse_request
 
     try:
-        payload = Path(args.file).read_bytes()
+        payload = read_at_most(args.file, MAX_REQUEST_BYTES)
         req = parse_request(payload)
     except OSError as exc:
         raise UserError(f"{args.file}: {exc.strerror}") from None

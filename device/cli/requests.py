@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
+from common import read_at_most
 from device.cli.admin import device_config
 from device.cli.table import iso, local
 from device.errors import EXIT_FAILURE, UserError
@@ -178,9 +178,7 @@ def _import(args: argparse.Namespace) -> int:
     from uplink.protocol.request import MAX_REQUEST_BYTES
 
     try:
-        with Path(args.file).open("rb") as f:
-            # One byte over the limit is enough to refuse it (/dev/zero never ends).
-            payload = f.read(MAX_REQUEST_BYTES + 1)
+        payload = read_at_most(args.file, MAX_REQUEST_BYTES)
     except OSError as exc:
         raise UserError(f"{args.file}: {exc.strerror or exc}") from None
     with open_desk(_cfg(args), time.time()) as desk:
