@@ -199,8 +199,8 @@ def test_daemon_start_logs_no_recovery_skipped(registry_key: tuple[Path, str],
     assert "recovery skipped" not in daemon.stderr
 
 
-def test_importing_a_file_that_is_no_request_says_why(registry_key: tuple[Path, str],
-                                                       tmp_path: Path) -> None:
+def _uplink_config(registry_key: tuple[Path, str], tmp_path: Path) -> tuple[Path, Path]:
+    """A device config with the uplink on and a signed registry in place: (config, registry)."""
     key, public = registry_key
     src, registry = tmp_path / "agencies.json", tmp_path / "registry.json"
     src.write_text(json.dumps([{"id": "pd-3", "name": "Third", "keys": [f"pd-3-a:{AGENCY_KEY}"],
@@ -212,6 +212,12 @@ def test_importing_a_file_that_is_no_request_says_why(registry_key: tuple[Path, 
     cfg.write_text(f'[store]\npath = "{tmp_path}/store"\n[device]\nlatitude = 40.7\n'
                    f'longitude = -73.9\n[uplink]\nenabled = true\nregistry_key = "{public}"\n'
                    f'registry_file = "{registry}"\n')
+    return cfg, registry
+
+
+def test_importing_a_file_that_is_no_request_says_why(registry_key: tuple[Path, str],
+                                                       tmp_path: Path) -> None:
+    cfg, registry = _uplink_config(registry_key, tmp_path)
     notes = tmp_path / "notes.txt"
     notes.write_text("call the precinct back\n")
     cases = {notes: "bad_json: Expecting value: line 1 column 1 (char 0)",
@@ -250,3 +256,20 @@ def test_an_endless_file_is_read_no_further_than_its_limit(registry_key: tuple[P
         assert _one_line(_doorcam(*args, timeout=60)) == expected
     assert not (tmp_path / "store" / "registry.json").exists()
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_damaged_request_book_is_named_and_left_as_it_is(registry_key: tuple[Path, str],
+                                                           tmp_path: Path) -> None:
+    cfg, _ = _uplink_config(registry_key, tmp_path)
+    made = _doorcam("simulate", "synthetic:empty?seconds=1&size=160x120", "--quiet",
+                    "--config", str(cfg))
+    assert made.returncode == 0, made.stderr
+    assert _doorcam("requests", "list", "--config", str(cfg)).returncode == 0
+    book = tmp_path / "store" / "uplink.sqlite3"
+    assert book.is_file(), "the book is not where this test damages it"
+    book.write_bytes(b"not a database, " * 64)
+    for args in (["requests", "list"], ["requests", "show", "9b2f0f7e-0a57-4d5b-a0a4-6f1b6d1e3c11"],
+                 ["requests", "import", str(cfg)]):
+        line = _one_line(_doorcam(*args, "--config", str(cfg)))
+        assert line == f"doorcam: cannot open the request book {book}: file is not a database"
+    assert book.read_bytes() == b"not a database, " * 64
