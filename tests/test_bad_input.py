@@ -152,9 +152,16 @@ def test_bad_config(store: Path, tmp_path: Path) -> None:
     assert snapshot(store) == before
 
 
-def test_bad_speed_and_clip_id(store: Path) -> None:
+def test_bad_speed_and_clip_id(store: Path, tmp_path: Path) -> None:
     done = doorcam("simulate", SMALL, "--speed", "fast", "--store", str(store))
     assert done.returncode == 2 and "--speed" in done.stderr
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{store}"\n', encoding="utf-8")
+    for speed in ("-1", "nan", "fast"):  # the daemon too: one line, before anything starts
+        ran = doorcam("run", "--speed", speed, "--config", str(conf))
+        assert ran.returncode == 2, ran.stderr
+        assert ran.stderr.strip().splitlines() == [
+            f"doorcam: --speed must be realtime, max or a number 0.01..1000, not '{speed}'"]
     for bad in ("../../etc/passwd", "x" * 300, "20261128T000000Z-zzzzzzzz"):
         shown = doorcam("clips", "show", bad, "--store", str(store))
         assert shown.returncode == 2, shown.stderr
