@@ -65,15 +65,6 @@ def _truncated_mp4(tmp: Path) -> Path:
     return path
 
 
-def _mp4_without_index(tmp: Path) -> Path:
-    """An MP4 cut short before its index (written last) was: a copy that stopped early."""
-    path = write_video(tmp / "copy.mp4", "libx264", 90)
-    data = path.read_bytes()
-    assert data.find(b"mdat") < data.find(b"moov"), "the index is not at the end"
-    path.write_bytes(data[: len(data) // 2])
-    return path
-
-
 def _damaged_avcc(tmp: Path) -> Path:
     """An MP4 whose H.264 parameter-set record (avcC) claims 31 SPS it does not hold."""
     path = write_video(tmp / "avcc.mp4", "libx264", 30)
@@ -120,7 +111,6 @@ CASES = {
     "truncated mp4, index in front": (_truncated_mp4, "input ended early"),
     "corrupt frame": (_corrupt_frame, "damaged frame"),
     "damaged avcC record": (_damaged_avcc, "no decodable video frames"),
-    "mp4 cut before its index": (_mp4_without_index, "an MP4 without its index (no moov box)"),
     "empty file": (_empty, "empty"),
     "missing file": (lambda tmp: tmp / "nope.mp4", "not found"),
     "image folder with mixed sizes": (_mixed_sizes, "f008.png"),

@@ -178,6 +178,15 @@ def test_bad_specs_are_refused_by_the_parser_the_opener_uses(spec: str) -> None:
         check_spec(spec, CaptureConfig())
 
 
+def test_an_empty_video_file_is_refused_by_config_check(tmp_path: Path) -> None:
+    """A zero-byte recording (a copy that never started) passed as "ok", and the daemon
+    then stopped at once."""
+    video = tmp_path / "porch.mp4"
+    video.write_bytes(b"")
+    with pytest.raises(SourceError, match=f"^{re.escape(str(video))}: empty file$"):
+        check_spec(str(video), CaptureConfig())
+
+
 def test_device_id_is_derived_from_the_machine(tmp_path: Path) -> None:
     mid, serial, cpuinfo = tmp_path / "machine-id", tmp_path / "serial", tmp_path / "cpuinfo"
     mid.write_text("0123456789abcdef0123456789abcdef\n")
