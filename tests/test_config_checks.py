@@ -70,6 +70,11 @@ CASES: dict[str, tuple[Callable[[Path], str], str, str]] = {
     "store path is a file": (
         lambda t: (t / "file").write_text("x") and f'[store]\npath = "{t}/file"\n',
         "store.path", "is not a directory"),
+    "store path holds other files": (
+        lambda t: (t / "home" / "tmp").mkdir(parents=True) or (
+            t / "home" / "tmp" / "draft.txt").write_text("notes") and
+        f'[store]\npath = "{t}/home"\n', "store.path",
+        "is not a clip store (no index.sqlite3) but its tmp/ holds files"),
     "web certificate missing": (
         lambda t: f'[web]\ncert_file = "{t}/cert.pem"\nkey_file = "{t}/key.pem"\n',
         "web.cert_file", "does not exist"),

@@ -57,25 +57,6 @@ def _failure(action: str, exc: BaseException) -> StoreError:
     return StoreError(f"{action} failed: index error: {exc}")
 
 
-def _check_root(layout: Layout) -> None:
-    """NotAStore unless the root is a store (its index or lock file is there), new, or a
-    directory without the store's own subdirectories in use: recovery takes everything in
-    clips/, thumbs/ and tmp/ as the store's, so a mistyped path (a home directory with a
-    tmp/) must not become a store."""
-    root = layout.root
-    if root.exists() and not root.is_dir():
-        raise NotAStore(f"{root} is a file, not a directory: the clip store is a directory "
-                        "(check --store or store.path in the config)")
-    if layout.index.exists() or layout.lock.exists() or not root.is_dir():
-        return  # a store (one whose index was lost too: recovery keeps its clips)
-    for d in (layout.clips, layout.thumbs, layout.tmp):
-        if d.is_dir() and any(d.iterdir()):
-            raise NotAStore(f"{root} is not a clip store (no index.sqlite3) but its "
-                            f"{d.name}/ holds files a store would take as its own: check "
-                            "--store or store.path in the config, or choose a new or empty "
-                            "directory")
-
-
 class ClipStore:
     """Clips under `<cfg.path>/clips`, thumbnails, and the index; see `files.Layout`."""
 
@@ -87,7 +68,9 @@ class ClipStore:
         self._pending: set[str] = set()  # begun, not yet committed or aborted
         self._lock_fd = -1
         try:
-            _check_root(self.layout)
+            why = self.layout.not_a_store()
+            if why:
+                raise NotAStore(why)
             self.layout.create()
             self._lock_fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, FILE_MODE)
             fcntl.flock(self._lock_fd, fcntl.LOCK_SH)

@@ -295,7 +295,7 @@ def test_a_directory_of_other_files_does_not_become_a_store(tmp_path: Path) -> N
     assert not (home / "index.sqlite3").exists() and not (home / "lock").exists()
     a_file = tmp_path / "notes.txt"
     a_file.write_bytes(b"x")
-    with pytest.raises(NotAStore, match=f"^{re.escape(str(a_file))} is a file, not a directory"):
+    with pytest.raises(NotAStore, match=f"^{re.escape(str(a_file))} is not a directory but a file"):
         ClipStore(store_config(a_file))
     # A store that lost its index (its lock file is there) still opens: recovery keeps
     # its clips, in orphans/.
