@@ -35,6 +35,13 @@ def _garbage_key(tmp: Path) -> Path:
     return key
 
 
+def _home_with_a_tmp(tmp: Path) -> Path:
+    """A directory that is no store but has a tmp/ of its own (a home directory)."""
+    (tmp / "home" / "tmp").mkdir(parents=True)
+    (tmp / "home" / "tmp" / "draft.txt").write_text("notes")
+    return tmp / "home"
+
+
 # name -> (config body given tmp_path, key the one problem names, words in its message)
 CASES: dict[str, tuple[Callable[[Path], str], str, str]] = {
     "picamera fps not a number": (
@@ -71,9 +78,7 @@ CASES: dict[str, tuple[Callable[[Path], str], str, str]] = {
         lambda t: (t / "file").write_text("x") and f'[store]\npath = "{t}/file"\n',
         "store.path", "is not a directory"),
     "store path holds other files": (
-        lambda t: (t / "home" / "tmp").mkdir(parents=True) or (
-            t / "home" / "tmp" / "draft.txt").write_text("notes") and
-        f'[store]\npath = "{t}/home"\n', "store.path",
+        lambda t: f'[store]\npath = "{_home_with_a_tmp(t)}"\n', "store.path",
         "is not a clip store (no index.sqlite3) but its tmp/ holds files"),
     "web certificate missing": (
         lambda t: f'[web]\ncert_file = "{t}/cert.pem"\nkey_file = "{t}/key.pem"\n',
