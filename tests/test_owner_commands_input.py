@@ -60,6 +60,13 @@ def test_clips_list_json_has_paths_and_iso_times(store: Path) -> None:
     assert len(limited) == 1
 
 
+def test_a_limit_beyond_any_store_lists_every_clip(store: Path) -> None:
+    every = json.loads(_doorcam("clips", "list", "--json", "--store", str(store)).stdout)
+    done = _doorcam("clips", "list", "--json", "--limit", "9" * 20, "--store", str(store))
+    assert done.returncode == 0, done.stderr  # it was SQLite's OverflowError
+    assert json.loads(done.stdout) == every
+
+
 @pytest.mark.parametrize("limit", ["0", "-3"])
 def test_limit_below_one_is_refused(limit: str, store: Path) -> None:
     line = _one_line(_doorcam("clips", "list", "--limit", limit, "--store", str(store)))
