@@ -280,3 +280,42 @@ def test_a_damaged_request_book_is_named_and_left_as_it_is(registry_key: tuple[P
         line = _one_line(_doorcam(*args, "--config", str(cfg)))
         assert line == f"doorcam: cannot open the request book {book}: file is not a database"
     assert book.read_bytes() == b"not a database, " * 64
+
+
+def test_agency_tools_refuse_numbers_out_of_range(registry_key: tuple[Path, str],
+                                                  tmp_path: Path) -> None:
+    """Each was a traceback (a year past 9999, a port past 65535)."""
+    key, _ = registry_key
+    src, out = tmp_path / "agencies.json", tmp_path / "out.json"
+    src.write_text(json.dumps([{"id": "pd-3", "name": "Third", "keys": [f"pd-3-a:{AGENCY_KEY}"],
+                                "upload_hosts": ["x.example.org"], "lat": 40.7, "lon": -73.9,
+                                "radius_m": 5000}]))
+    registry = ["agency", "registry", "--key", str(key), "--kid", "reg-1", "--agencies",
+                str(src), "--out", str(out)]
+    request = ["agency", "request", "--key", str(key), "--kid", "reg-1", "--agency-id", "pd-3",
+               "--agency-name", "Third", "--case", "1", "--type", "burglary", "--description",
+               "d", "--investigator", "n", "--contact", "c", "--lat", "40.7", "--lon", "-73.9",
+               "--radius-m", "300", "--end", "now-1h", "--upload-url",
+               "https://x.example.org/t", "--out", str(out)]
+    cases = [
+        ([*registry, "--version", "1", "--expires-days", "99999999999"],
+         "doorcam: --expires-days must be 0 (never) to 36500, not 99999999999"),
+        ([*registry, "--version", str(2**53)],
+         f"doorcam: --version must be 1 to {2**53 - 1}, not {2**53}"),
+        ([*request, "--start", "now-2h", "--expires-days", "99999999999"],
+         "doorcam: --expires-days must be 1 to 30 (devices refuse a request that lasts "
+         "longer), not 99999999999"),
+        ([*request, "--start", "now+99999999999d"],
+         "doorcam: 'now+99999999999d': outside 1970..9999"),
+    ]
+    for args, expected in cases:
+        assert _one_line(_doorcam(*args)) == expected
+    assert not out.exists()
+    for args in (["agency", "receive", "--port", "99999", "--dir", str(tmp_path / "rx")],
+                 ["owner", "pending", "--device", "porch", "--kid", "k", "--key", str(key),
+                  "--port", "-1"]):
+        done = _doorcam(*args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        given = args[args.index("--port") + 1]
+        assert done.stderr.strip().splitlines()[-1].endswith(
+            f"error: argument --port: a port is a number 0..65535, not '{given}'")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from common import read_at_most
-from device.cli.broker_options import add_broker_args, broker_config
+from device.cli.broker_options import add_broker_args, broker_config, port
 from device.errors import EXIT_FAILURE, UserError
 
 
@@ -67,7 +67,7 @@ def add_parser(sub: Any) -> None:
     q = a.add_parser("receive", help="run the reference tus receiver; verifies evidence")
     q.add_argument("--dir", required=True)
     q.add_argument("--host", default="127.0.0.1")
-    q.add_argument("--port", type=int, default=8080)
+    q.add_argument("--port", type=port, default=8080)
     q.add_argument("--key", help="the agency's private key (.key): signs a receipt of what "
                    "arrived for each request (GET .../receipt/REQUEST_ID)")
     q.add_argument("--kid", help="the key's id as the registry lists it (default: the key "
@@ -93,7 +93,10 @@ def parse_when(text: str, now: int) -> int:
     if m:
         sign = -1 if m.group(1) == "-" else 1
         n, unit = int(m.group(2) or 0), m.group(3) or "s"
-        return now + sign * n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+        when = now + sign * n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+        if not 0 <= when <= LAST_TIME:
+            raise UserError(f"{text!r}: outside 1970..9999")
+        return when
     try:
         return parse_time(text)
     except ValueError:
@@ -126,6 +129,8 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+LAST_TIME = 253402300799  # 9999-12-31T23:59:59Z, the last time the protocol can write
+MAX_REGISTRY_DAYS = 36500  # a hundred years; more is past what a time can be written as
 _AGENCIES_FORMAT = (
     'a JSON list of agencies (or a registry with "agencies"), each as docs/protocol.md shows '
     'it: id, name, keys [{"kid", "public_key", "valid_from", "valid_until", "revoked"}], '
@@ -157,6 +162,7 @@ def _agency_document(entry: Any, now: int) -> dict[str, Any]:
 def _registry(args: argparse.Namespace) -> int:
     from uplink.errors import RegistryError
     from uplink.protocol import sign_document
+    from uplink.protocol.canonical import MAX_SAFE_INT
     from uplink.protocol.fields import format_time
     from uplink.protocol.registry import MAX_REGISTRY_BYTES, parse_registry
 
@@ -179,10 +185,11 @@ def _registry(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         why = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
         raise UserError(f"{args.agencies}: {why}; expected {_AGENCIES_FORMAT}") from None
-    if args.version < 1:
-        raise UserError(f"--version must be 1 or more, not {args.version}")
-    if args.expires_days < 0:
-        raise UserError(f"--expires-days must be 0 (never) or more, not {args.expires_days}")
+    if not 1 <= args.version <= MAX_SAFE_INT:
+        raise UserError(f"--version must be 1 to {MAX_SAFE_INT}, not {args.version}")
+    if not 0 <= args.expires_days <= MAX_REGISTRY_DAYS:
+        raise UserError(f"--expires-days must be 0 (never) to {MAX_REGISTRY_DAYS}, not "
+                        f"{args.expires_days}")
     _key_options(agencies, args, now)
     key = _load_key(args.key)
     body: dict[str, Any] = {"type": "registry", "protocol": 1, "version": args.version,
@@ -222,6 +229,11 @@ def _key_options(agencies: list[dict[str, Any]], args: argparse.Namespace, now: 
 def _request(args: argparse.Namespace) -> int:
     from uplink.agency import compose_request
     from uplink.errors import RequestRejected
+    from uplink.protocol.request import MAX_EXPIRY_S
+
+    if not 1 <= args.expires_days <= MAX_EXPIRY_S // 86400:
+        raise UserError(f"--expires-days must be 1 to {MAX_EXPIRY_S // 86400} (devices refuse "
+                        f"a request that lasts longer), not {args.expires_days}")
 
     now = int(time.time())
     try:
