@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ def load_config_file(path: str | Path | None) -> tuple[Config, ConfigFile]:
     if len(data) > MAX_CONFIG_BYTES:
         raise refused(f"larger than {MAX_CONFIG_BYTES // 1024} KiB: not a doorcam config file")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise refused(f"not UTF-8 text (byte 0x{data[exc.start]:02x}): a config file is "
@@ -107,13 +108,17 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
 
 def _parse(text: str, filename: str) -> tuple[Config, list[Problem]]:
     """The validated Config and the warnings about it (retired keys, which it ignores)."""
+    # Editors on Windows start UTF-8 files with a byte order mark; it means nothing here.
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
-        m = re.search(r"at line (\d+)", msg)
-        raise ConfigError([Problem(filename, int(m.group(1)) if m else None, "(syntax)",
-                                   _MISSING, f"not valid TOML: {msg}")]) from None
+        m = re.search(r"at line (\d+), column (\d+)", msg)
+        line = int(m.group(1)) if m else None
+        hint = _lookalike(text, line, int(m.group(2))) if m else ""
+        raise ConfigError([Problem(filename, line, "(syntax)", _MISSING,
+                                   f"not valid TOML: {msg}{hint}")]) from None
     lines = _KeyLines(text)
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -189,6 +194,19 @@ def _check(f: dataclasses.Field[Any], value: Any) -> str | None:
     if meta.get("check"):
         return meta["check"](value)
     return None
+
+
+def _lookalike(text: str, line: int | None, column: int) -> str:
+    """Where TOML stopped at a character that is not ASCII (a no-break space, a Cyrillic о
+    or a full-width digit that looks like the ASCII one): its name, else nothing."""
+    lines = text.splitlines()
+    if line is None or not 1 <= line <= len(lines) or not 1 <= column <= len(lines[line - 1]):
+        return ""
+    ch = lines[line - 1][column - 1]
+    if ch.isascii():
+        return ""
+    return (f"; column {column} is {unicodedata.name(ch, 'a character')} (U+{ord(ch):04X}), "
+            "not ASCII: type it again")
 
 
 def _outside_sections(key: str) -> str:

@@ -106,6 +106,35 @@ def test_odd_input_is_named_with_its_line(text: str, expected: str) -> None:
     assert str(info.value.problems[0]).startswith(expected), info.value
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[motion]\nthreshold\u00a0= 30\n",
+         "c.toml:2: (syntax): not valid TOML: Expected '=' after a key in a key/value pair (at "
+         "line 2, column 10); column 10 is NO-BREAK SPACE (U+00A0), not ASCII: type it again"),
+        ("[m\u043etion]\nthreshold = 30\n",
+         "column 3 is CYRILLIC SMALL LETTER O (U+043E), not ASCII: type it again"),
+        ("[motion]\nthreshold = \uff13\uff10\n",
+         "column 13 is FULLWIDTH DIGIT THREE (U+FF13), not ASCII: type it again"),
+    ],
+)
+def test_a_lookalike_character_is_named(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.toml")
+    assert str(info.value).endswith(expected), info.value
+
+
+def test_a_byte_order_mark_is_no_syntax_error(tmp_path: Path) -> None:
+    """Editors on Windows write one; it was `Invalid statement (at line 1, column 1)`."""
+    conf = tmp_path / "doorcam.toml"
+    conf.write_bytes(b"\xef\xbb\xbf[motion]\r\nthreshold = 30\r\n")
+    assert load_config(conf).motion.threshold == 30
+    conf.write_bytes(b"\xef\xbb\xbf[motion]\r\nthreshold = 300\r\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(conf)
+    assert str(info.value) == f"{conf}:2: motion.threshold = 300: must be between 1 and 254"
+
+
 def test_nul_in_a_path_is_refused_by_config_check(tmp_path: Path) -> None:
     conf = tmp_path / "doorcam.toml"
     conf.write_text('[store]\npath = "/tmp/\\u0000"\n', encoding="utf-8")
