@@ -319,3 +319,19 @@ def test_agency_tools_refuse_numbers_out_of_range(registry_key: tuple[Path, str]
         given = args[args.index("--port") + 1]
         assert done.stderr.strip().splitlines()[-1].endswith(
             f"error: argument --port: a port is a number 0..65535, not '{given}'")
+
+
+def test_installing_the_list_of_agencies_says_what_it_is(registry_key: tuple[Path, str],
+                                                         tmp_path: Path) -> None:
+    _, public = registry_key
+    cfg = tmp_path / "doorcam.toml"
+    cfg.write_text(f'[store]\npath = "{tmp_path}/store"\n[uplink]\nregistry_key = "{public}"\n')
+    listed = tmp_path / "agencies.json"
+    listed.write_text(json.dumps({"agencies": [{
+        "id": "pd-3", "name": "Third", "keys": [f"pd-3-a:{AGENCY_KEY}"],
+        "upload_hosts": ["x.example.org"], "lat": 40.7, "lon": -73.9, "radius_m": 5000}]}))
+    line = _one_line(_doorcam("registry", "install", str(listed), "--config", str(cfg)))
+    assert line.startswith(f"doorcam: {listed}: registry refused: "), line
+    assert line.endswith("; it is a list of agencies, not a registry: the registry's signer "
+                         "makes one from it (doorcam agency registry)"), line
+    assert not (tmp_path / "store" / "registry.json").exists()
