@@ -335,3 +335,17 @@ def test_installing_the_list_of_agencies_says_what_it_is(registry_key: tuple[Pat
     assert line.endswith("; it is a list of agencies, not a registry: the registry's signer "
                          "makes one from it (doorcam agency registry)"), line
     assert not (tmp_path / "store" / "registry.json").exists()
+
+
+def test_a_damaged_device_ca_is_named_and_kept(tmp_path: Path) -> None:
+    cfg = tmp_path / "doorcam.toml"
+    cfg.write_text(f'[store]\npath = "{tmp_path}/store"\n')
+    made = _doorcam("ca", "issue", "--config", str(cfg))
+    assert made.returncode == 0 and "made the device CA" in made.stdout, made.stderr
+    cert, key = tmp_path / "store" / "device_ca.pem", tmp_path / "store" / "device_ca.key"
+    cert.write_text("-----BEGIN CERTIFICATE-----\nnot one\n")
+    line = _one_line(_doorcam("ca", "issue", "--config", str(cfg)))
+    assert line.startswith(f"doorcam: the device CA ({cert}, {key}) cannot be used: "), line
+    assert line.endswith("make a new one with `doorcam ca issue --new-ca` (phones then "
+                         "install it again)"), line
+    assert cert.read_text() == "-----BEGIN CERTIFICATE-----\nnot one\n", "replaced unasked"
