@@ -349,3 +349,17 @@ def test_a_damaged_device_ca_is_named_and_kept(tmp_path: Path) -> None:
     assert line.endswith("make a new one with `doorcam ca issue --new-ca` (phones then "
                          "install it again)"), line
     assert cert.read_text() == "-----BEGIN CERTIFICATE-----\nnot one\n", "replaced unasked"
+
+
+def test_agency_keygen_never_overwrites_a_key_or_leaves_its_folder(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    first = _doorcam("agency", "keygen", "--kid", "reg-1", "--out", str(keys))
+    assert first.returncode == 0, first.stderr
+    before = {p.name: p.read_bytes() for p in keys.iterdir()}
+    line = _one_line(_doorcam("agency", "keygen", "--kid", "reg-1", "--out", str(keys)))
+    assert line == (f"doorcam: {keys}/reg-1.key or {keys}/reg-1.pub.json exists already; "
+                    "refusing to overwrite a key")
+    assert {p.name: p.read_bytes() for p in keys.iterdir()} == before  # it was replaced
+    line = _one_line(_doorcam("agency", "keygen", "--kid", "../elsewhere", "--out", str(keys)))
+    assert line == "doorcam: --kid: 1-64 characters from A-Z a-z 0-9 . _ -"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys"]

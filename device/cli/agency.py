@@ -119,12 +119,19 @@ def _keygen(args: argparse.Namespace) -> int:
         save_private_key,
         save_public_key,
     )
+    from uplink.protocol.keys import KID_RE
 
+    if not KID_RE.fullmatch(args.kid):
+        raise UserError("--kid: 1-64 characters from A-Z a-z 0-9 . _ -")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    key, pub = out / f"{args.kid}.key", out / f"{args.kid}.pub.json"
+    if key.exists() or pub.exists():
+        # A signing key in use (a registry's, an agency's) cannot be made again.
+        raise UserError(f"{key} or {pub} exists already; refusing to overwrite a key")
     private, public = generate_keypair()
-    save_private_key(private, out / f"{args.kid}.key")
-    save_public_key(public, args.kid, out / f"{args.kid}.pub.json")
+    save_private_key(private, key)
+    save_public_key(public, args.kid, pub)
     print(public_key_to_text(public))
     return 0
 
