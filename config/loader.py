@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
+from common import read_at_most
 from config.fields import num
 from config.schema import SECTIONS, Config
 from config.uplink import default_device_id
@@ -36,6 +38,7 @@ class ConfigError(Exception):
 
 
 _MISSING = object()
+MAX_CONFIG_BYTES = 1024 * 1024  # the example, every setting documented, is under 40 KiB
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,13 +72,24 @@ def load_config_file(path: str | Path | None) -> tuple[Config, ConfigFile]:
     if path is None:
         return with_device_id(Config()), ConfigFile("(built-in defaults)", _KeyLines(""))
     p = Path(path)
+
+    def refused(why: str, line: int | None = None) -> ConfigError:
+        return ConfigError([Problem(str(p), line, "(file)", _MISSING, why)])
+
     try:
-        text = p.read_text(encoding="utf-8")
+        data = read_at_most(p, MAX_CONFIG_BYTES)
     except FileNotFoundError:
-        raise ConfigError([Problem(str(p), None, "(file)", _MISSING, "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(str(p), None, "(file)", _MISSING,
-                                   f"cannot be read: {exc}")]) from None
+        raise refused("no such file") from None
+    except OSError as exc:
+        raise refused(f"cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise refused(f"larger than {MAX_CONFIG_BYTES // 1024} KiB: not a doorcam config file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise refused(f"not UTF-8 text (byte 0x{data[exc.start]:02x}): a config file is "
+                      "TOML text", line) from None
     cfg, warnings = _parse(text, str(p))
     return cfg, ConfigFile(str(p), _KeyLines(text), tuple(warnings))
 
@@ -94,24 +108,31 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
 
 def _parse(text: str, filename: str) -> tuple[Config, list[Problem]]:
     """The validated Config and the warnings about it (retired keys, which it ignores)."""
+    # Editors on Windows start UTF-8 files with a byte order mark; it means nothing here.
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
-        m = re.search(r"at line (\d+)", msg)
-        raise ConfigError([Problem(filename, int(m.group(1)) if m else None, "(syntax)",
-                                   _MISSING, f"not valid TOML: {msg}")]) from None
+        m = re.search(r"at line (\d+), column (\d+)", msg)
+        line = int(m.group(1)) if m else None
+        hint = _lookalike(text, line, int(m.group(2))) if m else ""
+        raise ConfigError([Problem(filename, line, "(syntax)", _MISSING,
+                                   f"not valid TOML: {msg}{hint}")]) from None
     lines = _KeyLines(text)
     problems: list[Problem] = []
     warnings: list[Problem] = []
     sections: dict[str, Any] = {}
     for name, value in data.items():
-        if name not in SECTIONS:
+        if name not in SECTIONS and not isinstance(value, dict):
+            problems.append(Problem(filename, lines.find(None, name), name, value,
+                                    _outside_sections(name)))
+        elif name not in SECTIONS:
             problems.append(Problem(filename, lines.find(name, None), name, _MISSING,
                                     f"unknown section; known: {', '.join(SECTIONS)}"))
         elif not isinstance(value, dict):
-            problems.append(Problem(filename, lines.find(None, name), name, value,
-                                    "must be a table, e.g. [" + name + "]"))
+            problems.append(Problem(filename, lines.find(None, name) or lines.find(name, None),
+                                    name, value, "must be a table, e.g. [" + name + "]"))
         else:
             sections[name] = _section(SECTIONS[name], name, value, filename, lines, problems,
                                       warnings)
@@ -162,6 +183,9 @@ def _check(f: dataclasses.Field[Any], value: Any) -> str | None:
         return "must be a number"
     if kind == "str" and not isinstance(value, str):
         return "must be a string"
+    if _holds_nul(value):
+        # No path, host, topic or key can hold one (the OS refuses it when it is used).
+        return "must not contain a NUL character (\\u0000)"
     if meta.get("choices") and value not in meta["choices"]:
         return "must be one of " + ", ".join(repr(c) for c in meta["choices"])
     lo, hi = meta.get("min"), meta.get("max")
@@ -170,6 +194,34 @@ def _check(f: dataclasses.Field[Any], value: Any) -> str | None:
     if meta.get("check"):
         return meta["check"](value)
     return None
+
+
+def _lookalike(text: str, line: int | None, column: int) -> str:
+    """Where TOML stopped at a character that is not ASCII (a no-break space, a Cyrillic о
+    or a full-width digit that looks like the ASCII one): its name, else nothing."""
+    lines = text.splitlines()
+    if line is None or not 1 <= line <= len(lines) or not 1 <= column <= len(lines[line - 1]):
+        return ""
+    ch = lines[line - 1][column - 1]
+    if ch.isascii():
+        return ""
+    return (f"; column {column} is {unicodedata.name(ch, 'a character')} (U+{ord(ch):04X}), "
+            "not ASCII: type it again")
+
+
+def _outside_sections(key: str) -> str:
+    """For a key set before any [section] header: the section(s) that have it, if any."""
+    owners = [n for n, cls in SECTIONS.items()
+              if key in {f.name for f in dataclasses.fields(cls)}]
+    where = (f"it belongs under {' or '.join(f'[{n}]' for n in owners)}" if owners
+             else f"sections: {', '.join(SECTIONS)}")
+    return f"a setting outside any [section]; {where}"
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    return isinstance(value, list) and any(_holds_nul(v) for v in value)
 
 
 def _cross_checks(cfg: Config, filename: str, lines: _KeyLines) -> list[Problem]:
@@ -211,8 +263,8 @@ def _cross_checks(cfg: Config, filename: str, lines: _KeyLines) -> list[Problem]
 class _KeyLines:
     """Best-effort map of (table, key) to the 1-based line that sets it."""
 
-    _header = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
-    _key = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*=")
+    _header = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]")  # [t], [[t]], [t.sub]
+    _key = re.compile(r"^\s*[\"']?([A-Za-z0-9_.-]+)[\"']?\s*=")  # key, "key", 'key' =
 
     def __init__(self, text: str) -> None:
         self._lines: dict[tuple[str | None, str | None], int] = {}
@@ -222,6 +274,9 @@ class _KeyLines:
             if h:
                 table = h.group(1)
                 self._lines.setdefault((table, None), no)
+                if "." in table:  # [motion.x] sets key x of [motion]
+                    parent, _, sub = table.rpartition(".")
+                    self._lines.setdefault((parent, sub), no)
                 continue
             k = self._key.match(line)
             if k:

@@ -20,8 +20,9 @@ def doorcam(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=180)
 
 
-def write_video(path: Path, codec: str, frames: int = 60) -> Path:
-    with av.open(str(path), "w") as out:
+def write_video(path: Path, codec: str, frames: int = 60,
+                options: dict[str, str] | None = None) -> Path:
+    with av.open(str(path), "w", options=options or {}) as out:
         stream = out.add_stream(codec, rate=15)
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
         for i in range(frames):
@@ -51,6 +52,27 @@ def _truncated(tmp: Path) -> Path:
     path = write_video(tmp / "cut.mkv", "libx264", 90)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _truncated_mp4(tmp: Path) -> Path:
+    """An MP4 with its index in front, cut short: its last sample is read short (the H.264
+    packets go into clips as they are, so they must not be cut)."""
+    path = write_video(tmp / "cut.mp4", "libx264", 90, {"movflags": "faststart"})
+    data = path.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat"), "the index is not in front"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    return path
+
+
+def _damaged_avcc(tmp: Path) -> Path:
+    """An MP4 whose H.264 parameter-set record (avcC) claims 31 SPS it does not hold."""
+    path = write_video(tmp / "avcc.mp4", "libx264", 30)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"avcC") + 4
+    assert at > 4 and data[at] == 1, "no avcC record"
+    data[at + 5] = 0xE0 | 31
+    path.write_bytes(bytes(data))
     return path
 
 
@@ -95,7 +117,9 @@ def _text_file(tmp: Path) -> Path:
 
 CASES = {
     "truncated video": (_truncated, "input ended early"),
+    "truncated mp4, index in front": (_truncated_mp4, "input ended early"),
     "corrupt frame": (_corrupt_frame, "damaged frame"),
+    "damaged avcC record": (_damaged_avcc, "no decodable video frames"),
     "empty file": (_empty, "empty"),
     "missing file": (lambda tmp: tmp / "nope.mp4", "not found"),
     "image folder with mixed sizes": (_mixed_sizes, "f008.png"),
@@ -128,10 +152,59 @@ def test_bad_config(store: Path, tmp_path: Path) -> None:
     assert snapshot(store) == before
 
 
-def test_bad_speed_and_clip_id(store: Path) -> None:
+def test_bad_speed_and_clip_id(store: Path, tmp_path: Path) -> None:
     done = doorcam("simulate", SMALL, "--speed", "fast", "--store", str(store))
     assert done.returncode == 2 and "--speed" in done.stderr
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text(f'[store]\npath = "{store}"\n', encoding="utf-8")
+    for speed in ("-1", "nan", "fast"):  # the daemon too: one line, before anything starts
+        ran = doorcam("run", "--speed", speed, "--config", str(conf))
+        assert ran.returncode == 2, ran.stderr
+        assert ran.stderr.strip().splitlines() == [
+            f"doorcam: --speed must be realtime, max or a number 0.01..1000, not '{speed}'"]
     for bad in ("../../etc/passwd", "x" * 300, "20261128T000000Z-zzzzzzzz"):
         shown = doorcam("clips", "show", bad, "--store", str(store))
         assert shown.returncode == 2, shown.stderr
         assert len(shown.stderr.strip().splitlines()) == 1 and "Traceback" not in shown.stderr
+
+
+def test_store_path_holding_other_files(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "tmp").mkdir(parents=True)
+    (home / "tmp" / "draft.txt").write_text("notes", encoding="utf-8")
+    done = doorcam("simulate", SMALL, "--quiet", "--store", str(home))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"doorcam: store: {home} is not a clip store (no index.sqlite3) but its tmp/ holds "
+        "files a store would take as its own: check --store or store.path in the config, or "
+        "choose a new or empty directory"]
+    assert (home / "tmp" / "draft.txt").read_text(encoding="utf-8") == "notes"
+    assert sorted(p.name for p in home.iterdir()) == ["tmp"]
+
+
+def test_output_over_the_source_video_is_refused(store: Path, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "porch.mp4", "libx264", 30)
+    before = video.read_bytes()
+    for args in (["detect", str(video), "--frames-csv", f"{tmp_path}/./porch.mp4"],
+                 ["simulate", str(video), "--quiet", "--store", str(store), "--events-jsonl",
+                  str(video)]):
+        done = doorcam(*args)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines() == [
+            f"doorcam: {args[-2]} {args[-1]} is the source video itself: writing it would "
+            "destroy the video; choose another file"]
+        assert video.read_bytes() == before
+    csv_out = tmp_path / "frames.csv"
+    assert doorcam("detect", str(video), "--frames-csv", str(csv_out)).returncode == 0
+    assert csv_out.read_text(encoding="utf-8").startswith("frame,")
+
+
+@pytest.mark.parametrize("command", ["detect", "simulate"])
+def test_empty_source_is_named(command: str, store: Path) -> None:
+    """An unset shell variable (`doorcam detect "$VIDEO"`) is not the camera or a default."""
+    done = doorcam(command, "", "--store", str(store)) if command == "simulate" else doorcam(
+        command, " ")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "doorcam: the source is empty: give a video file, an image folder or pattern, or "
+        "synthetic:NAME"]

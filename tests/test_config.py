@@ -78,6 +78,72 @@ def test_specific_messages(text: str, fragment: str) -> None:
     assert fragment in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[store]\npath = "/var/lib/door\\u0000cam"\n',
+         "c.toml:2: store.path = '/var/lib/door\\x00cam': must not contain a NUL character "
+         "(\\u0000)"),
+        ('[web]\ntrusted_origins = ["https://door.example\\u0000"]\n',
+         "c.toml:2: web.trusted_origins = ['https://door.example\\x00']: must not contain a "
+         "NUL character (\\u0000)"),
+        ('[mqtt]\npassword = "pw\\u0000"\n',
+         "c.toml:2: mqtt.password: must not contain a NUL character (\\u0000)"),
+        ("# porch\nthreshold = 30\n[motion]\nblur = 3\n",
+         "c.toml:2: threshold = 30: a setting outside any [section]; it belongs under [motion]"),
+        ("port = 1884\n", "c.toml:1: port = 1884: a setting outside any [section]; it belongs "
+         "under [mqtt] or [owner_mqtt]"),
+        ("\n[[motion]]\nthreshold = 3\n",
+         "c.toml:2: motion = [{'threshold': 3}]: must be a table, e.g. [motion]"),
+        ("[motion.x]\na = 1\n", "c.toml:1: motion.x = {'a': 1}: unknown key; known in [motion]"),
+        ('[motion]\n\n"threshold" = 300\n',
+         "c.toml:3: motion.threshold = 300: must be between 1 and 254"),
+    ],
+)
+def test_odd_input_is_named_with_its_line(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.toml")
+    assert str(info.value.problems[0]).startswith(expected), info.value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[motion]\nthreshold\u00a0= 30\n",
+         "c.toml:2: (syntax): not valid TOML: Expected '=' after a key in a key/value pair (at "
+         "line 2, column 10); column 10 is NO-BREAK SPACE (U+00A0), not ASCII: type it again"),
+        ("[m\u043etion]\nthreshold = 30\n",
+         "column 3 is CYRILLIC SMALL LETTER O (U+043E), not ASCII: type it again"),
+        ("[motion]\nthreshold = \uff13\uff10\n",
+         "column 13 is FULLWIDTH DIGIT THREE (U+FF13), not ASCII: type it again"),
+    ],
+)
+def test_a_lookalike_character_is_named(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.toml")
+    assert str(info.value).endswith(expected), info.value
+
+
+def test_a_byte_order_mark_is_no_syntax_error(tmp_path: Path) -> None:
+    """Editors on Windows write one; it was `Invalid statement (at line 1, column 1)`."""
+    conf = tmp_path / "doorcam.toml"
+    conf.write_bytes(b"\xef\xbb\xbf[motion]\r\nthreshold = 30\r\n")
+    assert load_config(conf).motion.threshold == 30
+    conf.write_bytes(b"\xef\xbb\xbf[motion]\r\nthreshold = 300\r\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(conf)
+    assert str(info.value) == f"{conf}:2: motion.threshold = 300: must be between 1 and 254"
+
+
+def test_nul_in_a_path_is_refused_by_config_check(tmp_path: Path) -> None:
+    conf = tmp_path / "doorcam.toml"
+    conf.write_text('[store]\npath = "/tmp/\\u0000"\n', encoding="utf-8")
+    done = _doorcam("config", "check", str(conf))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == (f"doorcam: config error: {conf}:2: store.path = '/tmp/\\x00': "
+                                   "must not contain a NUL character (\\u0000)")
+
+
 def test_keyframe_error_names_line() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config("[recording]\npre_roll_seconds = 1.0\n\nkeyframe_interval_seconds = 2.0\n",
@@ -90,8 +156,12 @@ def test_missing_and_unreadable(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.toml")
     bad = tmp_path / "bin.toml"
     bad.write_bytes(b"\xff\xfe[motion]")
-    with pytest.raises(ConfigError, match="cannot be read"):
+    with pytest.raises(ConfigError, match=r"bin.toml:1: \(file\): not UTF-8 text \(byte 0xff\)"):
         load_config(bad)
+    with pytest.raises(ConfigError, match=r": \(file\): cannot be read: Is a directory$"):
+        load_config(tmp_path)
+    with pytest.raises(ConfigError, match="larger than 1024 KiB: not a doorcam config file"):
+        load_config("/dev/zero")  # endless: read no further than the limit
 
 
 def test_ints_accepted_for_floats() -> None:

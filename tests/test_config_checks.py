@@ -35,6 +35,13 @@ def _garbage_key(tmp: Path) -> Path:
     return key
 
 
+def _home_with_a_tmp(tmp: Path) -> Path:
+    """A directory that is no store but has a tmp/ of its own (a home directory)."""
+    (tmp / "home" / "tmp").mkdir(parents=True)
+    (tmp / "home" / "tmp" / "draft.txt").write_text("notes")
+    return tmp / "home"
+
+
 # name -> (config body given tmp_path, key the one problem names, words in its message)
 CASES: dict[str, tuple[Callable[[Path], str], str, str]] = {
     "picamera fps not a number": (
@@ -70,6 +77,9 @@ CASES: dict[str, tuple[Callable[[Path], str], str, str]] = {
     "store path is a file": (
         lambda t: (t / "file").write_text("x") and f'[store]\npath = "{t}/file"\n',
         "store.path", "is not a directory"),
+    "store path holds other files": (
+        lambda t: f'[store]\npath = "{_home_with_a_tmp(t)}"\n', "store.path",
+        "is not a clip store (no index.sqlite3) but its tmp/ holds files"),
     "web certificate missing": (
         lambda t: f'[web]\ncert_file = "{t}/cert.pem"\nkey_file = "{t}/key.pem"\n',
         "web.cert_file", "does not exist"),
@@ -176,6 +186,15 @@ def test_good_specs_pass_without_opening_anything(spec: str) -> None:
 def test_bad_specs_are_refused_by_the_parser_the_opener_uses(spec: str) -> None:
     with pytest.raises(SourceError):
         check_spec(spec, CaptureConfig())
+
+
+def test_an_empty_video_file_is_refused_by_config_check(tmp_path: Path) -> None:
+    """A zero-byte recording (a copy that never started) passed as "ok", and the daemon
+    then stopped at once."""
+    video = tmp_path / "porch.mp4"
+    video.write_bytes(b"")
+    with pytest.raises(SourceError, match=f"^{re.escape(str(video))}: empty file$"):
+        check_spec(str(video), CaptureConfig())
 
 
 def test_device_id_is_derived_from_the_machine(tmp_path: Path) -> None:

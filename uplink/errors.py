@@ -4,6 +4,7 @@
     ├── RequestRejected(reason, detail)   an agency request (or signed document) refused
     ├── RegistryError                     the agency registry cannot be loaded or trusted
     ├── AuditError                        the audit log cannot be written or read
+    ├── BookError                         the request book cannot be opened
     └── UploadError                       (section owned by the uploader, below)
         ├── PermanentUploadError          retrying cannot help
         │   └── DestinationRefused        3xx, non-https, host not allowed
@@ -79,6 +80,10 @@ class RegistryError(UplinkError):
 
 class AuditError(UplinkError):
     """The audit log could not be appended to or read."""
+
+
+class BookError(UplinkError):
+    """The request book (requests, decisions, the replay ledger) cannot be opened."""
 
 
 # --- uploads (owned by the uploader; add subclasses here, keep the tree above in sync) -----

@@ -12,6 +12,8 @@ import av.error
 import numpy as np
 
 from capture.frame import Packet, SourceError, StreamInfo
+from common.mediasign.mp4 import Mp4Error, is_avcc, read_moov
+from common.mediasign.nal import split_length_prefixed
 
 # Pixel formats whose first plane is 8-bit luma, so grayscale is a view, not a conversion.
 _LUMA_FIRST = frozenset({
@@ -108,6 +110,9 @@ class VideoFileReader:
         try:
             self._container = av.open(str(self.path), mode="r")
         except _AV_ERRORS as e:
+            if _unfinished_mp4(self.path):
+                raise SourceError(f"{self.path}: an MP4 without its index (no moov box): cut "
+                                  "short while it was written or copied") from e
             raise SourceError(f"{self.path}: not a video FFmpeg can decode ({_reason(e)})") from e
         if not self._container.streams.video:
             self._container.close()
@@ -125,14 +130,16 @@ class VideoFileReader:
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 25.0
         self._frame_time = 1.0 / fps
+        extradata = bytes(self._ctx.extradata or b"")
         self._remux = self._ctx.name == "h264"
+        self._length_size = _length_size(extradata)
         if self._ctx.width <= 0 or self._ctx.height <= 0:
             self.close()
             raise SourceError(f"{self.path}: video stream has no picture size")
         self.info = StreamInfo(
             width=self._ctx.width, height=self._ctx.height, fps=fps,
             codec="h264" if self._remux else self._ctx.name,
-            extradata=bytes(self._ctx.extradata or b"") if self._remux else b"",
+            extradata=extradata if self._remux else b"",
             frames=stream.frames or None, name=self.path.name,
         )
         self._last_pts = pts_offset - self._frame_time
@@ -171,7 +178,11 @@ class VideoFileReader:
             if pkt.size == 0:
                 continue  # the demuxer's end marker; we flush below
             if self._remux:
-                pending.append(self._packet(pkt))
+                packet = self._packet(pkt)
+                if self._whole(packet.data):
+                    pending.append(packet)
+                else:  # cut short (a truncated file): not into a clip, which would not play
+                    self.skipped += 1
             for f in self._decode(pkt):
                 yield self._frame(f, pending)
                 pending = []
@@ -191,6 +202,16 @@ class VideoFileReader:
         self.skipped += sum(1 for f in frames if f.is_corrupt)
         return frames
 
+    def _whole(self, sample: bytes) -> bool:
+        """True if the sample's length-prefixed NAL units fill it exactly (Annex B: always)."""
+        if not self._length_size:
+            return True
+        try:
+            split_length_prefixed(sample, self._length_size)
+        except ValueError:
+            return False
+        return True
+
     def _secs(self, ticks: int | None, fallback: float) -> float:
         return fallback if ticks is None else (ticks - self._start) * self._tb + self._offset
 
@@ -203,6 +224,26 @@ class VideoFileReader:
         pts = self._secs(f.pts, self._last_pts + self._frame_time)
         self._last_pts = pts
         return DecodedFrame(pts, luma(f), AvMainImage(f), packets, limited_range(f))
+
+
+def _length_size(extradata: bytes) -> int:
+    """NAL length prefix size of H.264 with this extradata (avcC's fifth byte); 0 for Annex
+    B. Read alone: the rest of a damaged record is the decoder's to refuse."""
+    return (extradata[4] & 3) + 1 if is_avcc(extradata) else 0
+
+
+def _unfinished_mp4(path: Path) -> bool:
+    """An MP4 (its first box ftyp) with no moov box: stopped before its index was written."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(8)[4:] != b"ftyp":
+                return False
+        read_moov(path)
+    except Mp4Error:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def probe_clip(path: str | Path) -> ClipProbe:

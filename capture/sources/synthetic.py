@@ -75,6 +75,8 @@ def parse_spec(spec: str, default_fps: float = 0.0) -> Params:
             and 16 <= height <= 4320):
         raise SourceError(f"{spec}: need 0 < seconds <= 86400, 0 < fps <= 240, "
                           "size from 16x16 to 7680x4320")
+    if seed < 0:
+        raise SourceError(f"{spec}: seed is a whole number 0 or more")
     return Params(name, seconds, fps, width, height, seed, opts.get("stamp") == "1")
 
 

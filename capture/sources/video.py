@@ -23,6 +23,8 @@ def check_spec(path: str | Path) -> None:
         raise SourceError(f"{path}: not a video file")
     if not os.access(p, os.R_OK):
         raise SourceError(f"{path}: not readable by this user")
+    if p.stat().st_size == 0:
+        raise SourceError(f"{path}: empty file")
 
 
 class VideoFileSource:

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from device.cli.broker_options import add_broker_args, broker_config
+from common import read_at_most
+from device.cli.broker_options import add_broker_args, broker_config, port
 from device.errors import EXIT_FAILURE, UserError
 
 
@@ -83,7 +84,7 @@ def add_parser(sub: Any) -> None:
                    help="where evidence is filed (DIR/REQUEST_ID/)")
     q.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                    "127.0.0.1)")
-    q.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    q.add_argument("--port", type=port, default=8080, help="port to listen on (default 8080)")
     q.add_argument("--key", help="the agency's private key (.key): signs a receipt of what "
                    "arrived for each request (GET .../receipt/REQUEST_ID)")
     q.add_argument("--kid", help="the key's id as the registry lists it (default: the key "
@@ -109,7 +110,10 @@ def parse_when(text: str, now: int) -> int:
     if m:
         sign = -1 if m.group(1) == "-" else 1
         n, unit = int(m.group(2) or 0), m.group(3) or "s"
-        return now + sign * n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+        when = now + sign * n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+        if not 0 <= when <= LAST_TIME:
+            raise UserError(f"{text!r}: outside 1970..9999")
+        return when
     try:
         return parse_time(text)
     except ValueError:
@@ -132,16 +136,25 @@ def _keygen(args: argparse.Namespace) -> int:
         save_private_key,
         save_public_key,
     )
+    from uplink.protocol.keys import KID_RE
 
+    if not KID_RE.fullmatch(args.kid):
+        raise UserError("--kid: 1-64 characters from A-Z a-z 0-9 . _ -")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    key, pub = out / f"{args.kid}.key", out / f"{args.kid}.pub.json"
+    if key.exists() or pub.exists():
+        # A signing key in use (a registry's, an agency's) cannot be made again.
+        raise UserError(f"{key} or {pub} exists already; refusing to overwrite a key")
     private, public = generate_keypair()
-    save_private_key(private, out / f"{args.kid}.key")
-    save_public_key(public, args.kid, out / f"{args.kid}.pub.json")
+    save_private_key(private, key)
+    save_public_key(public, args.kid, pub)
     print(public_key_to_text(public))
     return 0
 
 
+LAST_TIME = 253402300799  # 9999-12-31T23:59:59Z, the last time the protocol can write
+MAX_REGISTRY_DAYS = 36500  # a hundred years; more is past what a time can be written as
 _AGENCIES_FORMAT = (
     'a JSON list of agencies (or a registry with "agencies"), each as docs/protocol.md shows '
     'it: id, name, keys [{"kid", "public_key", "valid_from", "valid_until", "revoked"}], '
@@ -173,12 +186,17 @@ def _agency_document(entry: Any, now: int) -> dict[str, Any]:
 def _registry(args: argparse.Namespace) -> int:
     from uplink.errors import RegistryError
     from uplink.protocol import sign_document
+    from uplink.protocol.canonical import MAX_SAFE_INT
     from uplink.protocol.fields import format_time
-    from uplink.protocol.registry import parse_registry
+    from uplink.protocol.registry import MAX_REGISTRY_BYTES, parse_registry
 
     now = int(time.time())
     try:
-        data = json.loads(Path(args.agencies).read_text(encoding="utf-8"))
+        raw = read_at_most(args.agencies, MAX_REGISTRY_BYTES)
+        if len(raw) > MAX_REGISTRY_BYTES:
+            raise UserError(f"{args.agencies}: larger than a registry may be "
+                            f"({MAX_REGISTRY_BYTES // 1024 // 1024} MiB)")
+        data = json.loads(raw)
     except OSError as exc:
         raise UserError(f"{args.agencies}: {exc.strerror or exc}") from None
     except ValueError as exc:
@@ -191,10 +209,11 @@ def _registry(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         why = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
         raise UserError(f"{args.agencies}: {why}; expected {_AGENCIES_FORMAT}") from None
-    if args.version < 1:
-        raise UserError(f"--version must be 1 or more, not {args.version}")
-    if args.expires_days < 0:
-        raise UserError(f"--expires-days must be 0 (never) or more, not {args.expires_days}")
+    if not 1 <= args.version <= MAX_SAFE_INT:
+        raise UserError(f"--version must be 1 to {MAX_SAFE_INT}, not {args.version}")
+    if not 0 <= args.expires_days <= MAX_REGISTRY_DAYS:
+        raise UserError(f"--expires-days must be 0 (never) to {MAX_REGISTRY_DAYS}, not "
+                        f"{args.expires_days}")
     _key_options(agencies, args, now)
     key = _load_key(args.key)
     body: dict[str, Any] = {"type": "registry", "protocol": 1, "version": args.version,
@@ -234,6 +253,11 @@ def _key_options(agencies: list[dict[str, Any]], args: argparse.Namespace, now: 
 def _request(args: argparse.Namespace) -> int:
     from uplink.agency import compose_request
     from uplink.errors import RequestRejected
+    from uplink.protocol.request import MAX_EXPIRY_S
+
+    if not 1 <= args.expires_days <= MAX_EXPIRY_S // 86400:
+        raise UserError(f"--expires-days must be 1 to {MAX_EXPIRY_S // 86400} (devices refuse "
+                        f"a request that lasts longer), not {args.expires_days}")
 
     now = int(time.time())
     try:
@@ -266,10 +290,10 @@ def _publish(args: argparse.Namespace) -> int:
     from config.mqtt import topic_prefix_problem
     from uplink.mqtt import MqttLink
     from uplink.protocol.geo import cells_covering, topic
-    from uplink.protocol.request import parse_request
+    from uplink.protocol.request import MAX_REQUEST_BYTES, parse_request
 
     try:
-        payload = Path(args.file).read_bytes()
+        payload = read_at_most(args.file, MAX_REQUEST_BYTES)
         req = parse_request(payload)
     except OSError as exc:
         raise UserError(f"{args.file}: {exc.strerror}") from None

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from common import read_at_most
 from device.cli.admin import device_config
 from device.errors import EXIT_FAILURE, UserError
 
@@ -68,7 +69,7 @@ def _verify(args: argparse.Namespace) -> int:
         text = args.anchor
         if ":" not in text or Path(text).is_file():
             try:
-                text = Path(text).read_text("utf-8")
+                text = read_at_most(text, 4096).decode("utf-8", errors="replace")
             except OSError as exc:
                 raise UserError(f"--anchor {args.anchor}: {exc.strerror or exc}") from None
         try:

@@ -74,6 +74,10 @@ def _issue(args: argparse.Namespace) -> int:
                         new_ca=args.new_ca, key_mode=_key_mode(paths.cert.parent))
     except OSError as exc:
         raise UserError(f"{exc.filename}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a damaged CA certificate or key
+        raise UserError(f"the device CA ({files.cert}, {files.key}) cannot be used: {exc}; "
+                        "make a new one with `doorcam ca issue --new-ca` (phones then "
+                        "install it again)") from None
     if got.ca_made:
         print(f"made the device CA {files.cert}")
     print(f"{'issued' if got.leaf_issued else 'kept'} the web certificate {paths.cert} for "

@@ -78,8 +78,10 @@ def _list(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be 1 or more, not {args.limit}")
+    # More than a store can hold means all of them (SQLite's integers end at 2**63 - 1).
+    limit = args.limit if args.limit is not None and args.limit < 2**31 else None
     store = _store(args, read_only=True)
-    records = store.list(limit=args.limit, label=args.label)
+    records = store.list(limit=limit, label=args.label)
     if args.json:
         print(json.dumps([_with_iso({**r.to_json(), "path": str(store.clip_path(r.id)),
                                      "thumbnail": str(store.thumbnail_path(r.id))})

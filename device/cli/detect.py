@@ -20,7 +20,7 @@ from typing import Any
 from capture.frame import SourceError
 from config import load_config
 from device.cli.outputs import open_output
-from device.errors import input_damage
+from device.errors import check_source_and_output, input_damage
 
 COLUMNS = ("frame", "motion", "event", "score", "boxes", "people", "people_boxes")
 
@@ -41,6 +41,7 @@ def format_boxes(boxes: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     from device.wiring import build
     from device.wiring.people import Inline, confirmed
+    check_source_and_output(args.source, {"--frames-csv": args.frames_csv})
     cfg = load_config(args.config)
     people = build.make_people_stage(cfg, Inline)
     event_id: int | None = None

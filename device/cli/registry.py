@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import read_at_most
 from device.errors import UserError
 
 
@@ -48,7 +49,9 @@ def _install(args: argparse.Namespace) -> int:
     data = None
     if source is None:
         try:  # read before the config switches to the store's owner (sudo at first boot)
-            data = Path(args.source).read_bytes()
+            from uplink.protocol.registry import MAX_REGISTRY_BYTES
+
+            data = read_at_most(args.source, MAX_REGISTRY_BYTES)
         except OSError as exc:
             raise UserError(f"{args.source}: {exc.strerror or exc}") from None
     cfg = _config(args)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
+from common import read_at_most
 from device.cli.admin import device_config
 from device.cli.table import iso, local
 from device.errors import EXIT_FAILURE, UserError
@@ -179,14 +179,21 @@ def _upload(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from device.wiring.uplink import open_desk
     from uplink.desk import Received
+    from uplink.protocol.request import MAX_REQUEST_BYTES
 
     try:
-        payload = Path(args.file).read_bytes()
+        payload = read_at_most(args.file, MAX_REQUEST_BYTES)
     except OSError as exc:
         raise UserError(f"{args.file}: {exc.strerror or exc}") from None
     with open_desk(_cfg(args), time.time()) as desk:
         outcome = desk.receive(payload, time.time())
-    print(json.dumps(outcome.__dict__) if args.json else f"request {outcome}")
+    if args.json:
+        print(json.dumps(outcome.__dict__))
+    elif outcome.kind == Received.REJECTED:
+        raise UserError(f"{args.file}: request rejected: {outcome.reason}: {outcome.detail}",
+                        EXIT_FAILURE)
+    else:
+        print(f"request {outcome}")
     return 0 if outcome.kind != Received.REJECTED else EXIT_FAILURE
 
 

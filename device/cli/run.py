@@ -14,7 +14,7 @@ from typing import Any
 from config import ConfigError
 from device.daemon.logsetup import priority_prefix, setup_logging, stderr_is_journal
 from device.daemon.notify import Notifier
-from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE
+from device.errors import EXIT_CONFIG_DAEMON, EXIT_FAILURE, UserError
 
 log = logging.getLogger("doorcam")
 
@@ -34,7 +34,13 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
+    from device.wiring import build
     from device.wiring.checks import load_checked
+
+    try:
+        pace = build.parse_speed(args.speed)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
     try:
         # Every configuration error stops here, before any thread, with exit 78: systemd
@@ -50,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
     for note in checked.notes:
         log.info("%s", note)
     from device.daemon.supervisor import ConfigReloader, Supervisor, build_sides
-    from device.wiring import build
 
     stop, reload = threading.Event(), threading.Event()
 
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     notifier = Notifier()
     with contextlib.ExitStack() as stack:
         sides = build_sides(cfg, capture=not args.no_capture,
-                            pace=build.parse_speed(args.speed), stack=stack)
+                            pace=pace, stack=stack)
         if not sides:
             log.error("nothing to run: --no-capture and uplink.enabled = false")
             return EXIT_FAILURE

@@ -17,7 +17,7 @@ from config import load_config
 from device.cli.outputs import open_output
 from device.cli.progress import Progress
 from device.cli.table import clip_table
-from device.errors import EXIT_FAILURE, UserError, input_damage
+from device.errors import EXIT_FAILURE, UserError, check_source_and_output, input_damage
 from device.wiring.pipeline import LocalLoop, MotionEventRecord
 
 # `doorcam run` defaults to the Pi camera; a simulation needs no hardware.
@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         pace = build.parse_speed(args.speed)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    check_source_and_output(args.source, {"--events-jsonl": args.events_jsonl})
     cfg = build.with_store_path(load_config(args.config), args.store)
     spec = args.source or (cfg.capture.source if is_simulated(cfg.capture.source)
                            else DEFAULT_SOURCE)

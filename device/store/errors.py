@@ -8,7 +8,9 @@ StoreError                 anything the store cannot do; the message is one line
 │   └── StoreFull          the disk filled up while committing; nothing earlier was touched
 ├── IntegrityError         a copy or a stored clip does not match its recorded SHA-256
 ├── ExportExists           export would overwrite a file and was not told to
-└── SchemaTooNew           the index was written by a newer doorcam
+├── SchemaTooNew           the index was written by a newer doorcam
+├── NoStore                a command that only reads found no store
+└── NotAStore              the store's path is a file, or a directory of other files
 """
 
 from __future__ import annotations
@@ -48,3 +50,8 @@ class SchemaTooNew(StoreError):
 
 class NoStore(StoreError):
     """A command that only reads was pointed at a directory holding no store."""
+
+
+class NotAStore(StoreError):
+    """The store's path is a file, or a directory that holds no store but files the store
+    would take as its own (its recovery moves or removes what it does not know)."""

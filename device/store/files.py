@@ -85,6 +85,24 @@ class Layout:
     def deleting(self, clip_id: str) -> Path:
         return self.tmp / f"{validate_clip_id(clip_id)}.mp4{DELETING}"
 
+    def not_a_store(self) -> str | None:
+        """Why the root must not become a store, else None. Recovery takes everything in
+        clips/, thumbs/ and tmp/ as the store's, so a directory that holds no store (neither
+        its index nor its lock file) but files there, a mistyped path such as a home
+        directory with a tmp/, is refused, and so is a file."""
+        root = self.root
+        if root.exists() and not root.is_dir():
+            return (f"{root} is not a directory but a file: the clip store is a directory "
+                    "(check --store or store.path in the config)")
+        if self.index.exists() or self.lock.exists() or not root.is_dir():
+            return None  # a store (one whose index was lost too: recovery keeps its clips)
+        for d in (self.clips, self.thumbs, self.tmp):
+            if d.is_dir() and any(d.iterdir()):
+                return (f"{root} is not a clip store (no index.sqlite3) but its {d.name}/ "
+                        "holds files a store would take as its own: check --store or "
+                        "store.path in the config, or choose a new or empty directory")
+        return None
+
     def create(self) -> None:
         """Make the directories (never readable by others: footage of the owner's door is
         private)."""

@@ -28,6 +28,7 @@ from device.store.errors import (
     ClipNotFound,
     ExportExists,
     IntegrityError,
+    NotAStore,
     StoreError,
     StoreFull,
     StoreIOError,
@@ -67,6 +68,9 @@ class ClipStore:
         self._pending: set[str] = set()  # begun, not yet committed or aborted
         self._lock_fd = -1
         try:
+            why = self.layout.not_a_store()
+            if why:
+                raise NotAStore(why)
             self.layout.create()
             self._lock_fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, FILE_MODE)
             fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
@@ -272,6 +276,10 @@ class ClipStore:
         """Copy a clip to `dest`, verified by SHA-256; refuses to overwrite unless told."""
         rec = self.get(clip_id)
         dest = Path(dest).expanduser()
+        if (dest.parent.resolve() / dest.name).is_relative_to(self.root.resolve()):
+            # Even with overwrite: its index, a clip or a key would be replaced.
+            raise StoreError(f"{dest} is inside the clip store {self.root}: export to a "
+                             "place outside it")
         if not overwrite and (dest.exists() or dest.is_symlink()):
             raise ExportExists(f"{dest} already exists; not overwriting it")
         part = dest.with_name(f".{dest.name}.{rec.id}{files.PART}")

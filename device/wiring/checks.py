@@ -23,6 +23,7 @@ from config import Config, ConfigError, Problem
 from config.broker import BrokerConnection
 from config.loader import ConfigFile, load_config_file
 from config.web import split_listen
+from device.store.files import Layout
 from device.wiring.paths import DevicePaths
 from device.wiring.registry import source_path
 from motion import MotionError
@@ -179,6 +180,10 @@ def _creatable(path: Path) -> tuple[bool, str | None]:
 
 def _store(cfg: Config, report: Report) -> None:
     root = Path(cfg.store.path).expanduser()
+    foreign = Layout(root).not_a_store()
+    if foreign:
+        report.add("store", "path", cfg.store.path, foreign)
+        return
     exists, why = _creatable(root)
     if why:
         report.add("store", "path", cfg.store.path,

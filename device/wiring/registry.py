@@ -96,6 +96,17 @@ class Installed:
     written: bool  # False: this exact registry was already in place
 
 
+def _agency_list(data: bytes) -> bool:
+    """The unsigned input of `doorcam agency registry` (a list, or {"agencies": [...]})."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    if isinstance(doc, dict) and "sig" not in doc and "type" not in doc:
+        doc = doc.get("agencies")
+    return isinstance(doc, list) and all(isinstance(a, dict) and "id" in a for a in doc)
+
+
 def install(cfg: Config, data: bytes, origin: str, now: float,
             source: Source | None = None) -> Installed:
     """Check `data` as the daemon would (signature, rollback), write it durably where the
@@ -106,7 +117,9 @@ def install(cfg: Config, data: bytes, origin: str, now: float,
         previous = store.accepted()[0]
         registry = store.check(data, now)
     except RegistryError as exc:
-        raise UserError(f"{origin}: {exc}") from None
+        hint = ("; it is a list of agencies, not a registry: the registry's signer makes one "
+                "from it (doorcam agency registry)" if _agency_list(data) else "")
+        raise UserError(f"{origin}: {exc}{hint}") from None
     try:
         placed: bytes | None = paths.registry.read_bytes()
     except OSError:

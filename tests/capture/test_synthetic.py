@@ -39,6 +39,7 @@ def test_defaults_and_parameters() -> None:
     ("synthetic:porch?speed=2", r"unknown parameter\(s\) speed"),
     ("synthetic:porch?size=big", r"bad parameter value"),
     ("synthetic:porch?fps=0", r"need 0 < seconds"),
+    ("synthetic:porch?seed=-1", r"seed=-1: seed is a whole number 0 or more"),  # numpy's error
 ])
 def test_bad_specs(spec: str, message: str) -> None:
     with pytest.raises(SourceError, match=message):

@@ -267,7 +267,22 @@ def test_a_forged_or_relabelled_view_is_refused_and_nothing_is_uploaded(
     mallory.publish(DECISIONS, json.dumps(sign_document(
         {k: v for k, v in doc.items() if k != "sig"}, load_private_key(
             home.keys / "owner-1.key"), "owner-1")).encode())
-    scene.wait_log("owner decision refused: not_sealed")
+    assert scene.log is not None
+    at = scene.log.wait_for("owner decision refused: not_sealed")
+    # Junk on the decisions topic, sealed or not: each refused in one line, in order.
+    owner_key = load_private_key(home.keys / "owner-1.key")
+    says_true = sign_document({**{k: v for k, v in doc.items() if k != "sig"},
+                               "protocol": True}, owner_key, "owner-1")
+    to_device = {device_kid(device_signing): device_enc.public_key()}
+    junk = [(b"{not json", "not_sealed"), (b"\xff\xfe\xfd", "not_sealed"),
+            (b"[" * 60_000, "not_sealed"), (b'{"a": "' + b"x" * 300_000 + b'"}', "not_sealed"),
+            (seal(b"[" * 100, to_device, device_id="porch-1", topic=DECISIONS),
+             "bad_document"),
+            (seal(json.dumps(says_true).encode(), to_device, device_id="porch-1",
+                  topic=DECISIONS), "bad_document")]
+    for payload, reason in junk:
+        mallory.publish(DECISIONS, payload)
+        at = scene.log.wait_for(f"owner decision refused: {reason}", start=at + 1)
     assert scene.requests()[0]["request_id"] == real, "still pending"
     err = scene.stop_daemon()
     assert scene.receiver.connections == 0

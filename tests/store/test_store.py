@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import stat
 from pathlib import Path
@@ -17,6 +18,7 @@ from device.store import (
     ClipStore,
     ExportExists,
     IntegrityError,
+    NotAStore,
     SchemaTooNew,
     StoreError,
     StoreIOError,
@@ -172,6 +174,20 @@ def test_export_of_a_damaged_clip_leaves_nothing(store: ClipStore, tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
 
+def test_export_into_the_store_itself_is_refused_even_with_overwrite(
+        store: ClipStore, root: Path) -> None:
+    first, second = commit_bytes(store, b"a" * 4000), commit_bytes(store, b"b" * 4000)
+    index_bytes = (root / "index.sqlite3").read_bytes()
+    for dest in (root / "index.sqlite3", store.clip_path(second), root / "thumbs" / ".." / "x",
+                 root / "new.mp4"):
+        with pytest.raises(StoreError, match=f"is inside the clip store {re.escape(str(root))}"):
+            store.export(first, dest, overwrite=True)
+    assert (root / "index.sqlite3").read_bytes() == index_bytes
+    assert store.clip_path(second).read_bytes() == b"b" * 4000
+    assert not (root / "x").exists() and not (root / "new.mp4").exists()
+    assert [r.id for r in store.list()] == [second, first]
+
+
 def test_export_into_a_missing_directory_is_a_one_line_error(
         store: ClipStore, tmp_path: Path) -> None:
     clip_id = commit_bytes(store)
@@ -261,3 +277,41 @@ def test_unwritable_store_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="opening the clip store"):
         ClipStore(store_config(blocker / "store"))
+
+
+def test_a_directory_of_other_files_does_not_become_a_store(tmp_path: Path) -> None:
+    """A mistyped store path (a home directory with a tmp/) is refused, its files untouched:
+    recovery would have moved or removed everything in clips/, thumbs/ and tmp/."""
+    home = tmp_path / "home"
+    mine = {home / "tmp" / "draft.txt": b"notes", home / "tmp" / "work" / "a.c": b"int x;",
+            home / "thumbs" / "holiday.jpg": b"jpeg", home / "clips" / "cat.mp4": b"mp4"}
+    for path, data in mine.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    refused = f"^{re.escape(str(home))} is not a clip store .*its clips/ holds"
+    with pytest.raises(NotAStore, match=refused):
+        ClipStore(store_config(home))
+    assert {p: p.read_bytes() for p in mine} == mine
+    assert not (home / "index.sqlite3").exists() and not (home / "lock").exists()
+    a_file = tmp_path / "notes.txt"
+    a_file.write_bytes(b"x")
+    with pytest.raises(NotAStore, match=f"^{re.escape(str(a_file))} is not a directory but a file"):
+        ClipStore(store_config(a_file))
+    # A store that lost its index (its lock file is there) still opens: recovery keeps
+    # its clips, in orphans/.
+    lost = tmp_path / "lost"
+    with ClipStore(store_config(lost)) as s:
+        kept = commit_bytes(s, b"clip")
+    (lost / "index.sqlite3").unlink()
+    with ClipStore(store_config(lost)) as s:
+        assert s.list() == []
+    assert (lost / "orphans" / f"{kept}.mp4").read_bytes() == b"clip"
+    # A new store where the directory holds only other things (keys, a registry) is fine,
+    # and so is reopening it once it has files of its own.
+    other = tmp_path / "fresh"
+    other.mkdir()
+    (other / "registry.json").write_text("{}")
+    with ClipStore(store_config(other)) as s:
+        commit_bytes(s, b"clip")
+    with ClipStore(store_config(other)) as s:
+        assert len(s.list()) == 1

@@ -19,6 +19,7 @@ from typing import Any
 
 from common.sqlitewal import connect_wal
 from uplink.desk.schema import prepare
+from uplink.errors import BookError
 from uplink.protocol import ledger
 from uplink.protocol.owner import Verdict
 
@@ -97,8 +98,15 @@ class RequestBook:
     """One connection; the thread that made it is the only one to use it."""
 
     def __init__(self, path: Path) -> None:
-        self._db = connect_wal(path)
-        prepare(self._db)
+        try:
+            self._db = connect_wal(path)
+        except sqlite3.Error as exc:
+            raise BookError(f"cannot open the request book {path}: {exc}") from None
+        try:
+            prepare(self._db)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise BookError(f"cannot open the request book {path}: {exc}") from None
 
     def close(self) -> None:
         self._db.close()

@@ -51,6 +51,7 @@ class ReceiveOutcome:
     kind: Received
     request_id: str | None
     reason: str = ""  # a `uplink.errors.REJECT_REASONS` code when rejected
+    detail: str = ""  # and what exactly, for people
 
     def __str__(self) -> str:
         return f"{self.kind} {self.request_id or ''} {self.reason}".strip()
@@ -87,7 +88,7 @@ class Intake:
             self.audit.append(AuditKind.REJECTED, safe_id(payload),
                               {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
             log.info("request rejected: %s", str(exc)[:200])
-            return ReceiveOutcome(Received.REJECTED, None, exc.reason)
+            return ReceiveOutcome(Received.REJECTED, None, exc.reason, exc.detail[:200])
         return self._store(verified, now, payload)
 
     def _replayed(self, req: AgencyRequest, now: float, exc: RequestRejected) -> ReceiveOutcome:
@@ -104,7 +105,7 @@ class Intake:
             return ReceiveOutcome(Received.DUPLICATE, req.request_id)  # QoS 1 redelivery
         self.audit.append(AuditKind.REJECTED, req.request_id,
                           {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
-        return ReceiveOutcome(Received.REJECTED, req.request_id, exc.reason)
+        return ReceiveOutcome(Received.REJECTED, req.request_id, exc.reason, exc.detail[:200])
 
     def _store(self, v: VerifiedRequest, now: float, payload: bytes) -> ReceiveOutcome:
         req = v.request

@@ -12,7 +12,7 @@ from common import CLIP_ID_PATTERN
 from uplink.desk.book import Verdict
 from uplink.errors import DecisionRefused, Refusal, RequestRejected
 from uplink.protocol import parse_json, verify_document
-from uplink.protocol.fields import parse_time
+from uplink.protocol.fields import is_version, parse_time
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _SHA = re.compile(r"[0-9a-f]{64}")
@@ -40,7 +40,8 @@ def parse_owner_decision(payload: bytes, owner_keys: Mapping[str, Ed25519PublicK
         doc = parse_json(payload, max_bytes=16384, max_depth=4)
     except RequestRejected as exc:
         raise DecisionRefused(Refusal.BAD_DOCUMENT, exc.detail) from None
-    if set(doc) != _FIELDS or doc.get("type") != "decision" or doc.get("protocol") != 1:
+    if set(doc) != _FIELDS or doc.get("type") != "decision" or not is_version(
+            doc.get("protocol")):
         raise DecisionRefused(Refusal.BAD_DOCUMENT, "not a protocol-1 decision document")
     kid = doc.get("kid")
     key = owner_keys.get(kid) if isinstance(kid, str) else None

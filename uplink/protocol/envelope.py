@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from uplink.errors import RequestRejected, UplinkError
 from uplink.protocol.canonical import canonical_bytes, parse_json
+from uplink.protocol.fields import is_version
 from uplink.protocol.keys import (
     KID_RE,
     b64url_decode,
@@ -165,7 +166,7 @@ def _parse(payload: bytes) -> dict[str, Any]:
     except RequestRejected as exc:
         raise EnvelopeError("not_sealed", exc.detail[:200]) from None
     if (set(doc) != {"type", "protocol", "device_id", "nonce", "ct", "to"}
-            or doc["type"] != SEALED_TYPE or doc["protocol"] != 1
+            or doc["type"] != SEALED_TYPE or not is_version(doc["protocol"])
             or not isinstance(doc["device_id"], str) or not isinstance(doc["to"], list)
             or not 0 < len(doc["to"]) <= MAX_RECIPIENTS):
         raise EnvelopeError("not_sealed", "not a sealed message (signed and encrypted by "

@@ -35,6 +35,11 @@ def parse_time(text: str) -> int:
     return calendar.timegm(stamp.utctimetuple())
 
 
+def is_version(value: Any, version: int = 1) -> bool:
+    """True for exactly the integer `version`: JSON's true equals 1 in Python, not here."""
+    return type(value) is int and value == version
+
+
 def parse_decimal(text: str, limit: float) -> float:
     """A decimal string with at most 7 fraction digits and |value| <= limit."""
     if DECIMAL_RE.fullmatch(text) is None:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from uplink.errors import RequestRejected
 from uplink.protocol.canonical import JsonObject, parse_json
-from uplink.protocol.fields import format_time
+from uplink.protocol.fields import format_time, is_version
 from uplink.protocol.keys import b64url_encode, sign_document, verify_document
 from uplink.protocol.registry import Registry
 from uplink.protocol.request import AgencyRequest, parse_request
@@ -88,7 +88,7 @@ def verify_device_document(plaintext: bytes, device_key: Ed25519PublicKey, *, ki
                            device_id: str) -> JsonObject:
     """A view or head the device signed, or RequestRejected (never another exception)."""
     doc = parse_json(plaintext, max_bytes=MAX_VIEW_BYTES, max_depth=5)
-    if doc.get("type") != kind or doc.get("protocol") != 1:
+    if doc.get("type") != kind or not is_version(doc.get("protocol")):
         raise RequestRejected("schema", f"not a protocol-1 {kind} document")
     verify_document(doc, device_key)
     if doc.get("device_id") != device_id:

@@ -165,3 +165,28 @@ def test_an_older_book_gets_the_columns_and_the_binding_guard(tmp_path: Path) ->
         assert decision is not None and decision.request_sha256 == "h"
     finally:
         book.close()
+
+
+def test_protocol_true_is_not_protocol_1(device: Device) -> None:
+    """JSON's true equals 1 in Python: a decision, view or head saying `"protocol": true` is
+    not a protocol-1 document, signed or not."""
+    rid, clips = _pending(device)
+    desk = device.opened[0]
+    with pytest.raises(DecisionRefused, match="bad_document"):
+        desk.decide_signed(device.owner_decision(rid, clips[:1], protocol=True), NOW + 5)
+    assert desk.decision(rid) is None
+    entry = list(desk.audit.entries())[-1]
+    assert (entry.kind, entry.request_id) == (AuditKind.REJECTED, rid)
+    assert desk.decide_signed(device.owner_decision(rid, clips[:1]), NOW + 5).verdict == "accept"
+    key = Ed25519PrivateKey.generate()
+    for protocol, ok in ((1, True), (True, False)):
+        doc = sign_document({"type": VIEW_TYPE, "protocol": protocol, "device_id": "porch-1"},
+                            key, "dev")
+        plain = json.dumps(doc).encode()
+        if ok:
+            assert verify_device_document(plain, key.public_key(), kind=VIEW_TYPE,
+                                          device_id="porch-1")["protocol"] == 1
+        else:
+            with pytest.raises(RequestRejected, match="not a protocol-1"):
+                verify_device_document(plain, key.public_key(), kind=VIEW_TYPE,
+                                       device_id="porch-1")

@@ -114,3 +114,14 @@ def test_keys_round_trip_as_text_and_0600_files(tmp_path: Path) -> None:
     assert x25519_to_text(load_x25519_private(path).public_key()) == text
     with pytest.raises(ValueError):
         x25519_from_text(text[:-1])
+
+
+def test_protocol_true_is_not_protocol_1(owners: dict[str, X25519PrivateKey]) -> None:
+    doc = json.loads(_sealed(owners))
+    assert open_sealed(json.dumps(doc).encode(), "alice", owners["alice"],
+                       device_id="porch-1", topic=TOPIC) == SECRET
+    doc["protocol"] = True  # equal to 1 in Python, not in the protocol
+    with pytest.raises(EnvelopeError) as info:
+        open_sealed(json.dumps(doc).encode(), "alice", owners["alice"], device_id="porch-1",
+                    topic=TOPIC)
+    assert info.value.reason == "not_sealed"
