@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from device.store.errors import (
     ClipNotFound,
+    ClipsMissing,
     ExportExists,
     IntegrityError,
     InvalidClipId,
@@ -53,6 +54,7 @@ __all__ = [
     "ClipNotFound",
     "ClipRecord",
     "ClipStore",
+    "ClipsMissing",
     "ExportExists",
     "IntegrityError",
     "InvalidClipId",

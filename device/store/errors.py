@@ -10,7 +10,8 @@ StoreError                 anything the store cannot do; the message is one line
 ├── ExportExists           export would overwrite a file and was not told to
 ├── SchemaTooNew           the index was written by a newer doorcam
 ├── NoStore                a command that only reads found no store
-└── NotAStore              the store's path is a file, or a directory of other files
+├── NotAStore              the store's path is a file, or a directory of other files
+└── ClipsMissing           the index lists clips but clips/ is empty (a disk not mounted)
 """
 
 from __future__ import annotations
@@ -55,3 +56,8 @@ class NoStore(StoreError):
 class NotAStore(StoreError):
     """The store's path is a file, or a directory that holds no store but files the store
     would take as its own (its recovery moves or removes what it does not know)."""
+
+
+class ClipsMissing(StoreError):
+    """The index lists clips but the clips folder is empty: a disk that is not mounted, or an
+    index restored without its clips. Recovery would drop every row; nothing is changed."""

@@ -17,6 +17,10 @@ So after a crash, for each kind of leftover:
   cut short): its complete fragments are indexed as a clip marked cut short (WARNING), or
   the file goes to orphans/ if nothing in it decodes (see salvage.py);
 - thumbnails without an indexed clip are removed, and so is everything else in tmp/.
+
+Before any of that: an index listing several clips, none being deleted, beside an empty
+clips/ is a disk that is not mounted (or an index restored without its clips), not footage
+lost one clip at a time; recovery then changes nothing and says so (ClipsMissing).
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ from typing import Any
 
 from common import fsync_dir, sha256_file
 from device.store import files, index, salvage
+from device.store.errors import ClipsMissing
 from device.store.files import DIR_MODE, JOURNAL, Layout, unlink_quiet
 from device.store.ids import is_clip_id
 
 log = logging.getLogger(__name__)
+MISSING_ALL = 2  # indexed clips, every one missing beside an empty clips/: not lost one by one
 
 
 @dataclass
@@ -67,6 +73,7 @@ class ReconcileReport:
 
 def reconcile(conn: sqlite3.Connection, layout: Layout) -> ReconcileReport:
     """Run every recovery step; the caller holds the store's exclusive lock."""
+    _check_clips_there(conn, layout)
     report = ReconcileReport()
     indexed = _rows_without_files(conn, layout, report)
     _finish_renames(layout)
@@ -86,6 +93,18 @@ def reconcile(conn: sqlite3.Connection, layout: Layout) -> ReconcileReport:
             fsync_dir(d)
         log.info("%s", report.summary())
     return report
+
+
+def _check_clips_there(conn: sqlite3.Connection, layout: Layout) -> None:
+    ids = [i for i in index.all_ids(conn) if is_clip_id(i)]
+    if len(ids) < MISSING_ALL or any(layout.clips.iterdir()):
+        return
+    if any(layout.deleting(i).exists() for i in ids):
+        return
+    raise ClipsMissing(
+        f"the index lists {len(ids)} clips but {layout.clips} is empty: if the clips are on "
+        f"a disk that is not mounted, mount it; if they are gone for good, move "
+        f"{layout.index} aside (a new, empty index is started). Nothing was changed")
 
 
 def _rows_without_files(conn: sqlite3.Connection, layout: Layout,

@@ -81,7 +81,11 @@ class ClipStore:
         except BaseException:
             self._release_lock()
             raise
-        self.recovery = self.reconcile() if recover else ReconcileReport(skipped=True)
+        try:
+            self.recovery = self.reconcile() if recover else ReconcileReport(skipped=True)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def root(self) -> Path:

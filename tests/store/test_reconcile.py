@@ -146,3 +146,25 @@ def test_thumbnails_without_clips_are_removed(store: ClipStore, root: Path) -> N
         assert again.recovery.thumbs_removed == 1
         assert not stray.exists() and again.thumbnail_path(kept).exists()
         assert "1 thumbs removed" in again.recovery.summary()
+
+
+def test_an_empty_clips_folder_under_a_full_index_changes_nothing(
+        store: ClipStore, root: Path, tmp_path: Path) -> None:
+    """Every clip missing at once, clips/ empty: a disk not mounted (or an index restored
+    without its clips), not footage lost clip by clip; dropping every row would forget
+    footage that is still somewhere. The store refuses to open and says so."""
+    from device.store import ClipsMissing
+
+    ids = {commit_bytes(store) for _ in range(3)}
+    store.close()
+    away = tmp_path / "unmounted"
+    away.mkdir()
+    for clip in (root / "clips").iterdir():
+        os.replace(clip, away / clip.name)
+    assert not any((root / "clips").iterdir())  # the precondition: as an empty mount point
+    with pytest.raises(ClipsMissing, match=r"lists 3 clips .* is empty.*mount it"):
+        reopen(root)
+    for clip in away.iterdir():  # mounted again
+        os.replace(clip, root / "clips" / clip.name)
+    with reopen(root) as again:
+        assert {r.id for r in again.list()} == ids and not again.recovery.changed
