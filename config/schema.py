@@ -118,8 +118,9 @@ class StoreConfig:
     """The on-device clip store and its retention rules."""
 
     path: str = setting(
-        "~/.local/share/doorcam/store", "Directory holding clips and the SQLite index.",
-        restart=True)
+        "~/.local/share/doorcam/store", "Directory holding clips and the SQLite index. "
+        "Run by systemd, the service may write only in /var/lib/doorcam (the installed "
+        "config's path): keep the store there, or mount a disk there.", restart=True)
     max_age_days: float = setting(
         30.0, "Clips older than this are deleted (0 = keep forever).", min=0.0, max=3650.0)
     max_size_mb: int = setting(

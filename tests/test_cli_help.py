@@ -6,9 +6,6 @@ import argparse
 
 from device.cli import build_parser
 
-# `doorcam web url --listen` is the web app's own parser (device/web/command.py).
-KNOWN_WITHOUT_HELP = {"doorcam web url --listen"}
-
 
 def _without_help(parser: argparse.ArgumentParser, path: str) -> list[str]:
     found = []
@@ -23,4 +20,4 @@ def _without_help(parser: argparse.ArgumentParser, path: str) -> list[str]:
 
 def test_every_argument_has_help() -> None:
     missing = set(_without_help(build_parser(), "doorcam"))
-    assert missing <= KNOWN_WITHOUT_HELP, sorted(missing - KNOWN_WITHOUT_HELP)
+    assert not missing, sorted(missing)

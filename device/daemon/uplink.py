@@ -14,7 +14,7 @@ from config import Config
 from device.daemon.inhand import InHand
 from device.daemon.workers import Worker
 from device.wiring.paths import DevicePaths
-from device.wiring.registry import LiveRegistry
+from device.wiring.registry import LiveRegistry, renew_command
 from device.wiring.uplink import open_desk, open_worker
 from uplink.desk import RequestDesk, UploadWorker
 from uplink.desk.owner_channel import OwnerChannel
@@ -138,8 +138,8 @@ class UplinkSide:
         if warnings != self._registry_warnings:
             self._registry_warnings = warnings
             if warnings:
-                log.warning("agency registry: %s; get a newer one from its signer "
-                            "(doorcam registry refresh)", "; ".join(warnings))
+                log.warning("agency registry: %s; get a newer one from its signer (%s)",
+                            "; ".join(warnings), renew_command(DevicePaths.of(self.cfg)))
         self._registry_warning = "; ".join(warnings)
 
     def _note_listening(self) -> None:

@@ -45,7 +45,8 @@ def add_parser(sub: Any) -> None:
             help="read the password from the first line of standard input")
     cmd("deluser", "remove an account and its sessions", _deluser)
     cmd("url", "print the address to open and the certificate's fingerprint", _url,
-        user=False).add_argument("--listen", metavar="ADDR:PORT", default=argparse.SUPPRESS)
+        user=False).add_argument("--listen", metavar="ADDR:PORT", default=argparse.SUPPRESS,
+                                 help="the address the web app listens on, if not web.listen")
 
 
 def web_config(explicit: str | None) -> Config:

@@ -25,7 +25,7 @@ from config.loader import ConfigFile, load_config_file
 from config.web import split_listen
 from device.store.files import Layout
 from device.wiring.paths import DevicePaths
-from device.wiring.registry import source_path
+from device.wiring.registry import renew_command
 from motion import MotionError
 from motion.regions import analysis_mask
 from uplink.desk.keys import device_enc_key_path
@@ -252,9 +252,7 @@ def _registry(cfg: Config, report: Report, now: float, incoming: Path | None) ->
                    f"registry version {registry.version} is older than version {newest}, "
                    "accepted before: put the newest registry there")
         return
-    # Refresh fetches again only a registry installed from its URL.
-    how = ("doorcam registry refresh" if source_path(paths).exists()
-           else "doorcam registry install FILE|URL")
+    how = renew_command(paths)
     for line in registry.expiring(now, cfg.uplink.registry_warn_days * 86400):
         report.notes.append(f"agency registry: {line}; get a newer one from its signer ({how})")
 

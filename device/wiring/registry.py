@@ -46,6 +46,13 @@ def source_path(paths: DevicePaths) -> Path:
     return paths.root / "registry.source"
 
 
+def renew_command(paths: DevicePaths) -> str:
+    """The command that brings a newer registry: refresh fetches again only one installed
+    from its URL."""
+    return ("doorcam registry refresh" if source_path(paths).exists()
+            else "doorcam registry install FILE|URL")
+
+
 @dataclass(frozen=True)
 class Source:
     """Where `refresh` fetches from: the URL of the last install from a URL."""
