@@ -3,8 +3,8 @@
 Fields beyond journald's own (PRIORITY, CODE_*, THREAD_NAME, LOGGER): DOORCAM_COMPONENT (the
 thread: camera, motion, feed, uploads, ...) on every entry, and on the entries that carry
 them DOORCAM_EVENT (motion_started, motion_ended, clip_stored, camera_fault,
-camera_recovered, doorbell_ring, person_seen), DOORCAM_EVENT_ID and DOORCAM_CLIP, so that for example
-`journalctl -u doorcam DOORCAM_EVENT=camera_fault` lists the camera's faults.
+camera_recovered, doorbell_ring, person_seen), DOORCAM_EVENT_ID and DOORCAM_CLIP, so that
+for example `journalctl -u doorcam DOORCAM_EVENT=camera_fault` lists the camera's faults.
 """
 
 from __future__ import annotations
