@@ -21,6 +21,7 @@ from device.web.kinds import Kind
 from device.web.timefmt import clock, span, when
 from uplink.audit import AuditEntry, AuditKind
 from uplink.desk.book import RequestStatus
+from uplink.desk.refusals import UNWRITTEN
 from uplink.errors import Refusal
 
 # --- a request's status, as the owner sees it ------------------------------------------
@@ -397,10 +398,20 @@ def _receipt(d: Mapping[str, Any]) -> str:
             f"({d.get('problem', '?')}); what was sent is unchanged.")
 
 
+def _refused(d: Mapping[str, Any]) -> str:
+    if d.get("reason") == UNWRITTEN:  # a flood, counted: see uplink.desk.refusals
+        reasons = d.get("reasons")
+        most = ", ".join(f"{r} ({n})" for r, n in reasons.items()) \
+            if isinstance(reasons, dict) else "?"
+        return (f"{d.get('count', '?')} more messages were refused within the hour and "
+                f"counted here rather than one by one: {most}.")
+    return f"A message was refused: {d.get('reason', '?')}."
+
+
 AUDIT: Mapping[AuditKind, Callable[[Mapping[str, Any]], str]] = {
     AuditKind.RECEIVED: lambda d: f"Request received from {d.get('agency', 'an agency')}, "
                                   f"case {d.get('case', '?')} ({d.get('incident', '?')}).",
-    AuditKind.REJECTED: lambda d: f"A message was refused: {d.get('reason', '?')}.",
+    AuditKind.REJECTED: _refused,
     AuditKind.SHOWN: lambda d: f"Shown to you with {_count(d)} matching clip(s); they are "
                                "held until you decide.",
     AuditKind.ACCEPTED: lambda d: f"You shared {_count(d)} clip(s){_via(d)}.",

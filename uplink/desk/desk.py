@@ -12,12 +12,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from uplink.audit import AuditKind, AuditLog
+from uplink.audit import AuditLog
 from uplink.desk.book import Channel, DecisionRow, RequestBook, RequestRow
 from uplink.desk.catalog import ClipCatalog, DeviceIdentity
 from uplink.desk.decisions import Decisions
 from uplink.desk.intake import Intake, ReceiveOutcome, safe_id
 from uplink.desk.owner import parse_owner_decision
+from uplink.desk.refusals import RefusalLog
 from uplink.errors import DecisionRefused
 from uplink.protocol.request import CLOCK_SKEW_S, OwnerPolicy
 from uplink.protocol.validator import AgencyDirectory
@@ -87,7 +88,12 @@ class RequestDesk:
         return self.decisions.decline(request_id, now, channel=channel)
 
     def expire(self, now: float) -> list[str]:
+        self.refusals.flush(now)  # called every few seconds: an hour's count is not held back
         return self.decisions.expire(now)
+
+    @property
+    def refusals(self) -> RefusalLog:
+        return self.intake.refusals
 
     def decide_signed(self, payload: bytes, now: float) -> DecisionRow:
         """An owner decision from MQTT; refused whole (and audited) unless signed by an
@@ -97,7 +103,7 @@ class RequestDesk:
                                      self.skew_s)
             return self.decisions.apply(d, now)
         except DecisionRefused as exc:
-            self.audit.append(AuditKind.REJECTED, safe_id(payload, "request_id"),
-                              {"reason": f"decision_{exc.reason}", "detail": exc.detail[:200]},
-                              at=now)
+            self.refusals.record(safe_id(payload, "request_id"),
+                                 {"reason": f"decision_{exc.reason}",
+                                  "detail": exc.detail[:200]}, now)
             raise

@@ -15,6 +15,7 @@ from enum import StrEnum
 from uplink.audit import AuditKind, AuditLog
 from uplink.desk.book import MatchedClip, RequestBook, RequestRow, RequestStatus
 from uplink.desk.catalog import ClipCatalog, DeviceIdentity
+from uplink.desk.refusals import RefusalLog
 from uplink.errors import Refusal, RequestRejected
 from uplink.protocol import (
     AgencyRequest,
@@ -72,6 +73,7 @@ class Intake:
                                           skew_s=skew_s)
         self.catalog = catalog
         self.audit = audit
+        self.refusals = RefusalLog(audit)  # the owner's refused decisions are counted here too
         self.identity = identity
 
     def prune_ledger(self, now: float) -> int:
@@ -85,9 +87,9 @@ class Intake:
         except RequestRejected as exc:
             if exc.reason == Refusal.REPLAYED:
                 return self._replayed(parse_request(payload), now, exc)
-            self.audit.append(AuditKind.REJECTED, safe_id(payload),
-                              {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
-            log.info("request rejected: %s", str(exc)[:200])
+            if self.refusals.record(safe_id(payload),
+                                    {"reason": exc.reason, "detail": exc.detail[:200]}, now):
+                log.info("request rejected: %s", str(exc)[:200])
             return ReceiveOutcome(Received.REJECTED, None, exc.reason, exc.detail[:200])
         return self._store(verified, now, payload)
 
@@ -103,8 +105,8 @@ class Intake:
                 self._show(stored, now, completing=True)
                 return ReceiveOutcome(Received.PENDING, req.request_id)
             return ReceiveOutcome(Received.DUPLICATE, req.request_id)  # QoS 1 redelivery
-        self.audit.append(AuditKind.REJECTED, req.request_id,
-                          {"reason": exc.reason, "detail": exc.detail[:200]}, at=now)
+        self.refusals.record(req.request_id, {"reason": exc.reason, "detail": exc.detail[:200]},
+                             now)
         return ReceiveOutcome(Received.REJECTED, req.request_id, exc.reason, exc.detail[:200])
 
     def _store(self, v: VerifiedRequest, now: float, payload: bytes) -> ReceiveOutcome:

@@ -15,7 +15,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from uplink.audit import AuditKind
 from uplink.desk.book import DecisionRow, RequestStatus
 from uplink.desk.desk import RequestDesk
 from uplink.errors import DecisionRefused, Refusal
@@ -89,8 +88,7 @@ class OwnerChannel:
             plain = open_sealed(payload, self.kid, self.enc_key, device_id=self.device_id,
                                 topic=self.decisions_topic)
         except EnvelopeError as exc:
-            desk.audit.append(AuditKind.REJECTED, None,
-                              {"reason": "decision_not_sealed", "detail": str(exc)[:200]},
-                              at=now)
+            desk.refusals.record(None, {"reason": "decision_not_sealed",
+                                        "detail": str(exc)[:200]}, now)
             raise DecisionRefused(Refusal.NOT_SEALED, exc.detail) from None
         return desk.decide_signed(plain, now)
