@@ -88,7 +88,7 @@ class RequestDesk:
         return self.decisions.decline(request_id, now, channel=channel)
 
     def expire(self, now: float) -> list[str]:
-        self.refusals.flush(now)  # called every few seconds: an hour's count is not held back
+        self.refusals.flush(now)  # the feed sweeps often: an hour's count is not held back
         return self.decisions.expire(now)
 
     @property
