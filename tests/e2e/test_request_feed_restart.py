@@ -44,11 +44,11 @@ def test_a_request_feed_that_fails_at_start_comes_back_and_takes_requests(
         failed = daemon.wait_for_line("requests failed: ", 60)
         restarting = notify.wait_for(
             lambda m: any(x.startswith("STATUS=requests: restarting in ")
-                          and "after OperationalError" in x for x in m),
+                          and "after BookError" in x for x in m),
             30, "a STATUS line saying the feed restarts")
         down = len(restarting)
         book.rmdir()  # the book can be opened now
-        back = daemon.wait_for_line("requests restarting after OperationalError", 30,
+        back = daemon.wait_for_line("requests restarting after BookError", 30,
                                     after=failed)
         daemon.wait_for_line(LISTENING, 30, after=back)
         payload = scene.request()
@@ -71,7 +71,8 @@ def test_a_request_feed_that_fails_at_start_comes_back_and_takes_requests(
     assert "Traceback" not in err
     feed_failures = [ln for ln in err.splitlines() if "requests failed: " in ln]
     assert len(feed_failures) == 1, err  # logged once, with the reason and the wait
-    assert "OperationalError" in feed_failures[0] and "restarting in 5 s" in feed_failures[0]
+    assert "BookError: cannot open the request book" in feed_failures[0]
+    assert "restarting in 5 s" in feed_failures[0]
     assert "requests stopped" not in err
     assert request_id in [r["request_id"] for r in scene.requests("--all")]  # in the book
 
