@@ -346,3 +346,25 @@ def test_the_pi_camera_without_its_library_is_noted(tmp_path: Path) -> None:
                               cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
         assert done.returncode == 0, done.stderr
         assert (noted in done.stdout) is not present, done.stdout
+
+
+
+def test_a_broker_password_sent_in_clear_text_off_this_machine_is_warned_about(
+        tmp_path: Path) -> None:
+    conf = tmp_path / "doorcam.toml"
+
+    def warned(host: str, tls: str) -> list[str]:
+        conf.write_text(f'[store]\npath = "{tmp_path}/store"\n[owner_mqtt]\nenabled = true\n'
+                        f'host = "{host}"\nusername = "porch"\npassword = "s3cret"\n'
+                        f"tls = {tls}\n")
+        check = _doorcam("config", "check", str(conf))
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert "s3cret" not in check.stdout + check.stderr
+        return [line for line in check.stdout.splitlines() if "clear text" in line]
+
+    assert warned("192.168.1.20", "false") == [
+        "warning: owner_mqtt.tls = false: the broker password goes to 192.168.1.20 in clear "
+        "text, readable by anyone on the way, who can then log in as this device; set "
+        "owner_mqtt.tls = true (the broker's TLS port is usually 8883)"]
+    assert warned("127.0.0.1", "false") == [], "loopback never leaves the machine"
+    assert warned("192.168.1.20", "true") == []

@@ -90,8 +90,8 @@ listen = "127.0.0.1:0"
             f"127.0.0.1:{self.broker.port})")
         self.daemon = subprocess.Popen(
             [sys.executable, "-m", "device.cli", "run", "--no-capture", "--config", str(config),
-             "--log-level", "WARNING"])
-        self._wait_online()
+             "--log-level", "INFO"], stderr=subprocess.PIPE, text=True)
+        self._wait_listening(self.daemon)
         now = int(time.time())
         request = compose_request(
             key=agency_key, kid="demo-pd-1", agency_id="demo-pd",
@@ -215,27 +215,16 @@ listen = "127.0.0.1:0"
         if r.status_code != 303:
             raise RuntimeError(f"demo: the app refused the decision ({r.status_code})")
 
-    def _wait_online(self) -> None:
-        """Publish only once the daemon listens: it turns `online` only after the broker has
-        confirmed its subscriptions."""
-        from config.mqtt import MqttConfig
-        from uplink.mqtt import ONLINE, MqttLink
-
-        cfg = MqttConfig(port=self.broker.port)
-        watcher = MqttLink(cfg, "demo-watcher")
-        watcher.subscribe([cfg.status_topic("demo-porch")])
-        watcher.start()
-        try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                msg = watcher.get(timeout=0.5)
-                if msg is not None:
-                    watcher.ack(msg)
-                    if msg.payload == ONLINE:
-                        return
-            raise TimeoutError("demo: the daemon did not come online")
-        finally:
-            watcher.close()
+    def _wait_listening(self, daemon: subprocess.Popen[str]) -> None:
+        """Publish only once the daemon listens: it says so only after the broker has
+        confirmed its subscriptions (it announces nothing on the agency broker). Its
+        warnings and errors still reach the terminal; its other lines do not."""
+        assert daemon.stderr is not None
+        listening = threading.Event()
+        threading.Thread(target=_daemon_lines, args=(daemon.stderr, listening),
+                         daemon=True).start()
+        if not listening.wait(30):
+            raise TimeoutError("demo: the daemon did not start listening for requests")
 
     def _pending(self, config: Path) -> list[Any]:
         done = subprocess.run([sys.executable, "-m", "device.cli", "requests", "list", "--json",
@@ -249,6 +238,15 @@ def _field(page: str, name: str) -> str:
     if not m:
         raise RuntimeError(f"demo: the app's page has no {name} field")
     return m.group(1)
+
+
+def _daemon_lines(stream: Any, listening: threading.Event) -> None:
+    for line in stream:
+        if "listening for agency requests" in line:
+            listening.set()
+        parts = line.split(" ", 3)
+        if len(parts) < 3 or parts[2] not in ("DEBUG", "INFO"):
+            sys.stderr.write(line)  # a warning or worse, or a line of a traceback
 
 
 def _drain(stream: Any) -> None:

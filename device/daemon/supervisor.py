@@ -43,7 +43,9 @@ def build_sides(cfg: Config, *, capture: bool, pace: float | None,
         from uplink.mqtt import MqttLink
 
         if cfg.uplink.enabled:
-            agency = MqttLink(cfg.mqtt, cfg.device.id)
+            # Silent there: readers of the agency broker learn no device id and no times
+            # it goes down (docs/protocol.md, "Topics and what they reveal").
+            agency = MqttLink(cfg.mqtt, cfg.device.id, announce=False)
         if cfg.owner_mqtt.enabled:
             home = MqttLink(cfg.owner_mqtt.link_config(cfg.device.id), cfg.device.id,
                             settings="[owner_mqtt] host and port")

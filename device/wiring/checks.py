@@ -313,6 +313,12 @@ def _mqtt(section: str, mqtt: BrokerConnection, report: Report) -> None:
                    f"needs {section}.cert_file, the client certificate it belongs to")
     if mqtt.password and not mqtt.username and section == "mqtt":
         report.add(section, "password", "(hidden)", f"is used only with {section}.username")
+    secret = mqtt.password or getattr(mqtt, "password_env", "")
+    if mqtt.username and secret and not mqtt.tls and not is_loopback(mqtt.host.strip()):
+        report.warnings.append(
+            f"{section}.tls = false: the broker password goes to {mqtt.host} in clear text, "
+            "readable by anyone on the way, who can then log in as this device; set "
+            f"{section}.tls = true (the broker's TLS port is usually 8883)")
 
 
 def _password_env(cfg: Config, report: Report, environ: dict[str, str]) -> None:

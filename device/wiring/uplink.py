@@ -26,9 +26,8 @@ from uplink.desk import RequestDesk, UploadWorker, load_or_create_device_key
 from uplink.desk.media_key import CredentialsKey, load_or_create_credentials_key
 from uplink.desk.scope import CutFailed, CutSpan
 from uplink.errors import RegistryError, RequestRejected
-from uplink.protocol import Registry, public_key_from_text
+from uplink.protocol import Registry, RegistryStore, public_key_from_text
 from uplink.protocol.credentials import available as credentials_available
-from uplink.protocol.registry import parse_registry
 from uplink.protocol.request import OwnerPolicy
 from uplink.upload.resume import SqliteResumeStore
 from uplink.upload.transport import RequestsTransport
@@ -111,10 +110,12 @@ def _upload_worker(cfg: Config, paths: DevicePaths, store: ClipStore,
         return TusClient(RequestsTransport(cfg.upload), cfg.upload, resume)
 
     def agencies() -> Registry | None:
-        """The registry as trusted now, read without recording it (the desk does that)."""
+        """The registry as trusted now, read without recording it (the desk does that); an
+        older one than the device accepted before (a rollback) is none."""
         try:
             key = public_key_from_text(cfg.uplink.registry_key)
-            return parse_registry(paths.registry.read_bytes(), key, time.time())
+            return RegistryStore(paths.registry_state, key).check(paths.registry.read_bytes(),
+                                                                  time.time())
         except (ValueError, OSError, RegistryError, RequestRejected):
             return None
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from tests.broker import MosquittoBroker
+from tests.log_lines import LogLines
 from tests.uplink.mqtt.peer import Peer, wait_until
 from uplink.protocol import generate_keypair, public_key_to_text, sign_document, topics_for
 from uplink.protocol.fields import format_time
@@ -53,13 +54,14 @@ registry_key = "{public_key_to_text(reg.public_key())}"
 [mqtt]
 port = {broker.port}
 """, encoding="utf-8")
-    status = Peer(broker.port)
-    status.subscribe("doorcam/v1/device/porch-h/status")
+    watcher = Peer(broker.port)  # whoever reads the agency broker
+    watcher.subscribe("doorcam/v1/device/#")
     daemon = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
                                "--speed", "4"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    logs = LogLines(daemon)
     try:
-        # `online` comes only after the broker confirmed the daemon's subscriptions.
-        assert status.expect("doorcam/v1/device/porch-h/status", timeout=20).payload == b"online"
+        # Said only after the broker confirmed the daemon's subscriptions.
+        logs.wait_for("listening for agency requests", timeout=20)
         agency = Peer(broker.port)
         for payload in HOSTILE:
             agency.publish(topics_for(LAT, LON)[0], payload)
@@ -69,12 +71,19 @@ port = {broker.port}
                    what="two more clips after the hostile payloads")
         assert daemon.poll() is None, "the daemon died"
         daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=60)
+        daemon.wait(timeout=60)
+        err = logs.text()
     finally:
         if daemon.poll() is None:
             daemon.kill()
     assert daemon.returncode == 0, err[-3000:]
     assert "Traceback" not in err
+    # The device said nothing on the agency broker: no id, no online, stopped or last will.
+    watcher.publish("doorcam/v1/device/marker", b"end")  # after everything the daemon sent
+    said = []
+    while (topic := watcher.messages.get(timeout=20).topic) != "doorcam/v1/device/marker":
+        said.append(topic)
+    assert said == [], said
     rejected = [ln for ln in err.splitlines() if "request rejected" in ln]
     # One line each; the 900 kB one may be dropped by the size limit before parsing.
     assert len(HOSTILE) - 1 <= len(rejected) <= len(HOSTILE), err[-3000:]

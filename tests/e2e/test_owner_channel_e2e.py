@@ -180,7 +180,7 @@ def test_owner_reads_a_verified_current_view_decides_and_anchors_the_audit_log(
         for secret in secrets:
             assert secret not in m.topic and secret.encode() not in m.payload, (m.topic, secret)
     agency_topics = {m.topic for m in agency_msgs if m not in public}
-    assert agency_topics <= {STATUS}, agency_topics  # no owner channel, no Home Assistant
+    assert agency_topics == set(), agency_topics  # no status, owner channel or Home Assistant
     assert any(m.topic.startswith("homeassistant/") for m in home_msgs)
 
     # Audit tail: the owner's tool saved the signed head it verified; cut the log back

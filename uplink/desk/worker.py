@@ -21,6 +21,7 @@ from uplink.desk.credentials import RequestCredentials
 from uplink.desk.media_key import CredentialsKey
 from uplink.desk.receipt import fetch_receipt
 from uplink.desk.scope import ClipCutter, Item, Scope
+from uplink.desk.standing import check_standing
 from uplink.errors import (
     PermanentUploadError,
     RequestRejected,
@@ -71,7 +72,8 @@ class UploadWorker:
         self.give_up_after_failures = give_up_after_failures
         # Without a cutter whole clips are sent (the device's wiring always gives one).
         self.cutter = cutter
-        # The agency registry as now trusted, to check receipts (None: receipts fail).
+        # The agency registry as now trusted, to check the destination before sending and
+        # the receipt after (None: nothing is sent).
         self.agencies = agencies
         # Signs the Content Credentials of shared clips (None: they go without).
         self.credentials = credentials
@@ -95,6 +97,10 @@ class UploadWorker:
         client = self.client_factory()
         uploaded = list(d.uploaded)
         try:
+            # Before every round, resumed ones too: a registry installed since may have
+            # dropped the agency, its host or its key.
+            check_standing(request, self.agencies() if self.agencies is not None else None,
+                           allow_insecure_loopback=client.cfg.allow_insecure_loopback)
             items = self._prepare(d, request, scope)
             for item in items:
                 clip_id = item.evidence.clip_id

@@ -67,12 +67,15 @@ class MqttLink:
     """A persistent, self-reconnecting MQTT v5 session for one device."""
 
     def __init__(self, config: MqttConfig, device_id: str, *,
-                 settings: str = "[mqtt] host and port") -> None:
+                 settings: str = "[mqtt] host and port", announce: bool = True) -> None:
         """`settings` names where the broker's address was set, for the line saying it
-        cannot be reached."""
+        cannot be reached. Without `announce` the link publishes no status at all (no
+        `online`, `stopped` or last will): on a broker others read, the device's id and
+        when it is up or down are nobody's business; it is ready all the same."""
         check_device_id(device_id)
         self._config = config
         self._settings = settings
+        self._announce = announce
         self.max_payload = config.max_packet_kb * 1024
         self.status_topic = config.status_topic(device_id)
         self._inbox: queue.Queue[Incoming] = queue.Queue(maxsize=config.queue_size)
@@ -113,7 +116,8 @@ class MqttLink:
                                                             cfg.reconnect_max_s))
         # publish() bounds the caller's messages; the margin keeps room for status messages.
         client.max_queued_messages_set(cfg.queue_size + 8)
-        client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
+        if self._announce:
+            client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
         if cfg.username:
             client.username_pw_set(cfg.username, cfg.password or None)
         if cfg.tls:
@@ -153,7 +157,7 @@ class MqttLink:
         if not self._started or self._closed:
             return
         self._closed = True
-        if self.connected:
+        if self.connected and self._announce:
             self._send(self.status_topic, STOPPED, 1, True)
             self.wait_published(timeout)
         # paho 2.2 logs "Client is not connected" at ERROR from its thread after a clean
@@ -343,7 +347,7 @@ class MqttLink:
                 return
             first = not self._announced
             self._announced = True
-        if first:
+        if first and self._announce:
             self._send(self.status_topic, ONLINE, 0, True)
         with self._lock:
             if (session == self._session and self._connected and not self._awaiting

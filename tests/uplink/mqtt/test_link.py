@@ -200,3 +200,24 @@ def test_device_id_must_be_one_topic_level(broker: MosquittoBroker) -> None:
     for bad in ["", "a/b", "cam+", "#", "x" * 65]:
         with pytest.raises(ValueError):
             MqttLink(link_config(broker.port), bad)
+
+
+def test_a_silent_link_says_nothing_on_the_broker_and_is_ready_all_the_same(
+        broker: MosquittoBroker, peer: Peer) -> None:
+    """The agency broker's link: anyone reading that broker learns no device id and no times
+    the device comes up or stops."""
+    peer.subscribe("doorcam/v1/device/#")
+    link = MqttLink(link_config(broker.port), DEVICE, announce=False)
+    link.subscribe([REQUESTS])
+    link.start()
+    try:
+        assert link.wait_ready(10), f"link not ready: {link.status()}"
+        assert roundtrip(link, peer, b"heard").payload == b"heard"
+    finally:
+        link.close()
+    assert not link.connected
+    peer.publish("doorcam/v1/device/marker", b"end")  # after everything the link sent
+    said = []
+    while (msg := peer.messages.get(timeout=10)).topic != "doorcam/v1/device/marker":
+        said.append((msg.topic, msg.payload))
+    assert said == [], said

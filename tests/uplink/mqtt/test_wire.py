@@ -193,3 +193,14 @@ def test_refused_subscription_is_an_error_not_an_online(
     finally:
         link.close()
         fake.close()
+
+
+def test_a_silent_link_connects_without_a_last_will(fake: FakeBroker) -> None:
+    link = MqttLink(link_config(fake.port), "cam1", announce=False)
+    link.start()
+    try:
+        c = parse_connect(fake.expect(CONNECT))
+        assert c.client_id == "doorcam-cam1", "precondition: the link's CONNECT was read"
+        assert c.flags & 0x04 == 0 and c.will_topic == "", "no last will at all"
+    finally:
+        link.close()
