@@ -150,3 +150,33 @@ def test_sharing_needs_the_confirmation_and_declining_does_not(world: World) -> 
     assert r.status_code == 303
     kinds = [e["kind"] for e in access_log(world)]
     assert kinds.count("shared") == 1 and kinds.count("declined") == 1
+
+
+def test_a_request_names_each_clips_kind_and_both_ends_of_its_window(world: World) -> None:
+    rid = world.import_request()
+    matched = [c["id"] for c in requests_json(world)[0]["clips"]]  # type: ignore[index]
+    assert len(matched) >= 2, "the precondition: a request with several clips"
+    ring = matched[0]
+    conn = index.connect(Layout(world.store).index)
+    try:  # the doorbell started this clip (as the recorder marks it)
+        conn.execute("UPDATE clips SET trigger = 'ring' WHERE id = ?", (ring,))
+    finally:
+        conn.close()
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    login(s, url)
+    page = s.get(f"{url}/requests").text
+    window = re.search(r"<dt>Footage from</dt><dd>(.*?)</dd>", page)
+    assert window is not None
+    # Both ends with their day: a window across midnight reads right.
+    ends = re.findall(r'data-t="(\w+)">([^<]+)</time>', window.group(1))
+    assert [k for k, _ in ends] == ["when", "when"], ends
+    assert all(re.match(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d \(UTC", t) for _, t in ends), ends
+    labels = dict(re.findall(r'name="clip" value="([^"]+)"[^>]*>\s*<span>\s*'
+                             r'<span class="kind kind-(\w+)">', page))
+    assert set(labels) == set(matched), "every matched clip says what it is"
+    assert labels[ring] == "ring"
+    assert all(k == "motion" for c, k in labels.items() if c != ring)
+    confirm = s.get(f"{url}/requests/{rid}/share", params={"clip": [ring]}).text
+    assert re.search(rf'<span class="kind kind-ring">Ring</span>.*?{ring}', confirm, re.S)
