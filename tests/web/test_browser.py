@@ -169,7 +169,7 @@ def test_owner_shares_one_clip_declines_another_request_and_plays_video(
         shot(browser, name)
     assert console_errors(browser) == []
     browser.get(url + "/activity")
-    assert f"alex shared 1 clip(s) with request {first}" in browser.find_element(
+    assert f"alex shared 1 clip with request {first}" in browser.find_element(
         By.TAG_NAME, "body").text
 
 

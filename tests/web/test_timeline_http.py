@@ -180,3 +180,9 @@ def test_a_request_names_each_clips_kind_and_both_ends_of_its_window(world: Worl
     assert all(k == "motion" for c, k in labels.items() if c != ring)
     confirm = s.get(f"{url}/requests/{rid}/share", params={"clip": [ring]}).text
     assert re.search(rf'<span class="kind kind-ring">Ring</span>.*?{ring}', confirm, re.S)
+    # Counts in words, not "clip(s)".
+    stored = len(world.clips())
+    assert stored > 1 and f"<p class=\"muted\">{stored} clips, " in s.get(f"{url}/clips").text
+    activity = s.get(f"{url}/activity").text
+    assert f"Shown to you with {len(matched)} matching clips;" in activity
+    assert "(s)" not in activity and "(ies)" not in activity
