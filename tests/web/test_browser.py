@@ -359,3 +359,47 @@ def test_owner_adds_a_passkey_logs_out_and_signs_in_with_it(
     browser.find_element(By.CSS_SELECTOR, "[data-passkey-login] [data-passkey-start]").click()
     wait_for(lambda: "/login" not in browser.current_url, "the page after signing in")
     assert browser.current_url == url + "/", browser.current_url
+
+
+def test_the_day_box_shows_its_whole_date_on_narrow_phones(world: World, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    world.add_user()
+    url = world.start()
+    log_in(browser, url)
+    for width in (320, 360, 390, 1024):
+        browser.set_window_size(width, 844)
+        browser.get(url + "/")
+        box = browser.find_element(By.CSS_SELECTOR, ".jump input[type=date]")
+        assert box.is_displayed()
+        # Its width against a copy of it laid out at its own size: what the date needs.
+        shown, needed = browser.execute_script("""
+            const box = arguments[0], copy = box.cloneNode();
+            copy.style.cssText = "position:absolute;width:auto;min-width:auto;flex:none";
+            box.parentNode.appendChild(copy);
+            const needed = copy.offsetWidth;
+            copy.remove();
+            return [box.offsetWidth, needed];""", box)
+        assert needed > 60, "the precondition: the copy was laid out"
+        assert shown >= needed, f"at {width}px the day box is {shown}px of {needed}px"
+        go = browser.find_element(By.CSS_SELECTOR, ".jump button[type=submit]")
+        right = browser.execute_script("return arguments[0].getBoundingClientRect().right", go)
+        assert right <= width, f"at {width}px Go is off the screen"
+        shot(browser, f"timeline-day-box-{width}")
+
+
+def test_a_requests_clips_sit_side_by_side_on_a_wide_screen(world: World, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    world.import_request()
+    world.add_user()
+    url = world.start()
+    log_in(browser, url)
+    for width, columns in ((390, 1), (1024, 2)):
+        browser.set_window_size(width, 844)
+        browser.get(url + "/requests")
+        clips = browser.find_elements(By.CSS_SELECTOR, ".cliplist li.clip")
+        assert len(clips) >= 2, "the precondition: a request with several clips"
+        tops = [c.rect["y"] for c in clips[:columns + 1]]
+        assert len(set(tops[:columns])) == 1 and tops[columns] > tops[0], (width, tops)
+        shot(browser, f"request-clips-{width}")

@@ -186,3 +186,8 @@ def test_a_request_names_each_clips_kind_and_both_ends_of_its_window(world: Worl
     activity = s.get(f"{url}/activity").text
     assert f"Shown to you with {len(matched)} matching clips;" in activity
     assert "(s)" not in activity and "(ies)" not in activity
+    token = re.search(r'name="csrf" value="([^"]+)"', confirm).group(1)  # type: ignore[union-attr]
+    r = post(s, url, f"/requests/{rid}/share", {"csrf": token, "clip": [ring], "confirm": "yes"})
+    assert r.status_code == 303
+    assert f"Shared 1 of {len(matched)} clips:" in s.get(f"{url}/requests").text
+    assert "shared 1 clip with request" in s.get(f"{url}/activity").text
