@@ -361,7 +361,7 @@ def test_owner_adds_a_passkey_logs_out_and_signs_in_with_it(
     assert browser.current_url == url + "/", browser.current_url
 
 
-def test_the_day_box_shows_its_whole_date_on_narrow_phones(world: World, browser: Any) -> None:
+def test_the_day_box_and_every_tab_show_whole_on_narrow_phones(world: World, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
     world.add_user()
@@ -385,6 +385,9 @@ def test_the_day_box_shows_its_whole_date_on_narrow_phones(world: World, browser
         go = browser.find_element(By.CSS_SELECTOR, ".jump button[type=submit]")
         right = browser.execute_script("return arguments[0].getBoundingClientRect().right", go)
         assert right <= width, f"at {width}px Go is off the screen"
+        tabs = browser.execute_script(
+            "const t = document.querySelector('nav.tabs'); return [t.scrollWidth, t.clientWidth]")
+        assert tabs[0] <= tabs[1], f"at {width}px a tab is scrolled off the edge: {tabs}"
         shot(browser, f"timeline-day-box-{width}")
 
 
@@ -403,3 +406,27 @@ def test_a_requests_clips_sit_side_by_side_on_a_wide_screen(world: World, browse
         tops = [c.rect["y"] for c in clips[:columns + 1]]
         assert len(set(tops[:columns])) == 1 and tops[columns] > tops[0], (width, tops)
         shot(browser, f"request-clips-{width}")
+
+
+def test_a_wide_cameras_clips_play_at_their_own_shape(world: World, browser: Any) -> None:
+    """A 16:9 camera (the Pi's default 1920x1080) fills the player, not a 4:3 box with black
+    bars; the porch's 4:3 clips keep theirs."""
+    from selenium.webdriver.common.by import By
+
+    before = {c["id"] for c in world.clips()}
+    done = doorcam("simulate", "synthetic:porch?seconds=12&size=320x180", "--store",
+                   str(world.store), "--quiet")
+    assert done.returncode == 0, done.stderr
+    wide = [c["id"] for c in world.clips() if c["id"] not in before]
+    assert wide and before, "the precondition: 16:9 clips beside the 4:3 ones"
+    world.add_user()
+    url = world.start()
+    log_in(browser, url)
+    for clip, shape in ((wide[0], 16 / 9), (sorted(before)[0], 4 / 3)):
+        browser.get(f"{url}/clips/{clip}")
+        video = browser.find_element(By.CSS_SELECTOR, ".player-card video")
+        wait_for(lambda v=video: browser.execute_script("return arguments[0].readyState", v)
+                 >= 1, "the clip's metadata")
+        box = video.rect
+        assert abs(box["width"] / box["height"] - shape) < 0.05, (clip, box)
+        shot(browser, f"clip-{'16x9' if shape > 1.5 else '4x3'}")
