@@ -430,3 +430,23 @@ def test_a_wide_cameras_clips_play_at_their_own_shape(world: World, browser: Any
         box = video.rect
         assert abs(box["width"] / box["height"] - shape) < 0.05, (clip, box)
         shot(browser, f"clip-{'16x9' if shape > 1.5 else '4x3'}")
+
+
+def test_cards_start_at_their_padding(world: World, browser: Any) -> None:
+    """No blank band above a card's first line (the Notifications card began with one)."""
+    world.add_user()
+    url = world.start()
+    for path in ("/login", "/notifications", "/device", "/live"):
+        if path != "/login" and "/login" in browser.current_url:
+            log_in(browser, url)
+        browser.get(url + path)
+        gaps = browser.execute_script("""
+            return [...document.querySelectorAll("main .card")].map(card => {
+              const first = card.firstElementChild;
+              if (!first) return 0;
+              const pad = parseFloat(getComputedStyle(card).paddingTop);
+              return first.getBoundingClientRect().top - card.getBoundingClientRect().top
+                - card.clientTop - pad;
+            });""")
+        assert gaps, f"the precondition: {path} has cards"
+        assert all(abs(g) < 1 for g in gaps), (path, gaps)
