@@ -191,3 +191,21 @@ def test_a_request_names_each_clips_kind_and_both_ends_of_its_window(world: Worl
     assert r.status_code == 303
     assert f"Shared 1 of {len(matched)} clips:" in s.get(f"{url}/requests").text
     assert "shared 1 clip with request" in s.get(f"{url}/activity").text
+
+
+def test_the_share_confirmation_restates_the_agencys_terms(world: World) -> None:
+    bound = world.import_request(terms={"retention_days": 30, "no_onward_sharing": False})
+    unbound = world.import_request()
+    clips = {r["request_id"]: [c["id"] for c in r["clips"]]  # type: ignore[index]
+             for r in requests_json(world)}
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    login(s, url)
+    for rid, said in ((bound, "Keeps the footage at most 30 days; <strong>may share it "
+                              "onward</strong>."),
+                      (unbound, "None stated: nothing limits how long it keeps the footage")):
+        assert clips[rid], "the precondition: the request matched clips"
+        page = s.get(f"{url}/requests/{rid}/share", params={"clip": clips[rid][:1]})
+        assert page.status_code == 200 and "This cannot be undone." in page.text
+        assert "<dt>Agency's terms</dt>" in page.text and said in page.text, rid
