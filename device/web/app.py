@@ -45,7 +45,7 @@ def _templates() -> Jinja2Templates:
                              autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined)
     env.filters.update(span=timefmt.span, size=timefmt.size, duration=timefmt.length,
-                       outside=outside.isolated, plain=outside.plain)
+                       outside=outside.isolated, plain=outside.plain, clips=words.clips)
     for name, fn in (("when", timefmt.when), ("clock", timefmt.clock), ("day", timefmt.day),
                      ("offset", timefmt.offset)):
         env.filters[name] = _in_zone(fn)

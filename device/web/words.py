@@ -137,8 +137,17 @@ SHARE_CLIP_GONE = ("That clip is not one of the request's matched clips, or it w
                    "since.")
 
 
+def counted(n: object, one: str, many: str) -> str:
+    """'1 clip', '3 clips'; a count the log does not have reads '? clips'."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def events(n: int) -> str:
-    return f"{n} event{'' if n == 1 else 's'}"
+    return counted(n, "event", "events")
+
+
+def clips(n: int) -> str:
+    return counted(n, "clip", "clips")
 
 
 def pending_banner(n: int, agency: str) -> str:
@@ -171,7 +180,8 @@ class NotifyPage:
              "{account}. Everyone in the household chooses for themselves.")
     BROWSERS_NONE = ("No browser gets notifications for {account} yet: turn them on on the "
                      "Device page.")
-    BROWSERS_SOME = "{count} browser(s) get notifications for {account}."
+    BROWSERS_ONE = "1 browser gets notifications for {account}."
+    BROWSERS_SOME = "{count} browsers get notifications for {account}."
     SAVE = "Save"
     SNOOZE_TITLE = "Snooze"
     SNOOZE_HELP = ("A snooze silences rings, people and motion; an agency request waits and "
@@ -260,7 +270,7 @@ ACCESS: Mapping[AccessKind, str] = {
     AccessKind.HELD: "held clip {clip}",
     AccessKind.RELEASED: "released the hold on clip {clip}",
     AccessKind.DELETED: "deleted clip {clip}",
-    AccessKind.SHARED: "shared {n} clip(s) with request {request}",
+    AccessKind.SHARED: "shared {n} with request {request}",
     AccessKind.DECLINED: "declined request {request}",
     AccessKind.ACCOUNT_ADDED: "account added (on the device)",
     AccessKind.PASSWORD_CHANGED: "password changed (on the device)",
@@ -306,7 +316,7 @@ def describe_access(entry: AuditEntry) -> tuple[str, str]:
     kind = _kind(AccessKind, entry.kind)
     if kind is None:
         return who, entry.kind
-    clips = detail.get("clips") or []
+    shared = detail.get("clips") or []
     paused = ""
     if kind == AccessKind.GUESSING:
         who = "someone"
@@ -316,14 +326,14 @@ def describe_access(entry: AuditEntry) -> tuple[str, str]:
     start, end = _number(detail.get("from")), _number(detail.get("to"))
     minutes = _number(detail.get("minutes"))
     what = ACCESS[kind].format(clip=detail.get("clip", "?"), request=entry.request_id or "?",
-                               n=len(clips), passkey=detail.get("passkey", "?"),
+                               n=clips(len(shared)), passkey=detail.get("passkey", "?"),
                                start=clock(start) if start else "?",
                                end=clock(end) if end else "?",
                                length=span(end - start) if start and end else "?",
                                paused=paused, failures=detail.get("failures", "?"),
                                minutes=minutes or 0)
-    if kind == AccessKind.SHARED and clips:
-        what += ": " + ", ".join(str(c) for c in clips)
+    if kind == AccessKind.SHARED and shared:
+        what += ": " + ", ".join(str(c) for c in shared)
     if detail.get("addr") and kind in _FROM_ADDRESS:
         what += f" from {detail['addr']}"
     return who, what
@@ -392,8 +402,9 @@ def _count(d: Mapping[str, Any]) -> int:
 
 def _receipt(d: Mapping[str, Any]) -> str:
     if d.get("ok") is True:
-        return (f"The agency signed a receipt for the {d.get('files', '?')} file(s) it "
-                "received, and it matches what was sent.")
+        return (f"The agency signed a receipt for the "
+                f"{counted(d.get('files', '?'), 'file', 'files')} it received, and it "
+                "matches what was sent.")
     return (f"The agency's receipt is missing or does not match what was sent "
             f"({d.get('problem', '?')}); what was sent is unchanged.")
 
@@ -412,9 +423,10 @@ AUDIT: Mapping[AuditKind, Callable[[Mapping[str, Any]], str]] = {
     AuditKind.RECEIVED: lambda d: f"Request received from {d.get('agency', 'an agency')}, "
                                   f"case {d.get('case', '?')} ({d.get('incident', '?')}).",
     AuditKind.REJECTED: _refused,
-    AuditKind.SHOWN: lambda d: f"Shown to you with {_count(d)} matching clip(s); they are "
-                               "held until you decide.",
-    AuditKind.ACCEPTED: lambda d: f"You shared {_count(d)} clip(s){_via(d)}.",
+    AuditKind.SHOWN: lambda d: (f"Shown to you with "
+                                f"{counted(_count(d), 'matching clip', 'matching clips')}; "
+                                "they are held until you decide."),
+    AuditKind.ACCEPTED: lambda d: f"You shared {clips(_count(d))}{_via(d)}.",
     AuditKind.DECLINED: lambda d: f"You declined{_via(d)}: nothing shared, the agency is "
                                   "not told.",
     AuditKind.EXPIRED: lambda d: "Expired without a decision: nothing shared.",
@@ -426,7 +438,8 @@ AUDIT: Mapping[AuditKind, Callable[[Mapping[str, Any]], str]] = {
                                   f"{_was(d.get('previous_version'))}.",
     AuditKind.REGISTRY_LOADED: lambda d: (
         f"The doorcam service took agency registry v{d.get('version', '?')} into use: "
-        f"{d.get('agencies', '?')} agency(ies), {_valid_until(d.get('expires_at'))}."),
+        f"{counted(d.get('agencies', '?'), 'agency', 'agencies')}, "
+        f"{_valid_until(d.get('expires_at'))}."),
     AuditKind.REGISTRY_REFUSED: lambda d: (
         f"An agency registry file was refused ({d.get('reason', '?')}); "
         f"{_in_use(d.get('in_use_version'))}."),

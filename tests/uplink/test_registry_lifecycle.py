@@ -436,7 +436,7 @@ def test_daemon_audits_each_registry_it_takes_into_use_and_each_refused_file_onc
         assert audit.verify().ok
     assert words[0] == "Agency registry v1 installed."
     assert words[1].startswith("The doorcam service took agency registry v1 into use: "
-                               "1 agency(ies), valid until ")
+                               "1 agency, valid until ")
     assert words[2] == ("An agency registry file was refused (registry refused: bad_signature: "
                         f"{str(refused[0][1]['reason']).split('bad_signature: ')[1]}); "
                         "v1 stays in use.")

@@ -169,7 +169,7 @@ def test_owner_shares_one_clip_declines_another_request_and_plays_video(
         shot(browser, name)
     assert console_errors(browser) == []
     browser.get(url + "/activity")
-    assert f"alex shared 1 clip(s) with request {first}" in browser.find_element(
+    assert f"alex shared 1 clip with request {first}" in browser.find_element(
         By.TAG_NAME, "body").text
 
 
@@ -359,3 +359,94 @@ def test_owner_adds_a_passkey_logs_out_and_signs_in_with_it(
     browser.find_element(By.CSS_SELECTOR, "[data-passkey-login] [data-passkey-start]").click()
     wait_for(lambda: "/login" not in browser.current_url, "the page after signing in")
     assert browser.current_url == url + "/", browser.current_url
+
+
+def test_the_day_box_and_every_tab_show_whole_on_narrow_phones(world: World, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    world.add_user()
+    url = world.start()
+    log_in(browser, url)
+    for width in (320, 360, 390, 1024):
+        browser.set_window_size(width, 844)
+        browser.get(url + "/")
+        box = browser.find_element(By.CSS_SELECTOR, ".jump input[type=date]")
+        assert box.is_displayed()
+        # Its width against a copy of it laid out at its own size: what the date needs.
+        shown, needed = browser.execute_script("""
+            const box = arguments[0], copy = box.cloneNode();
+            copy.style.cssText = "position:absolute;width:auto;min-width:auto;flex:none";
+            box.parentNode.appendChild(copy);
+            const needed = copy.offsetWidth;
+            copy.remove();
+            return [box.offsetWidth, needed];""", box)
+        assert needed > 60, "the precondition: the copy was laid out"
+        assert shown >= needed, f"at {width}px the day box is {shown}px of {needed}px"
+        go = browser.find_element(By.CSS_SELECTOR, ".jump button[type=submit]")
+        right = browser.execute_script("return arguments[0].getBoundingClientRect().right", go)
+        assert right <= width, f"at {width}px Go is off the screen"
+        tabs = browser.execute_script(
+            "const t = document.querySelector('nav.tabs'); return [t.scrollWidth, t.clientWidth]")
+        assert tabs[0] <= tabs[1], f"at {width}px a tab is scrolled off the edge: {tabs}"
+        shot(browser, f"timeline-day-box-{width}")
+
+
+def test_a_requests_clips_sit_side_by_side_on_a_wide_screen(world: World, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    world.import_request()
+    world.add_user()
+    url = world.start()
+    log_in(browser, url)
+    for width, columns in ((390, 1), (1024, 2)):
+        browser.set_window_size(width, 844)
+        browser.get(url + "/requests")
+        clips = browser.find_elements(By.CSS_SELECTOR, ".cliplist li.clip")
+        assert len(clips) >= 2, "the precondition: a request with several clips"
+        tops = [c.rect["y"] for c in clips[:columns + 1]]
+        assert len(set(tops[:columns])) == 1 and tops[columns] > tops[0], (width, tops)
+        shot(browser, f"request-clips-{width}")
+
+
+def test_a_wide_cameras_clips_play_at_their_own_shape(world: World, browser: Any) -> None:
+    """A 16:9 camera (the Pi's default 1920x1080) fills the player, not a 4:3 box with black
+    bars; the porch's 4:3 clips keep theirs."""
+    from selenium.webdriver.common.by import By
+
+    before = {c["id"] for c in world.clips()}
+    done = doorcam("simulate", "synthetic:porch?seconds=12&size=320x180", "--store",
+                   str(world.store), "--quiet")
+    assert done.returncode == 0, done.stderr
+    wide = [c["id"] for c in world.clips() if c["id"] not in before]
+    assert wide and before, "the precondition: 16:9 clips beside the 4:3 ones"
+    world.add_user()
+    url = world.start()
+    log_in(browser, url)
+    for clip, shape in ((wide[0], 16 / 9), (sorted(before)[0], 4 / 3)):
+        browser.get(f"{url}/clips/{clip}")
+        video = browser.find_element(By.CSS_SELECTOR, ".player-card video")
+        wait_for(lambda v=video: browser.execute_script("return arguments[0].readyState", v)
+                 >= 1, "the clip's metadata")
+        box = video.rect
+        assert abs(box["width"] / box["height"] - shape) < 0.05, (clip, box)
+        shot(browser, f"clip-{'16x9' if shape > 1.5 else '4x3'}")
+
+
+def test_cards_start_at_their_padding(world: World, browser: Any) -> None:
+    """No blank band above a card's first line (the Notifications card began with one)."""
+    world.add_user()
+    url = world.start()
+    for path in ("/login", "/notifications", "/device", "/live"):
+        if path != "/login" and "/login" in browser.current_url:
+            log_in(browser, url)
+        browser.get(url + path)
+        gaps = browser.execute_script("""
+            return [...document.querySelectorAll("main .card")].map(card => {
+              const first = card.firstElementChild;
+              if (!first) return 0;
+              const pad = parseFloat(getComputedStyle(card).paddingTop);
+              return first.getBoundingClientRect().top - card.getBoundingClientRect().top
+                - card.clientTop - pad;
+            });""")
+        assert gaps, f"the precondition: {path} has cards"
+        assert all(abs(g) < 1 for g in gaps), (path, gaps)

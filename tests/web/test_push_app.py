@@ -77,7 +77,7 @@ def test_a_subscribed_browser_gets_exactly_one_push_per_request_within_2_s(
     _, subscription = push_service.subscribe(Browser.new())
     r = post_json(s, url, "/push/subscribe", subscription, attrs["csrf-token"])
     assert r.status_code == 200 and r.json()["subscribed"] is True, r.text
-    assert "1 browser(s) get notifications for alex" in s.get(url + "/device").text
+    assert "1 browser gets notifications for alex" in s.get(url + "/device").text
 
     rid = world.import_request()
     assert push_service.wait_for(1, timeout=10), "".join(world.log)
@@ -187,7 +187,7 @@ def test_a_rotated_subscription_is_replaced_only_with_its_own_change_token(
     assert r.status_code == 403 and "another site" in r.text
     r = change(alex, url, old["endpoint"], issued, {**new, "keys": {}})
     assert r.status_code == 400 and "keys.p256dh is missing" in r.text
-    assert "1 browser(s) get notifications for alex" in alex.get(url + "/device").text
+    assert "1 browser gets notifications for alex" in alex.get(url + "/device").text
 
     r = change(alex, url, old["endpoint"], issued, new)  # the refusals did not spend it
     assert r.status_code == 200 and r.json()["renewed"] is True, r.text
@@ -265,6 +265,6 @@ def test_a_subscription_to_an_address_is_refused_and_nothing_is_sent_there(
                    "the stray subscription dropped")
         assert unnamed.posts == 0 and unnamed.elsewhere_hits == 0
         assert len(push_service.deliveries) == 1
-        assert "1 browser(s) get notifications for alex" in s.get(url + "/device").text
+        assert "1 browser gets notifications for alex" in s.get(url + "/device").text
     finally:
         unnamed.stop()

@@ -150,3 +150,62 @@ def test_sharing_needs_the_confirmation_and_declining_does_not(world: World) -> 
     assert r.status_code == 303
     kinds = [e["kind"] for e in access_log(world)]
     assert kinds.count("shared") == 1 and kinds.count("declined") == 1
+
+
+def test_a_request_names_each_clips_kind_and_both_ends_of_its_window(world: World) -> None:
+    rid = world.import_request()
+    matched = [c["id"] for c in requests_json(world)[0]["clips"]]  # type: ignore[index]
+    assert len(matched) >= 2, "the precondition: a request with several clips"
+    ring = matched[0]
+    conn = index.connect(Layout(world.store).index)
+    try:  # the doorbell started this clip (as the recorder marks it)
+        conn.execute("UPDATE clips SET trigger = 'ring' WHERE id = ?", (ring,))
+    finally:
+        conn.close()
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    login(s, url)
+    page = s.get(f"{url}/requests").text
+    window = re.search(r"<dt>Footage from</dt><dd>(.*?)</dd>", page)
+    assert window is not None
+    # Both ends with their day: a window across midnight reads right.
+    ends = re.findall(r'data-t="(\w+)">([^<]+)</time>', window.group(1))
+    assert [k for k, _ in ends] == ["when", "when"], ends
+    assert all(re.match(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d \(UTC", t) for _, t in ends), ends
+    labels = dict(re.findall(r'name="clip" value="([^"]+)"[^>]*>\s*<span>\s*'
+                             r'<span class="kind kind-(\w+)">', page))
+    assert set(labels) == set(matched), "every matched clip says what it is"
+    assert labels[ring] == "ring"
+    assert all(k == "motion" for c, k in labels.items() if c != ring)
+    confirm = s.get(f"{url}/requests/{rid}/share", params={"clip": [ring]}).text
+    assert re.search(rf'<span class="kind kind-ring">Ring</span>.*?{ring}', confirm, re.S)
+    # Counts in words, not "clip(s)".
+    stored = len(world.clips())
+    assert stored > 1 and f"<p class=\"muted\">{stored} clips, " in s.get(f"{url}/clips").text
+    activity = s.get(f"{url}/activity").text
+    assert f"Shown to you with {len(matched)} matching clips;" in activity
+    assert "(s)" not in activity and "(ies)" not in activity
+    token = re.search(r'name="csrf" value="([^"]+)"', confirm).group(1)  # type: ignore[union-attr]
+    r = post(s, url, f"/requests/{rid}/share", {"csrf": token, "clip": [ring], "confirm": "yes"})
+    assert r.status_code == 303
+    assert f"Shared 1 of {len(matched)} clips:" in s.get(f"{url}/requests").text
+    assert "shared 1 clip with request" in s.get(f"{url}/activity").text
+
+
+def test_the_share_confirmation_restates_the_agencys_terms(world: World) -> None:
+    bound = world.import_request(terms={"retention_days": 30, "no_onward_sharing": False})
+    unbound = world.import_request()
+    clips = {r["request_id"]: [c["id"] for c in r["clips"]]  # type: ignore[index]
+             for r in requests_json(world)}
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    login(s, url)
+    for rid, said in ((bound, "Keeps the footage at most 30 days; <strong>may share it "
+                              "onward</strong>."),
+                      (unbound, "None stated: nothing limits how long it keeps the footage")):
+        assert clips[rid], "the precondition: the request matched clips"
+        page = s.get(f"{url}/requests/{rid}/share", params={"clip": clips[rid][:1]})
+        assert page.status_code == 200 and "This cannot be undone." in page.text
+        assert "<dt>Agency's terms</dt>" in page.text and said in page.text, rid

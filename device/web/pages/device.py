@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from config.example import toml_value
 from config.schema import SECTIONS
-from device.web import tls, trust
+from device.web import tls, trust, words
 from device.web.call import Call, page
 from device.web.context import Unavailable
 from device.web.passkeys.site import refusal, site_of
@@ -82,6 +82,7 @@ def device_page(call: Call) -> Response:
         public_url=ctx.cfg.web.public_url,
         key_fingerprint=device_key_fingerprint(ctx.paths.device_key), accounts=accounts,
         push_on=push_on, push_key=push_key, push_count=push_count,
+        push_words=words.NotifyPage,
         snoozed_until=snoozed_until, passkeys=passkeys,
         passkey_site=site, passkey_problem=refusal(site, call.request.headers.get("host", "")),
         clock=clock_facts(call))

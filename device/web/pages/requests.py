@@ -16,6 +16,7 @@ from device.web.access import AccessKind
 from device.web.area import AreaPicture, area_picture
 from device.web.call import Call, action, page, request_id_param
 from device.web.context import Unavailable
+from device.web.events import EventKind, kind_of
 from device.web.outside import mixed_scripts
 from device.web.words import Done
 from uplink.desk.book import Channel, DecisionRow, RequestRow, RequestStatus
@@ -31,6 +32,7 @@ class ClipItem:
     size: int
     present: bool  # still in the store
     shared: bool
+    kind: EventKind | None  # a ring, a person or motion; None once the clip is gone
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,11 @@ def _item(call: Call, row: RequestRow, decision: DecisionRow | None,
     if status == RequestStatus.PENDING and row.expires_at <= call.now:
         status = RequestStatus.EXPIRED
     shared = {c for c, _ in decision.clips} if decision else set()
-    clips = [ClipItem(c.clip_id, c.start_wall, c.end_wall, c.size,
-                      records.get(c.clip_id) is not None, c.clip_id in shared)
-             for c in row.clips]
+    clips = []
+    for c in row.clips:
+        rec = records.get(c.clip_id)
+        clips.append(ClipItem(c.clip_id, c.start_wall, c.end_wall, c.size, rec is not None,
+                              c.clip_id in shared, kind_of(rec) if rec is not None else None))
     area = None
     pub = row.public
     if isinstance(pub.get("lat"), int | float) and isinstance(pub.get("lon"), int | float):
@@ -106,7 +110,7 @@ def requests_page(call: Call) -> Response:
     past = sorted((i for i in items if i.status != RequestStatus.PENDING),
                   key=lambda i: i.row.received_at, reverse=True)
     return call.render("requests.html", pending=pending, past=past, problem=problem,
-                       uplink_on=call.ctx.cfg.uplink.enabled)
+                       uplink_on=call.ctx.cfg.uplink.enabled, words=words)
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,7 @@ def confirm_share(call: Call) -> Response:
     wanted = [by_id.get(c) for c in dict.fromkeys(chosen)]
     if any(c is None or not c.present for c in wanted):
         raise HTTPException(409, words.SHARE_CLIP_GONE)
-    return call.render("share_confirm.html", r=item, chosen=wanted)
+    return call.render("share_confirm.html", r=item, chosen=wanted, words=words)
 
 
 @action

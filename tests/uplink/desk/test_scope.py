@@ -137,7 +137,8 @@ def test_the_receipt_is_checked_kept_and_audited(device: Device) -> None:
     assert last.kind == "receipt"
     assert json.loads(last.detail)["sha256"] == hashlib.sha256(kept.read_bytes()).hexdigest()
     files = json.loads(last.detail)["files"]
-    assert describe_audit(last) == (f"The agency signed a receipt for the {files} file(s) it "
+    assert files == 2, "the precondition: the clip and the manifest"
+    assert describe_audit(last) == ("The agency signed a receipt for the 2 files it "
                                     "received, and it matches what was sent.")
 
 
