@@ -181,13 +181,7 @@ def test_daemon_start_logs_no_recovery_skipped(registry_key: tuple[Path, str],
                                                tmp_path: Path) -> None:
     """The request desk and the recorder open the store in their own threads: the second
     opener's skipped recovery is no news (the daemon recovered it before either started)."""
-    key, public = registry_key
-    src, registry = tmp_path / "agencies.json", tmp_path / "registry.json"
-    src.write_text(json.dumps([{"id": "pd-3", "name": "Third", "keys": [f"pd-3-a:{AGENCY_KEY}"],
-                                "upload_hosts": ["x.example.org"], "lat": 40.7, "lon": -73.9,
-                                "radius_m": 5000}]))
-    assert _doorcam("agency", "registry", "--key", str(key), "--kid", "reg-1", "--agencies",
-                    str(src), "--version", "1", "--out", str(registry)).returncode == 0
+    public, registry = _signed_registry(registry_key, tmp_path)
     cfg = tmp_path / "doorcam.toml"
     cfg.write_text('[capture]\nsource = "synthetic:porch?size=320x240"\nloop = true\n'
                    f'[store]\npath = "{tmp_path}/store"\n'
@@ -206,8 +200,8 @@ def test_daemon_start_logs_no_recovery_skipped(registry_key: tuple[Path, str],
     assert "recovery skipped" not in daemon.stderr
 
 
-def _uplink_config(registry_key: tuple[Path, str], tmp_path: Path) -> tuple[Path, Path]:
-    """A device config with the uplink on and a signed registry in place: (config, registry)."""
+def _signed_registry(registry_key: tuple[Path, str], tmp_path: Path) -> tuple[str, Path]:
+    """A registry of one agency signed with the test's registry key: (its public key, file)."""
     key, public = registry_key
     src, registry = tmp_path / "agencies.json", tmp_path / "registry.json"
     src.write_text(json.dumps([{"id": "pd-3", "name": "Third", "keys": [f"pd-3-a:{AGENCY_KEY}"],
@@ -215,6 +209,12 @@ def _uplink_config(registry_key: tuple[Path, str], tmp_path: Path) -> tuple[Path
                                 "radius_m": 5000}]))
     assert _doorcam("agency", "registry", "--key", str(key), "--kid", "reg-1", "--agencies",
                     str(src), "--version", "1", "--out", str(registry)).returncode == 0
+    return public, registry
+
+
+def _uplink_config(registry_key: tuple[Path, str], tmp_path: Path) -> tuple[Path, Path]:
+    """A device config with the uplink on and a signed registry in place: (config, registry)."""
+    public, registry = _signed_registry(registry_key, tmp_path)
     cfg = tmp_path / "doorcam.toml"
     cfg.write_text(f'[store]\npath = "{tmp_path}/store"\n[device]\nlatitude = 40.7\n'
                    f'longitude = -73.9\n[uplink]\nenabled = true\nregistry_key = "{public}"\n'
