@@ -4,7 +4,9 @@ pages that visit every event once, kinds, days, and sharing only after confirmat
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -209,3 +211,44 @@ def test_the_share_confirmation_restates_the_agencys_terms(world: World) -> None
         page = s.get(f"{url}/requests/{rid}/share", params={"clip": clips[rid][:1]})
         assert page.status_code == 200 and "This cannot be undone." in page.text
         assert "<dt>Agency's terms</dt>" in page.text and said in page.text, rid
+
+
+def test_the_share_confirmation_says_when_only_part_of_a_clip_is_sent(world: World) -> None:
+    """A clip reaching before the request's window is cut (from the keyframe before the
+    window's start): the confirmation says so, with the times, where the owner decides."""
+    from uplink.protocol.fields import format_time
+
+    clips = sorted(world.clips(), key=lambda c: c["start_wall"])
+    first = clips[0]
+    # The simulation ran faster than real time, so its clips span under a second of wall
+    # clock: this one is set to 10 s twenty minutes ago, and a request's window (at least
+    # 15 minutes, ended, in whole seconds) starts in its middle.
+    middle = math.floor(time.time()) - 1200
+    first["start_wall"], first["end_wall"] = middle - 5.0, middle + 5.0
+    conn = index.connect(Layout(world.store).index)
+    try:
+        conn.execute("UPDATE clips SET start_wall = ?, end_wall = ? WHERE id = ?",
+                     (first["start_wall"], first["end_wall"], first["id"]))
+        conn.commit()
+    finally:
+        conn.close()
+    late = world.import_request(window={"start": format_time(middle),
+                                        "end": format_time(middle + 900)})
+    whole = world.import_request(window={"start": format_time(middle - 60),
+                                         "end": format_time(middle + 900)})  # all of it
+    matched = {r["request_id"]: [c["id"] for c in r["clips"]]  # type: ignore[index]
+               for r in requests_json(world)}
+    assert first["id"] in matched[late] and first["id"] in matched[whole]
+    world.add_user()
+    url = world.start()
+    s = world.session()
+    login(s, url)
+    cut = s.get(f"{url}/requests/{late}/share", params={"clip": [first["id"]]}).text
+    said = re.search(r"<span class=\"small\" data-cut>(.*?)</span>", cut, re.S)
+    assert said is not None and "from the keyframe just before" in said.group(1)
+    times = re.findall(r'<time datetime="([^"]+)"', said.group(1))
+    assert len(times) == 2, said.group(1)  # from the window's start to the clip's end
+    assert abs(datetime.fromisoformat(times[0]).timestamp() - middle) < 1, times
+    assert abs(datetime.fromisoformat(times[1]).timestamp() - first["end_wall"]) < 1, times
+    kept = s.get(f"{url}/requests/{whole}/share", params={"clip": [first["id"]]}).text
+    assert "data-cut" not in kept
