@@ -9,8 +9,6 @@ device.store.StoreError (the clip store, including InvalidClipId and ClipNotFoun
 
 from __future__ import annotations
 
-import os
-
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2  # bad arguments, config or input file
@@ -65,18 +63,3 @@ def input_damage(source: object, name: str) -> UserError | None:
         parts.append(f"input ended early: {error}")
     return UserError(f"{name}: {'; '.join(parts)} (everything decodable was processed)")
 
-
-def check_source_and_output(source: str | None, outputs: dict[str, str | None]) -> None:
-    """UserError for a source given as an empty string (an unset shell variable), or an
-    output (option: path) that is the source file itself, which writing it would destroy."""
-    if source is not None and not source.strip():
-        raise UserError("the source is empty: give a video file, an image folder or pattern, "
-                        "or synthetic:NAME")
-    for option, out in outputs.items():
-        try:
-            same = bool(out and source) and os.path.samefile(str(out), str(source))
-        except (OSError, ValueError):  # either is not there (yet), or no file at all
-            same = False
-        if same:
-            raise UserError(f"{option} {out} is the source video itself: writing it would "
-                            "destroy the video; choose another file")

@@ -19,8 +19,8 @@ from typing import Any
 
 from capture.frame import SourceError
 from config import load_config
-from device.cli.outputs import open_output
-from device.errors import check_source_and_output, input_damage
+from device.cli.outputs import check_source, open_output
+from device.errors import input_damage
 
 COLUMNS = ("frame", "motion", "event", "score", "boxes", "people", "people_boxes")
 
@@ -41,13 +41,13 @@ def format_boxes(boxes: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     from device.wiring import build
     from device.wiring.people import Inline, confirmed
-    check_source_and_output(args.source, {"--frames-csv": args.frames_csv})
+    check_source(args.source)
     cfg = load_config(args.config)
     people = build.make_people_stage(cfg, Inline)
     event_id: int | None = None
     hits: list[list[tuple[float, float, float, float]]] = []  # this event's sightings
     checked = people_busy = 0.0
-    out = open_output(args.frames_csv, "--frames-csv", newline="")
+    out = open_output(args.frames_csv, "--frames-csv", source=args.source, newline="")
     try:
         source = build.open_frames(cfg, args.source, pace=None)
     except BaseException:

@@ -14,10 +14,10 @@ from typing import IO, Any
 
 from capture.frame import SourceError
 from config import load_config
-from device.cli.outputs import open_output
+from device.cli.outputs import check_source, open_output
 from device.cli.progress import Progress
 from device.cli.table import clip_table
-from device.errors import EXIT_FAILURE, UserError, check_source_and_output, input_damage
+from device.errors import EXIT_FAILURE, UserError, input_damage
 from device.wiring.pipeline import LocalLoop, MotionEventRecord
 
 # `doorcam run` defaults to the Pi camera; a simulation needs no hardware.
@@ -93,11 +93,11 @@ def run(args: argparse.Namespace) -> int:
         pace = build.parse_speed(args.speed)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    check_source_and_output(args.source, {"--events-jsonl": args.events_jsonl})
+    check_source(args.source)
     cfg = build.with_store_path(load_config(args.config), args.store)
     spec = args.source or (cfg.capture.source if is_simulated(cfg.capture.source)
                            else DEFAULT_SOURCE)
-    jsonl = open_output(args.events_jsonl, "--events-jsonl")
+    jsonl = open_output(args.events_jsonl, "--events-jsonl", source=args.source)
     store = build.open_store(cfg)
     source = build.open_frames(cfg, spec, pace)
     progress = None if args.quiet else Progress(source.info.frames)
